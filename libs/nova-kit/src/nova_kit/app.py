@@ -1,0 +1,242 @@
+"""The Litestar app every service builds on.
+
+``create_service_app(settings, ...)`` assembles what all services share — health and readiness,
+``/metrics``, request ids, JSON error bodies, tracing, token authentication, the database and
+Redis clients — and a service adds its own controllers, GraphQL subgraph and checks::
+
+    def create_app(settings: AuthSettings) -> Litestar:
+        return create_service_app(settings, route_handlers=[AccountController], ...)
+
+Nothing connects at construction time: engines and clients are created in the lifespan.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import httpx
+from litestar import Litestar, Request
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+from litestar.types import ControllerRouterHandler, Middleware
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from nova_kit import db
+from nova_kit.errors import exception_handlers
+from nova_kit.health import READINESS_STATE_KEY, Check, Readiness, health, ready
+from nova_kit.logs import RequestIdMiddleware, configure_logging
+from nova_kit.metrics import BUILD_INFO, MetricsMiddleware, metrics_endpoint
+from nova_kit.redis import create_redis
+from nova_kit.security import TokenAuthMiddleware, provide_claims
+from nova_kit.settings import ServiceSettings
+from nova_kit.tokens import JWKSKeySource, KeySource, RevocationList, TokenVerifier
+from nova_kit.tracing import configure_tracing, instrument_engine
+
+logger = logging.getLogger(__name__)
+
+RUNTIME_STATE_KEY = "nova_runtime"
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Connections a service opens at start-up and closes at shutdown."""
+
+    settings: ServiceSettings
+    http: httpx.AsyncClient
+    engine: AsyncEngine | None = None
+    sessions: async_sessionmaker[AsyncSession] | None = None
+    redis: Redis | None = None
+    verifier: TokenVerifier | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def require_sessions(self) -> async_sessionmaker[AsyncSession]:
+        if self.sessions is None:
+            raise RuntimeError("this service was built without a database")
+        return self.sessions
+
+    def require_redis(self) -> Redis:
+        if self.redis is None:
+            raise RuntimeError("this service was built without Redis")
+        return self.redis
+
+
+def get_runtime(app: Litestar) -> Runtime:
+    return cast("Runtime", app.state[RUNTIME_STATE_KEY])
+
+
+def provide_runtime(state: State) -> Runtime:
+    return cast("Runtime", state[RUNTIME_STATE_KEY])
+
+
+async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
+    """One session per request; the handler's service commits what it means to keep."""
+    async with provide_runtime(state).require_sessions()() as session:
+        yield session
+
+
+def provide_redis(state: State) -> Redis:
+    return provide_runtime(state).require_redis()
+
+
+KeySourceFactory = Callable[[Runtime], KeySource]
+RuntimeHook = Callable[[Runtime], Any]
+
+
+def _default_key_source(runtime: Runtime) -> KeySource:
+    settings = runtime.settings
+    if not settings.jwks_url:
+        raise RuntimeError(f"{settings.env_name('jwks_url')} is not set")
+    return JWKSKeySource(
+        settings.jwks_url, client=runtime.http, min_refresh_seconds=settings.jwks_min_refresh_seconds
+    )
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    route_handlers: Sequence[ControllerRouterHandler] = (),
+    version: str = "0.1.0",
+    uses_database: bool = True,
+    uses_redis: bool = True,
+    verify_tokens: bool = True,
+    key_source: KeySourceFactory | None = None,
+    checks: dict[str, Check] | None = None,
+    on_startup: Sequence[RuntimeHook] = (),
+    on_shutdown: Sequence[RuntimeHook] = (),
+    dependencies: dict[str, Provide] | None = None,
+    middleware: Sequence[Middleware] = (),
+    plugins: Sequence[Any] = (),
+    openapi_path: str = "/schema",
+    max_body_bytes: int = 1_048_576,
+    debug: bool = False,
+) -> Litestar:
+    configure_logging(settings.service_name, settings.log_level, json_lines=settings.log_json)
+    tracer_provider = configure_tracing(settings.service_name, version, settings.otlp_endpoint)
+    BUILD_INFO.labels(settings.service_name, version).set(1)
+    readiness = Readiness(checks=dict(checks or {}), timeout=settings.readiness_timeout_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        runtime = Runtime(
+            settings=settings,
+            http=httpx.AsyncClient(
+                timeout=httpx.Timeout(5.0, connect=2.0),
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            ),
+        )
+        if uses_database:
+            engine = db.create_engine(db.DatabaseConfig.from_settings(settings))
+            instrument_engine(engine)
+            runtime.engine = engine
+            runtime.sessions = db.create_session_factory(engine)
+            readiness.checks.setdefault("database", lambda: db.ping(engine))
+        if uses_redis:
+            if settings.redis_url is None:
+                raise RuntimeError(f"{settings.env_name('redis_url')} is not set")
+            runtime.redis = create_redis(settings.redis_url.get_secret_value())
+            redis = runtime.redis
+            readiness.checks.setdefault("redis", lambda: redis.ping())
+        if verify_tokens:
+            source = (key_source or _default_key_source)(runtime)
+            runtime.verifier = TokenVerifier(
+                source,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                revocations=RevocationList(runtime.redis) if runtime.redis is not None else None,
+            )
+            auth_middleware.verifier = runtime.verifier
+        app.state[RUNTIME_STATE_KEY] = runtime
+        try:
+            for hook in on_startup:
+                result = hook(runtime)
+                if hasattr(result, "__await__"):
+                    await result
+            yield
+        finally:
+            readiness.draining = True
+            for hook in reversed(on_shutdown):
+                try:
+                    result = hook(runtime)
+                    if hasattr(result, "__await__"):
+                        await result
+                except Exception:
+                    logger.exception("shutdown hook failed")
+            await runtime.http.aclose()
+            if runtime.redis is not None:
+                await runtime.redis.aclose()
+            if runtime.engine is not None:
+                await runtime.engine.dispose()
+
+    auth_middleware = _LazyTokenAuthMiddleware()
+    app_middleware: list[Middleware] = [auth_middleware] if verify_tokens else []
+    app_middleware.extend(middleware)
+
+    cors = None
+    if settings.cors_allow_origins:
+        cors = CORSConfig(
+            allow_origins=settings.cors_allow_origins,
+            allow_credentials="*" not in settings.cors_allow_origins,
+            allow_headers=["authorization", "content-type", "x-request-id", "traceparent"],
+            expose_headers=["x-request-id"],
+        )
+
+    app = Litestar(
+        route_handlers=[health, ready, metrics_endpoint, *route_handlers],
+        lifespan=[lifespan],
+        state=State({READINESS_STATE_KEY: readiness}),
+        dependencies={
+            "runtime": Provide(provide_runtime, sync_to_thread=False),
+            "db_session": Provide(provide_db_session),
+            "redis": Provide(provide_redis, sync_to_thread=False),
+            "claims": Provide(provide_claims, sync_to_thread=False),
+            **(dependencies or {}),
+        },
+        exception_handlers=exception_handlers(),
+        middleware=app_middleware,
+        plugins=[
+            OpenTelemetryPlugin(
+                OpenTelemetryConfig(
+                    tracer_provider=tracer_provider, exclude=["/health", "/ready", "/metrics"]
+                )
+            ),
+            *plugins,
+        ],
+        openapi_config=OpenAPIConfig(
+            title=f"nova-{settings.service_name}",
+            version=version,
+            path=openapi_path,
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        cors_config=cors,
+        request_max_body_size=max_body_bytes,
+        debug=debug,
+    )
+    # Request ids and metrics wrap the router itself, so unmatched routes (404/405) are counted
+    # and carry an id too.
+    app.asgi_handler = RequestIdMiddleware(MetricsMiddleware(app.asgi_handler))
+    return app
+
+
+class _LazyTokenAuthMiddleware(TokenAuthMiddleware):
+    """Token middleware whose verifier is attached in the lifespan, once Redis/HTTP exist."""
+
+    def __init__(self) -> None:
+        self.verifier = cast("TokenVerifier", None)
+
+    async def handle(self, scope: Any, receive: Any, send: Any, next_app: Any) -> None:
+        if self.verifier is None:
+            raise RuntimeError("token verifier used before start-up")
+        await super().handle(scope, receive, send, next_app)
+
+
+def request_runtime(request: Request[Any, Any, Any]) -> Runtime:
+    return get_runtime(request.app)

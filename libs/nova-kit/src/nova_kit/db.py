@@ -1,0 +1,142 @@
+"""Async SQLAlchemy engine and sessions bound to the service's own PostgreSQL schema."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import NullPool
+
+from nova_kit.settings import ServiceSettings
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata(schema: str) -> MetaData:
+    """Metadata whose tables live in ``schema``, with stable constraint names for Alembic."""
+    return MetaData(schema=validate_schema_name(schema), naming_convention=NAMING_CONVENTION)
+
+
+def declarative_base(schema: str) -> type[DeclarativeBase]:
+    """A declarative base for a service's models, bound to its own schema."""
+
+    class Base(DeclarativeBase):
+        metadata = service_metadata(schema)
+
+    return Base
+
+
+def validate_schema_name(schema: str) -> str:
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"invalid PostgreSQL schema name: {schema!r}")
+    return schema
+
+
+def async_url(url: str | URL) -> URL:
+    """Normalise a PostgreSQL URL to the asyncpg driver (``postgres://`` and ``postgresql://``)."""
+    parsed = make_url(str(url).replace("postgres://", "postgresql://", 1))
+    if parsed.drivername in ("postgresql", "postgresql+psycopg", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    if parsed.drivername != "postgresql+asyncpg":
+        raise ValueError(f"unsupported database driver {parsed.drivername!r}; use PostgreSQL")
+    return parsed
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    url: URL
+    schema: str
+    pool_size: int = 10
+    max_overflow: int = 5
+    pool_timeout: float = 5.0
+    statement_timeout_ms: int = 10_000
+    application_name: str = "nova"
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> DatabaseConfig:
+        if settings.database_url is None:
+            raise ValueError(f"{settings.env_name('database_url')} is not set")
+        return cls(
+            url=async_url(settings.database_url.get_secret_value()),
+            schema=validate_schema_name(settings.database_schema or settings.service_name),
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+            application_name=f"nova-{settings.service_name}",
+        )
+
+    def connect_args(self) -> dict[str, Any]:
+        return {
+            "server_settings": {
+                "search_path": f"{self.schema},public",
+                "statement_timeout": str(self.statement_timeout_ms),
+                "application_name": self.application_name,
+            },
+            "timeout": min(self.pool_timeout, 10.0),
+        }
+
+
+def create_engine(config: DatabaseConfig, *, pooled: bool = True) -> AsyncEngine:
+    """An asyncpg engine whose connections use the service's schema as search path.
+
+    ``pooled=False`` gives a ``NullPool`` engine: for code that runs under more than one event
+    loop (CLI commands, Celery tasks driven by ``asyncio.run``).
+    """
+    if not pooled:
+        return create_async_engine(config.url, poolclass=NullPool, connect_args=config.connect_args())
+    return create_async_engine(
+        config.url,
+        pool_size=config.pool_size,
+        max_overflow=config.max_overflow,
+        pool_timeout=config.pool_timeout,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args=config.connect_args(),
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session inside one transaction: committed on success, rolled back on error."""
+    async with sessions() as session, session.begin():
+        yield session
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+def pool_status(engine: AsyncEngine) -> dict[str, int]:
+    """Checked-out and idle connections of a pooled engine (zeros for ``NullPool``)."""
+    pool = engine.sync_engine.pool
+    checked_out = getattr(pool, "checkedout", None)
+    idle = getattr(pool, "checkedin", None)
+    size = getattr(pool, "size", None)
+    return {
+        "checked_out": int(checked_out()) if callable(checked_out) else 0,
+        "idle": int(idle()) if callable(idle) else 0,
+        "size": int(size()) if callable(size) else 0,
+    }

@@ -1,0 +1,157 @@
+"""Errors are part of the API: every error body is ``{"code", "message"[, "details"]}``.
+
+Services raise :class:`AppError` (or a subclass) with a stable machine-readable ``code``;
+Litestar's own exceptions are mapped to the same shape; anything unexpected is logged with the
+request id and masked as ``internal_error``.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from nova_kit.logs import current_request_id
+
+logger = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """An expected failure with a stable ``code`` the client can branch on."""
+
+    status_code: int = 400
+    code: str = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+        self.details = details
+        self.headers = headers or {}
+
+
+class NotFoundError(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class ConflictError(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class UnauthorizedError(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class ServiceUnavailableError(AppError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+_CODES_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
+
+
+def code_for_status(status: int) -> str:
+    return _CODES_BY_STATUS.get(status, "client_error" if status < 500 else "server_error")
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
+    return body
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    return Response(
+        content=error_body(code, message, details),
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def _app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[dict[str, Any]]:
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+def _validation_error(
+    _: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    details = exc.extra if isinstance(exc.extra, list) else None
+    status = exc.status_code
+    message = "request validation failed" if status == 400 else exc.detail
+    return error_response(422 if status == 400 else status, "validation_error", message, details)
+
+
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    message = exc.detail or HTTPStatus(status).phrase
+    headers = dict(exc.headers or {})
+    return error_response(status, code_for_status(status), message, headers=headers)
+
+
+def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    logger.error(
+        "unhandled error on %s %s",
+        request.method,
+        request.scope.get("path_template", request.url.path),
+        exc_info=exc,
+    )
+    return error_response(500, "internal_error", "internal error; quote the request id to support")
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    return {
+        AppError: _app_error,
+        ValidationException: _validation_error,
+        HTTPException: _http_error,
+        Exception: _unexpected_error,
+    }

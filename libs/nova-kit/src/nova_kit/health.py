@@ -1,0 +1,95 @@
+"""Liveness (``/health``) and readiness (``/ready``).
+
+Liveness never looks at dependencies: a database outage must not make Kubernetes restart every
+pod. Readiness runs the service's hard-dependency checks concurrently, each bounded by a short
+timeout, and answers 503 naming what failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+
+Check = Callable[[], Awaitable[object]]
+"""A readiness check: returns (anything, e.g. details) when healthy, raises when not."""
+
+READINESS_STATE_KEY = "nova_readiness"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    duration_ms: float
+
+
+async def run_check(name: str, check: Check, timeout: float) -> CheckResult:
+    start = time.perf_counter()
+    try:
+        result = await asyncio.wait_for(check(), timeout=timeout)
+    except TimeoutError:
+        ok, detail = False, f"timed out after {timeout:g}s"
+    except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+        ok, detail = False, f"{type(error).__name__}: {error}"[:300]
+    else:
+        ok, detail = True, "ok" if result is None or result is True else str(result)
+    return CheckResult(name, ok, detail, round((time.perf_counter() - start) * 1000, 2))
+
+
+async def run_checks(checks: Mapping[str, Check], timeout: float) -> list[CheckResult]:
+    return list(
+        await asyncio.gather(*(run_check(name, check, timeout) for name, check in checks.items()))
+    )
+
+
+@dataclass(slots=True)
+class Readiness:
+    """The checks ``/ready`` runs, and whether the process is draining."""
+
+    checks: dict[str, Check]
+    timeout: float = 1.0
+    draining: bool = False
+
+
+@get("/health", include_in_schema=False, sync_to_thread=False, opt={"public": True})
+def health() -> dict[str, str]:
+    """Liveness: the process answers. Never checks dependencies."""
+    return {"status": "ok"}
+
+
+@get("/ready", include_in_schema=False, opt={"public": True})
+async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Readiness: every hard dependency answered within the timeout."""
+    readiness: Readiness = request.app.state[READINESS_STATE_KEY]
+    if readiness.draining:
+        return Response(
+            {"status": "draining", "code": "not_ready", "message": "shutting down", "checks": {}},
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    results = await run_checks(readiness.checks, readiness.timeout)
+    checks = {r.name: {"ok": r.ok, "detail": r.detail, "ms": r.duration_ms} for r in results}
+    failing = [r.name for r in results if not r.ok]
+    if failing:
+        return Response(
+            {
+                "status": "unavailable",
+                "code": "not_ready",
+                "message": f"unavailable: {', '.join(failing)}",
+                "failing": failing,
+                "checks": checks,
+            },
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Cache-Control": "no-store"},
+        )
+    return Response(
+        {"status": "ready", "checks": checks},
+        status_code=HTTP_200_OK,
+        headers={"Cache-Control": "no-store"},
+    )

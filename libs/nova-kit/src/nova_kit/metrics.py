@@ -1,0 +1,102 @@
+"""Prometheus RED metrics by route template, and the ``/metrics`` endpoint.
+
+Names follow OpenTelemetry's HTTP semantic conventions in Prometheus form. Labels are bounded:
+the route *template* (``/api/users/{user_id:uuid}``), never the raw path; the status *class*
+(``2xx``), never user ids.
+"""
+
+from __future__ import annotations
+
+import time
+
+from litestar import Response, get
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+UNMATCHED_ROUTE = "<unmatched>"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+# Latency buckets for a service whose answers are mostly in milliseconds.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+HTTP_REQUEST_DURATION = Histogram(
+    "http_server_request_duration_seconds",
+    "Duration of HTTP server requests, by method, route template and status class.",
+    ["method", "route", "status_class"],
+    buckets=LATENCY_BUCKETS,
+)
+HTTP_REQUESTS = Counter(
+    "http_server_requests",
+    "HTTP server requests, by method, route template and status class.",
+    ["method", "route", "status_class"],
+)
+HTTP_ACTIVE_REQUESTS = Gauge(
+    "http_server_active_requests",
+    "HTTP server requests in flight, by method.",
+    ["method"],
+)
+BUILD_INFO = Gauge(
+    "nova_build_info",
+    "Always 1; labels carry the service name and version.",
+    ["service", "version"],
+)
+
+
+def status_class(status: int) -> str:
+    return f"{status // 100}xx"
+
+
+class MetricsMiddleware:
+    """Records RED metrics for every HTTP request, matched or not (404s count as unmatched)."""
+
+    def __init__(self, app: ASGIApp, *, exclude: frozenset[str] = frozenset({"/metrics"})) -> None:
+        self.app = app
+        self.exclude = exclude
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exclude:
+            await self.app(scope, receive, send)
+            return
+        method = scope.get("method", "GET")
+        method = method if method in KNOWN_METHODS else "OTHER"
+        status = 500
+        start = time.perf_counter()
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        active = HTTP_ACTIVE_REQUESTS.labels(method)
+        active.inc()
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            active.dec()
+            route = str(scope.get("path_template") or UNMATCHED_ROUTE)
+            labels = (method, route, status_class(status))
+            HTTP_REQUEST_DURATION.labels(*labels).observe(time.perf_counter() - start)
+            HTTP_REQUESTS.labels(*labels).inc()
+
+
+def render_metrics(registry: CollectorRegistry = REGISTRY) -> Response[bytes]:
+    return Response(
+        content=generate_latest(registry),
+        media_type=CONTENT_TYPE_LATEST,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@get("/metrics", include_in_schema=False, sync_to_thread=False, opt={"public": True})
+def metrics_endpoint() -> Response[bytes]:
+    """Prometheus exposition of this process's metrics."""
+    return render_metrics()

@@ -1,0 +1,138 @@
+"""Litestar authentication middleware and guards built on :class:`~nova_kit.tokens.TokenVerifier`.
+
+The middleware authenticates a ``Bearer`` token when one is sent and leaves anonymous requests
+anonymous; guards decide what each route needs::
+
+    @get("/me", guards=[requires_user])
+    @get("/", guards=[requires_role("admin")])
+    @put("/internal/profiles/{id:uuid}", guards=[requires_service])
+
+An invalid token is always a 401 with ``WWW-Authenticate`` (RFC 6750), even on a public route:
+a client that sends a token wants to know it is bad.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from nova_kit.errors import ForbiddenError, UnauthorizedError, error_body
+from nova_kit.tokens import AccessClaims, TokenError, TokenVerifier
+
+CLAIMS_STATE_KEY = "nova_claims"
+
+
+def bearer_challenge(error: str | None = None, description: str | None = None) -> str:
+    parts = ['Bearer realm="nova"']
+    if error:
+        parts.append(f'error="{error}"')
+    if description:
+        safe = description.replace('"', "'")
+        parts.append(f'error_description="{safe}"')
+    return ", ".join(parts)
+
+
+def extract_bearer(scope: Scope) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or ``None``; malformed → ``""``."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return ""
+            return token.strip()
+    return None
+
+
+class TokenAuthMiddleware(ASGIMiddleware):
+    """Verifies a Bearer token if present and stores the claims on the connection state."""
+
+    def __init__(self, verifier: TokenVerifier) -> None:
+        self.verifier = verifier
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        token = extract_bearer(scope)
+        state = scope.setdefault("state", {})
+        state[CLAIMS_STATE_KEY] = None
+        if token is not None:
+            if not token:
+                await _reject(send, "invalid_request", "expected 'Authorization: Bearer <token>'")
+                return
+            try:
+                state[CLAIMS_STATE_KEY] = await self.verifier.verify(token)
+            except TokenError as error:
+                await _reject(send, "invalid_token", str(error))
+                return
+        await next_app(scope, receive, send)
+
+
+async def _reject(send: Send, error: str, description: str) -> None:
+    import json
+
+    body = json.dumps(error_body("invalid_token", description)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", bearer_challenge(error, description).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def current_claims(connection: ASGIConnection[Any, Any, Any, Any]) -> AccessClaims | None:
+    claims = connection.scope.get("state", {}).get(CLAIMS_STATE_KEY)
+    return claims if isinstance(claims, AccessClaims) else None
+
+
+def require_claims(connection: ASGIConnection[Any, Any, Any, Any]) -> AccessClaims:
+    claims = current_claims(connection)
+    if claims is None:
+        raise UnauthorizedError(
+            "authentication required",
+            code="unauthenticated",
+            headers={"WWW-Authenticate": bearer_challenge()},
+        )
+    return claims
+
+
+def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """An authenticated end user (not a service account)."""
+    claims = require_claims(connection)
+    if claims.is_service:
+        raise ForbiddenError("this operation is for users, not service accounts")
+
+
+def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    claims = require_claims(connection)
+    if not claims.is_admin:
+        raise ForbiddenError("administrator role required", code="admin_required")
+
+
+def requires_service(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A service account's token (``/internal/*`` routes)."""
+    claims = require_claims(connection)
+    if not claims.is_service:
+        raise ForbiddenError("service token required", code="service_token_required")
+
+
+def requires_role(role: str) -> Any:
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        claims = require_claims(connection)
+        if not claims.has_role(role):
+            raise ForbiddenError(f"role {role!r} required", code="role_required")
+
+    guard.__name__ = f"requires_role_{role}"
+    return guard
+
+
+def provide_claims(request: ASGIConnection[Any, Any, Any, Any]) -> AccessClaims:
+    """Dependency giving a handler the caller's verified claims (use with a guard)."""
+    return require_claims(request)

@@ -1,0 +1,291 @@
+"""Access-token verification, shared by every service.
+
+Access tokens are JWTs signed by auth with an asymmetric key (EdDSA or ES256) named by ``kid``.
+Each service verifies them itself against auth's JWKS: algorithms are pinned per key type (so
+``alg: none`` and HS256-signed-with-the-public-key are refused), ``typ`` must be ``at+jwt``,
+``iss``/``aud``/``exp``/``iat``/``sub`` are required. The JWKS is cached and re-fetched on an
+unknown ``kid`` at most once per ``min_refresh_seconds``, so a flood of forged ``kid`` values
+cannot turn into a flood of requests to auth.
+
+Revocation: auth records revoked sessions and per-user "valid after" instants in Redis under
+``nova:auth:``; :class:`RevocationList` lets every verifier honour them before tokens expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import httpx
+import jwt
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+ACCESS_TOKEN_TYPE = "at+jwt"
+SERVICE_ROLE = "service"
+ALLOWED_ALGORITHMS = ("EdDSA", "ES256")
+_ALGORITHM_FOR_KEY = {("OKP", "Ed25519"): "EdDSA", ("EC", "P-256"): "ES256"}
+
+REVOKED_SESSION_KEY = "nova:auth:revoked-session:{sid}"
+USER_VALID_AFTER_KEY = "nova:auth:user-valid-after:{sub}"
+
+
+class TokenError(Exception):
+    """The token is not acceptable. ``reason`` is a short stable code, ``str()`` a message."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """What a verified access token says about its bearer."""
+
+    subject: str
+    roles: frozenset[str]
+    session_id: str | None
+    token_id: str
+    issued_at: int
+    expires_at: int
+    kind: Literal["user", "service"] = "user"
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_service(self) -> bool:
+        return self.kind == "service"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "user" and "admin" in self.roles
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+class KeySource(Protocol):
+    async def get(self, kid: str) -> jwt.PyJWK | None: ...
+
+
+def parse_jwks(document: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
+    """Public signing keys by ``kid``; keys of other types or uses are skipped."""
+    keys: dict[str, jwt.PyJWK] = {}
+    for entry in document.get("keys", []):
+        if not isinstance(entry, dict):
+            continue
+        kid = entry.get("kid")
+        algorithm = _ALGORITHM_FOR_KEY.get((entry.get("kty"), entry.get("crv")))
+        if not isinstance(kid, str) or algorithm is None or entry.get("use", "sig") != "sig":
+            continue
+        if "d" in entry:  # never accept private material as a verification key
+            continue
+        try:
+            keys[kid] = jwt.PyJWK(entry, algorithm=algorithm)
+        except jwt.PyJWTError:
+            logger.warning("skipping unusable JWKS key", extra={"kid": kid})
+    return keys
+
+
+class StaticKeySource:
+    """Keys known in-process (auth verifying its own tokens, tests)."""
+
+    def __init__(self, jwks: Mapping[str, Any]) -> None:
+        self.keys = parse_jwks(jwks)
+
+    async def get(self, kid: str) -> jwt.PyJWK | None:
+        return self.keys.get(kid)
+
+
+class JWKSKeySource:
+    """Auth's JWKS over HTTP, cached; refreshed on an unknown ``kid`` at most once per interval."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        min_refresh_seconds: float = 30.0,
+        max_age_seconds: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = url
+        self._client = client
+        self._owns_client = client is None
+        self.min_refresh_seconds = min_refresh_seconds
+        self.max_age_seconds = max_age_seconds
+        self._clock = clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._attempted_at: float | None = None
+        self._lock = asyncio.Lock()
+        self.fetch_count = 0
+
+    async def get(self, kid: str) -> jwt.PyJWK | None:
+        key = self._keys.get(kid)
+        if key is not None and not self._stale():
+            return key
+        await self._refresh_if_allowed()
+        return self._keys.get(kid)
+
+    def _stale(self) -> bool:
+        return self._fetched_at is None or self._clock() - self._fetched_at > self.max_age_seconds
+
+    async def _refresh_if_allowed(self) -> None:
+        async with self._lock:
+            now = self._clock()
+            if (
+                self._attempted_at is not None
+                and now - self._attempted_at < self.min_refresh_seconds
+            ):
+                return
+            self._attempted_at = now
+            self.fetch_count += 1
+            try:
+                client = self._client or httpx.AsyncClient(timeout=httpx.Timeout(2.0))
+                try:
+                    response = await client.get(self.url, headers={"Accept": "application/json"})
+                finally:
+                    if self._owns_client:
+                        await client.aclose()
+                response.raise_for_status()
+                self._keys = parse_jwks(response.json())
+                self._fetched_at = now
+            except (httpx.HTTPError, json.JSONDecodeError, ValueError) as error:
+                logger.warning("could not fetch JWKS", extra={"url": self.url, "error": str(error)})
+
+    async def aclose(self) -> None:
+        if self._client is not None and not self._owns_client:
+            return
+        self._client = None
+
+
+class RevocationList:
+    """Reads the revocations auth writes to Redis; honoured by every verifier."""
+
+    def __init__(self, redis: Redis, *, fail_closed: bool = False) -> None:
+        self.redis = redis
+        self.fail_closed = fail_closed
+
+    async def is_revoked(self, claims: AccessClaims) -> bool:
+        keys = [USER_VALID_AFTER_KEY.format(sub=claims.subject)]
+        if claims.session_id:
+            keys.append(REVOKED_SESSION_KEY.format(sid=claims.session_id))
+        try:
+            values = await self.redis.mget(keys)
+        except (RedisError, OSError) as error:
+            logger.warning("revocation list unavailable", extra={"error": str(error)})
+            return self.fail_closed
+        valid_after = values[0]
+        if valid_after is not None and claims.issued_at < int(float(valid_after)):
+            return True
+        return len(values) > 1 and values[1] is not None
+
+    async def revoke_session(self, session_id: str, ttl_seconds: int) -> None:
+        await self.redis.set(REVOKED_SESSION_KEY.format(sid=session_id), "1", ex=ttl_seconds)
+
+    async def revoke_user_tokens(self, subject: str, ttl_seconds: int, at: float | None = None) -> None:
+        """Every access token of ``subject`` issued before ``at`` (default now) stops working.
+
+        Tokens carry ``iat`` in whole seconds, so the cut-off is rounded up: a token minted in
+        the same second as the revocation is refused too.
+        """
+        instant = int(at if at is not None else time.time()) + 1
+        await self.redis.set(USER_VALID_AFTER_KEY.format(sub=subject), str(instant), ex=ttl_seconds)
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        keys: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        leeway_seconds: int = 5,
+        max_lifetime_seconds: int = 3600,
+        revocations: RevocationList | None = None,
+    ) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway_seconds = leeway_seconds
+        self.max_lifetime_seconds = max_lifetime_seconds
+        self.revocations = revocations
+
+    async def verify(self, token: str) -> AccessClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise TokenError("malformed", "the token is not a well-formed JWT") from error
+        algorithm = header.get("alg")
+        if algorithm not in ALLOWED_ALGORITHMS:
+            raise TokenError("algorithm", f"algorithm {algorithm!r} is not accepted")
+        if header.get("typ") != ACCESS_TOKEN_TYPE:
+            raise TokenError("type", f"token type must be {ACCESS_TOKEN_TYPE}")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise TokenError("kid", "the token names no signing key")
+        key = await self.keys.get(kid)
+        if key is None:
+            raise TokenError("kid", "the token's signing key is unknown")
+        if key.algorithm_name != algorithm or not isinstance(
+            key.Algorithm, OKPAlgorithm | ECAlgorithm
+        ):
+            raise TokenError("algorithm", "the token's algorithm does not match its key")
+        try:
+            payload = jwt.decode(
+                token,
+                key=key,
+                algorithms=[algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway_seconds,
+                options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+            )
+        except jwt.ExpiredSignatureError as error:
+            raise TokenError("expired", "the token has expired") from error
+        except jwt.ImmatureSignatureError as error:
+            raise TokenError("not_yet_valid", "the token is not valid yet") from error
+        except jwt.InvalidAudienceError as error:
+            raise TokenError("audience", "the token is not meant for this audience") from error
+        except jwt.InvalidIssuerError as error:
+            raise TokenError("issuer", "the token was issued by an unknown issuer") from error
+        except jwt.MissingRequiredClaimError as error:
+            raise TokenError("claims", str(error)) from error
+        except jwt.PyJWTError as error:
+            raise TokenError("signature", "the token signature is invalid") from error
+        claims = self._claims(payload)
+        if self.revocations is not None and await self.revocations.is_revoked(claims):
+            raise TokenError("revoked", "the token has been revoked")
+        return claims
+
+    def _claims(self, payload: Mapping[str, Any]) -> AccessClaims:
+        issued_at, expires_at = int(payload["iat"]), int(payload["exp"])
+        if expires_at - issued_at > self.max_lifetime_seconds:
+            raise TokenError("lifetime", "the token lives longer than allowed")
+        if issued_at > time.time() + self.leeway_seconds:
+            raise TokenError("not_yet_valid", "the token was issued in the future")
+        roles = payload.get("roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise TokenError("claims", "roles must be a list of strings")
+        kind = payload.get("kind", "user")
+        if kind not in ("user", "service"):
+            raise TokenError("claims", "unknown token kind")
+        sid = payload.get("sid")
+        return AccessClaims(
+            subject=str(payload["sub"]),
+            roles=frozenset(roles),
+            session_id=str(sid) if sid is not None else None,
+            token_id=str(payload["jti"]),
+            issued_at=issued_at,
+            expires_at=expires_at,
+            kind=kind,
+            raw=dict(payload),
+        )

@@ -1,0 +1,72 @@
+"""OpenTelemetry tracing: OTLP export when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, W3C propagation.
+
+Without an endpoint the tracer provider still creates spans (so ``trace_id`` reaches the logs
+and ``traceparent`` is propagated) but exports nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from opentelemetry import propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+logger = logging.getLogger(__name__)
+
+_provider: TracerProvider | None = None
+
+
+def configure_tracing(
+    service: str, version: str = "0.1.0", otlp_endpoint: str | None = None
+) -> TracerProvider:
+    """Install the global tracer provider once per process (later calls return the first)."""
+    global _provider  # noqa: PLW0603 - one provider per process, as OpenTelemetry requires
+    if _provider is not None:
+        return _provider
+    propagate.set_global_textmap(
+        CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
+    )
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": f"nova-{service}", "service.version": version})
+    )
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        endpoint = otlp_endpoint.rstrip("/")
+        if not endpoint.endswith("/v1/traces"):
+            endpoint = f"{endpoint}/v1/traces"
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+        logger.info("exporting traces", extra={"otlp_endpoint": endpoint})
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    _instrument_httpx()
+    return provider
+
+
+def _instrument_httpx() -> None:
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    instrumentor = HTTPXClientInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()
+
+
+def instrument_engine(engine: AsyncEngine) -> None:
+    """Spans for every SQL statement run through ``engine``."""
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)
+
+
+def shutdown_tracing() -> None:
+    if _provider is not None:
+        _provider.force_flush(timeout_millis=2000)

@@ -1,0 +1,17 @@
+"""Settings of nova-users (environment variables prefixed ``NOVA_USERS_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from nova_kit.settings import ServiceSettings
+
+
+class UsersSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NOVA_USERS_", extra="ignore")
+
+    service_name: str = "users"
+    port: int = Field(default=8002, ge=1, le=65535)
+    database_schema: str = "users"
+    jwks_url: str | None = "http://127.0.0.1:8001/.well-known/jwks.json"
