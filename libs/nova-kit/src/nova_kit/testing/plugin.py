@@ -1,0 +1,189 @@
+"""The pytest plugin every Nova test suite uses (registered through the ``pytest11`` entry point).
+
+Fixtures:
+    ``database_url``       a PostgreSQL database of this xdist worker, named ``nova_<worker>_test``
+    ``redis_url``          a Redis logical database of this xdist worker (flushed at session start)
+    ``redis_client``       an async client on ``redis_url``, flushed before each test
+    ``disposable_postgres`` / ``disposable_redis``  embedded servers a test may stop and start
+    ``start_service``      runs a real service command in its own process group, stopped after
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import asyncpg
+import pytest
+from redis.asyncio import Redis
+
+from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from nova_kit.testing.backends import (
+    Backend,
+    BackendChoice,
+    Server,
+    database_name_for_worker,
+    ensure_test_database_name,
+    environment,
+    redis_db_for_worker,
+    select_backends,
+    start_postgres,
+    start_redis,
+    with_database,
+    with_redis_db,
+)
+from nova_kit.testing.processes import ServiceProcess
+
+
+async def recreate_database(admin_url: str, name: str) -> None:
+    """Drop and create ``name`` (which must end in ``_test``) on the server of ``admin_url``."""
+    ensure_test_database_name(name)
+    connection = await asyncpg.connect(admin_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+async def truncate_schema(url: str, schema: str, *, keep: Sequence[str] = ("alembic_version",)) -> None:
+    """Empty every table of ``schema`` (except the migration history) in one statement."""
+    database = url.rsplit("/", 1)[-1].split("?", 1)[0]
+    ensure_test_database_name(database)
+    connection = await asyncpg.connect(url)
+    try:
+        tables = await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema
+        )
+        names = [f'"{schema}"."{row["tablename"]}"' for row in tables if row["tablename"] not in keep]
+        if names:
+            await connection.execute(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def nova_backends() -> BackendChoice:
+    return select_backends(environment())
+
+
+@pytest.fixture(scope="session")
+def worker_id_label(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request.config, "workerinput", {}).get("workerid", "master"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server(
+    nova_backends: BackendChoice, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    server = start_postgres(nova_backends.postgres, environment(), tmp_path_factory.mktemp("pg"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server: Server, worker_id_label: str) -> str:
+    """``postgresql://`` URL of a fresh database for this test session and xdist worker."""
+    name = database_name_for_worker(worker_id_label)
+    asyncio.run(recreate_database(postgres_server.url, name))
+    return with_database(postgres_server.url, name)
+
+
+@pytest.fixture(scope="session")
+def redis_server(
+    nova_backends: BackendChoice, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    server = start_redis(nova_backends.redis, environment(), tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: Server, nova_backends: BackendChoice, worker_id_label: str) -> str:
+    url = redis_server.url
+    if nova_backends.redis is Backend.EXTERNAL:
+        url = with_redis_db(url, redis_db_for_worker(worker_id_label))
+
+    async def flush() -> None:
+        client = Redis.from_url(url)
+        try:
+            await client.flushdb()
+        finally:
+            await client.aclose()
+
+    asyncio.run(flush())
+    return url
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def disposable_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
+    """An embedded PostgreSQL of the test's own, free to stop and restart."""
+    server = EmbeddedPostgres(tmp_path / "postgres")
+    server.start()
+    yield server
+    server.stop(mode="immediate")
+
+
+@pytest.fixture
+def disposable_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path / "redis", persist=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+StartService = Callable[..., ServiceProcess]
+
+
+@pytest.fixture
+def start_service(tmp_path: Path) -> Iterator[StartService]:
+    """Start real service processes; every one is stopped (by process group) after the test.
+
+    ``start_service("auth", ["nova-auth", "serve"], env={...}, port=8123)`` waits for
+    ``/ready`` unless ``wait=None``.
+    """
+    started: list[ServiceProcess] = []
+
+    def start(
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        port: int | None = None,
+        wait: str | None = "/ready",
+        timeout: float = 30.0,
+    ) -> ServiceProcess:
+        base_url = f"http://127.0.0.1:{port}" if port else None
+        command = list(argv)
+        scripts = Path(sys.executable).parent
+        if os.path.sep not in command[0] and (scripts / command[0]).exists():
+            command[0] = str(scripts / command[0])
+        process = ServiceProcess(
+            name, command, dict(env or {}), tmp_path / "logs" / f"{name}.log", base_url
+        ).start()
+        started.append(process)
+        if wait is not None and base_url is not None:
+            process.wait_until_ready(wait, timeout)
+        return process
+
+    yield start
+    for process in reversed(started):
+        process.stop()
+
+
+@pytest.fixture
+def unused_port() -> int:
+    return free_port()

@@ -1,0 +1,104 @@
+"""Account events on Celery: the contract between the services that publish and the worker.
+
+Publishers (auth's outbox) send by task *name* — they never import the worker's package::
+
+    producer = create_celery_producer(redis_url)
+    publish_event(producer, AccountEvent.new("user.registered", user_id, {"email": ...}))
+
+The worker registers one task per event type under :data:`EVENT_TASKS` and receives the event
+as ``kwargs={"event": {...}}``. Both sides take their Celery broker options from
+:func:`broker_options`, so keys, queues and serialisation always match.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from celery import Celery
+
+EventType = Literal["user.registered", "user.disabled", "user.deleted", "user.password_changed"]
+
+EVENTS_QUEUE = "events"
+EVENT_TASKS: dict[str, str] = {
+    "user.registered": "nova.events.user_registered",
+    "user.disabled": "nova.events.user_disabled",
+    "user.deleted": "nova.events.user_deleted",
+    "user.password_changed": "nova.events.user_password_changed",
+}
+BROKER_KEY_PREFIX = "nova:celery:"
+# Above the longest hard task time limit, so Redis never redelivers a task that is still running.
+VISIBILITY_TIMEOUT_SECONDS = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class AccountEvent:
+    id: str
+    type: EventType
+    user_id: str
+    occurred_at: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls, type_: EventType, user_id: str, data: dict[str, Any] | None = None) -> AccountEvent:
+        return cls(
+            id=str(uuid.uuid4()),
+            type=type_,
+            user_id=user_id,
+            occurred_at=datetime.now(UTC).isoformat(),
+            data=dict(data or {}),
+        )
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> AccountEvent:
+        if raw.get("type") not in EVENT_TASKS:
+            raise ValueError(f"unknown event type {raw.get('type')!r}")
+        return cls(
+            id=str(raw["id"]),
+            type=raw["type"],
+            user_id=str(raw["user_id"]),
+            occurred_at=str(raw["occurred_at"]),
+            data=dict(raw.get("data") or {}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def broker_options() -> dict[str, Any]:
+    """Celery settings shared by publishers and the worker."""
+    return {
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "global_keyprefix": BROKER_KEY_PREFIX,
+            "visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
+            "socket_timeout": 5,
+            "socket_connect_timeout": 5,
+        },
+        "task_default_queue": "default",
+        "task_routes": {name: {"queue": EVENTS_QUEUE} for name in EVENT_TASKS.values()},
+    }
+
+
+def create_celery_producer(redis_url: str, name: str = "nova-producer") -> Celery:
+    app = Celery(name, broker=redis_url, set_as_current=False)
+    app.conf.update(broker_options())
+    app.conf.broker_connection_timeout = 2
+    return app
+
+
+def publish_event(producer: Celery, event: AccountEvent, *, retry: bool = False) -> None:
+    """Send ``event`` to the worker; raises if the broker is unreachable (the outbox retries)."""
+    producer.send_task(
+        EVENT_TASKS[event.type],
+        kwargs={"event": event.to_dict()},
+        queue=EVENTS_QUEUE,
+        task_id=event.id,
+        retry=retry,
+        headers={"nova_event_type": event.type},
+    )

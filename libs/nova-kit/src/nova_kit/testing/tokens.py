@@ -1,0 +1,64 @@
+"""Mint access tokens in tests, signed the way auth signs them (Ed25519, ``typ: at+jwt``)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.algorithms import OKPAlgorithm
+
+from nova_kit.tokens import ACCESS_TOKEN_TYPE, StaticKeySource
+
+
+@dataclass
+class TokenFactory:
+    issuer: str = "nova-auth"
+    audience: str = "nova"
+    kid: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:8]}")
+    private_key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+
+    def public_jwk(self) -> dict[str, Any]:
+        jwk: dict[str, Any] = OKPAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        return {**jwk, "kid": self.kid, "use": "sig", "alg": "EdDSA"}
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [self.public_jwk()]}
+
+    def key_source(self) -> StaticKeySource:
+        return StaticKeySource(self.jwks())
+
+    def mint(
+        self,
+        subject: str | None = None,
+        *,
+        roles: Iterable[str] = ("user",),
+        kind: str = "user",
+        lifetime: int = 300,
+        session_id: str | None = None,
+        headers: dict[str, Any] | None = None,
+        **claims: Any,
+    ) -> str:
+        now = int(time.time())
+        payload: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject or str(uuid.uuid4()),
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "jti": uuid.uuid4().hex,
+            "roles": list(roles),
+            "kind": kind,
+            "sid": session_id or uuid.uuid4().hex,
+        }
+        payload.update(claims)
+        header = {"kid": self.kid, "typ": ACCESS_TOKEN_TYPE, **(headers or {})}
+        return jwt.encode(payload, self.private_key, algorithm="EdDSA", headers=header)
+
+    def service_token(self, service: str, lifetime: int = 300) -> str:
+        return self.mint(f"service:{service}", roles=["service"], kind="service", lifetime=lifetime)
