@@ -12,6 +12,7 @@ import time
 from litestar import Response, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
+    disable_created_metrics,
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
@@ -20,6 +21,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+disable_created_metrics()
 
 UNMATCHED_ROUTE = "<unmatched>"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

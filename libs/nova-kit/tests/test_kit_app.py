@@ -1,0 +1,94 @@
+"""The shared app: health, readiness, metrics, request ids and error bodies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar import Litestar, get
+from litestar.testing import AsyncTestClient
+
+from nova_kit.app import create_service_app
+from nova_kit.errors import ConflictError
+from nova_kit.settings import ServiceSettings
+
+
+@get("/items/{item_id:int}", sync_to_thread=False)
+def read_item(item_id: int) -> dict[str, int]:
+    if item_id == 0:
+        raise ConflictError("item zero is reserved", code="item_reserved")
+    if item_id == 13:
+        raise RuntimeError("secret internals")
+    return {"id": item_id}
+
+
+def make_app(database_url: str, redis_url: str) -> Litestar:
+    settings = ServiceSettings(
+        service_name="kit",
+        environment="test",
+        database_url=database_url,
+        database_schema="kit",
+        redis_url=redis_url,
+        log_json=True,
+    )
+    return create_service_app(settings, route_handlers=[read_item], verify_tokens=False)
+
+
+@pytest.fixture
+async def client(database_url: str, redis_url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(make_app(database_url, redis_url)) as client:
+        yield client
+
+
+async def test_health_and_ready_answer_when_dependencies_are_up(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    ready = await client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"]["ok"] is True
+    assert ready.json()["checks"]["redis"]["ok"] is True
+
+
+async def test_request_id_is_echoed_or_generated(client: AsyncTestClient[Litestar]) -> None:
+    echoed = await client.get("/items/1", headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    generated = await client.get("/items/1", headers={"X-Request-ID": "bad id with spaces"})
+    assert len(generated.headers["x-request-id"]) == 32
+    not_found = await client.get("/nowhere")
+    assert not_found.status_code == 404
+    assert not_found.headers["x-request-id"]
+
+
+async def test_errors_have_stable_codes_and_mask_internals(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    conflict = await client.get("/items/0")
+    assert conflict.status_code == 409
+    assert conflict.json()["code"] == "item_reserved"
+    assert conflict.json()["message"] == "item zero is reserved"
+
+    invalid = await client.get("/items/abc")
+    assert invalid.status_code in (400, 404, 422)
+    assert "code" in invalid.json()
+
+    crash = await client.get("/items/13", headers={"X-Request-ID": "trace-me"})
+    assert crash.status_code == 500
+    body = crash.json()
+    assert body["code"] == "internal_error"
+    assert body["request_id"] == "trace-me"
+    assert "secret internals" not in crash.text
+
+
+async def test_metrics_use_route_templates_not_raw_paths(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    for item in (101, 102, 103):
+        await client.get(f"/items/{item}")
+    await client.get("/definitely/not/here")
+    text = (await client.get("/metrics")).text
+    assert 'route="/items/{item_id}"' in text
+    assert 'route="<unmatched>"' in text
+    assert "/items/101" not in text
+    assert "http_server_request_duration_seconds_bucket" in text
+    assert "http_server_active_requests" in text
