@@ -1,0 +1,558 @@
+"""The query planner: an operation and a supergraph in, a :class:`QueryPlan` out. No I/O.
+
+The planner walks the operation once. Every field lands in exactly one *fetch group* — a
+future subgraph request. A field the current group's subgraph can resolve (itself, through
+``@provides``, or because it is ``@shareable`` there) stays in that group; any other field opens
+(or joins) an *entity group*: an ``_entities`` fetch into a subgraph that resolves the field,
+entered through one of its ``@key``s. Key fields and ``@requires`` fields are planned like any
+other field at the same position, so a key only another subgraph knows is fetched first, and the
+entity group depends on whichever groups supply them. Groups then become plan nodes: a tree of
+``Sequence``/``Parallel`` when every group has a single parent, dependency stages otherwise.
+Mutation root fields are planned one at a time and run in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionNode,
+    parse,
+    print_ast,
+)
+
+from nova_gateway.federation.plan import (
+    LIST_MARKER,
+    EntityFetch,
+    FetchNode,
+    FlattenNode,
+    ParallelNode,
+    PlanNode,
+    QueryPlan,
+    SequenceNode,
+    ShapeField,
+)
+from nova_gateway.federation.selection import SelectionConflictError, SelectionTree
+from nova_gateway.federation.supergraph import Supergraph, SupergraphError
+
+INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type", "__typename"})
+
+Provided = dict[str, "Provided"]
+"""Fields a subgraph resolves at one position thanks to ``@provides`` (name → nested fields)."""
+
+
+class PlanningError(ValueError):
+    """The operation cannot be planned over this supergraph."""
+
+
+@dataclass(frozen=True, slots=True)
+class _EntityTarget:
+    type_condition: str
+    accepted_types: frozenset[str]
+    typename: str | None
+
+
+@dataclass(eq=False, slots=True)
+class _Group:
+    index: int
+    graph: str
+    path: tuple[str, ...]
+    tree: SelectionTree = field(default_factory=SelectionTree)
+    entity: _EntityTarget | None = None
+    representation: dict[str, ShapeField] = field(default_factory=dict)
+    depends_on: set[int] = field(default_factory=set)
+
+
+def find_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        for operation in operations:
+            if operation.name is not None and operation.name.value == operation_name:
+                return operation
+        raise PlanningError(f"unknown operation named {operation_name!r}")
+    if len(operations) != 1:
+        raise PlanningError("must provide operation name if query contains multiple operations")
+    return operations[0]
+
+
+def plan_operation(
+    supergraph: Supergraph, document: DocumentNode, operation_name: str | None = None
+) -> QueryPlan:
+    """Plan ``document`` (already validated against the API schema)."""
+    operation = find_operation(document, operation_name)
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    kind = operation.operation.value
+    if kind == "subscription":
+        raise PlanningError("subscriptions are not supported by this gateway")
+    root_type = supergraph.root_types.get(kind)
+    if root_type is None:
+        raise PlanningError(f"the schema has no {kind} type")
+    variable_definitions = {
+        v.variable.name.value: print_ast(v) for v in operation.variable_definitions or ()
+    }
+    root_fields = _root_fields(operation.selection_set.selections, fragments)
+    try:
+        if kind == "mutation":
+            nodes = [
+                _Planner(supergraph, fragments, variable_definitions, kind).plan_root([f])
+                for f in root_fields
+            ]
+            present = [n for n in nodes if n is not None]
+            node: PlanNode | None = None
+            if present:
+                node = present[0] if len(present) == 1 else SequenceNode(tuple(present))
+        else:
+            node = _Planner(supergraph, fragments, variable_definitions, kind).plan_root(
+                root_fields
+            )
+    except (SelectionConflictError, SupergraphError) as error:
+        raise PlanningError(str(error)) from None
+    return QueryPlan(operation_kind=kind, node=node)
+
+
+def _root_fields(
+    selections: Sequence[SelectionNode], fragments: dict[str, FragmentDefinitionNode]
+) -> list[FieldNode]:
+    """Root fields in document order; fragments on the root type are flattened (their
+    conditions are applied again when the response is shaped)."""
+    found: list[FieldNode] = []
+    for selection in selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value not in INTROSPECTION_ROOT_FIELDS:
+                found.append(selection)
+        elif isinstance(selection, InlineFragmentNode):
+            found.extend(_root_fields(selection.selection_set.selections, fragments))
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments[selection.name.value]
+            found.extend(_root_fields(fragment.selection_set.selections, fragments))
+    return found
+
+
+def parse_field_set(field_set: str) -> tuple[SelectionNode, ...]:
+    document = parse(f"{{ {field_set} }}", no_location=True)
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    return tuple(operation.selection_set.selections)
+
+
+def _provided_fields(selections: Sequence[SelectionNode]) -> Provided:
+    provided: Provided = {}
+    for selection in selections:
+        if isinstance(selection, FieldNode):
+            nested = selection.selection_set.selections if selection.selection_set else ()
+            provided.setdefault(selection.name.value, {}).update(_provided_fields(nested))
+        elif isinstance(selection, InlineFragmentNode):
+            provided.update(_provided_fields(selection.selection_set.selections))
+    return provided
+
+
+def _shape(selections: Sequence[SelectionNode]) -> tuple[ShapeField, ...]:
+    shape: list[ShapeField] = []
+    for selection in selections:
+        if isinstance(selection, FieldNode):
+            nested = selection.selection_set.selections if selection.selection_set else ()
+            name = selection.name.value
+            shape.append(ShapeField(name, name, _shape(nested)))
+        elif isinstance(selection, InlineFragmentNode):
+            shape.extend(_shape(selection.selection_set.selections))
+    return tuple(shape)
+
+
+def _merge_shape(into: dict[str, ShapeField], shape: tuple[ShapeField, ...]) -> None:
+    for item in shape:
+        existing = into.get(item.response_key)
+        if existing is None:
+            into[item.response_key] = item
+        elif item.shape:
+            merged = {s.response_key: s for s in existing.shape}
+            _merge_shape(merged, item.shape)
+            into[item.response_key] = ShapeField(item.response_key, item.name, tuple(merged.values()))
+
+
+class _Planner:
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        fragments: dict[str, FragmentDefinitionNode],
+        variable_definitions: dict[str, str],
+        kind: str,
+    ) -> None:
+        self.supergraph = supergraph
+        self.fragments = fragments
+        self.variable_definitions = variable_definitions
+        self.kind = kind
+        self.root_type = supergraph.root_types[kind]
+        self.groups: list[_Group] = []
+        self.root_groups: dict[str, _Group] = {}
+        self.entity_groups: dict[tuple[int, str, tuple[str, ...], str], _Group] = {}
+        self.entering: set[tuple[int, str, tuple[str, ...], str]] = set()
+
+    # --- walking the operation ------------------------------------------------------------
+
+    def plan_root(self, fields: Sequence[FieldNode]) -> PlanNode | None:
+        for node in fields:
+            candidates = self.supergraph.resolving_graphs(self.root_type, node.name.value)
+            if not candidates:
+                raise PlanningError(f"no subgraph resolves {self.root_type}.{node.name.value}")
+            graph = next((g for g in candidates if g in self.root_groups), candidates[0])
+            group = self.root_groups.get(graph)
+            if group is None:
+                group = self._new_group(graph, ())
+                self.root_groups[graph] = group
+            self._plan_field(group, self.root_type, node, (), group.tree, None)
+        return self._to_node()
+
+    def _plan_selections(
+        self,
+        group: _Group,
+        parent: str,
+        selections: Sequence[SelectionNode],
+        path: tuple[str, ...],
+        tree: SelectionTree,
+        provided: Provided | None,
+    ) -> set[int]:
+        """Plan ``selections`` on objects of type ``parent`` that ``group`` returns at ``path``;
+        the result names the groups that fetch them (the providers of these fields)."""
+        providers: set[int] = set()
+        for selection in selections:
+            if isinstance(selection, FieldNode):
+                providers |= self._plan_field(group, parent, selection, path, tree, provided)
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                condition = (
+                    selection.type_condition.name.value if selection.type_condition else None
+                )
+                inner = selection.selection_set.selections
+            else:
+                assert isinstance(selection, FragmentSpreadNode)
+                fragment = self.fragments[selection.name.value]
+                condition = fragment.type_condition.name.value
+                inner = fragment.selection_set.selections
+            directives = tuple(selection.directives or ())
+            providers |= self._plan_fragment(
+                group, parent, condition, directives, inner, path, tree, provided
+            )
+        return providers
+
+    def _plan_fragment(
+        self,
+        group: _Group,
+        parent: str,
+        condition: str | None,
+        directives: tuple[object, ...],
+        selections: Sequence[SelectionNode],
+        path: tuple[str, ...],
+        tree: SelectionTree,
+        provided: Provided | None,
+    ) -> set[int]:
+        supergraph = self.supergraph
+        if condition is None or condition == parent or not supergraph.is_abstract(parent):
+            if condition is not None and condition not in supergraph.possible_types(parent):
+                if parent not in supergraph.possible_types(condition):
+                    return set()
+            target = tree.fragment(None, directives) if directives else tree  # type: ignore[arg-type]
+            return self._plan_selections(group, parent, selections, path, target, provided)
+        if not supergraph.knows_type(group.graph, condition) and not self._is_interface_object(
+            group.graph, parent
+        ):
+            return set()
+        if self._is_interface_object(group.graph, parent):
+            # The subgraph sees the interface as one object type: it cannot narrow it; the
+            # fields under the condition are planned on the concrete types from elsewhere.
+            return self._plan_selections(group, parent, selections, path, tree, provided)
+        target = tree.fragment(condition, directives)  # type: ignore[arg-type]
+        return self._plan_selections(group, condition, selections, path, target, provided)
+
+    def _plan_field(
+        self,
+        group: _Group,
+        parent: str,
+        node: FieldNode,
+        path: tuple[str, ...],
+        tree: SelectionTree,
+        provided: Provided | None,
+    ) -> set[int]:
+        name = node.name.value
+        response_key = node.alias.value if node.alias else name
+        if name == "__typename":
+            tree.add_field(response_key, name, (), tuple(node.directives or ()))
+            return {group.index}
+        if self._resolvable_in(group.graph, parent, name, provided):
+            self._add_field(group, parent, node, path, tree, provided)
+            return {group.index}
+        supergraph = self.supergraph
+        if supergraph.is_abstract(parent) and self._interface_jump(group, parent, name) is None:
+            # No subgraph resolves the field for the interface as a whole: plan it on each
+            # concrete type this subgraph can return.
+            providers: set[int] = set()
+            for concrete in supergraph.possible_types(parent):
+                if supergraph.knows_type(group.graph, concrete):
+                    concrete_tree = tree.fragment(concrete)
+                    providers |= self._plan_field(
+                        group, concrete, node, path, concrete_tree, None
+                    )
+            return providers
+        target = self._jump(group, parent, name, path, tree, provided)
+        self._add_field(target, parent, node, path, target.tree, None)
+        return {target.index}
+
+    def _add_field(
+        self,
+        group: _Group,
+        parent: str,
+        node: FieldNode,
+        path: tuple[str, ...],
+        tree: SelectionTree,
+        provided: Provided | None,
+    ) -> None:
+        name = node.name.value
+        response_key = node.alias.value if node.alias else name
+        info = self.supergraph.field(parent, name)
+        entry = tree.add_field(
+            response_key,
+            name,
+            tuple(node.arguments or ()),
+            tuple(node.directives or ()),
+            has_selections=node.selection_set is not None,
+        )
+        if node.selection_set is None or entry.tree is None:
+            return
+        if self.supergraph.is_abstract(info.type_name):
+            entry.tree.add_typename()
+        child_provided = dict(provided.get(name, {})) if provided else {}
+        join = self.supergraph.field_join(parent, name, group.graph)
+        if join is not None and join.provides:
+            child_provided.update(_provided_fields(parse_field_set(join.provides)))
+        child_path = (*path, response_key, *([LIST_MARKER] * info.list_depth))
+        self._plan_selections(
+            group,
+            info.type_name,
+            node.selection_set.selections,
+            child_path,
+            entry.tree,
+            child_provided or None,
+        )
+
+    def _resolvable_in(
+        self, graph: str, parent: str, name: str, provided: Provided | None
+    ) -> bool:
+        if provided is not None and name in provided:
+            return True
+        if graph not in self.supergraph.resolving_graphs(parent, name):
+            return False
+        join = self.supergraph.field_join(parent, name, graph)
+        return join is None or not join.requires
+
+    def _locally_available(
+        self,
+        graph: str,
+        parent: str,
+        selections: Sequence[SelectionNode],
+        provided: Provided | None,
+    ) -> bool:
+        for selection in selections:
+            if not isinstance(selection, FieldNode):
+                return False
+            name = selection.name.value
+            if name == "__typename":
+                continue
+            if not self._resolvable_in(graph, parent, name, provided):
+                return False
+            if selection.selection_set is not None:
+                info = self.supergraph.field(parent, name)
+                nested = provided.get(name) if provided else None
+                if not self._locally_available(
+                    graph, info.type_name, selection.selection_set.selections, nested
+                ):
+                    return False
+        return True
+
+    # --- entity jumps ---------------------------------------------------------------------
+
+    def _is_interface_object(self, graph: str, type_name: str) -> bool:
+        return graph in self.supergraph.type(type_name).interface_object_graphs
+
+    def _interface_jump(self, group: _Group, parent: str, name: str) -> str | None:
+        """A subgraph that resolves ``name`` on the interface ``parent`` through a key on the
+        interface itself (an entity interface or an ``@interfaceObject``)."""
+        if self.supergraph.type(parent).kind != "interface":
+            return None
+        for graph in self.supergraph.resolving_graphs(parent, name):
+            if self.supergraph.resolvable_keys(parent, graph):
+                return graph
+        return None
+
+    def _jump(
+        self,
+        source: _Group,
+        parent: str,
+        name: str,
+        path: tuple[str, ...],
+        tree: SelectionTree,
+        provided: Provided | None,
+    ) -> _Group:
+        supergraph = self.supergraph
+        candidates = [
+            g
+            for g in supergraph.resolving_graphs(parent, name)
+            if supergraph.resolvable_keys(parent, g)
+        ]
+        if not candidates:
+            raise PlanningError(
+                f"{parent}.{name} cannot be reached from subgraph {source.graph}: "
+                "no subgraph resolving it has a resolvable @key"
+            )
+        graph = self._choose_graph(source, parent, candidates, path, provided)
+        target = self._entity_group(source, graph, parent, path, tree, provided)
+        join = supergraph.field_join(parent, name, graph)
+        if join is not None and join.requires:
+            required = parse_field_set(join.requires)
+            target.depends_on |= self._plan_selections(
+                source, parent, required, path, tree, provided
+            )
+            _merge_shape(target.representation, _shape(required))
+        return target
+
+    def _choose_graph(
+        self,
+        source: _Group,
+        parent: str,
+        candidates: list[str],
+        path: tuple[str, ...],
+        provided: Provided | None,
+    ) -> str:
+        """Prefer a group already open at this position, then a subgraph whose key the source
+        already has, then any subgraph not being entered right now (keys fetched first)."""
+        for graph in candidates:
+            if (source.index, graph, path, parent) in self.entity_groups:
+                return graph
+        for graph in candidates:
+            for key in self.supergraph.resolvable_keys(parent, graph):
+                if self._locally_available(
+                    source.graph, parent, parse_field_set(key.fields), provided
+                ):
+                    return graph
+        for graph in candidates:
+            if (source.index, graph, path, parent) not in self.entering:
+                return graph
+        raise PlanningError(
+            f"{parent} at {'.'.join(path) or 'the root'} cannot be reached from subgraph "
+            f"{source.graph}: no subgraph offers a key it can supply"
+        )
+
+    def _entity_group(
+        self,
+        source: _Group,
+        graph: str,
+        parent: str,
+        path: tuple[str, ...],
+        tree: SelectionTree,
+        provided: Provided | None,
+    ) -> _Group:
+        lookup = (source.index, graph, path, parent)
+        existing = self.entity_groups.get(lookup)
+        if existing is not None:
+            return existing
+        supergraph = self.supergraph
+        keys = supergraph.resolvable_keys(parent, graph)
+        parsed = [parse_field_set(k.fields) for k in keys]
+        chosen = next(
+            (p for p in parsed if self._locally_available(source.graph, parent, p, provided)),
+            parsed[0],
+        )
+        tree.add_typename()
+        self.entering.add(lookup)
+        try:
+            providers = self._plan_selections(source, parent, chosen, path, tree, provided)
+        finally:
+            self.entering.discard(lookup)
+        interface_object = self._is_interface_object(graph, parent)
+        target = self._new_group(graph, path)
+        target.entity = _EntityTarget(
+            type_condition=parent,
+            accepted_types=frozenset(supergraph.possible_types(parent)),
+            typename=parent if interface_object else None,
+        )
+        target.depends_on = {source.index, *providers}
+        _merge_shape(target.representation, _shape(chosen))
+        self.entity_groups[lookup] = target
+        return target
+
+    def _new_group(self, graph: str, path: tuple[str, ...]) -> _Group:
+        group = _Group(index=len(self.groups), graph=graph, path=path)
+        self.groups.append(group)
+        return group
+
+    # --- groups to plan nodes -------------------------------------------------------------
+
+    def _fetch(self, group: _Group) -> PlanNode:
+        variables = group.tree.variables()
+        definitions = [self.variable_definitions[v] for v in variables]
+        if group.entity is None:
+            header = self.kind if not definitions else f"{self.kind}({', '.join(definitions)})"
+            return FetchNode(
+                service=group.graph,
+                operation=f"{header} {group.tree.print()}",
+                operation_kind=self.kind,
+                variable_usages=tuple(variables),
+            )
+        header = "query(" + ", ".join(["$representations: [_Any!]!", *definitions]) + ")"
+        body = f"{{ ... on {group.entity.type_condition} {group.tree.print()} }}"
+        fetch = FetchNode(
+            service=group.graph,
+            operation=f"{header} {{ _entities(representations: $representations) {body} }}",
+            operation_kind="query",
+            variable_usages=tuple(variables),
+            entity=EntityFetch(
+                type_condition=group.entity.type_condition,
+                accepted_types=group.entity.accepted_types,
+                representation=tuple(group.representation.values()),
+                typename=group.entity.typename,
+            ),
+        )
+        return FlattenNode(group.path, fetch)
+
+    def _to_node(self) -> PlanNode | None:
+        groups = [g for g in self.groups if g.tree]
+        if not groups:
+            return None
+        for group in groups:
+            group.depends_on.discard(group.index)
+        if all(len(g.depends_on) <= 1 for g in groups):
+            roots = [g for g in groups if not g.depends_on]
+            return _parallel([self._subtree(g, groups) for g in roots])
+        return self._stages(groups)
+
+    def _subtree(self, group: _Group, groups: list[_Group]) -> PlanNode:
+        children = [g for g in groups if group.index in g.depends_on]
+        fetch = self._fetch(group)
+        if not children:
+            return fetch
+        after = _parallel([self._subtree(child, groups) for child in children])
+        return SequenceNode((fetch, after))
+
+    def _stages(self, groups: list[_Group]) -> PlanNode:
+        done: set[int] = set()
+        remaining = list(groups)
+        stages: list[PlanNode] = []
+        while remaining:
+            ready = [g for g in remaining if g.depends_on <= done]
+            if not ready:
+                raise PlanningError("circular dependency between subgraph fetches")
+            stages.append(_parallel([self._fetch(g) for g in ready]))
+            done |= {g.index for g in ready}
+            remaining = [g for g in remaining if g.index not in done]
+        return stages[0] if len(stages) == 1 else SequenceNode(tuple(stages))
+
+
+def _parallel(nodes: list[PlanNode]) -> PlanNode:
+    return nodes[0] if len(nodes) == 1 else ParallelNode(tuple(nodes))
