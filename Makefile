@@ -1,1 +1,60 @@
-# placeholder, replaced below
+# Nova — one Makefile for the whole system. `make help` lists the targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV := $(ROOT)/.venv
+PYTHON := $(VENV)/bin/python
+PYTEST_ARGS ?=
+PYTEST_WORKERS ?= auto
+export NEXT_TELEMETRY_DISABLED := 1
+export UV_LINK_MODE := copy
+
+PY_SOURCES := libs/nova-kit services tests
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: setup
+setup: $(VENV)/.synced ## install Python 3.13 (if needed), uv and every dependency
+
+$(VENV)/.synced: pyproject.toml uv.lock libs/nova-kit/pyproject.toml $(wildcard services/*/pyproject.toml)
+	@UV_PYTHON="$$(scripts/ensure-python.sh)"; export UV_PYTHON; \
+	  export PATH="$$HOME/.local/bin:$$PATH"; \
+	  uv sync --locked --all-packages
+	@touch $@
+
+.PHONY: dev
+dev: setup ## run the whole system locally (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL)
+	$(PYTHON) scripts/devstack.py up
+
+.PHONY: dev-reset
+dev-reset: ## delete the local dev data under .nova/
+	rm -rf .nova/postgres .nova/redis .nova/mail .nova/state
+
+.PHONY: test
+test: setup ## run every test (real PostgreSQL and Redis: embedded, or NOVA_TEST_DATABASE_URL/NOVA_TEST_REDIS_URL)
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: setup ## ruff (check + format), mypy --strict
+	$(VENV)/bin/ruff check $(PY_SOURCES)
+	$(VENV)/bin/ruff format --check $(PY_SOURCES)
+	$(VENV)/bin/mypy libs/nova-kit/src services/auth/src services/users/src services/gateway/src services/worker/src
+
+.PHONY: format
+format: setup ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix $(PY_SOURCES)
+	$(VENV)/bin/ruff format $(PY_SOURCES)
+
+.PHONY: migrate
+migrate: setup ## apply every service's migrations (DATABASE_URL must be set)
+	$(VENV)/bin/nova-auth migrate
+	$(VENV)/bin/nova-users migrate
+	$(VENV)/bin/nova-worker migrate
+
+-include deploy/deploy.mk

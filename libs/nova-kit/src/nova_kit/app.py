@@ -96,7 +96,9 @@ def _default_key_source(runtime: Runtime) -> KeySource:
     if not settings.jwks_url:
         raise RuntimeError(f"{settings.env_name('jwks_url')} is not set")
     return JWKSKeySource(
-        settings.jwks_url, client=runtime.http, min_refresh_seconds=settings.jwks_min_refresh_seconds
+        settings.jwks_url,
+        client=runtime.http,
+        min_refresh_seconds=settings.jwks_min_refresh_seconds,
     )
 
 
@@ -144,7 +146,7 @@ def create_service_app(
                 raise RuntimeError(f"{settings.env_name('redis_url')} is not set")
             runtime.redis = create_redis(settings.redis_url.get_secret_value())
             redis = runtime.redis
-            readiness.checks.setdefault("redis", lambda: redis.ping())
+            readiness.checks.setdefault("redis", redis.ping)
         if verify_tokens:
             source = (key_source or _default_key_source)(runtime)
             runtime.verifier = TokenVerifier(
@@ -219,6 +221,7 @@ def create_service_app(
         cors_config=cors,
         request_max_body_size=max_body_bytes,
         debug=debug,
+        logging_config=None,
     )
     # Request ids and metrics wrap the router itself, so unmatched routes (404/405) are counted
     # and carry an id too.

@@ -62,7 +62,7 @@ class ServiceCLI:
         name: str,
         handler: Handler,
         *,
-        help: str,  # noqa: A002 - mirrors argparse
+        help: str,
         configure: Callable[[argparse.ArgumentParser], None] | None = None,
         needs_settings: bool = True,
     ) -> None:

@@ -10,7 +10,12 @@ from typing import Any
 
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 
@@ -99,7 +104,9 @@ def create_engine(config: DatabaseConfig, *, pooled: bool = True) -> AsyncEngine
     loop (CLI commands, Celery tasks driven by ``asyncio.run``).
     """
     if not pooled:
-        return create_async_engine(config.url, poolclass=NullPool, connect_args=config.connect_args())
+        return create_async_engine(
+            config.url, poolclass=NullPool, connect_args=config.connect_args()
+        )
     return create_async_engine(
         config.url,
         pool_size=config.pool_size,

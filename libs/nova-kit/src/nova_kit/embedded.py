@@ -102,6 +102,7 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@{self.host}:{self.port}/{database}"
 
     def _run_as(self) -> dict[str, int]:
+        """The uid/gid to run PostgreSQL as: a dedicated user when we are root, else ourselves."""
         if os.geteuid() != 0:
             return {}
         user = _ensure_system_user(POSTGRES_SYSTEM_USER)
@@ -115,7 +116,8 @@ class EmbeddedPostgres:
             text=True,
             timeout=timeout,
             check=False,
-            **self._run_as(),  # type: ignore[arg-type]
+            user=self._run_as().get("user"),
+            group=self._run_as().get("group"),
         )
         if result.returncode != 0:
             raise RuntimeError(f"{name} failed ({result.returncode}): {result.stderr.strip()}")

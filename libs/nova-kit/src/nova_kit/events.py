@@ -42,7 +42,9 @@ class AccountEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def new(cls, type_: EventType, user_id: str, data: dict[str, Any] | None = None) -> AccountEvent:
+    def new(
+        cls, type_: EventType, user_id: str, data: dict[str, Any] | None = None
+    ) -> AccountEvent:
         return cls(
             id=str(uuid.uuid4()),
             type=type_,

@@ -10,19 +10,20 @@ from __future__ import annotations
 import time
 
 from litestar import Response, get
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
-    disable_created_metrics,
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 UNMATCHED_ROUTE = "<unmatched>"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -65,11 +66,11 @@ class MetricsMiddleware:
         self.exclude = exclude
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.exclude:
+        if scope["type"] != ScopeType.HTTP or scope["path"] in self.exclude:
             await self.app(scope, receive, send)
             return
-        method = scope.get("method", "GET")
-        method = method if method in KNOWN_METHODS else "OTHER"
+        raw_method = str(scope.get("method", "GET"))
+        method = raw_method if raw_method in KNOWN_METHODS else "OTHER"
         status = 500
         start = time.perf_counter()
 

@@ -37,6 +37,7 @@ def advisory_lock_key(schema: str) -> int:
 def alembic_config(migrations_dir: Path, database: DatabaseConfig) -> Config:
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(migrations_dir / "versions"))
     config.attributes["nova_database"] = database
     return config

@@ -13,12 +13,14 @@ a client that sends a token wants to know it is bad.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 
 from nova_kit.errors import ForbiddenError, UnauthorizedError, error_body
 from nova_kit.tokens import AccessClaims, TokenError, TokenVerifier
@@ -50,6 +52,8 @@ def extract_bearer(scope: Scope) -> str | None:
 class TokenAuthMiddleware(ASGIMiddleware):
     """Verifies a Bearer token if present and stores the claims on the connection state."""
 
+    scopes = (ScopeType.HTTP,)
+
     def __init__(self, verifier: TokenVerifier) -> None:
         self.verifier = verifier
 
@@ -70,21 +74,18 @@ class TokenAuthMiddleware(ASGIMiddleware):
 
 
 async def _reject(send: Send, error: str, description: str) -> None:
-    import json
-
     body = json.dumps(error_body("invalid_token", description)).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", bearer_challenge(error, description).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 401,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"www-authenticate", bearer_challenge(error, description).encode()),
+        ],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def current_claims(connection: ASGIConnection[Any, Any, Any, Any]) -> AccessClaims | None:

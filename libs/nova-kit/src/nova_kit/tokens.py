@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
-ACCESS_TOKEN_TYPE = "at+jwt"
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 SERVICE_ROLE = "service"
 ALLOWED_ALGORITHMS = ("EdDSA", "ES256")
 _ALGORITHM_FOR_KEY = {("OKP", "Ed25519"): "EdDSA", ("EC", "P-256"): "ES256"}
@@ -82,7 +82,7 @@ def parse_jwks(document: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
         if not isinstance(entry, dict):
             continue
         kid = entry.get("kid")
-        algorithm = _ALGORITHM_FOR_KEY.get((entry.get("kty"), entry.get("crv")))
+        algorithm = _ALGORITHM_FOR_KEY.get((str(entry.get("kty")), str(entry.get("crv"))))
         if not isinstance(kid, str) or algorithm is None or entry.get("use", "sig") != "sig":
             continue
         if "d" in entry:  # never accept private material as a verification key
@@ -191,7 +191,9 @@ class RevocationList:
     async def revoke_session(self, session_id: str, ttl_seconds: int) -> None:
         await self.redis.set(REVOKED_SESSION_KEY.format(sid=session_id), "1", ex=ttl_seconds)
 
-    async def revoke_user_tokens(self, subject: str, ttl_seconds: int, at: float | None = None) -> None:
+    async def revoke_user_tokens(
+        self, subject: str, ttl_seconds: int, at: float | None = None
+    ) -> None:
         """Every access token of ``subject`` issued before ``at`` (default now) stops working.
 
         Tokens carry ``iat`` in whole seconds, so the cut-off is rounded up: a token minted in

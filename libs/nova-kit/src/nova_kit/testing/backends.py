@@ -56,15 +56,16 @@ def select_backends(env: Mapping[str, str]) -> BackendChoice:
     return BackendChoice(postgres, redis)
 
 
-class TestDatabaseGuardError(RuntimeError):
+class UnsafeTestDatabaseError(RuntimeError):
     """Raised instead of touching a database that is not clearly a test database."""
 
 
 def ensure_test_database_name(name: str) -> str:
     """Refuse any database whose name does not end in ``_test`` (tests drop and recreate it)."""
     if not name.endswith(TEST_DATABASE_SUFFIX) or not _DATABASE_NAME.match(name):
-        raise TestDatabaseGuardError(
-            f"refusing to use database {name!r}: test databases must be named '*{TEST_DATABASE_SUFFIX}'"
+        raise UnsafeTestDatabaseError(
+            f"refusing to use database {name!r}: "
+            f"test databases must be named '*{TEST_DATABASE_SUFFIX}'"
         )
     return name
 

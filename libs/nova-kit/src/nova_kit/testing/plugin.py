@@ -49,7 +49,9 @@ async def recreate_database(admin_url: str, name: str) -> None:
         await connection.close()
 
 
-async def truncate_schema(url: str, schema: str, *, keep: Sequence[str] = ("alembic_version",)) -> None:
+async def truncate_schema(
+    url: str, schema: str, *, keep: Sequence[str] = ("alembic_version",)
+) -> None:
     """Empty every table of ``schema`` (except the migration history) in one statement."""
     database = url.rsplit("/", 1)[-1].split("?", 1)[0]
     ensure_test_database_name(database)
@@ -58,7 +60,9 @@ async def truncate_schema(url: str, schema: str, *, keep: Sequence[str] = ("alem
         tables = await connection.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema
         )
-        names = [f'"{schema}"."{row["tablename"]}"' for row in tables if row["tablename"] not in keep]
+        names = [
+            f'"{schema}"."{row["tablename"]}"' for row in tables if row["tablename"] not in keep
+        ]
         if names:
             await connection.execute(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
     finally:
