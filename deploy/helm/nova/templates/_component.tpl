@@ -128,7 +128,7 @@ spec:
                 name: {{ $full }}-env
           {{- with $c.secretEnv }}
           env:
-            {{- include "nova.secretEnv" (list $root $name $c) | indent 12 }}
+            {{- include "nova.secretEnv" (list $root $name $c) | trim | nindent 12 }}
           {{- end }}
           startupProbe:
             {{- toYaml $c.probes.startup | nindent 12 }}

@@ -99,13 +99,15 @@ Call with (list $ "auth" $c).
 {{- $env := dict "NOVA_ENVIRONMENT" $root.Values.global.environment -}}
 {{- if $c.envPrefix -}}
 {{- $_ := set $env "NOVA_JWKS_URL" (include "nova.jwksUrl" $root) -}}
-{{- if $c.port -}}
-{{- $_ := set $env (printf "%sHOST" $c.envPrefix) "0.0.0.0" -}}
-{{- $_ := set $env (printf "%sPORT" $c.envPrefix) (toString $c.port) -}}
-{{- end -}}
 {{- if $c.mountSupergraph -}}
 {{- $_ := set $env (printf "%sSUPERGRAPH" $c.envPrefix) (printf "%s/%s" $root.Values.supergraph.mountPath $root.Values.supergraph.fileName) -}}
 {{- end -}}
+{{- end -}}
+{{- if and $c.port $c.listenEnv.host -}}
+{{- $_ := set $env (printf "%s%s" $c.envPrefix $c.listenEnv.host) "0.0.0.0" -}}
+{{- end -}}
+{{- if and $c.port $c.listenEnv.port -}}
+{{- $_ := set $env (printf "%s%s" $c.envPrefix $c.listenEnv.port) (toString $c.port) -}}
 {{- end -}}
 {{- if $root.Values.global.otlpEndpoint -}}
 {{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" $root.Values.global.otlpEndpoint -}}
