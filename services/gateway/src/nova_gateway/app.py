@@ -2,15 +2,77 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from litestar import Litestar
 
-from nova_kit.app import create_service_app
 from nova_gateway.config import GatewaySettings
+from nova_gateway.federation.engine import EngineConfig, FederationEngine
+from nova_gateway.federation.limits import OperationLimits
+from nova_gateway.federation.loader import SupergraphLoader
+from nova_gateway.federation.transport import TransportConfig
+from nova_gateway.graphql_route import ENGINE_KEY, graphql_get, graphql_post
+from nova_kit.app import Runtime, create_service_app
+
+LOADER_KEY = "supergraph_loader"
+POLL_TASK_KEY = "supergraph_poll_task"
+
+
+def engine_config(settings: GatewaySettings) -> EngineConfig:
+    return EngineConfig(
+        limits=OperationLimits(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_root_fields=settings.max_root_fields,
+            max_tokens=settings.max_tokens,
+            introspection=settings.introspection_enabled,
+        ),
+        plan_cache_size=settings.plan_cache_size,
+        transport=TransportConfig(
+            default_timeout_seconds=settings.subgraph_timeout_seconds,
+            timeouts=dict(settings.subgraph_timeouts),
+            max_connections=settings.subgraph_max_connections,
+        ),
+        subgraph_urls=dict(settings.subgraph_urls),
+    )
 
 
 def create_app(settings: GatewaySettings) -> Litestar:
+    engine = FederationEngine(engine_config(settings))
+
+    async def start_federation(runtime: Runtime) -> None:
+        loader = SupergraphLoader(settings.supergraph, engine, runtime.http)
+        runtime.extras[ENGINE_KEY] = engine
+        runtime.extras[LOADER_KEY] = loader
+        await loader.load()
+        if settings.supergraph_poll_seconds > 0:
+            runtime.extras[POLL_TASK_KEY] = asyncio.create_task(
+                loader.poll(settings.supergraph_poll_seconds)
+            )
+
+    async def stop_federation(runtime: Runtime) -> None:
+        task = runtime.extras.pop(POLL_TASK_KEY, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await engine.close()
+
+    async def supergraph_loaded() -> str:
+        digest = engine.supergraph_hash
+        if digest is None:
+            raise RuntimeError("no supergraph loaded")
+        return f"sha256 {digest}"
+
     return create_service_app(
         settings,
+        route_handlers=[graphql_post, graphql_get],
         uses_database=False,
-        verify_tokens=True,
+        uses_redis=settings.redis_url is not None,
+        verify_tokens=settings.jwks_url is not None,
+        checks={"supergraph": supergraph_loaded},
+        on_startup=[start_federation],
+        on_shutdown=[stop_federation],
+        max_body_bytes=settings.max_body_bytes,
     )

@@ -7,10 +7,43 @@ from pydantic_settings import SettingsConfigDict
 
 from nova_kit.settings import ServiceSettings
 
+DEFAULT_FORWARDED_HEADERS = ["authorization", "traceparent", "tracestate", "x-request-id"]
+
 
 class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOVA_GATEWAY_", extra="ignore")
 
     service_name: str = "gateway"
     port: int = Field(default=8000, ge=1, le=65535)
-    jwks_url: str | None = "http://127.0.0.1:8001/.well-known/jwks.json"
+    jwks_url: str | None = None
+    """Set it (or ``NOVA_JWKS_URL``) to verify access tokens at the edge."""
+
+    # federation
+    supergraph: str = "deploy/supergraph.graphql"
+    """Path or http(s) URL of the composed supergraph."""
+    supergraph_poll_seconds: float = Field(default=10.0, ge=0)
+    """How often to look for a changed supergraph; 0 turns hot reload off."""
+    subgraph_urls: dict[str, str] = Field(default_factory=dict)
+    """Routing URLs by subgraph name, overriding the supergraph's (JSON object)."""
+    subgraph_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    subgraph_timeouts: dict[str, float] = Field(default_factory=dict)
+    """Per-subgraph timeouts in seconds (JSON object), overriding the default."""
+    subgraph_max_connections: int = Field(default=100, ge=1, le=10_000)
+    forward_headers: list[str] = Field(default_factory=lambda: list(DEFAULT_FORWARDED_HEADERS))
+    """Client request headers passed on to every subgraph (case-insensitive names)."""
+    plan_cache_size: int = Field(default=1000, ge=0, le=1_000_000)
+
+    # request limits
+    max_depth: int = Field(default=10, ge=1, le=100)
+    max_aliases: int = Field(default=30, ge=0, le=10_000)
+    max_tokens: int = Field(default=5000, ge=10, le=1_000_000)
+    max_root_fields: int = Field(default=20, ge=1, le=10_000)
+    max_body_bytes: int = Field(default=262_144, ge=1024, le=64 * 1024 * 1024)
+    introspection: bool | None = None
+    """None: on in dev/test, off in prod."""
+    batching: bool = False
+    max_batch_size: int = Field(default=10, ge=1, le=1000)
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.is_dev if self.introspection is None else self.introspection

@@ -6,7 +6,8 @@ tests assert whole plans::
     Sequence {
       Fetch(service: "products") { { topProducts { __typename upc } } },
       Flatten(path: "topProducts.@") {
-        Fetch(service: "reviews") { ... on Product { __typename upc } } => { ... on Product { reviews { body } } }
+        Fetch(service: "reviews") { ... on Product { __typename upc } } =>
+          { ... on Product { reviews { body } } }
       },
     }
 """

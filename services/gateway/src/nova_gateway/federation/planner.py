@@ -14,9 +14,10 @@ Mutation root fields are planned one at a time and run in order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from graphql import (
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -68,6 +69,27 @@ class _Group:
     entity: _EntityTarget | None = None
     representation: dict[str, ShapeField] = field(default_factory=dict)
     depends_on: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class _Position:
+    """Where the walk is: the group fetching the objects, their response path (``@`` for list
+    items), the selection tree they are written to and what ``@provides`` makes local there."""
+
+    group: _Group
+    path: tuple[str, ...]
+    tree: SelectionTree
+    provided: Provided | None
+
+    def moved(self, **changes: object) -> _Position:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class _Fragment:
+    condition: str | None
+    directives: tuple[DirectiveNode, ...]
+    selections: Sequence[SelectionNode]
 
 
 def find_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
@@ -175,7 +197,9 @@ def _merge_shape(into: dict[str, ShapeField], shape: tuple[ShapeField, ...]) -> 
         elif item.shape:
             merged = {s.response_key: s for s in existing.shape}
             _merge_shape(merged, item.shape)
-            into[item.response_key] = ShapeField(item.response_key, item.name, tuple(merged.values()))
+            into[item.response_key] = ShapeField(
+                item.response_key, item.name, tuple(merged.values())
+            )
 
 
 class _Planner:
@@ -208,24 +232,18 @@ class _Planner:
             if group is None:
                 group = self._new_group(graph, ())
                 self.root_groups[graph] = group
-            self._plan_field(group, self.root_type, node, (), group.tree, None)
+            self._plan_field(_Position(group, (), group.tree, None), self.root_type, node)
         return self._to_node()
 
     def _plan_selections(
-        self,
-        group: _Group,
-        parent: str,
-        selections: Sequence[SelectionNode],
-        path: tuple[str, ...],
-        tree: SelectionTree,
-        provided: Provided | None,
+        self, at: _Position, parent: str, selections: Sequence[SelectionNode]
     ) -> set[int]:
-        """Plan ``selections`` on objects of type ``parent`` that ``group`` returns at ``path``;
-        the result names the groups that fetch them (the providers of these fields)."""
+        """Plan ``selections`` on the objects of type ``parent`` found at ``at``; the result
+        names the groups that fetch them (the providers of these fields)."""
         providers: set[int] = set()
         for selection in selections:
             if isinstance(selection, FieldNode):
-                providers |= self._plan_field(group, parent, selection, path, tree, provided)
+                providers |= self._plan_field(at, parent, selection)
                 continue
             if isinstance(selection, InlineFragmentNode):
                 condition = (
@@ -237,87 +255,60 @@ class _Planner:
                 fragment = self.fragments[selection.name.value]
                 condition = fragment.type_condition.name.value
                 inner = fragment.selection_set.selections
-            directives = tuple(selection.directives or ())
-            providers |= self._plan_fragment(
-                group, parent, condition, directives, inner, path, tree, provided
-            )
+            fragment_at = _Fragment(condition, tuple(selection.directives or ()), inner)
+            providers |= self._plan_fragment(at, parent, fragment_at)
         return providers
 
-    def _plan_fragment(
-        self,
-        group: _Group,
-        parent: str,
-        condition: str | None,
-        directives: tuple[object, ...],
-        selections: Sequence[SelectionNode],
-        path: tuple[str, ...],
-        tree: SelectionTree,
-        provided: Provided | None,
-    ) -> set[int]:
+    def _plan_fragment(self, at: _Position, parent: str, fragment: _Fragment) -> set[int]:
         supergraph = self.supergraph
+        condition, directives = fragment.condition, fragment.directives
         if condition is None or condition == parent or not supergraph.is_abstract(parent):
-            if condition is not None and condition not in supergraph.possible_types(parent):
-                if parent not in supergraph.possible_types(condition):
-                    return set()
-            target = tree.fragment(None, directives) if directives else tree  # type: ignore[arg-type]
-            return self._plan_selections(group, parent, selections, path, target, provided)
-        if not supergraph.knows_type(group.graph, condition) and not self._is_interface_object(
-            group.graph, parent
-        ):
-            return set()
-        if self._is_interface_object(group.graph, parent):
+            if (
+                condition is not None
+                and condition not in supergraph.possible_types(parent)
+                and parent not in supergraph.possible_types(condition)
+            ):
+                return set()
+            tree = at.tree.fragment(None, directives) if directives else at.tree
+            return self._plan_selections(at.moved(tree=tree), parent, fragment.selections)
+        if self._is_interface_object(at.group.graph, parent):
             # The subgraph sees the interface as one object type: it cannot narrow it; the
             # fields under the condition are planned on the concrete types from elsewhere.
-            return self._plan_selections(group, parent, selections, path, tree, provided)
-        target = tree.fragment(condition, directives)  # type: ignore[arg-type]
-        return self._plan_selections(group, condition, selections, path, target, provided)
+            return self._plan_selections(at, parent, fragment.selections)
+        if not supergraph.knows_type(at.group.graph, condition):
+            return set()
+        tree = at.tree.fragment(condition, directives)
+        return self._plan_selections(at.moved(tree=tree), condition, fragment.selections)
 
-    def _plan_field(
-        self,
-        group: _Group,
-        parent: str,
-        node: FieldNode,
-        path: tuple[str, ...],
-        tree: SelectionTree,
-        provided: Provided | None,
-    ) -> set[int]:
+    def _plan_field(self, at: _Position, parent: str, node: FieldNode) -> set[int]:
         name = node.name.value
         response_key = node.alias.value if node.alias else name
+        group = at.group
         if name == "__typename":
-            tree.add_field(response_key, name, (), tuple(node.directives or ()))
+            at.tree.add_field(response_key, name, (), tuple(node.directives or ()))
             return {group.index}
-        if self._resolvable_in(group.graph, parent, name, provided):
-            self._add_field(group, parent, node, path, tree, provided)
+        if self._resolvable_in(group.graph, parent, name, at.provided):
+            self._add_field(at, parent, node)
             return {group.index}
         supergraph = self.supergraph
-        if supergraph.is_abstract(parent) and self._interface_jump(group, parent, name) is None:
+        if supergraph.is_abstract(parent) and self._interface_jump(parent, name) is None:
             # No subgraph resolves the field for the interface as a whole: plan it on each
             # concrete type this subgraph can return.
             providers: set[int] = set()
             for concrete in supergraph.possible_types(parent):
                 if supergraph.knows_type(group.graph, concrete):
-                    concrete_tree = tree.fragment(concrete)
-                    providers |= self._plan_field(
-                        group, concrete, node, path, concrete_tree, None
-                    )
+                    concrete_at = at.moved(tree=at.tree.fragment(concrete), provided=None)
+                    providers |= self._plan_field(concrete_at, concrete, node)
             return providers
-        target = self._jump(group, parent, name, path, tree, provided)
-        self._add_field(target, parent, node, path, target.tree, None)
+        target = self._jump(at, parent, name)
+        self._add_field(_Position(target, at.path, target.tree, None), parent, node)
         return {target.index}
 
-    def _add_field(
-        self,
-        group: _Group,
-        parent: str,
-        node: FieldNode,
-        path: tuple[str, ...],
-        tree: SelectionTree,
-        provided: Provided | None,
-    ) -> None:
+    def _add_field(self, at: _Position, parent: str, node: FieldNode) -> None:
         name = node.name.value
         response_key = node.alias.value if node.alias else name
         info = self.supergraph.field(parent, name)
-        entry = tree.add_field(
+        entry = at.tree.add_field(
             response_key,
             name,
             tuple(node.arguments or ()),
@@ -328,23 +319,19 @@ class _Planner:
             return
         if self.supergraph.is_abstract(info.type_name):
             entry.tree.add_typename()
-        child_provided = dict(provided.get(name, {})) if provided else {}
-        join = self.supergraph.field_join(parent, name, group.graph)
+        child_provided = dict(at.provided.get(name, {})) if at.provided else {}
+        join = self.supergraph.field_join(parent, name, at.group.graph)
         if join is not None and join.provides:
             child_provided.update(_provided_fields(parse_field_set(join.provides)))
-        child_path = (*path, response_key, *([LIST_MARKER] * info.list_depth))
-        self._plan_selections(
-            group,
-            info.type_name,
-            node.selection_set.selections,
-            child_path,
+        child = _Position(
+            at.group,
+            (*at.path, response_key, *([LIST_MARKER] * info.list_depth)),
             entry.tree,
             child_provided or None,
         )
+        self._plan_selections(child, info.type_name, node.selection_set.selections)
 
-    def _resolvable_in(
-        self, graph: str, parent: str, name: str, provided: Provided | None
-    ) -> bool:
+    def _resolvable_in(self, graph: str, parent: str, name: str, provided: Provided | None) -> bool:
         if provided is not None and name in provided:
             return True
         if graph not in self.supergraph.resolving_graphs(parent, name):
@@ -381,7 +368,7 @@ class _Planner:
     def _is_interface_object(self, graph: str, type_name: str) -> bool:
         return graph in self.supergraph.type(type_name).interface_object_graphs
 
-    def _interface_jump(self, group: _Group, parent: str, name: str) -> str | None:
+    def _interface_jump(self, parent: str, name: str) -> str | None:
         """A subgraph that resolves ``name`` on the interface ``parent`` through a key on the
         interface itself (an entity interface or an ``@interfaceObject``)."""
         if self.supergraph.type(parent).kind != "interface":
@@ -391,15 +378,7 @@ class _Planner:
                 return graph
         return None
 
-    def _jump(
-        self,
-        source: _Group,
-        parent: str,
-        name: str,
-        path: tuple[str, ...],
-        tree: SelectionTree,
-        provided: Provided | None,
-    ) -> _Group:
+    def _jump(self, at: _Position, parent: str, name: str) -> _Group:
         supergraph = self.supergraph
         candidates = [
             g
@@ -408,57 +387,42 @@ class _Planner:
         ]
         if not candidates:
             raise PlanningError(
-                f"{parent}.{name} cannot be reached from subgraph {source.graph}: "
+                f"{parent}.{name} cannot be reached from subgraph {at.group.graph}: "
                 "no subgraph resolving it has a resolvable @key"
             )
-        graph = self._choose_graph(source, parent, candidates, path, provided)
-        target = self._entity_group(source, graph, parent, path, tree, provided)
+        graph = self._choose_graph(at, parent, candidates)
+        target = self._entity_group(at, graph, parent)
         join = supergraph.field_join(parent, name, graph)
         if join is not None and join.requires:
             required = parse_field_set(join.requires)
-            target.depends_on |= self._plan_selections(
-                source, parent, required, path, tree, provided
-            )
+            target.depends_on |= self._plan_selections(at, parent, required)
             _merge_shape(target.representation, _shape(required))
         return target
 
-    def _choose_graph(
-        self,
-        source: _Group,
-        parent: str,
-        candidates: list[str],
-        path: tuple[str, ...],
-        provided: Provided | None,
-    ) -> str:
+    def _choose_graph(self, at: _Position, parent: str, candidates: list[str]) -> str:
         """Prefer a group already open at this position, then a subgraph whose key the source
         already has, then any subgraph not being entered right now (keys fetched first)."""
+        source = at.group
         for graph in candidates:
-            if (source.index, graph, path, parent) in self.entity_groups:
+            if (source.index, graph, at.path, parent) in self.entity_groups:
                 return graph
         for graph in candidates:
             for key in self.supergraph.resolvable_keys(parent, graph):
                 if self._locally_available(
-                    source.graph, parent, parse_field_set(key.fields), provided
+                    source.graph, parent, parse_field_set(key.fields), at.provided
                 ):
                     return graph
         for graph in candidates:
-            if (source.index, graph, path, parent) not in self.entering:
+            if (source.index, graph, at.path, parent) not in self.entering:
                 return graph
         raise PlanningError(
-            f"{parent} at {'.'.join(path) or 'the root'} cannot be reached from subgraph "
+            f"{parent} at {'.'.join(at.path) or 'the root'} cannot be reached from subgraph "
             f"{source.graph}: no subgraph offers a key it can supply"
         )
 
-    def _entity_group(
-        self,
-        source: _Group,
-        graph: str,
-        parent: str,
-        path: tuple[str, ...],
-        tree: SelectionTree,
-        provided: Provided | None,
-    ) -> _Group:
-        lookup = (source.index, graph, path, parent)
+    def _entity_group(self, at: _Position, graph: str, parent: str) -> _Group:
+        source = at.group
+        lookup = (source.index, graph, at.path, parent)
         existing = self.entity_groups.get(lookup)
         if existing is not None:
             return existing
@@ -466,17 +430,17 @@ class _Planner:
         keys = supergraph.resolvable_keys(parent, graph)
         parsed = [parse_field_set(k.fields) for k in keys]
         chosen = next(
-            (p for p in parsed if self._locally_available(source.graph, parent, p, provided)),
+            (p for p in parsed if self._locally_available(source.graph, parent, p, at.provided)),
             parsed[0],
         )
-        tree.add_typename()
+        at.tree.add_typename()
         self.entering.add(lookup)
         try:
-            providers = self._plan_selections(source, parent, chosen, path, tree, provided)
+            providers = self._plan_selections(at, parent, chosen)
         finally:
             self.entering.discard(lookup)
         interface_object = self._is_interface_object(graph, parent)
-        target = self._new_group(graph, path)
+        target = self._new_group(graph, at.path)
         target.entity = _EntityTarget(
             type_condition=parent,
             accepted_types=frozenset(supergraph.possible_types(parent)),

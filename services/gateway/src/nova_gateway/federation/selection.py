@@ -80,9 +80,7 @@ class SelectionTree:
         return entry.tree
 
     def __bool__(self) -> bool:
-        return any(
-            isinstance(e, FieldEntry) or bool(e.tree) for e in self.entries.values()
-        )
+        return any(isinstance(e, FieldEntry) or bool(e.tree) for e in self.entries.values())
 
     def print(self) -> str:
         parts: list[str] = []

@@ -154,9 +154,7 @@ class Supergraph:
 
     def resolvable_keys(self, type_name: str, graph: str) -> tuple[EntityKey, ...]:
         return tuple(
-            key
-            for key in self.type(type_name).keys
-            if key.graph == graph and key.resolvable
+            key for key in self.type(type_name).keys if key.graph == graph and key.resolvable
         )
 
     def possible_types(self, type_name: str) -> tuple[str, ...]:
@@ -244,7 +242,9 @@ def _directives(node: Any, name: str) -> list[dict[str, Any]]:
 def _schema_nodes(document: DocumentNode) -> list[Any]:
     from graphql import SchemaExtensionNode
 
-    return [d for d in document.definitions if isinstance(d, SchemaDefinitionNode | SchemaExtensionNode)]
+    return [
+        d for d in document.definitions if isinstance(d, SchemaDefinitionNode | SchemaExtensionNode)
+    ]
 
 
 def _read_links(document: DocumentNode) -> _Features:
@@ -455,9 +455,7 @@ def _inaccessible(node: Any, features: _Features) -> bool:
 
 
 def _public_directives(node: Any, features: _Features) -> tuple[ConstDirectiveNode, ...]:
-    return tuple(
-        d for d in node.directives or () if not _is_machinery(d.name.value, features)
-    )
+    return tuple(d for d in node.directives or () if not _is_machinery(d.name.value, features))
 
 
 def _strip_type(node: Any, features: _Features, hidden_types: set[str]) -> Any:
@@ -475,7 +473,9 @@ def _strip_type(node: Any, features: _Features, hidden_types: set[str]) -> Any:
         changes["types"] = tuple(t for t in node.types or () if t.name.value not in hidden_types)
     elif isinstance(node, EnumTypeDefinitionNode):
         changes["values"] = tuple(
-            v.__class__(name=v.name, description=v.description, directives=_public_directives(v, features))
+            v.__class__(
+                name=v.name, description=v.description, directives=_public_directives(v, features)
+            )
             for v in node.values or ()
             if not _inaccessible(v, features)
         )

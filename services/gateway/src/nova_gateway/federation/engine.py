@@ -1,0 +1,240 @@
+"""The federation engine: one GraphQL request in, one response out.
+
+parse (token limit) → validate against the API schema (with the operation limits) → plan
+(cached) → execute against the subgraphs → shape. Requests the gateway rejects never reach a
+subgraph.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    execute,
+    parse,
+    print_ast,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+
+from nova_gateway.federation.errors import ErrorDict, graphql_error
+from nova_gateway.federation.executor import execute_plan
+from nova_gateway.federation.limits import OperationLimits, limit_rules
+from nova_gateway.federation.plan_cache import PlanCache
+from nova_gateway.federation.planner import PlanningError, find_operation, plan_operation
+from nova_gateway.federation.response import shape_response
+from nova_gateway.federation.supergraph import Supergraph
+from nova_gateway.federation.transport import SubgraphTransport, TransportConfig
+from nova_gateway.metrics import GRAPHQL_REQUESTS
+
+logger = logging.getLogger(__name__)
+
+GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BAD_REQUEST = "BAD_REQUEST"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+QUERY_PLANNING_FAILED = "QUERY_PLANNING_FAILED"
+SUPERGRAPH_NOT_LOADED = "SUPERGRAPH_NOT_LOADED"
+
+_OLD_TRANSPORT_GRACE_SECONDS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    query: str | None
+    operation_name: str | None = None
+    variables: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLResponse:
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    limits: OperationLimits = field(default_factory=OperationLimits)
+    plan_cache_size: int = 1000
+    transport: TransportConfig = field(default_factory=TransportConfig)
+    subgraph_urls: Mapping[str, str] = field(default_factory=dict)
+    """Routing URLs by subgraph name, overriding the ones in the supergraph."""
+
+
+@dataclass(slots=True)
+class LoadedSupergraph:
+    supergraph: Supergraph
+    transport: SubgraphTransport
+    plans: PlanCache
+    rules: list[Any]
+
+
+def _request_error(status: int, message: str, code: str, **extra: Any) -> GraphQLResponse:
+    return GraphQLResponse(status, {"errors": [graphql_error(message, code=code, **extra)]})
+
+
+def _located(error: GraphQLError, code: str) -> ErrorDict:
+    formatted: dict[str, Any] = {**error.formatted}
+    extensions = dict(formatted.get("extensions") or {})
+    extensions.setdefault("code", code)
+    formatted["extensions"] = extensions
+    return formatted
+
+
+class FederationEngine:
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.current: LoadedSupergraph | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+
+    @property
+    def supergraph_hash(self) -> str | None:
+        return None if self.current is None else self.current.supergraph.sdl_hash
+
+    def install(self, supergraph: Supergraph) -> None:
+        """Serve ``supergraph`` from now on (plans are dropped; pools kept if URLs are the same)."""
+        urls = {
+            name: self.config.subgraph_urls.get(name, subgraph.url)
+            for name, subgraph in supergraph.subgraphs.items()
+        }
+        previous = self.current
+        if previous is not None and previous.transport.urls == urls:
+            transport = previous.transport
+        else:
+            transport = SubgraphTransport(urls, self.config.transport)
+            if previous is not None:
+                self._close_later(previous.transport)
+        rules = [*specified_rules, *limit_rules(self.config.limits)]
+        self.current = LoadedSupergraph(
+            supergraph, transport, PlanCache(self.config.plan_cache_size), rules
+        )
+
+    def _close_later(self, transport: SubgraphTransport) -> None:
+        async def close() -> None:
+            await asyncio.sleep(_OLD_TRANSPORT_GRACE_SECONDS)
+            await transport.close()
+
+        try:
+            task = asyncio.get_running_loop().create_task(close())
+        except RuntimeError:
+            return
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def close(self) -> None:
+        for task in list(self._closing):
+            task.cancel()
+        if self.current is not None:
+            await self.current.transport.close()
+
+    async def execute(
+        self,
+        request: GraphQLRequest,
+        *,
+        allow_mutations: bool = True,
+        headers: Mapping[str, str] | None = None,
+    ) -> GraphQLResponse:
+        loaded = self.current
+        if loaded is None:
+            return _request_error(503, "No supergraph is loaded yet.", SUPERGRAPH_NOT_LOADED)
+        if not request.query or not isinstance(request.query, str):
+            return _request_error(400, "The request has no query.", BAD_REQUEST)
+        limits = self.config.limits
+        try:
+            document = parse(request.query, no_location=False, max_tokens=limits.max_tokens)
+        except GraphQLError as error:
+            code = GRAPHQL_PARSE_FAILED
+            if "token" in error.message.lower():
+                code = "TOKEN_LIMIT_EXCEEDED"
+            return GraphQLResponse(400, {"errors": [_located(error, code)]})
+        schema = loaded.supergraph.api_schema
+        validation_errors = validate(schema, document, loaded.rules)
+        if validation_errors:
+            GRAPHQL_REQUESTS.labels("unknown", "rejected").inc()
+            return GraphQLResponse(
+                400, {"errors": [_located(e, GRAPHQL_VALIDATION_FAILED) for e in validation_errors]}
+            )
+        try:
+            operation = find_operation(document, request.operation_name)
+        except PlanningError as error:
+            return _request_error(400, str(error), BAD_REQUEST)
+        kind = operation.operation.value
+        if kind == "mutation" and not allow_mutations:
+            return _request_error(
+                405, "Mutations cannot be sent with GET; use POST.", METHOD_NOT_ALLOWED
+            )
+        raw_variables = dict(request.variables or {})
+        coerced = get_variable_values(schema, operation.variable_definitions or (), raw_variables)
+        if isinstance(coerced, list):
+            return GraphQLResponse(200, {"errors": [_located(e, BAD_USER_INPUT) for e in coerced]})
+        try:
+            plan = loaded.plans.get_or_plan(
+                _document_key(document),
+                request.operation_name,
+                lambda: plan_operation(loaded.supergraph, document, request.operation_name),
+            )
+        except PlanningError as error:
+            logger.warning("query planning failed: %s", error)
+            GRAPHQL_REQUESTS.labels(kind, "planning_failed").inc()
+            return _request_error(
+                200, f"The operation cannot be planned: {error}", QUERY_PLANNING_FAILED
+            )
+        result = await execute_plan(
+            plan, loaded.transport, variables=raw_variables, headers=headers or {}
+        )
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        local = _introspect(loaded.supergraph, document, operation, coerced.coerced)
+        body = shape_response(
+            schema,
+            operation=operation,
+            fragments=fragments,
+            variables=coerced,
+            data=result.data,
+            errors=result.errors,
+            local_data=local,
+        )
+        GRAPHQL_REQUESTS.labels(kind, "errors" if body.get("errors") else "ok").inc()
+        return GraphQLResponse(200, body)
+
+
+def _document_key(document: DocumentNode) -> str:
+    return print_ast(document)
+
+
+def _introspect(
+    supergraph: Supergraph,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: dict[str, Any],
+) -> dict[str, Any] | None:
+    names = {
+        selection.name.value
+        for selection in operation.selection_set.selections
+        if isinstance(selection, FieldNode)
+    }
+    if not names & {"__schema", "__type"}:
+        return None
+    result = execute(
+        supergraph.api_schema,
+        document,
+        root_value={},
+        variable_values=variables,
+        operation_name=operation.name.value if operation.name else None,
+    )
+    if not isinstance(result, ExecutionResult) or result.data is None:
+        return None
+    return dict(result.data)

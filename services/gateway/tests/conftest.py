@@ -1,0 +1,460 @@
+"""Fixtures of the gateway's conformance suite: four small federation subgraphs served over
+loopback HTTP, and the gateway itself in front of them.
+
+The subgraphs (accounts, products, inventory, reviews) are graphql-core schemas built from the
+SDL files in ``fixtures/subgraphs`` — the same files the composer turns into
+``fixtures/supergraph.graphql``. Each runs under uvicorn in a thread on 127.0.0.1 with a free
+port, logs the requests it receives and can be told to misbehave (slow, HTTP 500, malformed
+JSON, wrong number of entities).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from graphql import (
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    GraphQLUnionType,
+    build_schema,
+    graphql,
+)
+from litestar.testing import AsyncTestClient
+
+from nova_gateway.app import create_app
+from nova_gateway.config import GatewaySettings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SUBGRAPH_SDL = FIXTURES / "subgraphs"
+SUPERGRAPH = FIXTURES / "supergraph.graphql"
+SUBGRAPH_NAMES = ("accounts", "products", "inventory", "reviews")
+
+FEDERATION_DEFINITIONS = """
+scalar _Any
+scalar FieldSet
+scalar link__Import
+enum link__Purpose { SECURITY EXECUTION }
+directive @link(url: String, as: String, for: link__Purpose, import: [link__Import])
+  repeatable on SCHEMA
+directive @key(fields: FieldSet!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE
+directive @shareable repeatable on OBJECT | FIELD_DEFINITION
+directive @external on OBJECT | FIELD_DEFINITION
+directive @provides(fields: FieldSet!) on FIELD_DEFINITION
+directive @requires(fields: FieldSet!) on FIELD_DEFINITION
+directive @override(from: String!, label: String) on FIELD_DEFINITION
+directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION
+  | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION
+directive @interfaceObject on OBJECT
+type _Service { sdl: String }
+"""
+
+_ENTITY = re.compile(
+    r"type (\w+)[^{]*?@key\(fields: \"[^\"]*\"(?P<unresolvable>, resolvable: false)?"
+)
+
+# --- data -------------------------------------------------------------------------------------
+
+USERS = {
+    "1": {
+        "id": "1",
+        "name": "Ada Lovelace",
+        "username": "ada",
+        "nickname": "acc-ada",
+        "email": "ada@example.com",
+        "favoriteProduct": {"upc": "2"},
+    },
+    "2": {
+        "id": "2",
+        "name": "Alan Turing",
+        "username": "alan",
+        "nickname": "acc-alan",
+        "email": "alan@example.com",
+        "favoriteProduct": None,
+    },
+}
+PRODUCTS = {
+    "1": {"upc": "1", "sku": "T1", "brand": "acme", "name": "Table", "price": 899, "weight": 100},
+    "2": {"upc": "2", "sku": "C2", "brand": "acme", "name": "Couch", "price": 1299, "weight": 1000},
+    "3": {"upc": "3", "sku": "C3", "brand": "zeta", "name": "Chair", "price": 54, "weight": 50},
+}
+STOCK = {("T1", "acme"): True, ("C2", "acme"): False, ("C3", "zeta"): True}
+REVIEWS = [
+    {"id": "r1", "body": "Love it", "author": "1", "product": "1"},
+    {"id": "r2", "body": "Too expensive", "author": "2", "product": "2"},
+    {"id": "r3", "body": "Could be better", "author": "1", "product": "3"},
+    {"id": "r4", "body": "Sturdy", "author": "2", "product": "1"},
+]
+NICKNAMES = {"1": "Ada L.", "2": "Alan T."}
+MEDIA = [
+    {"__typename": "Book", "id": "b1", "title": "Dune", "author": "Herbert"},
+    {"__typename": "Movie", "id": "m1", "title": "Alien", "director": "Scott"},
+]
+RATINGS = {"b1": 5, "m1": 4}
+
+
+def _review(review: dict[str, str]) -> dict[str, Any]:
+    author = USERS[review["author"]]
+    product = PRODUCTS[review["product"]]
+    return {
+        "__typename": "Review",
+        "id": review["id"],
+        "body": review["body"],
+        "author": {"__typename": "User", "id": author["id"], "username": author["username"]},
+        "product": {"__typename": "Product", "upc": product["upc"], "name": product["name"]},
+    }
+
+
+# --- subgraph resolvers -----------------------------------------------------------------------
+
+
+@dataclass
+class SubgraphState:
+    users: dict[str, dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(USERS))
+    mutations: list[str] = field(default_factory=list)
+
+
+Resolver = Callable[..., Any]
+
+
+def _accounts(state: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Resolver]]:
+    def user(rep: dict[str, Any]) -> Any:
+        found = state.users.get(str(rep.get("id")))
+        return None if found is None else {"__typename": "User", **found}
+
+    def rename(_: Any, __: GraphQLResolveInfo, id: str, name: str) -> Any:
+        state.mutations.append(f"renameUser:{id}:{name}")
+        if id not in state.users:
+            return None
+        state.users[id]["name"] = name
+        return state.users[id]
+
+    def failing(*_: Any) -> Any:
+        state.mutations.append("failingMutation")
+        raise RuntimeError("the mutation failed")
+
+    roots = {
+        "Query.me": lambda *_: state.users["1"],
+        "Query.user": lambda _, __, id: state.users.get(id),
+        "Query.users": lambda *_: list(state.users.values()),
+        "Mutation.renameUser": rename,
+        "Mutation.failingMutation": failing,
+    }
+    return roots, {"User": user}
+
+
+def _products(_: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Resolver]]:
+    def product(rep: dict[str, Any]) -> Any:
+        if "upc" in rep:
+            found = PRODUCTS.get(rep["upc"])
+        else:
+            found = next(
+                (
+                    p
+                    for p in PRODUCTS.values()
+                    if (p["sku"], p["brand"]) == (rep.get("sku"), rep.get("brand"))
+                ),
+                None,
+            )
+        return None if found is None else {"__typename": "Product", **found}
+
+    def search(_: Any, __: GraphQLResolveInfo, text: str) -> list[Any]:
+        needle = text.lower()
+        found: list[Any] = [
+            {"__typename": "Product", **p} for p in PRODUCTS.values() if needle in p["name"].lower()
+        ]
+        found += [
+            {"__typename": "User", "id": user["id"]}
+            for user in USERS.values()
+            if needle in user["username"]
+        ]
+        return found
+
+    def media(rep: dict[str, Any]) -> Any:
+        return next((m for m in MEDIA if m["id"] == rep.get("id")), None)
+
+    roots = {
+        "Query.topProducts": lambda _, __, first=5: list(PRODUCTS.values())[:first],
+        "Query.product": lambda _, __, upc: PRODUCTS.get(upc),
+        "Query.search": search,
+        "Query.media": lambda *_: MEDIA,
+    }
+    return roots, {"Product": product, "Book": media, "Movie": media}
+
+
+def _inventory(_: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Resolver]]:
+    def product(rep: dict[str, Any]) -> Any:
+        key = (rep.get("sku"), rep.get("brand"))
+        if key not in STOCK:
+            return None
+        entity: dict[str, Any] = {
+            "__typename": "Product",
+            "sku": key[0],
+            "brand": key[1],
+            "inStock": STOCK[key],
+        }
+        if "price" in rep and "weight" in rep:
+            entity["shippingEstimate"] = 0 if rep["price"] > 1000 else rep["weight"] // 2
+        return entity
+
+    return {}, {"Product": product}
+
+
+def _reviews(_: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Resolver]]:
+    def user(rep: dict[str, Any]) -> Any:
+        uid = str(rep.get("id"))
+        return {
+            "__typename": "User",
+            "id": uid,
+            "nickname": NICKNAMES.get(uid),
+            "reviews": [_review(r) for r in REVIEWS if r["author"] == uid],
+        }
+
+    def product(rep: dict[str, Any]) -> Any:
+        upc = rep.get("upc")
+        if upc not in PRODUCTS:
+            return None
+        return {
+            "__typename": "Product",
+            "upc": upc,
+            "name": PRODUCTS[upc]["name"],
+            "reviews": [_review(r) for r in REVIEWS if r["product"] == upc],
+        }
+
+    def media(rep: dict[str, Any]) -> Any:
+        return {"__typename": "Media", "id": rep["id"], "rating": RATINGS.get(rep["id"])}
+
+    roots = {"Query.reviews": lambda *_: [_review(r) for r in REVIEWS]}
+    return roots, {"User": user, "Product": product, "Media": media}
+
+
+RESOLVERS = {
+    "accounts": _accounts,
+    "products": _products,
+    "inventory": _inventory,
+    "reviews": _reviews,
+}
+
+
+def build_subgraph_schema(
+    sdl: str, roots: dict[str, Resolver], references: dict[str, Resolver]
+) -> GraphQLSchema:
+    entities = [m.group(1) for m in _ENTITY.finditer(sdl) if not m.group("unresolvable")]
+    entities = [name for name in entities if f"interface {name} " not in sdl]
+    service_fields = "_entities(representations: [_Any!]!): [_Entity]!\n  _service: _Service!"
+    extra = f"union _Entity = {' | '.join(entities)}\n"
+    if "type Query" in sdl:
+        extra += f"extend type Query {{\n  {service_fields}\n}}\n"
+    else:
+        extra += f"type Query {{\n  {service_fields}\n}}\n"
+    schema = build_schema(FEDERATION_DEFINITIONS + sdl + extra)
+    for path, resolver in roots.items():
+        type_name, field_name = path.split(".")
+        root = schema.get_type(type_name)
+        assert isinstance(root, GraphQLObjectType)
+        root.fields[field_name].resolve = resolver
+    query = schema.query_type
+    assert query is not None
+
+    def resolve_entities(_: Any, __: GraphQLResolveInfo, representations: list[Any]) -> Any:
+        return [references[rep["__typename"]](rep) for rep in representations]
+
+    query.fields["_entities"].resolve = resolve_entities
+    query.fields["_service"].resolve = lambda *_: {"sdl": sdl}
+    for named in schema.type_map.values():
+        if isinstance(named, GraphQLInterfaceType | GraphQLUnionType):
+            named.resolve_type = lambda value, *_: value.get("__typename")
+    return schema
+
+
+# --- serving ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    mode: str | None = None
+    """None, "slow", "http500", "malformed" or "wrong_count"."""
+    delay_seconds: float = 0.0
+
+
+@dataclass
+class RecordedRequest:
+    query: str
+    variables: dict[str, Any]
+    headers: dict[str, str]
+
+
+class SubgraphApp:
+    """A GraphQL-over-HTTP ASGI app for one fixture subgraph."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sdl = (SUBGRAPH_SDL / f"{name}.graphql").read_text()
+        self.url = ""
+        self.fault = Fault()
+        self.requests: list[RecordedRequest] = []
+        self.reset()
+
+    def reset(self) -> None:
+        self.state = SubgraphState()
+        roots, references = RESOLVERS[self.name](self.state)
+        self.schema = build_subgraph_schema(self.sdl, roots, references)
+        self.fault = Fault()
+        self.requests = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        payload = json.loads(body or b"{}")
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        self.requests.append(
+            RecordedRequest(payload.get("query", ""), payload.get("variables") or {}, headers)
+        )
+        fault = self.fault
+        if fault.mode == "slow":
+            await asyncio.sleep(fault.delay_seconds)
+        if fault.mode == "http500":
+            await _respond(send, 500, b"Internal Server Error", "text/plain")
+            return
+        if fault.mode == "malformed":
+            await _respond(send, 200, b'{"data": {"broken', "application/json")
+            return
+        result = await graphql(
+            self.schema, payload.get("query", ""), variable_values=payload.get("variables")
+        )
+        response: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            response["errors"] = [e.formatted for e in result.errors]
+        if fault.mode == "wrong_count" and isinstance(result.data, dict):
+            entities = result.data.get("_entities")
+            if isinstance(entities, list):
+                response["data"] = {"_entities": entities[:-1]}
+        await _respond(send, 200, json.dumps(response).encode(), "application/json")
+
+
+async def _respond(send: Any, status: int, body: bytes, content_type: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", content_type.encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class SubgraphServer:
+    def __init__(self, app: SubgraphApp) -> None:
+        self.app = app
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(
+            app, lifespan="off", log_level="warning", access_log=False, timeout_keep_alive=30
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/graphql"
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"subgraph {self.app.name} did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def subgraphs() -> Iterator[dict[str, SubgraphApp]]:
+    servers = {name: SubgraphServer(SubgraphApp(name)) for name in SUBGRAPH_NAMES}
+    for server in servers.values():
+        server.start()
+    for server in servers.values():
+        server.app.url = server.url
+    try:
+        yield {name: server.app for name, server in servers.items()}
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _reset_subgraphs(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "subgraphs" in request.fixturenames:
+        for app in request.getfixturevalue("subgraphs").values():
+            app.reset()
+
+
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on (a subgraph that was killed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/graphql"
+
+
+def gateway_settings(subgraphs: dict[str, SubgraphApp], **overrides: Any) -> GatewaySettings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "supergraph": str(SUPERGRAPH),
+        "supergraph_poll_seconds": 0,
+        "subgraph_urls": {name: app.url for name, app in subgraphs.items()},
+        "subgraph_timeout_seconds": 2.0,
+        "jwks_url": None,
+        "log_json": False,
+    }
+    values.update(overrides)
+    return GatewaySettings(**values)
+
+
+@pytest.fixture
+async def gateway(subgraphs: dict[str, SubgraphApp]) -> AsyncIterator[AsyncTestClient[Any]]:
+    async with AsyncTestClient(app=create_app(gateway_settings(subgraphs))) as client:
+        yield client
+
+
+@pytest.fixture
+def make_gateway(
+    subgraphs: dict[str, SubgraphApp],
+) -> Callable[..., AsyncTestClient[Any]]:
+    """A gateway with settings overrides; use it as ``async with make_gateway(...) as client``."""
+
+    def build(**overrides: Any) -> AsyncTestClient[Any]:
+        return AsyncTestClient(app=create_app(gateway_settings(subgraphs, **overrides)))
+
+    return build
+
+
+def subgraph_calls(subgraphs: dict[str, SubgraphApp]) -> int:
+    return sum(len(app.requests) for app in subgraphs.values())
