@@ -1,0 +1,314 @@
+"""Business rules of nova-users. REST controllers, GraphQL resolvers and the admin pages all
+call :class:`ProfileService`; none of them touches the database or decides visibility itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, literal, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nova_kit.errors import AppError, NotFoundError
+from nova_kit.tokens import AccessClaims
+from nova_users.models import INCLUDE_DELETED, ProfileModel
+from nova_users.schemas import (
+    DEFAULT_DISPLAY_NAME,
+    PAGE_SIZE_DEFAULT,
+    PAGE_SIZE_MAX,
+    PageInfo,
+    ProfileEdge,
+    ProfilePage,
+    ProfileRead,
+    ProfileSeed,
+    ProfileUpdate,
+    check_display_name,
+    validation_error,
+)
+
+
+class ProfileDeletedError(AppError):
+    """The caller's own profile was deleted (the account is being removed)."""
+
+    status_code = 410
+    code = "profile_deleted"
+
+
+class ProfileFilter(enum.StrEnum):
+    ACTIVE = "active"
+    DELETED = "deleted"
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is asking, as far as profile visibility goes."""
+
+    claims: AccessClaims | None
+    trusted: bool = False
+    """A Nova service on the internal API: sees every field."""
+
+    @property
+    def user_id(self) -> uuid.UUID | None:
+        if self.claims is None or self.claims.is_service:
+            return None
+        try:
+            return uuid.UUID(self.claims.subject)
+        except ValueError:
+            return None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.trusted or (self.claims is not None and self.claims.is_admin)
+
+    def sees_private_fields(self, profile_id: uuid.UUID) -> bool:
+        return self.is_admin or self.user_id == profile_id
+
+
+def present(profile: ProfileModel, viewer: Viewer) -> ProfileRead:
+    """The profile as ``viewer`` may see it: private fields only for the owner and admins,
+    the deletion time only for admins."""
+    private = viewer.sees_private_fields(profile.id)
+    return ProfileRead(
+        id=profile.id,
+        display_name=profile.display_name,
+        bio=profile.bio,
+        avatar_url=profile.avatar_url,
+        locale=profile.locale if private else None,
+        timezone=profile.timezone if private else None,
+        created_at=profile.created_at,
+        updated_at=profile.updated_at,
+        deleted_at=profile.deleted_at if viewer.is_admin else None,
+    )
+
+
+def encode_cursor(profile: ProfileModel) -> str:
+    raw = f"{profile.created_at.isoformat()}|{profile.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, _, ident = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
+        instant = datetime.fromisoformat(created)
+        if instant.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return instant, uuid.UUID(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise validation_error([("after", "is not a cursor returned by this API")]) from None
+
+
+def check_page_size(first: int) -> int:
+    if not 1 <= first <= PAGE_SIZE_MAX:
+        raise validation_error([("first", f"must be between 1 and {PAGE_SIZE_MAX}")])
+    return first
+
+
+def default_display_name(claims: AccessClaims) -> str:
+    """A name for a profile created on first read: the token's ``name`` if usable."""
+    name = claims.raw.get("name")
+    if isinstance(name, str):
+        try:
+            return check_display_name(name)
+        except ValueError:
+            pass
+    return DEFAULT_DISPLAY_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    profiles: Sequence[ProfileModel]
+    has_next_page: bool
+
+    @property
+    def end_cursor(self) -> str | None:
+        return encode_cursor(self.profiles[-1]) if self.profiles else None
+
+    def present(self, viewer: Viewer) -> ProfilePage:
+        return ProfilePage(
+            edges=[
+                ProfileEdge(cursor=encode_cursor(profile), node=present(profile, viewer))
+                for profile in self.profiles
+            ],
+            page_info=PageInfo(has_next_page=self.has_next_page, end_cursor=self.end_cursor),
+        )
+
+
+class ProfileService:
+    """Profiles: read, create idempotently, update, soft-delete, restore, list."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def get(self, user_id: uuid.UUID, *, include_deleted: bool = False) -> ProfileModel:
+        profile = await self._find(user_id, include_deleted=include_deleted)
+        if profile is None:
+            raise NotFoundError("no such user", code="user_not_found")
+        return profile
+
+    async def get_many(self, user_ids: Sequence[uuid.UUID]) -> list[ProfileModel | None]:
+        """Live profiles for ``user_ids`` in that order (``None`` where missing), in one query."""
+        if not user_ids:
+            return []
+        rows = await self.session.scalars(
+            select(ProfileModel).where(ProfileModel.id.in_(set(user_ids)))
+        )
+        found = {profile.id: profile for profile in rows}
+        return [found.get(user_id) for user_id in user_ids]
+
+    async def get_own(self, claims: AccessClaims) -> ProfileModel:
+        """The caller's profile, created on first read if the registration event is late."""
+        user_id = self._own_id(claims)
+        profile = await self._find(user_id, include_deleted=True)
+        if profile is None:
+            profile, _ = await self.ensure(
+                user_id, ProfileSeed(display_name=default_display_name(claims))
+            )
+        if profile.deleted_at is not None:
+            raise ProfileDeletedError("this profile has been deleted")
+        return profile
+
+    async def list(
+        self,
+        *,
+        first: int = PAGE_SIZE_DEFAULT,
+        after: str | None = None,
+        search: str | None = None,
+        status: ProfileFilter = ProfileFilter.ACTIVE,
+    ) -> Page:
+        """One page of profiles, newest first, by keyset on ``(created_at, id)``: rows inserted
+        while a client pages never shift the pages it has not read yet."""
+        check_page_size(first)
+        statement = select(ProfileModel).order_by(
+            ProfileModel.created_at.desc(), ProfileModel.id.desc()
+        )
+        statement = self._filter_status(statement, status)
+        if after:
+            created_at, user_id = decode_cursor(after)
+            statement = statement.where(
+                tuple_(ProfileModel.created_at, ProfileModel.id)
+                < tuple_(literal(created_at), literal(user_id))
+            )
+        term = (search or "").strip()
+        if term:
+            statement = statement.where(self._matches(term))
+        rows = list(await self.session.scalars(statement.limit(first + 1)))
+        return Page(profiles=rows[:first], has_next_page=len(rows) > first)
+
+    # --- writes ----------------------------------------------------------------------------
+
+    async def ensure(self, user_id: uuid.UUID, seed: ProfileSeed) -> tuple[ProfileModel, bool]:
+        """Create the profile if missing, else keep it as it is. Safe under concurrency:
+        ``INSERT … ON CONFLICT DO NOTHING`` lets exactly one caller create the row."""
+        inserted = await self.session.scalars(
+            pg_insert(ProfileModel)
+            .values(id=user_id, display_name=seed.display_name, locale=seed.locale)
+            .on_conflict_do_nothing(index_elements=[ProfileModel.id])
+            .returning(ProfileModel),
+            execution_options={"populate_existing": True},
+        )
+        profile = inserted.one_or_none()
+        await self.session.commit()
+        if profile is not None:
+            return profile, True
+        return await self.get(user_id, include_deleted=True), False
+
+    async def update_own(self, claims: AccessClaims, changes: ProfileUpdate) -> ProfileModel:
+        values = changes.changes()
+        profile = await self.get_own(claims)
+        if not values:
+            return profile
+        updated = await self._update(
+            profile.id, ProfileModel.deleted_at.is_(None), **values, updated_at=func.now()
+        )
+        if updated is None:
+            raise ProfileDeletedError("this profile has been deleted")
+        return updated
+
+    async def delete(self, user_id: uuid.UUID) -> None:
+        """Soft-delete; idempotent. A profile that does not exist yet is recorded as deleted,
+        so a late ``user.registered`` cannot bring it back."""
+        await self.session.execute(
+            pg_insert(ProfileModel)
+            .values(id=user_id, display_name=DEFAULT_DISPLAY_NAME, deleted_at=func.now())
+            .on_conflict_do_update(
+                index_elements=[ProfileModel.id],
+                set_={"deleted_at": func.now(), "updated_at": func.now()},
+                where=ProfileModel.deleted_at.is_(None),
+            )
+        )
+        await self.session.commit()
+
+    async def delete_own(self, claims: AccessClaims) -> None:
+        await self.delete(self._own_id(claims))
+
+    async def restore(self, user_id: uuid.UUID) -> ProfileModel:
+        """Undo a soft delete; restoring a live profile changes nothing."""
+        restored = await self._update(
+            user_id, ProfileModel.deleted_at.is_not(None), deleted_at=None, updated_at=func.now()
+        )
+        if restored is not None:
+            return restored
+        return await self.get(user_id, include_deleted=True)
+
+    # --- internals -------------------------------------------------------------------------
+
+    async def _find(self, user_id: uuid.UUID, *, include_deleted: bool) -> ProfileModel | None:
+        result = await self.session.scalars(
+            select(ProfileModel)
+            .where(ProfileModel.id == user_id)
+            .execution_options(**{INCLUDE_DELETED: include_deleted, "populate_existing": True})
+        )
+        return result.one_or_none()
+
+    async def _update(
+        self, user_id: uuid.UUID, condition: Any, **values: Any
+    ) -> ProfileModel | None:
+        result = await self.session.scalars(
+            update(ProfileModel)
+            .where(ProfileModel.id == user_id, condition)
+            .values(**values)
+            .returning(ProfileModel),
+            execution_options={"synchronize_session": False, "populate_existing": True},
+        )
+        profile = result.one_or_none()
+        await self.session.commit()
+        return profile
+
+    @staticmethod
+    def _own_id(claims: AccessClaims) -> uuid.UUID:
+        viewer = Viewer(claims)
+        if viewer.user_id is None:
+            raise validation_error([("sub", "the token's subject is not a user id")])
+        return viewer.user_id
+
+    @staticmethod
+    def _filter_status(
+        statement: Select[tuple[ProfileModel]], status: ProfileFilter
+    ) -> Select[tuple[ProfileModel]]:
+        if status is ProfileFilter.ACTIVE:
+            return statement
+        statement = statement.execution_options(**{INCLUDE_DELETED: True})
+        if status is ProfileFilter.DELETED:
+            return statement.where(ProfileModel.deleted_at.is_not(None))
+        return statement
+
+    @staticmethod
+    def _matches(term: str) -> Any:
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        condition = ProfileModel.display_name.ilike(f"%{escaped}%", escape="\\")
+        try:
+            return or_(condition, ProfileModel.id == uuid.UUID(term))
+        except ValueError:
+            return condition
