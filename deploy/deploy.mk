@@ -1,0 +1,46 @@
+# Kubernetes targets, included by the root Makefile (`include deploy/deploy.mk`).
+# Helm rendering and linting go through deploy/render.py (PyPI helm-python-sdk), so no `helm`
+# binary is needed for them; kind, skaffold, kubectl and docker are needed for a real cluster.
+
+PYTHON ?= .venv/bin/python
+KIND_CLUSTER ?= nova
+NOVA_NAMESPACE ?= nova
+SKAFFOLD ?= skaffold
+SKAFFOLD_DEFAULT_REPO ?= localhost:5001
+HELM_VALUES ?=
+HELM_TEMPLATE_OUT ?= -
+DEPLOY_IMAGES := nova-gateway nova-auth nova-users nova-worker nova-frontend
+
+.PHONY: kind-up kind-down deploy-kind dev-k8s helm-lint helm-template images deploy-golden
+
+kind-up: ## create the kind cluster, local registry (localhost:5001), ingress and dev Secrets
+	KIND_CLUSTER=$(KIND_CLUSTER) NOVA_NAMESPACE=$(NOVA_NAMESPACE) deploy/kind/kind-up.sh
+
+kind-down: ## delete the kind cluster (keeps the registry; KIND_DOWN_FLAGS=--registry removes it)
+	KIND_CLUSTER=$(KIND_CLUSTER) deploy/kind/kind-down.sh $(KIND_DOWN_FLAGS)
+
+deploy-kind: ## build the images and install the chart on kind once (skaffold run -p dev)
+	SKAFFOLD_DEFAULT_REPO=$(SKAFFOLD_DEFAULT_REPO) $(SKAFFOLD) run -p dev
+
+dev-k8s: ## build, deploy and watch: rebuild/sync on change, port-forward 8000 and 3000
+	SKAFFOLD_DEFAULT_REPO=$(SKAFFOLD_DEFAULT_REPO) $(SKAFFOLD) dev -p dev --port-forward
+
+helm-lint: ## helm lint --strict of the chart with its defaults and every values-*.yaml
+	$(PYTHON) deploy/render.py lint --all
+
+helm-template: ## render the chart (HELM_VALUES="-f deploy/helm/nova/values-kind.yaml")
+ifeq ($(HELM_TEMPLATE_OUT),-)
+	@$(PYTHON) deploy/render.py template $(HELM_VALUES)
+else
+	$(PYTHON) deploy/render.py template $(HELM_VALUES) -o $(HELM_TEMPLATE_OUT)
+endif
+
+images: ## build the five images with docker (tag: IMAGE_TAG, default dev)
+	docker build -f services/gateway/Dockerfile -t nova-gateway:$(or $(IMAGE_TAG),dev) .
+	docker build -f services/auth/Dockerfile -t nova-auth:$(or $(IMAGE_TAG),dev) .
+	docker build -f services/users/Dockerfile -t nova-users:$(or $(IMAGE_TAG),dev) .
+	docker build -f services/worker/Dockerfile -t nova-worker:$(or $(IMAGE_TAG),dev) .
+	docker build -t nova-frontend:$(or $(IMAGE_TAG),dev) frontend
+
+deploy-golden: ## regenerate tests/deploy/golden/*.yaml after an intended chart change
+	NOVA_UPDATE_GOLDEN=1 $(PYTHON) -m pytest tests/deploy -q -p no:cacheprovider -k golden
