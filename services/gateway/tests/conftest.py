@@ -90,6 +90,7 @@ PRODUCTS = {
     "1": {"upc": "1", "sku": "T1", "brand": "acme", "name": "Table", "price": 899, "weight": 100},
     "2": {"upc": "2", "sku": "C2", "brand": "acme", "name": "Couch", "price": 1299, "weight": 1000},
     "3": {"upc": "3", "sku": "C3", "brand": "zeta", "name": "Chair", "price": 54, "weight": 50},
+    "4": {"upc": "4", "sku": "S4", "brand": "nova", "name": "Stool", "price": 25, "weight": 20},
 }
 STOCK = {("T1", "acme"): True, ("C2", "acme"): False, ("C3", "zeta"): True}
 REVIEWS = [
@@ -250,7 +251,10 @@ RESOLVERS = {
 
 
 def build_subgraph_schema(
-    sdl: str, roots: dict[str, Resolver], references: dict[str, Resolver]
+    sdl: str,
+    roots: dict[str, Resolver],
+    references: dict[str, Resolver],
+    failing_keys: set[str],
 ) -> GraphQLSchema:
     entities = [m.group(1) for m in _ENTITY.finditer(sdl) if not m.group("unresolvable")]
     entities = [name for name in entities if f"interface {name} " not in sdl]
@@ -270,7 +274,12 @@ def build_subgraph_schema(
     assert query is not None
 
     def resolve_entities(_: Any, __: GraphQLResolveInfo, representations: list[Any]) -> Any:
-        return [references[rep["__typename"]](rep) for rep in representations]
+        return [
+            RuntimeError(f"cannot load {rep['__typename']} {key}")
+            if (key := rep.get("id") or rep.get("upc")) in failing_keys
+            else references[rep["__typename"]](rep)
+            for rep in representations
+        ]
 
     query.fields["_entities"].resolve = resolve_entities
     query.fields["_service"].resolve = lambda *_: {"sdl": sdl}
@@ -311,7 +320,8 @@ class SubgraphApp:
     def reset(self) -> None:
         self.state = SubgraphState()
         roots, references = RESOLVERS[self.name](self.state)
-        self.schema = build_subgraph_schema(self.sdl, roots, references)
+        self.failing_keys: set[str] = set()
+        self.schema = build_subgraph_schema(self.sdl, roots, references, self.failing_keys)
         self.fault = Fault()
         self.requests = []
 

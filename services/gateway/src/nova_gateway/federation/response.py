@@ -49,6 +49,8 @@ class _Shaper:
     variables: VariableValues | None
     errors: list[ErrorDict]
     located: set[tuple[str | int, ...]] = field(default_factory=set)
+    """Every path at or above an error's path."""
+    error_paths: set[tuple[str | int, ...]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for error in self.errors:
@@ -56,11 +58,18 @@ class _Shaper:
 
     def _remember(self, path: object) -> None:
         if isinstance(path, list):
+            self.error_paths.add(tuple(path))
             for end in range(len(path) + 1):
                 self.located.add(tuple(path[:end]))
 
-    def null_error(self, parent: str, name: str, path: Path) -> None:
+    def explained(self, path: Path) -> bool:
+        """True when an error is located at ``path``, below it or at one of its parents."""
         if tuple(path) in self.located:
+            return True
+        return any(tuple(path[:end]) in self.error_paths for end in range(len(path)))
+
+    def null_error(self, parent: str, name: str, path: Path) -> None:
+        if self.explained(path):
             return
         error = graphql_error(
             f"Cannot return null for non-nullable field {parent}.{name}.", path=path
@@ -210,7 +219,7 @@ class _Shaper:
         return runtime
 
     def _invalid(self, path: Path, reason: str) -> None:
-        if tuple(path) in self.located:
+        if self.explained(path):
             return
         self.errors.append(graphql_error(f"Invalid value from a subgraph: {reason}.", path=path))
         self._remember(path)
