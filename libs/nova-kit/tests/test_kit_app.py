@@ -92,3 +92,11 @@ async def test_metrics_use_route_templates_not_raw_paths(
     assert "/items/101" not in text
     assert "http_server_request_duration_seconds_bucket" in text
     assert "http_server_active_requests" in text
+
+
+async def test_security_headers_are_on_every_response(client: AsyncTestClient[Litestar]) -> None:
+    for path in ("/items/1", "/nowhere", "/health"):
+        response = await client.get(path)
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"

@@ -26,12 +26,13 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
-from litestar.types import ControllerRouterHandler, Middleware
+from litestar.types import ASGIApp, ControllerRouterHandler, Middleware
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from nova_kit import db
 from nova_kit.errors import exception_handlers
+from nova_kit.headers import SecurityHeadersMiddleware
 from nova_kit.health import READINESS_STATE_KEY, Check, Readiness, health, ready
 from nova_kit.logs import RequestIdMiddleware, configure_logging
 from nova_kit.metrics import BUILD_INFO, MetricsMiddleware, metrics_endpoint
@@ -117,10 +118,18 @@ def create_service_app(
     dependencies: dict[str, Provide] | None = None,
     middleware: Sequence[Middleware] = (),
     plugins: Sequence[Any] = (),
+    edge_middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
+    cors_allow_headers: Sequence[str] = (),
     openapi_path: str = "/schema",
     max_body_bytes: int = 1_048_576,
     debug: bool = False,
 ) -> Litestar:
+    """Build a service's Litestar app; see the module docstring.
+
+    ``edge_middleware`` wraps the router *before* authentication and routing (outermost first),
+    for concerns that must run on every request, such as turning a session cookie into an
+    ``Authorization`` header.
+    """
     configure_logging(settings.service_name, settings.log_level, json_lines=settings.log_json)
     tracer_provider = configure_tracing(settings.service_name, version, settings.otlp_endpoint)
     BUILD_INFO.labels(settings.service_name, version).set(1)
@@ -182,15 +191,6 @@ def create_service_app(
     app_middleware: list[Middleware] = [auth_middleware] if verify_tokens else []
     app_middleware.extend(middleware)
 
-    cors = None
-    if settings.cors_allow_origins:
-        cors = CORSConfig(
-            allow_origins=settings.cors_allow_origins,
-            allow_credentials="*" not in settings.cors_allow_origins,
-            allow_headers=["authorization", "content-type", "x-request-id", "traceparent"],
-            expose_headers=["x-request-id"],
-        )
-
     app = Litestar(
         route_handlers=[health, ready, metrics_endpoint, *route_handlers],
         lifespan=[lifespan],
@@ -218,15 +218,44 @@ def create_service_app(
             path=openapi_path,
             render_plugins=[ScalarRenderPlugin()],
         ),
-        cors_config=cors,
+        cors_config=_cors_config(settings, cors_allow_headers),
         request_max_body_size=max_body_bytes,
         debug=debug,
         logging_config=None,
     )
-    # Request ids and metrics wrap the router itself, so unmatched routes (404/405) are counted
-    # and carry an id too.
-    app.asgi_handler = RequestIdMiddleware(MetricsMiddleware(app.asgi_handler))
+    _wrap_router(app, settings, edge_middleware)
     return app
+
+
+def _cors_config(settings: ServiceSettings, extra_headers: Sequence[str]) -> CORSConfig | None:
+    if not settings.cors_allow_origins:
+        return None
+    return CORSConfig(
+        allow_origins=settings.cors_allow_origins,
+        allow_credentials="*" not in settings.cors_allow_origins,
+        allow_headers=[
+            "authorization",
+            "content-type",
+            "x-request-id",
+            "traceparent",
+            *extra_headers,
+        ],
+        expose_headers=["x-request-id", "retry-after"],
+    )
+
+
+def _wrap_router(
+    app: Litestar,
+    settings: ServiceSettings,
+    edge_middleware: Sequence[Callable[[ASGIApp], ASGIApp]],
+) -> None:
+    """Request ids, metrics and security headers wrap the router itself, so unmatched routes
+    (404/405) and early rejections are counted and carry an id and the headers too."""
+    handler: ASGIApp = app.asgi_handler
+    for wrap in reversed(edge_middleware):
+        handler = wrap(handler)
+    handler = SecurityHeadersMiddleware(handler, hsts=not settings.is_dev)
+    app.asgi_handler = RequestIdMiddleware(MetricsMiddleware(handler))
 
 
 class _LazyTokenAuthMiddleware(TokenAuthMiddleware):
