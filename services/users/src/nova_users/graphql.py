@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, cast
 
 import strawberry
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from litestar import Request
 from litestar.handlers.base import BaseRouteHandler
@@ -24,6 +25,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.extensions import QueryDepthLimiter, SchemaExtension
 from strawberry.litestar import BaseContext, make_graphql_controller
 from strawberry.types import Info
+from strawberry.types.execution import ExecutionContext as StrawberryExecutionContext
 from strawberry.types.execution import ExecutionResult
 
 from nova_kit.errors import AppError, NotFoundError
@@ -276,7 +278,7 @@ class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if isinstance(result, ExecutionResult) and result.errors:
+        if isinstance(result, ExecutionResult | GraphQLExecutionResult) and result.errors:
             result.errors = [self._coded(error) for error in result.errors]
 
     @staticmethod
@@ -292,7 +294,6 @@ class ErrorCodes(SchemaExtension):
             extensions.setdefault("code", "graphql_validation_failed")
             message = error.message
         else:
-            logger.error("unhandled error in GraphQL resolver", exc_info=original)
             extensions["code"] = "internal_error"
             message = "internal error; quote the request id to support"
         return GraphQLError(
@@ -301,12 +302,28 @@ class ErrorCodes(SchemaExtension):
             source=error.source,
             positions=error.positions,
             path=error.path,
+            original_error=original,
             extensions=extensions,
         )
 
 
-def build_schema() -> strawberry.federation.Schema:
-    return strawberry.federation.Schema(
+class UsersSchema(strawberry.federation.Schema):
+    """Logs only unexpected errors: a bad input or a missing token is the client's business."""
+
+    def process_errors(
+        self,
+        errors: list[GraphQLError],
+        execution_context: StrawberryExecutionContext | None = None,
+    ) -> None:
+        for error in errors:
+            original = error.original_error
+            if original is None or isinstance(original, AppError | GraphQLError):
+                continue
+            logger.error("unhandled error in GraphQL resolver", exc_info=original)
+
+
+def build_schema() -> UsersSchema:
+    return UsersSchema(
         query=Query,
         mutation=Mutation,
         types=[UserType],
