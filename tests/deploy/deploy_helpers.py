@@ -1,0 +1,96 @@
+"""Value sets and lookups shared by the deploy tests (the chart is rendered offline).
+
+Rendering goes through ``deploy/render.py``, the same code ``make helm-template`` runs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from deploy.render import CHART, merge_values, objects, render
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_SCHEMAS = ROOT.parent / "shared" / "schemas"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+Values = dict[str, Any]
+Obj = dict[str, Any]
+Manifest = list[Obj]
+
+HPA_COMPONENTS = ("gateway", "auth", "users", "frontend", "worker")
+PYTHON_SERVICES = ("auth", "users", "gateway", "worker")
+
+
+def values_file(name: str) -> Values:
+    loaded = yaml.safe_load((CHART / name).read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def everything_enabled() -> Values:
+    """The kind values plus every opt-in integration switched on."""
+    values = copy.deepcopy(values_file("values-kind.yaml"))
+    components: Values = {name: {"hpa": {"enabled": True}} for name in HPA_COMPONENTS}
+    components["flower"] = {"enabled": True}
+    components["auth"]["secretValues"] = {"extra-key": "dev-only"}
+    extra: Values = {
+        "global": {"otlpEndpoint": "http://otel-collector.observability:4318"},
+        "components": components,
+        "ingress": {"enabled": True, "tls": [{"secretName": "nova-tls", "hosts": ["localhost"]}]},
+        "httpRoute": {"enabled": True},
+        "networkPolicy": {"enabled": True},
+        "metrics": {"serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True}},
+    }
+    return merge_values(values, extra)
+
+
+# name -> values; golden files and most checks run over all of them.
+VALUE_SETS: dict[str, Callable[[], Values]] = {
+    "defaults": dict,
+    "kind": lambda: values_file("values-kind.yaml"),
+    "prod-example": lambda: values_file("values-prod-example.yaml"),
+    "everything": everything_enabled,
+}
+
+_CACHE: dict[str, tuple[str, Manifest]] = {}
+
+
+def rendered(name: str) -> tuple[str, Manifest]:
+    """(text, objects) of a named value set, rendered once per test process."""
+    if name not in _CACHE:
+        text = render(VALUE_SETS[name]())
+        _CACHE[name] = (text, objects(text))
+    return _CACHE[name]
+
+
+def by_kind(manifest: Manifest, kind: str) -> list[Obj]:
+    return [obj for obj in manifest if obj.get("kind") == kind]
+
+
+def find(manifest: Manifest, kind: str, name: str) -> Obj:
+    for obj in manifest:
+        if obj.get("kind") == kind and obj["metadata"]["name"] == name:
+            return obj
+    raise AssertionError(f"no {kind} named {name!r} in the render")
+
+
+def pod_spec(obj: Obj) -> Obj:
+    return cast(Obj, obj["spec"]["template"]["spec"])
+
+
+def workloads(manifest: Manifest) -> list[Obj]:
+    return [obj for obj in manifest if obj.get("kind") in ("Deployment", "StatefulSet", "Job")]
+
+
+def component_of(obj: Obj) -> str:
+    return cast(str, obj["metadata"]["labels"]["app.kubernetes.io/component"])
+
+
+def hook_of(obj: Obj) -> dict[str, str]:
+    annotations = obj["metadata"].get("annotations") or {}
+    return {k: v for k, v in annotations.items() if k.startswith("helm.sh/hook")}
