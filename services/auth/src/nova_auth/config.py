@@ -1,11 +1,32 @@
-"""Settings of nova-auth (environment variables prefixed ``NOVA_AUTH_``)."""
+"""Settings of nova-auth (environment variables prefixed ``NOVA_AUTH_``).
+
+Secrets:
+
+- ``NOVA_AUTH_SIGNING_KEYS``: JSON list of signing keys, the first one signs, every one is
+  published in the JWKS. Each entry is ``{"kid": "...", "pem": "<PKCS#8 private key>"}`` or a
+  private JWK (``kty``/``crv``/``d``/``x``..., with ``kid``). Ed25519 (EdDSA) and P-256 (ES256)
+  keys are accepted. ``nova-auth rotate-keys`` prints a new entry and the rotation procedure.
+- ``NOVA_AUTH_SERVICE_CLIENTS``: JSON object ``{"<client id>": "<secret>"}`` of the service
+  accounts allowed to use ``POST /oauth/token``.
+
+In dev/test a missing signing key becomes a generated development key (ephemeral, or kept in
+``NOVA_AUTH_DEV_KEY_FILE``) and the ``worker`` client gets a fixed development secret; outside
+dev/test both must be set, and the process refuses to start otherwise.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from nova_kit.settings import ServiceSettings
+from nova_kit.settings import PLACEHOLDER_SECRETS, ServiceSettings
+
+DEV_SERVICE_CLIENTS = {"worker": "nova-dev-worker-secret"}
+MIN_SERVICE_SECRET_LENGTH = 24
 
 
 class AuthSettings(ServiceSettings):
@@ -14,3 +35,114 @@ class AuthSettings(ServiceSettings):
     service_name: str = "auth"
     port: int = Field(default=8001, ge=1, le=65535)
     database_schema: str = "auth"
+    # Requests to auth are small JSON documents; anything bigger is refused before parsing.
+    max_body_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
+
+    # --- signing keys and tokens -------------------------------------------------------------
+    signing_keys: SecretStr | None = None
+    dev_key_file: Path | None = None
+    access_token_ttl_seconds: int = Field(default=600, ge=30, le=900)
+    service_token_ttl_seconds: int = Field(default=300, ge=30, le=900)
+    refresh_idle_ttl_seconds: int = Field(default=14 * 86_400, ge=60)
+    refresh_absolute_ttl_seconds: int = Field(default=30 * 86_400, ge=60)
+    # A spent refresh token presented again within this many seconds of its rotation (a client
+    # retrying after a lost response, two tabs racing) is answered 409 without revoking the family.
+    refresh_reuse_grace_seconds: float = Field(default=10.0, ge=0, le=60)
+
+    # --- passwords ----------------------------------------------------------------------------
+    # OWASP minimum for Argon2id: m=19456 KiB, t=2, p=1. Raising them rehashes on next login.
+    argon2_memory_kib: int = Field(default=19_456, ge=19_456)
+    argon2_time_cost: int = Field(default=2, ge=2)
+    argon2_parallelism: int = Field(default=1, ge=1, le=16)
+    password_min_length: int = Field(default=8, ge=8)
+    password_max_length: int = Field(default=128, ge=64, le=1024)
+    # Hashing runs in a dedicated pool: this many threads, and at most ``hash_max_pending``
+    # hashes queued or running; a caller waiting longer than the timeout gets 503.
+    hash_workers: int = Field(default=2, ge=1, le=64)
+    hash_max_pending: int = Field(default=32, ge=1, le=10_000)
+    hash_queue_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    # --- rate limits (Redis) ------------------------------------------------------------------
+    rate_limit_strategy: Literal["fixed", "sliding"] = "sliding"
+    rate_limit_window_seconds: int = Field(default=300, ge=1)
+    login_limit_per_account: int = Field(default=10, ge=1)
+    login_limit_per_client: int = Field(default=100, ge=1)
+    register_limit_per_client: int = Field(default=20, ge=1)
+    token_limit_per_client: int = Field(default=60, ge=1)
+    # Rate limits are an abuse brake, not an authorisation rule: when Redis is down requests
+    # go through (and are logged) instead of locking every user out.
+    rate_limit_fail_open: bool = True
+
+    # --- service accounts ---------------------------------------------------------------------
+    service_clients: SecretStr | None = None
+
+    # --- outbox -------------------------------------------------------------------------------
+    outbox_sweep_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+    outbox_publish_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    # After a failed publish, skip publishing inline for this long (the sweeper retries).
+    outbox_backoff_seconds: float = Field(default=5.0, ge=0, le=600)
+
+    # --- development --------------------------------------------------------------------------
+    dev_admin_email: str = "admin@nova.local"
+
+    @field_validator("signing_keys")
+    @classmethod
+    def _signing_keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        from nova_auth.keys import parse_signing_keys
+
+        parse_signing_keys(value.get_secret_value())
+        return value
+
+    @field_validator("service_clients")
+    @classmethod
+    def _service_clients_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        parse_service_clients(value.get_secret_value())
+        return value
+
+    def service_client_secrets(self) -> dict[str, str]:
+        if self.service_clients is None:
+            return dict(DEV_SERVICE_CLIENTS) if self.is_dev else {}
+        return parse_service_clients(self.service_clients.get_secret_value())
+
+    def check_production(self) -> list[str]:
+        problems = super().check_production()
+        if self.signing_keys is None:
+            problems.append(
+                f"{self.env_name('signing_keys')}: must be set outside dev/test "
+                "(generate one with `nova-auth rotate-keys`)"
+            )
+        if self.service_clients is None:
+            problems.append(
+                f"{self.env_name('service_clients')}: must list the service clients outside "
+                'dev/test, e.g. {"worker": "<secret>"}'
+            )
+        else:
+            dev_secrets = set(DEV_SERVICE_CLIENTS.values())
+            for client, secret in self.service_client_secrets().items():
+                if (
+                    secret.strip().lower() in PLACEHOLDER_SECRETS
+                    or secret in dev_secrets
+                    or len(secret) < MIN_SERVICE_SECRET_LENGTH
+                ):
+                    problems.append(
+                        f"{self.env_name('service_clients')}: the secret of {client!r} is a "
+                        f"placeholder or shorter than {MIN_SERVICE_SECRET_LENGTH} characters"
+                    )
+        return problems
+
+
+def parse_service_clients(raw: str) -> dict[str, str]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON ({error.msg})") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError('expected a JSON object {"<client id>": "<secret>"}')
+    return dict(value)

@@ -1,0 +1,247 @@
+"""The REST skin of nova-auth: ``/api/auth/*``, the JWKS, ``/oauth/token`` and ``/internal/*``."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import State
+from litestar.datastructures.response_header import ResponseHeader
+from litestar.di import Provide
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from nova_auth.keys import KeyRing
+from nova_auth.schemas import (
+    AccountView,
+    ChangePasswordRequest,
+    DeactivateInactiveRequest,
+    DeactivateInactiveResponse,
+    DeleteAccountRequest,
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    RegisterRequest,
+    ServiceTokenRequest,
+    ServiceTokenResponse,
+    SetStatusRequest,
+    TokenResponse,
+)
+from nova_auth.services import AccountService
+from nova_kit.app import provide_runtime
+from nova_kit.errors import AppError
+from nova_kit.security import current_claims, requires_admin, requires_service, requires_user
+from nova_kit.tokens import AccessClaims
+
+ACCOUNTS_KEY = "accounts"
+KEY_RING_KEY = "key_ring"
+
+
+def provide_accounts(state: State) -> AccountService:
+    service = provide_runtime(state).extras[ACCOUNTS_KEY]
+    assert isinstance(service, AccountService)
+    return service
+
+
+def client_address(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client else None
+
+
+ACCOUNT_DEPENDENCIES = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
+
+
+class AuthController(Controller):
+    """Sign-up, sign-in, token refresh, sign-out and the caller's own account."""
+
+    path = "/api/auth"
+    tags = ["auth"]  # noqa: RUF012 - Litestar reads a plain list
+    # Responses carry tokens: never cached by a browser or a proxy (RFC 6749 §5.1).
+    response_headers = [ResponseHeader(name="Cache-Control", value="no-store")]  # noqa: RUF012 - Litestar reads a plain list
+    dependencies = ACCOUNT_DEPENDENCIES
+
+    @post("/register", status_code=HTTP_201_CREATED, summary="Create an account and sign in")
+    async def register(
+        self, data: RegisterRequest, accounts: AccountService, request: Request[Any, Any, Any]
+    ) -> TokenResponse:
+        sign_in = await accounts.register(
+            data.email,
+            data.password,
+            display_name=data.display_name,
+            client_address=client_address(request),
+        )
+        return TokenResponse.of(sign_in)
+
+    @post("/login", status_code=HTTP_200_OK, summary="Sign in with e-mail and password")
+    async def login(
+        self, data: LoginRequest, accounts: AccountService, request: Request[Any, Any, Any]
+    ) -> TokenResponse:
+        sign_in = await accounts.login(
+            data.email, data.password, client_address=client_address(request)
+        )
+        return TokenResponse.of(sign_in)
+
+    @post(
+        "/refresh",
+        status_code=HTTP_200_OK,
+        summary="Rotate a refresh token",
+        description=(
+            "Answers a new access token and a new refresh token; the presented one is spent. "
+            "A spent token presented again within the grace window (10 s by default) while its "
+            "successor is unused gets 409 `refresh_token_rotated` and the session survives; "
+            "any other reuse ends the whole session (401 `refresh_token_reused`)."
+        ),
+    )
+    async def refresh(
+        self, data: RefreshRequest, accounts: AccountService, request: Request[Any, Any, Any]
+    ) -> TokenResponse:
+        sign_in = await accounts.refresh(data.refresh_token, client_address=client_address(request))
+        return TokenResponse.of(sign_in)
+
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="End this session",
+        description="Ends the session of the Bearer access token, or of the refresh token sent.",
+    )
+    async def logout(
+        self,
+        accounts: AccountService,
+        request: Request[Any, Any, Any],
+        data: LogoutRequest | None = None,
+    ) -> None:
+        await accounts.logout(current_claims(request), data.refresh_token if data else None)
+
+    @post(
+        "/logout-all",
+        status_code=HTTP_204_NO_CONTENT,
+        guards=[requires_user],
+        summary="End every session of this account",
+    )
+    async def logout_all(self, accounts: AccountService, claims: AccessClaims) -> None:
+        account = await accounts.current_account(claims)
+        await accounts.logout_all(account.id)
+
+    @post(
+        "/change-password",
+        status_code=HTTP_200_OK,
+        guards=[requires_user],
+        summary="Change the password; ends every session and starts a new one",
+    )
+    async def change_password(
+        self,
+        data: ChangePasswordRequest,
+        accounts: AccountService,
+        claims: AccessClaims,
+        request: Request[Any, Any, Any],
+    ) -> TokenResponse:
+        sign_in = await accounts.change_password(
+            claims,
+            data.current_password,
+            data.new_password,
+            client_address=client_address(request),
+        )
+        return TokenResponse.of(sign_in)
+
+    @get("/me", guards=[requires_user], summary="The signed-in account")
+    async def me(self, accounts: AccountService, claims: AccessClaims) -> AccountView:
+        return AccountView.of(await accounts.current_account(claims))
+
+    @delete(
+        "/me",
+        status_code=HTTP_204_NO_CONTENT,
+        guards=[requires_user],
+        summary="Delete the signed-in account (password required)",
+    )
+    async def delete_me(
+        self, data: DeleteAccountRequest, accounts: AccountService, claims: AccessClaims
+    ) -> None:
+        await accounts.delete_account(claims, data.password)
+
+
+class AccountAdminController(Controller):
+    """Administrators disable and re-enable accounts."""
+
+    path = "/api/auth/accounts"
+    tags = ["auth-admin"]  # noqa: RUF012 - Litestar reads a plain list
+    guards = [requires_admin]  # noqa: RUF012
+    dependencies = ACCOUNT_DEPENDENCIES
+
+    @get("/{account_id:uuid}", summary="An account")
+    async def read(self, account_id: UUID, accounts: AccountService) -> AccountView:
+        return AccountView.of(await accounts.get_account(account_id))
+
+    @post("/{account_id:uuid}/disable", status_code=HTTP_200_OK, summary="Disable an account")
+    async def disable(
+        self,
+        account_id: UUID,
+        accounts: AccountService,
+        data: SetStatusRequest | None = None,
+    ) -> AccountView:
+        reason = (data.reason if data else None) or "disabled by an administrator"
+        return AccountView.of(await accounts.set_status(account_id, "disabled", reason))
+
+    @post("/{account_id:uuid}/enable", status_code=HTTP_200_OK, summary="Re-enable an account")
+    async def enable(self, account_id: UUID, accounts: AccountService) -> AccountView:
+        return AccountView.of(await accounts.set_status(account_id, "active", None))
+
+
+class InternalAccountController(Controller):
+    """Service-to-service API (service tokens only; not routed by the gateway)."""
+
+    path = "/internal/accounts"
+    tags = ["internal"]  # noqa: RUF012 - Litestar reads a plain list
+    guards = [requires_service]  # noqa: RUF012
+    dependencies = ACCOUNT_DEPENDENCIES
+
+    @get("/{account_id:uuid}", summary="An account")
+    async def read(self, account_id: UUID, accounts: AccountService) -> AccountView:
+        return AccountView.of(await accounts.get_account(account_id))
+
+    @post(
+        "/deactivate-inactive",
+        status_code=HTTP_200_OK,
+        summary="Disable active accounts not seen since the cut-off (idempotent)",
+    )
+    async def deactivate_inactive(
+        self, data: DeactivateInactiveRequest, accounts: AccountService
+    ) -> DeactivateInactiveResponse:
+        return DeactivateInactiveResponse(disabled=await accounts.deactivate_inactive(data.cutoff))
+
+
+class ServiceTokenController(Controller):
+    """OAuth 2.0 client-credentials grant for service accounts."""
+
+    path = "/oauth"
+    tags = ["internal"]  # noqa: RUF012 - Litestar reads a plain list
+    dependencies = ACCOUNT_DEPENDENCIES
+
+    @post("/token", status_code=HTTP_200_OK, summary="Issue a service access token")
+    async def token(
+        self,
+        data: ServiceTokenRequest,
+        accounts: AccountService,
+        request: Request[Any, Any, Any],
+    ) -> Response[ServiceTokenResponse]:
+        if data.grant_type != "client_credentials":
+            raise AppError(
+                "only the client_credentials grant is supported", code="unsupported_grant_type"
+            )
+        issued = await accounts.issue_service_token(
+            data.client_id, data.client_secret, client_address=client_address(request)
+        )
+        return Response(
+            ServiceTokenResponse.of(issued),
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
+
+
+@get(
+    "/.well-known/jwks.json",
+    summary="Public keys that verify access tokens",
+    tags=["auth"],
+    sync_to_thread=False,
+)
+def jwks(state: State) -> Response[dict[str, Any]]:
+    ring = provide_runtime(state).extras[KEY_RING_KEY]
+    assert isinstance(ring, KeyRing)
+    return Response(ring.jwks(), headers={"Cache-Control": "public, max-age=300"})

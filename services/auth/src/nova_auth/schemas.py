@@ -1,0 +1,121 @@
+"""Request and response bodies of the REST API (validated by Litestar through msgspec).
+
+Lengths are capped here so oversized input is refused (422) before any password is hashed; the
+app's body limit (``NOVA_AUTH_MAX_BODY_BYTES``, 413) stops bigger payloads before parsing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from nova_auth.keys import IssuedToken
+from nova_auth.models import AccountModel
+from nova_auth.services import SignIn
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, examples=["ada@example.com"])]
+# Longer than any acceptable password (128 characters after NFKC), short enough to never hash.
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+OpaqueToken = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Password
+    display_name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Password
+
+
+class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
+    refresh_token: OpaqueToken
+
+
+class LogoutRequest(msgspec.Struct, forbid_unknown_fields=True):
+    refresh_token: OpaqueToken | None = None
+
+
+class ChangePasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: Password
+
+
+class DeleteAccountRequest(msgspec.Struct, forbid_unknown_fields=True):
+    password: Password
+
+
+class SetStatusRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class ServiceTokenRequest(msgspec.Struct, forbid_unknown_fields=True):
+    grant_type: Annotated[str, msgspec.Meta(max_length=64)]
+    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    client_secret: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+
+
+class DeactivateInactiveRequest(msgspec.Struct, forbid_unknown_fields=True):
+    cutoff: datetime
+
+
+class AccountView(msgspec.Struct):
+    id: uuid.UUID
+    email: str
+    email_verified: bool
+    roles: list[str]
+    status: Literal["active", "disabled", "deleted"]
+    created_at: datetime
+    last_login_at: datetime | None
+    password_changed_at: datetime
+
+    @classmethod
+    def of(cls, account: AccountModel) -> AccountView:
+        return cls(
+            id=account.id,
+            email=account.email,
+            email_verified=account.email_verified,
+            roles=sorted(account.roles),
+            status=account.status,  # type: ignore[arg-type]
+            created_at=account.created_at,
+            last_login_at=account.last_login_at,
+            password_changed_at=account.password_changed_at,
+        )
+
+
+class TokenResponse(msgspec.Struct):
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+    account: AccountView
+    token_type: str = "Bearer"  # noqa: S105 - the token type, not a secret
+
+    @classmethod
+    def of(cls, sign_in: SignIn) -> TokenResponse:
+        return cls(
+            access_token=sign_in.access_token,
+            expires_in=sign_in.expires_in,
+            refresh_token=sign_in.refresh_token,
+            refresh_expires_in=sign_in.refresh_expires_in,
+            account=AccountView.of(sign_in.account),
+        )
+
+
+class ServiceTokenResponse(msgspec.Struct):
+    access_token: str
+    expires_in: int
+    token_type: str = "Bearer"  # noqa: S105 - the token type, not a secret
+
+    @classmethod
+    def of(cls, issued: IssuedToken) -> ServiceTokenResponse:
+        return cls(access_token=issued.token, expires_in=issued.expires_in)
+
+
+class DeactivateInactiveResponse(msgspec.Struct):
+    disabled: int

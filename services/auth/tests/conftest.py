@@ -1,0 +1,131 @@
+"""Fixtures of the nova-auth tests: a migrated database, settings, and a running app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from nova_kit.app import get_runtime
+from nova_kit.db import DatabaseConfig, async_url
+from nova_kit.migrations import upgrade
+from nova_kit.testing.plugin import truncate_schema
+from nova_auth.app import create_app
+from nova_auth.config import AuthSettings
+from nova_auth.services import AccountService
+
+MIGRATIONS = Path(__file__).parents[1] / "src" / "nova_auth" / "migrations"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def migrated_database(database_url: str) -> str:
+    upgrade(MIGRATIONS, DatabaseConfig(url=async_url(database_url), schema="auth"))
+    return database_url
+
+
+SettingsFactory = Callable[..., AuthSettings]
+
+
+@pytest.fixture
+def make_settings(migrated_database: str, redis_url: str) -> SettingsFactory:
+    def make(**overrides: Any) -> AuthSettings:
+        values: dict[str, Any] = {
+            "environment": "test",
+            "database_url": migrated_database,
+            "redis_url": redis_url,
+            "log_json": True,
+            "argon2_memory_kib": 19_456,
+            "argon2_time_cost": 2,
+            "argon2_parallelism": 1,
+            "outbox_sweep_interval_seconds": 60,
+            "outbox_publish_timeout_seconds": 2,
+        }
+        values.update(overrides)
+        return AuthSettings(**values)
+
+    return make
+
+
+@pytest.fixture
+async def clean_state(migrated_database: str, redis_client: Any) -> None:
+    """Every test starts with empty auth tables and an empty Redis database."""
+    await truncate_schema(migrated_database, "auth")
+
+
+ClientFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def make_client(
+    make_settings: SettingsFactory, clean_state: None
+) -> AsyncIterator[Callable[..., Any]]:
+    """``async with make_client(**settings) as client`` — an app on its own settings."""
+    yield lambda **overrides: AsyncTestClient(
+        create_app(make_settings(**overrides)), base_url="http://testserver.local"
+    )
+
+
+@pytest.fixture
+async def client(make_client: ClientFactory) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with make_client() as client:
+        yield client
+
+
+class AuthApi:
+    """A client of one running app, with the calls most tests make."""
+
+    password = PASSWORD
+
+    def __init__(self, client: AsyncTestClient[Litestar]) -> None:
+        self.client = client
+
+    @property
+    def accounts(self) -> AccountService:
+        service = get_runtime(self.client.app).extras["accounts"]
+        assert isinstance(service, AccountService)
+        return service
+
+    @staticmethod
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    async def register(self, email: str, password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
+        response = await self.client.post(
+            "/api/auth/register", json={"email": email, "password": password, **extra}
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def login(self, email: str, password: str = PASSWORD) -> Any:
+        return await self.client.post(
+            "/api/auth/login", json={"email": email, "password": password}
+        )
+
+    async def me(self, token: str) -> Any:
+        return await self.client.get("/api/auth/me", headers=self.bearer(token))
+
+    async def gql(self, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
+        response = await self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers=self.bearer(token) if token else {},
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture
+def api(client: AsyncTestClient[Litestar]) -> AuthApi:
+    return AuthApi(client)
+
+
+@pytest.fixture
+def api_for() -> Callable[[AsyncTestClient[Litestar]], AuthApi]:
+    return AuthApi
