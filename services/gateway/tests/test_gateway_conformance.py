@@ -292,7 +292,8 @@ async def test_null_in_non_null_field_propagates_to_the_nullable_parent(
     subgraphs["reviews"].failing_keys.add("3")
     body = await run(
         gateway,
-        '{ a: product(upc: "1") { name reviews { id } } b: product(upc: "3") { name reviews { id } } }',
+        '{ a: product(upc: "1") { name reviews { id } } '
+        'b: product(upc: "3") { name reviews { id } } }',
     )
     assert body["data"] == {
         "a": {"name": "Table", "reviews": [{"id": "r1"}, {"id": "r4"}]},

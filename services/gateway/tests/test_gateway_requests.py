@@ -1,0 +1,290 @@
+"""Request handling: validation and limits before any subgraph call, GET rules, batching,
+introspection, forwarded headers, the plan cache and readiness."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from prometheus_client import REGISTRY
+
+from nova_gateway.config import GatewaySettings
+
+Subgraphs = dict[str, Any]
+
+
+def calls(subgraphs: Subgraphs) -> int:
+    return sum(len(app.requests) for app in subgraphs.values())
+
+
+async def rejected(client: AsyncTestClient[Any], query: str, status: int = 400) -> dict[str, Any]:
+    response = await client.post("/graphql", json={"query": query})
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert "data" not in body
+    return body
+
+
+def deep_query(depth: int) -> str:
+    # me { favoriteProduct { reviews { author { favoriteProduct ... } } } }
+    fields = ["me", "favoriteProduct", "reviews", "author"]
+    chain = [fields[0]] + [fields[1 + (i % 3)] for i in range(depth - 2)]
+    inner = "id" if len(chain) % 2 else "upc"
+    query = inner
+    for name in reversed(chain):
+        query = f"{name} {{ {query} }}"
+    return "{ " + query + " }"
+
+
+async def test_invalid_operation_is_rejected_before_any_subgraph_call(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    body = await rejected(gateway, "{ me { zzz } }")
+    (error,) = body["errors"]
+    assert error["message"] == "Cannot query field 'zzz' on type 'User'."
+    assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+    assert error["locations"] == [{"line": 1, "column": 8}]
+    assert calls(subgraphs) == 0
+
+
+async def test_inaccessible_field_is_not_queryable(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    body = await rejected(gateway, "{ me { email } }")
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert calls(subgraphs) == 0
+
+
+async def test_syntax_error(gateway: AsyncTestClient[Any]) -> None:
+    body = await rejected(gateway, "{ me { name }")
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "query", "code"),
+    [
+        ({"max_depth": 3}, "{ me { favoriteProduct { reviews { id } } } }", "MAX_DEPTH_EXCEEDED"),
+        ({"max_aliases": 1}, "{ a: me { id } b: me { id } }", "MAX_ALIASES_EXCEEDED"),
+        (
+            {"max_root_fields": 2},
+            "{ me { id } users { id } reviews { id } }",
+            "MAX_ROOT_FIELDS_EXCEEDED",
+        ),
+        (
+            {"max_tokens": 10},
+            "{ me { id name username nickname } users { id name username } }",
+            "TOKEN_LIMIT_EXCEEDED",
+        ),
+    ],
+)
+async def test_limits_reject_with_a_code_and_no_subgraph_call(
+    make_gateway: Callable[..., AsyncTestClient[Any]],
+    subgraphs: Subgraphs,
+    overrides: dict[str, Any],
+    query: str,
+    code: str,
+) -> None:
+    async with make_gateway(**overrides) as client:
+        body = await rejected(client, query)
+    assert [e["extensions"]["code"] for e in body["errors"]] == [code]
+    assert calls(subgraphs) == 0
+
+
+async def test_default_depth_limit_is_ten(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    ok = await gateway.post("/graphql", json={"query": deep_query(10)})
+    assert ok.status_code == 200
+    assert "errors" not in ok.json(), ok.json()
+    before = calls(subgraphs)
+    body = await rejected(gateway, deep_query(11))
+    assert body["errors"][0]["extensions"]["code"] == "MAX_DEPTH_EXCEEDED"
+    assert calls(subgraphs) == before
+
+
+async def test_body_size_limit(make_gateway: Callable[..., AsyncTestClient[Any]]) -> None:
+    async with make_gateway(max_body_bytes=1024) as client:
+        padding = " " * 2048
+        response = await client.post("/graphql", json={"query": "{ me { id } }" + padding})
+    assert response.status_code == 413
+
+
+async def test_get_runs_queries(gateway: AsyncTestClient[Any]) -> None:
+    response = await gateway.get(
+        "/graphql",
+        params={"query": "query($id: ID!) { user(id: $id) { name } }", "variables": '{"id": "2"}'},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"user": {"name": "Alan Turing"}}}
+
+
+async def test_get_never_runs_a_mutation(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    response = await gateway.get(
+        "/graphql", params={"query": 'mutation { renameUser(id: "1", name: "x") { id } }'}
+    )
+    assert response.status_code == 405
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+    assert calls(subgraphs) == 0
+
+
+async def test_variables_are_validated(gateway: AsyncTestClient[Any], subgraphs: Subgraphs) -> None:
+    response = await gateway.post(
+        "/graphql", json={"query": "query($id: ID!) { user(id: $id) { name } }", "variables": {}}
+    )
+    body = response.json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "data" not in body
+    assert calls(subgraphs) == 0
+
+
+async def test_operation_name_selects_the_operation(gateway: AsyncTestClient[Any]) -> None:
+    document = 'query A { me { name } } query B { user(id: "2") { name } }'
+    response = await gateway.post("/graphql", json={"query": document, "operationName": "B"})
+    assert response.json() == {"data": {"user": {"name": "Alan Turing"}}}
+    response = await gateway.post("/graphql", json={"query": document})
+    assert response.status_code == 400
+
+
+async def test_batching_is_off_by_default(gateway: AsyncTestClient[Any]) -> None:
+    response = await gateway.post("/graphql", json=[{"query": "{ me { id } }"}])
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_batching_when_enabled(make_gateway: Callable[..., AsyncTestClient[Any]]) -> None:
+    async with make_gateway(batching=True, max_batch_size=2) as client:
+        response = await client.post(
+            "/graphql",
+            json=[{"query": "{ me { id } }"}, {"query": '{ user(id: "2") { name } }'}],
+        )
+        assert response.json() == [
+            {"data": {"me": {"id": "1"}}},
+            {"data": {"user": {"name": "Alan Turing"}}},
+        ]
+        too_many = await client.post("/graphql", json=[{"query": "{ me { id } }"}] * 3)
+        assert too_many.status_code == 400
+
+
+async def test_introspection_on_in_test_shows_the_api_schema_only(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    response = await gateway.post(
+        "/graphql",
+        json={
+            "query": '{ __schema { queryType { name } } user: __type(name: "User") '
+            '{ fields { name } } join: __type(name: "join__Graph") { name } }'
+        },
+    )
+    body = response.json()
+    assert body["data"]["__schema"] == {"queryType": {"name": "Query"}}
+    names = [f["name"] for f in body["data"]["user"]["fields"]]
+    assert names == ["id", "name", "username", "nickname", "favoriteProduct", "reviews"]
+    assert body["data"]["join"] is None
+    assert calls(subgraphs) == 0
+
+
+async def test_introspection_mixed_with_data(gateway: AsyncTestClient[Any]) -> None:
+    response = await gateway.post(
+        "/graphql", json={"query": '{ me { name } t: __type(name: "Review") { name } }'}
+    )
+    assert response.json() == {"data": {"me": {"name": "Ada Lovelace"}, "t": {"name": "Review"}}}
+
+
+async def test_introspection_can_be_turned_off(
+    make_gateway: Callable[..., AsyncTestClient[Any]],
+) -> None:
+    async with make_gateway(introspection=False) as client:
+        body = await rejected(client, "{ __schema { types { name } } }")
+        assert body["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
+        ok = await client.post("/graphql", json={"query": "{ __typename me { __typename } }"})
+        assert ok.json() == {"data": {"__typename": "Query", "me": {"__typename": "User"}}}
+
+
+def test_introspection_defaults_to_off_in_production() -> None:
+    assert GatewaySettings(environment="dev").introspection_enabled is True
+    assert GatewaySettings(environment="test").introspection_enabled is True
+    assert GatewaySettings(environment="prod").introspection_enabled is False
+    assert GatewaySettings(environment="prod", introspection=True).introspection_enabled is True
+
+
+async def test_forwarded_headers(gateway: AsyncTestClient[Any], subgraphs: Subgraphs) -> None:
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    await gateway.post(
+        "/graphql",
+        json={"query": "{ me { name } }"},
+        headers={
+            "Authorization": "Bearer abc",
+            "traceparent": traceparent,
+            "X-Request-ID": "req-42",
+            "Cookie": "session=secret",
+        },
+    )
+    (request,) = subgraphs["accounts"].requests
+    assert request.headers["authorization"] == "Bearer abc"
+    assert request.headers["x-request-id"] == "req-42"
+    assert request.headers["traceparent"].split("-")[1] == traceparent.split("-")[1]
+    assert "cookie" not in request.headers
+
+
+async def test_header_rules_are_configurable(
+    make_gateway: Callable[..., AsyncTestClient[Any]], subgraphs: Subgraphs
+) -> None:
+    async with make_gateway(forward_headers=["x-tenant"]) as client:
+        await client.post(
+            "/graphql",
+            json={"query": "{ me { name } }"},
+            headers={"Authorization": "Bearer abc", "X-Tenant": "t1"},
+        )
+    (request,) = subgraphs["accounts"].requests
+    assert request.headers["x-tenant"] == "t1"
+    assert "authorization" not in request.headers
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_plan_cache_hits_and_fetch_metrics(gateway: AsyncTestClient[Any]) -> None:
+    query = "{ me { name } }"
+    hits = metric("gateway_plan_cache_lookups_total", result="hit")
+    misses = metric("gateway_plan_cache_lookups_total", result="miss")
+    fetches = metric("gateway_subgraph_fetches_total", subgraph="accounts", outcome="success")
+    await gateway.post("/graphql", json={"query": query})
+    await gateway.post("/graphql", json={"query": "  {  me {   name } }"})
+    assert metric("gateway_plan_cache_lookups_total", result="miss") == misses + 1
+    assert metric("gateway_plan_cache_lookups_total", result="hit") == hits + 1
+    assert (
+        metric("gateway_subgraph_fetches_total", subgraph="accounts", outcome="success")
+        == fetches + 2
+    )
+    exposition = (await gateway.get("/metrics")).text
+    assert "gateway_subgraph_fetch_duration_seconds_bucket" in exposition
+    assert "gateway_supergraph_info{sha256=" in exposition
+
+
+async def test_ready_names_the_loaded_supergraph(gateway: AsyncTestClient[Any]) -> None:
+    import hashlib
+    from pathlib import Path
+
+    sdl = (Path(__file__).parent / "fixtures" / "supergraph.graphql").read_bytes()
+    response = await gateway.get("/ready")
+    assert response.status_code == 200
+    assert hashlib.sha256(sdl).hexdigest() in response.text
+
+
+async def test_not_ready_without_a_supergraph(
+    make_gateway: Callable[..., AsyncTestClient[Any]], tmp_path: Any
+) -> None:
+    async with make_gateway(supergraph=str(tmp_path / "missing.graphql")) as client:
+        ready = await client.get("/ready")
+        assert ready.status_code == 503
+        assert "supergraph" in ready.text
+        health = await client.get("/health")
+        assert health.status_code == 200
+        response = await client.post("/graphql", json={"query": "{ me { id } }"})
+        assert response.status_code == 503
+        assert response.json()["errors"][0]["extensions"]["code"] == "SUPERGRAPH_NOT_LOADED"
