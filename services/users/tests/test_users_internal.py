@@ -1,0 +1,132 @@
+"""Internal API for other Nova services, and the idempotency of profile creation."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+Client = AsyncTestClient[Litestar]
+
+
+async def profile_rows(database_url: str, user_id: uuid.UUID) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return await connection.fetch("SELECT * FROM users.profiles WHERE id = $1", user_id)
+    finally:
+        await connection.close()
+
+
+async def test_ten_concurrent_upserts_create_one_profile(
+    client: Client, callers: Any, migrated: str
+) -> None:
+    service = callers.service()
+    user_id = uuid.uuid4()
+
+    async def upsert(index: int) -> Any:
+        return await client.put(
+            f"/internal/profiles/{user_id}",
+            json={"display_name": f"Name {index}", "locale": "de-DE"},
+            headers=service.headers,
+        )
+
+    responses = await asyncio.gather(*(upsert(index) for index in range(10)))
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] * 9 + [201], [r.text for r in responses]
+    rows = await profile_rows(migrated, user_id)
+    assert len(rows) == 1
+    winner = next(r for r in responses if r.status_code == 201).json()["display_name"]
+    assert rows[0]["display_name"] == winner
+    assert {response.json()["display_name"] for response in responses} == {winner}
+    assert rows[0]["locale"] == "de-DE"
+
+
+async def test_me_before_the_event_creates_the_profile_and_the_event_changes_nothing(
+    client: Client, callers: Any, migrated: str
+) -> None:
+    alice = callers.user()
+    me = await client.get("/api/users/me", headers=alice.headers)
+    assert me.status_code == 200
+    changed = await client.patch(
+        "/api/users/me", headers=alice.headers, json={"display_name": "Alice"}
+    )
+    assert changed.status_code == 200
+
+    late = await client.put(
+        f"/internal/profiles/{alice.user_id}",
+        json={"display_name": "alice@example.com", "locale": "en-US"},
+        headers=callers.service().headers,
+    )
+    assert late.status_code == 200
+    assert late.json()["display_name"] == "Alice"
+    assert late.json()["locale"] is None
+    rows = await profile_rows(migrated, alice.user_id)
+    assert len(rows) == 1
+    assert rows[0]["display_name"] == "Alice"
+    assert rows[0]["updated_at"] == datetime.fromisoformat(changed.json()["updated_at"])
+
+
+async def test_the_event_first_then_me_returns_the_seeded_profile(
+    client: Client, callers: Any
+) -> None:
+    alice = callers.user()
+    created = await client.put(
+        f"/internal/profiles/{alice.user_id}",
+        json={"display_name": "Alice A.", "locale": "en_gb"},
+        headers=callers.service().headers,
+    )
+    assert created.status_code == 201
+    assert created.json()["locale"] == "en-GB"
+    me = (await client.get("/api/users/me", headers=alice.headers)).json()
+    assert (me["display_name"], me["locale"]) == ("Alice A.", "en-GB")
+
+
+async def test_internal_upsert_validates_its_body(client: Client, callers: Any) -> None:
+    service = callers.service()
+    path = f"/internal/profiles/{uuid.uuid4()}"
+    for payload, field in (
+        ({"display_name": ""}, "display_name"),
+        ({"display_name": "A", "locale": "nope-NOPE"}, "locale"),
+        ({"display_name": "A", "email": "a@example.com"}, "email"),
+    ):
+        response = await client.put(path, json=payload, headers=service.headers)
+        assert response.status_code == 422, response.text
+        assert [entry["field"] for entry in response.json()["details"]] == [field]
+    defaulted = await client.put(path, json={}, headers=service.headers)
+    assert defaulted.status_code == 201
+    assert defaulted.json()["display_name"] == "New user"
+
+
+async def test_internal_delete_is_idempotent_and_wins_over_a_late_registration(
+    client: Client, callers: Any, migrated: str
+) -> None:
+    service = callers.service()
+    alive, never_seen = uuid.uuid4(), uuid.uuid4()
+    await client.put(
+        f"/internal/profiles/{alive}", json={"display_name": "A"}, headers=service.headers
+    )
+
+    for _ in range(3):
+        response = await client.delete(f"/internal/profiles/{alive}", headers=service.headers)
+        assert response.status_code == 204
+    first_deleted_at = (await profile_rows(migrated, alive))[0]["deleted_at"]
+    assert first_deleted_at is not None
+    again = await client.delete(f"/internal/profiles/{alive}", headers=service.headers)
+    assert again.status_code == 204
+    assert (await profile_rows(migrated, alive))[0]["deleted_at"] == first_deleted_at
+    assert (await client.get(f"/api/users/{alive}")).status_code == 404
+
+    # user.deleted handled before user.registered: the profile stays deleted
+    gone = await client.delete(f"/internal/profiles/{never_seen}", headers=service.headers)
+    assert gone.status_code == 204
+    late = await client.put(
+        f"/internal/profiles/{never_seen}", json={"display_name": "B"}, headers=service.headers
+    )
+    assert late.status_code == 200
+    assert late.json()["deleted_at"] is not None
+    assert (await client.get(f"/api/users/{never_seen}")).status_code == 404
