@@ -18,14 +18,13 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import Controller, MediaType, Response, get, post
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from nova_kit.security import requires_admin
-from nova_kit.tokens import AccessClaims
-from nova_users.controllers import SERVICE_DEPENDENCIES, VALIDATION_HANDLERS
-from nova_users.services import ProfileFilter, ProfileService
+from nova_users.controllers import SERVICE_DEPENDENCIES, VALIDATION_HANDLERS, Claims, Profiles
+from nova_users.services import ProfileFilter
 
 ADMIN_PAGE_SIZE = 50
 PAGE_HEADERS = {
@@ -63,11 +62,11 @@ class AdminController(Controller):
     @get("/", summary="Profiles (admin page)")
     async def list_page(
         self,
-        claims: AccessClaims,
-        profiles: ProfileService,
-        q: Annotated[str, Parameter(max_length=200)] = "",
-        status: ProfileFilter = ProfileFilter.ACTIVE,
-        after: str | None = None,
+        claims: Claims,
+        profiles: Profiles,
+        q: Annotated[str, QueryParameter(max_length=200)] = "",
+        status: Annotated[ProfileFilter, QueryParameter()] = ProfileFilter.ACTIVE,
+        after: Annotated[str | None, QueryParameter()] = None,
     ) -> Response[str]:
         page = await profiles.list(
             first=ADMIN_PAGE_SIZE, after=after or None, search=q, status=status
@@ -88,12 +87,14 @@ class AdminController(Controller):
 
     @get("/profiles/{user_id:uuid}", summary="One profile (admin page)")
     async def detail_page(
-        self, claims: AccessClaims, profiles: ProfileService, user_id: uuid.UUID
+        self, claims: Claims, profiles: Profiles, user_id: Annotated[uuid.UUID, PathParameter()]
     ) -> Response[str]:
         profile = await profiles.get(user_id, include_deleted=True)
         return render("admin/profile.html", profile=profile, admin_id=claims.subject)
 
     @post("/profiles/{user_id:uuid}/restore", summary="Restore a profile (admin page)")
-    async def restore(self, profiles: ProfileService, user_id: uuid.UUID) -> Redirect:
+    async def restore(
+        self, profiles: Profiles, user_id: Annotated[uuid.UUID, PathParameter()]
+    ) -> Redirect:
         await profiles.restore(user_id)
         return Redirect(f"/admin/profiles/{user_id}", status_code=HTTP_303_SEE_OTHER)

@@ -10,9 +10,9 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException, ValidationException
-from litestar.params import Parameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,10 +29,12 @@ from nova_users.schemas import (
 )
 from nova_users.services import ProfileFilter, ProfileService, Viewer, present
 
-UserId = Annotated[uuid.UUID, Parameter(description="the user's id (auth's user id)")]
+UserId = Annotated[uuid.UUID, PathParameter(description="the user's id (auth's user id)")]
+Profiles = NamedDependency[ProfileService]
+Claims = NamedDependency[AccessClaims]
 
 
-def provide_profile_service(db_session: AsyncSession) -> ProfileService:
+def provide_profile_service(db_session: NamedDependency[AsyncSession]) -> ProfileService:
     return ProfileService(db_session)
 
 
@@ -72,27 +74,27 @@ class ProfileController(Controller):
     exception_handlers = VALIDATION_HANDLERS
 
     @get("/me", guards=[requires_user], summary="The caller's profile (created on first read)")
-    async def get_me(self, claims: AccessClaims, profiles: ProfileService) -> ProfileRead:
+    async def get_me(self, claims: Claims, profiles: Profiles) -> ProfileRead:
         return present(await profiles.get_own(claims), Viewer(claims))
 
     @patch("/me", guards=[requires_user], summary="Change the caller's profile")
     async def update_me(
-        self, claims: AccessClaims, profiles: ProfileService, data: ProfileUpdate
+        self, claims: Claims, profiles: Profiles, data: JSONBody[ProfileUpdate]
     ) -> ProfileRead:
         return present(await profiles.update_own(claims, data), Viewer(claims))
 
     @delete("/me", guards=[requires_user], summary="Delete the caller's profile (soft delete)")
-    async def delete_me(self, claims: AccessClaims, profiles: ProfileService) -> None:
+    async def delete_me(self, claims: Claims, profiles: Profiles) -> None:
         await profiles.delete_own(claims)
 
     @get("/{user_id:uuid}", summary="A user's public profile")
     async def get_user(
         self,
         request: Request[Any, Any, Any],
-        profiles: ProfileService,
+        profiles: Profiles,
         user_id: UserId,
         include_deleted: Annotated[
-            bool, Parameter(description="administrators only: show a soft-deleted profile")
+            bool, QueryParameter(description="administrators only: show a soft-deleted profile")
         ] = False,
     ) -> ProfileRead:
         viewer = Viewer(current_claims(request))
@@ -104,16 +106,20 @@ class ProfileController(Controller):
     @get("/", guards=[requires_admin], summary="List profiles (administrators)")
     async def list_users(  # noqa: PLR0917 - query parameters
         self,
-        claims: AccessClaims,
-        profiles: ProfileService,
-        first: Annotated[int, Parameter(ge=1, le=100, description="page size (1 to 100)")] = (
+        claims: Claims,
+        profiles: Profiles,
+        first: Annotated[int, QueryParameter(ge=1, le=100, description="page size (1 to 100)")] = (
             PAGE_SIZE_DEFAULT
         ),
-        after: Annotated[str | None, Parameter(description="cursor of the last row seen")] = None,
-        search: Annotated[
-            str | None, Parameter(max_length=200, description="part of a name, or an id")
+        after: Annotated[
+            str | None, QueryParameter(description="cursor of the last row seen")
         ] = None,
-        include_deleted: bool = False,
+        search: Annotated[
+            str | None, QueryParameter(max_length=200, description="part of a name, or an id")
+        ] = None,
+        include_deleted: Annotated[
+            bool, QueryParameter(description="include soft-deleted profiles")
+        ] = False,
     ) -> ProfilePage:
         status = ProfileFilter.ALL if include_deleted else ProfileFilter.ACTIVE
         page = await profiles.list(first=first, after=after, search=search, status=status)
@@ -126,7 +132,7 @@ class ProfileController(Controller):
         summary="Restore a soft-deleted profile (administrators)",
     )
     async def restore_user(
-        self, claims: AccessClaims, profiles: ProfileService, user_id: UserId
+        self, claims: Claims, profiles: Profiles, user_id: UserId
     ) -> ProfileRead:
         return present(await profiles.restore(user_id), Viewer(claims))
 
@@ -146,7 +152,7 @@ class InternalProfileController(Controller):
         responses={},
     )
     async def ensure_profile(
-        self, claims: AccessClaims, profiles: ProfileService, user_id: UserId, data: ProfileSeed
+        self, claims: Claims, profiles: Profiles, user_id: UserId, data: JSONBody[ProfileSeed]
     ) -> Response[ProfileRead]:
         profile, created = await profiles.ensure(user_id, data)
         return Response(
@@ -159,5 +165,5 @@ class InternalProfileController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Soft-delete the profile (idempotent)",
     )
-    async def delete_profile(self, profiles: ProfileService, user_id: UserId) -> None:
+    async def delete_profile(self, profiles: Profiles, user_id: UserId) -> None:
         await profiles.delete(user_id)

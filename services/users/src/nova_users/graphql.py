@@ -19,6 +19,7 @@ import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
@@ -336,7 +337,9 @@ def export_sdl() -> str:
     return build_schema().as_str()
 
 
-async def users_context(request: Request[Any, Any, Any], db_session: AsyncSession) -> UsersContext:
+async def users_context(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> UsersContext:
     profiles = ProfileService(db_session)
 
     async def load(user_ids: Sequence[uuid.UUID]) -> list[ProfileModel | None]:
