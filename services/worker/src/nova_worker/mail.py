@@ -1,0 +1,145 @@
+"""E-mail: the messages Nova sends, and delivery over SMTP with aiosmtplib.
+
+Each message carries a ``Message-ID`` derived from its idempotency key, so even in the one
+window where a delivery may be repeated (the process dies after the SMTP server accepted the
+message and before the delivery row was marked sent) the copies are recognisably the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from typing import Any
+
+import aiosmtplib
+
+from nova_worker.clients import PermanentError, TransientError
+from nova_worker.config import WorkerSettings
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMail:
+    subject: str
+    body: str
+
+
+def _name(context: dict[str, Any]) -> str:
+    return str(context.get("display_name") or "there")
+
+
+def _welcome(context: dict[str, Any], product: str) -> RenderedMail:
+    return RenderedMail(
+        subject=f"Welcome to {product}",
+        body=(
+            f"Hello {_name(context)},\n\n"
+            f"your {product} account is ready. You can sign in with {context.get('email', '')}.\n\n"
+            f"— The {product} team\n"
+        ),
+    )
+
+
+def _password_changed(context: dict[str, Any], product: str) -> RenderedMail:
+    return RenderedMail(
+        subject=f"Your {product} password was changed",
+        body=(
+            f"Hello {_name(context)},\n\n"
+            f"the password of your {product} account was changed"
+            f"{' at ' + str(context['occurred_at']) if context.get('occurred_at') else ''}. "
+            "All your sessions have been signed out.\n\n"
+            "If you did not do this, reset your password now and contact support.\n\n"
+            f"— The {product} team\n"
+        ),
+    )
+
+
+def _account_disabled(context: dict[str, Any], product: str) -> RenderedMail:
+    reason = str(context.get("reason") or "")
+    why = {
+        "inactive": "it has not been used for a long time",
+        "admin": "an administrator disabled it",
+    }.get(reason, reason or "of a change to its status")
+    return RenderedMail(
+        subject=f"Your {product} account was disabled",
+        body=(
+            f"Hello {_name(context)},\n\n"
+            f"your {product} account was disabled because {why}. "
+            "Contact support to enable it again.\n\n"
+            f"— The {product} team\n"
+        ),
+    )
+
+
+def _plain(context: dict[str, Any], product: str) -> RenderedMail:
+    return RenderedMail(subject=str(context["subject"]), body=str(context["body"]))
+
+
+TEMPLATES = {
+    "welcome": _welcome,
+    "password_changed": _password_changed,
+    "account_disabled": _account_disabled,
+    "plain": _plain,
+}
+
+
+def render(template: str, context: dict[str, Any], product: str = "Nova") -> RenderedMail:
+    try:
+        renderer = TEMPLATES[template]
+    except KeyError:
+        raise PermanentError(f"unknown e-mail template {template!r}") from None
+    try:
+        return renderer(context, product)
+    except KeyError as error:
+        raise PermanentError(f"e-mail template {template!r} needs {error}") from None
+
+
+def message_id(idempotency_key: str, sender: str) -> str:
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "nova.localhost"
+    return f"<{digest}@{domain}>"
+
+
+def build_message(
+    *, sender: str, recipient: str, mail: RenderedMail, msg_id: str, key: str
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = mail.subject
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = msg_id
+    message["X-Nova-Idempotency-Key"] = key
+    message.set_content(mail.body)
+    return message
+
+
+class Mailer:
+    """Sends one message per call over a fresh SMTP connection (STARTTLS/TLS from settings)."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+
+    async def send(self, message: EmailMessage) -> None:
+        settings = self.settings
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=(
+                    settings.smtp_password.get_secret_value() if settings.smtp_password else None
+                ),
+                use_tls=settings.smtp_tls,
+                start_tls=settings.smtp_starttls,
+                timeout=settings.smtp_timeout_seconds,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            raise PermanentError(f"SMTP refused the recipient: {error}") from error
+        except aiosmtplib.SMTPResponseException as error:
+            if 500 <= error.code < 600:
+                raise PermanentError(f"SMTP {error.code}: {error.message}") from error
+            raise TransientError(f"SMTP {error.code}: {error.message}") from error
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            raise TransientError(f"SMTP: {type(error).__name__}: {error}") from error
