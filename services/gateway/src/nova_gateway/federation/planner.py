@@ -390,7 +390,7 @@ class _Planner:
                 f"{parent}.{name} cannot be reached from subgraph {at.group.graph}: "
                 "no subgraph resolving it has a resolvable @key"
             )
-        graph = self._choose_graph(at, parent, candidates)
+        graph = self._choose_graph(at, parent, name, candidates)
         target = self._entity_group(at, graph, parent)
         join = supergraph.field_join(parent, name, graph)
         if join is not None and join.requires:
@@ -399,10 +399,15 @@ class _Planner:
             _merge_shape(target.representation, _shape(required))
         return target
 
-    def _choose_graph(self, at: _Position, parent: str, candidates: list[str]) -> str:
-        """Prefer a group already open at this position, then a subgraph whose key the source
-        already has, then any subgraph not being entered right now (keys fetched first)."""
+    def _choose_graph(self, at: _Position, parent: str, name: str, candidates: list[str]) -> str:
+        """Prefer a group already fetching this field at this position (as a key), then any
+        group already open here, then a subgraph whose key the source already has, then any
+        subgraph not being entered right now (its key is fetched first)."""
         source = at.group
+        for graph in candidates:
+            open_group = self.entity_groups.get((source.index, graph, at.path, parent))
+            if open_group is not None and open_group.tree.has_field(name):
+                return graph
         for graph in candidates:
             if (source.index, graph, at.path, parent) in self.entity_groups:
                 return graph

@@ -65,6 +65,11 @@ class SelectionTree:
         self.entries[response_key] = entry
         return entry
 
+    def has_field(self, name: str) -> bool:
+        """True when the field ``name`` is selected here without an alias."""
+        entry = self.entries.get(name)
+        return isinstance(entry, FieldEntry) and entry.name == name
+
     def add_typename(self) -> None:
         self.add_field("__typename", "__typename")
 

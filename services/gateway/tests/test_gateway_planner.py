@@ -1,0 +1,251 @@
+"""The planner: whole plans for each federation feature, and properties that hold for any
+operation (planning is deterministic; every requested field is fetched exactly once)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from graphql import (
+    FieldNode,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    parse,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nova_gateway.federation.plan import FetchNode, FlattenNode
+from nova_gateway.federation.planner import PlanningError, plan_operation
+from nova_gateway.federation.supergraph import Supergraph, parse_supergraph
+
+SUPERGRAPH = parse_supergraph(
+    (Path(__file__).parent / "fixtures" / "supergraph.graphql").read_text()
+)
+
+
+def plan_text(query: str, supergraph: Supergraph = SUPERGRAPH) -> str:
+    return str(plan_operation(supergraph, parse(query)))
+
+
+def test_single_subgraph_query_is_one_fetch() -> None:
+    assert plan_text("{ me { id name } }") == (
+        'QueryPlan {\n  Fetch(service: "accounts") { { me { id name } } }\n}'
+    )
+
+
+def test_entity_jumps_form_a_sequence_with_flatten_paths() -> None:
+    assert plan_text("{ topProducts { name reviews { body author { name } } } }") == (
+        "QueryPlan {\n"
+        "  Sequence {\n"
+        '    Fetch(service: "products") { { topProducts { name __typename upc } } },\n'
+        "    Sequence {\n"
+        '      Flatten(path: "topProducts.@") {\n'
+        '        Fetch(service: "reviews") { ... on Product { __typename upc } } => '
+        "{ ... on Product { reviews { body author { __typename id } } } }\n"
+        "      },\n"
+        '      Flatten(path: "topProducts.@.reviews.@.author") {\n'
+        '        Fetch(service: "accounts") { ... on User { __typename id } } => '
+        "{ ... on User { name } }\n"
+        "      },\n"
+        "    },\n"
+        "  }\n"
+        "}"
+    )
+
+
+def test_requires_fetches_required_fields_first_and_sends_them() -> None:
+    plan = plan_operation(SUPERGRAPH, parse("{ topProducts { shippingEstimate } }"))
+    fetches = plan.fetches()
+    assert [f.service for f in fetches] == ["products", "inventory"]
+    assert fetches[0].operation == "query { topProducts { __typename sku brand price weight } }"
+    inventory = fetches[1]
+    assert inventory.entity is not None
+    assert [f.name for f in inventory.entity.representation] == ["sku", "brand", "price", "weight"]
+
+
+def test_key_known_only_elsewhere_is_fetched_before_the_jump() -> None:
+    text = plan_text("{ reviews { product { inStock } } }")
+    assert text == (
+        "QueryPlan {\n"
+        "  Sequence {\n"
+        '    Fetch(service: "reviews") { { reviews { product { __typename upc } } } },\n'
+        '    Flatten(path: "reviews.@.product") {\n'
+        '      Fetch(service: "products") { ... on Product { __typename upc } } => '
+        "{ ... on Product { sku brand } }\n"
+        "    },\n"
+        '    Flatten(path: "reviews.@.product") {\n'
+        '      Fetch(service: "inventory") { ... on Product { __typename sku brand } } => '
+        "{ ... on Product { inStock } }\n"
+        "    },\n"
+        "  }\n"
+        "}"
+    )
+
+
+def test_shareable_field_stays_in_the_current_subgraph() -> None:
+    assert plan_text("{ reviews { product { name } } }") == (
+        'QueryPlan {\n  Fetch(service: "reviews") { { reviews { product { name } } } }\n}'
+    )
+
+
+def test_provides_makes_an_external_field_local_on_that_path_only() -> None:
+    assert plan_text("{ reviews { author { username } } }") == (
+        'QueryPlan {\n  Fetch(service: "reviews") { { reviews { author { username } } } }\n}'
+    )
+    # without @provides on the path, username comes from accounts
+    fetches = plan_operation(
+        SUPERGRAPH,
+        parse('{ product(upc: "1") { reviews { author { reviews { author { id } } } } } }'),
+    ).fetches()
+    assert [f.service for f in fetches] == ["products", "reviews"]
+
+
+def test_interface_object_jump_sends_the_interface_name() -> None:
+    fetches = plan_operation(SUPERGRAPH, parse("{ media { title rating } }")).fetches()
+    assert [f.service for f in fetches] == ["products", "reviews"]
+    entity = fetches[1].entity
+    assert entity is not None
+    assert entity.typename == "Media"
+    assert entity.accepted_types == frozenset({"Book", "Movie"})
+
+
+def test_mutation_fields_are_sequenced_one_per_fetch() -> None:
+    plan = plan_operation(
+        SUPERGRAPH,
+        parse('mutation { a: renameUser(id: "1", name: "x") { id } b: failingMutation }'),
+    )
+    assert plan.operation_kind == "mutation"
+    assert [f.operation for f in plan.fetches()] == [
+        'mutation { a: renameUser(id: "1", name: "x") { id } }',
+        "mutation { b: failingMutation }",
+    ]
+
+
+def test_variables_are_declared_only_where_used() -> None:
+    plan = plan_operation(
+        SUPERGRAPH,
+        parse(
+            "query($u: String!, $n: Int, $x: Boolean!) { product(upc: $u) "
+            "{ reviews { id @include(if: $x) } } topProducts(first: $n) { upc } }"
+        ),
+    )
+    operations = {f.service: f for f in plan.fetches()}
+    assert operations["products"].variable_usages == ("u", "n")
+    assert operations["products"].operation.startswith("query($u: String!, $n: Int) {")
+    assert operations["reviews"].variable_usages == ("x",)
+    assert operations["reviews"].operation.startswith(
+        "query($representations: [_Any!]!, $x: Boolean!) {"
+    )
+
+
+def test_unknown_operation_name() -> None:
+    with pytest.raises(PlanningError, match="unknown operation"):
+        plan_operation(SUPERGRAPH, parse("query A { me { id } }"), "B")
+
+
+# --- properties -------------------------------------------------------------------------------
+
+ARGUMENTS = {"product": '(upc: "1")', "user": '(id: "1")', "topProducts": "(first: 2)"}
+
+
+def _named(output: GraphQLOutputType) -> GraphQLOutputType:
+    while isinstance(output, GraphQLNonNull | GraphQLList):
+        output = output.of_type
+    return output
+
+
+@st.composite
+def selections(draw: st.DrawFn, type_: GraphQLObjectType, depth: int) -> str:
+    names = sorted(type_.fields)
+    usable = []
+    for name in names:
+        field = type_.fields[name]
+        target = _named(field.type)
+        if any(a.type.__class__ is GraphQLNonNull for a in field.args.values()) and (
+            name not in ARGUMENTS
+        ):
+            continue
+        if isinstance(target, GraphQLObjectType):
+            if depth > 0:
+                usable.append(name)
+        elif not hasattr(target, "fields"):
+            usable.append(name)
+    chosen = draw(st.lists(st.sampled_from(usable), min_size=1, max_size=4, unique=True))
+    parts = []
+    for name in chosen:
+        target = _named(type_.fields[name].type)
+        text = name + ARGUMENTS.get(name, "")
+        if isinstance(target, GraphQLObjectType):
+            text += " { " + draw(selections(target, depth - 1)) + " }"
+        parts.append(text)
+    return " ".join(parts)
+
+
+def _operations() -> st.SearchStrategy[str]:
+    query = SUPERGRAPH.api_schema.query_type
+    assert query is not None
+    return selections(query, 3).map(lambda s: "{ " + s + " }")
+
+
+def _field_paths(
+    selection_set: SelectionSetNode | None, prefix: tuple[str, ...]
+) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, InlineFragmentNode):
+            found += _field_paths(selection.selection_set, prefix)
+        elif isinstance(selection, FieldNode):
+            if selection.name.value in ("__typename", "_entities"):
+                found += _field_paths(selection.selection_set, prefix)
+                continue
+            path = (*prefix, (selection.alias or selection.name).value)
+            found.append(path)
+            found += _field_paths(selection.selection_set, path)
+    return found
+
+
+def _fetches_with_prefix(query: str) -> list[tuple[FetchNode, tuple[str, ...]]]:
+    plan = plan_operation(SUPERGRAPH, parse(query))
+    found: list[tuple[FetchNode, tuple[str, ...]]] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, FetchNode):
+            found.append((node, ()))
+        elif isinstance(node, FlattenNode):
+            found.append((node.node, tuple(p for p in node.path if p != "@")))
+        for child in getattr(node, "nodes", ()):
+            walk(child)
+
+    walk(plan.node)
+    return found
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_operations())
+def test_planning_is_deterministic(query: str) -> None:
+    first = plan_operation(SUPERGRAPH, parse(query))
+    second = plan_operation(SUPERGRAPH, parse(query))
+    assert first == second
+    assert str(first) == str(second)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_operations())
+def test_every_requested_field_is_fetched_exactly_once(query: str) -> None:
+    document = parse(query)
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    requested = _field_paths(operation.selection_set, ())
+    fetched: list[tuple[str, ...]] = []
+    for node, prefix in _fetches_with_prefix(query):
+        parsed = parse(node.operation).definitions[0]
+        assert isinstance(parsed, OperationDefinitionNode)
+        fetched += _field_paths(parsed.selection_set, prefix)
+    for path in requested:
+        assert fetched.count(path) == 1, (path, query)
