@@ -323,3 +323,22 @@ async def test_non_null_violation_without_subgraph_error_is_reported(
             }
         ],
     }
+
+
+async def test_client_alias_named_like_a_key_field_does_not_clash(
+    gateway: AsyncTestClient[Any],
+) -> None:
+    body = await run(
+        gateway,
+        '{ product(upc: "3") { upc: name sku: brand inStock reviews { body } } }',
+    )
+    assert body == {
+        "data": {
+            "product": {
+                "upc": "Chair",
+                "sku": "zeta",
+                "inStock": True,
+                "reviews": [{"body": "Could be better"}],
+            }
+        }
+    }

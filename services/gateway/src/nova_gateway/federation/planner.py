@@ -13,7 +13,7 @@ Mutation root fields are planned one at a time and run in order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from graphql import (
@@ -23,6 +23,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
+    NameNode,
     OperationDefinitionNode,
     SelectionNode,
     parse,
@@ -80,6 +81,9 @@ class _Position:
     path: tuple[str, ...]
     tree: SelectionTree
     provided: Provided | None
+    reserved: Mapping[str, str] = field(default_factory=dict)
+    """The client's response keys here and the fields they name: a key or required field the
+    planner adds under a response key the client uses for another field gets an alias."""
 
     def moved(self, **changes: object) -> _Position:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -183,10 +187,38 @@ def _shape(selections: Sequence[SelectionNode]) -> tuple[ShapeField, ...]:
         if isinstance(selection, FieldNode):
             nested = selection.selection_set.selections if selection.selection_set else ()
             name = selection.name.value
-            shape.append(ShapeField(name, name, _shape(nested)))
+            key = selection.alias.value if selection.alias else name
+            shape.append(ShapeField(key, name, _shape(nested)))
         elif isinstance(selection, InlineFragmentNode):
             shape.extend(_shape(selection.selection_set.selections))
     return tuple(shape)
+
+
+INTERNAL_ALIAS_PREFIX = "_nova_"
+
+
+def _alias_taken_keys(
+    selections: Sequence[SelectionNode], reserved: Mapping[str, str]
+) -> tuple[SelectionNode, ...]:
+    """Alias the fields whose name the client uses as the response key of another field."""
+    rewritten: list[SelectionNode] = []
+    for selection in selections:
+        if isinstance(selection, FieldNode) and reserved.get(selection.name.value) not in (
+            None,
+            selection.name.value,
+        ):
+            rewritten.append(
+                FieldNode(
+                    alias=NameNode(value=f"{INTERNAL_ALIAS_PREFIX}{selection.name.value}"),
+                    name=selection.name,
+                    arguments=selection.arguments,
+                    directives=selection.directives,
+                    selection_set=selection.selection_set,
+                )
+            )
+        else:
+            rewritten.append(selection)
+    return tuple(rewritten)
 
 
 def _merge_shape(into: dict[str, ShapeField], shape: tuple[ShapeField, ...]) -> None:
@@ -223,6 +255,7 @@ class _Planner:
     # --- walking the operation ------------------------------------------------------------
 
     def plan_root(self, fields: Sequence[FieldNode]) -> PlanNode | None:
+        reserved = {(f.alias or f.name).value: f.name.value for f in fields}
         for node in fields:
             candidates = self.supergraph.resolving_graphs(self.root_type, node.name.value)
             if not candidates:
@@ -232,7 +265,7 @@ class _Planner:
             if group is None:
                 group = self._new_group(graph, ())
                 self.root_groups[graph] = group
-            self._plan_field(_Position(group, (), group.tree, None), self.root_type, node)
+            self._plan_field(_Position(group, (), group.tree, None, reserved), self.root_type, node)
         return self._to_node()
 
     def _plan_selections(
@@ -301,7 +334,7 @@ class _Planner:
                     providers |= self._plan_field(concrete_at, concrete, node)
             return providers
         target = self._jump(at, parent, name)
-        self._add_field(_Position(target, at.path, target.tree, None), parent, node)
+        self._add_field(_Position(target, at.path, target.tree, None, at.reserved), parent, node)
         return {target.index}
 
     def _add_field(self, at: _Position, parent: str, node: FieldNode) -> None:
@@ -328,6 +361,7 @@ class _Planner:
             (*at.path, response_key, *([LIST_MARKER] * info.list_depth)),
             entry.tree,
             child_provided or None,
+            self._response_keys(node.selection_set.selections),
         )
         self._plan_selections(child, info.type_name, node.selection_set.selections)
 
@@ -363,6 +397,18 @@ class _Planner:
                     return False
         return True
 
+    def _response_keys(self, selections: Sequence[SelectionNode]) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        for selection in selections:
+            if isinstance(selection, FieldNode):
+                keys.setdefault((selection.alias or selection.name).value, selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                keys.update(self._response_keys(selection.selection_set.selections))
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments[selection.name.value]
+                keys.update(self._response_keys(fragment.selection_set.selections))
+        return keys
+
     # --- entity jumps ---------------------------------------------------------------------
 
     def _is_interface_object(self, graph: str, type_name: str) -> bool:
@@ -394,7 +440,7 @@ class _Planner:
         target = self._entity_group(at, graph, parent)
         join = supergraph.field_join(parent, name, graph)
         if join is not None and join.requires:
-            required = parse_field_set(join.requires)
+            required = _alias_taken_keys(parse_field_set(join.requires), at.reserved)
             target.depends_on |= self._plan_selections(at, parent, required)
             _merge_shape(target.representation, _shape(required))
         return target
@@ -438,6 +484,7 @@ class _Planner:
             (p for p in parsed if self._locally_available(source.graph, parent, p, at.provided)),
             parsed[0],
         )
+        chosen = _alias_taken_keys(chosen, at.reserved)
         at.tree.add_typename()
         self.entering.add(lookup)
         try:
