@@ -1,0 +1,115 @@
+"""The gateway's edge: REST proxy, browser sessions, rate limits and the merged OpenAPI.
+
+``build_edge(settings)`` returns the pieces the app factory plugs into ``create_service_app``;
+the federation engine (``nova_gateway.federation``) is independent of all of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from litestar import asgi
+from litestar.handlers import ASGIRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from nova_gateway.edge.openapi import DOCUMENT_KEY, MergedOpenAPI, api_docs, merged_openapi
+from nova_gateway.edge.proxy import AnonymousRule, RestProxy, RetryBudget, Route
+from nova_gateway.edge.ratelimit import EdgeRateLimitMiddleware
+from nova_gateway.edge.sessions import (
+    CSRF_HEADER,
+    SESSION_HEADER,
+    CookieSessionMiddleware,
+    SessionProxy,
+)
+from nova_gateway.edge.settings import EdgeSettings
+from nova_kit.app import Runtime
+from nova_kit.ratelimit import RateLimiter
+
+
+@dataclass
+class Edge:
+    route_handlers: list[Any]
+    middleware: list[Any]
+    edge_middleware: list[Callable[[ASGIApp], ASGIApp]]
+    on_startup: list[Callable[[Runtime], Any]]
+    on_shutdown: list[Callable[[Runtime], Any]]
+    cors_allow_headers: list[str] = field(default_factory=lambda: [SESSION_HEADER, CSRF_HEADER])
+
+
+class _Upstreams:
+    """Proxies by route prefix, built at start-up around one pooled HTTP client."""
+
+    def __init__(self, settings: EdgeSettings) -> None:
+        self.settings = settings
+        self.client: httpx.AsyncClient | None = None
+        self.apps: dict[str, ASGIApp] = {}
+
+    def start(self) -> httpx.AsyncClient:
+        settings = self.settings
+        self.client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        budget = RetryBudget(settings.retry_budget_ratio, settings.retry_budget_min_per_second)
+        anonymous = [AnonymousRule.parse(rule) for rule in settings.anonymous_routes]
+        for prefix, upstream in settings.routes.items():
+            route = Route(
+                prefix,
+                upstream,
+                connect_timeout=settings.upstream_connect_timeout_seconds,
+                read_timeout=settings.upstream_timeouts.get(
+                    prefix, settings.upstream_read_timeout_seconds
+                ),
+            )
+            proxy = RestProxy(
+                route,
+                self.client,
+                max_body_bytes=settings.proxy_max_body_bytes,
+                retry_budget=budget,
+                anonymous=anonymous,
+            )
+            session_prefix = settings.session_paths_prefix.rstrip("/")
+            self.apps[prefix] = SessionProxy(proxy, settings) if prefix == session_prefix else proxy
+        return self.client
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+
+
+def _mount(prefix: str, upstreams: _Upstreams) -> ASGIRouteHandler:
+    async def forward(scope: Scope, receive: Receive, send: Send) -> None:
+        await upstreams.apps[prefix](scope, receive, send)
+
+    return asgi(prefix, is_mount=True, copy_scope=False, name=f"proxy{prefix.replace('/', ':')}")(
+        forward
+    )
+
+
+def build_edge(settings: EdgeSettings) -> Edge:
+    upstreams = _Upstreams(settings)
+    rate_limits = EdgeRateLimitMiddleware(settings)
+
+    def start(runtime: Runtime) -> None:
+        client = upstreams.start()
+        runtime.extras[DOCUMENT_KEY] = MergedOpenAPI(settings, client)
+        if settings.rate_limit_enabled and runtime.redis is not None:
+            rate_limits.limiter = RateLimiter(
+                runtime.redis, prefix="nova:gateway:rl", name="gateway"
+            )
+
+    async def stop(_: Runtime) -> None:
+        await upstreams.stop()
+
+    return Edge(
+        route_handlers=[merged_openapi, api_docs, *(_mount(p, upstreams) for p in settings.routes)],
+        middleware=[rate_limits],
+        edge_middleware=[lambda app: CookieSessionMiddleware(app, settings)],
+        on_startup=[start],
+        on_shutdown=[stop],
+    )

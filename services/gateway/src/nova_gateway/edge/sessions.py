@@ -1,0 +1,297 @@
+"""Browser sessions: tokens live in httpOnly cookies, never in JavaScript.
+
+A web client asks for cookie sessions by sending ``X-Nova-Session: cookie`` to auth's session
+endpoints through the gateway. The gateway then
+
+- on register/login/refresh, moves ``access_token`` and ``refresh_token`` from auth's JSON
+  answer into httpOnly, ``SameSite=Lax`` cookies (``Secure`` outside dev; the refresh cookie is
+  scoped to auth's paths) and answers the rest of the body;
+- on refresh/logout, supplies the refresh token from its cookie;
+- on logout (and logout-all, and account deletion), clears both cookies.
+
+On every other request the access cookie becomes an ``Authorization: Bearer`` header before the
+token is verified, so upstreams see one kind of credential. A cookie-authenticated request that
+changes state must be JSON or carry ``X-Nova-CSRF`` (both force a CORS preflight cross-site),
+and must not be a cross-site request from an origin outside the allow-list.
+"""
+
+from __future__ import annotations
+
+import json
+from http.cookies import SimpleCookie
+from typing import Any, cast
+
+import httpx
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from nova_gateway.edge.metrics import EDGE_REJECTIONS
+from nova_gateway.edge.proxy import (
+    REPLACED_REQUEST_HEADERS,
+    BodyTooLargeError,
+    ClientDisconnectedError,
+    RestProxy,
+    UpstreamFailure,
+    end_to_end,
+    forwarded_headers,
+    send_upstream_error,
+)
+from nova_gateway.edge.responses import send_json_error
+from nova_gateway.edge.settings import EdgeSettings
+
+SESSION_HEADER = "x-nova-session"
+CSRF_HEADER = "x-nova-csrf"
+COOKIE_AUTH_STATE_KEY = "nova_cookie_auth"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_BODY_LIMIT = 64 * 1024
+ISSUING = frozenset({"register", "login", "refresh"})
+ENDING = frozenset({"logout", "logout-all"})
+
+
+def header(scope: Scope, name: str) -> str | None:
+    wanted = name.encode("latin-1")
+    for key, value in scope["headers"]:
+        if key.lower() == wanted:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def request_cookies(scope: Scope) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    for key, value in scope["headers"]:
+        if key.lower() == b"cookie":
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # noqa: S112 - a malformed cookie header is ignored
+                continue
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def session_endpoint(scope: Scope, prefix: str) -> str | None:
+    """``login``, ``refresh``, ... when the request targets one of auth's session endpoints."""
+    raw = scope.get("raw_path") or scope["path"].encode()
+    path = raw.decode("latin-1").split("?", 1)[0]
+    if not path.startswith(f"{prefix}/"):
+        return None
+    name = path[len(prefix) + 1 :].strip("/")
+    if scope.get("method") == "POST" and name in ISSUING | ENDING:
+        return name
+    if scope.get("method") == "DELETE" and name == "me":
+        return "delete-account"
+    return None
+
+
+class CookieSessionMiddleware:
+    """Edge middleware: access cookie → ``Authorization`` header, plus the CSRF rules."""
+
+    def __init__(self, app: ASGIApp, settings: EdgeSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    def csrf_problem(self, scope: Scope) -> str | None:
+        if str(scope.get("method", "GET")) in SAFE_METHODS:
+            return None
+        if not (is_json(header(scope, "content-type")) or header(scope, CSRF_HEADER)):
+            return "state-changing cookie requests must be JSON or carry X-Nova-CSRF"
+        site = (header(scope, "sec-fetch-site") or "").lower()
+        origin = header(scope, "origin")
+        if site == "cross-site" and origin not in self.settings.cors_allow_origins:
+            return "cross-site request from an origin that is not allowed"
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or not self.settings.cookie_sessions:
+            await self.app(scope, receive, send)
+            return
+        cookies = request_cookies(scope)
+        access = cookies.get(self.settings.access_cookie_name)
+        session_mode = (header(scope, SESSION_HEADER) or "").lower() == "cookie"
+        uses_cookie = False
+        issuing = (
+            session_mode and session_endpoint(scope, self.settings.session_paths_prefix) in ISSUING
+        )
+        # A stale access cookie must not block the very requests that replace it.
+        if access and header(scope, "authorization") is None and not issuing:
+            scope["headers"] = [*scope["headers"], (b"authorization", f"Bearer {access}".encode())]
+            uses_cookie = True
+        if session_mode and self.settings.refresh_cookie_name in cookies:
+            uses_cookie = True
+        scope.setdefault("state", {})[COOKIE_AUTH_STATE_KEY] = uses_cookie
+        if uses_cookie or session_mode:
+            problem = self.csrf_problem(scope)
+            if problem is not None:
+                EDGE_REJECTIONS.labels("csrf").inc()
+                await send_json_error(send, 403, "csrf_rejected", problem)
+                return
+        await self.app(scope, receive, send)
+
+
+class SessionProxy:
+    """Wraps auth's route: session endpoints in cookie mode, everything else proxied as is."""
+
+    def __init__(self, proxy: RestProxy, settings: EdgeSettings) -> None:
+        self.proxy = proxy
+        self.settings = settings
+        self.prefix = settings.session_paths_prefix.rstrip("/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        name = session_endpoint(scope, self.prefix)
+        if name is None or (header(scope, SESSION_HEADER) or "").lower() != "cookie":
+            await self.proxy(scope, receive, send)
+            return
+        await self.cookie_exchange(name, scope, receive, send)
+
+    async def read_body(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnectedError
+            chunk = cast("bytes", message.get("body", b""))
+            size += len(chunk)
+            if size > SESSION_BODY_LIMIT:
+                raise BodyTooLargeError
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def cookie_exchange(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+        label = self.proxy.route.prefix
+        try:
+            body = await self.read_body(receive)
+        except (BodyTooLargeError, ClientDisconnectedError) as error:
+            await send_upstream_error(send, label, UpstreamFailure.of(error))
+            return
+        refresh = request_cookies(scope).get(self.settings.refresh_cookie_name)
+        if name in {"refresh", "logout"} and refresh:
+            try:
+                payload = json.loads(body) if body.strip() else {}
+            except ValueError:
+                await send_json_error(send, 400, "bad_request", "the body must be JSON")
+                return
+            if isinstance(payload, dict):
+                payload.setdefault("refresh_token", refresh)
+                body = json.dumps(payload).encode()
+        elif name == "refresh":
+            await self.send_cleared(send, 401, {"code": "session_expired", "message": "no session"})
+            return
+        upstream = await self.exchange(scope, body)
+        if isinstance(upstream, UpstreamFailure):
+            await send_upstream_error(send, label, upstream)
+            return
+        await self.answer(name, upstream, send)
+
+    async def exchange(self, scope: Scope, body: bytes) -> httpx.Response | UpstreamFailure:
+        proxy = self.proxy
+        incoming = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        headers = end_to_end(incoming, REPLACED_REQUEST_HEADERS | {"cookie"})
+        headers = [h for h in headers if h[0].lower() not in {"content-type"}]
+        headers += [("content-type", "application/json"), *forwarded_headers(scope, incoming)]
+        path = str(scope.get("raw_path", b"").decode("latin-1") or scope["path"])
+        timeout = httpx.Timeout(
+            proxy.route.read_timeout,
+            connect=proxy.route.connect_timeout,
+            pool=proxy.route.connect_timeout,
+        )
+        try:
+            return await proxy.client.request(
+                str(scope.get("method", "GET")),
+                f"{proxy.route.upstream}{path}",
+                headers=headers,
+                content=body,
+                timeout=timeout,
+            )
+        except httpx.HTTPError as error:
+            return UpstreamFailure.of(error)
+
+    def cookie(self, name: str, value: str, max_age: int, path: str) -> str:
+        parts = [
+            f"{name}={value}",
+            f"Path={path}",
+            f"Max-Age={max_age}",
+            "HttpOnly",
+            "SameSite=Lax",
+        ]
+        if self.settings.secure_cookies:
+            parts.append("Secure")
+        if self.settings.cookie_domain:
+            parts.append(f"Domain={self.settings.cookie_domain}")
+        return "; ".join(parts)
+
+    def clearing_cookies(self) -> list[str]:
+        return [
+            self.cookie(self.settings.access_cookie_name, "", 0, "/"),
+            self.cookie(self.settings.refresh_cookie_name, "", 0, self.prefix),
+        ]
+
+    async def answer(self, name: str, upstream: httpx.Response, send: Send) -> None:
+        cookies: list[str] = []
+        content: Any = None
+        try:
+            content = upstream.json()
+        except ValueError:
+            content = None
+        ok = 200 <= upstream.status_code < 300
+        if ok and isinstance(content, dict) and "access_token" in content:
+            access = str(content.pop("access_token"))
+            refresh = content.pop("refresh_token", None)
+            cookies.append(
+                self.cookie(
+                    self.settings.access_cookie_name,
+                    access,
+                    int(content.get("expires_in", 900)),
+                    "/",
+                )
+            )
+            if refresh is not None:
+                max_age = int(content.get("refresh_expires_in", 30 * 24 * 3600))
+                cookies.append(
+                    self.cookie(
+                        self.settings.refresh_cookie_name, str(refresh), max_age, self.prefix
+                    )
+                )
+            content["session"] = "cookie"
+        ends_session = (
+            name in ENDING
+            or (name == "delete-account" and ok)
+            or (name == "refresh" and upstream.status_code in (400, 401))
+        )
+        if ends_session:
+            cookies = self.clearing_cookies()
+        body = json.dumps(content).encode() if content is not None else upstream.content
+        headers = [
+            (k, v)
+            for k, v in end_to_end(upstream.headers.multi_items())
+            if k.lower() not in {"content-length", "set-cookie", "content-encoding"}
+        ]
+        headers += [("content-length", str(len(body))), ("cache-control", "no-store")]
+        headers += [("set-cookie", cookie) for cookie in cookies]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": upstream.status_code,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def send_cleared(self, send: Send, status: int, content: dict[str, str]) -> None:
+        body = json.dumps(content).encode()
+        headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
+        headers += [("set-cookie", cookie) for cookie in self.clearing_cookies()]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": body, "more_body": False})

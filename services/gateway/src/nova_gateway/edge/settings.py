@@ -1,0 +1,71 @@
+"""Settings of the gateway's edge: REST routes, browser sessions, rate limits."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from nova_kit.settings import ServiceSettings
+
+DEFAULT_ROUTES = {
+    "/api/auth": "http://127.0.0.1:8001",
+    "/api/users": "http://127.0.0.1:8002",
+}
+DEFAULT_ANONYMOUS = [
+    "POST /api/auth/register",
+    "POST /api/auth/login",
+    "POST /api/auth/refresh",
+    "POST /api/auth/logout",
+    "GET /api/users/*",
+]
+
+
+class EdgeSettings(ServiceSettings):
+    """Mixed into ``GatewaySettings``; every field is read as ``NOVA_GATEWAY_<FIELD>``."""
+
+    routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
+    """REST routes: path prefix → upstream base URL (JSON object). ``/internal`` never routes."""
+    anonymous_routes: list[str] = Field(default_factory=lambda: list(DEFAULT_ANONYMOUS))
+    """``METHOD /path`` patterns (``*`` = one path segment) callable without a token; every
+    other proxied request needs a valid access token at the edge."""
+    upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    upstream_read_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+    upstream_timeouts: dict[str, float] = Field(default_factory=dict)
+    """Read timeouts by route prefix, overriding the default (JSON object)."""
+    proxy_max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    retry_budget_ratio: float = Field(default=0.2, ge=0, le=1)
+    """Retries (of idempotent requests whose upstream could not be reached) as a share of
+    requests; a minimum of ``retry_budget_min_per_second`` is always allowed."""
+    retry_budget_min_per_second: float = Field(default=5.0, ge=0)
+
+    cookie_sessions: bool = True
+    cookie_secure: bool | None = None
+    """None: ``Secure`` cookies everywhere but dev/test."""
+    cookie_domain: str | None = None
+    access_cookie_name: str = "nova_at"
+    refresh_cookie_name: str = "nova_rt"
+    session_paths_prefix: str = "/api/auth"
+
+    rate_limit_enabled: bool = True
+    rate_limit_per_client: int = Field(default=600, ge=1)
+    rate_limit_per_subject: int = Field(default=1200, ge=1)
+    rate_limit_window_seconds: float = Field(default=60.0, gt=0)
+
+    upstream_openapi_path: str = "/schema/openapi.json"
+    openapi_cache_seconds: float = Field(default=60.0, ge=0)
+
+    @field_validator("routes")
+    @classmethod
+    def _valid_routes(cls, routes: dict[str, str]) -> dict[str, str]:
+        cleaned: dict[str, str] = {}
+        for prefix, upstream in routes.items():
+            normalised = "/" + prefix.strip("/")
+            if normalised == "/" or normalised.split("/")[1] == "internal":
+                raise ValueError(f"route prefix {prefix!r} is not allowed")
+            if not upstream.startswith(("http://", "https://")):
+                raise ValueError(f"upstream of {prefix!r} must be an http(s) URL")
+            cleaned[normalised] = upstream.rstrip("/")
+        return cleaned
+
+    @property
+    def secure_cookies(self) -> bool:
+        return not self.is_dev if self.cookie_secure is None else self.cookie_secure

@@ -1,0 +1,547 @@
+"""The gateway's edge over real HTTP: REST proxy fidelity, faults, edge auth, CORS, rate limits,
+browser cookie sessions and the merged OpenAPI document.
+
+The gateway and a loopback upstream both run under uvicorn on 127.0.0.1. The upstream is a
+small raw ASGI app that records what reached it, so every "no upstream call" claim is checked
+against its counter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+import redis
+import uvicorn
+from litestar.types import Receive, Scope, Send
+
+from nova_gateway.app import create_app
+from nova_gateway.config import GatewaySettings
+from nova_gateway.edge.openapi import merge_documents
+from nova_gateway.edge.proxy import AnonymousRule, RetryBudget, safe_path
+from nova_kit.testing.tokens import TokenFactory
+
+SUPERGRAPH = Path(__file__).parent / "fixtures" / "supergraph.graphql"
+MIB = 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ThreadServer:
+    """uvicorn serving an ASGI app on a loopback port, in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            lifespan="auto",
+            access_log=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ThreadServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@dataclass
+class Upstream:
+    """A loopback upstream recording the requests that reached it."""
+
+    jwks: dict[str, Any]
+    calls: Counter[str] = field(default_factory=Counter)
+    login_body: dict[str, Any] = field(default_factory=dict)
+    last_refresh_body: dict[str, Any] = field(default_factory=dict)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        self.calls[path] += 1
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        query = parse_qs(scope["query_string"].decode())
+        if path == "/.well-known/jwks.json":
+            await self.json(send, 200, self.jwks)
+        elif path.startswith("/api/echo/status/"):
+            await self.json(
+                send, int(path.rsplit("/", 1)[1]), {"code": "teapot", "message": "short and stout"}
+            )
+        elif path == "/api/echo/stream":
+            size = int(query["size"][0])
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/octet-stream"),
+                        (b"x-total", str(size).encode()),
+                    ],
+                }
+            )
+            chunk = b"n" * 65536
+            sent = 0
+            while sent < size:
+                piece = chunk[: min(len(chunk), size - sent)]
+                sent += len(piece)
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        elif path == "/api/echo/slow":
+            await asyncio.sleep(float(query.get("seconds", ["3"])[0]))
+            await self.json(send, 200, {"slow": True})
+        elif path == "/api/echo/drop":
+            raise RuntimeError("the upstream crashed while answering")
+        elif path == "/api/auth/login":
+            self.login_body = json.loads(body)
+            await self.json(send, 200, self.tokens("login"))
+        elif path == "/api/auth/refresh":
+            self.last_refresh_body = json.loads(body)
+            if self.last_refresh_body.get("refresh_token") != "refresh-login":
+                await self.json(send, 401, {"code": "invalid_refresh_token", "message": "no"})
+            else:
+                await self.json(send, 200, self.tokens("refreshed"))
+        elif path == "/api/auth/logout":
+            self.last_refresh_body = json.loads(body or b"{}")
+            await self.json(send, 200, {"logged_out": True})
+        elif path == "/schema/openapi.json":
+            await self.json(send, 200, openapi_document())
+        else:
+            await self.json(
+                send,
+                200,
+                {
+                    "method": scope["method"],
+                    "path": path,
+                    "query": query,
+                    "headers": headers,
+                    "body_sha256": hashlib.sha256(body).hexdigest(),
+                    "body_length": len(body),
+                },
+                extra=[
+                    (b"x-upstream", b"yes"),
+                    (b"set-cookie", b"a=1; Path=/"),
+                    (b"set-cookie", b"b=2; Path=/"),
+                    (b"connection", b"x-upstream-private"),
+                    (b"x-upstream-private", b"leak"),
+                ],
+            )
+
+    def tokens(self, kind: str) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "refresh_token": f"refresh-{kind}",
+            "token_type": "Bearer",
+            "expires_in": 900,
+            "refresh_expires_in": 86400,
+            "account": {"email": "ada@example.com"},
+        }
+
+    access_token: str = ""
+
+    @staticmethod
+    async def json(
+        send: Send, status: int, content: Any, extra: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
+        body = json.dumps(content).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), *(extra or [])],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "nova-echo", "version": "1"},
+        "paths": {
+            "/api/echo/things": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Thing"}
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+            "/internal/secret": {"get": {"responses": {"200": {}}}},
+            "/health": {"get": {"responses": {"200": {}}}},
+        },
+        "components": {"schemas": {"Thing": {"type": "object"}}},
+    }
+
+
+@dataclass
+class Stack:
+    gateway: str
+    upstream: Upstream
+    tokens: TokenFactory
+
+
+@pytest.fixture(scope="module")
+def stack(redis_url: str) -> Iterator[Stack]:
+    tokens = TokenFactory()
+    upstream = Upstream(jwks=tokens.jwks())
+    upstream.access_token = tokens.mint("user-cookie")
+    with ThreadServer(upstream) as upstream_server:
+        settings = GatewaySettings(
+            environment="test",
+            supergraph=str(SUPERGRAPH),
+            supergraph_poll_seconds=0,
+            redis_url=redis_url,
+            jwks_url=f"{upstream_server.url}/.well-known/jwks.json",
+            routes={"/api/echo": upstream_server.url, "/api/auth": upstream_server.url},
+            anonymous_routes=[
+                "GET /api/echo/public/*",
+                "GET /api/echo/status/*",
+                "POST /api/auth/login",
+                "POST /api/auth/refresh",
+                "POST /api/auth/logout",
+                "GET /api/echo/stream",
+                "POST /api/echo/upload",
+                "GET /api/echo/slow",
+                "POST /api/echo/drop",
+                "GET /api/echo/gone",
+            ],
+            upstream_read_timeout_seconds=0.5,
+            upstream_connect_timeout_seconds=0.5,
+            proxy_max_body_bytes=4 * MIB,
+            cors_allow_origins=["https://app.example.com"],
+            rate_limit_per_client=10_000,
+            log_json=False,
+        )
+        with ThreadServer(create_app(settings)) as gateway:
+            yield Stack(gateway.url, upstream, tokens)
+
+
+def user_headers(stack: Stack, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {stack.tokens.mint('user-1')}", **extra}
+
+
+def test_proxy_passes_status_query_headers_and_strips_hop_by_hop(stack: Stack) -> None:
+    response = httpx.get(
+        f"{stack.gateway}/api/echo/things?x=1&y=two&y=three",
+        headers=user_headers(
+            stack,
+            **{
+                "X-Request-ID": "req-123",
+                "Connection": "keep-alive, x-private",
+                "X-Private": "secret",
+                "TE": "trailers",
+                "X-Custom": "kept",
+            },
+        ),
+    )
+    assert response.status_code == 200
+    echoed = response.json()
+    assert echoed["path"] == "/api/echo/things"
+    assert echoed["query"] == {"x": ["1"], "y": ["two", "three"]}
+    seen = echoed["headers"]
+    assert seen["x-custom"] == "kept"
+    assert seen["x-request-id"] == "req-123"
+    assert seen["x-forwarded-for"] == "127.0.0.1"
+    assert seen["x-forwarded-proto"] == "http"
+    assert seen["x-forwarded-host"] == stack.gateway.removeprefix("http://")
+    assert "x-private" not in seen
+    assert "te" not in seen
+    assert seen["authorization"].startswith("Bearer ")
+    assert response.headers["x-upstream"] == "yes"
+    assert response.headers.get_list("set-cookie") == ["a=1; Path=/", "b=2; Path=/"]
+    assert "x-upstream-private" not in response.headers
+    assert response.headers["x-request-id"] == "req-123"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_error_statuses_and_bodies_pass_through_unchanged(stack: Stack) -> None:
+    response = httpx.get(f"{stack.gateway}/api/echo/status/418")
+    assert response.status_code == 418
+    assert response.json() == {"code": "teapot", "message": "short and stout"}
+
+
+def test_several_megabytes_stream_both_ways(stack: Stack) -> None:
+    size = 6 * MIB + 123
+    with httpx.stream("GET", f"{stack.gateway}/api/echo/stream?size={size}") as response:
+        assert response.status_code == 200
+        assert response.headers["x-total"] == str(size)
+        received = sum(len(chunk) for chunk in response.iter_raw())
+    assert received == size
+
+    payload = bytes(range(256)) * (3 * MIB // 256)
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(payload), 100_000):
+            yield payload[start : start + 100_000]
+
+    upload = httpx.post(f"{stack.gateway}/api/echo/upload", content=chunks(), timeout=30)
+    assert upload.status_code == 200
+    assert upload.json()["body_length"] == len(payload)
+    assert upload.json()["body_sha256"] == hashlib.sha256(payload).hexdigest()
+
+
+def test_bodies_over_the_limit_are_refused_before_any_upstream_call(stack: Stack) -> None:
+    before = stack.upstream.calls["/api/echo/upload"]
+    response = httpx.post(f"{stack.gateway}/api/echo/upload", content=b"x" * (4 * MIB + 1))
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert stack.upstream.calls["/api/echo/upload"] == before
+
+
+def test_a_slow_upstream_is_a_504_at_the_timeout(stack: Stack) -> None:
+    started = time.monotonic()
+    response = httpx.get(f"{stack.gateway}/api/echo/slow?seconds=3", timeout=10)
+    assert response.status_code == 504
+    assert response.json()["code"] == "upstream_timeout"
+    assert time.monotonic() - started < 2.5
+
+
+def test_a_failing_post_reaches_the_upstream_exactly_once(stack: Stack) -> None:
+    before = stack.upstream.calls["/api/echo/drop"]
+    response = httpx.post(f"{stack.gateway}/api/echo/drop", json={"charge": 100})
+    assert response.status_code in (500, 502)
+    assert stack.upstream.calls["/api/echo/drop"] == before + 1
+
+
+def test_a_dead_upstream_is_a_fast_502(redis_url: str) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = GatewaySettings(
+        environment="test",
+        supergraph=str(SUPERGRAPH),
+        supergraph_poll_seconds=0,
+        redis_url=redis_url,
+        routes={"/api/gone": dead},
+        anonymous_routes=["GET /api/gone/*"],
+        log_json=False,
+    )
+    with ThreadServer(create_app(settings)) as gateway:
+        started = time.monotonic()
+        response = httpx.get(f"{gateway.url}/api/gone/anything", timeout=10)
+        assert response.status_code == 502
+        assert response.json()["code"] == "upstream_unreachable"
+        assert time.monotonic() - started < 3
+        assert httpx.get(f"{gateway.url}/ready").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/echo/internal/accounts",
+        "/api/echo/public/..%2F..%2Finternal",
+        "/api/echo/public/%2e%2e/%2e%2e/internal/x",
+    ],
+)
+def test_internal_and_traversing_paths_are_never_routed(stack: Stack, path: str) -> None:
+    before = sum(stack.upstream.calls.values())
+    response = httpx.get(f"{stack.gateway}{path}", headers=user_headers(stack))
+    assert response.status_code == 404
+    assert sum(stack.upstream.calls.values()) == before
+
+
+def test_token_attacks_are_401_at_the_edge_with_no_upstream_call(stack: Stack) -> None:
+    forged = [
+        stack.tokens.mint("u", lifetime=-60, iat=0),
+        stack.tokens.mint("u", aud="elsewhere"),
+        stack.tokens.mint("u", headers={"typ": "JWT"}),
+        TokenFactory(kid=stack.tokens.kid).mint("u"),
+        "not.a.token",
+    ]
+    before = stack.upstream.calls["/api/echo/things"]
+    for token in forged:
+        response = httpx.get(
+            f"{stack.gateway}/api/echo/things", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 401, token
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert response.json()["code"] == "invalid_token"
+    anonymous = httpx.get(f"{stack.gateway}/api/echo/things")
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == "unauthenticated"
+    assert stack.upstream.calls["/api/echo/things"] == before
+    assert httpx.get(f"{stack.gateway}/api/echo/public/x").status_code == 200
+
+
+def test_cors_preflight_is_allowed_for_listed_origins_only(stack: Stack) -> None:
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
+    allowed = httpx.options(
+        f"{stack.gateway}/graphql", headers={"Origin": "https://app.example.com", **preflight}
+    )
+    assert allowed.status_code in (200, 204)
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert allowed.headers["access-control-allow-credentials"] == "true"
+    refused = httpx.options(
+        f"{stack.gateway}/graphql", headers={"Origin": "https://evil.example", **preflight}
+    )
+    assert refused.status_code >= 400
+    assert "access-control-allow-origin" not in refused.headers
+
+
+def test_cookie_sessions_keep_tokens_out_of_javascript(stack: Stack) -> None:
+    session = {"X-Nova-Session": "cookie", "X-Nova-CSRF": "1"}
+    with httpx.Client(base_url=stack.gateway) as browser:
+        login = browser.post(
+            "/api/auth/login", json={"email": "ada@example.com", "password": "pw"}, headers=session
+        )
+        assert login.status_code == 200
+        body = login.json()
+        assert "access_token" not in body
+        assert "refresh_token" not in body
+        assert body["expires_in"] == 900
+        cookies = login.headers.get_list("set-cookie")
+        access = next(c for c in cookies if c.startswith("nova_at="))
+        refresh = next(c for c in cookies if c.startswith("nova_rt="))
+        for cookie in (access, refresh):
+            assert "HttpOnly" in cookie
+            assert "SameSite=Lax" in cookie
+        assert "Path=/api/auth" in refresh
+        assert stack.upstream.login_body == {"email": "ada@example.com", "password": "pw"}
+
+        # the cookie alone authenticates REST calls: upstream sees a Bearer header
+        me = browser.get("/api/echo/things")
+        assert me.status_code == 200
+        assert me.json()["headers"]["authorization"] == f"Bearer {stack.upstream.access_token}"
+        assert "cookie" in me.json()["headers"]
+
+        # state-changing cookie requests must be JSON or carry the CSRF header
+        form = browser.post("/api/echo/upload", data={"a": "b"})
+        assert form.status_code == 403
+        assert form.json()["code"] == "csrf_rejected"
+        text = browser.post(
+            "/api/echo/upload", content=b"x", headers={"Content-Type": "text/plain"}
+        )
+        assert text.status_code == 403
+        cross = browser.post(
+            "/api/echo/upload",
+            json={"a": 1},
+            headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+        )
+        assert cross.status_code == 403
+        assert browser.post("/api/echo/upload", json={"a": 1}).status_code == 200
+
+        # refresh takes the refresh token from its cookie
+        refreshed = browser.post("/api/auth/refresh", headers=session)
+        assert refreshed.status_code == 200
+        assert stack.upstream.last_refresh_body == {"refresh_token": "refresh-login"}
+        assert "access_token" not in refreshed.json()
+
+        logout = browser.post("/api/auth/logout", headers=session)
+        assert logout.status_code == 200
+        cleared = logout.headers.get_list("set-cookie")
+        assert any(c.startswith("nova_at=;") and "Max-Age=0" in c for c in cleared)
+        assert any(c.startswith("nova_rt=;") and "Max-Age=0" in c for c in cleared)
+        assert browser.get("/api/echo/things").status_code == 401
+
+
+def test_the_merged_openapi_document_lists_routed_paths_only(stack: Stack) -> None:
+    document = httpx.get(f"{stack.gateway}/api/openapi.json").json()
+    assert "/api/echo/things" in document["paths"]
+    assert not [p for p in document["paths"] if "internal" in p or p == "/health"]
+    assert "EchoThing" in document["components"]["schemas"]
+    ref = document["paths"]["/api/echo/things"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]
+    assert ref["schema"]["$ref"] == "#/components/schemas/EchoThing"
+    assert httpx.get(f"{stack.gateway}/api/docs").headers["content-type"].startswith("text/html")
+
+
+def test_merging_keeps_same_named_schemas_of_two_services_apart() -> None:
+    one = {
+        "paths": {"/api/a/x": {"get": {"responses": {}}}},
+        "components": {"schemas": {"Error": {"title": "A"}}},
+    }
+    two = {
+        "paths": {"/api/b/y": {"get": {"responses": {}}}},
+        "components": {"schemas": {"Error": {"title": "B"}}},
+    }
+    merged = merge_documents({"/api/a": one, "/api/b": two}, "t", "1")
+    assert merged["components"]["schemas"] == {"AError": {"title": "A"}, "BError": {"title": "B"}}
+    assert merged["paths"]["/api/a/x"]["get"]["tags"] == ["a"]
+
+
+def test_rate_limits_answer_429_with_retry_after(redis_url: str) -> None:
+    redis.Redis.from_url(redis_url).flushdb()
+    settings = GatewaySettings(
+        environment="test",
+        supergraph=str(SUPERGRAPH),
+        supergraph_poll_seconds=0,
+        redis_url=redis_url,
+        rate_limit_per_client=5,
+        rate_limit_window_seconds=30,
+        log_json=False,
+    )
+    with ThreadServer(create_app(settings)) as gateway:
+        statuses = [httpx.get(f"{gateway.url}/api/openapi.json").status_code for _ in range(8)]
+        assert statuses[:5] == [200] * 5
+        limited = httpx.get(f"{gateway.url}/api/openapi.json")
+        assert limited.status_code == 429
+        assert 1 <= int(limited.headers["retry-after"]) <= 30
+        assert limited.json()["code"] == "rate_limited"
+        assert httpx.get(f"{gateway.url}/health").status_code == 200
+
+
+def test_path_rules() -> None:
+    assert safe_path("/api/users/123") == "/api/users/123"
+    for unsafe in (
+        "/api/users/../internal",
+        "/api/users/%2e%2e/x",
+        "/api/a%2Fb",
+        "/api//x",
+        "/api/internal/x",
+    ):
+        assert safe_path(unsafe) is None, unsafe
+    rule = AnonymousRule.parse("GET /api/users/*")
+    assert rule.matches("GET", "/api/users/42")
+    assert not rule.matches("GET", "/api/users")
+    assert not rule.matches("POST", "/api/users/42")
+    assert not rule.matches("GET", "/api/users/42/restore")
+
+
+def test_the_retry_budget_caps_retries() -> None:
+    budget = RetryBudget(ratio=0.1, min_per_second=0.5, window_seconds=10)
+    for _ in range(100):
+        budget.record_request()
+    spent = sum(budget.try_spend() for _ in range(50))
+    assert spent == 10
