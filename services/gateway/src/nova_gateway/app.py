@@ -8,6 +8,7 @@ import contextlib
 from litestar import Litestar
 
 from nova_gateway.config import GatewaySettings
+from nova_gateway.edge import build_edge
 from nova_gateway.federation.engine import EngineConfig, FederationEngine
 from nova_gateway.federation.limits import OperationLimits
 from nova_gateway.federation.loader import SupergraphLoader
@@ -40,6 +41,7 @@ def engine_config(settings: GatewaySettings) -> EngineConfig:
 
 def create_app(settings: GatewaySettings) -> Litestar:
     engine = FederationEngine(engine_config(settings))
+    edge = build_edge(settings)
 
     async def start_federation(runtime: Runtime) -> None:
         loader = SupergraphLoader(settings.supergraph, engine, runtime.http)
@@ -67,12 +69,15 @@ def create_app(settings: GatewaySettings) -> Litestar:
 
     return create_service_app(
         settings,
-        route_handlers=[graphql_post, graphql_get],
+        route_handlers=[graphql_post, graphql_get, *edge.route_handlers],
         uses_database=False,
         uses_redis=settings.redis_url is not None,
         verify_tokens=settings.jwks_url is not None,
         checks={"supergraph": supergraph_loaded},
-        on_startup=[start_federation],
-        on_shutdown=[stop_federation],
+        on_startup=[start_federation, *edge.on_startup],
+        on_shutdown=[stop_federation, *edge.on_shutdown],
+        middleware=edge.middleware,
+        edge_middleware=edge.edge_middleware,
+        cors_allow_headers=edge.cors_allow_headers,
         max_body_bytes=settings.max_body_bytes,
     )

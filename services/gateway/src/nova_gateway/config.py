@@ -5,12 +5,12 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from nova_kit.settings import ServiceSettings
+from nova_gateway.edge.settings import EdgeSettings
 
 DEFAULT_FORWARDED_HEADERS = ["authorization", "traceparent", "tracestate", "x-request-id"]
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(EdgeSettings):
     model_config = SettingsConfigDict(env_prefix="NOVA_GATEWAY_", extra="ignore")
 
     service_name: str = "gateway"
