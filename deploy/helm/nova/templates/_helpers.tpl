@@ -111,7 +111,6 @@ Call with (list $ "auth" $c).
 {{- end -}}
 {{- if $root.Values.global.otlpEndpoint -}}
 {{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" $root.Values.global.otlpEndpoint -}}
-{{- $_ := set $env "OTEL_SERVICE_NAME" (printf "nova-%s" $name) -}}
 {{- end -}}
 {{- range $key, $value := $root.Values.global.env -}}
 {{- $_ := set $env $key (tpl (toString $value) $root) -}}
