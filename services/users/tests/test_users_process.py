@@ -1,0 +1,111 @@
+"""The real thing: ``nova-users migrate`` and ``nova-users serve`` as processes, tokens checked
+against a JWKS endpoint over HTTP, and the migrations matching the models."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from nova_kit.db import async_url
+from nova_kit.embedded import free_port
+from nova_kit.testing.tokens import TokenFactory
+from nova_users.models import Base
+
+
+@pytest.fixture
+def jwks_url(token_factory: TokenFactory) -> Iterator[str]:
+    document = json.dumps(token_factory.jwks()).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(document)))
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *_: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    server.shutdown()
+    server.server_close()
+
+
+def test_served_process_verifies_tokens_from_the_jwks_url(
+    migrated: str,
+    redis_url: str,
+    jwks_url: str,
+    token_factory: TokenFactory,
+    start_service: Any,
+    unused_port: int,
+) -> None:
+    env = {
+        "NOVA_ENVIRONMENT": "test",
+        "NOVA_USERS_DATABASE_URL": migrated,
+        "NOVA_USERS_REDIS_URL": redis_url,
+        "NOVA_USERS_JWKS_URL": jwks_url,
+    }
+    migrate = start_service("users-migrate", ["nova-users", "migrate"], env=env, wait=None)
+    assert migrate.process is not None
+    assert migrate.process.wait(120) == 0, migrate.tail()
+    assert "schema users at revision 0001" in migrate.tail()
+
+    service = start_service(
+        "users", ["nova-users", "serve", "--port", str(unused_port)], env=env, port=unused_port
+    )
+    base = service.base_url
+    user_id = uuid.uuid4()
+    token = token_factory.mint(str(user_id))
+    me = httpx.get(f"{base}/api/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200, me.text
+    assert me.json()["id"] == str(user_id)
+
+    forged = TokenFactory(kid=token_factory.kid).mint(str(user_id))
+    refused = httpx.get(f"{base}/api/users/me", headers={"Authorization": f"Bearer {forged}"})
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Bearer")
+
+    ready = httpx.get(f"{base}/ready").json()
+    assert ready["checks"]["database"]["ok"] is True
+    sdl = httpx.post(f"{base}/graphql", json={"query": "{ _service { sdl } }"}).json()
+    assert 'type User @key(fields: "id")' in sdl["data"]["_service"]["sdl"]
+
+
+async def test_migrations_match_the_models(migrated: str) -> None:
+    # a plain connection (search_path public), so the users schema is compared by name
+    engine = create_async_engine(async_url(migrated), poolclass=NullPool)
+
+    def differences(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_schemas": True,
+                "version_table_schema": "users",
+                "include_name": lambda name, type_, _parent: type_ != "schema" or name == "users",
+                "compare_type": True,
+            },
+        )
+        return list(compare_metadata(context, Base.metadata))
+
+    try:
+        async with engine.connect() as connection:
+            diff = await connection.run_sync(differences)
+    finally:
+        await engine.dispose()
+    assert diff == []
