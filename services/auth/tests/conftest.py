@@ -6,17 +6,18 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from nova_auth.app import create_app
+from nova_auth.config import AuthSettings
+from nova_auth.services import AccountService
 from nova_kit.app import get_runtime
 from nova_kit.db import DatabaseConfig, async_url
 from nova_kit.migrations import upgrade
 from nova_kit.testing.plugin import truncate_schema
-from nova_auth.app import create_app
-from nova_auth.config import AuthSettings
-from nova_auth.services import AccountService
 
 MIGRATIONS = Path(__file__).parents[1] / "src" / "nova_auth" / "migrations"
 PASSWORD = "correct horse battery staple"
@@ -61,11 +62,9 @@ ClientFactory = Callable[..., Any]
 
 
 @pytest.fixture
-async def make_client(
-    make_settings: SettingsFactory, clean_state: None
-) -> AsyncIterator[Callable[..., Any]]:
+def make_client(make_settings: SettingsFactory, clean_state: None) -> Callable[..., Any]:
     """``async with make_client(**settings) as client`` — an app on its own settings."""
-    yield lambda **overrides: AsyncTestClient(
+    return lambda **overrides: AsyncTestClient(
         create_app(make_settings(**overrides)), base_url="http://testserver.local"
     )
 
@@ -129,3 +128,24 @@ def api(client: AsyncTestClient[Litestar]) -> AuthApi:
 @pytest.fixture
 def api_for() -> Callable[[AsyncTestClient[Litestar]], AuthApi]:
     return AuthApi
+
+
+@pytest.fixture
+def make_admin(api: AuthApi, migrated_database: str) -> Callable[[str], Any]:
+    """Register an account, grant it the admin role, and sign it in (answers the tokens)."""
+
+    async def make(email: str) -> dict[str, Any]:
+        await api.register(email)
+        connection = await asyncpg.connect(migrated_database)
+        try:
+            await connection.execute(
+                "UPDATE auth.accounts SET roles = ARRAY['admin', 'user'] WHERE email = $1", email
+            )
+        finally:
+            await connection.close()
+        response = await api.login(email)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    return make

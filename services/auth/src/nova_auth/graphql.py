@@ -8,7 +8,8 @@ for anyone else the entity resolves with its ``id`` only.
 ``Query.me`` belongs to the users subgraph; auth exposes ``Query.account`` (the caller's
 account). The mutations call the same :class:`~nova_auth.services.AccountService` methods as the
 REST API, so limits and rules are identical (an aliased batch of ``login`` mutations is charged
-one attempt per alias).
+one attempt per alias). Mutation results are nullable so one failed alias does not discard the
+others' results; each failure is an error with ``extensions.code``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from litestar.datastructures import State
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.litestar import BaseContext, make_graphql_controller
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from nova_auth.models import AccountModel
 from nova_auth.services import AccountService, SignIn
@@ -238,19 +239,19 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    register: AuthPayload = strawberry.mutation(
+    register: AuthPayload | None = strawberry.mutation(
         resolver=resolve_register, description="Create an account and sign in"
     )
-    login: AuthPayload = strawberry.mutation(
+    login: AuthPayload | None = strawberry.mutation(
         resolver=resolve_login, description="Sign in with e-mail and password"
     )
-    refresh_token: AuthPayload = strawberry.mutation(
+    refresh_token: AuthPayload | None = strawberry.mutation(
         resolver=resolve_refresh_token, description="Rotate a refresh token"
     )
-    logout: bool = strawberry.mutation(
+    logout: bool | None = strawberry.mutation(
         resolver=resolve_logout, description="End this session (by access or refresh token)"
     )
-    change_password: AuthPayload = strawberry.mutation(
+    change_password: AuthPayload | None = strawberry.mutation(
         resolver=resolve_change_password,
         description="Change the password; ends every session and starts a new one",
     )
@@ -262,8 +263,19 @@ def _should_mask(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError | AppError)
 
 
+class AuthSchema(strawberry.federation.Schema):
+    """Logs unexpected errors only: expected ones (wrong password, ...) are answers, not faults."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        unexpected = [error for error in errors if _should_mask(error)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
 def create_schema() -> strawberry.federation.Schema:
-    return strawberry.federation.Schema(
+    return AuthSchema(
         query=Query,
         mutation=Mutation,
         types=[UserType],

@@ -1,0 +1,145 @@
+"""Abuse resistance: no account enumeration, bounded input, rate limits before hashing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import asyncpg
+import pytest
+
+
+def _public(response: Any) -> tuple[int, dict[str, Any]]:
+    body = dict(response.json())
+    body.pop("request_id", None)
+    return response.status_code, body
+
+
+async def test_unknown_wrong_and_disabled_look_the_same(api: Any, migrated_database: str) -> None:
+    await api.register("known@example.com")
+    await api.register("disabled@example.com")
+    connection = await asyncpg.connect(migrated_database)
+    try:
+        await connection.execute(
+            "UPDATE auth.accounts SET status = 'disabled' WHERE email = 'disabled@example.com'"
+        )
+    finally:
+        await connection.close()
+
+    hashing = api.accounts.hashing
+    outcomes = []
+    for email, password in [
+        ("nobody@example.com", "whatever password"),
+        ("known@example.com", "the wrong password"),
+        ("disabled@example.com", api.password),  # even the right password
+    ]:
+        before = hashing.verify_count
+        response = await api.login(email, password)
+        # every failure runs exactly one Argon2 verification: no timing shortcut
+        assert hashing.verify_count == before + 1
+        outcomes.append(_public(response))
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    assert outcomes[0] == (
+        401,
+        {"code": "invalid_credentials", "message": "invalid e-mail or password"},
+    )
+
+
+async def test_oversized_passwords_are_refused_before_hashing(api: Any) -> None:
+    hashing = api.accounts.hashing
+    before = (hashing.hash_count, hashing.verify_count)
+    huge = "a" * 1_048_576
+    for path, body in [
+        ("/api/auth/login", {"email": "a@example.com", "password": huge}),
+        ("/api/auth/register", {"email": "a@example.com", "password": huge}),
+    ]:
+        response = await api.client.post(path, json=body)
+        assert response.status_code == 413, response.text
+        assert response.json()["code"] == "payload_too_large"
+    long = "a" * 2000  # under the body limit, over any acceptable password
+    response = await api.client.post(
+        "/api/auth/login", json={"email": "a@example.com", "password": long}
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"
+    graphql = await api.gql(
+        'mutation($p: String!) { login(input: {email: "a@example.com", password: $p}) '
+        "{ accessToken } }",
+        p=long,
+    )
+    assert graphql["errors"][0]["extensions"]["code"] == "validation_error"
+    assert (hashing.hash_count, hashing.verify_count) == before
+
+
+@pytest.mark.parametrize("strategy", ["fixed", "sliding"])
+async def test_failed_logins_are_rate_limited_then_recover(
+    make_client: Any, api_for: Any, strategy: str
+) -> None:
+    settings = {
+        "login_limit_per_account": 5,
+        "rate_limit_window_seconds": 2,
+        "rate_limit_strategy": strategy,
+    }
+    async with make_client(**settings) as client:
+        api = api_for(client)
+        await api.register("target@example.com")
+        hashing = api.accounts.hashing
+        # start the burst right after a window boundary, so a fixed window cannot split it
+        await asyncio.sleep(2 - time.time() % 2 + 0.05)
+        before = hashing.verify_count
+        statuses = []
+        retry_after = 0
+        for _ in range(100):
+            response = await api.login("target@example.com", "guess guess guess")
+            statuses.append(response.status_code)
+            if response.status_code == 429:
+                assert response.json()["code"] == "rate_limited"
+                retry_after = int(response.headers["retry-after"])
+        assert statuses[:5] == [401] * 5
+        assert statuses[5:] == [429] * 95
+        assert 1 <= retry_after <= 4
+        # the limiter refused before hashing: only the first five were verified
+        assert hashing.verify_count - before == 5
+        # while limited, even the right password is refused; no permanent lockout after
+        assert (await api.login("target@example.com")).status_code == 429
+        await asyncio.sleep(retry_after + 0.2)
+        recovered = await api.login("target@example.com")
+        assert recovered.status_code == 200, recovered.text
+
+
+async def test_successful_logins_do_not_use_up_the_account_limit(
+    make_client: Any, api_for: Any
+) -> None:
+    async with make_client(login_limit_per_account=3, rate_limit_window_seconds=60) as client:
+        api = api_for(client)
+        await api.register("regular@example.com")
+        for _ in range(6):
+            assert (await api.login("regular@example.com")).status_code == 200
+
+
+async def test_client_address_limit_spans_accounts(make_client: Any, api_for: Any) -> None:
+    async with make_client(login_limit_per_client=3, rate_limit_window_seconds=60) as client:
+        api = api_for(client)
+        statuses = [
+            (await api.login(f"spray{i}@example.com", "guess guess guess")).status_code
+            for i in range(5)
+        ]
+        assert statuses == [401, 401, 401, 429, 429]
+
+
+async def test_aliased_graphql_logins_count_every_attempt(make_client: Any, api_for: Any) -> None:
+    async with make_client(login_limit_per_account=5, rate_limit_window_seconds=60) as client:
+        api = api_for(client)
+        await api.register("batch@example.com")
+        fields = " ".join(
+            f'a{i}: login(input: {{email: "batch@example.com", password: "guess{i} guess"}}) '
+            "{ accessToken }"
+            for i in range(10)
+        )
+        result = await api.gql(f"mutation {{ {fields} }}")
+        codes = sorted(error["extensions"]["code"] for error in result["errors"])
+        assert codes == ["invalid_credentials"] * 5 + ["rate_limited"] * 5
+        limited = next(e for e in result["errors"] if e["extensions"]["code"] == "rate_limited")
+        assert limited["extensions"]["retryAfter"] >= 1
+        assert (await api.login("batch@example.com")).status_code == 429
