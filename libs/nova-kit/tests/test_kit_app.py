@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -100,3 +101,23 @@ async def test_security_headers_are_on_every_response(client: AsyncTestClient[Li
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_pool_usage_is_exported(client: AsyncTestClient[Litestar]) -> None:
+    await client.get("/ready")
+    text = (await client.get("/metrics")).text
+    assert 'db_client_connections{pool="kit",state="idle"}' in text
+    assert 'db_client_connections_max{pool="kit"} 10.0' in text
+
+
+async def test_log_lines_are_json_with_request_and_trace_ids(
+    client: AsyncTestClient[Litestar], capfd: pytest.CaptureFixture[str]
+) -> None:
+    await client.get("/items/13", headers={"X-Request-ID": "log-me"})
+    lines = [line for line in capfd.readouterr().err.splitlines() if "log-me" in line]
+    assert lines, "the unhandled error was not logged"
+    entry = json.loads(lines[0])
+    assert entry["request_id"] == "log-me"
+    assert len(entry["trace_id"]) == 32
+    assert entry["level"] == "error"
+    assert entry["service"] == "kit"

@@ -35,7 +35,7 @@ from nova_kit.errors import exception_handlers
 from nova_kit.headers import SecurityHeadersMiddleware
 from nova_kit.health import READINESS_STATE_KEY, Check, Readiness, health, ready
 from nova_kit.logs import RequestIdMiddleware, configure_logging
-from nova_kit.metrics import BUILD_INFO, MetricsMiddleware, metrics_endpoint
+from nova_kit.metrics import BUILD_INFO, DB_POOLS, MetricsMiddleware, metrics_endpoint
 from nova_kit.redis import create_redis
 from nova_kit.security import TokenAuthMiddleware, provide_claims
 from nova_kit.settings import ServiceSettings
@@ -147,6 +147,7 @@ def create_service_app(
         if uses_database:
             engine = db.create_engine(db.DatabaseConfig.from_settings(settings))
             instrument_engine(engine)
+            DB_POOLS.register(settings.service_name, engine)
             runtime.engine = engine
             runtime.sessions = db.create_session_factory(engine)
             readiness.checks.setdefault("database", lambda: db.ping(engine))

@@ -72,9 +72,21 @@ class _TextFormatter(logging.Formatter):
         return f"{line} [request_id={request_id}]" if request_id else line
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now (test captures, redirections), not at set-up."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        return
+
+
 def configure_logging(service: str, level: str = "INFO", *, json_lines: bool = True) -> None:
     """Route every logger (ours, uvicorn's, SQLAlchemy's) through one stderr handler."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     if json_lines:
         handler.setFormatter(JsonFormatter(service))
     else:

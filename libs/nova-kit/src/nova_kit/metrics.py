@@ -8,6 +8,8 @@ the route *template* (``/api/users/{user_id:uuid}``), never the raw path; the st
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from litestar import Response, get
 from litestar.enums import ScopeType
@@ -22,8 +24,13 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 disable_created_metrics()  # type: ignore[no-untyped-call]
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 UNMATCHED_ROUTE = "<unmatched>"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -52,6 +59,39 @@ BUILD_INFO = Gauge(
     "Always 1; labels carry the service name and version.",
     ["service", "version"],
 )
+
+
+class PoolCollector(Collector):
+    """Connection-pool usage of every engine a service registers (OTel ``db.client.connection``)."""
+
+    def __init__(self) -> None:
+        self.engines: dict[str, AsyncEngine] = {}
+
+    def register(self, name: str, engine: AsyncEngine) -> None:
+        self.engines[name] = engine
+
+    def collect(self) -> Iterator[Metric]:
+        from nova_kit.db import pool_status
+
+        usage = GaugeMetricFamily(
+            "db_client_connections",
+            "Connections of the service's database pool, by pool and state (used, idle).",
+            labels=["pool", "state"],
+        )
+        limit = GaugeMetricFamily(
+            "db_client_connections_max", "Pool size of the database pool.", labels=["pool"]
+        )
+        for name, engine in list(self.engines.items()):
+            status = pool_status(engine)
+            usage.add_metric([name, "used"], status["checked_out"])
+            usage.add_metric([name, "idle"], status["idle"])
+            limit.add_metric([name], status["size"])
+        yield usage
+        yield limit
+
+
+DB_POOLS = PoolCollector()
+REGISTRY.register(DB_POOLS)
 
 
 def status_class(status: int) -> str:
