@@ -1,0 +1,173 @@
+"""The supergraph model, the API schema derived from it, and hot reload."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+import httpx
+import pytest
+from graphql import print_schema
+
+from nova_gateway.federation.engine import EngineConfig, FederationEngine
+from nova_gateway.federation.loader import SupergraphLoader
+from nova_gateway.federation.supergraph import (
+    EntityKey,
+    FieldJoin,
+    SupergraphError,
+    parse_supergraph,
+)
+
+FIXTURE = (Path(__file__).parent / "fixtures" / "supergraph.graphql").read_text()
+SUPERGRAPH = parse_supergraph(FIXTURE)
+
+
+def test_subgraphs_and_their_urls() -> None:
+    assert {name: s.url for name, s in SUPERGRAPH.subgraphs.items()} == {
+        "accounts": "http://accounts/graphql",
+        "inventory": "http://inventory/graphql",
+        "products": "http://products/graphql",
+        "reviews": "http://reviews/graphql",
+    }
+    assert SUPERGRAPH.root_types == {"query": "Query", "mutation": "Mutation"}
+    assert SUPERGRAPH.sdl_hash == hashlib.sha256(FIXTURE.encode()).hexdigest()
+
+
+def test_keys_single_compound_multiple_and_unresolvable() -> None:
+    assert SUPERGRAPH.type("Product").keys == (
+        EntityKey("accounts", "upc", resolvable=False),
+        EntityKey("inventory", "sku brand"),
+        EntityKey("products", "upc"),
+        EntityKey("products", "sku brand"),
+        EntityKey("reviews", "upc"),
+    )
+    assert SUPERGRAPH.resolvable_keys("Product", "accounts") == ()
+
+
+def test_field_joins() -> None:
+    assert SUPERGRAPH.field("Product", "shippingEstimate").joins == (
+        FieldJoin("inventory", requires="price weight"),
+    )
+    assert SUPERGRAPH.field("Review", "author").joins == (
+        FieldJoin("reviews", provides="username"),
+    )
+    assert SUPERGRAPH.resolving_graphs("User", "username") == ("accounts",)
+    assert SUPERGRAPH.resolving_graphs("User", "nickname") == ("reviews",)
+    assert SUPERGRAPH.resolving_graphs("Mutation", "renameUser") == ("accounts",)
+    assert SUPERGRAPH.resolving_graphs("Book", "rating") == ()
+    assert SUPERGRAPH.type("Media").interface_object_graphs == frozenset({"reviews"})
+    assert SUPERGRAPH.type("Book").implements == {"products": frozenset({"Media"})}
+    assert SUPERGRAPH.type("SearchResult").union_members == {
+        "products": frozenset({"Product", "User"})
+    }
+    assert SUPERGRAPH.field("User", "reviews").list_depth == 1
+
+
+def test_api_schema_has_no_federation_machinery_or_inaccessible_elements() -> None:
+    printed = print_schema(SUPERGRAPH.api_schema)
+    assert "join__" not in printed
+    assert "link" not in printed
+    assert "@inaccessible" not in printed
+    assert "email" not in printed
+    assert "type User {" in printed
+
+
+def test_inaccessible_type_and_enum_value_are_removed() -> None:
+    sdl = FIXTURE.replace(
+        'type Review @join__type(graph: REVIEWS, key: "id") {',
+        "type Secret @join__type(graph: REVIEWS) @inaccessible { x: Int }\n"
+        "enum Mood @join__type(graph: REVIEWS) { HAPPY SAD @inaccessible }\n"
+        'type Review @join__type(graph: REVIEWS, key: "id") {\n  mood: Mood',
+    )
+    schema = parse_supergraph(sdl).api_schema
+    assert schema.get_type("Secret") is None
+    mood = schema.get_type("Mood")
+    assert mood is not None
+    assert list(mood.values) == ["HAPPY"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("sdl", "message"),
+    [
+        ("type Query {", "not valid GraphQL"),
+        ("type Query { a: Int }", "not a Federation v2 supergraph"),
+        (
+            FIXTURE.replace("join/v0.5", "join/v0.2"),
+            "join spec v0.2 is not supported",
+        ),
+    ],
+)
+def test_invalid_supergraphs_are_rejected_with_the_reason(sdl: str, message: str) -> None:
+    with pytest.raises(SupergraphError, match=message):
+        parse_supergraph(sdl)
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4", "v0.5"])
+def test_join_versions(version: str) -> None:
+    supergraph = parse_supergraph(FIXTURE.replace("join/v0.5", f"join/{version}"))
+    assert set(supergraph.subgraphs) == {"accounts", "inventory", "products", "reviews"}
+
+
+async def test_hot_reload_keeps_the_old_supergraph_when_the_new_one_is_invalid(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "supergraph.graphql"
+    path.write_text(FIXTURE)
+    engine = FederationEngine(EngineConfig())
+    async with httpx.AsyncClient() as http:
+        loader = SupergraphLoader(str(path), engine, http)
+        assert await loader.load() is True
+        first = engine.supergraph_hash
+        assert await loader.load() is False  # unchanged
+        path.write_text("type Query {")
+        assert await loader.load() is False
+        assert engine.supergraph_hash == first
+        assert loader.last_error is not None
+        assert "not valid GraphQL" in loader.last_error
+        changed = FIXTURE + "\n# recomposed\n"
+        path.write_text(changed)
+        assert await loader.load() is True
+        assert engine.supergraph_hash == hashlib.sha256(changed.encode()).hexdigest()
+    await engine.close()
+
+
+async def test_supergraph_from_a_url() -> None:
+    # any HTTP server on loopback will do: serve the file through a tiny ASGI app
+    import threading
+    import time
+
+    import uvicorn
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        assert scope["type"] == "http"
+        await send(  # type: ignore[operator]
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain")],
+            }
+        )
+        await send({"type": "http.response.body", "body": FIXTURE.encode()})  # type: ignore[operator]
+
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    engine = FederationEngine(EngineConfig())
+    try:
+        async with httpx.AsyncClient() as http:
+            loader = SupergraphLoader(f"http://127.0.0.1:{port}/supergraph", engine, http)
+            assert await loader.load() is True
+        assert engine.supergraph_hash == SUPERGRAPH.sdl_hash
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        await engine.close()
