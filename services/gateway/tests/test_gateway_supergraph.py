@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -132,42 +133,48 @@ async def test_hot_reload_keeps_the_old_supergraph_when_the_new_one_is_invalid(
     await engine.close()
 
 
-async def test_supergraph_from_a_url() -> None:
-    # any HTTP server on loopback will do: serve the file through a tiny ASGI app
-    import threading
-    import time
+class _TextServer:
+    """Serves one text document over HTTP on loopback."""
 
-    import uvicorn
+    def __init__(self, text: str) -> None:
+        import socket
+        import threading
 
-    async def app(scope: dict[str, object], receive: object, send: object) -> None:
-        assert scope["type"] == "http"
-        await send(  # type: ignore[operator]
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"text/plain")],
-            }
+        import uvicorn
+
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            headers = [(b"content-type", b"text/plain")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": text.encode()})
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/supergraph.graphql"
+        self.server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
         )
-        await send({"type": "http.response.body", "body": FIXTURE.encode()})  # type: ignore[operator]
 
-    import socket
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+
+
+async def test_supergraph_from_a_url() -> None:
+    server = _TextServer(FIXTURE)
+    server.start()
     engine = FederationEngine(EngineConfig())
     try:
         async with httpx.AsyncClient() as http:
-            loader = SupergraphLoader(f"http://127.0.0.1:{port}/supergraph", engine, http)
+            loader = SupergraphLoader(server.url, engine, http)
             assert await loader.load() is True
         assert engine.supergraph_hash == SUPERGRAPH.sdl_hash
     finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+        server.stop()
         await engine.close()
