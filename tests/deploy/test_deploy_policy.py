@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.deploy_helpers import rendered
+from tests.deploy.deploy_helpers import ROOT, rendered
 
 CHECKOV_VERSION = "3.3.30"
 
@@ -96,3 +97,11 @@ def test_checkov_passes_on_the_production_example(tmp_path: Path) -> None:
     assert report["summary"]["passed"] > 100
     stale = set(WAIVED) - {check["check_id"] for check in failed}
     assert not stale, f"waivers no longer needed, remove them: {sorted(stale)}"
+
+
+def test_make_deploy_policy_runs_the_same_checkov_with_the_same_waivers() -> None:
+    makefile = (ROOT / "deploy" / "deploy.mk").read_text(encoding="utf-8")
+    assert f"CHECKOV_VERSION ?= {CHECKOV_VERSION}" in makefile
+    skipped = re.search(r"--skip-check (\S+)", makefile)
+    assert skipped is not None
+    assert sorted(skipped.group(1).split(",")) == sorted(WAIVED)
