@@ -19,7 +19,7 @@ from nova_users.graphql import build_schema
 
 Client = AsyncTestClient[Litestar]
 
-PROFILE_FIELDS = "id displayName bio avatarUrl locale timezone createdAt updatedAt deletedAt"
+PROFILE_FIELDS = "id displayName bio avatarUrl locale timezone updatedAt deletedAt"
 ME = f"query {{ me {{ {PROFILE_FIELDS} }} }}"
 USER = (
     "query($id: ID!, $deleted: Boolean! = false) "
@@ -47,7 +47,6 @@ def rest_shape(node: dict[str, Any]) -> dict[str, Any]:
     names = {
         "displayName": "display_name",
         "avatarUrl": "avatar_url",
-        "createdAt": "created_at",
         "updatedAt": "updated_at",
         "deletedAt": "deleted_at",
     }
@@ -64,7 +63,8 @@ def same_instant(left: str | None, right: str | None) -> bool:
 
 def assert_same_profile(graph: dict[str, Any], rest: dict[str, Any]) -> None:
     shaped = rest_shape(graph)
-    assert shaped.keys() == rest.keys()
+    # createdAt belongs to auth's part of User (the account's creation time)
+    assert shaped.keys() == rest.keys() - {"created_at"}
     for key, value in shaped.items():
         if key.endswith("_at"):
             assert same_instant(value, rest[key]), (key, value, rest[key])
@@ -266,3 +266,5 @@ def test_export_sdl_prints_the_subgraph_without_a_server() -> None:
     assert "displayName: String!" in sdl
     assert "users(first: Int! = 20" in sdl
     assert "email" not in sdl
+    user_type = sdl.split('type User @key(fields: "id") {', 1)[1].split("}", 1)[0]
+    assert "createdAt" not in user_type, "auth resolves User.createdAt"

@@ -1,9 +1,13 @@
 """GraphQL subgraph of nova-users (Apollo Federation 2.9 with Strawberry).
 
 ``User @key(fields: "id")`` carries the profile fields; auth's subgraph adds the account fields
-to the same entity. Resolvers are a thin skin over :class:`ProfileService`: the same guards as
-the REST routes (``nova_kit.security``), the same validation models, the same visibility rule.
-``_entities`` lookups go through a per-request DataLoader, one SQL query per batch.
+to the same entity, ``createdAt`` (when the account was created) among them — so the profile's
+own creation time stays out of this subgraph (a non-shareable field cannot be resolved by two
+subgraphs) and is served by REST and the admin pages.
+
+Resolvers are a thin skin over :class:`ProfileService`: the same guards as the REST routes
+(``nova_kit.security``), the same validation models, the same visibility rule. ``_entities``
+lookups go through a per-request DataLoader, one SQL query per batch.
 """
 
 from __future__ import annotations
@@ -84,8 +88,7 @@ class UserType:
     timezone: str | None = strawberry.field(
         description="IANA time zone; visible to the user and administrators only."
     )
-    created_at: datetime
-    updated_at: datetime
+    updated_at: datetime = strawberry.field(description="When the profile last changed.")
     deleted_at: datetime | None = strawberry.field(
         description="When the profile was soft-deleted; administrators only."
     )
@@ -99,7 +102,6 @@ class UserType:
             avatar_url=profile.avatar_url,
             locale=profile.locale,
             timezone=profile.timezone,
-            created_at=profile.created_at,
             updated_at=profile.updated_at,
             deleted_at=profile.deleted_at,
         )
