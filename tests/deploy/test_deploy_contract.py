@@ -303,3 +303,30 @@ def test_dockerfile_paths_exist() -> None:
         ):
             assert (ROOT / source).exists(), f"services/{service}/Dockerfile copies {source}"
     assert Path(ROOT / ".dockerignore").exists()
+
+
+def test_frontend_env_is_what_the_frontend_reads() -> None:
+    sources = [
+        path
+        for pattern in ("src/**/*.ts", "src/**/*.tsx", "next.config.*")
+        for path in (ROOT / "frontend").glob(pattern)
+        if "node_modules" not in path.parts
+    ]
+    if not sources:
+        pytest.skip("the Next.js app has no sources yet")
+    read = {
+        name
+        for path in sources
+        for name in re.findall(r"process\.env\.([A-Z0-9_]+)", path.read_text(encoding="utf-8"))
+    }
+    manifest = rendered("defaults")[1]
+    container = pod_spec(find(manifest, "Deployment", "nova-frontend"))["containers"][0]
+    # PORT and HOSTNAME are read by the standalone server.js that `next build` generates.
+    chart_env = set(container_env(manifest, container)) - {"PORT", "HOSTNAME"}
+    assert chart_env, "the chart gives the frontend no setting at all?"
+    assert chart_env <= read, f"the frontend does not read {sorted(chart_env - read)}"
+    dockerfile = (ROOT / "frontend" / "Dockerfile").read_text(encoding="utf-8")
+    for name in chart_env:
+        assert f"ARG {name}=" in dockerfile, (
+            f"{name} may feed next.config rewrites, fixed at build time: make it a build arg"
+        )

@@ -96,8 +96,9 @@ Call with (list $ "auth" $c).
 {{- $root := index . 0 -}}
 {{- $name := index . 1 -}}
 {{- $c := index . 2 -}}
-{{- $env := dict "NOVA_ENVIRONMENT" $root.Values.global.environment -}}
+{{- $env := dict -}}
 {{- if $c.envPrefix -}}
+{{- $_ := set $env "NOVA_ENVIRONMENT" $root.Values.global.environment -}}
 {{- $_ := set $env "NOVA_JWKS_URL" (include "nova.jwksUrl" $root) -}}
 {{- if $c.mountSupergraph -}}
 {{- $_ := set $env (printf "%sSUPERGRAPH" $c.envPrefix) (printf "%s/%s" $root.Values.supergraph.mountPath $root.Values.supergraph.fileName) -}}
