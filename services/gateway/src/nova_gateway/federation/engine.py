@@ -31,7 +31,7 @@ from graphql.execution.values import get_variable_values
 from nova_gateway.federation.errors import ErrorDict, graphql_error
 from nova_gateway.federation.executor import execute_plan
 from nova_gateway.federation.limits import OperationLimits, limit_rules
-from nova_gateway.federation.plan_cache import PlanCache
+from nova_gateway.federation.plan_cache import LruCache, PlanCache
 from nova_gateway.federation.planner import PlanningError, find_operation, plan_operation
 from nova_gateway.federation.response import shape_response
 from nova_gateway.federation.supergraph import Supergraph
@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+TOKEN_LIMIT_EXCEEDED = "TOKEN_LIMIT_EXCEEDED"  # noqa: S105 - an error code
 BAD_REQUEST = "BAD_REQUEST"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
@@ -73,11 +74,22 @@ class EngineConfig:
     """Routing URLs by subgraph name, overriding the ones in the supergraph."""
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedDocument:
+    """A parsed document that passed validation against the API schema."""
+
+    document: DocumentNode
+    key: str
+    """The normalized document (printed AST): the plan cache key."""
+    fragments: dict[str, FragmentDefinitionNode]
+
+
 @dataclass(slots=True)
 class LoadedSupergraph:
     supergraph: Supergraph
     transport: SubgraphTransport
     plans: PlanCache
+    documents: LruCache[str, PreparedDocument]
     rules: list[Any]
 
 
@@ -118,7 +130,11 @@ class FederationEngine:
                 self._close_later(previous.transport)
         rules = [*specified_rules, *limit_rules(self.config.limits)]
         self.current = LoadedSupergraph(
-            supergraph, transport, PlanCache(self.config.plan_cache_size), rules
+            supergraph,
+            transport,
+            PlanCache(self.config.plan_cache_size),
+            LruCache(self.config.plan_cache_size),
+            rules,
         )
 
     def _close_later(self, transport: SubgraphTransport) -> None:
@@ -139,6 +155,36 @@ class FederationEngine:
         if self.current is not None:
             await self.current.transport.close()
 
+    def _prepare(self, loaded: LoadedSupergraph, query: str) -> PreparedDocument | GraphQLResponse:
+        """Parse and validate ``query``, or answer why not. Valid documents are cached."""
+        cached = loaded.documents.get(query)
+        if cached is not None:
+            return cached
+        try:
+            document = parse(query, no_location=False, max_tokens=self.config.limits.max_tokens)
+        except GraphQLError as error:
+            code = GRAPHQL_PARSE_FAILED
+            if "token" in error.message.lower():
+                code = TOKEN_LIMIT_EXCEEDED
+            return GraphQLResponse(400, {"errors": [_located(error, code)]})
+        validation_errors = validate(loaded.supergraph.api_schema, document, loaded.rules)
+        if validation_errors:
+            GRAPHQL_REQUESTS.labels("unknown", "rejected").inc()
+            return GraphQLResponse(
+                400, {"errors": [_located(e, GRAPHQL_VALIDATION_FAILED) for e in validation_errors]}
+            )
+        prepared = PreparedDocument(
+            document=document,
+            key=print_ast(document),
+            fragments={
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            },
+        )
+        loaded.documents.put(query, prepared)
+        return prepared
+
     async def execute(
         self,
         request: GraphQLRequest,
@@ -151,21 +197,11 @@ class FederationEngine:
             return _request_error(503, "No supergraph is loaded yet.", SUPERGRAPH_NOT_LOADED)
         if not request.query or not isinstance(request.query, str):
             return _request_error(400, "The request has no query.", BAD_REQUEST)
-        limits = self.config.limits
-        try:
-            document = parse(request.query, no_location=False, max_tokens=limits.max_tokens)
-        except GraphQLError as error:
-            code = GRAPHQL_PARSE_FAILED
-            if "token" in error.message.lower():
-                code = "TOKEN_LIMIT_EXCEEDED"
-            return GraphQLResponse(400, {"errors": [_located(error, code)]})
+        prepared = self._prepare(loaded, request.query)
+        if isinstance(prepared, GraphQLResponse):
+            return prepared
+        document = prepared.document
         schema = loaded.supergraph.api_schema
-        validation_errors = validate(schema, document, loaded.rules)
-        if validation_errors:
-            GRAPHQL_REQUESTS.labels("unknown", "rejected").inc()
-            return GraphQLResponse(
-                400, {"errors": [_located(e, GRAPHQL_VALIDATION_FAILED) for e in validation_errors]}
-            )
         try:
             operation = find_operation(document, request.operation_name)
         except PlanningError as error:
@@ -181,7 +217,7 @@ class FederationEngine:
             return GraphQLResponse(200, {"errors": [_located(e, BAD_USER_INPUT) for e in coerced]})
         try:
             plan = loaded.plans.get_or_plan(
-                _document_key(document),
+                prepared.key,
                 request.operation_name,
                 lambda: plan_operation(loaded.supergraph, document, request.operation_name),
             )
@@ -194,9 +230,7 @@ class FederationEngine:
         result = await execute_plan(
             plan, loaded.transport, variables=raw_variables, headers=headers or {}
         )
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
+        fragments = prepared.fragments
         local = _introspect(loaded.supergraph, document, operation, coerced.coerced)
         body = shape_response(
             schema,
@@ -209,10 +243,6 @@ class FederationEngine:
         )
         GRAPHQL_REQUESTS.labels(kind, "errors" if body.get("errors") else "ok").inc()
         return GraphQLResponse(200, body)
-
-
-def _document_key(document: DocumentNode) -> str:
-    return print_ast(document)
 
 
 def _introspect(

@@ -1,4 +1,5 @@
-"""An LRU cache of query plans keyed by the normalized document and operation name."""
+"""Bounded LRU caches: query plans (keyed by normalized document and operation name) and
+validated documents (keyed by the query text)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,37 @@ from nova_gateway.federation.plan import QueryPlan
 from nova_gateway.metrics import PLAN_CACHE_LOOKUPS
 
 
+class LruCache[K, V]:
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        if self.max_size <= 0:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_size:
+                self._items.popitem(last=False)
+
+
 class PlanCache:
     """Plans for one supergraph. A reload creates a new cache, so no plan outlives its schema."""
 
     def __init__(self, max_size: int) -> None:
-        self.max_size = max_size
-        self._plans: OrderedDict[tuple[str, str | None], QueryPlan] = OrderedDict()
-        self._lock = Lock()
+        self._plans: LruCache[tuple[str, str | None], QueryPlan] = LruCache(max_size)
 
     def __len__(self) -> int:
         return len(self._plans)
@@ -25,19 +50,11 @@ class PlanCache:
         self, document_key: str, operation_name: str | None, plan: Callable[[], QueryPlan]
     ) -> QueryPlan:
         key = (document_key, operation_name)
-        with self._lock:
-            cached = self._plans.get(key)
-            if cached is not None:
-                self._plans.move_to_end(key)
-                PLAN_CACHE_LOOKUPS.labels("hit").inc()
-                return cached
+        cached = self._plans.get(key)
+        if cached is not None:
+            PLAN_CACHE_LOOKUPS.labels("hit").inc()
+            return cached
         PLAN_CACHE_LOOKUPS.labels("miss").inc()
         planned = plan()
-        if self.max_size <= 0:
-            return planned
-        with self._lock:
-            self._plans[key] = planned
-            self._plans.move_to_end(key)
-            while len(self._plans) > self.max_size:
-                self._plans.popitem(last=False)
+        self._plans.put(key, planned)
         return planned
