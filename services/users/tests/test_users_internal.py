@@ -130,3 +130,35 @@ async def test_internal_delete_is_idempotent_and_wins_over_a_late_registration(
     assert late.status_code == 200
     assert late.json()["deleted_at"] is not None
     assert (await client.get(f"/api/users/{never_seen}")).status_code == 404
+
+
+async def metric(client: Client, change: str) -> float:
+    text = (await client.get("/metrics")).text
+    prefix = f'nova_users_profile_changes_total{{change="{change}"}} '
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return float(line.removeprefix(prefix))
+    return 0.0
+
+
+async def test_profile_changes_are_counted_by_kind(client: Client, callers: Any) -> None:
+    before = {
+        change: await metric(client, change)
+        for change in ("created_on_event", "created_on_first_read", "updated", "deleted")
+    }
+    service, alice = callers.service(), callers.user()
+    await client.put(
+        f"/internal/profiles/{uuid.uuid4()}", json={"display_name": "A"}, headers=service.headers
+    )
+    await client.get("/api/users/me", headers=alice.headers)
+    await client.get("/api/users/me", headers=alice.headers)
+    await client.patch("/api/users/me", json={"bio": "hi"}, headers=alice.headers)
+    await client.delete("/api/users/me", headers=alice.headers)
+    await client.delete("/api/users/me", headers=alice.headers)
+    after = {change: await metric(client, change) for change in before}
+    assert {change: after[change] - before[change] for change in before} == {
+        "created_on_event": 1,
+        "created_on_first_read": 1,
+        "updated": 1,
+        "deleted": 1,
+    }

@@ -11,8 +11,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
+from prometheus_client import Counter
 from sqlalchemy import Select, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,13 @@ from nova_users.schemas import (
     ProfileUpdate,
     check_display_name,
     validation_error,
+)
+
+PROFILE_CHANGES = Counter(
+    "nova_users_profile_changes_total",
+    "Profile changes by kind: created (from the registration event or on first read), "
+    "updated, deleted, restored",
+    ["change"],
 )
 
 
@@ -173,7 +181,9 @@ class ProfileService:
         profile = await self._find(user_id, include_deleted=True)
         if profile is None:
             profile, _ = await self.ensure(
-                user_id, ProfileSeed(display_name=default_display_name(claims))
+                user_id,
+                ProfileSeed(display_name=default_display_name(claims)),
+                source="first_read",
             )
         if profile.deleted_at is not None:
             raise ProfileDeletedError("this profile has been deleted")
@@ -208,7 +218,13 @@ class ProfileService:
 
     # --- writes ----------------------------------------------------------------------------
 
-    async def ensure(self, user_id: uuid.UUID, seed: ProfileSeed) -> tuple[ProfileModel, bool]:
+    async def ensure(
+        self,
+        user_id: uuid.UUID,
+        seed: ProfileSeed,
+        *,
+        source: Literal["event", "first_read"] = "event",
+    ) -> tuple[ProfileModel, bool]:
         """Create the profile if missing, else keep it as it is. Safe under concurrency:
         ``INSERT … ON CONFLICT DO NOTHING`` lets exactly one caller create the row."""
         inserted = await self.session.scalars(
@@ -221,6 +237,7 @@ class ProfileService:
         profile = inserted.one_or_none()
         await self.session.commit()
         if profile is not None:
+            PROFILE_CHANGES.labels(f"created_on_{source}").inc()
             return profile, True
         return await self.get(user_id, include_deleted=True), False
 
@@ -234,12 +251,13 @@ class ProfileService:
         )
         if updated is None:
             raise ProfileDeletedError("this profile has been deleted")
+        PROFILE_CHANGES.labels("updated").inc()
         return updated
 
     async def delete(self, user_id: uuid.UUID) -> None:
         """Soft-delete; idempotent. A profile that does not exist yet is recorded as deleted,
         so a late ``user.registered`` cannot bring it back."""
-        await self.session.execute(
+        result = await self.session.execute(
             pg_insert(ProfileModel)
             .values(id=user_id, display_name=DEFAULT_DISPLAY_NAME, deleted_at=func.now())
             .on_conflict_do_update(
@@ -247,8 +265,12 @@ class ProfileService:
                 set_={"deleted_at": func.now(), "updated_at": func.now()},
                 where=ProfileModel.deleted_at.is_(None),
             )
+            .returning(ProfileModel.id)
         )
+        changed = result.scalar_one_or_none() is not None
         await self.session.commit()
+        if changed:
+            PROFILE_CHANGES.labels("deleted").inc()
 
     async def delete_own(self, claims: AccessClaims) -> None:
         await self.delete(self._own_id(claims))
@@ -259,6 +281,7 @@ class ProfileService:
             user_id, ProfileModel.deleted_at.is_not(None), deleted_at=None, updated_at=func.now()
         )
         if restored is not None:
+            PROFILE_CHANGES.labels("restored").inc()
             return restored
         return await self.get(user_id, include_deleted=True)
 
