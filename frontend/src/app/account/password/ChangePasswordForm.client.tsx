@@ -1,0 +1,125 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useEffect, useRef, useState } from "react";
+import { Alert, Button, Field, FormError, Input } from "@/components/ui";
+import { blameField } from "@/lib/errors";
+import { useForm } from "@/lib/form";
+import { authApi } from "@/lib/rest";
+import { useSession } from "@/lib/session";
+import { checkNewPassword, checkRequired, PASSWORD_MAX, PASSWORD_MIN } from "@/lib/validation";
+
+export function ChangePasswordForm() {
+  const session = useSession();
+  const router = useRouter();
+  const [done, setDone] = useState(false);
+  const doneRef = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    if (done) doneRef.current?.focus();
+  }, [done]);
+
+  const form = useForm({
+    initial: { currentPassword: "", newPassword: "", confirm: "" },
+    validate: (values) => ({
+      currentPassword:
+        checkRequired(values.currentPassword, "Enter your current password.") ?? undefined,
+      newPassword:
+        checkNewPassword(values.newPassword) ??
+        (values.newPassword === values.currentPassword
+          ? "Choose a password different from the current one."
+          : undefined),
+      confirm: values.confirm === values.newPassword ? undefined : "The passwords do not match.",
+    }),
+    submit: async (values) => {
+      setDone(false);
+      let response: Awaited<ReturnType<typeof authApi.changePassword>>;
+      try {
+        response = await authApi.changePassword({
+          current_password: values.currentPassword,
+          new_password: values.newPassword,
+        });
+      } catch (error) {
+        throw blameField(error, {
+          invalid_password: "currentPassword",
+          weak_password: "newPassword",
+        });
+      }
+      // The change ends every session and starts a new one in the answer's cookies.
+      if (typeof response?.expires_in === "number") session.signedIn(response);
+      try {
+        await authApi.me({ probe: true });
+      } catch {
+        router.replace("/login?reason=password-changed");
+        return;
+      }
+      form.reset();
+      setDone(true);
+    },
+  });
+
+  return (
+    <form
+      ref={form.formRef}
+      onSubmit={form.onSubmit}
+      noValidate
+      className="stack"
+      aria-label="Change password"
+    >
+      <div ref={doneRef} tabIndex={-1}>
+        {done ? <Alert tone="success">Your password was changed.</Alert> : null}
+      </div>
+      <FormError
+        ref={form.errorRef}
+        message={form.formError}
+        title="Could not change the password"
+      />
+      <Field label="Current password" error={form.errors.currentPassword} required>
+        {(control) => (
+          <Input
+            {...control}
+            type="password"
+            name="currentPassword"
+            autoComplete="current-password"
+            value={form.values.currentPassword}
+            onChange={(event) => form.setValue("currentPassword", event.target.value)}
+          />
+        )}
+      </Field>
+      <Field
+        label="New password"
+        error={form.errors.newPassword}
+        hint={`${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`}
+        required
+      >
+        {(control) => (
+          <Input
+            {...control}
+            type="password"
+            name="newPassword"
+            autoComplete="new-password"
+            value={form.values.newPassword}
+            onChange={(event) => form.setValue("newPassword", event.target.value)}
+          />
+        )}
+      </Field>
+      <Field label="Repeat the new password" error={form.errors.confirm} required>
+        {(control) => (
+          <Input
+            {...control}
+            type="password"
+            name="confirm"
+            autoComplete="new-password"
+            value={form.values.confirm}
+            onChange={(event) => form.setValue("confirm", event.target.value)}
+          />
+        )}
+      </Field>
+      <div>
+        <Button type="submit" busy={form.submitting}>
+          Change password
+        </Button>
+      </div>
+    </form>
+  );
+}

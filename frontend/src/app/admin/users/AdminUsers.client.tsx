@@ -1,0 +1,223 @@
+"use client";
+
+import { type FormEvent, useEffect, useId, useRef, useState } from "react";
+import { Forbidden } from "@/components/Forbidden";
+import { Alert, Button, type Column, Input, Spinner, Table } from "@/components/ui";
+import type { UserProfile } from "@/lib/account";
+import { errorMessage } from "@/lib/errors";
+import { useAdminUsers, useRestoreUser } from "@/lib/users";
+
+export const PAGE_SIZE = 10;
+
+function formatDate(value: string | null): string {
+  if (!value) return "—";
+  const date = new Date(value);
+  return Number.isNaN(date.getTime())
+    ? value
+    : date.toLocaleDateString(undefined, { dateStyle: "medium" });
+}
+
+export function AdminUsers() {
+  const [searchInput, setSearchInput] = useState("");
+  const [search, setSearch] = useState("");
+  const [includeDeleted, setIncludeDeleted] = useState(false);
+  // Cursors of the pages before the current one: "Previous" pops, "Next" pushes.
+  const [cursors, setCursors] = useState<(string | null)[]>([]);
+  const [after, setAfter] = useState<string | null>(null);
+  const [notice, setNotice] = useState<{ tone: "success" | "error"; text: string } | null>(null);
+  const [restoring, setRestoring] = useState<string | null>(null);
+  const searchId = useId();
+  const resultsHeading = useRef<HTMLHeadingElement>(null);
+
+  const { data, loading, error, reload, source } = useAdminUsers({
+    first: PAGE_SIZE,
+    after,
+    search,
+    includeDeleted,
+  });
+  const restore = useRestoreUser();
+
+  // The data source changed in this tab or another: start again from the first page.
+  const previousSource = useRef(source);
+  useEffect(() => {
+    if (previousSource.current !== source) {
+      previousSource.current = source;
+      setCursors([]);
+      setAfter(null);
+    }
+  }, [source]);
+
+  function firstPage() {
+    setCursors([]);
+    setAfter(null);
+  }
+
+  function onSearch(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setNotice(null);
+    setSearch(searchInput.trim());
+    firstPage();
+  }
+
+  function goNext() {
+    if (!data?.endCursor) return;
+    setCursors((stack) => [...stack, after]);
+    setAfter(data.endCursor);
+    resultsHeading.current?.focus();
+  }
+
+  function goPrevious() {
+    setCursors((stack) => {
+      const copy = [...stack];
+      setAfter(copy.pop() ?? null);
+      return copy;
+    });
+    resultsHeading.current?.focus();
+  }
+
+  async function onRestore(user: UserProfile) {
+    setRestoring(user.id);
+    setNotice(null);
+    try {
+      const restored = await restore(user.id);
+      setNotice({ tone: "success", text: `${restored.displayName} was restored.` });
+      reload();
+    } catch (caught) {
+      setNotice({
+        tone: "error",
+        text: `${user.displayName} could not be restored: ${errorMessage(caught)}`,
+      });
+    } finally {
+      setRestoring(null);
+    }
+  }
+
+  if (error?.status === 403) return <Forbidden />;
+
+  const columns: Column<UserProfile>[] = [
+    { key: "name", header: "Name", cell: (user) => user.displayName },
+    {
+      key: "email",
+      header: "E-mail",
+      cell: (user) => user.email ?? <span className="muted">—</span>,
+    },
+    {
+      key: "id",
+      header: "User id",
+      cell: (user) => <code style={{ fontSize: "0.8rem" }}>{user.id}</code>,
+    },
+    { key: "created", header: "Created", cell: (user) => formatDate(user.createdAt) },
+    {
+      key: "state",
+      header: "State",
+      cell: (user) => (user.deletedAt ? `Deleted ${formatDate(user.deletedAt)}` : "Active"),
+    },
+    {
+      key: "actions",
+      header: <span className="sr-only">Actions</span>,
+      cell: (user) =>
+        user.deletedAt ? (
+          <Button
+            size="small"
+            variant="secondary"
+            busy={restoring === user.id}
+            disabled={restoring !== null}
+            onClick={() => onRestore(user)}
+            aria-label={`Restore ${user.displayName}`}
+          >
+            Restore
+          </Button>
+        ) : null,
+    },
+  ];
+
+  const pageNumber = cursors.length + 1;
+  return (
+    <div className="stack">
+      <search>
+        <form onSubmit={onSearch} className="row" aria-label="Search users">
+          <label htmlFor={searchId} className="sr-only">
+            Search by name or user id
+          </label>
+          <div style={{ flex: "1 1 16rem" }}>
+            <Input
+              id={searchId}
+              type="search"
+              name="search"
+              placeholder="Search by name or user id"
+              value={searchInput}
+              onChange={(event) => setSearchInput(event.target.value)}
+            />
+          </div>
+          <Button type="submit" variant="secondary">
+            Search
+          </Button>
+          <label className="row" style={{ gap: "0.4rem" }}>
+            <input
+              type="checkbox"
+              checked={includeDeleted}
+              onChange={(event) => {
+                setIncludeDeleted(event.target.checked);
+                firstPage();
+              }}
+            />
+            Include deleted users
+          </label>
+        </form>
+      </search>
+
+      <div aria-live="polite">
+        {notice ? <Alert tone={notice.tone}>{notice.text}</Alert> : null}
+      </div>
+
+      <h2 ref={resultsHeading} tabIndex={-1} style={{ fontSize: "1.1rem", margin: 0 }}>
+        {search ? `Results for “${search}”` : "All users"} · page {pageNumber}
+      </h2>
+
+      {error ? (
+        <Alert
+          tone="error"
+          title="The users could not be loaded"
+          action={
+            <Button size="small" variant="secondary" onClick={reload}>
+              Try again
+            </Button>
+          }
+        >
+          {error.message}
+        </Alert>
+      ) : loading && !data ? (
+        <Spinner label="Loading users…" />
+      ) : data && data.users.length === 0 ? (
+        <Alert tone="info" title="No users found">
+          {search
+            ? "Nobody matches this search. Try part of a name, or a full user id."
+            : "There are no users yet."}
+          {!includeDeleted
+            ? " Deleted users are hidden; tick “Include deleted users” to see them."
+            : null}
+        </Alert>
+      ) : data ? (
+        <div aria-busy={loading || undefined} className="stack">
+          <Table
+            caption={`Users, page ${pageNumber} (${source === "graphql" ? "GraphQL" : "REST"})`}
+            captionHidden
+            columns={columns}
+            rows={data.users}
+            rowKey={(user) => user.id}
+          />
+          {loading ? <Spinner label="Updating…" /> : null}
+        </div>
+      ) : null}
+
+      <nav aria-label="Pages" className="row">
+        <Button variant="secondary" onClick={goPrevious} disabled={cursors.length === 0 || loading}>
+          Previous page
+        </Button>
+        <Button variant="secondary" onClick={goNext} disabled={!data?.hasNextPage || loading}>
+          Next page
+        </Button>
+      </nav>
+    </div>
+  );
+}

@@ -1,0 +1,69 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { Button, Field, FormError, Input } from "@/components/ui";
+import { useForm } from "@/lib/form";
+import { authApi } from "@/lib/rest";
+import { useSession } from "@/lib/session";
+import { checkEmail, checkRequired } from "@/lib/validation";
+
+export function LoginForm({ next }: { next: string }) {
+  const router = useRouter();
+  const session = useSession();
+  const form = useForm({
+    initial: { email: "", password: "" },
+    validate: (values) => ({
+      email: checkEmail(values.email) ?? undefined,
+      password: checkRequired(values.password, "Enter your password.") ?? undefined,
+    }),
+    submit: async (values) => {
+      const response = await authApi.login({
+        email: values.email.trim(),
+        password: values.password,
+      });
+      session.signedIn(response);
+      router.replace(next);
+    },
+  });
+  return (
+    <form
+      ref={form.formRef}
+      onSubmit={form.onSubmit}
+      noValidate
+      className="stack"
+      aria-label="Log in"
+    >
+      <FormError ref={form.errorRef} message={form.formError} title="Could not log in" />
+      <Field label="E-mail address" error={form.errors.email} required>
+        {(control) => (
+          <Input
+            {...control}
+            type="email"
+            name="email"
+            autoComplete="username"
+            inputMode="email"
+            value={form.values.email}
+            onChange={(event) => form.setValue("email", event.target.value)}
+          />
+        )}
+      </Field>
+      <Field label="Password" error={form.errors.password} required>
+        {(control) => (
+          <Input
+            {...control}
+            type="password"
+            name="password"
+            autoComplete="current-password"
+            value={form.values.password}
+            onChange={(event) => form.setValue("password", event.target.value)}
+          />
+        )}
+      </Field>
+      <div>
+        <Button type="submit" busy={form.submitting}>
+          Log in
+        </Button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,41 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { PageHeader } from "@/components/PageHeader.server";
+import { Alert, Card } from "@/components/ui";
+import { safeNextPath } from "@/lib/next-path";
+import { LoginForm } from "./LoginForm.client";
+
+export const metadata: Metadata = { title: "Log in" };
+
+const NOTICES: Record<string, { tone: "info" | "success" | "warning"; text: string }> = {
+  expired: { tone: "warning", text: "Your session has ended. Log in again to continue." },
+  "signed-out": { tone: "success", text: "You are logged out." },
+  "password-changed": {
+    tone: "success",
+    text: "Your password was changed and your other sessions ended. Log in with the new password.",
+  },
+  deleted: { tone: "success", text: "Your account was deleted." },
+};
+
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+export default async function LoginPage({ searchParams }: { searchParams: SearchParams }) {
+  const params = await searchParams;
+  const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+  const next = safeNextPath(first(params.next));
+  const notice = NOTICES[first(params.reason) ?? ""];
+  return (
+    <div className="page-narrow" style={{ margin: "0 auto" }}>
+      <PageHeader title="Log in" lead="Welcome back." />
+      <div className="stack">
+        {notice ? <Alert tone={notice.tone}>{notice.text}</Alert> : null}
+        <Card>
+          <LoginForm next={next} />
+        </Card>
+        <p>
+          New here? <Link href="/register">Create an account</Link>.
+        </p>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,54 @@
+"use client";
+
+import { usePathname, useRouter } from "next/navigation";
+import { type ReactNode, useEffect } from "react";
+import { Alert, Button, Spinner } from "@/components/ui";
+import { loginUrl } from "@/lib/next-path";
+import { useSession } from "@/lib/session";
+import { Forbidden } from "./Forbidden";
+
+/**
+ * Renders its children for a signed-in user (an administrator with `admin`); otherwise a
+ * loading state while the session is checked, a redirect to the login page, or a 403 page.
+ */
+export function RequireSession({
+  children,
+  admin = false,
+}: {
+  children: ReactNode;
+  admin?: boolean;
+}) {
+  const session = useSession();
+  const router = useRouter();
+  const pathname = usePathname();
+
+  useEffect(() => {
+    if (session.status !== "anonymous") return;
+    if (session.endReason === "signed-out") {
+      router.replace("/login?reason=signed-out");
+      return;
+    }
+    const here = `${pathname}${window.location.search}`;
+    router.replace(loginUrl(here, session.endReason ?? undefined));
+  }, [session.status, session.endReason, router, pathname]);
+
+  if (session.status === "loading") return <Spinner label="Checking your session…" />;
+  if (session.status === "anonymous") return <Spinner label="Redirecting to the login page…" />;
+  if (session.status === "unavailable") {
+    return (
+      <Alert
+        tone="error"
+        title="The service is unavailable"
+        action={
+          <Button variant="secondary" size="small" onClick={() => void session.reload()}>
+            Try again
+          </Button>
+        }
+      >
+        Your session could not be checked. Try again in a moment.
+      </Alert>
+    );
+  }
+  if (admin && !session.isAdmin) return <Forbidden />;
+  return <>{children}</>;
+}

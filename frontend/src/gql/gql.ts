@@ -1,0 +1,70 @@
+/* eslint-disable */
+import * as types from './graphql';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  fragment ProfileFields on User {\n    id\n    displayName\n    bio\n    avatarUrl\n    locale\n    timezone\n    createdAt\n    updatedAt\n    deletedAt\n  }\n": typeof types.ProfileFieldsFragmentDoc,
+    "\n  query MyProfile {\n    me {\n      ...ProfileFields\n      email\n      emailVerified\n      roles\n      status\n      lastLoginAt\n    }\n  }\n": typeof types.MyProfileDocument,
+    "\n  mutation UpdateProfile($input: UpdateProfileInput!) {\n    updateProfile(input: $input) {\n      ...ProfileFields\n    }\n  }\n": typeof types.UpdateProfileDocument,
+    "\n  query AdminUsers($first: Int!, $after: String, $search: String, $includeDeleted: Boolean!) {\n    users(first: $first, after: $after, search: $search, includeDeleted: $includeDeleted) {\n      edges {\n        cursor\n        node {\n          ...ProfileFields\n          email\n          roles\n          status\n          lastLoginAt\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.AdminUsersDocument,
+    "\n  mutation RestoreUser($id: ID!) {\n    restoreUser(id: $id) {\n      ...ProfileFields\n    }\n  }\n": typeof types.RestoreUserDocument,
+};
+const documents: Documents = {
+    "\n  fragment ProfileFields on User {\n    id\n    displayName\n    bio\n    avatarUrl\n    locale\n    timezone\n    createdAt\n    updatedAt\n    deletedAt\n  }\n": types.ProfileFieldsFragmentDoc,
+    "\n  query MyProfile {\n    me {\n      ...ProfileFields\n      email\n      emailVerified\n      roles\n      status\n      lastLoginAt\n    }\n  }\n": types.MyProfileDocument,
+    "\n  mutation UpdateProfile($input: UpdateProfileInput!) {\n    updateProfile(input: $input) {\n      ...ProfileFields\n    }\n  }\n": types.UpdateProfileDocument,
+    "\n  query AdminUsers($first: Int!, $after: String, $search: String, $includeDeleted: Boolean!) {\n    users(first: $first, after: $after, search: $search, includeDeleted: $includeDeleted) {\n      edges {\n        cursor\n        node {\n          ...ProfileFields\n          email\n          roles\n          status\n          lastLoginAt\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.AdminUsersDocument,
+    "\n  mutation RestoreUser($id: ID!) {\n    restoreUser(id: $id) {\n      ...ProfileFields\n    }\n  }\n": types.RestoreUserDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ProfileFields on User {\n    id\n    displayName\n    bio\n    avatarUrl\n    locale\n    timezone\n    createdAt\n    updatedAt\n    deletedAt\n  }\n"): (typeof documents)["\n  fragment ProfileFields on User {\n    id\n    displayName\n    bio\n    avatarUrl\n    locale\n    timezone\n    createdAt\n    updatedAt\n    deletedAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query MyProfile {\n    me {\n      ...ProfileFields\n      email\n      emailVerified\n      roles\n      status\n      lastLoginAt\n    }\n  }\n"): (typeof documents)["\n  query MyProfile {\n    me {\n      ...ProfileFields\n      email\n      emailVerified\n      roles\n      status\n      lastLoginAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateProfile($input: UpdateProfileInput!) {\n    updateProfile(input: $input) {\n      ...ProfileFields\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateProfile($input: UpdateProfileInput!) {\n    updateProfile(input: $input) {\n      ...ProfileFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AdminUsers($first: Int!, $after: String, $search: String, $includeDeleted: Boolean!) {\n    users(first: $first, after: $after, search: $search, includeDeleted: $includeDeleted) {\n      edges {\n        cursor\n        node {\n          ...ProfileFields\n          email\n          roles\n          status\n          lastLoginAt\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query AdminUsers($first: Int!, $after: String, $search: String, $includeDeleted: Boolean!) {\n    users(first: $first, after: $after, search: $search, includeDeleted: $includeDeleted) {\n      edges {\n        cursor\n        node {\n          ...ProfileFields\n          email\n          roles\n          status\n          lastLoginAt\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RestoreUser($id: ID!) {\n    restoreUser(id: $id) {\n      ...ProfileFields\n    }\n  }\n"): (typeof documents)["\n  mutation RestoreUser($id: ID!) {\n    restoreUser(id: $id) {\n      ...ProfileFields\n    }\n  }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

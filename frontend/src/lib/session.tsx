@@ -1,0 +1,153 @@
+"use client";
+
+/**
+ * Who is signed in, for the whole app. The session itself is the gateway's httpOnly cookies;
+ * this provider only knows the account (from `GET /api/auth/me`) and when the access token
+ * expires, refreshes it silently a little before, and follows the other tabs.
+ */
+
+import { useApolloClient } from "@apollo/client/react";
+import {
+  createContext,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useState,
+} from "react";
+import { type Account, accountFromRest, isAdmin } from "./account";
+import { ApiError } from "./errors";
+import { refreshSession } from "./http";
+import { authApi, type SessionResponse } from "./rest";
+import {
+  clearExpiresAt,
+  EXPIRES_AT_KEY,
+  readExpiresAt,
+  recordExpiresIn,
+  refreshDelay,
+} from "./session-clock";
+
+export type SessionStatus = "loading" | "authenticated" | "anonymous" | "unavailable";
+
+export interface Session {
+  status: SessionStatus;
+  account: Account | null;
+  isAdmin: boolean;
+  /** Why the session ended in this page's lifetime (for the login page's notice). */
+  endReason: "expired" | "signed-out" | null;
+  /** After register/login/change-password: remember the account and the token lifetime. */
+  signedIn: (response: SessionResponse) => void;
+  /** End this session (`logout`) or every session of the account (`logout-all`). */
+  signOut: (scope?: "this" | "all") => Promise<void>;
+  /** Ask the gateway again who is signed in. */
+  reload: () => Promise<void>;
+}
+
+const SessionContext = createContext<Session | null>(null);
+
+export function useSession(): Session {
+  const session = useContext(SessionContext);
+  if (!session) throw new Error("useSession must be used inside <SessionProvider>");
+  return session;
+}
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const client = useApolloClient();
+  const [status, setStatus] = useState<SessionStatus>("loading");
+  const [account, setAccount] = useState<Account | null>(null);
+  const [expiresAt, setExpiresAt] = useState<number | null>(null);
+  const [endReason, setEndReason] = useState<Session["endReason"]>(null);
+
+  const reload = useCallback(async () => {
+    try {
+      const view = await authApi.me({ probe: true });
+      setAccount(accountFromRest(view));
+      setStatus("authenticated");
+      setExpiresAt(readExpiresAt());
+    } catch (error) {
+      setAccount(null);
+      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+        clearExpiresAt();
+        setStatus((previous) => {
+          if (previous === "authenticated") setEndReason((reason) => reason ?? "expired");
+          return "anonymous";
+        });
+      } else {
+        setStatus("unavailable");
+      }
+    }
+  }, []);
+
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+
+  // Other tabs: a refresh moves the expiry; a sign-out removes it.
+  useEffect(() => {
+    const onStorage = (event: StorageEvent) => {
+      if (event.key !== EXPIRES_AT_KEY && event.key !== null) return;
+      if (event.newValue === null) {
+        void client.clearStore();
+        void reload();
+      } else {
+        setExpiresAt(readExpiresAt());
+      }
+    };
+    window.addEventListener("storage", onStorage);
+    return () => window.removeEventListener("storage", onStorage);
+  }, [client, reload]);
+
+  // Silent refresh a little before the access token expires.
+  useEffect(() => {
+    if (status !== "authenticated" || expiresAt === null) return;
+    const timer = window.setTimeout(async () => {
+      if (await refreshSession()) {
+        setExpiresAt(readExpiresAt());
+      } else {
+        await client.clearStore();
+        setAccount(null);
+        setEndReason("expired");
+        setStatus("anonymous");
+      }
+    }, refreshDelay(expiresAt));
+    return () => window.clearTimeout(timer);
+  }, [status, expiresAt, client]);
+
+  const signedIn = useCallback((response: SessionResponse) => {
+    setExpiresAt(recordExpiresIn(response.expires_in));
+    setAccount(accountFromRest(response.account));
+    setEndReason(null);
+    setStatus("authenticated");
+  }, []);
+
+  const signOut = useCallback(
+    async (scope: "this" | "all" = "this") => {
+      try {
+        if (scope === "all") await authApi.logoutAll();
+        else await authApi.logout();
+      } finally {
+        clearExpiresAt();
+        await client.clearStore();
+        setAccount(null);
+        setEndReason("signed-out");
+        setStatus("anonymous");
+      }
+    },
+    [client],
+  );
+
+  const value = useMemo<Session>(
+    () => ({
+      status,
+      account,
+      isAdmin: isAdmin(account?.roles),
+      endReason,
+      signedIn,
+      signOut,
+      reload,
+    }),
+    [status, account, endReason, signedIn, signOut, reload],
+  );
+  return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
+}
