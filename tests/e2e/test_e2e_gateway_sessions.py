@@ -1,0 +1,196 @@
+"""The system through its front door: real auth, users and gateway processes, real PostgreSQL
+and Redis, a browser-like client holding only cookies.
+
+Register → GraphQL and REST calls on cookies alone → CSRF rules → refresh → logout, then the
+same account over Bearer tokens; token attacks stop at the gateway.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from nova_kit.embedded import free_port
+from nova_kit.testing.processes import ServiceProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PASSWORD = "correct horse battery staple"
+SESSION = {"X-Nova-Session": "cookie", "X-Nova-CSRF": "1"}
+
+
+@dataclass
+class Stack:
+    gateway: str
+    auth: str
+    users: str
+
+
+def run(argv: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(
+        argv, env={**os.environ, **env}, capture_output=True, text=True, timeout=180, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def compose_supergraph(target: Path, auth_port: int, users_port: int) -> Path:
+    if shutil.which("node") is None:
+        pytest.skip("node is needed to compose the supergraph")
+    env = {
+        "NOVA_SUBGRAPH_URL_AUTH": f"http://127.0.0.1:{auth_port}/graphql",
+        "NOVA_SUBGRAPH_URL_USERS": f"http://127.0.0.1:{users_port}/graphql",
+    }
+    run([str(ROOT / "scripts" / "supergraph.sh"), str(target)], env)
+    return target
+
+
+@pytest.fixture(scope="module")
+def stack(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp("stack")
+    auth_port, users_port, gateway_port = free_port(), free_port(), free_port()
+    common = {
+        "NOVA_ENVIRONMENT": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "NOVA_JWKS_URL": f"http://127.0.0.1:{auth_port}/.well-known/jwks.json",
+    }
+    run([str(BIN / "nova-auth"), "migrate"], common)
+    run([str(BIN / "nova-users"), "migrate"], common)
+    supergraph = compose_supergraph(workdir / "supergraph.graphql", auth_port, users_port)
+    processes = [
+        ServiceProcess(
+            "auth",
+            [str(BIN / "nova-auth"), "serve"],
+            {
+                **common,
+                "NOVA_AUTH_PORT": str(auth_port),
+                "NOVA_AUTH_DEV_KEY_FILE": str(workdir / "key"),
+            },
+            workdir / "auth.log",
+            f"http://127.0.0.1:{auth_port}",
+        ),
+        ServiceProcess(
+            "users",
+            [str(BIN / "nova-users"), "serve"],
+            {**common, "NOVA_USERS_PORT": str(users_port)},
+            workdir / "users.log",
+            f"http://127.0.0.1:{users_port}",
+        ),
+        ServiceProcess(
+            "gateway",
+            [str(BIN / "nova-gateway"), "serve"],
+            {
+                **common,
+                "NOVA_GATEWAY_PORT": str(gateway_port),
+                "NOVA_GATEWAY_SUPERGRAPH": str(supergraph),
+                "NOVA_GATEWAY_ROUTES": json.dumps(
+                    {
+                        "/api/auth": f"http://127.0.0.1:{auth_port}",
+                        "/api/users": f"http://127.0.0.1:{users_port}",
+                    }
+                ),
+            },
+            workdir / "gateway.log",
+            f"http://127.0.0.1:{gateway_port}",
+        ),
+    ]
+    try:
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.wait_until_ready(timeout=60)
+        yield Stack(*(p.base_url or "" for p in reversed(processes)))
+    finally:
+        for process in processes:
+            process.stop()
+
+
+def gql(client: httpx.Client, query: str, **variables: object) -> httpx.Response:
+    return client.post("/graphql", json={"query": query, "variables": variables}, headers=SESSION)
+
+
+def test_a_browser_session_lives_in_httponly_cookies(stack: Stack) -> None:
+    email = f"ada-{uuid.uuid4().hex[:8]}@example.com"
+    with httpx.Client(base_url=stack.gateway, timeout=30) as browser:
+        registered = browser.post(
+            "/api/auth/register",
+            json={"email": email, "password": PASSWORD, "display_name": "Ada"},
+            headers=SESSION,
+        )
+        assert registered.status_code == 201, registered.text
+        body = registered.json()
+        assert "access_token" not in body
+        assert "refresh_token" not in body
+        assert body["account"]["email"] == email
+        set_cookies = registered.headers.get_list("set-cookie")
+        assert all("HttpOnly" in cookie for cookie in set_cookies)
+        assert {c.split("=", 1)[0] for c in set_cookies} == {"nova_at", "nova_rt"}
+
+        # GraphQL across both subgraphs, on cookies alone
+        me = gql(browser, "{ me { id displayName email roles status } }")
+        assert me.status_code == 200, me.text
+        profile = me.json()["data"]["me"]
+        assert profile["email"] == email
+        assert profile["roles"] == ["user"]
+        assert profile["status"] == "ACTIVE" or profile["status"].lower() == "active"
+
+        # REST through the proxy, on cookies alone
+        rest_me = browser.get("/api/users/me")
+        assert rest_me.status_code == 200, rest_me.text
+        assert rest_me.json()["id"] == profile["id"]
+        patched = browser.patch("/api/users/me", json={"bio": "Analyst"}, headers=SESSION)
+        assert patched.status_code == 200, patched.text
+        assert browser.get("/api/users/me").json()["bio"] == "Analyst"
+
+        # cross-site form and text/plain posts are refused before reaching users
+        form = browser.post("/api/auth/logout-all", data={"x": "1"})
+        assert form.status_code == 403
+        plain = browser.post("/graphql", content=b"{}", headers={"Content-Type": "text/plain"})
+        assert plain.status_code == 403
+
+        refreshed = browser.post("/api/auth/refresh", headers=SESSION)
+        assert refreshed.status_code == 200, refreshed.text
+        assert "access_token" not in refreshed.json()
+        assert gql(browser, "{ me { id } }").json()["data"]["me"]["id"] == profile["id"]
+
+        logout = browser.post("/api/auth/logout", headers=SESSION)
+        assert logout.status_code in (200, 204), logout.text
+        assert browser.get("/api/users/me").status_code == 401
+        assert gql(browser, "{ me { id } }").json()["data"] is None
+
+
+def test_api_clients_use_bearer_tokens_and_forged_ones_stop_at_the_edge(stack: Stack) -> None:
+    email = f"grace-{uuid.uuid4().hex[:8]}@example.com"
+    with httpx.Client(base_url=stack.gateway, timeout=30) as client:
+        tokens = client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+        assert tokens.status_code == 201, tokens.text
+        access = tokens.json()["access_token"]
+        bearer = {"Authorization": f"Bearer {access}"}
+        assert client.get("/api/auth/me", headers=bearer).json()["email"] == email
+        assert client.get("/api/users/me", headers=bearer).status_code == 200
+
+        header, payload, _signature = access.split(".")
+        for forged in (f"{header}.{payload}.", f"{header}.{payload}.AAAA", "garbage"):
+            response = client.get("/api/users/me", headers={"Authorization": f"Bearer {forged}"})
+            assert response.status_code == 401
+            assert response.headers["www-authenticate"].startswith("Bearer")
+
+        assert client.get("/api/users/internal/profiles").status_code == 404
+        assert client.get("/internal/accounts").status_code == 404
+
+        merged = client.get("/api/openapi.json").json()
+        assert "/api/auth/login" in merged["paths"]
+        assert "/api/users/me" in merged["paths"]
+        assert not [path for path in merged["paths"] if "/internal" in path]
