@@ -239,3 +239,19 @@ async def test_openapi_documents_the_users_routes(client: Client) -> None:
     ):
         assert path in paths, sorted(paths)
     assert "/admin" not in paths
+
+
+async def test_oversized_and_non_object_bodies_are_refused(client: Client, callers: Any) -> None:
+    alice = callers.user()
+    huge = await client.patch("/api/users/me", headers=alice.headers, json={"bio": "x" * 70_000})
+    assert huge.status_code == 413
+    assert huge.json()["code"] == "payload_too_large"
+    for body in ([1, 2], "text", 42):
+        response = await client.patch("/api/users/me", headers=alice.headers, json=body)
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "validation_error"
+    long_search = await client.get(
+        "/api/users", params={"search": "s" * 201}, headers=callers.admin().headers
+    )
+    assert long_search.status_code == 422
+    assert long_search.json()["details"][0]["field"] == "search"
