@@ -38,7 +38,7 @@ dev-reset: ## delete the local dev data under .nova/
 
 .PHONY: test
 test: setup ## run every test (real PostgreSQL and Redis: embedded, or NOVA_TEST_DATABASE_URL/NOVA_TEST_REDIS_URL)
-	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: setup ## ruff (check + format), mypy --strict
@@ -50,6 +50,14 @@ lint: setup ## ruff (check + format), mypy --strict
 format: setup ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix $(PY_SOURCES)
 	$(VENV)/bin/ruff format $(PY_SOURCES)
+
+.PHONY: supergraph
+supergraph: setup ## compose deploy/supergraph.graphql from every service's subgraph SDL
+	scripts/supergraph.sh
+
+.PHONY: supergraph-check
+supergraph-check: setup ## fail when deploy/supergraph.graphql differs from a fresh composition
+	scripts/supergraph.sh --check
 
 .PHONY: migrate
 migrate: setup ## apply every service's migrations (DATABASE_URL must be set)
