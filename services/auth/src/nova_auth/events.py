@@ -104,9 +104,18 @@ class Outbox:
         backoff_seconds: float = 5.0,
     ) -> Outbox:
         producer = create_celery_producer(redis_url, name="nova-auth-outbox")
-        producer.conf.broker_connection_timeout = publish_timeout_seconds
+        # Fail fast on a dead broker: one connection attempt, socket timeouts inside the
+        # publish timeout, so a send given up on never lands later (and duplicates a sweep).
+        socket_timeout = max(0.1, publish_timeout_seconds / 2)
+        producer.conf.broker_connection_timeout = socket_timeout
         producer.conf.broker_connection_retry = False
         producer.conf.broker_connection_max_retries = 0
+        producer.conf.broker_transport_options = {
+            **producer.conf.broker_transport_options,
+            "max_retries": 0,
+            "socket_timeout": socket_timeout,
+            "socket_connect_timeout": socket_timeout,
+        }
         return cls(
             sessions,
             producer,
