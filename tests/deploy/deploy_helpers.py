@@ -37,7 +37,11 @@ def everything_enabled() -> Values:
     values = copy.deepcopy(values_file("values-kind.yaml"))
     components: Values = {name: {"hpa": {"enabled": True}} for name in HPA_COMPONENTS}
     components["flower"] = {"enabled": True}
-    components["auth"]["secretValues"] = {"extra-key": "dev-only"}
+    # dev/test only: the chart renders these into a hook Secret instead of reading a Secret
+    components["users"]["secretValues"] = {
+        "database-url": "postgresql://users:dev-password@nova-postgresql:5432/nova",
+        "redis-url": "redis://nova-redis:6379/1",
+    }
     extra: Values = {
         "global": {"otlpEndpoint": "http://otel-collector.observability:4318"},
         "components": components,

@@ -158,6 +158,13 @@ def test_invalid_values_are_rejected_by_the_schema(override: dict[str, Any], mes
         ({"components": {"auth": {"secretValues": {"signing-keys": "x"}}}}, "dev/test only"),
         ({"components": {"beat": {"replicas": 2}}}, "components.beat is a singleton"),
         (
+            {
+                "global": {"environment": "dev"},
+                "components": {"users": {"secretValues": {"redis-url": "redis://r"}}},
+            },
+            'components.users.secretValues has no key "database-url"',
+        ),
+        (
             {"ingress": {"enabled": True}, "components": {"frontend": {"enabled": False}}},
             'points at "frontend"',
         ),

@@ -180,14 +180,16 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       {{- with $c.topologySpreadConstraints }}
+      {{- $constraints := list }}
+      {{- range . }}
+      {{- $constraint := deepCopy . }}
+      {{- if not (hasKey $constraint "labelSelector") }}
+      {{- $_ := set $constraint "labelSelector" (dict "matchLabels" (include "nova.selectorLabels" (list $root $name) | fromYaml)) }}
+      {{- end }}
+      {{- $constraints = append $constraints $constraint }}
+      {{- end }}
       topologySpreadConstraints:
-        {{- range . }}
-        {{- $constraint := deepCopy . }}
-        {{- if not (hasKey $constraint "labelSelector") }}
-        {{- $_ := set $constraint "labelSelector" (dict "matchLabels" (include "nova.selectorLabels" (list $root $name) | fromYaml)) }}
-        {{- end }}
-        - {{- toYaml $constraint | nindent 10 }}
-        {{- end }}
+        {{- toYaml $constraints | nindent 8 }}
       {{- end }}
 {{- if and $c.pdb.enabled (not $singleton) }}
 ---

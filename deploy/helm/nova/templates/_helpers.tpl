@@ -154,6 +154,13 @@ Call with (list $ "auth" $c).
 {{- if and $c.secretValues (not $dev) -}}
 {{- fail (printf "components.%s.secretValues: inline secret values are for dev/test only; put them in a Secret and set components.%s.existingSecret" $name $name) -}}
 {{- end -}}
+{{- if and $c.enabled $c.secretValues (not $c.existingSecret) (not $c.secretOf) -}}
+{{- range $envName, $key := $c.secretEnv -}}
+{{- if not (hasKey $c.secretValues $key) -}}
+{{- fail (printf "components.%s.secretValues has no key %q, which secretEnv %s reads" $name $key $envName) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if and $c.secretOf (not (hasKey $.Values.components $c.secretOf)) -}}
 {{- fail (printf "components.%s.secretOf: no component named %q" $name $c.secretOf) -}}
 {{- end -}}
