@@ -86,18 +86,34 @@ async def test_the_event_first_then_me_returns_the_seeded_profile(
     assert (me["display_name"], me["locale"]) == ("Alice A.", "en-GB")
 
 
-async def test_internal_upsert_validates_its_body(client: Client, callers: Any) -> None:
+async def test_internal_upsert_adjusts_the_seed_and_refuses_bad_shapes(
+    client: Client, callers: Any
+) -> None:
     service = callers.service()
-    path = f"/internal/profiles/{uuid.uuid4()}"
+
+    async def seed(payload: Any) -> Any:
+        return await client.put(
+            f"/internal/profiles/{uuid.uuid4()}", json=payload, headers=service.headers
+        )
+
     for payload, field in (
-        ({"display_name": ""}, "display_name"),
-        ({"display_name": "A", "locale": "nope-NOPE"}, "locale"),
+        ({"display_name": 42}, "display_name"),
+        ({"display_name": "A", "locale": 7}, "locale"),
         ({"display_name": "A", "email": "a@example.com"}, "email"),
     ):
-        response = await client.put(path, json=payload, headers=service.headers)
+        response = await seed(payload)
         assert response.status_code == 422, response.text
         assert [entry["field"] for entry in response.json()["details"]] == [field]
-    defaulted = await client.put(path, json={}, headers=service.headers)
+
+    long_name = await seed({"display_name": "  " + "n" * 100, "locale": "xx-NOWHERE"})
+    assert long_name.status_code == 201
+    assert long_name.json()["display_name"] == "n" * 64
+    assert long_name.json()["locale"] is None
+    blank = await seed({"display_name": " \u0000\t "})
+    assert blank.json()["display_name"] == "New user"
+    spaced = await seed({"display_name": "Ada\nLovelace", "locale": "pt_br"})
+    assert (spaced.json()["display_name"], spaced.json()["locale"]) == ("Ada Lovelace", "pt-BR")
+    defaulted = await seed({})
     assert defaulted.status_code == 201
     assert defaulted.json()["display_name"] == "New user"
 

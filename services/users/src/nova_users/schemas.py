@@ -7,6 +7,7 @@ GraphQL inputs, so both APIs apply one set of rules.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 import uuid
 import zoneinfo
@@ -20,6 +21,8 @@ from babel.localedata import locale_identifiers
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from nova_kit.errors import AppError
+
+logger = logging.getLogger(__name__)
 
 DISPLAY_NAME_MAX = 64
 BIO_MAX = 500
@@ -129,13 +132,37 @@ class ProfileUpdate(BaseModel):
         return values
 
 
+def seed_display_name(value: str) -> str:
+    """A name another service proposes, made acceptable rather than refused: control
+    characters dropped, cut to 64 characters, the neutral default if nothing is left."""
+    printable = "".join(
+        " " if unicodedata.category(char) in ("Cc", "Cf") else char for char in value
+    )
+    name = " ".join(printable.split())[:DISPLAY_NAME_MAX].strip()
+    return name or DEFAULT_DISPLAY_NAME
+
+
+def seed_locale(value: str | None) -> str | None:
+    """A locale another service proposes; one we do not know is left unset."""
+    try:
+        return check_locale(value)
+    except ValueError:
+        logger.warning("ignoring unknown locale in a profile seed", extra={"locale": value})
+        return None
+
+
 class ProfileSeed(BaseModel):
-    """``PUT /internal/profiles/{id}``: what the profile starts with if it does not exist."""
+    """``PUT /internal/profiles/{id}``: what the profile starts with if it does not exist.
+
+    The values come from the registration (through the worker), so a name that is too long or
+    a locale we do not know must not leave the user without a profile: they are adjusted, and
+    the user can change them. Unknown fields and wrong types are still a 422.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    display_name: DisplayName = DEFAULT_DISPLAY_NAME
-    locale: Locale = None
+    display_name: Annotated[str, AfterValidator(seed_display_name)] = DEFAULT_DISPLAY_NAME
+    locale: Annotated[str | None, AfterValidator(seed_locale)] = None
 
 
 class ProfileRead(msgspec.Struct, kw_only=True):

@@ -31,7 +31,7 @@ from nova_users.schemas import (
     ProfileRead,
     ProfileSeed,
     ProfileUpdate,
-    check_display_name,
+    seed_display_name,
     validation_error,
 )
 
@@ -122,14 +122,9 @@ def check_page_size(first: int) -> int:
 
 
 def default_display_name(claims: AccessClaims) -> str:
-    """A name for a profile created on first read: the token's ``name`` if usable."""
+    """A name for a profile created on first read: the token's ``name`` if it has one."""
     name = claims.raw.get("name")
-    if isinstance(name, str):
-        try:
-            return check_display_name(name)
-        except ValueError:
-            pass
-    return DEFAULT_DISPLAY_NAME
+    return seed_display_name(name) if isinstance(name, str) else DEFAULT_DISPLAY_NAME
 
 
 @dataclass(frozen=True, slots=True)
