@@ -18,8 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from contextlib import ExitStack
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +32,13 @@ from nova_kit.testing.backends import ensure_test_database_name, with_database
 from nova_kit.tokens import RevocationList, StaticKeySource, TokenVerifier
 
 DATABASE = ensure_test_database_name("nova_bench_test")
-PASSWORD = "bench password for nova"
+PASSWORD = "bench password for nova"  # noqa: S105 - the benchmark users' password
 NOVA_AUTH = str(Path(sys.executable).parent / "nova-auth")
 
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 async def recreate_database(admin_url: str) -> str:
@@ -119,9 +119,10 @@ async def measure_verification(
         await redis.aclose()
 
 
-async def bench(args: argparse.Namespace, database_url: str, redis_url: str) -> None:
+@contextmanager
+def auth_server(database_url: str, redis_url: str) -> Iterator[str]:
+    """Migrate, then run ``nova-auth serve`` on a free loopback port; yields its base URL."""
     port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "NOVA_ENVIRONMENT": "test",
@@ -138,88 +139,91 @@ async def bench(args: argparse.Namespace, database_url: str, redis_url: str) -> 
     )
     if migrate.returncode != 0:
         raise SystemExit(f"migrate failed: {migrate.stderr}")
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
-    server = subprocess.Popen(  # noqa: S603 - our own console script
-        [NOVA_AUTH, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        async with httpx.AsyncClient(
-            base_url=base_url,
-            timeout=30,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
-        ) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/ready")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(  # noqa: S603 - our own console script
+            [NOVA_AUTH, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
                 if server.poll() is not None:
                     log.seek(0)
                     raise SystemExit(f"nova-auth exited:\n{log.read().decode(errors='replace')}")
-                await asyncio.sleep(0.1)
+                try:
+                    if httpx.get(f"{base_url}/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
             else:
                 raise SystemExit("nova-auth did not become ready")
+            yield base_url
+        finally:
+            server.terminate()
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
-            users = [f"bench{i}@example.com" for i in range(args.users)]
-            refresh_tokens: dict[int, str] = {}
-            access_token = ""
 
-            async def register(_: int, index: int) -> None:
-                response = await client.post(
-                    "/api/auth/register", json={"email": users[index], "password": PASSWORD}
-                )
-                response.raise_for_status()
+async def bench(args: argparse.Namespace, base_url: str, redis_url: str) -> None:
+    async with httpx.AsyncClient(
+        base_url=base_url,
+        timeout=30,
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+    ) as client:
+        users = [f"bench{i}@example.com" for i in range(args.users)]
+        refresh_tokens: dict[int, str] = {}
+        access_token = ""
 
-            async def login(_: int, index: int) -> None:
-                nonlocal access_token
-                response = await client.post(
-                    "/api/auth/login",
-                    json={"email": users[index % len(users)], "password": PASSWORD},
-                )
-                response.raise_for_status()
-                body = response.json()
-                access_token = body["access_token"]
-                refresh_tokens.setdefault(index % args.concurrency_refresh, body["refresh_token"])
-
-            async def refresh(worker_id: int, _: int) -> None:
-                response = await client.post(
-                    "/api/auth/refresh", json={"refresh_token": refresh_tokens[worker_id]}
-                )
-                response.raise_for_status()
-                refresh_tokens[worker_id] = response.json()["refresh_token"]
-
-            async def me(_: int, __: int) -> None:
-                response = await client.get(
-                    "/api/auth/me", headers={"Authorization": f"Bearer {access_token}"}
-                )
-                response.raise_for_status()
-
-            rows = [
-                await run_phase("register", len(users), args.concurrency, 120, register),
-                await run_phase("login", args.logins, args.concurrency, 120, login),
-                await run_phase("refresh", args.refreshes, args.concurrency_refresh, 120, refresh),
-                await run_phase("GET /me", args.refreshes, args.concurrency_refresh, 60, me),
-            ]
-            verification = await measure_verification(
-                base_url, redis_url, access_token, args.verifications
+        async def register(_: int, index: int) -> None:
+            response = await client.post(
+                "/api/auth/register", json={"email": users[index], "password": PASSWORD}
             )
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            response.raise_for_status()
 
+        async def login(_: int, index: int) -> None:
+            nonlocal access_token
+            response = await client.post(
+                "/api/auth/login", json={"email": users[index % len(users)], "password": PASSWORD}
+            )
+            response.raise_for_status()
+            body = response.json()
+            access_token = body["access_token"]
+            refresh_tokens.setdefault(index % args.concurrency_refresh, body["refresh_token"])
+
+        async def refresh(worker_id: int, _: int) -> None:
+            response = await client.post(
+                "/api/auth/refresh", json={"refresh_token": refresh_tokens[worker_id]}
+            )
+            response.raise_for_status()
+            refresh_tokens[worker_id] = response.json()["refresh_token"]
+
+        async def me(_: int, __: int) -> None:
+            response = await client.get(
+                "/api/auth/me", headers={"Authorization": f"Bearer {access_token}"}
+            )
+            response.raise_for_status()
+
+        rows = [
+            await run_phase("register", len(users), args.concurrency, 120, register),
+            await run_phase("login", args.logins, args.concurrency, 120, login),
+            await run_phase("refresh", args.refreshes, args.concurrency_refresh, 120, refresh),
+            await run_phase("GET /me", args.refreshes, args.concurrency_refresh, 60, me),
+        ]
+    verification = await measure_verification(base_url, redis_url, access_token, args.verifications)
+    report(rows, verification, args.verifications)
+
+
+def report(rows: list[dict[str, Any]], verification: dict[str, float], rounds: int) -> None:
     print(f"\nnova-auth on {os.cpu_count()} CPUs (Argon2id m=19456 KiB t=2 p=1, 2 hash threads)\n")
-    print(
-        f"{'phase':<10} {'requests':>8} {'errors':>6} {'conc.':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
-    )
+    header = ("phase", "requests", "errors", "conc.", "req/s", "p50 ms", "p99 ms")
+    print("{:<10} {:>8} {:>6} {:>5} {:>8} {:>8} {:>8}".format(*header))
     for row in rows:
         print(
             f"{row['phase']:<10} {row['requests']:>8} {row['errors']:>6} {row['concurrency']:>5} "
@@ -228,7 +232,7 @@ async def bench(args: argparse.Namespace, database_url: str, redis_url: str) -> 
     print("\naccess-token verification per request (in-process, EdDSA):")
     for label, micros in verification.items():
         print(f"  {label:<20} {micros:>8.1f} µs")
-    print(f"  (mean over {args.verifications} calls after a warm-up)")
+    print(f"  (mean over {rounds} calls after a warm-up)")
 
 
 def main() -> None:
@@ -260,7 +264,8 @@ def main() -> None:
             stack.callback(redis.stop)
             redis_url = redis.url
         database_url = asyncio.run(recreate_database(database_admin))
-        asyncio.run(bench(args, database_url, redis_url))
+        with auth_server(database_url, redis_url) as base_url:
+            asyncio.run(bench(args, base_url, redis_url))
 
 
 if __name__ == "__main__":
