@@ -349,3 +349,13 @@ def test_gateway_routes_every_subgraph_of_the_supergraph_in_cluster() -> None:
     for url in urls.values():
         host, port = re.fullmatch(r"http://([a-z0-9-]+):(\d+)/graphql", url).groups()  # type: ignore[union-attr]
         assert int(port) in {p["port"] for p in services[host]["spec"]["ports"]}
+
+
+def test_termination_grace_outlasts_pre_stop_plus_the_services_drain() -> None:
+    for value_set in ("defaults", "prod-example"):
+        manifest = rendered(value_set)[1]
+        for name in ("gateway", "auth", "users"):
+            spec = pod_spec(find(manifest, "Deployment", f"nova-{name}"))
+            drain = settings_class(name).model_fields["graceful_shutdown_seconds"].default
+            pre_stop = spec["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+            assert spec["terminationGracePeriodSeconds"] > pre_stop + drain, name

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -334,3 +335,21 @@ def test_readme_commands_are_the_makefiles() -> None:
         if path == "deploy/supergraph.graphql":
             continue  # composed by `make supergraph`
         assert (ROOT / path).exists(), f"the README names {path}, which does not exist"
+
+
+def test_python_dockerfiles_copy_every_workspace_manifest() -> None:
+    """`uv sync --frozen` resolves the whole workspace: every member's manifest must be there."""
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    members = sorted(
+        path.parent.relative_to(ROOT).as_posix()
+        for pattern in root["tool"]["uv"]["workspace"]["members"]
+        for path in ROOT.glob(f"{pattern}/pyproject.toml")
+    )
+    assert "libs/nova-kit" in members
+    for service in PYTHON_SERVICES:
+        text = (ROOT / "services" / service / "Dockerfile").read_text(encoding="utf-8")
+        assert re.search(r"^COPY pyproject\.toml uv\.lock \./$", text, re.MULTILINE)
+        for member in members:
+            assert f"COPY {member}/pyproject.toml {member}/" in text, f"{service}: {member}"
+        assert f"COPY services/{service} services/{service}" in text
+        assert "COPY libs/nova-kit libs/nova-kit" in text
