@@ -113,6 +113,8 @@ export function ProfileScreen({ welcome = false }: { welcome?: boolean }) {
             onSaved={() => {
               setEditing(false);
               setSaved(true);
+              // GraphQL's answer updated Apollo's cache; REST has no cache to update.
+              if (source === "rest") reload();
             }}
             onCancel={() => {
               setEditing(false);

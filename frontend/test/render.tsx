@@ -1,0 +1,36 @@
+import { ApolloProvider } from "@apollo/client/react";
+import { render } from "@testing-library/react";
+import type { ReactNode } from "react";
+import { vi } from "vitest";
+import { createApolloClient } from "@/lib/apollo";
+import { SessionProvider } from "@/lib/session";
+
+export const router = {
+  push: vi.fn(),
+  replace: vi.fn(),
+  refresh: vi.fn(),
+  back: vi.fn(),
+  forward: vi.fn(),
+  prefetch: vi.fn(),
+};
+
+export const account = (overrides: Record<string, unknown> = {}) => ({
+  id: "7d0c1f62-4b6a-4d7e-9d55-1c1b7f0e2a01",
+  email: "ada@example.com",
+  email_verified: false,
+  roles: ["user"],
+  status: "active",
+  created_at: "2026-01-02T10:00:00Z",
+  last_login_at: "2026-01-03T10:00:00Z",
+  ...overrides,
+});
+
+/** The app's providers around `ui` (the session probe is the first scripted request). */
+export function renderApp(ui: ReactNode) {
+  const client = createApolloClient();
+  return render(
+    <ApolloProvider client={client}>
+      <SessionProvider>{ui}</SessionProvider>
+    </ApolloProvider>,
+  );
+}
