@@ -11,7 +11,7 @@ HELM_VALUES ?=
 HELM_TEMPLATE_OUT ?= -
 DEPLOY_IMAGES := nova-gateway nova-auth nova-users nova-worker nova-frontend
 
-.PHONY: kind-up kind-down deploy-kind dev-k8s helm-lint helm-template images deploy-golden deploy-policy deploy-test
+.PHONY: kind-up kind-down deploy-kind dev-k8s helm-lint helm-template images deploy-golden deploy-policy deploy-supergraph deploy-test
 
 kind-up: ## create the kind cluster, local registry (localhost:5001), ingress and dev Secrets
 	KIND_CLUSTER=$(KIND_CLUSTER) NOVA_NAMESPACE=$(NOVA_NAMESPACE) deploy/kind/kind-up.sh
@@ -52,6 +52,9 @@ deploy-policy: ## checkov on the rendered production example (isolated, via uv t
 	$(PYTHON) deploy/render.py template -f deploy/helm/nova/values-prod-example.yaml -o .nova/deploy/prod-example.yaml
 	uv tool run --python $(PYTHON) --from checkov==$(CHECKOV_VERSION) checkov --file .nova/deploy/prod-example.yaml \
 	  --framework kubernetes --skip-download --compact --quiet --skip-check CKV_K8S_35,CKV_K8S_43
+
+deploy-supergraph: ## copy the composed deploy/supergraph.graphql into the chart (Helm reads files inside it only)
+	cp deploy/supergraph.graphql deploy/helm/nova/files/supergraph.graphql
 
 deploy-test: ## the deploy tests: renders, schemas, goldens, policy, cross-checks
 	$(PYTHON) -m pytest tests/deploy -q -p no:cacheprovider
