@@ -20,7 +20,14 @@ help: ## list the targets
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: setup
-setup: $(VENV)/.synced ## install Python 3.13 (if needed), uv and every dependency
+setup: $(VENV)/.synced node-deps ## install Python 3.13 (if needed), uv and every dependency
+
+.PHONY: node-deps
+node-deps: deploy/compose/node_modules/.installed
+
+deploy/compose/node_modules/.installed: deploy/compose/package-lock.json
+	npm ci --prefix deploy/compose --no-audit --no-fund --loglevel=error
+	@touch $@
 
 $(VENV)/.synced: pyproject.toml uv.lock libs/nova-kit/pyproject.toml $(wildcard services/*/pyproject.toml)
 	@UV_PYTHON="$$(scripts/ensure-python.sh)"; export UV_PYTHON; \
