@@ -64,7 +64,9 @@ worker_pw="$(password_of worker)"
 client_secret="$(random)"
 
 db="$release-postgresql:5432/nova"
-redis="redis://$release-redis:6379"
+# One Redis database for everyone: it is the Celery broker auth publishes to and the worker
+# consumes from; services keep their other keys apart by prefix.
+redis="redis://$release-redis:6379/0"
 
 signing_key="$(openssl genpkey -algorithm ed25519 2>/dev/null | python3 -c '
 import json, sys, uuid
@@ -75,11 +77,11 @@ create_secret "$release-postgresql" \
   "postgres-password=$postgres_pw" "auth-password=$auth_pw" \
   "users-password=$users_pw" "worker-password=$worker_pw"
 create_secret "$release-auth" \
-  "database-url=postgresql://auth:$auth_pw@$db" "redis-url=$redis/0" \
+  "database-url=postgresql://auth:$auth_pw@$db" "redis-url=$redis" \
   "signing-keys=$signing_key" "service-clients=$service_clients"
 create_secret "$release-users" \
-  "database-url=postgresql://users:$users_pw@$db" "redis-url=$redis/1"
+  "database-url=postgresql://users:$users_pw@$db" "redis-url=$redis"
 create_secret "$release-worker" \
-  "database-url=postgresql://worker:$worker_pw@$db" "redis-url=$redis/2" \
+  "database-url=postgresql://worker:$worker_pw@$db" "redis-url=$redis" \
   "service-client-secret=$client_secret"
-create_secret "$release-gateway" "redis-url=$redis/3"
+create_secret "$release-gateway" "redis-url=$redis"

@@ -40,7 +40,7 @@ def everything_enabled() -> Values:
     # dev/test only: the chart renders these into a hook Secret instead of reading a Secret
     components["users"]["secretValues"] = {
         "database-url": "postgresql://users:dev-password@nova-postgresql:5432/nova",
-        "redis-url": "redis://nova-redis:6379/1",
+        "redis-url": "redis://nova-redis:6379/0",
     }
     extra: Values = {
         "global": {"otlpEndpoint": "http://otel-collector.observability:4318"},

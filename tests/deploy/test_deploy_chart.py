@@ -555,3 +555,19 @@ def test_notes_tell_how_to_reach_the_app() -> None:
     assert "http://localhost/" in kind_notes
     assert "port-forward svc/nova-flower" in kind_notes
     assert "https://localhost/graphql" in notes(everything_enabled())
+
+
+@pytest.mark.parametrize(
+    ("release", "prefix"), [("prod", "prod-nova"), ("nova-staging", "nova-staging")]
+)
+def test_names_follow_the_release(release: str, prefix: str) -> None:
+    manifest = yaml.safe_load_all(render({}, release=release, namespace="apps"))
+    objs = [obj for obj in manifest if obj]
+    names = {obj["metadata"]["name"] for obj in objs}
+    assert f"{prefix}-auth" in names
+    assert f"{prefix}-auth-migrate" in names
+    assert all(obj["metadata"]["namespace"] == "apps" for obj in objs)
+    env = next(o for o in objs if o["metadata"]["name"] == f"{prefix}-users-env")["data"]
+    assert env["NOVA_JWKS_URL"] == f"http://{prefix}-auth:8001/.well-known/jwks.json"
+    gateway_env = next(o for o in objs if o["metadata"]["name"] == f"{prefix}-gateway-env")["data"]
+    assert f"http://{prefix}-users:8002/graphql" in gateway_env["NOVA_GATEWAY_SUBGRAPH_URLS"]

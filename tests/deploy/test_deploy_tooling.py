@@ -353,3 +353,11 @@ def test_python_dockerfiles_copy_every_workspace_manifest() -> None:
             assert f"COPY {member}/pyproject.toml {member}/" in text, f"{service}: {member}"
         assert f"COPY services/{service} services/{service}" in text
         assert "COPY libs/nova-kit libs/nova-kit" in text
+
+
+def test_dev_secrets_give_every_service_the_same_broker() -> None:
+    script = (ROOT / "deploy" / "kind" / "dev-secrets.sh").read_text(encoding="utf-8")
+    redis_urls = set(re.findall(r'"redis-url=([^"]+)"', script))
+    assert len(redis_urls) == 1, (
+        f"auth publishes to and the worker consumes from one broker: {redis_urls}"
+    )
