@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 from litestar import Response, get
+from litestar.di import NamedDependency
 from litestar.enums import MediaType
 
 from nova_gateway.edge.settings import EdgeSettings
@@ -115,7 +116,7 @@ class MergedOpenAPI:
 
 
 @get("/api/openapi.json", media_type=MediaType.JSON, include_in_schema=False)
-async def merged_openapi(runtime: Runtime) -> dict[str, Any]:
+async def merged_openapi(runtime: NamedDependency[Runtime]) -> dict[str, Any]:
     """The merged OpenAPI document of every REST route behind the gateway."""
     merged: MergedOpenAPI = runtime.extras[DOCUMENT_KEY]
     return await merged.document()
