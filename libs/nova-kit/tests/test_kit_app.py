@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
-from litestar import Litestar, get
+from litestar import Litestar, get, post
 from litestar.testing import AsyncTestClient
 
 from nova_kit.app import create_service_app
@@ -23,6 +24,22 @@ def read_item(item_id: int) -> dict[str, int]:
     return {"id": item_id}
 
 
+@dataclass
+class Thing:
+    name: str
+    size: int
+
+
+@post("/things", sync_to_thread=False)
+def create_thing(data: Thing) -> Thing:
+    return data
+
+
+@get("/search", sync_to_thread=False)
+def search(q: str) -> dict[str, str]:
+    return {"q": q}
+
+
 def make_app(database_url: str, redis_url: str) -> Litestar:
     settings = ServiceSettings(
         service_name="kit",
@@ -32,7 +49,9 @@ def make_app(database_url: str, redis_url: str) -> Litestar:
         redis_url=redis_url,
         log_json=True,
     )
-    return create_service_app(settings, route_handlers=[read_item], verify_tokens=False)
+    return create_service_app(
+        settings, route_handlers=[read_item, create_thing, search], verify_tokens=False
+    )
 
 
 @pytest.fixture
@@ -121,3 +140,15 @@ async def test_log_lines_are_json_with_request_and_trace_ids(
     assert len(entry["trace_id"]) == 32
     assert entry["level"] == "error"
     assert entry["service"] == "kit"
+
+
+async def test_invalid_input_is_422_with_field_errors(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.post("/things", json={"name": "x", "size": "huge"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert body["details"] == [{"field": "size", "message": body["details"][0]["message"]}]
+    assert "size" in body["message"]
+    missing = await client.get("/search")
+    assert missing.status_code == 422
+    assert missing.json()["details"][0]["field"] == "q"

@@ -8,6 +8,7 @@ request id and masked as ``internal_error``.
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -18,6 +19,8 @@ from litestar.types import ExceptionHandlersMap
 from nova_kit.logs import current_request_id
 
 logger = logging.getLogger(__name__)
+
+_MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 
 
 class AppError(Exception):
@@ -122,13 +125,30 @@ def _app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[dict[str, A
     return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
 
+def field_errors(exc: ValidationException) -> list[dict[str, str]]:
+    """Litestar's validation details as ``[{field, message}]`` (``field`` is ``body`` when the
+    whole body is wrong)."""
+    details: list[dict[str, str]] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            field = str(item.get("key") or item.get("source") or "body")
+            details.append({"field": field, "message": str(item.get("message", "invalid"))})
+    if details:
+        return details
+    missing = _MISSING_PARAMETER.search(exc.detail or "")
+    if missing:
+        return [
+            {"field": missing.group(2), "message": f"missing required {missing.group(1)} parameter"}
+        ]
+    return [{"field": "body", "message": exc.detail or "invalid request"}]
+
+
 def _validation_error(
     _: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
-    details = exc.extra if isinstance(exc.extra, list) else None
-    status = exc.status_code
-    message = "request validation failed" if status == 400 else exc.detail
-    return error_response(422 if status == 400 else status, "validation_error", message, details)
+    details = field_errors(exc)
+    summary = "; ".join(f"{entry['field']}: {entry['message']}" for entry in details)
+    return error_response(422, "validation_error", summary[:500], details)
 
 
 def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
