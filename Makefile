@@ -12,7 +12,7 @@ PYTEST_WORKERS ?= auto
 export NEXT_TELEMETRY_DISABLED := 1
 export UV_LINK_MODE := copy
 
-PY_SOURCES := libs/nova-kit services tests
+PY_SOURCES := libs/nova-kit services tests scripts deploy/render.py
 
 .PHONY: help
 help: ## list the targets
@@ -51,7 +51,8 @@ test: setup ## run every test (real PostgreSQL and Redis: embedded, or NOVA_TEST
 lint: setup ## ruff (check + format), mypy --strict
 	$(VENV)/bin/ruff check $(PY_SOURCES)
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
-	$(VENV)/bin/mypy libs/nova-kit/src services/auth/src services/users/src services/gateway/src services/worker/src
+	$(VENV)/bin/mypy libs/nova-kit/src services/auth/src services/users/src services/gateway/src services/worker/src \
+	  deploy/render.py tests/deploy scripts/devstack.py
 
 .PHONY: format
 format: setup ## apply ruff's fixes and formatting
