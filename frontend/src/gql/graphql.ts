@@ -47,18 +47,18 @@ export type LoginInput = {
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Change the password; ends every session, starts a new one */
-  changePassword: AuthPayload;
+  /** Change the password; ends every session and starts a new one */
+  changePassword?: Maybe<AuthPayload>;
   /** Delete the caller's profile (soft delete). */
   deleteAccount: Scalars['Boolean']['output'];
   /** Sign in with e-mail and password */
-  login: AuthPayload;
-  /** End this session (by access token or refresh token) */
-  logout: Scalars['Boolean']['output'];
+  login?: Maybe<AuthPayload>;
+  /** End this session (by access or refresh token) */
+  logout?: Maybe<Scalars['Boolean']['output']>;
   /** Rotate a refresh token */
-  refreshToken: AuthPayload;
+  refreshToken?: Maybe<AuthPayload>;
   /** Create an account and sign in */
-  register: AuthPayload;
+  register?: Maybe<AuthPayload>;
   /** Restore a soft-deleted profile (administrators). */
   restoreUser: User;
   /** Change the caller's profile. */
@@ -108,7 +108,7 @@ export type PageInfo = {
 
 export type Query = {
   __typename?: 'Query';
-  /** The signed-in account (profile fields come from `me`) */
+  /** The signed-in account (profile fields come from the users subgraph's `me`) */
   account: User;
   /** The caller's profile (created on first read). */
   me: User;
@@ -147,7 +147,7 @@ export type UpdateProfileInput = {
   timezone?: InputMaybe<Scalars['String']['input']>;
 };
 
-/** A Nova user */
+/** A Nova user's profile. */
 export type User = {
   __typename?: 'User';
   avatarUrl?: Maybe<Scalars['String']['output']>;
@@ -167,6 +167,7 @@ export type User = {
   status?: Maybe<AccountStatus>;
   /** IANA time zone; visible to the user and administrators only. */
   timezone?: Maybe<Scalars['String']['output']>;
+  /** When the profile last changed. */
   updatedAt: Scalars['DateTime']['output'];
 };
 

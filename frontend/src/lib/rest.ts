@@ -3,7 +3,8 @@
  * (`services/auth/.../schemas.py`, `services/users/.../schemas.py`): snake_case on the wire.
  */
 
-import { apiJson } from "./http";
+import { apiErrorFromResponse } from "./errors";
+import { apiFetch, apiJson } from "./http";
 
 export type AccountStatus = "active" | "disabled" | "deleted";
 
@@ -81,17 +82,29 @@ export const authApi = {
       onSessionEnd: "return",
     }),
   logoutAll: () => apiJson<void>("/api/auth/logout-all", { method: "POST", cookieSession: true }),
-  changePassword: (body: { current_password: string; new_password: string }) =>
-    apiJson<SessionResponse>("/api/auth/change-password", {
+  /**
+   * Change the password. The answer's body is never read: it would carry the new session's
+   * tokens unless the gateway turns them into cookies, and JavaScript must not see tokens.
+   */
+  changePassword: async (body: { current_password: string; new_password: string }) => {
+    const response = await apiFetch("/api/auth/change-password", {
       method: "POST",
       json: body,
       cookieSession: true,
-    }),
+    });
+    if (!response.ok) throw await apiErrorFromResponse(response);
+    await response.body?.cancel();
+  },
   /** The signed-in account; `probe` answers 401 instead of redirecting to the login page. */
   me: (options: { probe?: boolean } = {}) =>
     apiJson<AccountView>("/api/auth/me", { onSessionEnd: options.probe ? "return" : "redirect" }),
+  /** Delete the account; in cookie mode the gateway also clears the session cookies. */
   deleteAccount: (password: string) =>
-    apiJson<void>("/api/auth/me", { method: "DELETE", json: { password } }),
+    apiJson<void>("/api/auth/me", {
+      method: "DELETE",
+      json: { password },
+      cookieSession: true,
+    }),
 };
 
 export const usersApi = {

@@ -33,9 +33,8 @@ export function ChangePasswordForm() {
     }),
     submit: async (values) => {
       setDone(false);
-      let response: Awaited<ReturnType<typeof authApi.changePassword>>;
       try {
-        response = await authApi.changePassword({
+        await authApi.changePassword({
           current_password: values.currentPassword,
           new_password: values.newPassword,
         });
@@ -45,10 +44,11 @@ export function ChangePasswordForm() {
           weak_password: "newPassword",
         });
       }
-      // The change ends every session and starts a new one in the answer's cookies.
-      if (typeof response?.expires_in === "number") session.signedIn(response);
+      // The change ends every session. Whether this browser keeps one depends on the gateway
+      // issuing the new session as cookies: ask, and go to the login page if it did not.
       try {
         await authApi.me({ probe: true });
+        await session.reload();
       } catch {
         router.replace("/login?reason=password-changed");
         return;
