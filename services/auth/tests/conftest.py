@@ -149,3 +149,36 @@ def make_admin(api: AuthApi, migrated_database: str) -> Callable[[str], Any]:
         return body
 
     return make
+
+
+@pytest.fixture
+async def direct_service(
+    make_settings: SettingsFactory, clean_state: None
+) -> AsyncIterator[AccountService]:
+    """An account service on this test's event loop (for service-level checks)."""
+    import httpx
+
+    from nova_auth.app import build_account_service, build_key_ring
+    from nova_kit import db
+    from nova_kit.app import Runtime
+    from nova_kit.redis import create_redis
+
+    settings = make_settings()
+    assert settings.redis_url is not None
+    engine = db.create_engine(db.DatabaseConfig.from_settings(settings))
+    redis = create_redis(settings.redis_url.get_secret_value())
+    runtime = Runtime(
+        settings=settings,
+        http=httpx.AsyncClient(),
+        engine=engine,
+        sessions=db.create_session_factory(engine),
+        redis=redis,
+    )
+    service = build_account_service(settings, runtime, build_key_ring(settings))
+    try:
+        yield service
+    finally:
+        service.close()
+        await runtime.http.aclose()
+        await redis.aclose()
+        await engine.dispose()

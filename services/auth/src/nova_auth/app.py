@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 
 from litestar import Litestar
@@ -11,6 +12,7 @@ from litestar import Litestar
 from nova_auth.config import AuthSettings
 from nova_auth.controllers import (
     ACCOUNTS_KEY,
+    CLIENT_ADDRESSES_KEY,
     KEY_RING_KEY,
     AccountAdminController,
     AuthController,
@@ -21,12 +23,15 @@ from nova_auth.controllers import (
 from nova_auth.events import Outbox
 from nova_auth.graphql import graphql_controller
 from nova_auth.keys import KeyRing, TokenIssuer, load_dev_key, parse_signing_keys
+from nova_auth.network import ClientAddresses
 from nova_auth.passwords import PasswordHashing
 from nova_auth.rate_limits import RateLimiter
 from nova_auth.services import AccountService
 from nova_kit.app import Runtime, create_service_app
 from nova_kit.settings import SettingsError
 from nova_kit.tokens import KeySource
+
+logger = logging.getLogger(__name__)
 
 
 def build_key_ring(settings: AuthSettings) -> KeyRing:
@@ -69,10 +74,32 @@ def build_account_service(
 
 @dataclass
 class _Background:
-    """The outbox sweeper of this process."""
+    """The background tasks of this process: the outbox sweeper and housekeeping."""
 
     stop: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+async def run_maintenance(
+    service: AccountService, settings: AuthSettings, stop: asyncio.Event
+) -> None:
+    """Purge old published outbox rows and long-dead sessions, every maintenance interval."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.maintenance_interval_seconds)
+        if stop.is_set():
+            return
+        try:
+            events = await service.outbox.purge_published(
+                keep_seconds=settings.outbox_retention_seconds
+            )
+            sessions = await service.purge_expired_sessions(
+                keep_seconds=settings.session_retention_seconds
+            )
+            if events or sessions:
+                logger.info("housekeeping", extra={"outbox_rows": events, "sessions": sessions})
+        except Exception:
+            logger.exception("housekeeping failed")
 
 
 def create_app(settings: AuthSettings) -> Litestar:
@@ -86,17 +113,24 @@ def create_app(settings: AuthSettings) -> Litestar:
         service = build_account_service(settings, runtime, ring)
         runtime.extras[KEY_RING_KEY] = ring
         runtime.extras[ACCOUNTS_KEY] = service
+        runtime.extras[CLIENT_ADDRESSES_KEY] = ClientAddresses(settings.trusted_proxies)
         background.stop = asyncio.Event()
-        background.task = asyncio.create_task(
-            service.outbox.run_sweeper(settings.outbox_sweep_interval_seconds, background.stop),
-            name="nova-auth-outbox-sweeper",
-        )
+        background.tasks = [
+            asyncio.create_task(
+                service.outbox.run_sweeper(settings.outbox_sweep_interval_seconds, background.stop),
+                name="nova-auth-outbox-sweeper",
+            ),
+            asyncio.create_task(
+                run_maintenance(service, settings, background.stop),
+                name="nova-auth-maintenance",
+            ),
+        ]
 
     async def stop(runtime: Runtime) -> None:
         background.stop.set()
-        if background.task is not None:
+        for task in background.tasks:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(background.task, 5)
+                await asyncio.wait_for(task, 5)
         service = runtime.extras.get(ACCOUNTS_KEY)
         if isinstance(service, AccountService):
             service.close()

@@ -72,6 +72,17 @@ class AuthSettings(ServiceSettings):
     # Rate limits are an abuse brake, not an authorisation rule: when Redis is down requests
     # go through (and are logged) instead of locking every user out.
     rate_limit_fail_open: bool = True
+    # Peers whose X-Forwarded-For is believed (the gateway): loopback and private networks.
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: [
+            "127.0.0.0/8",
+            "::1/128",
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "fc00::/7",
+        ]
+    )
 
     # --- service accounts ---------------------------------------------------------------------
     service_clients: SecretStr | None = None
@@ -83,8 +94,22 @@ class AuthSettings(ServiceSettings):
     # After a failed publish, skip publishing inline for this long (the sweeper retries).
     outbox_backoff_seconds: float = Field(default=5.0, ge=0, le=600)
 
+    # --- housekeeping (every replica; deletes are idempotent) -------------------------------
+    maintenance_interval_seconds: float = Field(default=3600.0, gt=0)
+    outbox_retention_seconds: int = Field(default=7 * 86_400, ge=60)
+    session_retention_seconds: int = Field(default=86_400, ge=0)
+
     # --- development --------------------------------------------------------------------------
     dev_admin_email: str = "admin@nova.local"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks_parse(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for network in value:
+            ipaddress.ip_network(network, strict=False)
+        return value
 
     @field_validator("signing_keys")
     @classmethod

@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from nova_auth.keys import KeyRing
+from nova_auth.network import ClientAddresses
 from nova_auth.schemas import (
     AccountView,
     ChangePasswordRequest,
@@ -35,6 +36,7 @@ from nova_kit.tokens import AccessClaims
 
 ACCOUNTS_KEY = "accounts"
 KEY_RING_KEY = "key_ring"
+CLIENT_ADDRESSES_KEY = "client_addresses"
 
 
 def provide_accounts(state: State) -> AccountService:
@@ -44,7 +46,10 @@ def provide_accounts(state: State) -> AccountService:
 
 
 def client_address(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
+    """The client's address, through trusted proxies (see :mod:`nova_auth.network`)."""
+    resolver = provide_runtime(request.app.state).extras[CLIENT_ADDRESSES_KEY]
+    assert isinstance(resolver, ClientAddresses)
+    return resolver.of(request)
 
 
 ACCOUNT_DEPENDENCIES = {"accounts": Provide(provide_accounts, sync_to_thread=False)}

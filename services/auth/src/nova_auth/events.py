@@ -25,12 +25,12 @@ import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Celery
 from prometheus_client import Counter
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nova_auth.models import OutboxEventModel
@@ -174,6 +174,20 @@ class Outbox:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, publish_event, self.producer, event)
         await asyncio.wait_for(future, self.publish_timeout)
+
+    async def purge_published(self, *, keep_seconds: float, limit: int = 5000) -> int:
+        """Delete rows published more than ``keep_seconds`` ago (the broker has had them)."""
+        horizon = datetime.now(UTC) - timedelta(seconds=keep_seconds)
+        stale = (
+            select(OutboxEventModel.id).where(OutboxEventModel.published_at < horizon).limit(limit)
+        )
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                delete(OutboxEventModel)
+                .where(OutboxEventModel.id.in_(stale))
+                .returning(OutboxEventModel.id)
+            )
+            return len(result.all())
 
     async def run_sweeper(self, interval_seconds: float, stop: asyncio.Event) -> None:
         """Sweep until ``stop`` is set: a full batch sweeps again at once, else waits."""

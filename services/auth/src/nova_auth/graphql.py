@@ -30,14 +30,13 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimit
 from strawberry.litestar import BaseContext, make_graphql_controller
 from strawberry.types import ExecutionContext, Info
 
+from nova_auth.controllers import ACCOUNTS_KEY, client_address
 from nova_auth.models import AccountModel
 from nova_auth.services import AccountService, SignIn
 from nova_kit.app import provide_runtime
 from nova_kit.errors import AppError
 from nova_kit.security import current_claims
 from nova_kit.tokens import AccessClaims
-
-ACCOUNTS_KEY = "accounts"
 
 
 class GraphQLContext(BaseContext, kw_only=True):
@@ -312,7 +311,7 @@ async def graphql_context(request: Request[Any, Any, Any], state: State) -> Grap
     return GraphQLContext(
         accounts=accounts,
         claims=current_claims(request),
-        client_address=request.client.host if request.client else None,
+        client_address=client_address(request),
         account_loader=_loader(accounts),
     )
 

@@ -23,20 +23,22 @@ dummy hash for unknown e-mails) so timing does not tell them apart either.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
 import re
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -63,6 +65,34 @@ from nova_kit.errors import (
 from nova_kit.tokens import USER_VALID_AFTER_KEY, AccessClaims, RevocationList
 
 logger = logging.getLogger(__name__)
+
+OPERATIONS = Counter(
+    "nova_auth_operations_total",
+    "Credential operations by outcome (ok, or the error code answered)",
+    ["operation", "outcome"],
+)
+
+
+def counted[**P, R](
+    operation: str,
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Count each call of an async service method by outcome in ``nova_auth_operations_total``."""
+
+    def decorate(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @functools.wraps(method)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                result = await method(*args, **kwargs)
+            except AppError as error:
+                OPERATIONS.labels(operation, error.code).inc()
+                raise
+            OPERATIONS.labels(operation, "ok").inc()
+            return result
+
+        return wrapper
+
+    return decorate
+
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL_LENGTH = 320
@@ -152,6 +182,7 @@ class AccountService:
 
     # --- registration and sign-in ------------------------------------------------------------
 
+    @counted("register")
     async def register(
         self,
         email: str,
@@ -197,6 +228,7 @@ class AccountService:
         await self.outbox.publish_after_commit([event])
         return await self._sign_in(account, opened, now)
 
+    @counted("login")
     async def login(
         self, email: str, password: str, *, client_address: str | None = None
     ) -> SignIn:
@@ -244,6 +276,7 @@ class AccountService:
             opened = await self._open_session(session, stored, now, client_address)
         return await self._sign_in(stored, opened, now)
 
+    @counted("refresh")
     async def refresh(self, refresh_token: str, *, client_address: str | None = None) -> SignIn:
         token_hash = hash_refresh_token(refresh_token)
         now = datetime.now(UTC)
@@ -388,6 +421,7 @@ class AccountService:
 
     # --- sign-out and revocation -------------------------------------------------------------
 
+    @counted("logout")
     async def logout(self, claims: AccessClaims | None, refresh_token: str | None = None) -> None:
         """End one session: the caller's (by its access token) or the refresh token's."""
         now = datetime.now(UTC)
@@ -478,6 +512,7 @@ class AccountService:
             raise UnauthorizedError("this account is not active", code="account_inactive")
         return account
 
+    @counted("change_password")
     async def change_password(
         self,
         claims: AccessClaims,
@@ -527,6 +562,7 @@ class AccountService:
         await self.outbox.publish_after_commit([event])
         return await self._sign_in(stored, opened, now)
 
+    @counted("delete_account")
     async def delete_account(self, claims: AccessClaims, password: str) -> None:
         """Delete the caller's account after re-checking the password."""
         check_input_size(password)
@@ -682,6 +718,7 @@ class AccountService:
 
     # --- service accounts --------------------------------------------------------------------
 
+    @counted("service_token")
     async def issue_service_token(
         self, client_id: str, client_secret: str, *, client_address: str | None = None
     ) -> IssuedToken:
@@ -696,6 +733,20 @@ class AccountService:
         if expected is None or not matches:
             raise UnauthorizedError("invalid client credentials", code="invalid_client")
         return self.issuer.service_token(client_id, self.settings.service_token_ttl_seconds)
+
+    async def purge_expired_sessions(self, *, keep_seconds: int = 86_400, limit: int = 5000) -> int:
+        """Delete sessions (and their tokens) expired or revoked more than ``keep_seconds`` ago."""
+        horizon = datetime.now(UTC) - timedelta(seconds=keep_seconds)
+        stale = (
+            select(SessionModel.id)
+            .where(or_(SessionModel.expires_at < horizon, SessionModel.revoked_at < horizon))
+            .limit(limit)
+        )
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                delete(SessionModel).where(SessionModel.id.in_(stale)).returning(SessionModel.id)
+            )
+            return len(result.all())
 
     def close(self) -> None:
         self.hashing.shutdown()

@@ -1,0 +1,65 @@
+"""Housekeeping, client addresses behind the gateway, and operation metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from nova_auth.network import ClientAddresses
+from nova_auth.services import AccountService
+
+
+def test_client_address_is_read_through_trusted_proxies_only() -> None:
+    addresses = ClientAddresses(["10.0.0.0/8", "127.0.0.0/8"])
+    # the gateway (trusted) forwards for a client
+    assert addresses.resolve("10.1.2.3", "203.0.113.7") == "203.0.113.7"
+    # a client-supplied entry left of the real client is not believed
+    assert addresses.resolve("10.1.2.3", "198.51.100.1, 203.0.113.7") == "203.0.113.7"
+    # chains of trusted proxies are walked from the right
+    assert addresses.resolve("127.0.0.1", "203.0.113.7, 10.0.0.5") == "203.0.113.7"
+    # an untrusted peer cannot choose its address
+    assert addresses.resolve("203.0.113.9", "1.2.3.4") == "203.0.113.9"
+    assert addresses.resolve("10.1.2.3", None) == "10.1.2.3"
+    assert addresses.resolve("10.1.2.3", "not-an-ip") == "10.1.2.3"
+    assert addresses.resolve(None, "1.2.3.4") is None
+
+
+async def test_old_sessions_and_published_events_are_purged(
+    direct_service: AccountService, migrated_database: str
+) -> None:
+    service = direct_service
+    await service.create_account("keep@example.com", "a good long password")
+    await service.register("old@example.com", "a good long password")
+    live = await service.register("live@example.com", "a good long password")
+    published = await service.outbox.sweep()
+    assert published >= 0
+    connection = await asyncpg.connect(migrated_database)
+    try:
+        await connection.execute(
+            "UPDATE auth.sessions SET revoked_at = now() - interval '2 days' "
+            "WHERE account_id = (SELECT id FROM auth.accounts WHERE email = 'old@example.com')"
+        )
+        await connection.execute(
+            "UPDATE auth.outbox SET published_at = now() - interval '8 days' "
+            "WHERE data->>'email' = 'keep@example.com'"
+        )
+        assert await service.purge_expired_sessions(keep_seconds=86_400) == 1
+        assert await service.outbox.purge_published(keep_seconds=7 * 86_400) == 1
+        assert await connection.fetchval("SELECT count(*) FROM auth.sessions") == 1
+        assert await connection.fetchval("SELECT count(*) FROM auth.refresh_tokens") == 1
+        assert await connection.fetchval("SELECT count(*) FROM auth.outbox") == 2
+    finally:
+        await connection.close()
+    # the live session still refreshes
+    assert (await service.refresh(live.refresh_token)).account.email == "live@example.com"
+
+
+async def test_operations_are_counted_in_metrics(api: Any) -> None:
+    await api.register("counted@example.com")
+    await api.login("counted@example.com")
+    await api.login("counted@example.com", "wrong wrong wrong")
+    metrics = (await api.client.get("/metrics")).text
+    assert 'nova_auth_operations_total{operation="login",outcome="ok"}' in metrics
+    assert 'nova_auth_operations_total{operation="login",outcome="invalid_credentials"}' in metrics
+    assert 'nova_auth_outbox_published_total{type="user.registered"}' in metrics
