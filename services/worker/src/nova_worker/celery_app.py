@@ -56,14 +56,16 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
         broker_connection_max_retries=None,
         broker_connection_timeout=4,
         broker_channel_error_retry=True,
-        result_backend=redis_url,
-        result_backend_transport_options={
-            "global_keyprefix": BROKER_KEY_PREFIX,
-            "retry_policy": {"timeout": 5.0},
-        },
+        # No result backend by default: outcomes are recorded in worker.job_runs and
+        # worker.email_deliveries. A Redis result backend would also fail exactly when the
+        # broker does, and Celery then acknowledges (loses) the tasks it cancels on that
+        # connection loss instead of leaving them to be redelivered.
+        result_backend=(
+            settings.result_backend.get_secret_value() if settings.result_backend else None
+        ),
+        result_backend_transport_options={"global_keyprefix": BROKER_KEY_PREFIX},
         result_expires=settings.result_expires_seconds,
-        result_backend_always_retry=True,
-        result_backend_max_retries=5,
+        task_ignore_result=settings.result_backend is None,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
@@ -103,7 +105,12 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
 
 
 class ConsumerHeartbeat(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is untyped
-    """Touches the worker heartbeat from a timer of the consumer's own event loop."""
+    """Touches the worker heartbeat from a timer of the consumer's own event loop.
+
+    The consumer starts this step again after every reconnection to the broker, when it also
+    runs the app's ``nova_consumer_started`` hooks: messages received over the previous
+    connection can no longer be acknowledged by this worker, and recovery must requeue them.
+    """
 
     requires: ClassVar[set[str]] = {"celery.worker.consumer.tasks:Tasks"}
 
@@ -112,6 +119,8 @@ class ConsumerHeartbeat(bootsteps.StartStopStep):  # type: ignore[misc]  # celer
         self.tref: Any = None
 
     def start(self, parent: Any) -> None:
+        for hook in getattr(parent.app, "nova_consumer_started", ()):
+            hook()
         heartbeat: Heartbeat | None = getattr(parent.app, "nova_heartbeat", None)
         if heartbeat is None:
             return

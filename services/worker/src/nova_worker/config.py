@@ -81,6 +81,8 @@ class WorkerSettings(ServiceSettings):
     deactivate_time_limit_seconds: int = Field(default=600, ge=2)
     max_retries: int = Field(default=10, ge=0, le=100)
     retry_backoff_max_seconds: int = Field(default=600, ge=1)
+    result_backend: SecretStr | None = None
+    """Celery result backend URL; unset, results are not stored (outcomes live in job_runs)."""
     result_expires_seconds: int = Field(default=86_400, ge=60)
     task_modules: list[str] = Field(default_factory=list)
     """Extra modules whose ``register_tasks(app, settings)`` adds tasks of your own."""

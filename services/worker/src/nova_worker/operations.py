@@ -49,6 +49,7 @@ class WorkerOperations:
             grace=settings.recovery_grace_seconds,
             ttl=settings.incarnation_ttl_seconds,
         )
+        app.nova_consumer_started = [self.recovery.forget_held]
 
     def install(self) -> None:
         signals.worker_init.connect(self._on_init, weak=False)

@@ -7,9 +7,11 @@ node) requeues nothing: Redis would only redeliver after the visibility timeout,
 
 Every worker therefore runs :class:`UnackedRecovery` in its main process:
 
-- it publishes the delivery tags it holds (received, reserved, running, or waiting for an ETA)
-  as a Redis set ``nova:worker:held:<incarnation>`` that expires unless refreshed, so the set
-  of a dead worker vanishes within ``ttl`` seconds;
+- it publishes the delivery tags it holds (received, reserved, running, or waiting for an ETA,
+  over its current broker connection: after a reconnection Celery cannot acknowledge what the
+  old connection delivered, and cancels those tasks) as a Redis set
+  ``nova:worker:held:<incarnation>`` that expires unless refreshed, so the set of a dead
+  worker vanishes within ``ttl`` seconds;
 - it requeues every unacknowledged message older than ``grace`` seconds that no live worker
   holds, through kombu's own ``restore_by_tag`` (an atomic WATCH/MULTI transaction, so two
   workers recovering at once requeue a message only once).
@@ -77,6 +79,11 @@ class UnackedRecovery:
         """Remember a received message for as long as its request object lives."""
         with self._lock:
             self._held[delivery_tag] = request
+
+    def forget_held(self) -> None:
+        """A new broker connection: what the old one delivered can't be acknowledged any more."""
+        with self._lock:
+            self._held.clear()
 
     def held_tags(self) -> list[str]:
         with self._lock:

@@ -1,0 +1,119 @@
+"""send_email: SMTP delivery through the sink, logged once per idempotency key."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from worker_testing import fetch, make_settings
+
+from nova_kit import db
+from nova_kit.embedded import free_port
+from nova_worker.clients import PermanentError, TransientError
+from nova_worker.config import WorkerSettings
+from nova_worker.mail import Mailer
+from nova_worker.services import EmailRequest, EmailService, JobInProgressError
+from nova_worker.sink import SmtpSink
+
+
+@pytest.fixture
+async def sessions(clean_worker_db: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    settings = make_settings(clean_worker_db, "redis://127.0.0.1:1/0")
+    engine = db.create_engine(db.DatabaseConfig.from_settings(settings), pooled=False)
+    yield db.create_session_factory(engine)
+    await engine.dispose()
+
+
+def email_service(
+    sessions: async_sessionmaker[AsyncSession], settings: WorkerSettings
+) -> EmailService:
+    return EmailService(
+        sessions,
+        Mailer(settings),
+        sender=settings.mail_from,
+        product=settings.product_name,
+        lock_timeout_seconds=30,
+    )
+
+
+WELCOME = EmailRequest(
+    idempotency_key="welcome:event-1",
+    to="ada@example.com",
+    template="welcome",
+    context={"display_name": "Ada", "email": "ada@example.com"},
+)
+
+
+async def test_a_retried_delivery_sends_one_message(
+    sessions: async_sessionmaker[AsyncSession], smtp_sink: SmtpSink, clean_worker_db: str
+) -> None:
+    service = email_service(sessions, make_settings(clean_worker_db, "", smtp_sink))
+
+    assert await service.deliver(WELCOME) is True
+    assert await service.deliver(WELCOME) is False
+    assert await service.deliver(WELCOME) is False
+
+    messages = smtp_sink.messages()
+    assert len(messages) == 1
+    message = messages[0]
+    assert message["To"] == "ada@example.com"
+    assert message["Subject"] == "Welcome to Nova"
+    assert message["X-Nova-Idempotency-Key"] == "welcome:event-1"
+    assert "Hello Ada" in message.get_content()
+    rows = await fetch(clean_worker_db, "SELECT * FROM worker.email_deliveries")
+    assert [(r["idempotency_key"], r["status"], r["attempts"]) for r in rows] == [
+        ("welcome:event-1", "sent", 1)
+    ]
+    assert rows[0]["sent_at"] is not None
+    assert rows[0]["message_id"] == message["Message-ID"]
+
+
+async def test_concurrent_duplicates_send_one_message(
+    sessions: async_sessionmaker[AsyncSession], clean_worker_db: str, tmp_path: Path
+) -> None:
+    # A slow SMTP server keeps the first delivery inside its transaction while the
+    # duplicates arrive: they must neither send nor wait forever.
+    with SmtpSink(tmp_path / "slow", port=free_port(), delay_seconds=1.0) as sink:
+        service = email_service(sessions, make_settings(clean_worker_db, "", sink))
+        results = await asyncio.gather(
+            *(service.deliver(WELCOME) for _ in range(3)), return_exceptions=True
+        )
+        assert sorted(type(r).__name__ for r in results) == [
+            "JobInProgressError",
+            "JobInProgressError",
+            "bool",
+        ]
+        assert all(isinstance(r, JobInProgressError) for r in results if r is not True)
+        assert len(sink.messages()) == 1
+        # The retry that follows finds the message sent.
+        assert await service.deliver(WELCOME) is False
+        assert len(sink.messages()) == 1
+
+
+async def test_an_unreachable_server_is_transient_and_logged(
+    sessions: async_sessionmaker[AsyncSession], clean_worker_db: str
+) -> None:
+    settings = make_settings(clean_worker_db, "")
+    settings.smtp_port = free_port()  # nothing listens there
+    service = email_service(sessions, settings)
+
+    with pytest.raises(TransientError):
+        await service.deliver(WELCOME)
+
+    rows = await fetch(
+        clean_worker_db, "SELECT status, attempts, last_error FROM worker.email_deliveries"
+    )
+    assert [(r["status"], r["attempts"]) for r in rows] == [("failed", 1)]
+    assert "TransientError" in rows[0]["last_error"]
+
+
+async def test_an_unknown_template_is_permanent(
+    sessions: async_sessionmaker[AsyncSession], clean_worker_db: str, smtp_sink: SmtpSink
+) -> None:
+    service = email_service(sessions, make_settings(clean_worker_db, "", smtp_sink))
+    with pytest.raises(PermanentError):
+        await service.deliver(EmailRequest("k", "a@example.com", "no-such-template", {}))
+    assert smtp_sink.messages() == []

@@ -1,0 +1,234 @@
+"""Real ``nova-worker worker`` processes: duplicates, kills, shutdowns, probes and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from celery import Celery
+from redis import Redis
+from worker_probe_tasks import RECORD_EFFECT
+from worker_testing import fetch, metric_value, metrics_text, wait_until
+
+from nova_kit.embedded import EmbeddedRedis
+from nova_kit.events import create_celery_producer
+from nova_worker.sink import SmtpSink
+
+pytestmark = pytest.mark.slow
+
+SCRIPTS = Path(sys.executable).parent
+
+
+def effects(url: str, key: str | None = None) -> list[str]:
+    query = "SELECT key FROM public.worker_effects ORDER BY id"
+    return [r["key"] for r in asyncio.run(fetch(url, query)) if key is None or r["key"] == key]
+
+
+def job(url: str, key: str) -> dict[str, object] | None:
+    rows = asyncio.run(fetch(url, "SELECT * FROM worker.job_runs WHERE key = $1", key))
+    return dict(rows[0]) if rows else None
+
+
+def record_effect(producer: Celery, key: str, seconds: float = 0.0) -> None:
+    producer.send_task(RECORD_EFFECT, kwargs={"key": key, "seconds": seconds}, queue="default")
+
+
+def test_duplicates_have_one_effect_and_children_metrics_reach_the_endpoint(
+    start_worker: object,
+    producer: Celery,
+    clean_worker_db: str,
+    smtp_sink: SmtpSink,
+    tmp_path: Path,
+) -> None:
+    worker = start_worker(database_url=clean_worker_db, sink=smtp_sink, concurrency=2)  # type: ignore[operator]
+    port = int(worker.base_url.rsplit(":", 1)[1])
+
+    for _ in range(3):
+        record_effect(producer, "dup")
+        producer.send_task(
+            "nova.worker.send_email",
+            kwargs={
+                "to": "grace@example.com",
+                "template": "welcome",
+                "context": {"display_name": "Grace", "email": "grace@example.com"},
+                "idempotency_key": "welcome:dup",
+            },
+            queue="default",
+        )
+    for _ in range(5):
+        producer.send_task("nova.worker.ping", queue="default")
+
+    def settled() -> bool:
+        text = metrics_text(port)
+        return (
+            metric_value(text, "worker_tasks_total", task=RECORD_EFFECT, outcome="succeeded") == 3
+            and metric_value(
+                text, "worker_tasks_total", task="nova.worker.send_email", outcome="succeeded"
+            )
+            == 3
+            and metric_value(
+                text, "worker_tasks_total", task="nova.worker.ping", outcome="succeeded"
+            )
+            == 5
+        )
+
+    wait_until(settled, timeout=60, what="every task to succeed")
+    assert effects(clean_worker_db) == ["dup"]
+    assert len(smtp_sink.messages()) == 1
+    text = metrics_text(port)
+    assert metric_value(text, "worker_duplicate_deliveries_total", task=RECORD_EFFECT) == 2
+    assert (
+        metric_value(text, "worker_duplicate_deliveries_total", task="nova.worker.send_email") == 2
+    )
+    assert (
+        metric_value(text, "worker_tasks_total", task="nova.worker.ping", outcome="received") == 5
+    )
+    assert metric_value(text, "worker_task_duration_seconds_count", task="nova.worker.ping") == 5
+    assert 'worker_queue_depth{queue="events"} 0.0' in text
+    assert 'worker_queue_depth{queue="default"} 0.0' in text
+    assert metric_value(text, "worker_broker_up") == 1
+
+    health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+    ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5)
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["broker"]["ok"] is True
+
+    env = {
+        **os.environ,
+        "NOVA_ENVIRONMENT": "test",
+        "NOVA_WORKER_HEARTBEAT_FILE": str(tmp_path / "worker" / "worker-heartbeat"),
+        "NOVA_WORKER_HEARTBEAT_MAX_AGE_SECONDS": "3",
+    }
+    check = [str(SCRIPTS / "nova-worker"), "healthcheck"]
+    assert subprocess.run(check, env=env, capture_output=True, check=False).returncode == 0
+    worker.stop()
+    time.sleep(3.5)
+    stale = subprocess.run(check, env=env, capture_output=True, text=True, check=False)
+    assert stale.returncode == 1
+    assert "unhealthy" in stale.stdout
+
+
+def test_a_killed_worker_task_runs_again_with_one_effect(
+    start_worker: object, producer: Celery, clean_worker_db: str
+) -> None:
+    key = f"kill-{uuid.uuid4().hex[:6]}"
+    worker = start_worker(database_url=clean_worker_db, concurrency=1)  # type: ignore[operator]
+    record_effect(producer, key, seconds=5)
+    wait_until(lambda: job(clean_worker_db, f"test:{key}"), timeout=30, what="the task to start")
+    time.sleep(0.5)
+    worker.signal(signal.SIGKILL)
+    worker.process.wait(10)  # type: ignore[union-attr]
+    assert effects(clean_worker_db, key) == []
+
+    start_worker(database_url=clean_worker_db, concurrency=1, name="worker-restarted")  # type: ignore[operator]
+    wait_until(lambda: effects(clean_worker_db, key), timeout=60, what="the task to run again")
+    time.sleep(1)
+    assert effects(clean_worker_db, key) == [key]
+    record = job(clean_worker_db, f"test:{key}")
+    assert record is not None
+    assert (record["status"], record["attempts"]) == ("succeeded", 2)
+
+
+def test_sigterm_lets_the_running_task_finish(
+    start_worker: object, producer: Celery, clean_worker_db: str, redis_url: str
+) -> None:
+    key = f"term-{uuid.uuid4().hex[:6]}"
+    worker = start_worker(database_url=clean_worker_db, concurrency=1)  # type: ignore[operator]
+    record_effect(producer, key, seconds=3)
+    wait_until(lambda: job(clean_worker_db, f"test:{key}"), timeout=30, what="the task to start")
+    # What Kubernetes does: SIGTERM to the main process only.
+    os.kill(worker.pid, signal.SIGTERM)
+    assert worker.process.wait(30) == 0  # type: ignore[union-attr]
+
+    assert effects(clean_worker_db, key) == [key]
+    record = job(clean_worker_db, f"test:{key}")
+    assert record is not None
+    assert (record["status"], record["attempts"]) == ("succeeded", 1)
+    client = Redis.from_url(redis_url)
+    try:
+        assert client.hlen("nova:celery:unacked") == 0
+        assert client.llen("nova:celery:default") == 0
+    finally:
+        client.close()
+
+
+def test_the_worker_consumes_again_after_redis_restarts(
+    start_worker: object, clean_worker_db: str, disposable_redis: EmbeddedRedis
+) -> None:
+    worker = start_worker(  # type: ignore[operator]
+        database_url=clean_worker_db, broker_url=disposable_redis.url, concurrency=1
+    )
+    port = int(worker.base_url.rsplit(":", 1)[1])
+    producer = create_celery_producer(disposable_redis.url)
+    keys = [f"redis-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)]
+    try:
+        for key in keys:
+            record_effect(producer, key, seconds=1.5)
+        wait_until(lambda: job(clean_worker_db, f"test:{keys[0]}"), timeout=30, what="a start")
+        disposable_redis.stop()
+        wait_until(
+            lambda: httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 503,
+            timeout=15,
+            what="/ready to notice Redis is gone",
+        )
+        time.sleep(2)
+        disposable_redis.start()
+
+        # Everything published before the outage is processed, each effect once.
+        wait_until(
+            lambda: all(effects(clean_worker_db, key) for key in keys),
+            timeout=60,
+            what="the queued tasks after the restart",
+        )
+        after = f"redis-after-{uuid.uuid4().hex[:6]}"
+        record_effect(producer, after)
+        wait_until(lambda: effects(clean_worker_db, after), timeout=30, what="a new task")
+        time.sleep(1)
+        for key in [*keys, after]:
+            assert effects(clean_worker_db, key) == [key]
+        assert httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200
+    finally:
+        producer.close()
+
+
+def test_the_smtp_sink_command_stores_messages(
+    start_service: object, unused_port: int, tmp_path: Path
+) -> None:
+    import smtplib
+    from email.message import EmailMessage
+
+    from nova_worker.sink import read_maildir
+
+    maildir = tmp_path / "mail"
+    start_service(  # type: ignore[operator]
+        "smtp-sink",
+        ["nova-worker", "smtp-sink", "--port", str(unused_port), "--maildir", str(maildir)],
+        wait=None,
+    )
+
+    def send() -> bool:
+        message = EmailMessage()
+        message["From"] = "a@example.com"
+        message["To"] = "b@example.com"
+        message["Subject"] = "hello"
+        message.set_content("body")
+        try:
+            with smtplib.SMTP("127.0.0.1", unused_port, timeout=5) as client:
+                client.send_message(message)
+        except OSError:
+            return False
+        return True
+
+    wait_until(send, timeout=20, what="the sink to accept a message")
+    stored = read_maildir(maildir)
+    assert [(m["Subject"], m["To"]) for m in stored] == [("hello", "b@example.com")]
