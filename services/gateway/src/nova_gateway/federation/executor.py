@@ -10,12 +10,12 @@ of the data is kept.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
+import msgspec
 from graphql import FieldNode, InlineFragmentNode, OperationDefinitionNode, parse
 
 from nova_gateway.federation.errors import (
@@ -37,6 +37,8 @@ from nova_gateway.federation.plan import (
 )
 from nova_gateway.federation.transport import SUBREQUEST_MALFORMED_RESPONSE, SubgraphRequest
 from nova_gateway.metrics import SUBGRAPH_GRAPHQL_ERRORS
+
+_CANONICAL = msgspec.json.Encoder(order="sorted")
 
 
 class Fetcher(Protocol):
@@ -188,14 +190,14 @@ async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
     assert entity is not None
     representations: list[dict[str, Any]] = []
     targets_by_index: list[list[_Target]] = []
-    index_by_key: dict[str, int] = {}
+    index_by_key: dict[bytes, int] = {}
     for target in collect_targets(run.result.data, flatten.path):
         if target.obj.get("__typename") not in entity.accepted_types:
             continue
         representation = build_representation(target.obj, entity.representation, entity.typename)
         if representation is None:
             continue
-        key = json.dumps(representation, sort_keys=True, separators=(",", ":"))
+        key = _CANONICAL.encode(representation)
         index = index_by_key.get(key)
         if index is None:
             index = index_by_key[key] = len(representations)

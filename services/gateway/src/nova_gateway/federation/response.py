@@ -51,6 +51,9 @@ class _Shaper:
     located: set[tuple[str | int, ...]] = field(default_factory=set)
     """Every path at or above an error's path."""
     error_paths: set[tuple[str | int, ...]] = field(default_factory=set)
+    collected: dict[tuple[object, ...], dict[str, list[FieldNode]]] = field(default_factory=dict)
+    """Fields of a selection per runtime type, collected once per request (list items share
+    them)."""
 
     def __post_init__(self) -> None:
         for error in self.errors:
@@ -105,6 +108,8 @@ class _Shaper:
         return into
 
     def _included(self, node: Any) -> bool:
+        if not node.directives:
+            return True
         skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
         if skip is not None and skip.get("if") is True:
             return False
@@ -126,10 +131,14 @@ class _Shaper:
         value: Mapping[str, Any],
         path: Path,
     ) -> dict[str, Any] | _Propagate:
-        fields: dict[str, list[FieldNode]] = {}
-        for node in nodes:
-            if node.selection_set is not None:
-                self.collect(runtime, node.selection_set, fields, set())
+        memo_key = (runtime.name, *map(id, nodes))
+        fields = self.collected.get(memo_key)
+        if fields is None:
+            fields = {}
+            for node in nodes:
+                if node.selection_set is not None:
+                    self.collect(runtime, node.selection_set, fields, set())
+            self.collected[memo_key] = fields
         return self.complete_fields(runtime, fields, value, path)
 
     def complete_fields(

@@ -4,13 +4,13 @@ the connection could not be opened (nothing reached the subgraph)."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import msgspec
 
 from nova_gateway.federation.errors import SubgraphFetchError
 from nova_gateway.metrics import SUBGRAPH_FETCH_DURATION, SUBGRAPH_FETCHES
@@ -18,6 +18,9 @@ from nova_gateway.metrics import SUBGRAPH_FETCH_DURATION, SUBGRAPH_FETCHES
 SUBREQUEST_HTTP_ERROR = "SUBREQUEST_HTTP_ERROR"
 SUBREQUEST_TIMEOUT = "SUBREQUEST_TIMEOUT"
 SUBREQUEST_MALFORMED_RESPONSE = "SUBREQUEST_MALFORMED_RESPONSE"
+
+
+_ENCODER = msgspec.json.Encoder()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,7 @@ class SubgraphTransport:
         url = self.urls.get(service)
         if not url:
             raise SubgraphFetchError(SUBREQUEST_HTTP_ERROR, f"subgraph {service} has no URL")
-        body = {"query": request.query, "variables": request.variables}
+        body = _ENCODER.encode({"query": request.query, "variables": request.variables})
         attempts = 1 if request.is_mutation else 2
         start = time.perf_counter()
         outcome = "error"
@@ -75,7 +78,7 @@ class SubgraphTransport:
                 try:
                     response = await self._client(service).post(
                         url,
-                        json=body,
+                        content=body,
                         headers={
                             **headers,
                             "content-type": "application/json",
@@ -114,8 +117,8 @@ class SubgraphTransport:
 
 def _decode(service: str, response: httpx.Response) -> dict[str, Any]:
     try:
-        payload = json.loads(response.content)
-    except ValueError:
+        payload = msgspec.json.decode(response.content)
+    except msgspec.DecodeError:
         payload = None
     graphql_body = isinstance(payload, dict) and ("data" in payload or "errors" in payload)
     if response.status_code >= 400 and not graphql_body:
