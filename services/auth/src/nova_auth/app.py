@@ -28,6 +28,7 @@ from nova_auth.passwords import PasswordHashing
 from nova_auth.rate_limits import RateLimiter
 from nova_auth.services import AccountService
 from nova_kit.app import Runtime, create_service_app
+from nova_kit.logs import configure_logging
 from nova_kit.settings import SettingsError
 from nova_kit.tokens import KeySource
 
@@ -103,6 +104,8 @@ async def run_maintenance(
 
 
 def create_app(settings: AuthSettings) -> Litestar:
+    # Logging first, so a generated development key is announced in the service's log format.
+    configure_logging(settings.service_name, settings.log_level, json_lines=settings.log_json)
     ring = build_key_ring(settings)
     background = _Background()
 
