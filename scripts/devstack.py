@@ -9,7 +9,9 @@
 4. Ctrl-C (or SIGTERM) stops every process group, then the embedded servers. Data is kept.
 
 Usage: ``python scripts/devstack.py up`` (what ``make dev`` runs), ``... plan`` to print what
-would run.
+would run. ``NOVA_DEV_SKIP=frontend,beat`` leaves processes out (e.g. to run one yourself);
+``NOVA_DEV_STATE_DIR`` keeps the data somewhere else than ``.nova/`` (a second, isolated stack
+with ``NOVA_DEV_POSTGRES_PORT`` / ``NOVA_DEV_REDIS_PORT`` set too).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import httpx
 from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE = ROOT / ".nova"
+STATE = Path(os.environ.get("NOVA_DEV_STATE_DIR", ROOT / ".nova")).resolve()
 BIN = Path(sys.executable).parent
 
 DEV_DATABASE = "nova"
@@ -245,7 +247,8 @@ def up() -> int:
         env = service_env(data)
         migrate_all(env)
         seed_dev_admin(env)
-        selected = [p for p in processes() if p.enabled()]
+        skipped = {name.strip() for name in os.environ.get("NOVA_DEV_SKIP", "").split(",")}
+        selected = [p for p in processes() if p.name not in skipped and p.enabled()]
         # Celery's warm shutdown and uvicorn's drain get time before honcho escalates to SIGKILL.
         honcho_manager.KILL_WAIT = 30
         runner = honcho_manager.Manager()

@@ -142,21 +142,31 @@ class EmbeddedPostgres:
                 "--no-instructions",
             )
 
-    def is_running(self) -> bool:
+    def running_port(self) -> int | None:
+        """The port of a server already running on this data directory, if any."""
         pid_file = self.data_dir / "postmaster.pid"
-        if not pid_file.exists():
-            return False
         try:
-            pid = int(pid_file.read_text().splitlines()[0])
-            os.kill(pid, 0)
-        except (ValueError, IndexError, ProcessLookupError, PermissionError):
-            return False
-        return True
+            lines = pid_file.read_text().splitlines()
+            os.kill(int(lines[0]), 0)
+            return int(lines[3])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def is_running(self) -> bool:
+        return self.running_port() is not None
 
     def start(self, timeout: float = 30) -> None:
+        """Start the server; one already running here on our port is reused, never hijacked."""
         self.initialise()
-        if self.is_running():
-            self.stop()
+        port = self.running_port()
+        if port == self.port:
+            wait_for_port(self.host, self.port, timeout)
+            return
+        if port is not None:
+            raise RuntimeError(
+                f"PostgreSQL is already running on {self.data_dir} (port {port}); "
+                "stop the other stack or use another data directory"
+            )
         options = (
             f"-h {self.host} -p {self.port} -k {self.data_dir} "
             "-c max_connections=300 -c fsync=off -c synchronous_commit=off "
