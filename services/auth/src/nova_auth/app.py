@@ -114,6 +114,7 @@ def create_app(settings: AuthSettings) -> Litestar:
 
     async def start(runtime: Runtime) -> None:
         service = build_account_service(settings, runtime, ring)
+        await service.hashing.prepare()
         runtime.extras[KEY_RING_KEY] = ring
         runtime.extras[ACCOUNTS_KEY] = service
         runtime.extras[CLIENT_ADDRESSES_KEY] = ClientAddresses(settings.trusted_proxies)

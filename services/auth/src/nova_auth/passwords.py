@@ -112,7 +112,8 @@ class PasswordHashing:
 
     async def _run[T](self, function: functools.partial[T]) -> T:
         try:
-            await asyncio.wait_for(self._slots.acquire(), self._queue_timeout)
+            async with asyncio.timeout(self._queue_timeout):
+                await self._slots.acquire()
         except TimeoutError:
             raise ServiceUnavailableError(
                 "too many sign-ins in progress; retry shortly",
@@ -138,10 +139,17 @@ class PasswordHashing:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
+    async def prepare(self) -> None:
+        """Compute the dummy hash once, at start-up, so no sign-in pays for it."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self._run(
+                functools.partial(self.hasher.hash, secrets.token_urlsafe(16))
+            )
+
     async def verify_dummy(self, password: str) -> None:
         """Spend the same time as a real verification (for unknown e-mail addresses)."""
-        if self._dummy_hash is None:
-            self._dummy_hash = await self.hash(secrets.token_urlsafe(16))
+        await self.prepare()
+        assert self._dummy_hash is not None
         await self.verify(self._dummy_hash, password)
 
     def needs_rehash(self, password_hash: str) -> bool:
