@@ -233,3 +233,32 @@ async def test_jwks_and_openapi_are_published(api: Any) -> None:
         "/.well-known/jwks.json",
     ):
         assert path in paths, path
+
+
+async def test_graphql_change_password_and_logout_by_refresh_token(api: Any) -> None:
+    registered = await api.register("gql-change@example.com")
+    changed = await api.gql(
+        "mutation($input: ChangePasswordInput!) { changePassword(input: $input) "
+        "{ accessToken refreshToken user { email } } }",
+        registered["access_token"],
+        input={"currentPassword": api.password, "newPassword": "a fresh gql secret"},
+    )
+    assert changed.get("errors") is None, changed
+    fresh = changed["data"]["changePassword"]
+    assert (await api.me(registered["access_token"])).status_code == 401
+    assert (await api.me(fresh["accessToken"])).status_code == 200
+    assert (await api.login("gql-change@example.com", "a fresh gql secret")).status_code == 200
+
+    weak = await api.gql(
+        "mutation($input: ChangePasswordInput!) { changePassword(input: $input) { accessToken } }",
+        fresh["accessToken"],
+        input={"currentPassword": "a fresh gql secret", "newPassword": "password1"},
+    )
+    assert weak["errors"][0]["extensions"]["code"] == "weak_password"
+    assert weak["data"] == {"changePassword": None}
+
+    out = await api.gql(
+        "mutation($t: String) { logout(refreshToken: $t) }", t=fresh["refreshToken"]
+    )
+    assert out["data"] == {"logout": True}
+    assert (await api.me(fresh["accessToken"])).status_code == 401

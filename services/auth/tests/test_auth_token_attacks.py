@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -12,8 +13,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from nova_auth.keys import generate_signing_key
+from nova_auth.keys import KeyRing, TokenIssuer, generate_signing_key
+from nova_kit.tokens import TokenError, TokenVerifier
 
 
 def _b64(data: bytes) -> str:
@@ -183,3 +187,41 @@ async def test_es256_keys_and_private_jwks_are_accepted(make_client: Any, api_fo
         jwk = (await client.get("/.well-known/jwks.json")).json()["keys"][0]
         assert jwk["kty"] == "EC"
         assert "d" not in jwk
+
+
+RING = KeyRing([generate_signing_key(kid="property")])
+ISSUER = TokenIssuer(RING, issuer="nova-auth", audience="nova")
+VERIFIER = TokenVerifier(RING.key_source(), issuer="nova-auth", audience="nova")
+GENUINE = ISSUER.mint("subject", roles=["user"], kind="user", lifetime=300, session_id="s").token
+
+
+async def test_minted_tokens_verify_with_the_published_keys() -> None:
+    claims = await VERIFIER.verify(GENUINE)
+    assert claims.subject == "subject"
+    assert claims.session_id == "s"
+    assert claims.kind == "user"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["sub", "roles", "kind", "exp", "aud", "iss", "sid", "extra"]),
+        st.one_of(st.text(max_size=20), st.integers(), st.lists(st.text(max_size=5), max_size=3)),
+        min_size=1,
+    )
+)
+def test_any_change_to_the_claims_breaks_the_signature(changes: dict[str, Any]) -> None:
+    header, payload, signature = _segments(GENUINE)
+    changed = {**payload, **changes}
+    if changed == payload:
+        return
+    forged = _encode(header, changed, signature)
+    with pytest.raises(TokenError):
+        asyncio.run(VERIFIER.verify(forged))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_garbage_is_a_token_error_never_a_crash(garbage: str) -> None:
+    with pytest.raises(TokenError):
+        asyncio.run(VERIFIER.verify(garbage))
