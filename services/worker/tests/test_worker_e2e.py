@@ -1,0 +1,316 @@
+"""End to end: real ``nova-auth serve``, ``nova-users serve`` and ``nova-worker worker`` processes.
+
+Nothing is mocked: auth publishes its outbox to Redis, the worker calls users' and auth's
+internal APIs with a service token from auth, and e-mail goes to the SMTP sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from celery import Celery
+from worker_testing import fetch, metric_value, metrics_text, wait_until
+
+from nova_kit.embedded import free_port
+from nova_kit.events import EVENT_TASKS, AccountEvent, publish_event
+from nova_kit.testing.plugin import truncate_schema
+from nova_worker.sink import SmtpSink
+
+pytestmark = pytest.mark.slow
+
+SCRIPTS = Path(sys.executable).parent
+PASSWORD = "correct horse battery staple"
+
+
+def service_command(name: str) -> str:
+    """The console script of a Nova service, or skip naming what is missing."""
+    path = SCRIPTS / name
+    if not path.exists() and shutil.which(name) is None:
+        pytest.skip(f"`{name}` is not installed: the end-to-end tests need `{name} serve`")
+    help_text = subprocess.run(
+        [str(path), "--help"], capture_output=True, text=True, timeout=60, check=False
+    ).stdout
+    for command in ("serve", "migrate"):
+        if command not in help_text:
+            pytest.skip(f"`{name} {command}` does not exist yet: the end-to-end tests need it")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def stack_database_url(worker_database_url: str) -> str:
+    """The worker's test database with auth's and users' migrations applied too."""
+    for name in ("nova-auth", "nova-users"):
+        command = service_command(name)
+        result = subprocess.run(
+            [command, "migrate"],
+            env={
+                **os.environ,
+                "NOVA_ENVIRONMENT": "test",
+                "DATABASE_URL": worker_database_url,
+            },
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert result.returncode == 0, f"{name} migrate failed:\n{result.stdout}{result.stderr}"
+    return worker_database_url
+
+
+@dataclass
+class Stack:
+    auth: str
+    users: str
+    database_url: str
+    sink: SmtpSink
+    worker_metrics_port: int
+
+    def service_token(self) -> str:
+        response = httpx.post(
+            f"{self.auth}/oauth/token",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": "worker",
+                "client_secret": "nova-dev-worker-secret",
+            },
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    def register(self, email: str, display_name: str) -> str:
+        response = httpx.post(
+            f"{self.auth}/api/auth/register",
+            json={"email": email, "password": PASSWORD, "display_name": display_name},
+            timeout=30,
+        )
+        assert response.status_code == 201, response.text
+        token = response.json()["access_token"]
+        me = httpx.get(
+            f"{self.auth}/api/auth/me", headers={"authorization": f"Bearer {token}"}, timeout=10
+        )
+        assert me.status_code == 200, me.text
+        return str(me.json()["id"])
+
+    def profile(self, user_id: str) -> httpx.Response:
+        return httpx.get(f"{self.users}/api/users/{user_id}", timeout=10)
+
+    def account(self, user_id: str) -> dict[str, Any]:
+        response = httpx.get(
+            f"{self.auth}/internal/accounts/{user_id}",
+            headers={"authorization": f"Bearer {self.service_token()}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def mail_to(self, address: str) -> list[str]:
+        return [str(m["Subject"]) for m in self.sink.messages() if m["To"] == address]
+
+
+@pytest.fixture
+def stack(
+    stack_database_url: str,
+    clean_worker_db: str,
+    redis_client: object,
+    redis_url: str,
+    start_service: Any,
+    start_worker: Any,
+    smtp_sink: SmtpSink,
+) -> Stack:
+    for schema in ("auth", "users"):
+        asyncio.run(truncate_schema(stack_database_url, schema))
+    shared = {
+        "NOVA_ENVIRONMENT": "test",
+        "DATABASE_URL": stack_database_url,
+        "REDIS_URL": redis_url,
+    }
+    auth_port, users_port = free_port(), free_port()
+    auth = f"http://127.0.0.1:{auth_port}"
+    users = f"http://127.0.0.1:{users_port}"
+    start_service(
+        "auth",
+        [service_command("nova-auth"), "serve", "--port", str(auth_port)],
+        env={**shared, "NOVA_AUTH_LOG_LEVEL": "WARNING"},
+        port=auth_port,
+        timeout=60,
+    )
+    start_service(
+        "users",
+        [service_command("nova-users"), "serve", "--port", str(users_port)],
+        env={
+            **shared,
+            "NOVA_USERS_LOG_LEVEL": "WARNING",
+            "NOVA_USERS_JWKS_URL": f"{auth}/.well-known/jwks.json",
+        },
+        port=users_port,
+        timeout=60,
+    )
+    worker = start_worker(
+        database_url=stack_database_url,
+        sink=smtp_sink,
+        NOVA_WORKER_AUTH_URL=auth,
+        NOVA_WORKER_USERS_URL=users,
+    )
+    return Stack(
+        auth=auth,
+        users=users,
+        database_url=stack_database_url,
+        sink=smtp_sink,
+        worker_metrics_port=int(worker.base_url.rsplit(":", 1)[1]),
+    )
+
+
+def test_registration_creates_the_profile_and_sends_one_welcome(stack: Stack) -> None:
+    user_id = stack.register("ada@example.com", "Ada Lovelace")
+
+    profile = wait_until(
+        lambda: (r := stack.profile(user_id)).status_code == 200 and r,
+        timeout=30,
+        what="the profile to exist in users",
+    )
+    assert profile.json()["display_name"] == "Ada Lovelace"
+    wait_until(lambda: stack.mail_to("ada@example.com"), timeout=30, what="the welcome e-mail")
+    time.sleep(1.5)
+    assert stack.mail_to("ada@example.com") == ["Welcome to Nova"]
+    welcome = stack.sink.messages()[0]
+    assert "Hello Ada Lovelace" in welcome.get_content()
+
+
+def test_one_event_delivered_three_times_has_one_effect(stack: Stack, producer: Celery) -> None:
+    user_id = str(uuid.uuid4())
+    event = AccountEvent.new(
+        "user.registered", user_id, {"email": "grace@example.com", "display_name": "Grace"}
+    )
+    for _ in range(3):
+        publish_event(producer, event)
+
+    wait_until(lambda: stack.profile(user_id).status_code == 200, timeout=30, what="the profile")
+    wait_until(lambda: stack.mail_to("grace@example.com"), timeout=30, what="the welcome e-mail")
+
+    def runs() -> list[Any]:
+        return asyncio.run(
+            fetch(
+                stack.database_url,
+                "SELECT status, attempts FROM worker.job_runs WHERE key = $1",
+                f"event:{event.id}",
+            )
+        )
+
+    task = EVENT_TASKS["user.registered"]
+    wait_until(
+        lambda: (
+            metric_value(
+                metrics_text(stack.worker_metrics_port),
+                "worker_tasks_total",
+                task=task,
+                outcome="succeeded",
+            )
+            == 3
+        ),
+        timeout=30,
+        what="the three deliveries",
+    )
+    time.sleep(1.5)
+    assert stack.mail_to("grace@example.com") == ["Welcome to Nova"]
+    assert [tuple(r) for r in runs()] == [("succeeded", 1)]
+    text = metrics_text(stack.worker_metrics_port)
+    assert metric_value(text, "worker_duplicate_deliveries_total", task=task) == 2
+    # The profile exists once: users keeps it (200), it does not create another (201).
+    kept = httpx.put(
+        f"{stack.users}/internal/profiles/{user_id}",
+        json={"display_name": "Someone else"},
+        headers={"authorization": f"Bearer {stack.service_token()}"},
+        timeout=10,
+    )
+    assert kept.status_code == 200
+    assert kept.json()["display_name"] == "Grace"
+
+
+def test_deleting_an_account_soft_deletes_the_profile(stack: Stack) -> None:
+    user_id = stack.register("alan@example.com", "Alan")
+    wait_until(lambda: stack.profile(user_id).status_code == 200, timeout=30, what="the profile")
+    login = httpx.post(
+        f"{stack.auth}/api/auth/login",
+        json={"email": "alan@example.com", "password": PASSWORD},
+        timeout=30,
+    )
+    assert login.status_code == 200, login.text
+    deleted = httpx.request(
+        "DELETE",
+        f"{stack.auth}/api/auth/me",
+        json={"password": PASSWORD},
+        headers={"authorization": f"Bearer {login.json()['access_token']}"},
+        timeout=30,
+    )
+    assert deleted.status_code in (200, 204), deleted.text
+    wait_until(
+        lambda: stack.profile(user_id).status_code == 404,
+        timeout=30,
+        what="the profile to be soft-deleted",
+    )
+
+
+def test_deactivate_inactive_users_disables_exactly_the_accounts_past_the_cutoff(
+    stack: Stack, producer: Celery
+) -> None:
+    old = stack.register("old@example.com", "Old")
+    time.sleep(1.1)
+    cutoff = datetime.now(UTC)
+    time.sleep(1.1)
+    recent = stack.register("recent@example.com", "Recent")
+
+    def run(task_id: str) -> dict[str, Any]:
+        producer.send_task(
+            "nova.worker.deactivate_inactive_users",
+            kwargs={"cutoff": cutoff.isoformat()},
+            queue="default",
+            task_id=task_id,
+        )
+
+        def done() -> Any:
+            rows = asyncio.run(
+                fetch(
+                    stack.database_url,
+                    "SELECT status, result FROM worker.job_runs WHERE key = $1",
+                    f"deactivate-inactive:{task_id}",
+                )
+            )
+            return rows and rows[0]["status"] == "succeeded" and rows[0]
+
+        row = wait_until(done, timeout=30, what="the scheduled run to finish")
+
+        result: dict[str, Any] = json.loads(row["result"])
+        return result
+
+    first = run(str(uuid.uuid4()))
+    assert first["disabled"] == 1
+    assert stack.account(old)["status"] == "disabled"
+    assert stack.account(recent)["status"] == "active"
+
+    second = run(str(uuid.uuid4()))
+    assert second["disabled"] == 0
+    assert stack.account(old)["status"] == "disabled"
+    assert stack.account(recent)["status"] == "active"
+
+    # auth emits user.disabled; the worker tells the owner.
+    wait_until(
+        lambda: "Your Nova account was disabled" in stack.mail_to("old@example.com"),
+        timeout=30,
+        what="the account-disabled notice",
+    )
+    assert "Your Nova account was disabled" not in stack.mail_to("recent@example.com")
