@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -58,7 +58,10 @@ class _Run:
     fetcher: Fetcher
     variables: dict[str, Any]
     headers: Mapping[str, str]
-    result: ExecutionResult
+    data: dict[str, Any]
+    errors: list[ErrorDict]
+    """Errors of this branch; parallel branches collect their own and are joined in plan
+    order, so the response lists errors deterministically."""
 
 
 async def execute_plan(
@@ -68,10 +71,10 @@ async def execute_plan(
     variables: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> ExecutionResult:
-    run = _Run(fetcher, dict(variables or {}), dict(headers or {}), ExecutionResult(data={}))
+    run = _Run(fetcher, dict(variables or {}), dict(headers or {}), {}, [])
     if plan.node is not None:
         await _execute(run, plan.node)
-    return run.result
+    return ExecutionResult(data=run.data, errors=run.errors)
 
 
 async def _execute(run: _Run, node: PlanNode) -> None:
@@ -83,7 +86,12 @@ async def _execute(run: _Run, node: PlanNode) -> None:
         for child in node.nodes:
             await _execute(run, child)
     elif isinstance(node, ParallelNode):
-        await asyncio.gather(*(_execute(run, child) for child in node.nodes))
+        branches = [replace(run, errors=[]) for _ in node.nodes]
+        await asyncio.gather(
+            *(_execute(branch, child) for branch, child in zip(branches, node.nodes, strict=True))
+        )
+        for branch in branches:
+            run.errors.extend(branch.errors)
 
 
 def _request(run: _Run, fetch: FetchNode, extra: dict[str, Any] | None = None) -> SubgraphRequest:
@@ -98,7 +106,7 @@ def _request(run: _Run, fetch: FetchNode, extra: dict[str, Any] | None = None) -
 
 
 async def _fetch_root(run: _Run, fetch: FetchNode) -> None:
-    errors = run.result.errors
+    errors = run.errors
     try:
         payload = await run.fetcher.fetch(fetch.service, _request(run, fetch), run.headers)
     except SubgraphFetchError as failure:
@@ -107,7 +115,7 @@ async def _fetch_root(run: _Run, fetch: FetchNode) -> None:
         return
     data = payload.get("data")
     if isinstance(data, dict):
-        deep_merge(run.result.data, data)
+        deep_merge(run.data, data)
     raw_errors = payload.get("errors")
     if isinstance(raw_errors, list) and raw_errors:
         SUBGRAPH_GRAPHQL_ERRORS.labels(fetch.service).inc(len(raw_errors))
@@ -191,7 +199,7 @@ async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
     representations: list[dict[str, Any]] = []
     targets_by_index: list[list[_Target]] = []
     index_by_key: dict[bytes, int] = {}
-    for target in collect_targets(run.result.data, flatten.path):
+    for target in collect_targets(run.data, flatten.path):
         if target.obj.get("__typename") not in entity.accepted_types:
             continue
         representation = build_representation(target.obj, entity.representation, entity.typename)
@@ -206,7 +214,7 @@ async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
         targets_by_index[index].append(target)
     if not representations:
         return
-    errors = run.result.errors
+    errors = run.errors
     first_keys = top_level_keys(fetch.operation)[:1]
     request = _request(run, fetch, {"representations": representations})
     try:
