@@ -164,3 +164,15 @@ def test_admin_commands(
         assert PasswordHasher().verify(row["password_hash"], secret)
         assert sorted(row["roles"]) == ["admin", "user"]
         assert row["status"] == "active"
+
+
+def test_a_persisted_dev_key_survives_restarts(tmp_path: Path) -> None:
+    from nova_auth.keys import load_dev_key
+
+    path = tmp_path / ".nova" / "auth-signing-key.json"
+    first = load_dev_key(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    second = load_dev_key(path)
+    assert second.kid == first.kid
+    assert second.public_jwk() == first.public_jwk()
+    assert load_dev_key(None).kid != first.kid  # ephemeral when no file is configured
