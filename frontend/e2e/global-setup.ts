@@ -1,0 +1,136 @@
+/**
+ * Starts what the end-to-end tests need, unless it already answers:
+ *
+ * - the whole stack through `python ../scripts/devstack.py up` in its own process group
+ *   (embedded PostgreSQL/Redis on NOVA_DEV_POSTGRES_PORT/NOVA_DEV_REDIS_PORT, default 55532 and
+ *   56479 so a developer's `make dev` data is not touched), which also runs the Next dev server;
+ * - an administrator for the admin tests (`nova-auth create-admin`), unless NOVA_E2E_ADMIN_EMAIL
+ *   and NOVA_E2E_ADMIN_PASSWORD name one.
+ *
+ * NOVA_E2E_FRONTEND_ONLY=1 starts only the Next server (`npm run dev`), for the `frontend`
+ * project. Every wait is bounded; the stack's output goes to test-results/e2e-stack.log.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, openSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { FullConfig } from "@playwright/test";
+import { STATE_FILE, type StackState } from "./stack";
+
+const FRONTEND = resolve(import.meta.dirname, "..");
+const ROOT = resolve(FRONTEND, "..");
+const RESULTS = join(FRONTEND, "test-results");
+const START_TIMEOUT_MS = Number(process.env.NOVA_E2E_START_TIMEOUT_MS ?? 240_000);
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(url: string, deadline: number, what: string): Promise<void> {
+  while (Date.now() < deadline) {
+    if (await answers(url)) return;
+    await new Promise((done) => setTimeout(done, 1_000));
+  }
+  throw new Error(`${what} did not answer ${url} in time; see test-results/e2e-stack.log`);
+}
+
+function startDetached(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string) {
+  mkdirSync(RESULTS, { recursive: true });
+  const log = openSync(join(RESULTS, "e2e-stack.log"), "a");
+  // detached: a new process group (setsid), stopped as a group by the teardown.
+  const child = spawn(command, args, { cwd, env, detached: true, stdio: ["ignore", log, log] });
+  child.unref();
+  if (!child.pid) throw new Error(`could not start ${command}`);
+  return child.pid;
+}
+
+function createAdmin(env: NodeJS.ProcessEnv): { email: string; password: string } {
+  const email = `e2e-admin-${Date.now()}@example.com`;
+  const password = `Adm-${randomBytes(12).toString("base64url")}`;
+  execFileSync(
+    join(ROOT, ".venv", "bin", "nova-auth"),
+    ["create-admin", "--email", email, "--password", password],
+    { env, cwd: ROOT, stdio: "pipe", timeout: 60_000 },
+  );
+  return { email, password };
+}
+
+export default async function globalSetup(config: FullConfig): Promise<void> {
+  const baseURL = String(config.projects[0]?.use.baseURL ?? "http://127.0.0.1:3000");
+  const gatewayURL = process.env.NOVA_E2E_GATEWAY_URL ?? "http://127.0.0.1:8000";
+  const frontendOnly = process.env.NOVA_E2E_FRONTEND_ONLY === "1";
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  const state: StackState = { baseURL, gatewayURL, backend: false };
+
+  const postgresPort = process.env.NOVA_DEV_POSTGRES_PORT ?? "55532";
+  const redisPort = process.env.NOVA_DEV_REDIS_PORT ?? "56479";
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NOVA_DEV_POSTGRES_PORT: postgresPort,
+    NOVA_DEV_REDIS_PORT: redisPort,
+    NOVA_DEV_SMTP_PORT: process.env.NOVA_DEV_SMTP_PORT ?? "1125",
+    // Every account of a run registers from the same address: lift the abuse brakes.
+    NOVA_AUTH_REGISTER_LIMIT_PER_CLIENT: process.env.NOVA_AUTH_REGISTER_LIMIT_PER_CLIENT ?? "1000",
+    NOVA_AUTH_LOGIN_LIMIT_PER_CLIENT: process.env.NOVA_AUTH_LOGIN_LIMIT_PER_CLIENT ?? "1000",
+    NEXT_TELEMETRY_DISABLED: "1",
+    PYTHONUNBUFFERED: "1",
+  };
+
+  if (frontendOnly) {
+    if (!(await answers(`${baseURL}/api/health`))) {
+      const port = new URL(baseURL).port || "3000";
+      state.pgid = startDetached("npx", ["next", "dev", "--port", port], env, FRONTEND);
+    }
+    await waitFor(`${baseURL}/api/health`, deadline, "the frontend");
+  } else {
+    const running =
+      (await answers(`${gatewayURL}/ready`)) && (await answers(`${baseURL}/api/health`));
+    if (!running) {
+      state.pgid = startDetached(
+        join(ROOT, ".venv", "bin", "python"),
+        [join(ROOT, "scripts", "devstack.py"), "up"],
+        env,
+        ROOT,
+      );
+    }
+    writeFileSync(STATE_FILE, JSON.stringify(state));
+    await waitFor(`${baseURL}/api/health`, deadline, "the frontend");
+    await waitFor(
+      `${gatewayURL}/ready`,
+      deadline,
+      "the gateway (is deploy/supergraph.graphql there?)",
+    );
+    state.backend = true;
+    const email = process.env.NOVA_E2E_ADMIN_EMAIL;
+    const password = process.env.NOVA_E2E_ADMIN_PASSWORD;
+    state.admin =
+      email && password
+        ? { email, password }
+        : createAdmin({
+            ...env,
+            NOVA_ENVIRONMENT: "dev",
+            DATABASE_URL:
+              process.env.DATABASE_URL ?? `postgresql://postgres@127.0.0.1:${postgresPort}/nova`,
+            REDIS_URL: process.env.REDIS_URL ?? `redis://127.0.0.1:${redisPort}/0`,
+          });
+  }
+  // Warm the pages up: the dev server compiles a route on its first request.
+  for (const path of [
+    "/",
+    "/login",
+    "/register",
+    "/profile",
+    "/admin/users",
+    "/account/password",
+  ]) {
+    await fetch(`${baseURL}${path}`, { signal: AbortSignal.timeout(120_000) }).catch(
+      () => undefined,
+    );
+  }
+  writeFileSync(STATE_FILE, JSON.stringify(state));
+}

@@ -1,0 +1,19 @@
+/** What the global setup found or started, shared with the tests through a JSON file. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const STATE_FILE = join(import.meta.dirname, "..", "test-results", "e2e-stack.json");
+
+export interface StackState {
+  /** Process group of the stack the setup started (absent when it was already running). */
+  pgid?: number;
+  baseURL: string;
+  gatewayURL: string;
+  /** Whether the gateway answered /ready (GraphQL and REST both usable). */
+  backend: boolean;
+  admin?: { email: string; password: string };
+}
+
+export function stackState(): StackState {
+  return JSON.parse(readFileSync(STATE_FILE, "utf8")) as StackState;
+}

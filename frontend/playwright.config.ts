@@ -1,0 +1,58 @@
+import { defineConfig, devices } from "@playwright/test";
+
+/**
+ * End-to-end tests in Debian's Chromium (`apt-get install chromium`), never a downloaded one.
+ *
+ * By default `e2e/global-setup.ts` starts the whole stack (`python ../scripts/devstack.py up`:
+ * PostgreSQL, Redis, auth, users, worker, gateway and the Next dev server on :3000) unless it
+ * already answers, and stops it afterwards. See e2e/README.md for the environment variables.
+ */
+const baseURL = process.env.NOVA_E2E_BASE_URL ?? "http://127.0.0.1:3000";
+const chromium = process.env.NOVA_E2E_CHROMIUM ?? "/usr/bin/chromium";
+
+export default defineConfig({
+  testDir: "./e2e",
+  outputDir: "./test-results/artifacts",
+  globalSetup: "./e2e/global-setup.ts",
+  globalTeardown: "./e2e/global-teardown.ts",
+  // One stack, shared accounts (the admin): run in order, one worker.
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 90_000,
+  expect: { timeout: 15_000 },
+  reporter: [["list"], ["html", { outputFolder: "playwright-report", open: "never" }]],
+  use: {
+    baseURL,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    actionTimeout: 15_000,
+    navigationTimeout: 45_000,
+    launchOptions: {
+      executablePath: chromium,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        '--host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"',
+      ],
+    },
+  },
+  projects: [
+    {
+      name: "frontend",
+      testMatch: /toggle\.spec\.ts/,
+      use: { ...devices["Desktop Chrome"] },
+    },
+    {
+      name: "stack",
+      testMatch: /(account|admin|security)\.spec\.ts/,
+      use: { ...devices["Desktop Chrome"] },
+    },
+  ],
+});
