@@ -204,6 +204,9 @@ async def bench(args: argparse.Namespace, base_url: str, redis_url: str) -> None
             response.raise_for_status()
             refresh_tokens[worker_id] = response.json()["refresh_token"]
 
+        async def health(_: int, __: int) -> None:
+            (await client.get("/health")).raise_for_status()
+
         async def me(_: int, __: int) -> None:
             response = await client.get(
                 "/api/auth/me", headers={"Authorization": f"Bearer {access_token}"}
@@ -215,6 +218,8 @@ async def bench(args: argparse.Namespace, base_url: str, redis_url: str) -> None
             await run_phase("login", args.logins, args.concurrency, 120, login),
             await run_phase("refresh", args.refreshes, args.concurrency_refresh, 120, refresh),
             await run_phase("GET /me", args.refreshes, args.concurrency_refresh, 60, me),
+            # the floor: the same client and server doing no work at all
+            await run_phase("GET /health", args.refreshes, args.concurrency_refresh, 60, health),
         ]
     verification = await measure_verification(base_url, redis_url, access_token, args.verifications)
     report(rows, verification, args.verifications)
@@ -223,10 +228,10 @@ async def bench(args: argparse.Namespace, base_url: str, redis_url: str) -> None
 def report(rows: list[dict[str, Any]], verification: dict[str, float], rounds: int) -> None:
     print(f"\nnova-auth on {os.cpu_count()} CPUs (Argon2id m=19456 KiB t=2 p=1, 2 hash threads)\n")
     header = ("phase", "requests", "errors", "conc.", "req/s", "p50 ms", "p99 ms")
-    print("{:<10} {:>8} {:>6} {:>5} {:>8} {:>8} {:>8}".format(*header))
+    print("{:<11} {:>8} {:>6} {:>5} {:>8} {:>8} {:>8}".format(*header))
     for row in rows:
         print(
-            f"{row['phase']:<10} {row['requests']:>8} {row['errors']:>6} {row['concurrency']:>5} "
+            f"{row['phase']:<11} {row['requests']:>8} {row['errors']:>6} {row['concurrency']:>5} "
             f"{row['throughput']:>8.1f} {row['p50']:>8.1f} {row['p99']:>8.1f}"
         )
     print("\naccess-token verification per request (in-process, EdDSA):")
