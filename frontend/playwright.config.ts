@@ -5,7 +5,7 @@ import { defineConfig, devices } from "@playwright/test";
  *
  * By default `e2e/global-setup.ts` starts the whole stack (`python ../scripts/devstack.py up`:
  * PostgreSQL, Redis, auth, users, worker, gateway and the Next dev server on :3000) unless it
- * already answers, and stops it afterwards. See e2e/README.md for the environment variables.
+ * already answers, and stops it afterwards. README.md lists the environment variables.
  */
 const baseURL = process.env.NOVA_E2E_BASE_URL ?? "http://127.0.0.1:3000";
 const chromium = process.env.NOVA_E2E_CHROMIUM ?? "/usr/bin/chromium";
