@@ -1,0 +1,323 @@
+"""Benchmark of nova-worker: task throughput and the end-to-end latency of ``user.registered``.
+
+    python services/worker/bench/bench_worker.py [--noop 2000] [--emails 300] [--registrations 30]
+                                                 [--concurrency 2] [--json]
+
+Phases (each bounded in count and time, loopback only):
+
+1. no-op throughput: ``--noop`` ``nova.worker.ping`` tasks through a real ``nova-worker worker``;
+2. e-mail throughput: ``--emails`` ``send_email`` tasks (distinct idempotency keys) delivered
+   over SMTP to the in-process sink, each logged in ``worker.email_deliveries``;
+3. registration latency: ``--registrations`` sign-ups through a real ``nova-auth serve``; the
+   time from the ``POST /api/auth/register`` to both the profile existing in ``nova-users serve``
+   and the welcome e-mail being in the sink (skipped if auth or users are not installed).
+
+PostgreSQL and Redis come from ``NOVA_BENCH_DATABASE_URL``/``NOVA_TEST_DATABASE_URL`` and
+``NOVA_BENCH_REDIS_URL``/``NOVA_TEST_REDIS_URL`` (a ``nova_worker_bench_test`` database is
+created there), or from embedded servers started in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from nova_kit.events import create_celery_producer
+from nova_kit.testing.backends import ensure_test_database_name, with_database
+from nova_kit.testing.processes import ServiceProcess
+from nova_worker.sink import SmtpSink
+
+DATABASE = ensure_test_database_name("nova_worker_bench_test")
+SCRIPTS = Path(sys.executable).parent
+PASSWORD = "bench password for nova"  # noqa: S105 - the benchmark users' password
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def recreate_database(admin_url: str) -> str:
+    connection = await asyncpg.connect(admin_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await connection.close()
+    return with_database(admin_url, DATABASE)
+
+
+@contextmanager
+def backends(workdir: Path) -> Iterator[tuple[str, str]]:
+    """(database URL, Redis URL): the configured servers, or embedded ones."""
+    with ExitStack() as stack:
+        admin = os.environ.get("NOVA_BENCH_DATABASE_URL") or os.environ.get(
+            "NOVA_TEST_DATABASE_URL"
+        )
+        if not admin:
+            postgres = EmbeddedPostgres(workdir / "postgres")
+            postgres.start()
+            stack.callback(postgres.stop)
+            admin = postgres.url
+        redis = os.environ.get("NOVA_BENCH_REDIS_URL") or os.environ.get("NOVA_TEST_REDIS_URL")
+        if not redis:
+            server = EmbeddedRedis(workdir / "redis", persist=False)
+            server.start()
+            stack.callback(server.stop)
+            redis = server.url
+        yield asyncio.run(recreate_database(admin)), redis
+
+
+def run(argv: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(  # noqa: S603 - our own console scripts
+        argv, env={**os.environ, **env}, capture_output=True, text=True, timeout=300, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{argv} failed:\n{result.stdout}{result.stderr}")
+
+
+def installed(name: str) -> bool:
+    return (SCRIPTS / name).exists()
+
+
+def metric(port: int, name: str, **labels: str) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and line.split(" ")[0] != name:
+            continue
+        sample, _, value = line.rpartition(" ")
+        found = ",".join(sorted(p for p in sample.partition("{")[2].rstrip("}").split(",") if p))
+        if sample.partition("{")[0] == name and found == wanted:
+            return float(value)
+    return 0.0
+
+
+def wait(check: Callable[[], bool], deadline: float, interval: float = 0.02) -> bool:
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    return check()
+
+
+def throughput(
+    name: str, count: int, publish: Callable[[int], None], done: Callable[[], bool], limit: float
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    for index in range(count):
+        publish(index)
+    published = time.perf_counter() - started
+    finished = wait(done, time.monotonic() + limit, interval=0.05)
+    elapsed = time.perf_counter() - started
+    return {
+        "phase": name,
+        "tasks": count,
+        "completed": finished,
+        "publish_seconds": round(published, 3),
+        "seconds": round(elapsed, 3),
+        "tasks_per_second": round(count / elapsed, 1),
+    }
+
+
+def main() -> int:  # noqa: PLR0915 - one linear script
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--noop", type=int, default=2000)
+    parser.add_argument("--emails", type=int, default=300)
+    parser.add_argument("--registrations", type=int, default=30)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--phase-timeout", type=float, default=180.0)
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    args = parser.parse_args()
+    results: list[dict[str, Any]] = []
+    processes: list[ServiceProcess] = []
+
+    with tempfile.TemporaryDirectory(prefix="nova-worker-bench-") as raw, ExitStack() as stack:
+        workdir = Path(raw)
+        database_url, redis_url = stack.enter_context(backends(workdir))
+        sink = stack.enter_context(SmtpSink(workdir / "mail", port=free_port()))
+        shared = {"NOVA_ENVIRONMENT": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+        run([str(SCRIPTS / "nova-worker"), "migrate"], shared)
+        with_services = installed("nova-auth") and installed("nova-users")
+        auth_port, users_port, metrics_port = free_port(), free_port(), free_port()
+
+        def start(name: str, argv: list[str], env: dict[str, str], port: int) -> ServiceProcess:
+            process = ServiceProcess(
+                name,
+                argv,
+                {**shared, **env},
+                workdir / "logs" / f"{name}.log",
+                f"http://127.0.0.1:{port}",
+            ).start()
+            processes.append(process)
+            process.wait_until_ready("/ready", 90)
+            return process
+
+        try:
+            if with_services:
+                run([str(SCRIPTS / "nova-auth"), "migrate"], shared)
+                run([str(SCRIPTS / "nova-users"), "migrate"], shared)
+                start(
+                    "auth",
+                    [str(SCRIPTS / "nova-auth"), "serve", "--port", str(auth_port)],
+                    {
+                        "NOVA_AUTH_LOG_LEVEL": "WARNING",
+                        "NOVA_AUTH_REGISTER_LIMIT_PER_CLIENT": "100000",
+                    },
+                    auth_port,
+                )
+                start(
+                    "users",
+                    [str(SCRIPTS / "nova-users"), "serve", "--port", str(users_port)],
+                    {
+                        "NOVA_USERS_LOG_LEVEL": "WARNING",
+                        "NOVA_USERS_JWKS_URL": f"http://127.0.0.1:{auth_port}/.well-known/jwks.json",
+                    },
+                    users_port,
+                )
+            start(
+                "worker",
+                [
+                    str(SCRIPTS / "nova-worker"),
+                    "worker",
+                    "--concurrency",
+                    str(args.concurrency),
+                ],
+                {
+                    "NOVA_WORKER_LOG_LEVEL": "WARNING",
+                    "NOVA_WORKER_METRICS_PORT": str(metrics_port),
+                    "NOVA_WORKER_METRICS_HOST": "127.0.0.1",
+                    "NOVA_WORKER_METRICS_DIR": str(workdir / "metrics"),
+                    "NOVA_WORKER_HEARTBEAT_FILE": str(workdir / "heartbeat"),
+                    "NOVA_WORKER_SMTP_HOST": sink.host,
+                    "NOVA_WORKER_SMTP_PORT": str(sink.port),
+                    "NOVA_WORKER_AUTH_URL": f"http://127.0.0.1:{auth_port}",
+                    "NOVA_WORKER_USERS_URL": f"http://127.0.0.1:{users_port}",
+                },
+                metrics_port,
+            )
+            producer = create_celery_producer(redis_url)
+            stack.callback(producer.close)
+
+            results.append(
+                throughput(
+                    "no-op tasks",
+                    args.noop,
+                    lambda _: producer.send_task("nova.worker.ping", queue="default"),
+                    lambda: (
+                        metric(
+                            metrics_port,
+                            "worker_tasks_total",
+                            task="nova.worker.ping",
+                            outcome="succeeded",
+                        )
+                        >= args.noop
+                    ),
+                    args.phase_timeout,
+                )
+            )
+            run_id = uuid.uuid4().hex[:8]
+            results.append(
+                throughput(
+                    "e-mail tasks (SMTP sink)",
+                    args.emails,
+                    lambda index: producer.send_task(
+                        "nova.worker.send_email",
+                        kwargs={
+                            "to": f"bench-{index}@example.com",
+                            "template": "welcome",
+                            "context": {"display_name": f"Bench {index}"},
+                            "idempotency_key": f"bench:{run_id}:{index}",
+                        },
+                        queue="default",
+                    ),
+                    lambda: sink.handler.received >= args.emails,
+                    args.phase_timeout,
+                )
+            )
+
+            if with_services and args.registrations:
+                latencies: list[float] = []
+                failures = 0
+                phase_deadline = time.monotonic() + args.phase_timeout
+                with httpx.Client(timeout=30) as client:
+                    for index in range(args.registrations):
+                        if time.monotonic() > phase_deadline:
+                            break
+                        email = f"reg-{run_id}-{index}@example.com"
+                        before = sink.handler.received
+                        started = time.perf_counter()
+                        response = client.post(
+                            f"http://127.0.0.1:{auth_port}/api/auth/register",
+                            json={"email": email, "password": PASSWORD, "display_name": "Bench"},
+                        )
+                        if response.status_code != 201:
+                            failures += 1
+                            continue
+                        token = response.json()["access_token"]
+                        user_id = client.get(
+                            f"http://127.0.0.1:{auth_port}/api/auth/me",
+                            headers={"authorization": f"Bearer {token}"},
+                        ).json()["id"]
+                        profile_url = f"http://127.0.0.1:{users_port}/api/users/{user_id}"
+
+                        def arrived(before: int = before, url: str = profile_url) -> bool:
+                            return (
+                                sink.handler.received > before
+                                and client.get(url).status_code == 200
+                            )
+
+                        ok = wait(
+                            arrived,
+                            time.monotonic() + 30,
+                            interval=0.01,
+                        )
+                        if not ok:
+                            failures += 1
+                            continue
+                        latencies.append((time.perf_counter() - started) * 1000)
+                results.append(
+                    {
+                        "phase": "user.registered end to end",
+                        "registrations": len(latencies),
+                        "failures": failures,
+                        "p50_ms": round(percentile(latencies, 0.5), 1) if latencies else None,
+                        "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
+                        "max_ms": round(max(latencies), 1) if latencies else None,
+                    }
+                )
+            else:
+                results.append(
+                    {"phase": "user.registered end to end", "skipped": "nova-auth/nova-users"}
+                )
+        finally:
+            for process in reversed(processes):
+                process.stop()
+
+    if args.json:
+        print(json.dumps({"concurrency": args.concurrency, "results": results}, indent=2))
+    else:
+        print(f"nova-worker benchmark (prefork concurrency {args.concurrency}, loopback)")
+        for result in results:
+            details = ", ".join(f"{k}={v}" for k, v in result.items() if k != "phase")
+            print(f"  {result['phase']}: {details}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
