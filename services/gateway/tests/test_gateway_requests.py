@@ -4,6 +4,7 @@ introspection, forwarded headers, the plan cache and readiness."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -288,3 +289,76 @@ async def test_not_ready_without_a_supergraph(
         response = await client.post("/graphql", json={"query": "{ me { id } }"})
         assert response.status_code == 503
         assert response.json()["errors"][0]["extensions"]["code"] == "SUPERGRAPH_NOT_LOADED"
+
+
+async def test_unexpected_exception_is_masked_with_the_request_id(
+    gateway: AsyncTestClient[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nova_gateway.federation.engine import FederationEngine
+
+    async def explode(*_: Any, **__: Any) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(FederationEngine, "execute", explode)
+    response = await gateway.post(
+        "/graphql", json={"query": "{ me { id } }"}, headers={"X-Request-ID": "req-masked-1"}
+    )
+    assert response.status_code == 500
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "Internal server error",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-masked-1"},
+            }
+        ]
+    }
+    assert "secret" not in response.text
+
+
+async def test_get_without_a_query(gateway: AsyncTestClient[Any]) -> None:
+    response = await gateway.get("/graphql")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_request_id_is_forwarded_even_when_the_client_sends_none(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    response = await gateway.post("/graphql", json={"query": "{ me { id } }"})
+    (request,) = subgraphs["accounts"].requests
+    assert request.headers["x-request-id"] == response.headers["x-request-id"]
+
+
+async def test_the_served_supergraph_follows_the_file(
+    make_gateway: Callable[..., AsyncTestClient[Any]], tmp_path: Any
+) -> None:
+    import anyio
+
+    from nova_gateway.federation.supergraph import parse_supergraph
+
+    source = (Path(__file__).parent / "fixtures" / "supergraph.graphql").read_text()
+    path = tmp_path / "supergraph.graphql"
+    path.write_text(source)
+    async with make_gateway(supergraph=str(path), supergraph_poll_seconds=0.05) as client:
+        assert parse_supergraph(source).sdl_hash in (await client.get("/ready")).text
+        # an invalid file is ignored: the gateway keeps serving the last good supergraph
+        path.write_text("type Query {")
+        await anyio.sleep(0.3)
+        ok = await client.post("/graphql", json={"query": "{ me { name } }"})
+        assert ok.json() == {"data": {"me": {"name": "Ada Lovelace"}}}
+        # a new valid supergraph is picked up: here one without the reviews subgraph's fields
+        changed = source.replace(
+            "  reviews: [Review!]! @join__field(graph: REVIEWS)\n}\n\ntype Book", "}\n\ntype Book"
+        )
+        assert changed != source
+        path.write_text(changed)
+        expected = parse_supergraph(changed).sdl_hash
+        for _ in range(100):
+            if expected in (await client.get("/ready")).text:
+                break
+            await anyio.sleep(0.05)
+        assert expected in (await client.get("/ready")).text
+        gone = await client.post(
+            "/graphql", json={"query": '{ product(upc: "1") { reviews { id } } }'}
+        )
+        assert gone.status_code == 400

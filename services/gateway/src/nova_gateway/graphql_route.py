@@ -7,6 +7,7 @@ POST takes a JSON body (or a list of them when batching is on); GET takes ``quer
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -23,6 +24,8 @@ from nova_gateway.federation.engine import (
 )
 from nova_gateway.federation.errors import graphql_error
 from nova_kit.app import Runtime
+
+logger = logging.getLogger(__name__)
 
 ENGINE_KEY = "federation_engine"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
@@ -93,7 +96,7 @@ async def _run(
         )
     except Exception:
         request_id = str(request.scope.get("state", {}).get("request_id") or uuid.uuid4())
-        request.logger.exception("GraphQL request failed", extra={"request_id": request_id})
+        logger.exception("GraphQL request failed", extra={"request_id": request_id})
         return GraphQLResponse(
             500,
             {
