@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, func
+from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -33,11 +33,15 @@ EMAIL_FAILED = "failed"
 
 class JobRunModel(Base):
     __tablename__ = "job_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status"),
+        Index("ix_job_runs_task_status", "task", "status"),
+    )
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     task: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default=JOB_PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_task_id: Mapped[str | None] = mapped_column(String(200))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -48,6 +52,10 @@ class JobRunModel(Base):
 
 class EmailDeliveryModel(Base):
     __tablename__ = "email_deliveries"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        Index("ix_email_deliveries_recipient", "recipient"),
+    )
 
     idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     recipient: Mapped[str] = mapped_column(String(320))
@@ -55,7 +63,7 @@ class EmailDeliveryModel(Base):
     subject: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), default=EMAIL_PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
