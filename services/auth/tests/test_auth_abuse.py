@@ -78,7 +78,7 @@ async def test_failed_logins_are_rate_limited_then_recover(
 ) -> None:
     settings = {
         "login_limit_per_account": 5,
-        "rate_limit_window_seconds": 2,
+        "rate_limit_window_seconds": 3,
         "rate_limit_strategy": strategy,
     }
     async with make_client(**settings) as client:
@@ -86,7 +86,7 @@ async def test_failed_logins_are_rate_limited_then_recover(
         await api.register("target@example.com")
         hashing = api.accounts.hashing
         # start the burst right after a window boundary, so a fixed window cannot split it
-        await asyncio.sleep(2 - time.time() % 2 + 0.05)
+        await asyncio.sleep(3 - time.time() % 3 + 0.05)
         before = hashing.verify_count
         statuses = []
         retry_after = 0
@@ -98,7 +98,7 @@ async def test_failed_logins_are_rate_limited_then_recover(
                 retry_after = int(response.headers["retry-after"])
         assert statuses[:5] == [401] * 5
         assert statuses[5:] == [429] * 95
-        assert 1 <= retry_after <= 4
+        assert 1 <= retry_after <= 6
         # the limiter refused before hashing: only the first five were verified
         assert hashing.verify_count - before == 5
         # while limited, even the right password is refused; no permanent lockout after
