@@ -281,19 +281,21 @@ class AccountService:
         token_hash = hash_refresh_token(refresh_token)
         now = datetime.now(UTC)
         async with self.sessions() as session, session.begin():
-            token = await session.scalar(
-                select(RefreshTokenModel)
-                .where(RefreshTokenModel.token_hash == token_hash)
-                .with_for_update()
-            )
-            if token is None:
+            # One round trip: the token and its family locked, the account read alongside.
+            found = (
+                await session.execute(
+                    select(RefreshTokenModel, SessionModel, AccountModel)
+                    .join(SessionModel, SessionModel.id == RefreshTokenModel.session_id)
+                    .join(AccountModel, AccountModel.id == SessionModel.account_id)
+                    .where(RefreshTokenModel.token_hash == token_hash)
+                    .with_for_update(of=[RefreshTokenModel, SessionModel])
+                )
+            ).first()
+            if found is None:
                 raise InvalidRefreshTokenError("unknown refresh token")
-            family = await session.scalar(
-                select(SessionModel).where(SessionModel.id == token.session_id).with_for_update()
-            )
-            if family is None or family.revoked_at is not None:
+            token, family, account = found.tuple()
+            if family.revoked_at is not None:
                 raise InvalidRefreshTokenError("this session has ended; sign in again")
-            account = await session.get(AccountModel, family.account_id)
             failure: InvalidRefreshTokenError | None = None
             if token.used_at is not None:
                 if await self._within_grace(session, token, now):
@@ -310,19 +312,19 @@ class AccountService:
                 raise InvalidRefreshTokenError(
                     "the refresh token has expired; sign in again", code="refresh_token_expired"
                 )
-            elif account is None or account.status != AccountStatus.ACTIVE:
+            elif account.status != AccountStatus.ACTIVE:
                 self._revoke(family, now, "account")
                 failure = InvalidRefreshTokenError("this session has ended; sign in again")
             else:
                 opened = self._rotate(session, family, token, now)
-        if failure is not None or account is None:
+        if failure is not None:
             # committed above: the family is revoked; its access tokens stop working too
             logger.warning(
                 "refresh refused, session revoked",
                 extra={"session_id": str(family.id), "reason": family.revoked_reason},
             )
             await self._revoke_session_tokens([family.id])
-            raise failure or InvalidRefreshTokenError("this session has ended; sign in again")
+            raise failure
         return await self._sign_in(account, opened, now)
 
     async def _within_grace(
