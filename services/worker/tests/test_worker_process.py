@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -232,3 +233,36 @@ def test_the_smtp_sink_command_stores_messages(
     wait_until(send, timeout=20, what="the sink to accept a message")
     stored = read_maildir(maildir)
     assert [(m["Subject"], m["To"]) for m in stored] == [("hello", "b@example.com")]
+
+
+def test_a_task_continues_the_publishers_trace(
+    start_worker: object, producer: Celery, clean_worker_db: str, smtp_sink: SmtpSink
+) -> None:
+    worker = start_worker(  # type: ignore[operator]
+        database_url=clean_worker_db, sink=smtp_sink, NOVA_WORKER_LOG_JSON="true"
+    )
+    trace_id = uuid.uuid4().hex
+    producer.send_task(
+        "nova.worker.send_email",
+        kwargs={
+            "to": "trace@example.com",
+            "template": "plain",
+            "context": {"subject": "traced", "body": "hello"},
+            "idempotency_key": "trace-1",
+        },
+        queue="default",
+        headers={"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"},
+    )
+    wait_until(smtp_sink.messages, timeout=30, what="the e-mail")
+
+    def sent_log() -> list[dict[str, object]]:
+        records = []
+        for line in worker.log_path.read_text().splitlines():
+            if line.startswith("{"):
+                record = json.loads(line)
+                if record.get("message") == "e-mail sent":
+                    records.append(record)
+        return records
+
+    records = wait_until(sent_log, timeout=10, what="the 'e-mail sent' log line")
+    assert [r["trace_id"] for r in records] == [trace_id]

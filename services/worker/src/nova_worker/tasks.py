@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Celery, Task
+from opentelemetry import propagate
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,10 +59,13 @@ def _email_service(runtime: TaskRuntime) -> EmailService:
 
 def _queue_email(task: Task) -> events.QueueEmail:
     def queue(key: str, to: str, template: str, context: dict[str, Any]) -> None:
+        headers: dict[str, str] = {}
+        propagate.inject(headers)  # the e-mail's trace continues the event's
         task.app.send_task(
             SEND_EMAIL,
             kwargs={"to": to, "template": template, "context": context, "idempotency_key": key},
             task_id=f"email:{key}",
+            headers=headers,
         )
 
     return queue
