@@ -105,6 +105,7 @@ MEDIA = [
     {"__typename": "Movie", "id": "m1", "title": "Alien", "director": "Scott"},
 ]
 RATINGS = {"b1": 5, "m1": 4}
+IN_THEATERS = {"m1"}
 
 
 def _review(review: dict[str, str]) -> dict[str, Any]:
@@ -211,7 +212,10 @@ def _inventory(_: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Resolve
             entity["shippingEstimate"] = 0 if rep["price"] > 1000 else rep["weight"] // 2
         return entity
 
-    return {}, {"Product": product}
+    def movie(rep: dict[str, Any]) -> Any:
+        return {"__typename": "Movie", "id": rep["id"], "inTheaters": rep["id"] in IN_THEATERS}
+
+    return {}, {"Product": product, "Movie": movie}
 
 
 def _reviews(_: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Resolver]]:

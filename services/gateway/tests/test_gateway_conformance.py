@@ -342,3 +342,13 @@ async def test_client_alias_named_like_a_key_field_does_not_clash(
             }
         }
     }
+
+
+async def test_implementation_specific_field_from_another_subgraph(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    body = await run(gateway, "{ media { title ... on Movie { inTheaters } } }")
+    assert body == {"data": {"media": [{"title": "Dune"}, {"title": "Alien", "inTheaters": True}]}}
+    (inventory_call,) = subgraphs["inventory"].requests
+    # only the movie is sent: the book's objects are not Movies
+    assert inventory_call.variables["representations"] == [{"__typename": "Movie", "id": "m1"}]
