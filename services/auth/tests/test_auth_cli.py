@@ -84,6 +84,8 @@ def test_settings_checks(
         ({"NOVA_AUTH_SIGNING_KEYS": '[{"kid": "x", "pem": "nope"}]'}, 2, "NOVA_AUTH_SIGNING_KEYS"),
         ({"NOVA_AUTH_SIGNING_KEYS": key, "NOVA_AUTH_SERVICE_CLIENTS": REAL_CLIENTS}, 0, ""),
     ]
+    environment.setenv("DATABASE_URL", "postgresql://auth@db.example/nova")
+    environment.setenv("REDIS_URL", "redis://redis.example:6379/0")
     for env, code, named in cases:
         environment.setenv("NOVA_ENVIRONMENT", "prod")
         for name in ("NOVA_AUTH_SIGNING_KEYS", "NOVA_AUTH_SERVICE_CLIENTS"):
@@ -145,6 +147,7 @@ def test_admin_commands(
 
     environment.setenv("NOVA_ENVIRONMENT", "prod")
     environment.setenv("NOVA_AUTH_SIGNING_KEYS", json.dumps([generate_signing_key().entry()]))
+    assert "DATABASE_URL" in os.environ
     environment.setenv("NOVA_AUTH_SERVICE_CLIENTS", REAL_CLIENTS)
     assert cli.main(["seed-dev-admin"]) == 2
     assert "only runs" in capsys.readouterr().err

@@ -158,6 +158,9 @@ class AuthSettings(ServiceSettings):
                         f"{self.env_name('service_clients')}: the secret of {client!r} is a "
                         f"placeholder or shorter than {MIN_SERVICE_SECRET_LENGTH} characters"
                     )
+        for name, value in (("database_url", self.database_url), ("redis_url", self.redis_url)):
+            if value is None:
+                problems.append(f"{self.env_name(name)}: must be set")
         return problems
 
 
