@@ -352,3 +352,12 @@ async def test_implementation_specific_field_from_another_subgraph(
     (inventory_call,) = subgraphs["inventory"].requests
     # only the movie is sent: the book's objects are not Movies
     assert inventory_call.variables["representations"] == [{"__typename": "Movie", "id": "m1"}]
+
+
+async def test_interface_object_field_selected_on_one_implementation(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    body = await run(gateway, "{ media { ... on Book { author rating } } }")
+    assert body == {"data": {"media": [{"author": "Herbert", "rating": 5}, {}]}}
+    (reviews_call,) = subgraphs["reviews"].requests
+    assert reviews_call.variables["representations"] == [{"__typename": "Media", "id": "b1"}]

@@ -333,9 +333,19 @@ class _Planner:
                     concrete_at = at.moved(tree=at.tree.fragment(concrete), provided=None)
                     providers |= self._plan_field(concrete_at, concrete, node)
             return providers
+        if not supergraph.is_abstract(parent) and not supergraph.resolving_graphs(parent, name):
+            # A field an @interfaceObject adds to every implementation: enter that subgraph
+            # through the interface.
+            parent = self._interface_owning(parent, name)
         target = self._jump(at, parent, name)
         self._add_field(_Position(target, at.path, target.tree, None, at.reserved), parent, node)
         return {target.index}
+
+    def _interface_owning(self, object_type: str, name: str) -> str:
+        for interface in self.supergraph.interfaces_of(object_type):
+            if self._interface_jump(interface, name) is not None:
+                return interface
+        raise PlanningError(f"no subgraph resolves {object_type}.{name}")
 
     def _add_field(self, at: _Position, parent: str, node: FieldNode) -> None:
         name = node.name.value

@@ -172,6 +172,12 @@ class Supergraph:
             for t in self.api_schema.get_possible_types(named)  # type: ignore[arg-type]
         )
 
+    def interfaces_of(self, type_name: str) -> tuple[str, ...]:
+        """Interfaces ``type_name`` implements in the API schema."""
+        named = self.api_schema.get_type(type_name)
+        interfaces = getattr(named, "interfaces", ())
+        return tuple(interface.name for interface in interfaces)
+
     def is_abstract(self, type_name: str) -> bool:
         return self.type(type_name).kind in ("interface", "union")
 
