@@ -27,6 +27,8 @@ from worker_testing import fetch, metric_value, metrics_text, wait_until
 from nova_kit.embedded import free_port
 from nova_kit.events import EVENT_TASKS, AccountEvent, publish_event
 from nova_kit.testing.plugin import truncate_schema
+from nova_worker.clients import AuthClient, ServiceTokenProvider
+from nova_worker.config import WorkerSettings
 from nova_worker.sink import SmtpSink
 
 pytestmark = pytest.mark.slow
@@ -314,3 +316,55 @@ def test_deactivate_inactive_users_disables_exactly_the_accounts_past_the_cutoff
         what="the account-disabled notice",
     )
     assert "Your Nova account was disabled" not in stack.mail_to("recent@example.com")
+
+
+def test_a_password_change_sends_a_security_notice(stack: Stack) -> None:
+    stack.register("joan@example.com", "Joan")
+    login = httpx.post(
+        f"{stack.auth}/api/auth/login",
+        json={"email": "joan@example.com", "password": PASSWORD},
+        timeout=30,
+    )
+    assert login.status_code == 200, login.text
+    changed = httpx.post(
+        f"{stack.auth}/api/auth/change-password",
+        json={"current_password": PASSWORD, "new_password": "another long passphrase"},
+        headers={"authorization": f"Bearer {login.json()['access_token']}"},
+        timeout=30,
+    )
+    assert changed.status_code in (200, 204), changed.text
+    wait_until(
+        lambda: "Your Nova password was changed" in stack.mail_to("joan@example.com"),
+        timeout=30,
+        what="the security notice",
+    )
+    time.sleep(1)
+    assert sorted(stack.mail_to("joan@example.com")) == [
+        "Welcome to Nova",
+        "Your Nova password was changed",
+    ]
+
+
+def test_the_service_token_is_cached_and_replaced_after_a_401(stack: Stack) -> None:
+    user_id = stack.register("kay@example.com", "Kay")
+    settings = WorkerSettings(environment="test", auth_url=stack.auth)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(timeout=10) as http:
+            tokens = ServiceTokenProvider(http, settings)
+            auth = AuthClient(http, settings, tokens)
+            assert await tokens.token() == await tokens.token()
+            assert tokens.fetches == 1
+            account = await auth.get_account(user_id)
+            assert account is not None
+            assert account["email"] == "kay@example.com"
+            assert tokens.fetches == 1
+            # A token auth no longer accepts (a rotated key, a revoked client): one new token.
+            tokens._token = "not-a-valid-token"
+            account = await auth.get_account(user_id)
+            assert account is not None
+            assert account["status"] == "active"
+            assert tokens.fetches == 2
+            assert await auth.get_account(str(uuid.uuid4())) is None
+
+    asyncio.run(scenario())
