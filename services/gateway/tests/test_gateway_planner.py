@@ -8,14 +8,17 @@ from pathlib import Path
 import pytest
 from graphql import (
     FieldNode,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
     parse,
+    validate,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -151,7 +154,12 @@ def test_unknown_operation_name() -> None:
 
 # --- properties -------------------------------------------------------------------------------
 
-ARGUMENTS = {"product": '(upc: "1")', "user": '(id: "1")', "topProducts": "(first: 2)"}
+ARGUMENTS = {
+    ("Query", "product"): '(upc: "1")',
+    ("Query", "user"): '(id: "1")',
+    ("Query", "topProducts"): "(first: 2)",
+    ("Query", "search"): '(text: "a")',
+}
 
 
 def _named(output: GraphQLOutputType) -> GraphQLOutputType:
@@ -161,29 +169,54 @@ def _named(output: GraphQLOutputType) -> GraphQLOutputType:
 
 
 @st.composite
-def selections(draw: st.DrawFn, type_: GraphQLObjectType, depth: int) -> str:
+def selections(
+    draw: st.DrawFn, type_: GraphQLObjectType | GraphQLInterfaceType, depth: int, prefix: str = ""
+) -> str:
+    """A random selection on ``type_``: fields (with required arguments), nested objects and,
+    on interfaces and unions, inline fragments whose fields carry type-specific aliases."""
     names = sorted(type_.fields)
     usable = []
     for name in names:
         field = type_.fields[name]
         target = _named(field.type)
-        if any(a.type.__class__ is GraphQLNonNull for a in field.args.values()) and (
-            name not in ARGUMENTS
+        if any(isinstance(a.type, GraphQLNonNull) for a in field.args.values()) and (
+            (type_.name, name) not in ARGUMENTS
         ):
             continue
-        if isinstance(target, GraphQLObjectType):
+        if isinstance(target, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
             if depth > 0:
                 usable.append(name)
-        elif not hasattr(target, "fields"):
+        else:
             usable.append(name)
     chosen = draw(st.lists(st.sampled_from(usable), min_size=1, max_size=4, unique=True))
     parts = []
     for name in chosen:
         target = _named(type_.fields[name].type)
-        text = name + ARGUMENTS.get(name, "")
+        text = (
+            (f"{prefix}{name}: " if prefix else "") + name + ARGUMENTS.get((type_.name, name), "")
+        )
         if isinstance(target, GraphQLObjectType):
             text += " { " + draw(selections(target, depth - 1)) + " }"
+        elif isinstance(target, GraphQLInterfaceType | GraphQLUnionType):
+            text += " { " + draw(abstract_selections(target, depth - 1)) + " }"
         parts.append(text)
+    return " ".join(parts)
+
+
+@st.composite
+def abstract_selections(
+    draw: st.DrawFn, type_: GraphQLInterfaceType | GraphQLUnionType, depth: int
+) -> str:
+    schema = SUPERGRAPH.api_schema
+    parts = ["__typename"]
+    if isinstance(type_, GraphQLInterfaceType) and draw(st.booleans()):
+        parts.append(draw(selections(type_, depth)))
+    possible = [t.name for t in schema.get_possible_types(type_)]
+    for name in draw(st.lists(st.sampled_from(possible), max_size=len(possible), unique=True)):
+        concrete = schema.get_type(name)
+        assert isinstance(concrete, GraphQLObjectType)
+        inner = draw(selections(concrete, depth, prefix=f"{name.lower()}_"))
+        parts.append(f"... on {name} {{ {inner} }}")
     return " ".join(parts)
 
 
@@ -229,6 +262,7 @@ def _fetches_with_prefix(query: str) -> list[tuple[FetchNode, tuple[str, ...]]]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_operations())
 def test_planning_is_deterministic(query: str) -> None:
+    assert validate(SUPERGRAPH.api_schema, parse(query)) == []
     first = plan_operation(SUPERGRAPH, parse(query))
     second = plan_operation(SUPERGRAPH, parse(query))
     assert first == second
@@ -246,6 +280,7 @@ def test_every_requested_field_is_fetched_exactly_once(query: str) -> None:
     for node, prefix in _fetches_with_prefix(query):
         parsed = parse(node.operation).definitions[0]
         assert isinstance(parsed, OperationDefinitionNode)
-        fetched += _field_paths(parsed.selection_set, prefix)
+        # a path selected twice in one subgraph request is still fetched once
+        fetched += set(_field_paths(parsed.selection_set, prefix))
     for path in requested:
         assert fetched.count(path) == 1, (path, query)
