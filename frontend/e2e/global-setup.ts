@@ -7,14 +7,15 @@
  * - an administrator for the admin tests (`nova-auth create-admin`), unless NOVA_E2E_ADMIN_EMAIL
  *   and NOVA_E2E_ADMIN_PASSWORD name one.
  *
- * NOVA_E2E_FRONTEND_ONLY=1 starts only the Next server (`npm run dev`), for the `frontend`
- * project. Every wait is bounded; the stack's output goes to test-results/e2e-stack.log.
+ * NOVA_E2E_FRONTEND_ONLY=1 starts only the Next production server (`next start`, building
+ * first when there is no build), for the `frontend` project. Every wait is bounded; the stack's output goes to test-results/e2e-stack.log.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, openSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { FullConfig } from "@playwright/test";
+import globalTeardown from "./global-teardown";
 import { STATE_FILE, type StackState } from "./stack";
 
 const FRONTEND = resolve(import.meta.dirname, "..");
@@ -61,11 +62,23 @@ function createAdmin(env: NodeJS.ProcessEnv): { email: string; password: string 
 }
 
 export default async function globalSetup(config: FullConfig): Promise<void> {
+  try {
+    await setUp(config);
+  } catch (error) {
+    // Playwright skips the teardown when the setup fails: stop what was started here.
+    await globalTeardown();
+    throw error;
+  }
+}
+
+async function setUp(config: FullConfig): Promise<void> {
   const baseURL = String(config.projects[0]?.use.baseURL ?? "http://127.0.0.1:3000");
   const gatewayURL = process.env.NOVA_E2E_GATEWAY_URL ?? "http://127.0.0.1:8000";
   const frontendOnly = process.env.NOVA_E2E_FRONTEND_ONLY === "1";
   const deadline = Date.now() + START_TIMEOUT_MS;
   const state: StackState = { baseURL, gatewayURL, backend: false };
+  mkdirSync(RESULTS, { recursive: true });
+  rmSync(STATE_FILE, { force: true });
 
   const postgresPort = process.env.NOVA_DEV_POSTGRES_PORT ?? "55532";
   const redisPort = process.env.NOVA_DEV_REDIS_PORT ?? "56479";
@@ -83,8 +96,19 @@ export default async function globalSetup(config: FullConfig): Promise<void> {
 
   if (frontendOnly) {
     if (!(await answers(`${baseURL}/api/health`))) {
-      const port = new URL(baseURL).port || "3000";
-      state.pgid = startDetached("npx", ["next", "dev", "--port", port], env, FRONTEND);
+      // The production server of the last build (one `next dev` per directory at most, and
+      // `make dev` may be running one).
+      if (!existsSync(join(FRONTEND, ".next", "BUILD_ID"))) {
+        execFileSync("npm", ["run", "build"], { cwd: FRONTEND, env, stdio: "inherit" });
+      }
+      const url = new URL(baseURL);
+      state.pgid = startDetached(
+        "npx",
+        ["next", "start", "--hostname", url.hostname, "--port", url.port || "3000"],
+        env,
+        FRONTEND,
+      );
+      writeFileSync(STATE_FILE, JSON.stringify(state));
     }
     await waitFor(`${baseURL}/api/health`, deadline, "the frontend");
   } else {
