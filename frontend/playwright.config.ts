@@ -46,7 +46,7 @@ export default defineConfig({
   projects: [
     {
       name: "frontend",
-      testMatch: /toggle\.spec\.ts/,
+      testMatch: /(toggle|layout)\.spec\.ts/,
       use: { ...devices["Desktop Chrome"] },
     },
     {
