@@ -1,0 +1,161 @@
+"""The Grafana dashboards the chart ships read only metrics that exist.
+
+Every PromQL expression (panel targets and templating queries) of
+``deploy/helm/nova/dashboards/*.json`` may only select series of families documented in
+``docs/metrics.md`` — which ``test_observability_metrics.py`` checks against the services'
+real ``/metrics`` — and the reference's *Used by* column names exactly the dashboards that read
+each family.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from tests.observability.observability_helpers import (
+    DocumentedMetric,
+    dashboard_queries,
+    dashboards,
+    documented_metrics,
+    grafana_query_metric_names,
+    known_series_names,
+    panels,
+    promql_metric_names,
+    queryable_names,
+)
+
+REQUIRED = {
+    "nova-overview.json": {"http_server_request_duration_seconds"},
+    "nova-gateway.json": {
+        "gateway_subgraph_fetch_duration_seconds",
+        "gateway_subgraph_fetches_total",
+        "gateway_plan_cache_lookups_total",
+        "gateway_supergraph_info",
+        "gateway_supergraph_reloads_total",
+        "gateway_upstream_request_duration_seconds",
+        "gateway_upstream_failures_total",
+    },
+    "nova-auth.json": {"nova_auth_operations_total", "db_client_connections"},
+    "nova-worker.json": {
+        "worker_tasks_total",
+        "worker_task_duration_seconds",
+        "worker_queue_depth",
+        "worker_beat_last_run_timestamp_seconds",
+    },
+    "nova-datastores.json": {"db_client_connections", "db_client_connections_max"},
+}
+
+
+def short_name(dashboard: dict[str, Any]) -> str:
+    """``Nova / Gateway`` -> ``Gateway``: how docs/metrics.md names a dashboard."""
+    title = str(dashboard["title"])
+    assert title.startswith("Nova / "), title
+    return title.removeprefix("Nova / ")
+
+
+def families_used(dashboard: dict[str, Any], documented: dict[str, DocumentedMetric]) -> set[str]:
+    by_series = {name: m.name for m in documented.values() for name in queryable_names(m)}
+    used = set()
+    for _, query in dashboard_queries(dashboard):
+        used |= {by_series[name] for name in grafana_query_metric_names(query) if name in by_series}
+    return used
+
+
+@pytest.fixture(scope="module")
+def documented() -> dict[str, DocumentedMetric]:
+    return documented_metrics()
+
+
+def test_the_promql_reader_finds_metric_names_and_nothing_else() -> None:
+    expr = (
+        'sum by (subgraph, outcome) (rate(gateway_subgraph_fetches_total{service=~".+-gateway", '
+        'outcome!="success"}[$__rate_interval])) / ignoring(outcome) group_left '
+        "sum by (subgraph) (rate(gateway_subgraph_fetches_total[5m])) > 0.05 and on (namespace) "
+        "time() - max(worker_beat_last_run_timestamp_seconds offset 1h) > 3600"
+    )
+    assert promql_metric_names(expr) == {
+        "gateway_subgraph_fetches_total",
+        "worker_beat_last_run_timestamp_seconds",
+    }
+    assert promql_metric_names(
+        "histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket"
+        '{namespace="$namespace", route!~"/health|/ready"}[5m]))) / (1 - $slo)'
+    ) == {"http_server_request_duration_seconds_bucket"}
+    assert promql_metric_names("up == 0") == {"up"}
+    assert grafana_query_metric_names('label_values(nova_build_info{a="b"}, namespace)') == {
+        "nova_build_info"
+    }
+    assert grafana_query_metric_names("label_values(namespace)") == set()
+
+
+def test_dashboards_are_well_formed() -> None:
+    loaded = dashboards()
+    assert set(REQUIRED) <= set(loaded)
+    uids = [d["uid"] for d in loaded.values()]
+    assert len(uids) == len(set(uids))
+    titles = [short_name(d) for d in loaded.values()]
+    assert len(titles) == len(set(titles))
+    for name, dashboard in loaded.items():
+        variables = {v["name"] for v in dashboard["templating"]["list"]}
+        assert {"datasource", "namespace"} <= variables, name
+        ids = [panel["id"] for panel in panels(dashboard)]
+        assert len(ids) == len(set(ids)), name
+        for panel in panels(dashboard):
+            if panel["type"] == "row":
+                continue
+            assert panel["datasource"]["uid"] == "${datasource}", (name, panel["title"])
+            refs = [target["refId"] for target in panel["targets"]]
+            assert refs, (name, panel["title"])
+            assert len(refs) == len(set(refs)), (name, panel["title"])
+            for target in panel["targets"]:
+                expr = target["expr"]
+                assert expr.count("(") == expr.count(")"), (name, panel["title"])
+                assert expr.count("{") == expr.count("}"), (name, panel["title"])
+                assert 'namespace="$namespace"' in expr, (name, panel["title"])
+
+
+def test_every_dashboard_query_reads_only_documented_metrics(
+    documented: dict[str, DocumentedMetric],
+) -> None:
+    known = known_series_names(documented)
+    unknown = []
+    queries = 0
+    for name, dashboard in dashboards().items():
+        for where, query in dashboard_queries(dashboard):
+            queries += 1
+            names = grafana_query_metric_names(query)
+            assert names or "label_values" in query, f"{name} {where}: no metric in {query!r}"
+            unknown += [f"{name} {where}: {metric}" for metric in sorted(names - known)]
+    assert not unknown, "metrics that no service exports:\n" + "\n".join(unknown)
+    assert queries > 60
+
+
+def test_dashboards_cover_what_operators_need(documented: dict[str, DocumentedMetric]) -> None:
+    loaded = dashboards()
+    for name, needed in REQUIRED.items():
+        missing = needed - families_used(loaded[name], documented)
+        assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_the_reference_names_the_dashboards_that_read_each_metric(
+    documented: dict[str, DocumentedMetric],
+) -> None:
+    readers: dict[str, set[str]] = defaultdict(set)
+    names = set()
+    for dashboard in dashboards().values():
+        names.add(short_name(dashboard))
+        for family in families_used(dashboard, documented):
+            readers[family].add(short_name(dashboard))
+    wrong = []
+    for metric in documented.values():
+        cell = metric.used_by
+        mentioned = {n for n in names if re.search(rf"(^|[ ,;(]){re.escape(n)}([ ,;)]|$)", cell)}
+        if mentioned != readers[metric.name]:
+            wrong.append(
+                f"{metric.name}: docs say {sorted(mentioned)}, "
+                f"dashboards read it: {sorted(readers[metric.name])}"
+            )
+    assert not wrong, "\n".join(wrong)
