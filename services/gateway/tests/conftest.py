@@ -26,17 +26,23 @@ import pytest
 import uvicorn
 from graphql import (
     GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLSchema,
     GraphQLUnionType,
     build_schema,
     graphql,
+    print_schema,
 )
+from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 
 from nova_gateway.app import create_app
 from nova_gateway.config import GatewaySettings
+from nova_gateway.federation.supergraph import parse_supergraph
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUBGRAPH_SDL = FIXTURES / "subgraphs"
@@ -109,14 +115,32 @@ IN_THEATERS = {"m1"}
 
 
 def _review(review: dict[str, str]) -> dict[str, Any]:
+    """A review as the reviews subgraph sees it (its own User and Product fields, lazily)."""
     author = USERS[review["author"]]
-    product = PRODUCTS[review["product"]]
     return {
         "__typename": "Review",
         "id": review["id"],
         "body": review["body"],
-        "author": {"__typename": "User", "id": author["id"], "username": author["username"]},
-        "product": {"__typename": "Product", "upc": product["upc"], "name": product["name"]},
+        "author": {**_reviews_user(author["id"]), "username": author["username"]},
+        "product": _reviews_product(review["product"]),
+    }
+
+
+def _reviews_user(uid: str) -> dict[str, Any]:
+    return {
+        "__typename": "User",
+        "id": uid,
+        "nickname": NICKNAMES.get(uid),
+        "reviews": lambda *_: [_review(r) for r in REVIEWS if r["author"] == uid],
+    }
+
+
+def _reviews_product(upc: str) -> dict[str, Any]:
+    return {
+        "__typename": "Product",
+        "upc": upc,
+        "name": PRODUCTS[upc]["name"],
+        "reviews": lambda *_: [_review(r) for r in REVIEWS if r["product"] == upc],
     }
 
 
@@ -220,24 +244,11 @@ def _inventory(_: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Resolve
 
 def _reviews(_: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Resolver]]:
     def user(rep: dict[str, Any]) -> Any:
-        uid = str(rep.get("id"))
-        return {
-            "__typename": "User",
-            "id": uid,
-            "nickname": NICKNAMES.get(uid),
-            "reviews": [_review(r) for r in REVIEWS if r["author"] == uid],
-        }
+        return _reviews_user(str(rep.get("id")))
 
     def product(rep: dict[str, Any]) -> Any:
         upc = rep.get("upc")
-        if upc not in PRODUCTS:
-            return None
-        return {
-            "__typename": "Product",
-            "upc": upc,
-            "name": PRODUCTS[upc]["name"],
-            "reviews": [_review(r) for r in REVIEWS if r["product"] == upc],
-        }
+        return _reviews_product(upc) if upc in PRODUCTS else None
 
     def media(rep: dict[str, Any]) -> Any:
         return {"__typename": "Media", "id": rep["id"], "rating": RATINGS.get(rep["id"])}
@@ -470,5 +481,157 @@ def make_gateway(
     return build
 
 
+# --- random operations (property tests) -------------------------------------------------------
+
+API_SCHEMA = parse_supergraph(SUPERGRAPH.read_text()).api_schema
+
+ARGUMENTS = {
+    ("Query", "product"): '(upc: "1")',
+    ("Query", "user"): '(id: "1")',
+    ("Query", "topProducts"): "(first: 2)",
+    ("Query", "search"): '(text: "a")',
+}
+
+
+def _named(output: GraphQLOutputType) -> GraphQLOutputType:
+    while isinstance(output, GraphQLNonNull | GraphQLList):
+        output = output.of_type
+    return output
+
+
+@st.composite
+def selections(
+    draw: st.DrawFn, type_: GraphQLObjectType | GraphQLInterfaceType, depth: int, prefix: str = ""
+) -> str:
+    """A random selection on ``type_``: fields (with required arguments), nested objects and,
+    on interfaces and unions, inline fragments whose fields carry type-specific aliases."""
+    names = sorted(type_.fields)
+    usable = []
+    for name in names:
+        field = type_.fields[name]
+        target = _named(field.type)
+        if any(isinstance(a.type, GraphQLNonNull) for a in field.args.values()) and (
+            (type_.name, name) not in ARGUMENTS
+        ):
+            continue
+        if isinstance(target, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+            if depth > 0:
+                usable.append(name)
+        else:
+            usable.append(name)
+    chosen = draw(st.lists(st.sampled_from(usable), min_size=1, max_size=4, unique=True))
+    parts = []
+    for name in chosen:
+        target = _named(type_.fields[name].type)
+        text = (
+            (f"{prefix}{name}: " if prefix else "") + name + ARGUMENTS.get((type_.name, name), "")
+        )
+        if isinstance(target, GraphQLObjectType):
+            text += " { " + draw(selections(target, depth - 1)) + " }"
+        elif isinstance(target, GraphQLInterfaceType | GraphQLUnionType):
+            text += " { " + draw(abstract_selections(target, depth - 1)) + " }"
+        parts.append(text)
+    return " ".join(parts)
+
+
+@st.composite
+def abstract_selections(
+    draw: st.DrawFn, type_: GraphQLInterfaceType | GraphQLUnionType, depth: int
+) -> str:
+    schema = API_SCHEMA
+    parts = ["__typename"]
+    if isinstance(type_, GraphQLInterfaceType) and draw(st.booleans()):
+        parts.append(draw(selections(type_, depth)))
+    possible = [t.name for t in schema.get_possible_types(type_)]
+    for name in draw(st.lists(st.sampled_from(possible), max_size=len(possible), unique=True)):
+        concrete = schema.get_type(name)
+        assert isinstance(concrete, GraphQLObjectType)
+        inner = draw(selections(concrete, depth, prefix=f"{name.lower()}_"))
+        parts.append(f"... on {name} {{ {inner} }}")
+    return " ".join(parts)
+
+
+def random_operations() -> st.SearchStrategy[str]:
+    """Valid queries over the fixture supergraph's API schema, up to three levels deep."""
+    query = API_SCHEMA.query_type
+    assert query is not None
+    return selections(query, 3).map(lambda s: "{ " + s + " }")
+
+
+@pytest.fixture(scope="session")
+def operations() -> st.SearchStrategy[str]:
+    return random_operations()
+
+
+# --- the same graph as one schema (reference for differential tests) ----------------------------
+
+
+def _monolith_user(uid: str) -> dict[str, Any]:
+    user = USERS[uid]
+    favorite = user["favoriteProduct"]
+    return {
+        "__typename": "User",
+        "id": uid,
+        "name": user["name"],
+        "username": user["username"],
+        "nickname": NICKNAMES.get(uid),
+        "favoriteProduct": lambda _: _monolith_product(favorite["upc"]) if favorite else None,
+        "reviews": lambda _: [_monolith_review(r) for r in REVIEWS if r["author"] == uid],
+    }
+
+
+def _monolith_product(upc: str) -> dict[str, Any]:
+    product = PRODUCTS[upc]
+    stock = STOCK.get((product["sku"], product["brand"]))
+    estimate = 0 if product["price"] > 1000 else product["weight"] // 2
+    return {
+        "__typename": "Product",
+        **product,
+        "inStock": stock,
+        "shippingEstimate": None if stock is None else estimate,
+        "reviews": lambda _: [_monolith_review(r) for r in REVIEWS if r["product"] == upc],
+    }
+
+
+def _monolith_review(review: dict[str, str]) -> dict[str, Any]:
+    return {
+        "__typename": "Review",
+        "id": review["id"],
+        "body": review["body"],
+        "author": lambda _: _monolith_user(review["author"]),
+        "product": lambda _: _monolith_product(review["product"]),
+    }
+
+
+def _monolith_media(media: dict[str, Any]) -> dict[str, Any]:
+    extra = {"inTheaters": media["id"] in IN_THEATERS} if media["__typename"] == "Movie" else {}
+    return {**media, "rating": RATINGS.get(media["id"]), **extra}
+
+
+def _monolith_search(text: str) -> list[dict[str, Any]]:
+    needle = text.lower()
+    found = [_monolith_product(u) for u, p in PRODUCTS.items() if needle in p["name"].lower()]
+    return found + [_monolith_user(u) for u, user in USERS.items() if needle in user["username"]]
+
+
+MONOLITH_ROOT: dict[str, Any] = {
+    "me": lambda _: _monolith_user("1"),
+    "user": lambda _, id: _monolith_user(id) if id in USERS else None,
+    "users": lambda _: [_monolith_user(u) for u in USERS],
+    "topProducts": lambda _, first=5: [_monolith_product(u) for u in list(PRODUCTS)[:first]],
+    "product": lambda _, upc: _monolith_product(upc) if upc in PRODUCTS else None,
+    "search": lambda _, text: _monolith_search(text),
+    "media": lambda _: [_monolith_media(m) for m in MEDIA],
+    "reviews": lambda _: [_monolith_review(r) for r in REVIEWS],
+}
+"""Root value that answers the API schema from the fixture data directly, without federation."""
+
+
 def subgraph_calls(subgraphs: dict[str, SubgraphApp]) -> int:
     return sum(len(app.requests) for app in subgraphs.values())
+
+
+@pytest.fixture(scope="session")
+def monolith() -> tuple[GraphQLSchema, dict[str, Any]]:
+    """The API schema as one executable schema over the fixture data, and its root value."""
+    return build_schema(print_schema(API_SCHEMA)), MONOLITH_ROOT

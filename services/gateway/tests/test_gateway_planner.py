@@ -4,16 +4,11 @@ operation (planning is deterministic; every requested field is fetched exactly o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from graphql import (
     FieldNode,
-    GraphQLInterfaceType,
-    GraphQLList,
-    GraphQLNonNull,
-    GraphQLObjectType,
-    GraphQLOutputType,
-    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -154,77 +149,6 @@ def test_unknown_operation_name() -> None:
 
 # --- properties -------------------------------------------------------------------------------
 
-ARGUMENTS = {
-    ("Query", "product"): '(upc: "1")',
-    ("Query", "user"): '(id: "1")',
-    ("Query", "topProducts"): "(first: 2)",
-    ("Query", "search"): '(text: "a")',
-}
-
-
-def _named(output: GraphQLOutputType) -> GraphQLOutputType:
-    while isinstance(output, GraphQLNonNull | GraphQLList):
-        output = output.of_type
-    return output
-
-
-@st.composite
-def selections(
-    draw: st.DrawFn, type_: GraphQLObjectType | GraphQLInterfaceType, depth: int, prefix: str = ""
-) -> str:
-    """A random selection on ``type_``: fields (with required arguments), nested objects and,
-    on interfaces and unions, inline fragments whose fields carry type-specific aliases."""
-    names = sorted(type_.fields)
-    usable = []
-    for name in names:
-        field = type_.fields[name]
-        target = _named(field.type)
-        if any(isinstance(a.type, GraphQLNonNull) for a in field.args.values()) and (
-            (type_.name, name) not in ARGUMENTS
-        ):
-            continue
-        if isinstance(target, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
-            if depth > 0:
-                usable.append(name)
-        else:
-            usable.append(name)
-    chosen = draw(st.lists(st.sampled_from(usable), min_size=1, max_size=4, unique=True))
-    parts = []
-    for name in chosen:
-        target = _named(type_.fields[name].type)
-        text = (
-            (f"{prefix}{name}: " if prefix else "") + name + ARGUMENTS.get((type_.name, name), "")
-        )
-        if isinstance(target, GraphQLObjectType):
-            text += " { " + draw(selections(target, depth - 1)) + " }"
-        elif isinstance(target, GraphQLInterfaceType | GraphQLUnionType):
-            text += " { " + draw(abstract_selections(target, depth - 1)) + " }"
-        parts.append(text)
-    return " ".join(parts)
-
-
-@st.composite
-def abstract_selections(
-    draw: st.DrawFn, type_: GraphQLInterfaceType | GraphQLUnionType, depth: int
-) -> str:
-    schema = SUPERGRAPH.api_schema
-    parts = ["__typename"]
-    if isinstance(type_, GraphQLInterfaceType) and draw(st.booleans()):
-        parts.append(draw(selections(type_, depth)))
-    possible = [t.name for t in schema.get_possible_types(type_)]
-    for name in draw(st.lists(st.sampled_from(possible), max_size=len(possible), unique=True)):
-        concrete = schema.get_type(name)
-        assert isinstance(concrete, GraphQLObjectType)
-        inner = draw(selections(concrete, depth, prefix=f"{name.lower()}_"))
-        parts.append(f"... on {name} {{ {inner} }}")
-    return " ".join(parts)
-
-
-def _operations() -> st.SearchStrategy[str]:
-    query = SUPERGRAPH.api_schema.query_type
-    assert query is not None
-    return selections(query, 3).map(lambda s: "{ " + s + " }")
-
 
 def _field_paths(
     selection_set: SelectionSetNode | None, prefix: tuple[str, ...]
@@ -260,8 +184,9 @@ def _fetches_with_prefix(query: str) -> list[tuple[FetchNode, tuple[str, ...]]]:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_operations())
-def test_planning_is_deterministic(query: str) -> None:
+@given(data=st.data())
+def test_planning_is_deterministic(operations: Any, data: st.DataObject) -> None:
+    query = data.draw(operations)
     assert validate(SUPERGRAPH.api_schema, parse(query)) == []
     first = plan_operation(SUPERGRAPH, parse(query))
     second = plan_operation(SUPERGRAPH, parse(query))
@@ -270,8 +195,11 @@ def test_planning_is_deterministic(query: str) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_operations())
-def test_every_requested_field_is_fetched_exactly_once(query: str) -> None:
+@given(data=st.data())
+def test_every_requested_field_is_fetched_exactly_once(
+    operations: Any, data: st.DataObject
+) -> None:
+    query = data.draw(operations)
     document = parse(query)
     operation = document.definitions[0]
     assert isinstance(operation, OperationDefinitionNode)

@@ -70,6 +70,8 @@ class _Group:
     entity: _EntityTarget | None = None
     representation: dict[str, ShapeField] = field(default_factory=dict)
     depends_on: set[int] = field(default_factory=set)
+    key: tuple[SelectionNode, ...] = ()
+    """The key fields an entity group is entered with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,6 +488,10 @@ class _Planner:
         lookup = (source.index, graph, at.path, parent)
         existing = self.entity_groups.get(lookup)
         if existing is not None:
+            # Entered again from another selection (another fragment) on the same objects:
+            # the key must be fetched there too.
+            at.tree.add_typename()
+            existing.depends_on |= self._plan_selections(at, parent, existing.key)
             return existing
         supergraph = self.supergraph
         keys = supergraph.resolvable_keys(parent, graph)
@@ -509,6 +515,7 @@ class _Planner:
             typename=parent if interface_object else None,
         )
         target.depends_on = {source.index, *providers}
+        target.key = chosen
         _merge_shape(target.representation, _shape(chosen))
         self.entity_groups[lookup] = target
         return target
