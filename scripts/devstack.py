@@ -176,6 +176,7 @@ def service_env(data: DataServices) -> dict[str, str]:
         "NOVA_WORKER_SMTP_PORT": str(SMTP_SINK_PORT),
         "NOVA_GATEWAY_SUPERGRAPH": str(ROOT / "deploy" / "supergraph.graphql"),
         "NOVA_STATE_DIR": str(STATE),
+        "NOVA_AUTH_DEV_KEY_FILE": str(STATE / "auth-signing-key.json"),
         "NEXT_TELEMETRY_DISABLED": "1",
         "PYTHONUNBUFFERED": "1",
     }

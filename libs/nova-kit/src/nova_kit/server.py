@@ -22,7 +22,7 @@ def server_config(app: Litestar, settings: ServiceSettings) -> uvicorn.Config:
         log_config=None,
         access_log=False,
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         server_header=False,
         timeout_graceful_shutdown=int(settings.graceful_shutdown_seconds),
         timeout_keep_alive=30,

@@ -88,6 +88,9 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str | None = None
     cors_allow_origins: list[str] = Field(default_factory=list)
     graceful_shutdown_seconds: float = Field(default=20.0, ge=0)
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Peers whose ``X-Forwarded-For``/``-Proto`` uvicorn trusts (comma-separated addresses or
+    CIDRs, ``*`` for any): the ingress or gateway in front of the service."""
 
     @classmethod
     def settings_customise_sources(
