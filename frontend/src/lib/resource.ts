@@ -8,6 +8,8 @@ export interface Resource<T> {
   error: ApiError | null;
   loading: boolean;
   reload: () => void;
+  /** Replace the loaded value (after a write answered the new one). */
+  replace: (update: (current: T | undefined) => T | undefined) => void;
 }
 
 function asApiError(error: unknown): ApiError {
@@ -50,5 +52,10 @@ export function useResource<T>(key: string | null, load: () => Promise<T>): Reso
   }, [requestKey]);
 
   const reload = useCallback(() => setGeneration((value) => value + 1), []);
-  return { data: state.data, error: state.error, loading: state.loading, reload };
+  const replace = useCallback(
+    (update: (current: T | undefined) => T | undefined) =>
+      setState((previous) => ({ ...previous, data: update(previous.data) })),
+    [],
+  );
+  return { data: state.data, error: state.error, loading: state.loading, reload, replace };
 }

@@ -35,7 +35,19 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-export function useMyProfile(): Loaded<UserProfile> {
+export interface MyProfile extends Loaded<UserProfile> {
+  /** Show a profile a write answered (GraphQL's cache already has it; REST has no cache). */
+  accept: (profile: UserProfile) => void;
+}
+
+/** The profile fields of a write's answer over what was loaded (the account fields stay). */
+function withProfileFields(current: UserProfile | undefined, saved: UserProfile): UserProfile {
+  if (!current) return saved;
+  const { email: _e, roles: _r, status: _s, lastLoginAt: _l, createdAt: _c, ...profile } = saved;
+  return { ...current, ...profile };
+}
+
+export function useMyProfile(): MyProfile {
   const [source] = useDataSource();
   const graphql = useQuery(MyProfileQuery, {
     skip: source !== "graphql",
@@ -47,6 +59,11 @@ export function useMyProfile(): Loaded<UserProfile> {
   });
   const { refetch } = graphql;
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
+  const { replace } = rest;
+  const acceptRest = useCallback(
+    (saved: UserProfile) => replace((current) => withProfileFields(current, saved)),
+    [replace],
+  );
   if (source === "graphql") {
     return {
       source,
@@ -54,9 +71,17 @@ export function useMyProfile(): Loaded<UserProfile> {
       loading: graphql.loading && !graphql.data,
       error: graphql.error ? apolloError(graphql.error) : null,
       reload: reloadGraphQL,
+      accept: () => undefined,
     };
   }
-  return { source, ...rest };
+  return {
+    source,
+    data: rest.data,
+    loading: rest.loading,
+    error: rest.error,
+    reload: rest.reload,
+    accept: acceptRest,
+  };
 }
 
 export function useUpdateProfile(): (changes: ProfileChanges) => Promise<UserProfile> {

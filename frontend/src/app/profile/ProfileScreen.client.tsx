@@ -68,7 +68,7 @@ function ProfileDetails({ profile }: { profile: UserProfile }) {
 }
 
 export function ProfileScreen({ welcome = false }: { welcome?: boolean }) {
-  const { data: profile, loading, error, reload, source } = useMyProfile();
+  const { data: profile, loading, error, reload, accept, source } = useMyProfile();
   const [editing, setEditing] = useState(false);
   const [saved, setSaved] = useState(false);
   const editButton = useRef<HTMLButtonElement>(null);
@@ -110,11 +110,10 @@ export function ProfileScreen({ welcome = false }: { welcome?: boolean }) {
         <Card title="Edit profile">
           <ProfileForm
             profile={profile}
-            onSaved={() => {
+            onSaved={(savedProfile) => {
+              accept(savedProfile);
               setEditing(false);
               setSaved(true);
-              // GraphQL's answer updated Apollo's cache; REST has no cache to update.
-              if (source === "rest") reload();
             }}
             onCancel={() => {
               setEditing(false);

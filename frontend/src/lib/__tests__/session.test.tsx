@@ -1,0 +1,92 @@
+import { ApolloProvider } from "@apollo/client/react";
+import { act, render, screen, waitFor } from "@testing-library/react";
+import { json, scriptFetch } from "../../../test/fetch";
+import { account } from "../../../test/render";
+import { createApolloClient } from "../apollo";
+import { SessionProvider, useSession } from "../session";
+import { EXPIRES_AT_KEY } from "../session-clock";
+
+function Status() {
+  const session = useSession();
+  return (
+    <p>
+      {session.status}
+      {session.endReason ? ` (${session.endReason})` : ""}
+    </p>
+  );
+}
+
+function renderSession() {
+  return render(
+    <ApolloProvider client={createApolloClient()}>
+      <SessionProvider>
+        <Status />
+      </SessionProvider>
+    </ApolloProvider>,
+  );
+}
+
+describe("SessionProvider", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("refreshes silently before the access token expires", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    window.localStorage.setItem(EXPIRES_AT_KEY, String(Date.now() + 600_000));
+    const { requests } = scriptFetch(
+      json(account()),
+      json({ expires_in: 900, account: account() }),
+    );
+    renderSession();
+    await screen.findByText("authenticated");
+    expect(requests).toHaveLength(1);
+    // A minute before expiry the refresh goes out, once.
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(538_000);
+    });
+    expect(requests).toHaveLength(1);
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(3_000);
+    });
+    await waitFor(() => expect(requests).toHaveLength(2));
+    expect(requests[1]?.url).toBe("/api/auth/refresh");
+    expect(Number(window.localStorage.getItem(EXPIRES_AT_KEY))).toBeGreaterThan(
+      Date.now() + 800_000,
+    );
+    expect(screen.getByText("authenticated")).toBeInTheDocument();
+  });
+
+  it("ends the session when the silent refresh is refused", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    window.localStorage.setItem(EXPIRES_AT_KEY, String(Date.now() + 10_000));
+    scriptFetch(json(account()), json({ code: "session_expired", message: "no session" }, 401));
+    renderSession();
+    await screen.findByText("authenticated");
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(10_000);
+    });
+    expect(await screen.findByText("anonymous (expired)")).toBeInTheDocument();
+    expect(window.localStorage.getItem(EXPIRES_AT_KEY)).toBeNull();
+  });
+
+  it("follows a log-out in another tab", async () => {
+    window.localStorage.setItem(EXPIRES_AT_KEY, String(Date.now() + 600_000));
+    scriptFetch(
+      json(account()),
+      json({ code: "unauthenticated" }, 401),
+      json({ code: "session_expired" }, 401),
+    );
+    renderSession();
+    await screen.findByText("authenticated");
+    act(() => {
+      window.localStorage.removeItem(EXPIRES_AT_KEY);
+      window.dispatchEvent(new StorageEvent("storage", { key: EXPIRES_AT_KEY, newValue: null }));
+    });
+    expect(await screen.findByText("anonymous (expired)")).toBeInTheDocument();
+  });
+
+  it("tells an unreachable service from a signed-out visitor", async () => {
+    scriptFetch(json({ code: "bad_gateway", message: "upstream down" }, 502));
+    renderSession();
+    expect(await screen.findByText("unavailable")).toBeInTheDocument();
+  });
+});
