@@ -103,11 +103,16 @@ def worker_env(
         "NOVA_WORKER_RECOVERY_GRACE_SECONDS": "2",
         "NOVA_WORKER_INCARNATION_TTL_SECONDS": "4",
         "NOVA_WORKER_MAX_RETRIES": "5",
+        "NOVA_WORKER_IN_PROGRESS_RETRY_SECONDS": "1",
         "NOVA_WORKER_RETRY_BACKOFF_MAX_SECONDS": "2",
         "PYTHONPATH": os.pathsep.join(
             p for p in (str(TESTS_DIR), os.environ.get("PYTHONPATH", "")) if p
         ),
     }
+    # Never a stray local auth or users: a closed port unless the test names the real ones.
+    closed = f"http://127.0.0.1:{free_port()}"
+    env["NOVA_WORKER_AUTH_URL"] = closed
+    env["NOVA_WORKER_USERS_URL"] = closed
     if sink is not None:
         env["NOVA_WORKER_SMTP_HOST"] = sink.host
         env["NOVA_WORKER_SMTP_PORT"] = str(sink.port)
@@ -122,9 +127,13 @@ StartWorker = Callable[..., ServiceProcess]
 def start_worker(
     start_service: Callable[..., ServiceProcess],
     redis_url: str,
+    redis_client: object,
     tmp_path: Path,
 ) -> StartWorker:
-    """Start ``nova-worker worker`` (a real Celery worker) and wait until ``/ready``."""
+    """Start ``nova-worker worker`` (a real Celery worker) and wait until ``/ready``.
+
+    Redis is flushed first (``redis_client``): no message of an earlier test reaches it.
+    """
 
     def start(
         *,

@@ -81,9 +81,15 @@ def test_duplicates_have_one_effect_and_children_metrics_reach_the_endpoint(
             == 5
         )
 
-    wait_until(settled, timeout=60, what="every task to succeed")
+    try:
+        wait_until(settled, timeout=60, what="every task to succeed")
+    except BaseException:
+        print(metrics_text(port), worker.tail(80))
+        raise
     assert effects(clean_worker_db) == ["dup"]
-    assert len(smtp_sink.messages()) == 1
+    assert [(m["To"], m["Subject"]) for m in smtp_sink.messages()] == [
+        ("grace@example.com", "Welcome to Nova")
+    ]
     text = metrics_text(port)
     assert metric_value(text, "worker_duplicate_deliveries_total", task=RECORD_EFFECT) == 2
     assert (

@@ -67,7 +67,8 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
             settings.result_backend.get_secret_value() if settings.result_backend else None
         ),
         result_backend_transport_options={"global_keyprefix": BROKER_KEY_PREFIX},
-        result_expires=settings.result_expires_seconds,
+        # Without a backend there is nothing to expire (and no backend_cleanup entry in Beat).
+        result_expires=settings.result_expires_seconds if settings.result_backend else None,
         task_ignore_result=settings.result_backend is None,
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -84,6 +84,8 @@ class WorkerSettings(ServiceSettings):
     result_backend: SecretStr | None = None
     """Celery result backend URL; unset, results are not stored (outcomes live in job_runs)."""
     result_expires_seconds: int = Field(default=86_400, ge=60)
+    in_progress_retry_seconds: float = Field(default=5.0, gt=0, le=300)
+    """How long a duplicate waits before looking again at a key another process is running."""
     task_modules: list[str] = Field(default_factory=list)
     """Extra modules whose ``register_tasks(app, settings)`` adds tasks of your own."""
 
@@ -93,7 +95,8 @@ class WorkerSettings(ServiceSettings):
     heartbeat_max_age_seconds: float = Field(default=60.0, gt=0)
     startup_grace_seconds: float = Field(default=120.0, ge=0)
     metrics_port: int = Field(default=9808, ge=0, le=65535)
-    metrics_host: str = "0.0.0.0"  # noqa: S104 - the probe and scrape endpoint of a pod
+    metrics_host: str | None = None
+    """Bind address of the :9808 endpoint; unset, the service's ``NOVA_WORKER_HOST``."""
     metrics_dir: Path | None = None
     recovery_interval_seconds: float = Field(default=10.0, gt=0)
     recovery_grace_seconds: float = Field(default=10.0, ge=0)

@@ -60,7 +60,8 @@ class WorkerOperations:
 
     def _on_init(self, **_: Any) -> None:
         if self.port:
-            self.server = ProbeServer(self.state, self.settings.metrics_host, self.port)
+            host = self.settings.metrics_host or self.settings.host
+            self.server = ProbeServer(self.state, host, self.port)
             self.server.start()
 
     def _on_ready(self, **_: Any) -> None:

@@ -10,6 +10,8 @@ finished (``acks_late``), so a worker that dies mid-task leaves the message to b
 from __future__ import annotations
 
 import logging
+import math
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +27,7 @@ from nova_worker.clients import TransientError
 from nova_worker.config import WorkerSettings
 from nova_worker.metrics import DUPLICATES
 from nova_worker.runtime import TaskRuntime, get_runtime
-from nova_worker.services import EmailRequest, EmailService, JobService
+from nova_worker.services import EmailRequest, EmailService, JobInProgressError, JobService
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,19 @@ def _queue_email(task: Task) -> events.QueueEmail:
     return queue
 
 
+def _wait_for_other_copy(task: Task, runtime: TaskRuntime, error: JobInProgressError) -> Any:
+    """Retry later: another process runs this key now, and may yet fail or be killed.
+
+    Waiting has its own budget, long enough to outlast the longest task, so a duplicate never
+    fails only because the first copy took its time.
+    """
+    settings = runtime.settings
+    longest = max(settings.task_time_limit_seconds, settings.deactivate_time_limit_seconds)
+    budget = task.max_retries + math.ceil(longest / settings.in_progress_retry_seconds) + 1
+    countdown = settings.in_progress_retry_seconds * random.uniform(0.5, 1.5)  # noqa: S311
+    return task.retry(exc=error, countdown=countdown, max_retries=budget)
+
+
 def run_idempotent(
     task: Task,
     key: str,
@@ -78,7 +93,10 @@ def run_idempotent(
 ) -> dict[str, Any]:
     """Run ``work`` once per ``key`` on this process's loop; count duplicates."""
     runtime = get_runtime()
-    outcome = runtime.run(_jobs(runtime).run_once(key, task.name, task.request.id, work))
+    try:
+        outcome = runtime.run(_jobs(runtime).run_once(key, task.name, task.request.id, work))
+    except JobInProgressError as error:
+        raise _wait_for_other_copy(task, runtime, error) from error
     if not outcome.ran:
         DUPLICATES.labels(task.name).inc()
     return {"key": key, "ran": outcome.ran, "result": outcome.result}
@@ -146,9 +164,12 @@ def send_email(
     idempotency_key: str,
 ) -> dict[str, Any]:
     runtime = get_runtime()
-    sent = runtime.run(
-        _email_service(runtime).deliver(EmailRequest(idempotency_key, to, template, context))
-    )
+    try:
+        sent = runtime.run(
+            _email_service(runtime).deliver(EmailRequest(idempotency_key, to, template, context))
+        )
+    except JobInProgressError as error:
+        raise _wait_for_other_copy(task, runtime, error) from error
     if not sent:
         DUPLICATES.labels(task.name).inc()
     return {"idempotency_key": idempotency_key, "sent": sent}
