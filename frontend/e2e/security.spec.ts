@@ -91,3 +91,29 @@ test("an unknown address shows the 404 page", async ({ page }) => {
   await expect(page.getByRole("heading", { name: "This page does not exist" })).toBeVisible();
   await screenshot(page, "not-found");
 });
+
+test("switching the data source in one tab reloads the profile through the other API in another", async ({
+  context,
+}) => {
+  const first = await context.newPage();
+  await register(first, {
+    name: "Two Tabs",
+    email: uniqueEmail("tabs"),
+    password: "correct horse battery staple",
+  });
+  await expect(first.getByTestId("display-name")).toHaveText("Two Tabs");
+  const second = await context.newPage();
+  await second.goto("/profile");
+  await expect(second.getByText("Loaded through GraphQL")).toBeVisible();
+
+  const restRead = second.waitForRequest((request) => request.url().endsWith("/api/users/me"));
+  await first.getByRole("radio", { name: "REST" }).check();
+  await restRead;
+  await expect(second.getByText("Loaded through REST")).toBeVisible();
+  await expect(second.getByTestId("display-name")).toHaveText("Two Tabs");
+
+  const graphqlRead = second.waitForRequest((request) => request.url().endsWith("/graphql"));
+  await first.getByRole("radio", { name: "GraphQL" }).check();
+  await graphqlRead;
+  await expect(second.getByText("Loaded through GraphQL")).toBeVisible();
+});
