@@ -499,6 +499,14 @@ def _named(output: GraphQLOutputType) -> GraphQLOutputType:
     return output
 
 
+CONDITIONS = ("",) * 6 + (
+    " @include(if: true)",
+    " @include(if: false)",
+    " @skip(if: true)",
+    " @skip(if: false)",
+)
+
+
 @st.composite
 def selections(
     draw: st.DrawFn, type_: GraphQLObjectType | GraphQLInterfaceType, depth: int, prefix: str = ""
@@ -520,16 +528,26 @@ def selections(
         else:
             usable.append(name)
     chosen = draw(st.lists(st.sampled_from(usable), min_size=1, max_size=4, unique=True))
+    response_keys = set(chosen)
     parts = []
     for name in chosen:
         target = _named(type_.fields[name].type)
-        text = (
-            (f"{prefix}{name}: " if prefix else "") + name + ARGUMENTS.get((type_.name, name), "")
-        )
+        alias = f"{prefix}{name}" if prefix else ""
+        if not prefix and draw(st.integers(0, 4)) == 0:
+            # alias the field with the name of another field: key fields may clash with it
+            candidate = draw(st.sampled_from(names))
+            if candidate not in response_keys:
+                alias = candidate
+                response_keys.discard(name)
+                response_keys.add(candidate)
+        text = (f"{alias}: " if alias else "") + name + ARGUMENTS.get((type_.name, name), "")
+        text += draw(st.sampled_from(CONDITIONS))
         if isinstance(target, GraphQLObjectType):
             text += " { " + draw(selections(target, depth - 1)) + " }"
         elif isinstance(target, GraphQLInterfaceType | GraphQLUnionType):
             text += " { " + draw(abstract_selections(target, depth - 1)) + " }"
+        if draw(st.integers(0, 5)) == 0:
+            text = f"... @include(if: {draw(st.sampled_from(['true', 'false']))}) {{ {text} }}"
         parts.append(text)
     return " ".join(parts)
 

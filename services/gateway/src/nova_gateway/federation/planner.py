@@ -462,22 +462,24 @@ class _Planner:
         group already open here, then a subgraph whose key the source already has, then any
         subgraph not being entered right now (its key is fetched first)."""
         source = at.group
-        for graph in candidates:
+        available = [
+            g for g in candidates if (source.index, g, at.path, parent) not in self.entering
+        ]
+        for graph in available:
             open_group = self.entity_groups.get((source.index, graph, at.path, parent))
             if open_group is not None and open_group.tree.has_field(name):
                 return graph
-        for graph in candidates:
+        for graph in available:
             if (source.index, graph, at.path, parent) in self.entity_groups:
                 return graph
-        for graph in candidates:
+        for graph in available:
             for key in self.supergraph.resolvable_keys(parent, graph):
                 if self._locally_available(
                     source.graph, parent, parse_field_set(key.fields), at.provided
                 ):
                     return graph
-        for graph in candidates:
-            if (source.index, graph, at.path, parent) not in self.entering:
-                return graph
+        if available:
+            return available[0]
         raise PlanningError(
             f"{parent} at {'.'.join(at.path) or 'the root'} cannot be reached from subgraph "
             f"{source.graph}: no subgraph offers a key it can supply"
@@ -491,7 +493,11 @@ class _Planner:
             # Entered again from another selection (another fragment) on the same objects:
             # the key must be fetched there too.
             at.tree.add_typename()
-            existing.depends_on |= self._plan_selections(at, parent, existing.key)
+            self.entering.add(lookup)
+            try:
+                existing.depends_on |= self._plan_selections(at, parent, existing.key)
+            finally:
+                self.entering.discard(lookup)
             return existing
         supergraph = self.supergraph
         keys = supergraph.resolvable_keys(parent, graph)
