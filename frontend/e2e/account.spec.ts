@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { expectAccessible } from "./a11y";
 import {
   chooseSource,
   logIn,
@@ -25,6 +26,7 @@ for (const source of SOURCES) {
     await expect(page.getByTestId("display-name")).toHaveText(name);
     await expect(page.getByText(`Loaded through ${SOURCE_LABEL[source]}`)).toBeVisible();
     await screenshot(page, `profile-${source}`);
+    await expectAccessible(page, "/profile");
 
     // Edit the profile.
     await page.getByRole("button", { name: "Edit profile" }).click();
@@ -33,6 +35,7 @@ for (const source of SOURCES) {
     await page.getByLabel("Language").fill("fr-FR");
     await page.getByLabel("Time zone").selectOption("Europe/Paris");
     await screenshot(page, `profile-edit-${source}`);
+    await expectAccessible(page, "/profile (editing)");
     await page.getByRole("button", { name: "Save profile" }).click();
     await expect(page.getByText("Your profile was saved.")).toBeVisible();
     await expect(page.getByTestId("bio")).toHaveText(`Writes programs for engines (${source}).`);
@@ -64,6 +67,7 @@ for (const source of SOURCES) {
     await page.getByLabel("New password", { exact: true }).fill(newPassword);
     await page.getByLabel("Repeat the new password").fill(newPassword);
     await screenshot(page, `change-password-${source}`);
+    await expectAccessible(page, "/account/password");
     await page.getByRole("button", { name: "Change password" }).click();
     // Either this browser keeps a fresh session, or the login page says why it has to log in.
     await expect(page.getByText(/Your password was changed/)).toBeVisible();
@@ -84,6 +88,7 @@ for (const source of SOURCES) {
     await page.getByLabel("Password").fill(newPassword);
     await page.getByRole("checkbox", { name: /I understand/ }).check();
     await screenshot(page, `delete-account-${source}`);
+    await expectAccessible(page, "/account/delete");
     await page.getByRole("button", { name: "Delete my account" }).click();
     await expect(page).toHaveURL(/\/login\?reason=deleted/);
     await expect(page.getByText("Your account was deleted.")).toBeVisible();
@@ -107,6 +112,7 @@ test("log out everywhere ends the sessions of other browsers", async ({ browser 
 
     await a.getByRole("link", { name: "Sessions" }).click();
     await screenshot(a, "sessions");
+    await expectAccessible(a, "/account/sessions");
     await a.getByRole("button", { name: "Log out everywhere" }).click();
     await expect(a).toHaveURL(/\/login\?reason=signed-out/);
 

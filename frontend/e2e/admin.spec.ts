@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { expectAccessible } from "./a11y";
 import {
   apiRegister,
   chooseSource,
@@ -74,6 +75,7 @@ test.describe("administration", () => {
         PAGE_SIZE,
       );
       await screenshot(page, `admin-users-${source}`);
+      await expectAccessible(page, "/admin/users");
       await page.getByRole("button", { name: "Next page" }).click();
       await expect(page.getByRole("heading", { name: /page 2/ })).toBeVisible();
       await expect(page.getByRole("rowheader", { name: new RegExp(PAGER_PREFIX) })).toHaveCount(1);
@@ -122,5 +124,6 @@ test.describe("administration", () => {
     ).toBeVisible();
     await expect(page.getByRole("table")).toHaveCount(0);
     await screenshot(page, "admin-forbidden");
+    await expectAccessible(page, "/admin/users (403)");
   });
 });

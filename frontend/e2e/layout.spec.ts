@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { expectAccessible } from "./a11y";
 import { screenshot } from "./helpers";
 
 test.describe("on a phone", () => {
@@ -40,4 +41,19 @@ test("the keyboard reaches the content first, then the form, in order", async ({
   await expect(
     page.getByRole("alert").filter({ hasText: "Check the highlighted fields" }),
   ).toBeVisible();
+});
+
+for (const path of ["/", "/login", "/register", "/no/such/page"]) {
+  test(`${path} passes the automated accessibility checks`, async ({ page }) => {
+    await page.goto(path);
+    await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+    await expectAccessible(page, path);
+  });
+}
+
+test("a form with errors passes the automated accessibility checks", async ({ page }) => {
+  await page.goto("/register");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByLabel("Display name")).toHaveAttribute("aria-invalid", "true");
+  await expectAccessible(page, "/register with errors");
 });
