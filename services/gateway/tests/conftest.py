@@ -499,12 +499,17 @@ def _named(output: GraphQLOutputType) -> GraphQLOutputType:
     return output
 
 
-CONDITIONS = ("",) * 6 + (
+CONDITIONS = ("",) * 8 + (
     " @include(if: true)",
     " @include(if: false)",
     " @skip(if: true)",
     " @skip(if: false)",
+    " @include(if: $yes)",
+    " @skip(if: $no)",
+    " @include(if: $no)",
 )
+OPERATION_VARIABLES = {"yes": True, "no": False}
+"""Values of the variables generated operations may use."""
 
 
 @st.composite
@@ -547,7 +552,8 @@ def selections(
         elif isinstance(target, GraphQLInterfaceType | GraphQLUnionType):
             text += " { " + draw(abstract_selections(target, depth - 1)) + " }"
         if draw(st.integers(0, 5)) == 0:
-            text = f"... @include(if: {draw(st.sampled_from(['true', 'false']))}) {{ {text} }}"
+            condition = draw(st.sampled_from(["true", "false", "$yes", "$no"]))
+            text = f"... @include(if: {condition}) {{ {text} }}"
         parts.append(text)
     return " ".join(parts)
 
@@ -573,7 +579,13 @@ def random_operations() -> st.SearchStrategy[str]:
     """Valid queries over the fixture supergraph's API schema, up to three levels deep."""
     query = API_SCHEMA.query_type
     assert query is not None
-    return selections(query, 3).map(lambda s: "{ " + s + " }")
+    return selections(query, 3).map(_with_variable_definitions)
+
+
+def _with_variable_definitions(selection: str) -> str:
+    used = [name for name in OPERATION_VARIABLES if f"${name}" in selection]
+    header = "query(" + ", ".join(f"${name}: Boolean!" for name in used) + ") " if used else ""
+    return header + "{ " + selection + " }"
 
 
 @pytest.fixture(scope="session")
@@ -647,6 +659,11 @@ MONOLITH_ROOT: dict[str, Any] = {
 
 def subgraph_calls(subgraphs: dict[str, SubgraphApp]) -> int:
     return sum(len(app.requests) for app in subgraphs.values())
+
+
+@pytest.fixture(scope="session")
+def operation_variables() -> dict[str, Any]:
+    return dict(OPERATION_VARIABLES)
 
 
 @pytest.fixture(scope="session")

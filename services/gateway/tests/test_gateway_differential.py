@@ -66,13 +66,19 @@ def _error_paths(errors: list[dict[str, Any]] | None) -> set[tuple[Any, ...]]:
 )
 @given(data=st.data())
 def test_gateway_answers_like_a_single_schema(
-    gateway_url: str, operations: Any, monolith: Any, data: st.DataObject
+    gateway_url: str,
+    operations: Any,
+    operation_variables: dict[str, Any],
+    monolith: Any,
+    data: st.DataObject,
 ) -> None:
     query = data.draw(operations)
     schema, root = monolith
-    expected = graphql_sync(schema, query, root_value=root)
+    expected = graphql_sync(schema, query, root_value=root, variable_values=operation_variables)
     with httpx.Client(timeout=10, trust_env=False) as client:
-        body = client.post(gateway_url, json={"query": query}).json()
+        body = client.post(
+            gateway_url, json={"query": query, "variables": operation_variables}
+        ).json()
     assert body.get("data") == expected.data, query
     expected_errors = [e.formatted for e in expected.errors or ()]
     assert _error_paths(body.get("errors")) == _error_paths(expected_errors), query
