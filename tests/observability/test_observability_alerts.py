@@ -153,6 +153,17 @@ def test_thresholds_come_from_values() -> None:
     assert expressions["NovaBeatNotScheduling"].endswith("> 7200")
 
 
+def test_request_alerts_leave_probes_out(rules: list[dict[str, Any]]) -> None:
+    """A failing readiness probe answers 503 but is NovaPodNotReady, not a user-facing error."""
+    for rule in rules:
+        if "http_server_request_duration_seconds" in rule["expr"]:
+            selectors = re.findall(
+                r"http_server_request_duration_seconds_\w+\{([^}]*)\}", rule["expr"]
+            )
+            assert selectors, rule["alert"]
+            assert all('route!~"/health|/ready"' in s for s in selectors), rule["alert"]
+
+
 @pytest.mark.parametrize(
     "bad",
     [

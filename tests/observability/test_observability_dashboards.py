@@ -14,6 +14,8 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.observability.observability_helpers import (
     DocumentedMetric,
@@ -89,6 +91,48 @@ def test_the_promql_reader_finds_metric_names_and_nothing_else() -> None:
         "nova_build_info"
     }
     assert grafana_query_metric_names("label_values(namespace)") == set()
+
+
+METRIC_NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,30}", fullmatch=True).filter(
+    lambda name: (
+        name
+        not in {
+            "by",
+            "on",
+            "or",
+            "and",
+            "bool",
+            "unless",
+            "offset",
+            "without",
+            "ignoring",
+            "group_left",
+            "group_right",
+            "inf",
+            "nan",
+        }
+    )
+)
+LABEL_VALUES = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_characters='"\\\n'), max_size=20
+)
+
+
+@given(
+    first=METRIC_NAMES,
+    second=METRIC_NAMES,
+    value=LABEL_VALUES,
+    quantile=st.sampled_from(["0.5", "0.99"]),
+)
+def test_the_promql_reader_ignores_whatever_label_values_hold(
+    first: str, second: str, value: str, quantile: str
+) -> None:
+    expr = (
+        f"histogram_quantile({quantile}, sum by (le, route) (rate({first}"
+        f'{{route="{value}", service=~".+-gateway"}}[5m]))) / on (route) group_left '
+        f'sum without (pod) ({second}{{a!="{value}"}} offset 1h)'
+    )
+    assert promql_metric_names(expr) == {first, second}
 
 
 def test_dashboards_are_well_formed() -> None:
