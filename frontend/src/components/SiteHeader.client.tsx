@@ -71,7 +71,13 @@ export function SiteHeader() {
               <span className={styles.who} title={session.account?.email}>
                 {session.account?.email}
               </span>
-              <Button variant="secondary" size="small" busy={signingOut} onClick={signOut}>
+              <Button
+                variant="secondary"
+                size="small"
+                busy={signingOut}
+                onClick={signOut}
+                title={session.account ? `Signed in as ${session.account.email}` : undefined}
+              >
                 Log out
               </Button>
             </>
