@@ -16,12 +16,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from nova_kit.embedded import free_port
-from nova_kit.events import create_celery_producer
+from nova_kit.events import EVENT_TASKS, create_celery_producer
 from nova_worker.sink import SmtpSink
 from tests.observability.observability_helpers import (
     PASSWORD,
@@ -31,7 +32,6 @@ from tests.observability.observability_helpers import (
     Stack,
     documented_metrics,
     own_families,
-    register,
     running_stack,
     scrape,
     wait_for,
@@ -50,6 +50,7 @@ SAMPLE_LINE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? ")
 
 PING = "nova.worker.ping"
 SEND_EMAIL = "nova.worker.send_email"
+REGISTERED = EVENT_TASKS["user.registered"]
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +105,8 @@ def sum_of(stack: Stack, family: str, labels: dict[str, str]) -> float:
     return total
 
 
-def exercise_http(stack: Stack) -> None:
-    """Requests touching every HTTP family of gateway, auth and users."""
+def exercise_http(stack: Stack) -> dict[str, str]:
+    """Requests touching every HTTP family of gateway, auth and users; the account's bearer."""
     with httpx.Client(base_url=stack.gateway, timeout=30) as client:
         email = f"metrics-{uuid.uuid4().hex[:8]}@example.com"
         registered = client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
@@ -133,6 +134,7 @@ def exercise_http(stack: Stack) -> None:
             401,
             404,
         }
+    return bearer
 
 
 def exercise_worker(stack: Stack, redis_url: str) -> None:
@@ -158,15 +160,26 @@ def exercise_worker(stack: Stack, redis_url: str) -> None:
         what=f"three {PING} tasks to succeed\n{stack.logs()}",
     )
     wait_for(
+        lambda: sum_of(stack, "worker_tasks_total", {"task": REGISTERED, "outcome": "succeeded"}),
+        timeout=60,
+        what=f"the worker to handle the registration event\n{stack.logs()}",
+    )
+    wait_for(
         lambda: sum_of(stack, "worker_duplicate_deliveries_total", {"task": SEND_EMAIL}) >= 1,
         timeout=60,
         what=f"the second delivery of one e-mail to count as a duplicate\n{stack.logs()}",
     )
 
 
+@dataclass(frozen=True)
+class Traffic:
+    bearer: dict[str, str]
+    scrapes: Scrapes
+
+
 @pytest.fixture(scope="module")
-def scrapes(stack: Stack, redis_url: str) -> Scrapes:
-    exercise_http(stack)
+def traffic(stack: Stack, redis_url: str) -> Traffic:
+    bearer = exercise_http(stack)
     exercise_worker(stack, redis_url)
     wait_for(
         lambda: any(
@@ -176,7 +189,12 @@ def scrapes(stack: Stack, redis_url: str) -> Scrapes:
         timeout=15,
         what="the gateway to poll its unchanged supergraph",
     )
-    return {name: scrape(url) for name, url in stack.urls.items()}
+    return Traffic(bearer, {name: scrape(url) for name, url in stack.urls.items()})
+
+
+@pytest.fixture(scope="module")
+def scrapes(traffic: Traffic) -> Scrapes:
+    return traffic.scrapes
 
 
 @pytest.fixture(scope="module")
@@ -335,10 +353,8 @@ def requests_to_many_ids(stack: Stack, bearer: dict[str, str], count: int) -> No
             assert response.status_code < 500, response.text
 
 
-def test_requests_to_different_ids_add_no_series(stack: Stack, scrapes: Scrapes) -> None:
-    with httpx.Client(base_url=stack.gateway, timeout=30) as client:
-        _, token = register(client)
-    bearer = {"Authorization": f"Bearer {token}"}
+def test_requests_to_different_ids_add_no_series(stack: Stack, traffic: Traffic) -> None:
+    bearer = traffic.bearer
     # a first round creates every label combination these requests can produce
     requests_to_many_ids(stack, bearer, 50)
     http = {name: url for name, url in stack.urls.items() if name != "worker"}
