@@ -357,14 +357,6 @@ def test_a_rest_request_continues_the_callers_trace_through_the_proxy(
     assert [s for s in spans if s.parent_id not in ids] == [entry]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "nova_kit.app configures Litestar's OpenTelemetryPlugin with its default "
-        "scope_span_details_extractor, which names server spans and sets http.route from the "
-        "raw path ('GET /api/users/<uuid>'), not the route template"
-    ),
-)
 def test_server_spans_are_named_by_route_template_not_by_raw_path(
     stack: Stack, receiver: OtlpReceiver, bearer: dict[str, str]
 ) -> None:

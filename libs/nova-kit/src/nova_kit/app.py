@@ -40,7 +40,7 @@ from nova_kit.redis import create_redis
 from nova_kit.security import TokenAuthMiddleware, provide_claims
 from nova_kit.settings import ServiceSettings
 from nova_kit.tokens import JWKSKeySource, KeySource, RevocationList, TokenVerifier
-from nova_kit.tracing import configure_tracing, instrument_engine
+from nova_kit.tracing import RouteSpanMiddleware, configure_tracing, instrument_engine
 
 logger = logging.getLogger(__name__)
 
@@ -169,27 +169,16 @@ def create_service_app(
         app.state[RUNTIME_STATE_KEY] = runtime
         try:
             for hook in on_startup:
-                result = hook(runtime)
-                if hasattr(result, "__await__"):
-                    await result
+                await _call(hook, runtime)
             yield
         finally:
             readiness.draining = True
-            for hook in reversed(on_shutdown):
-                try:
-                    result = hook(runtime)
-                    if hasattr(result, "__await__"):
-                        await result
-                except Exception:
-                    logger.exception("shutdown hook failed")
-            await runtime.http.aclose()
-            if runtime.redis is not None:
-                await runtime.redis.aclose()
-            if runtime.engine is not None:
-                await runtime.engine.dispose()
+            await _shut_down(runtime, on_shutdown)
 
     auth_middleware = _LazyTokenAuthMiddleware()
-    app_middleware: list[Middleware] = [auth_middleware] if verify_tokens else []
+    app_middleware: list[Middleware] = [RouteSpanMiddleware()]
+    if verify_tokens:
+        app_middleware.append(auth_middleware)
     app_middleware.extend(middleware)
 
     app = Litestar(
@@ -226,6 +215,26 @@ def create_service_app(
     )
     _wrap_router(app, settings, edge_middleware)
     return app
+
+
+async def _call(hook: RuntimeHook, runtime: Runtime) -> None:
+    result = hook(runtime)
+    if hasattr(result, "__await__"):
+        await result
+
+
+async def _shut_down(runtime: Runtime, hooks: Sequence[RuntimeHook]) -> None:
+    """Run the service's shutdown hooks (newest first), then close what the kit opened."""
+    for hook in reversed(hooks):
+        try:
+            await _call(hook, runtime)
+        except Exception:
+            logger.exception("shutdown hook failed")
+    await runtime.http.aclose()
+    if runtime.redis is not None:
+        await runtime.redis.aclose()
+    if runtime.engine is not None:
+        await runtime.engine.dispose()
 
 
 def _cors_config(settings: ServiceSettings, extra_headers: Sequence[str]) -> CORSConfig | None:

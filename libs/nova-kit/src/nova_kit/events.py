@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from celery import Celery
+from opentelemetry import propagate
 
 EventType = Literal["user.registered", "user.disabled", "user.deleted", "user.password_changed"]
 
@@ -94,13 +95,32 @@ def create_celery_producer(redis_url: str, name: str = "nova-producer") -> Celer
     return app
 
 
-def publish_event(producer: Celery, event: AccountEvent, *, retry: bool = False) -> None:
-    """Send ``event`` to the worker; raises if the broker is unreachable (the outbox retries)."""
+def trace_headers() -> dict[str, str]:
+    """The current W3C trace context (``traceparent``, ``tracestate``, ``baggage``)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def publish_event(
+    producer: Celery,
+    event: AccountEvent,
+    *,
+    retry: bool = False,
+    trace_context: dict[str, str] | None = None,
+) -> None:
+    """Send ``event`` to the worker; raises if the broker is unreachable (the outbox retries).
+
+    The message carries the trace context in its headers — ``trace_context`` when the caller
+    kept the one of the request that caused the event (an outbox row), else the current one — so
+    the worker's task continues the request's trace.
+    """
+    headers = {"nova_event_type": event.type, **(trace_context or trace_headers())}
     producer.send_task(
         EVENT_TASKS[event.type],
         kwargs={"event": event.to_dict()},
         queue=EVENTS_QUEUE,
         task_id=event.id,
         retry=retry,
-        headers={"nova_event_type": event.type},
+        headers=headers,
     )

@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
 from opentelemetry import propagate, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.composite import CompositePropagator
@@ -65,6 +68,25 @@ def instrument_engine(engine: AsyncEngine) -> None:
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)
+
+
+class RouteSpanMiddleware(ASGIMiddleware):
+    """Names the server span after the route template once routing has found it.
+
+    The ASGI span starts before routing, so it can only know the raw path; this middleware runs
+    inside the route and renames it ``GET /api/users/{user_id}`` with ``http.route`` set — low
+    cardinality, as the HTTP semantic conventions ask.
+    """
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        template = scope.get("path_template")
+        span = trace.get_current_span()
+        if template and span.is_recording():
+            span.update_name(f"{scope.get('method', 'GET')} {template}")
+            span.set_attribute("http.route", str(template))
+        await next_app(scope, receive, send)
 
 
 def shutdown_tracing() -> None:

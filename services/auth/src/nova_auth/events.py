@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -34,7 +35,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nova_auth.models import OutboxEventModel
-from nova_kit.events import AccountEvent, EventType, create_celery_producer, publish_event
+from nova_kit.events import (
+    AccountEvent,
+    EventType,
+    create_celery_producer,
+    publish_event,
+    trace_headers,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +179,10 @@ class Outbox:
 
     async def _send(self, event: AccountEvent) -> None:
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, publish_event, self.producer, event)
+        # The executor thread does not inherit the request's context: take its trace here, so
+        # the worker's task continues the trace of the request that caused the event.
+        send = functools.partial(publish_event, self.producer, event, trace_context=trace_headers())
+        future = loop.run_in_executor(self._executor, send)
         await asyncio.wait_for(future, self.publish_timeout)
 
     async def purge_published(self, *, keep_seconds: float, limit: int = 5000) -> int:

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -80,12 +83,11 @@ def worker_id_label(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(
-    nova_backends: BackendChoice, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    server = start_postgres(nova_backends.postgres, environment(), tmp_path_factory.mktemp("pg"))
-    yield server
-    server.stop()
+def postgres_server(nova_backends: BackendChoice) -> Iterator[Server]:
+    with server_directory("nova-pg-") as directory:
+        server = start_postgres(nova_backends.postgres, environment(), directory)
+        yield server
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -132,13 +134,25 @@ async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
         await client.aclose()
 
 
+@contextmanager
+def server_directory(prefix: str) -> Iterator[Path]:
+    """A directory for a server's data outside pytest's private ``/tmp/pytest-of-<user>``: when
+    tests run as root, PostgreSQL runs as another user, who must be able to reach its data."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.fixture
-def disposable_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
+def disposable_postgres() -> Iterator[EmbeddedPostgres]:
     """An embedded PostgreSQL of the test's own, free to stop and restart."""
-    server = EmbeddedPostgres(tmp_path / "postgres")
-    server.start()
-    yield server
-    server.stop(mode="immediate")
+    with server_directory("nova-pg-") as directory:
+        server = EmbeddedPostgres(directory / "postgres")
+        server.start()
+        yield server
+        server.stop(mode="immediate")
 
 
 @pytest.fixture
