@@ -272,3 +272,22 @@ def test_a_task_continues_the_publishers_trace(
 
     records = wait_until(sent_log, timeout=10, what="the 'e-mail sent' log line")
     assert [r["trace_id"] for r in records] == [trace_id]
+
+
+def test_recovery_never_takes_a_running_task_from_a_live_worker(
+    start_worker: object, producer: Celery, clean_worker_db: str
+) -> None:
+    first = start_worker(database_url=clean_worker_db, concurrency=1, name="worker-a")  # type: ignore[operator]
+    second = start_worker(database_url=clean_worker_db, concurrency=1, name="worker-b")  # type: ignore[operator]
+    key = f"long-{uuid.uuid4().hex[:6]}"
+    # Longer than recovery's grace and incarnation TTL together, several recovery rounds.
+    record_effect(producer, key, seconds=8)
+    wait_until(lambda: effects(clean_worker_db, key), timeout=40, what="the long task")
+    time.sleep(2)
+    assert effects(clean_worker_db, key) == [key]
+    record = job(clean_worker_db, f"test:{key}")
+    assert record is not None
+    assert (record["status"], record["attempts"]) == ("succeeded", 1)
+    for worker in (first, second):
+        port = int(worker.base_url.rsplit(":", 1)[1])
+        assert metric_value(metrics_text(port), "worker_restored_messages_total") == 0
