@@ -1,0 +1,97 @@
+"""The :9808 endpoint: liveness follows the consumer heartbeat, readiness the broker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from nova_kit.embedded import free_port
+from nova_worker.metrics import build_registry
+from nova_worker.probes import Heartbeat, ProbeServer, ProbeState
+
+
+@contextmanager
+def serve(state: ProbeState) -> Iterator[str]:
+    server = ProbeServer(state, "127.0.0.1", free_port())
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def heartbeat(tmp_path: Path) -> Heartbeat:
+    return Heartbeat(tmp_path / "heartbeat")
+
+
+def test_liveness_follows_the_consumer_heartbeat(heartbeat: Heartbeat, redis_url: str) -> None:
+    state = ProbeState(
+        heartbeat=heartbeat,
+        max_age=0.5,
+        startup_grace=0.5,
+        broker_url=redis_url,
+        registry=build_registry(redis_url, ["events", "default"], heartbeat.age),
+    )
+    with serve(state) as base:
+        starting = httpx.get(f"{base}/health", timeout=5)
+        assert (starting.status_code, starting.json()["status"]) == (200, "starting")
+        time.sleep(0.6)
+        never = httpx.get(f"{base}/health", timeout=5)
+        assert (never.status_code, never.json()["code"]) == (503, "consumer_stalled")
+
+        heartbeat.beat()
+        assert httpx.get(f"{base}/health", timeout=5).status_code == 200
+        assert heartbeat.path.exists()
+        time.sleep(0.6)
+        stalled = httpx.get(f"{base}/health", timeout=5)
+        assert stalled.status_code == 503
+        assert "heartbeat" in stalled.json()["message"]
+
+        metrics = httpx.get(f"{base}/metrics", timeout=5)
+        assert metrics.status_code == 200
+        assert "worker_consumer_heartbeat_age_seconds" in metrics.text
+        assert httpx.get(f"{base}/nope", timeout=5).status_code == 404
+
+
+def test_readiness_needs_a_ready_consumer_and_a_reachable_broker(
+    heartbeat: Heartbeat, redis_url: str
+) -> None:
+    up = ProbeState(
+        heartbeat=heartbeat,
+        max_age=60,
+        startup_grace=60,
+        broker_url=redis_url,
+        registry=build_registry(None, [], heartbeat.age),
+    )
+    with serve(up) as base:
+        assert httpx.get(f"{base}/ready", timeout=5).status_code == 503  # not consuming yet
+        up.ready = True
+        ready = httpx.get(f"{base}/ready", timeout=5)
+        assert ready.status_code == 200
+        assert ready.json()["checks"]["broker"]["ok"] is True
+        up.draining = True
+        draining = httpx.get(f"{base}/ready", timeout=5)
+        assert draining.status_code == 503
+        assert draining.json()["checks"]["consumer"]["detail"] == "draining"
+
+    down = ProbeState(
+        heartbeat=heartbeat,
+        max_age=60,
+        startup_grace=60,
+        broker_url=f"redis://127.0.0.1:{free_port()}/0",
+        registry=build_registry(None, [], heartbeat.age),
+    )
+    down.ready = True
+    with serve(down) as base:
+        answer = httpx.get(f"{base}/ready", timeout=5)
+        assert answer.status_code == 503
+        assert answer.json()["failing"] == ["broker"]
+        # Liveness never looks at the broker.
+        heartbeat.beat()
+        assert httpx.get(f"{base}/health", timeout=5).status_code == 200
