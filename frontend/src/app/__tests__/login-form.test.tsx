@@ -61,3 +61,11 @@ describe("LoginForm", () => {
     expect(Number(window.localStorage.getItem(EXPIRES_AT_KEY))).toBeGreaterThan(Date.now());
   });
 });
+
+describe("LoginForm for a signed-in visitor", () => {
+  it("goes straight to the next page", async () => {
+    scriptFetch(json(account()));
+    renderApp(<LoginForm next="/account/sessions" />);
+    await waitFor(() => expect(router.replace).toHaveBeenCalledWith("/account/sessions"));
+  });
+});

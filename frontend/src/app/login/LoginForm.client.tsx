@@ -1,6 +1,7 @@
 "use client";
 
 import { useRouter } from "next/navigation";
+import { useEffect } from "react";
 import { Button, Field, FormError, Input } from "@/components/ui";
 import { useForm } from "@/lib/form";
 import { authApi } from "@/lib/rest";
@@ -25,6 +26,12 @@ export function LoginForm({ next }: { next: string }) {
       router.replace(next);
     },
   });
+  // Already signed in (another tab, or a bookmark): nothing to do here.
+  const signedIn = session.status === "authenticated";
+  useEffect(() => {
+    if (signedIn) router.replace(next);
+  }, [signedIn, router, next]);
+
   return (
     <form
       ref={form.formRef}

@@ -1,6 +1,7 @@
 "use client";
 
 import { useRouter } from "next/navigation";
+import { useEffect } from "react";
 import { Button, Field, FormError, Input } from "@/components/ui";
 import { blameField } from "@/lib/errors";
 import { useForm } from "@/lib/form";
@@ -44,6 +45,12 @@ export function RegisterForm() {
       router.replace("/profile?welcome=1");
     },
   });
+  // Already signed in (another tab, or a bookmark): nothing to do here.
+  const signedIn = session.status === "authenticated";
+  useEffect(() => {
+    if (signedIn) router.replace("/profile");
+  }, [signedIn, router]);
+
   return (
     <form
       ref={form.formRef}
