@@ -29,6 +29,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as SpanProto
 
 from nova_kit.embedded import free_port
+from nova_kit.events import EVENT_TASKS
 from tests.observability.observability_helpers import (
     PASSWORD,
     Stack,
@@ -42,7 +43,9 @@ pytestmark = pytest.mark.slow
 SERVER = SpanProto.SpanKind.SPAN_KIND_SERVER
 CLIENT = SpanProto.SpanKind.SPAN_KIND_CLIENT
 SQL_SCOPE = "opentelemetry.instrumentation.sqlalchemy"
+CONSUMER = SpanProto.SpanKind.SPAN_KIND_CONSUMER
 ME = "{ me { id displayName email } }"
+REGISTERED = EVENT_TASKS["user.registered"]
 
 
 @dataclass(frozen=True)
@@ -284,6 +287,7 @@ def test_a_graphql_request_is_one_trace_from_gateway_to_subgraphs_and_their_sql(
 
     assert assert_one_tree(spans) == root, "the gateway's server span starts the trace"
     assert_http_conventions(root, "POST", 200)
+    assert root.attribute("http.route") == "/graphql"
 
     for subgraph in ("auth", "users"):
         subgraph_url = f"{stack.urls[subgraph]}/graphql"
@@ -300,6 +304,8 @@ def test_a_graphql_request_is_one_trace_from_gateway_to_subgraphs_and_their_sql(
         assert handler is not None, f"{subgraph} server span"
         assert handler.parent_id == fetch.span_id, f"{subgraph} continues the gateway's fetch"
         assert_http_conventions(handler, "POST", 200)
+        assert handler.attribute("http.route") == "/graphql"
+        assert handler.name == "POST /graphql"
 
     sql = [s for s in spans if s.scope == SQL_SCOPE]
     handlers = {s.span_id: s for s in spans if s.kind == SERVER and s.service != "nova-gateway"}
@@ -377,6 +383,45 @@ def test_server_spans_are_named_by_route_template_not_by_raw_path(
     assert span.name == "GET /api/users/{user_id}"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "the gateway's REST proxy sets scope['path_template'] ('/api/users/*') inside its "
+        "mount (nova_gateway/edge/proxy.py), after nova_kit's RouteSpanMiddleware has run with "
+        "an empty template, so the server span keeps the raw path ('GET /api/users/<uuid>')"
+    ),
+)
+def test_proxied_requests_are_named_by_route_prefix_at_the_gateway(
+    stack: Stack, receiver: OtlpReceiver, bearer: dict[str, str]
+) -> None:
+    trace_id = os.urandom(16).hex()
+    some_id = uuid.uuid4()
+    with httpx.Client(base_url=stack.gateway, timeout=30) as client:
+        response = client.get(
+            f"/api/users/{some_id}",
+            headers={**bearer, "traceparent": f"00-{trace_id}-{os.urandom(8).hex()}-01"},
+        )
+    assert response.status_code == 404, response.text
+
+    def entry() -> Span | None:
+        return server_span(receiver.spans(trace_id), "gateway", f"/api/users/{some_id}")
+
+    span = wait_for(entry, timeout=30, what="the gateway's server span")
+    assert str(some_id) not in span.name
+    assert span.attribute("http.route") == "/api/users/*"
+
+
+def ancestors(spans: list[Span], span: Span) -> list[Span]:
+    """``span``'s parent, grandparent, ... as far as they are in ``spans``."""
+    by_id = {s.span_id: s for s in spans}
+    found = []
+    current = by_id.get(span.parent_id)
+    while current is not None and current not in found:
+        found.append(current)
+        current = by_id.get(current.parent_id)
+    return found
+
+
 def test_an_account_event_continues_the_registration_trace_into_the_worker(
     stack: Stack, receiver: OtlpReceiver
 ) -> None:
@@ -393,35 +438,37 @@ def test_an_account_event_continues_the_registration_trace_into_the_worker(
     account_id = response.json()["account"]["id"]
     registration = wait_for(
         lambda: server_span(receiver.spans(trace_id), "auth", "/api/auth/register"),
-        timeout=20,
+        timeout=30,
         what="auth's registration span",
     )
-    assert registration.parent_id, "auth continues the gateway's span"
+    assert registration.attribute("http.route") == "/api/auth/register"
 
-    # the worker handles user.registered by upserting the profile in users
+    # auth publishes user.registered; the worker's task upserts the profile in users
     upsert_path = f"/internal/profiles/{account_id}"
     upsert = wait_for(
-        lambda: server_span(receiver.spans(), "users", upsert_path),
+        lambda: server_span(receiver.spans(trace_id), "users", upsert_path),
         timeout=60,
-        what=f"users' span for the worker's profile upsert\n{stack.logs()}",
+        what=f"users' span for the worker's upsert, in the registration's trace\n{stack.logs()}",
     )
     assert upsert.method == "PUT"
+    assert upsert.attribute("http.route") == "/internal/profiles/{user_id}"
 
-    def worker_call() -> Span | None:
-        spans = receiver.spans(upsert.trace_id)
-        return next((s for s in spans if s.span_id == upsert.parent_id), None)
-
-    # the worker's client span ends (and is exported) after users answered
-    caller = wait_for(worker_call, timeout=20, what="the worker's span calling users")
-    assert caller.service == "nova-worker"
-    assert caller.kind == CLIENT
-
-    if upsert.trace_id != trace_id:
-        pytest.xfail(
-            "no trace context crosses Celery: nova_kit.events.publish_event sends no "
-            "traceparent header, the auth outbox publishes from its sweeper (outside the "
-            "request) without a stored context, and the worker has no Celery "
-            "instrumentation, so every worker HTTP call starts a new trace"
+    def task_span() -> Span | None:
+        return next(
+            (
+                s
+                for s in receiver.spans(trace_id)
+                if s.service == "nova-worker" and s.kind == CONSUMER and REGISTERED in s.name
+            ),
+            None,
         )
-    worker_spans = [s for s in receiver.spans(trace_id) if s.service == "nova-worker"]
-    assert any(s.kind == SpanProto.SpanKind.SPAN_KIND_CONSUMER for s in worker_spans)
+
+    # the task's span ends (and is exported) after its HTTP calls
+    task = wait_for(task_span, timeout=30, what=f"the worker's span of {REGISTERED}")
+    spans = receiver.spans(trace_id)
+    above_upsert = ancestors(spans, upsert)
+    assert above_upsert, "users continues the worker's HTTP call"
+    assert above_upsert[0].service == "nova-worker"
+    assert above_upsert[0].kind == CLIENT
+    assert task in above_upsert, "the worker's HTTP call runs inside the task's span"
+    assert registration in ancestors(spans, task), "the task continues auth's registration"
