@@ -112,6 +112,7 @@ MEDIA = [
 ]
 RATINGS = {"b1": 5, "m1": 4}
 IN_THEATERS = {"m1"}
+GRID = [["1", "2"], ["3"], []]
 
 
 def _review(review: dict[str, str]) -> dict[str, Any]:
@@ -217,6 +218,7 @@ def _products(_: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Resolver
         "Query.product": lambda _, __, upc: PRODUCTS.get(upc),
         "Query.search": search,
         "Query.media": lambda *_: MEDIA,
+        "Query.productGrid": lambda *_: [[PRODUCTS[u] for u in row] for row in GRID],
     }
     return roots, {"Product": product, "Book": media, "Movie": media}
 
@@ -653,6 +655,7 @@ MONOLITH_ROOT: dict[str, Any] = {
     "search": lambda _, text: _monolith_search(text),
     "media": lambda _: [_monolith_media(m) for m in MEDIA],
     "reviews": lambda _: [_monolith_review(r) for r in REVIEWS],
+    "productGrid": lambda _: [[_monolith_product(u) for u in row] for row in GRID],
 }
 """Root value that answers the API schema from the fixture data directly, without federation."""
 

@@ -361,3 +361,24 @@ async def test_interface_object_field_selected_on_one_implementation(
     assert body == {"data": {"media": [{"author": "Herbert", "rating": 5}, {}]}}
     (reviews_call,) = subgraphs["reviews"].requests
     assert reviews_call.variables["representations"] == [{"__typename": "Media", "id": "b1"}]
+
+
+async def test_entities_inside_nested_lists_keep_their_indexes(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    subgraphs["reviews"].failing_keys.add("2")
+    body = await run(gateway, "{ productGrid { name reviews { id } } }")
+    assert body["data"] == {
+        "productGrid": [
+            [{"name": "Table", "reviews": [{"id": "r1"}, {"id": "r4"}]}, None],
+            [{"name": "Chair", "reviews": [{"id": "r3"}]}],
+            [],
+        ]
+    }
+    assert body["errors"] == [
+        {
+            "message": "cannot load Product 2",
+            "path": ["productGrid", 0, 1],
+            "extensions": {"code": "DOWNSTREAM_SERVICE_ERROR", "serviceName": "reviews"},
+        }
+    ]

@@ -157,20 +157,28 @@ def collect_targets(data: Any, path: Sequence[str], prefix: Path | None = None) 
 
 
 def build_representation(
-    obj: dict[str, Any], shape: tuple[ShapeField, ...], typename: str | None
+    obj: dict[str, Any],
+    shape: tuple[ShapeField, ...],
+    typename: str | None,
+    optional: frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
+    """The ``_entities`` representation of ``obj``, or None when a key field is missing."""
     representation: dict[str, Any] = {"__typename": typename or obj.get("__typename")}
-    values = _shape_values(obj, shape)
+    values = _shape_values(obj, shape, optional)
     if values is None:
         return None
     representation.update(values)
     return representation
 
 
-def _shape_values(obj: dict[str, Any], shape: tuple[ShapeField, ...]) -> dict[str, Any] | None:
+def _shape_values(
+    obj: dict[str, Any], shape: tuple[ShapeField, ...], optional: frozenset[str] = frozenset()
+) -> dict[str, Any] | None:
     values: dict[str, Any] = {}
     for item in shape:
         if item.response_key not in obj:
+            if item.response_key in optional:
+                continue
             return None
         value = obj[item.response_key]
         if item.shape and value is not None:
@@ -202,7 +210,9 @@ async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
     for target in collect_targets(run.data, flatten.path):
         if target.obj.get("__typename") not in entity.accepted_types:
             continue
-        representation = build_representation(target.obj, entity.representation, entity.typename)
+        representation = build_representation(
+            target.obj, entity.representation, entity.typename, entity.optional
+        )
         if representation is None:
             continue
         key = _CANONICAL.encode(representation)

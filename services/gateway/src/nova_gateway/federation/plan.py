@@ -42,6 +42,9 @@ class EntityFetch:
     typename: str | None = None
     """Set when the subgraph knows the type as an ``@interfaceObject``: the representation's
     ``__typename`` is this interface name, not the concrete type."""
+    optional: frozenset[str] = frozenset()
+    """Representation fields (``@requires``) that may be absent: the fields that need them were
+    skipped by ``@skip``/``@include``."""
 
     def __str__(self) -> str:
         return f"... on {self.type_condition} {{ __typename {_print_shape(self.representation)} }}"

@@ -72,6 +72,9 @@ class _Group:
     depends_on: set[int] = field(default_factory=set)
     key: tuple[SelectionNode, ...] = ()
     """The key fields an entity group is entered with."""
+    optional: set[str] = field(default_factory=set)
+    """Representation fields that are ``@requires`` fields, not key fields: absent when the
+    fields needing them were skipped."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,9 @@ class _Position:
     reserved: Mapping[str, str] = field(default_factory=dict)
     """The client's response keys here and the fields they name: a key or required field the
     planner adds under a response key the client uses for another field gets an alias."""
+    conditions: tuple[tuple[DirectiveNode, ...], ...] = ()
+    """``@skip``/``@include`` of the fragments entered since the last field: a field planned
+    into another group here is wrapped in the same conditions there."""
 
     def moved(self, **changes: object) -> _Position:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -304,16 +310,23 @@ class _Planner:
                 and parent not in supergraph.possible_types(condition)
             ):
                 return set()
-            tree = at.tree.fragment(None, directives) if directives else at.tree
-            return self._plan_selections(at.moved(tree=tree), parent, fragment.selections)
+            if not directives:
+                return self._plan_selections(at, parent, fragment.selections)
+            inner = at.moved(
+                tree=at.tree.fragment(None, directives), conditions=(*at.conditions, directives)
+            )
+            return self._plan_selections(inner, parent, fragment.selections)
         if self._is_interface_object(at.group.graph, parent):
             # The subgraph sees the interface as one object type: it cannot narrow it; the
             # fields under the condition are planned on the concrete types from elsewhere.
             return self._plan_selections(at, parent, fragment.selections)
         if not supergraph.knows_type(at.group.graph, condition):
             return set()
-        tree = at.tree.fragment(condition, directives)
-        return self._plan_selections(at.moved(tree=tree), condition, fragment.selections)
+        inner = at.moved(
+            tree=at.tree.fragment(condition, directives),
+            conditions=(*at.conditions, directives) if directives else at.conditions,
+        )
+        return self._plan_selections(inner, condition, fragment.selections)
 
     def _plan_field(self, at: _Position, parent: str, node: FieldNode) -> set[int]:
         name = node.name.value
@@ -340,7 +353,10 @@ class _Planner:
             # through the interface.
             parent = self._interface_owning(parent, name)
         target = self._jump(at, parent, name)
-        self._add_field(_Position(target, at.path, target.tree, None, at.reserved), parent, node)
+        tree = target.tree
+        for directives in at.conditions:
+            tree = tree.fragment(None, directives)
+        self._add_field(_Position(target, at.path, tree, None, at.reserved), parent, node)
         return {target.index}
 
     def _interface_owning(self, object_type: str, name: str) -> str:
@@ -455,6 +471,11 @@ class _Planner:
             required = _alias_taken_keys(parse_field_set(join.requires), at.reserved)
             target.depends_on |= self._plan_selections(at, parent, required)
             _merge_shape(target.representation, _shape(required))
+            target.optional |= {
+                item.response_key
+                for item in _shape(required)
+                if item.response_key not in {k.response_key for k in _shape(target.key)}
+            }
         return target
 
     def _choose_graph(self, at: _Position, parent: str, name: str, candidates: list[str]) -> str:
@@ -556,6 +577,7 @@ class _Planner:
                 accepted_types=group.entity.accepted_types,
                 representation=tuple(group.representation.values()),
                 typename=group.entity.typename,
+                optional=frozenset(group.optional),
             ),
         )
         return FlattenNode(group.path, fetch)

@@ -66,9 +66,15 @@ class SelectionTree:
         return entry
 
     def has_field(self, name: str) -> bool:
-        """True when the field ``name`` is selected here without an alias."""
+        """True when the field ``name`` is selected here without an alias (directly or in a
+        fragment that only adds conditions)."""
         entry = self.entries.get(name)
-        return isinstance(entry, FieldEntry) and entry.name == name
+        if isinstance(entry, FieldEntry) and entry.name == name:
+            return True
+        return any(
+            isinstance(e, FragmentEntry) and e.type_condition is None and e.tree.has_field(name)
+            for e in self.entries.values()
+        )
 
     def add_typename(self) -> None:
         self.add_field("__typename", "__typename")
