@@ -82,3 +82,63 @@ def test_gateway_answers_like_a_single_schema(
     assert body.get("data") == expected.data, query
     expected_errors = [e.formatted for e in expected.errors or ()]
     assert _error_paths(body.get("errors")) == _error_paths(expected_errors), query
+
+
+def _subsumed(actual: Any, expected: Any) -> bool:
+    """True when ``actual`` is ``expected`` with some positions nulled (and nothing else)."""
+    if actual is None:
+        return True
+    if isinstance(expected, dict):
+        return (
+            isinstance(actual, dict)
+            and list(actual) == list(expected)
+            and all(_subsumed(actual[key], expected[key]) for key in expected)
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(_subsumed(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    return bool(actual == expected)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    data=st.data(),
+    failing=st.sampled_from(["accounts", "products", "inventory", "reviews"]),
+    mode=st.sampled_from(["http500", "malformed", "wrong_count"]),
+)
+def test_a_failing_subgraph_only_nulls_what_it_owns(
+    gateway_url: str,
+    subgraphs: dict[str, Any],
+    operations: Any,
+    operation_variables: dict[str, Any],
+    monolith: Any,
+    data: st.DataObject,
+    failing: str,
+    mode: str,
+) -> None:
+    query = data.draw(operations)
+    schema, root = monolith
+    expected = graphql_sync(schema, query, root_value=root, variable_values=operation_variables)
+    subgraphs[failing].fault.mode = mode
+    try:
+        with httpx.Client(timeout=10, trust_env=False) as client:
+            response = client.post(
+                gateway_url, json={"query": query, "variables": operation_variables}
+            )
+    finally:
+        subgraphs[failing].fault.mode = None
+    assert response.status_code == 200, query
+    body = response.json()
+    assert "data" in body, query
+    assert _subsumed(body["data"], expected.data), (query, body)
+    for error in body.get("errors", []):
+        assert error.get("path"), (query, error)
+    if body["data"] != expected.data:
+        assert body.get("errors"), (query, body)
