@@ -52,7 +52,7 @@ lint: setup ## ruff (check + format), mypy --strict
 	$(VENV)/bin/ruff check $(PY_SOURCES)
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/mypy libs/nova-kit/src services/auth/src services/users/src services/gateway/src services/worker/src \
-	  deploy/render.py tests/deploy scripts/devstack.py
+	  deploy/render.py tests/deploy tests/observability tests/e2e scripts/devstack.py
 
 .PHONY: format
 format: setup ## apply ruff's fixes and formatting

@@ -92,12 +92,47 @@ USERS = {
         "favoriteProduct": None,
     },
 }
+BERLIN = {"code": "W1", "location": {"city": "Berlin", "country": "DE"}}
+LYON = {"code": "W2", "location": {"city": "Lyon", "country": "FR"}}
 PRODUCTS = {
-    "1": {"upc": "1", "sku": "T1", "brand": "acme", "name": "Table", "price": 899, "weight": 100},
-    "2": {"upc": "2", "sku": "C2", "brand": "acme", "name": "Couch", "price": 1299, "weight": 1000},
-    "3": {"upc": "3", "sku": "C3", "brand": "zeta", "name": "Chair", "price": 54, "weight": 50},
-    "4": {"upc": "4", "sku": "S4", "brand": "nova", "name": "Stool", "price": 25, "weight": 20},
+    "1": {
+        "upc": "1",
+        "sku": "T1",
+        "brand": "acme",
+        "name": "Table",
+        "price": 899,
+        "weight": 100,
+        "warehouse": BERLIN,
+    },
+    "2": {
+        "upc": "2",
+        "sku": "C2",
+        "brand": "acme",
+        "name": "Couch",
+        "price": 1299,
+        "weight": 1000,
+        "warehouse": LYON,
+    },
+    "3": {
+        "upc": "3",
+        "sku": "C3",
+        "brand": "zeta",
+        "name": "Chair",
+        "price": 54,
+        "weight": 50,
+        "warehouse": BERLIN,
+    },
+    "4": {
+        "upc": "4",
+        "sku": "S4",
+        "brand": "nova",
+        "name": "Stool",
+        "price": 25,
+        "weight": 20,
+        "warehouse": None,
+    },
 }
+CAPACITY = {("W1", "Berlin"): 120, ("W2", "Lyon"): 40}
 STOCK = {("T1", "acme"): True, ("C2", "acme"): False, ("C3", "zeta"): True}
 REVIEWS = [
     {"id": "r1", "body": "Love it", "author": "1", "product": "1"},
@@ -238,10 +273,19 @@ def _inventory(_: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Resolve
             entity["shippingEstimate"] = 0 if rep["price"] > 1000 else rep["weight"] // 2
         return entity
 
+    def warehouse(rep: dict[str, Any]) -> Any:
+        key = (rep["code"], rep["location"]["city"])
+        return {
+            "__typename": "Warehouse",
+            "code": key[0],
+            "location": {"city": key[1]},
+            "capacity": CAPACITY[key],
+        }
+
     def movie(rep: dict[str, Any]) -> Any:
         return {"__typename": "Movie", "id": rep["id"], "inTheaters": rep["id"] in IN_THEATERS}
 
-    return {}, {"Product": product, "Movie": movie}
+    return {}, {"Product": product, "Movie": movie, "Warehouse": warehouse}
 
 
 def _reviews(_: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Resolver]]:
@@ -616,9 +660,16 @@ def _monolith_product(upc: str) -> dict[str, Any]:
     product = PRODUCTS[upc]
     stock = STOCK.get((product["sku"], product["brand"]))
     estimate = 0 if product["price"] > 1000 else product["weight"] // 2
+    warehouse = product["warehouse"]
     return {
         "__typename": "Product",
         **product,
+        "warehouse": None
+        if warehouse is None
+        else {
+            **warehouse,
+            "capacity": CAPACITY[(warehouse["code"], warehouse["location"]["city"])],
+        },
         "inStock": stock,
         "shippingEstimate": None if stock is None else estimate,
         "reviews": lambda _: [_monolith_review(r) for r in REVIEWS if r["product"] == upc],

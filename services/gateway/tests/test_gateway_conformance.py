@@ -382,3 +382,26 @@ async def test_entities_inside_nested_lists_keep_their_indexes(
             "extensions": {"code": "DOWNSTREAM_SERVICE_ERROR", "serviceName": "reviews"},
         }
     ]
+
+
+async def test_nested_compound_key(gateway: AsyncTestClient[Any], subgraphs: Subgraphs) -> None:
+    body = await run(
+        gateway, "{ topProducts { warehouse { code capacity location { country } } } }"
+    )
+    berlin = {"code": "W1", "capacity": 120, "location": {"country": "DE"}}
+    lyon = {"code": "W2", "capacity": 40, "location": {"country": "FR"}}
+    assert body == {
+        "data": {
+            "topProducts": [
+                {"warehouse": berlin},
+                {"warehouse": lyon},
+                {"warehouse": berlin},
+                {"warehouse": None},
+            ]
+        }
+    }
+    (inventory_call,) = subgraphs["inventory"].requests
+    assert inventory_call.variables["representations"] == [
+        {"__typename": "Warehouse", "code": "W1", "location": {"city": "Berlin"}},
+        {"__typename": "Warehouse", "code": "W2", "location": {"city": "Lyon"}},
+    ]

@@ -197,7 +197,9 @@ def create_service_app(
         plugins=[
             OpenTelemetryPlugin(
                 OpenTelemetryConfig(
-                    tracer_provider=tracer_provider, exclude=["/health", "/ready", "/metrics"]
+                    tracer_provider=tracer_provider,
+                    exclude=["/health", "/ready", "/metrics"],
+                    exclude_spans=["receive", "send"],
                 )
             ),
             *plugins,

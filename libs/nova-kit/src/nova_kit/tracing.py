@@ -82,11 +82,18 @@ class RouteSpanMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         template = scope.get("path_template")
-        span = trace.get_current_span()
-        if template and span.is_recording():
-            span.update_name(f"{scope.get('method', 'GET')} {template}")
-            span.set_attribute("http.route", str(template))
+        if template:
+            name_server_span(str(scope.get("method", "GET")), str(template))
         await next_app(scope, receive, send)
+
+
+def name_server_span(method: str, route: str) -> None:
+    """Name the current server span ``METHOD route`` and set ``http.route`` (for handlers that
+    learn their route late, such as mounted apps)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.update_name(f"{method} {route}")
+        span.set_attribute("http.route", route)
 
 
 def shutdown_tracing() -> None:

@@ -30,6 +30,7 @@ from nova_gateway.edge.metrics import (
 from nova_gateway.edge.responses import send_json_error
 from nova_kit.metrics import status_class
 from nova_kit.security import CLAIMS_STATE_KEY
+from nova_kit.tracing import name_server_span
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +241,9 @@ class RestProxy:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = str(scope.get("method", "GET"))
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        scope["path_template"] = f"{self.route.prefix}/*"
+        template = f"{self.route.prefix}/*"
+        scope["path_template"] = template
+        name_server_span(method, template)
         path = safe_path(raw_path)
         if path is None:
             EDGE_REJECTIONS.labels("unsafe_path").inc()
