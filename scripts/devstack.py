@@ -177,6 +177,9 @@ def service_env(data: DataServices) -> dict[str, str]:
         "NOVA_GATEWAY_SUPERGRAPH": str(ROOT / "deploy" / "supergraph.graphql"),
         "NOVA_STATE_DIR": str(STATE),
         "NOVA_AUTH_DEV_KEY_FILE": str(STATE / "auth-signing-key.json"),
+        "NOVA_WORKER_HEARTBEAT_FILE": str(STATE / "worker" / "heartbeat"),
+        "NOVA_WORKER_BEAT_HEARTBEAT_FILE": str(STATE / "worker" / "beat-heartbeat"),
+        "NOVA_WORKER_BEAT_SCHEDULE_FILE": str(STATE / "worker" / "celerybeat-schedule"),
         "NEXT_TELEMETRY_DISABLED": "1",
         "PYTHONUNBUFFERED": "1",
     }
@@ -242,7 +245,7 @@ def announce_when_ready(selected: list[DevProcess], stop: threading.Event) -> No
 def up() -> int:
     from honcho import manager as honcho_manager
 
-    STATE.mkdir(exist_ok=True)
+    (STATE / "worker").mkdir(parents=True, exist_ok=True)
     data = start_data_services(os.environ)
     try:
         env = service_env(data)

@@ -35,6 +35,7 @@ def test_each_xdist_worker_gets_its_own_database_and_redis_db() -> None:
     assert database_name_for_worker("gw0") == "nova_gw0_test"
     assert database_name_for_worker("gw1") == "nova_gw1_test"
     assert database_name_for_worker("master") == "nova_main_test"
+    assert database_name_for_worker("gw0", "9F3C-A1b2c3d4e5") == "nova_gw0_9f3ca1b2_test"
     assert len({redis_db_for_worker(f"gw{i}") for i in range(8)}) == 8
     assert redis_db_for_worker("master") == 1
     assert with_database("postgresql://u@h:5/postgres?sslmode=disable", "nova_main_test") == (

@@ -70,10 +70,16 @@ def ensure_test_database_name(name: str) -> str:
     return name
 
 
-def database_name_for_worker(worker_id: str, prefix: str = "nova") -> str:
-    """One database per pytest-xdist worker: ``nova_gw0_test``, ``nova_main_test``."""
+def database_name_for_worker(worker_id: str, run_id: str = "", prefix: str = "nova") -> str:
+    """One database per test run and xdist worker: ``nova_gw0_1a2b3c_test``.
+
+    The run id keeps two test sessions on one server (two services' suites started at once)
+    from dropping each other's databases."""
     worker = worker_id if worker_id and worker_id != "master" else "main"
-    return ensure_test_database_name(f"{prefix}_{re.sub(r'[^a-z0-9]', '', worker.lower())}_test")
+    parts = [prefix, re.sub(r"[^a-z0-9]", "", worker.lower())]
+    if run_id:
+        parts.append(re.sub(r"[^a-z0-9]", "", run_id.lower())[:8])
+    return ensure_test_database_name("_".join([*parts, "test"]))
 
 
 def with_database(url: str, database: str) -> str:

@@ -11,10 +11,12 @@ Fixtures:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,12 +92,34 @@ def postgres_server(nova_backends: BackendChoice) -> Iterator[Server]:
         server.stop()
 
 
+async def drop_database(admin_url: str, name: str) -> None:
+    ensure_test_database_name(name)
+    connection = await asyncpg.connect(admin_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
 @pytest.fixture(scope="session")
-def database_url(postgres_server: Server, worker_id_label: str) -> str:
-    """``postgresql://`` URL of a fresh database for this test session and xdist worker."""
-    name = database_name_for_worker(worker_id_label)
+def test_run_id(request: pytest.FixtureRequest) -> str:
+    """Shared by the xdist workers of one run, different for every run."""
+    workerinput = getattr(request.config, "workerinput", None)
+    if workerinput and "testrunuid" in workerinput:
+        return str(workerinput["testrunuid"])
+    return uuid.uuid4().hex
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server: Server, worker_id_label: str, test_run_id: str) -> Iterator[str]:
+    """``postgresql://`` URL of a fresh database for this test run and xdist worker, dropped at
+    the end of the run."""
+    name = database_name_for_worker(worker_id_label, test_run_id)
     asyncio.run(recreate_database(postgres_server.url, name))
-    return with_database(postgres_server.url, name)
+    yield with_database(postgres_server.url, name)
+    # a server a test already stopped cannot drop it; its data directory goes anyway
+    with contextlib.suppress(OSError, asyncpg.PostgresError):
+        asyncio.run(drop_database(postgres_server.url, name))
 
 
 @pytest.fixture(scope="session")
