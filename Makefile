@@ -52,7 +52,7 @@ lint: setup ## ruff (check + format), mypy --strict
 	$(VENV)/bin/ruff check $(PY_SOURCES)
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/mypy libs/nova-kit/src services/auth/src services/users/src services/gateway/src services/worker/src \
-	  deploy/render.py tests/deploy tests/observability tests/e2e scripts/devstack.py
+	  deploy/render.py tests/deploy tests/observability tests/e2e scripts/devstack.py scripts/bench.py
 
 .PHONY: format
 format: setup ## apply ruff's fixes and formatting
@@ -66,6 +66,18 @@ supergraph: setup ## compose deploy/supergraph.graphql from every service's subg
 .PHONY: supergraph-check
 supergraph-check: setup ## fail when deploy/supergraph.graphql differs from a fresh composition
 	scripts/supergraph.sh --check
+
+.PHONY: bench
+bench: setup ## run every benchmark (loopback, bounded) and write docs/benchmarks.md
+	$(PYTHON) scripts/bench.py
+
+.PHONY: bench-gateway
+bench-gateway: setup ## nova-gateway against Hive Gateway and Apollo Gateway, same supergraph
+	$(PYTHON) scripts/bench.py --only gateway,gateway-proxy --output docs/benchmarks-gateway.md
+
+.PHONY: flower
+flower: setup ## Flower, the Celery monitoring UI, on :5555 (REDIS_URL must point at the broker)
+	$(VENV)/bin/nova-worker flower
 
 .PHONY: migrate
 migrate: setup ## apply every service's migrations (DATABASE_URL must be set)
