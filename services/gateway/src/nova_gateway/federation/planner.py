@@ -13,7 +13,7 @@ Mutation root fields are planned one at a time and run in order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from graphql import (
@@ -26,6 +26,7 @@ from graphql import (
     NameNode,
     OperationDefinitionNode,
     SelectionNode,
+    SelectionSetNode,
     parse,
     print_ast,
 )
@@ -86,9 +87,9 @@ class _Position:
     path: tuple[str, ...]
     tree: SelectionTree
     provided: Provided | None
-    reserved: Mapping[str, str] = field(default_factory=dict)
-    """The client's response keys here and the fields they name: a key or required field the
-    planner adds under a response key the client uses for another field gets an alias."""
+    client: tuple[SelectionNode, ...] = ()
+    """The client's selections on these objects: a key or required field the planner adds
+    under a response key the client uses for another field gets an alias."""
     conditions: tuple[tuple[DirectiveNode, ...], ...] = ()
     """``@skip``/``@include`` of the fragments entered since the last field: a field planned
     into another group here is wrapped in the same conditions there."""
@@ -205,30 +206,6 @@ def _shape(selections: Sequence[SelectionNode]) -> tuple[ShapeField, ...]:
 INTERNAL_ALIAS_PREFIX = "_nova_"
 
 
-def _alias_taken_keys(
-    selections: Sequence[SelectionNode], reserved: Mapping[str, str]
-) -> tuple[SelectionNode, ...]:
-    """Alias the fields whose name the client uses as the response key of another field."""
-    rewritten: list[SelectionNode] = []
-    for selection in selections:
-        if isinstance(selection, FieldNode) and reserved.get(selection.name.value) not in (
-            None,
-            selection.name.value,
-        ):
-            rewritten.append(
-                FieldNode(
-                    alias=NameNode(value=f"{INTERNAL_ALIAS_PREFIX}{selection.name.value}"),
-                    name=selection.name,
-                    arguments=selection.arguments,
-                    directives=selection.directives,
-                    selection_set=selection.selection_set,
-                )
-            )
-        else:
-            rewritten.append(selection)
-    return tuple(rewritten)
-
-
 def _merge_shape(into: dict[str, ShapeField], shape: tuple[ShapeField, ...]) -> None:
     for item in shape:
         existing = into.get(item.response_key)
@@ -263,7 +240,6 @@ class _Planner:
     # --- walking the operation ------------------------------------------------------------
 
     def plan_root(self, fields: Sequence[FieldNode]) -> PlanNode | None:
-        reserved = {(f.alias or f.name).value: f.name.value for f in fields}
         for node in fields:
             candidates = self.supergraph.resolving_graphs(self.root_type, node.name.value)
             if not candidates:
@@ -273,7 +249,9 @@ class _Planner:
             if group is None:
                 group = self._new_group(graph, ())
                 self.root_groups[graph] = group
-            self._plan_field(_Position(group, (), group.tree, None, reserved), self.root_type, node)
+            self._plan_field(
+                _Position(group, (), group.tree, None, tuple(fields)), self.root_type, node
+            )
         return self._to_node()
 
     def _plan_selections(
@@ -356,7 +334,7 @@ class _Planner:
         tree = target.tree
         for directives in at.conditions:
             tree = tree.fragment(None, directives)
-        self._add_field(_Position(target, at.path, tree, None, at.reserved), parent, node)
+        self._add_field(_Position(target, at.path, tree, None, at.client), parent, node)
         return {target.index}
 
     def _interface_owning(self, object_type: str, name: str) -> str:
@@ -389,7 +367,7 @@ class _Planner:
             (*at.path, response_key, *([LIST_MARKER] * info.list_depth)),
             entry.tree,
             child_provided or None,
-            self._response_keys(node.selection_set.selections),
+            tuple(node.selection_set.selections),
         )
         self._plan_selections(child, info.type_name, node.selection_set.selections)
 
@@ -424,6 +402,62 @@ class _Planner:
                 ):
                     return False
         return True
+
+    def _alias_taken_keys(
+        self, selections: Sequence[SelectionNode], client: Sequence[SelectionNode]
+    ) -> tuple[SelectionNode, ...]:
+        """Alias the key or required fields whose name the client uses as the response key
+        of another field (at any depth of a nested key)."""
+        taken = self._response_keys(client)
+        rewritten: list[SelectionNode] = []
+        for selection in selections:
+            if not isinstance(selection, FieldNode):
+                rewritten.append(selection)
+                continue
+            name = selection.name.value
+            if taken.get(name) not in (None, name):
+                alias: NameNode | None = NameNode(value=f"{INTERNAL_ALIAS_PREFIX}{name}")
+                selection_set = selection.selection_set
+            else:
+                alias = None
+                selection_set = selection.selection_set
+                if selection_set is not None:
+                    nested = self._alias_taken_keys(
+                        selection_set.selections, self._client_children(client, name)
+                    )
+                    selection_set = SelectionSetNode(selections=nested)
+            rewritten.append(
+                FieldNode(
+                    alias=alias,
+                    name=selection.name,
+                    arguments=selection.arguments,
+                    directives=selection.directives,
+                    selection_set=selection_set,
+                )
+            )
+        return tuple(rewritten)
+
+    def _client_children(
+        self, client: Sequence[SelectionNode], response_key: str
+    ) -> tuple[SelectionNode, ...]:
+        """The client's sub-selections of the fields answering under ``response_key``."""
+        children: list[SelectionNode] = []
+        for selection in client:
+            if isinstance(selection, FieldNode):
+                if (selection.alias or selection.name).value == response_key and (
+                    selection.selection_set is not None
+                ):
+                    children.extend(selection.selection_set.selections)
+            elif isinstance(selection, InlineFragmentNode):
+                children.extend(
+                    self._client_children(selection.selection_set.selections, response_key)
+                )
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments[selection.name.value]
+                children.extend(
+                    self._client_children(fragment.selection_set.selections, response_key)
+                )
+        return tuple(children)
 
     def _response_keys(self, selections: Sequence[SelectionNode]) -> dict[str, str]:
         keys: dict[str, str] = {}
@@ -468,7 +502,7 @@ class _Planner:
         target = self._entity_group(at, graph, parent)
         join = supergraph.field_join(parent, name, graph)
         if join is not None and join.requires:
-            required = _alias_taken_keys(parse_field_set(join.requires), at.reserved)
+            required = self._alias_taken_keys(parse_field_set(join.requires), at.client)
             target.depends_on |= self._plan_selections(at, parent, required)
             _merge_shape(target.representation, _shape(required))
             target.optional |= {
@@ -527,7 +561,7 @@ class _Planner:
             (p for p in parsed if self._locally_available(source.graph, parent, p, at.provided)),
             parsed[0],
         )
-        chosen = _alias_taken_keys(chosen, at.reserved)
+        chosen = self._alias_taken_keys(chosen, at.client)
         at.tree.add_typename()
         self.entering.add(lookup)
         try:
