@@ -360,3 +360,16 @@ async def test_the_served_supergraph_follows_the_file(
         assert expected in (await client.get("/ready")).text
         gone = await client.post("/graphql", json={"query": "{ topProducts { upc } }"})
         assert gone.status_code == 400
+
+
+def test_subgraph_error_paths_never_show_internal_aliases() -> None:
+    from nova_gateway.federation.errors import subgraph_error
+
+    error = subgraph_error(
+        {"message": "boom", "path": ["product", "_nova_upc"]}, "products", ["product", "_nova_upc"]
+    )
+    assert error == {
+        "message": "boom",
+        "path": ["product"],
+        "extensions": {"code": "DOWNSTREAM_SERVICE_ERROR", "serviceName": "products"},
+    }

@@ -9,6 +9,9 @@ Path = list[str | int]
 ErrorDict = dict[str, Any]
 
 DOWNSTREAM_SERVICE_ERROR = "DOWNSTREAM_SERVICE_ERROR"
+INTERNAL_ALIAS_PREFIX = "_nova_"
+"""Response keys the planner gives to fields it adds (keys, ``@requires``) when the client
+already uses their name for another field; never shown to the client."""
 
 
 class SubgraphFetchError(Exception):
@@ -39,10 +42,20 @@ def subgraph_error(raw: object, service: str, path: Sequence[str | int] | None) 
         "message": message if isinstance(message, str) else f"error in subgraph {service}"
     }
     if path is not None:
-        error["path"] = list(path)
+        error["path"] = _client_path(path)
     raw_extensions = source.get("extensions")
     extensions = dict(raw_extensions) if isinstance(raw_extensions, dict) else {}
     extensions.setdefault("code", DOWNSTREAM_SERVICE_ERROR)
     extensions["serviceName"] = service
     error["extensions"] = extensions
     return error
+
+
+def _client_path(path: Sequence[str | int]) -> list[str | int]:
+    """``path`` cut before the first field the client did not ask for."""
+    client: list[str | int] = []
+    for segment in path:
+        if isinstance(segment, str) and segment.startswith(INTERNAL_ALIAS_PREFIX):
+            break
+        client.append(segment)
+    return client

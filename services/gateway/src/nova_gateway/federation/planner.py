@@ -31,6 +31,7 @@ from graphql import (
     print_ast,
 )
 
+from nova_gateway.federation.errors import INTERNAL_ALIAS_PREFIX
 from nova_gateway.federation.plan import (
     LIST_MARKER,
     EntityFetch,
@@ -201,9 +202,6 @@ def _shape(selections: Sequence[SelectionNode]) -> tuple[ShapeField, ...]:
         elif isinstance(selection, InlineFragmentNode):
             shape.extend(_shape(selection.selection_set.selections))
     return tuple(shape)
-
-
-INTERNAL_ALIAS_PREFIX = "_nova_"
 
 
 def _merge_shape(into: dict[str, ShapeField], shape: tuple[ShapeField, ...]) -> None:
