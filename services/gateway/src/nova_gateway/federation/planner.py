@@ -14,7 +14,7 @@ Mutation root fields are planned one at a time and run in order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from graphql import (
     DirectiveNode,
@@ -32,12 +32,14 @@ from graphql import (
 )
 
 from nova_gateway.federation.errors import INTERNAL_ALIAS_PREFIX
+from nova_gateway.federation.fetch_groups import (
+    CircularDependencyError,
+    EntityTarget,
+    FetchGroup,
+    plan_node,
+)
 from nova_gateway.federation.plan import (
     LIST_MARKER,
-    EntityFetch,
-    FetchNode,
-    FlattenNode,
-    ParallelNode,
     PlanNode,
     QueryPlan,
     SequenceNode,
@@ -57,34 +59,11 @@ class PlanningError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class _EntityTarget:
-    type_condition: str
-    accepted_types: frozenset[str]
-    typename: str | None
-
-
-@dataclass(eq=False, slots=True)
-class _Group:
-    index: int
-    graph: str
-    path: tuple[str, ...]
-    tree: SelectionTree = field(default_factory=SelectionTree)
-    entity: _EntityTarget | None = None
-    representation: dict[str, ShapeField] = field(default_factory=dict)
-    depends_on: set[int] = field(default_factory=set)
-    key: tuple[SelectionNode, ...] = ()
-    """The key fields an entity group is entered with."""
-    optional: set[str] = field(default_factory=set)
-    """Representation fields that are ``@requires`` fields, not key fields: absent when the
-    fields needing them were skipped."""
-
-
-@dataclass(frozen=True, slots=True)
 class _Position:
     """Where the walk is: the group fetching the objects, their response path (``@`` for list
     items), the selection tree they are written to and what ``@provides`` makes local there."""
 
-    group: _Group
+    group: FetchGroup
     path: tuple[str, ...]
     tree: SelectionTree
     provided: Provided | None
@@ -94,9 +73,6 @@ class _Position:
     conditions: tuple[tuple[DirectiveNode, ...], ...] = ()
     """``@skip``/``@include`` of the fragments entered since the last field: a field planned
     into another group here is wrapped in the same conditions there."""
-
-    def moved(self, **changes: object) -> _Position:
-        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +126,7 @@ def plan_operation(
             node = _Planner(supergraph, fragments, variable_definitions, kind).plan_root(
                 root_fields
             )
-    except (SelectionConflictError, SupergraphError) as error:
+    except (SelectionConflictError, SupergraphError, CircularDependencyError) as error:
         raise PlanningError(str(error)) from None
     return QueryPlan(operation_kind=kind, node=node)
 
@@ -230,9 +206,9 @@ class _Planner:
         self.variable_definitions = variable_definitions
         self.kind = kind
         self.root_type = supergraph.root_types[kind]
-        self.groups: list[_Group] = []
-        self.root_groups: dict[str, _Group] = {}
-        self.entity_groups: dict[tuple[int, str, tuple[str, ...], str], _Group] = {}
+        self.groups: list[FetchGroup] = []
+        self.root_groups: dict[str, FetchGroup] = {}
+        self.entity_groups: dict[tuple[int, str, tuple[str, ...], str], FetchGroup] = {}
         self.entering: set[tuple[int, str, tuple[str, ...], str]] = set()
 
     # --- walking the operation ------------------------------------------------------------
@@ -250,7 +226,7 @@ class _Planner:
             self._plan_field(
                 _Position(group, (), group.tree, None, tuple(fields)), self.root_type, node
             )
-        return self._to_node()
+        return plan_node(self.groups, self.kind, self.variable_definitions)
 
     def _plan_selections(
         self, at: _Position, parent: str, selections: Sequence[SelectionNode]
@@ -288,8 +264,8 @@ class _Planner:
                 return set()
             if not directives:
                 return self._plan_selections(at, parent, fragment.selections)
-            inner = at.moved(
-                tree=at.tree.fragment(None, directives), conditions=(*at.conditions, directives)
+            inner = replace(
+                at, tree=at.tree.fragment(None, directives), conditions=(*at.conditions, directives)
             )
             return self._plan_selections(inner, parent, fragment.selections)
         if self._is_interface_object(at.group.graph, parent):
@@ -298,7 +274,8 @@ class _Planner:
             return self._plan_selections(at, parent, fragment.selections)
         if not supergraph.knows_type(at.group.graph, condition):
             return set()
-        inner = at.moved(
+        inner = replace(
+            at,
             tree=at.tree.fragment(condition, directives),
             conditions=(*at.conditions, directives) if directives else at.conditions,
         )
@@ -321,7 +298,7 @@ class _Planner:
             providers: set[int] = set()
             for concrete in supergraph.possible_types(parent):
                 if supergraph.knows_type(group.graph, concrete):
-                    concrete_at = at.moved(tree=at.tree.fragment(concrete), provided=None)
+                    concrete_at = replace(at, tree=at.tree.fragment(concrete), provided=None)
                     providers |= self._plan_field(concrete_at, concrete, node)
             return providers
         if not supergraph.is_abstract(parent) and not supergraph.resolving_graphs(parent, name):
@@ -484,7 +461,7 @@ class _Planner:
                 return graph
         return None
 
-    def _jump(self, at: _Position, parent: str, name: str) -> _Group:
+    def _jump(self, at: _Position, parent: str, name: str) -> FetchGroup:
         supergraph = self.supergraph
         candidates = [
             g
@@ -538,7 +515,7 @@ class _Planner:
             f"{source.graph}: no subgraph offers a key it can supply"
         )
 
-    def _entity_group(self, at: _Position, graph: str, parent: str) -> _Group:
+    def _entity_group(self, at: _Position, graph: str, parent: str) -> FetchGroup:
         source = at.group
         lookup = (source.index, graph, at.path, parent)
         existing = self.entity_groups.get(lookup)
@@ -568,7 +545,7 @@ class _Planner:
             self.entering.discard(lookup)
         interface_object = self._is_interface_object(graph, parent)
         target = self._new_group(graph, at.path)
-        target.entity = _EntityTarget(
+        target.entity = EntityTarget(
             type_condition=parent,
             accepted_types=frozenset(supergraph.possible_types(parent)),
             typename=parent if interface_object else None,
@@ -579,73 +556,7 @@ class _Planner:
         self.entity_groups[lookup] = target
         return target
 
-    def _new_group(self, graph: str, path: tuple[str, ...]) -> _Group:
-        group = _Group(index=len(self.groups), graph=graph, path=path)
+    def _new_group(self, graph: str, path: tuple[str, ...]) -> FetchGroup:
+        group = FetchGroup(index=len(self.groups), graph=graph, path=path)
         self.groups.append(group)
         return group
-
-    # --- groups to plan nodes -------------------------------------------------------------
-
-    def _fetch(self, group: _Group) -> PlanNode:
-        variables = group.tree.variables()
-        definitions = [self.variable_definitions[v] for v in variables]
-        if group.entity is None:
-            header = self.kind if not definitions else f"{self.kind}({', '.join(definitions)})"
-            return FetchNode(
-                service=group.graph,
-                operation=f"{header} {group.tree.print()}",
-                operation_kind=self.kind,
-                variable_usages=tuple(variables),
-            )
-        header = "query(" + ", ".join(["$representations: [_Any!]!", *definitions]) + ")"
-        body = f"{{ ... on {group.entity.type_condition} {group.tree.print()} }}"
-        fetch = FetchNode(
-            service=group.graph,
-            operation=f"{header} {{ _entities(representations: $representations) {body} }}",
-            operation_kind="query",
-            variable_usages=tuple(variables),
-            entity=EntityFetch(
-                type_condition=group.entity.type_condition,
-                accepted_types=group.entity.accepted_types,
-                representation=tuple(group.representation.values()),
-                typename=group.entity.typename,
-                optional=frozenset(group.optional),
-            ),
-        )
-        return FlattenNode(group.path, fetch)
-
-    def _to_node(self) -> PlanNode | None:
-        groups = [g for g in self.groups if g.tree]
-        if not groups:
-            return None
-        for group in groups:
-            group.depends_on.discard(group.index)
-        if all(len(g.depends_on) <= 1 for g in groups):
-            roots = [g for g in groups if not g.depends_on]
-            return _parallel([self._subtree(g, groups) for g in roots])
-        return self._stages(groups)
-
-    def _subtree(self, group: _Group, groups: list[_Group]) -> PlanNode:
-        children = [g for g in groups if group.index in g.depends_on]
-        fetch = self._fetch(group)
-        if not children:
-            return fetch
-        after = _parallel([self._subtree(child, groups) for child in children])
-        return SequenceNode((fetch, after))
-
-    def _stages(self, groups: list[_Group]) -> PlanNode:
-        done: set[int] = set()
-        remaining = list(groups)
-        stages: list[PlanNode] = []
-        while remaining:
-            ready = [g for g in remaining if g.depends_on <= done]
-            if not ready:
-                raise PlanningError("circular dependency between subgraph fetches")
-            stages.append(_parallel([self._fetch(g) for g in ready]))
-            done |= {g.index for g in ready}
-            remaining = [g for g in remaining if g.index not in done]
-        return stages[0] if len(stages) == 1 else SequenceNode(tuple(stages))
-
-
-def _parallel(nodes: list[PlanNode]) -> PlanNode:
-    return nodes[0] if len(nodes) == 1 else ParallelNode(tuple(nodes))
