@@ -24,12 +24,12 @@ export function RequireSession({
 
   useEffect(() => {
     if (session.status !== "anonymous") return;
-    if (session.endReason === "signed-out") {
-      router.replace("/login?reason=signed-out");
+    if (session.endReason === "signed-out" || session.endReason === "password-changed") {
+      router.replace(`/login?reason=${session.endReason}`);
       return;
     }
     const here = `${pathname}${window.location.search}`;
-    router.replace(loginUrl(here, session.endReason ?? undefined));
+    router.replace(loginUrl(here, session.endReason === "expired" ? "expired" : undefined));
   }, [session.status, session.endReason, router, pathname]);
 
   if (session.status === "loading") return <Spinner label="Checking your session…" />;

@@ -35,13 +35,15 @@ export interface Session {
   account: Account | null;
   isAdmin: boolean;
   /** Why the session ended in this page's lifetime (for the login page's notice). */
-  endReason: "expired" | "signed-out" | null;
+  endReason: "expired" | "signed-out" | "password-changed" | null;
   /** After register/login/change-password: remember the account and the token lifetime. */
   signedIn: (response: SessionResponse) => void;
   /** End this session (`logout`) or every session of the account (`logout-all`). */
   signOut: (scope?: "this" | "all") => Promise<void>;
   /** Ask the gateway again who is signed in. */
   reload: () => Promise<void>;
+  /** The session ended elsewhere (a password change ends every session): forget it here. */
+  ended: (reason: Exclude<Session["endReason"], null>) => Promise<void>;
 }
 
 const SessionContext = createContext<Session | null>(null);
@@ -137,6 +139,17 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     [client],
   );
 
+  const ended = useCallback(
+    async (reason: Exclude<Session["endReason"], null>) => {
+      clearExpiresAt();
+      await client.clearStore();
+      setAccount(null);
+      setEndReason(reason);
+      setStatus("anonymous");
+    },
+    [client],
+  );
+
   const value = useMemo<Session>(
     () => ({
       status,
@@ -146,8 +159,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       signedIn,
       signOut,
       reload,
+      ended,
     }),
-    [status, account, endReason, signedIn, signOut, reload],
+    [status, account, endReason, signedIn, signOut, reload, ended],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

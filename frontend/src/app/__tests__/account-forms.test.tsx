@@ -3,6 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { DeleteAccountForm } from "@/app/account/delete/DeleteAccountForm.client";
 import { ChangePasswordForm } from "@/app/account/password/ChangePasswordForm.client";
 import { RegisterForm } from "@/app/register/RegisterForm.client";
+import { RequireSession } from "@/components/RequireSession.client";
 import { json, scriptFetch } from "../../../test/fetch";
 import { account, renderApp, router } from "../../../test/render";
 
@@ -116,12 +117,18 @@ describe("ChangePasswordForm", () => {
       json({ code: "unauthenticated" }, 401),
       json({ code: "refresh_token_reused" }, 401),
     );
-    renderApp(<ChangePasswordForm />);
+    renderApp(
+      <RequireSession>
+        <ChangePasswordForm />
+      </RequireSession>,
+    );
     await screen.findByLabelText("Current password");
     await fill("the old passphrase", "a brand new passphrase");
     await waitFor(() =>
       expect(router.replace).toHaveBeenCalledWith("/login?reason=password-changed"),
     );
+    // Only there: the page does not first try to load anything with the ended session.
+    expect(router.replace).toHaveBeenCalledTimes(1);
     expect(JSON.parse(requests[1]?.body ?? "")).toEqual({
       current_password: "the old passphrase",
       new_password: "a brand new passphrase",

@@ -1,6 +1,5 @@
 "use client";
 
-import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
 import { Alert, Button, Field, FormError, Input } from "@/components/ui";
 import { blameField } from "@/lib/errors";
@@ -11,7 +10,6 @@ import { checkNewPassword, checkRequired, PASSWORD_MAX, PASSWORD_MIN } from "@/l
 
 export function ChangePasswordForm() {
   const session = useSession();
-  const router = useRouter();
   const [done, setDone] = useState(false);
   const doneRef = useRef<HTMLDivElement>(null);
 
@@ -50,7 +48,8 @@ export function ChangePasswordForm() {
         await authApi.me({ probe: true });
         await session.reload();
       } catch {
-        router.replace("/login?reason=password-changed");
+        // RequireSession takes the user to the login page, saying why.
+        await session.ended("password-changed");
         return;
       }
       form.reset();
