@@ -27,7 +27,6 @@ from graphql import (
     OperationDefinitionNode,
     SelectionNode,
     SelectionSetNode,
-    parse,
     print_ast,
 )
 
@@ -38,20 +37,23 @@ from nova_gateway.federation.fetch_groups import (
     FetchGroup,
     plan_node,
 )
+from nova_gateway.federation.field_sets import (
+    Provided,
+    merge_shape,
+    parse_field_set,
+    provided_fields,
+    representation_shape,
+)
 from nova_gateway.federation.plan import (
     LIST_MARKER,
     PlanNode,
     QueryPlan,
     SequenceNode,
-    ShapeField,
 )
 from nova_gateway.federation.selection import SelectionConflictError, SelectionTree
 from nova_gateway.federation.supergraph import Supergraph, SupergraphError
 
 INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type", "__typename"})
-
-Provided = dict[str, "Provided"]
-"""Fields a subgraph resolves at one position thanks to ``@provides`` (name → nested fields)."""
 
 
 class PlanningError(ValueError):
@@ -147,50 +149,6 @@ def _root_fields(
             fragment = fragments[selection.name.value]
             found.extend(_root_fields(fragment.selection_set.selections, fragments))
     return found
-
-
-def parse_field_set(field_set: str) -> tuple[SelectionNode, ...]:
-    document = parse(f"{{ {field_set} }}", no_location=True)
-    operation = document.definitions[0]
-    assert isinstance(operation, OperationDefinitionNode)
-    return tuple(operation.selection_set.selections)
-
-
-def _provided_fields(selections: Sequence[SelectionNode]) -> Provided:
-    provided: Provided = {}
-    for selection in selections:
-        if isinstance(selection, FieldNode):
-            nested = selection.selection_set.selections if selection.selection_set else ()
-            provided.setdefault(selection.name.value, {}).update(_provided_fields(nested))
-        elif isinstance(selection, InlineFragmentNode):
-            provided.update(_provided_fields(selection.selection_set.selections))
-    return provided
-
-
-def _shape(selections: Sequence[SelectionNode]) -> tuple[ShapeField, ...]:
-    shape: list[ShapeField] = []
-    for selection in selections:
-        if isinstance(selection, FieldNode):
-            nested = selection.selection_set.selections if selection.selection_set else ()
-            name = selection.name.value
-            key = selection.alias.value if selection.alias else name
-            shape.append(ShapeField(key, name, _shape(nested)))
-        elif isinstance(selection, InlineFragmentNode):
-            shape.extend(_shape(selection.selection_set.selections))
-    return tuple(shape)
-
-
-def _merge_shape(into: dict[str, ShapeField], shape: tuple[ShapeField, ...]) -> None:
-    for item in shape:
-        existing = into.get(item.response_key)
-        if existing is None:
-            into[item.response_key] = item
-        elif item.shape:
-            merged = {s.response_key: s for s in existing.shape}
-            _merge_shape(merged, item.shape)
-            into[item.response_key] = ShapeField(
-                item.response_key, item.name, tuple(merged.values())
-            )
 
 
 class _Planner:
@@ -336,7 +294,7 @@ class _Planner:
         child_provided = dict(at.provided.get(name, {})) if at.provided else {}
         join = self.supergraph.field_join(parent, name, at.group.graph)
         if join is not None and join.provides:
-            child_provided.update(_provided_fields(parse_field_set(join.provides)))
+            child_provided.update(provided_fields(parse_field_set(join.provides)))
         child = _Position(
             at.group,
             (*at.path, response_key, *([LIST_MARKER] * info.list_depth)),
@@ -479,11 +437,12 @@ class _Planner:
         if join is not None and join.requires:
             required = self._alias_taken_keys(parse_field_set(join.requires), at.client)
             target.depends_on |= self._plan_selections(at, parent, required)
-            _merge_shape(target.representation, _shape(required))
+            merge_shape(target.representation, representation_shape(required))
             target.optional |= {
                 item.response_key
-                for item in _shape(required)
-                if item.response_key not in {k.response_key for k in _shape(target.key)}
+                for item in representation_shape(required)
+                if item.response_key
+                not in {k.response_key for k in representation_shape(target.key)}
             }
         return target
 
@@ -552,7 +511,7 @@ class _Planner:
         )
         target.depends_on = {source.index, *providers}
         target.key = chosen
-        _merge_shape(target.representation, _shape(chosen))
+        merge_shape(target.representation, representation_shape(chosen))
         self.entity_groups[lookup] = target
         return target
 

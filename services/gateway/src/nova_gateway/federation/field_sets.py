@@ -1,0 +1,64 @@
+"""Field sets: the ``fields:`` strings of ``@key``, ``@requires`` and ``@provides``.
+
+Parsed into selections the planner plans like client fields, and turned into the shapes that
+copy key and required values from the response data into ``_entities`` representations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from graphql import FieldNode, InlineFragmentNode, OperationDefinitionNode, SelectionNode, parse
+
+from nova_gateway.federation.plan import ShapeField
+
+Provided = dict[str, "Provided"]
+"""Fields a subgraph resolves at one position thanks to ``@provides`` (name → nested fields)."""
+
+
+def parse_field_set(field_set: str) -> tuple[SelectionNode, ...]:
+    """``"sku brand { id }"`` as the selections of a selection set."""
+    document = parse(f"{{ {field_set} }}", no_location=True)
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    return tuple(operation.selection_set.selections)
+
+
+def provided_fields(selections: Sequence[SelectionNode]) -> Provided:
+    """The fields a ``@provides`` field set makes local, by name."""
+    provided: Provided = {}
+    for selection in selections:
+        if isinstance(selection, FieldNode):
+            nested = selection.selection_set.selections if selection.selection_set else ()
+            provided.setdefault(selection.name.value, {}).update(provided_fields(nested))
+        elif isinstance(selection, InlineFragmentNode):
+            provided.update(provided_fields(selection.selection_set.selections))
+    return provided
+
+
+def representation_shape(selections: Sequence[SelectionNode]) -> tuple[ShapeField, ...]:
+    """What to copy from the data into a representation for these key or required fields."""
+    shape: list[ShapeField] = []
+    for selection in selections:
+        if isinstance(selection, FieldNode):
+            nested = selection.selection_set.selections if selection.selection_set else ()
+            name = selection.name.value
+            key = selection.alias.value if selection.alias else name
+            shape.append(ShapeField(key, name, representation_shape(nested)))
+        elif isinstance(selection, InlineFragmentNode):
+            shape.extend(representation_shape(selection.selection_set.selections))
+    return tuple(shape)
+
+
+def merge_shape(into: dict[str, ShapeField], shape: tuple[ShapeField, ...]) -> None:
+    """Add ``shape`` to the shape ``into`` (by response key), merging nested fields."""
+    for item in shape:
+        existing = into.get(item.response_key)
+        if existing is None:
+            into[item.response_key] = item
+        elif item.shape:
+            merged = {s.response_key: s for s in existing.shape}
+            merge_shape(merged, item.shape)
+            into[item.response_key] = ShapeField(
+                item.response_key, item.name, tuple(merged.values())
+            )
