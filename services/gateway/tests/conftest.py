@@ -434,11 +434,11 @@ async def _respond(send: Any, status: int, body: bytes, content_type: str) -> No
 
 
 class SubgraphServer:
-    def __init__(self, app: SubgraphApp) -> None:
+    def __init__(self, app: SubgraphApp, port: int = 0) -> None:
         self.app = app
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(
             app, lifespan="off", log_level="warning", access_log=False, timeout_keep_alive=30
@@ -476,6 +476,25 @@ def subgraphs() -> Iterator[dict[str, SubgraphApp]]:
         yield {name: server.app for name, server in servers.items()}
     finally:
         for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture
+def start_subgraph() -> Iterator[Callable[[str, int], SubgraphServer]]:
+    """Start an extra fixture subgraph (``name``, ``port``; 0 for a free one); stopped after the
+    test if still running."""
+    started: list[SubgraphServer] = []
+
+    def start(name: str, port: int = 0) -> SubgraphServer:
+        server = SubgraphServer(SubgraphApp(name), port)
+        server.app.url = server.url
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.thread.is_alive():
             server.stop()
 
 

@@ -159,3 +159,25 @@ async def test_too_few_entities_for_a_list(
         }
         for index in (0, 2, 1, 3)
     ]
+
+
+async def test_subgraph_killed_and_restarted_while_the_gateway_runs(
+    make_gateway: Callable[..., AsyncTestClient[Any]],
+    subgraphs: Subgraphs,
+    start_subgraph: Callable[[str, int], Any],
+) -> None:
+    reviews = start_subgraph("reviews", 0)
+    urls = {name: app.url for name, app in subgraphs.items()} | {"reviews": reviews.url}
+    query = '{ product(upc: "3") { name reviews { body } } }'
+    healthy = {"data": {"product": {"name": "Chair", "reviews": [{"body": "Could be better"}]}}}
+    async with make_gateway(subgraph_urls=urls) as client:
+        assert await post(client, query) == healthy  # a pooled keep-alive connection now exists
+        reviews.stop()
+        body = await post(client, query)
+        assert body["data"] == {"product": None}
+        (error,) = body["errors"]
+        assert error["path"] == ["product", "reviews"]
+        assert error["extensions"]["serviceName"] == "reviews"
+        await assert_ready(client)
+        start_subgraph("reviews", reviews.port)
+        assert await post(client, query) == healthy
