@@ -65,14 +65,18 @@ supergraph: setup ## compose deploy/supergraph.graphql from every service's subg
 
 .PHONY: supergraph-check
 supergraph-check: setup ## fail when deploy/supergraph.graphql differs from a fresh composition
-	scripts/supergraph.sh --check
+	scripts/supergraph.sh --check deploy/supergraph.graphql
 
 .PHONY: bench
-bench: setup ## run every benchmark (loopback, bounded) and write docs/benchmarks.md
+bench: setup bench-deps ## run every benchmark (loopback, bounded) and write docs/benchmarks.md
 	$(PYTHON) scripts/bench.py
 
+.PHONY: bench-deps
+bench-deps: ## install Hive Gateway and Apollo Gateway (pinned) for the gateway benchmark
+	npm ci --prefix services/gateway/bench/node --no-audit --no-fund --loglevel=error
+
 .PHONY: bench-gateway
-bench-gateway: setup ## nova-gateway against Hive Gateway and Apollo Gateway, same supergraph
+bench-gateway: setup bench-deps ## nova-gateway against Hive Gateway and Apollo Gateway, same supergraph
 	$(PYTHON) scripts/bench.py --only gateway,gateway-proxy --output docs/benchmarks-gateway.md
 
 .PHONY: flower

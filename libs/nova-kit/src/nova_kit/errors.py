@@ -151,8 +151,12 @@ def _validation_error(
     return error_response(422, "validation_error", summary[:500], details)
 
 
-def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
+    if status >= 500:
+        # A server-side failure's text is for the logs, never for the client.
+        logger.error("server error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(status, code_for_status(status), HTTPStatus(status).phrase)
     message = exc.detail or HTTPStatus(status).phrase
     headers = dict(exc.headers or {})
     return error_response(status, code_for_status(status), message, headers=headers)
