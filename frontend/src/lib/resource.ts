@@ -59,3 +59,18 @@ export function useResource<T>(key: string | null, load: () => Promise<T>): Reso
   );
   return { data: state.data, error: state.error, loading: state.loading, reload, replace };
 }
+
+/**
+ * Call `revalidate` each time the component is shown again after its first showing. The App
+ * Router keeps recently visited pages alive while hidden (their effects are torn down and set up
+ * again when shown), so a data screen coming back must ask again instead of trusting a cache.
+ */
+export function useRevalidateOnShow(revalidate: (() => void) | null): void {
+  const latest = useRef(revalidate);
+  latest.current = revalidate;
+  const shownBefore = useRef(false);
+  useEffect(() => {
+    if (shownBefore.current) latest.current?.();
+    shownBefore.current = true;
+  }, []);
+}

@@ -24,7 +24,7 @@ import { apolloError } from "./apollo";
 import type { DataSource } from "./data-source";
 import { useDataSource } from "./data-source";
 import type { ApiError } from "./errors";
-import { useResource } from "./resource";
+import { useResource, useRevalidateOnShow } from "./resource";
 import { authApi, usersApi } from "./rest";
 
 export interface Loaded<T> {
@@ -59,6 +59,7 @@ export function useMyProfile(): MyProfile {
   });
   const { refetch } = graphql;
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
+  useRevalidateOnShow(source === "graphql" ? reloadGraphQL : null);
   const { replace } = rest;
   const acceptRest = useCallback(
     (saved: UserProfile) => replace((current) => withProfileFields(current, saved)),
@@ -147,6 +148,7 @@ export function useAdminUsers(params: UsersPageParams): Loaded<UsersPage> {
   );
   const { refetch } = graphql;
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
+  useRevalidateOnShow(source === "graphql" ? reloadGraphQL : null);
   if (source === "graphql") {
     const connection = graphql.data?.users;
     return {
