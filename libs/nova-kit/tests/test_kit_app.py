@@ -127,6 +127,7 @@ async def test_pool_usage_is_exported(client: AsyncTestClient[Litestar]) -> None
     text = (await client.get("/metrics")).text
     assert 'db_client_connections{pool="kit",state="idle"}' in text
     assert 'db_client_connections_max{pool="kit"} 10.0' in text
+    assert 'db_client_connection_wait_time_seconds_count{pool="kit"}' in text
 
 
 async def test_log_lines_are_json_with_request_and_trace_ids(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from nova_kit.embedded import EmbeddedRedis
@@ -45,8 +46,20 @@ async def test_an_unreachable_redis_fails_open(disposable_redis: EmbeddedRedis) 
     try:
         assert (await limiter.hit("y", limit=1, window_seconds=30)).allowed
         await asyncio.to_thread(disposable_redis.stop)
+        errors = (
+            REGISTRY.get_sample_value(
+                "redis_client_errors_total", {"client": "ratelimit", "error": "connection"}
+            )
+            or 0.0
+        )
         decision = await limiter.hit("y", limit=1, window_seconds=30)
         assert decision.allowed
         assert decision.count == 0
+        assert (
+            REGISTRY.get_sample_value(
+                "redis_client_errors_total", {"client": "ratelimit", "error": "connection"}
+            )
+            == errors + 1
+        )
     finally:
         await client.aclose()

@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 
 from nova_kit.testing.tokens import TokenFactory
 from nova_kit.tokens import JWKSKeySource, RevocationList, TokenError, TokenVerifier
@@ -79,9 +80,15 @@ def b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
+def verifications(outcome: str) -> float:
+    return REGISTRY.get_sample_value("token_verifications_total", {"outcome": outcome}) or 0.0
+
+
 async def test_a_valid_token_yields_its_claims(factory: TokenFactory) -> None:
     token = factory.mint("user-1", roles=["user", "admin"], session_id="s1")
+    before = verifications("ok")
     claims = await verifier_for(factory).verify(token)
+    assert verifications("ok") == before + 1
     assert claims.subject == "user-1"
     assert claims.roles == {"user", "admin"}
     assert claims.session_id == "s1"
@@ -93,9 +100,11 @@ async def test_alg_none_is_rejected(factory: TokenFactory) -> None:
     header = {"alg": "none", "typ": "at+jwt", "kid": factory.kid}
     payload = jwt.decode(factory.mint("u"), options={"verify_signature": False})
     token = f"{b64(header)}.{b64(payload)}."
+    before = verifications("algorithm")
     with pytest.raises(TokenError) as error:
         await verifier_for(factory).verify(token)
     assert error.value.reason == "algorithm"
+    assert verifications("algorithm") == before + 1
 
 
 async def test_hs256_signed_with_the_public_key_is_rejected(factory: TokenFactory) -> None:

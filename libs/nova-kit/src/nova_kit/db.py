@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy.exc
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, NullPool
 
 from nova_kit.settings import ServiceSettings
 
@@ -71,6 +73,7 @@ class DatabaseConfig:
     pool_timeout: float = 5.0
     statement_timeout_ms: int = 10_000
     application_name: str = "nova"
+    pool_name: str = "default"
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> DatabaseConfig:
@@ -84,6 +87,7 @@ class DatabaseConfig:
             pool_timeout=settings.db_pool_timeout_seconds,
             statement_timeout_ms=settings.db_statement_timeout_ms,
             application_name=f"nova-{settings.service_name}",
+            pool_name=settings.service_name,
         )
 
     def connect_args(self) -> dict[str, Any]:
@@ -95,6 +99,27 @@ class DatabaseConfig:
             },
             "timeout": min(self.pool_timeout, 10.0),
         }
+
+
+class TimedQueuePool(AsyncAdaptedQueuePool):
+    """The async queue pool, timing every checkout and counting the ones that time out.
+
+    The pool's ``logging_name`` (the service name) labels the metrics; it survives
+    ``engine.dispose()``, which builds a new pool of the same class.
+    """
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        from nova_kit.metrics import DB_CONNECTION_TIMEOUTS, DB_CONNECTION_WAIT
+
+        name = str(self.logging_name or "default")
+        started = time.perf_counter()
+        try:
+            return super()._do_get()
+        except sqlalchemy.exc.TimeoutError:
+            DB_CONNECTION_TIMEOUTS.labels(name).inc()
+            raise
+        finally:
+            DB_CONNECTION_WAIT.labels(name).observe(time.perf_counter() - started)
 
 
 def create_engine(config: DatabaseConfig, *, pooled: bool = True) -> AsyncEngine:
@@ -109,6 +134,8 @@ def create_engine(config: DatabaseConfig, *, pooled: bool = True) -> AsyncEngine
         )
     return create_async_engine(
         config.url,
+        poolclass=TimedQueuePool,
+        pool_logging_name=config.pool_name,
         pool_size=config.pool_size,
         max_overflow=config.max_overflow,
         pool_timeout=config.pool_timeout,

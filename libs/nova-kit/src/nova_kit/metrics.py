@@ -61,6 +61,41 @@ BUILD_INFO = Gauge(
 )
 
 
+REDIS_ERRORS = Counter(
+    "redis_client_errors",
+    "Redis commands that failed, by client (ratelimit, revocations) and error "
+    "(timeout, connection, other).",
+    ["client", "error"],
+)
+DB_CONNECTION_WAIT = Histogram(
+    "db_client_connection_wait_time_seconds",
+    "Time to obtain a connection from the pool (OTel db.client.connection.wait_time).",
+    ["pool"],
+    buckets=LATENCY_BUCKETS,
+)
+DB_CONNECTION_TIMEOUTS = Counter(
+    "db_client_connection_timeouts",
+    "Pool checkouts that gave up after the pool timeout (OTel db.client.connection.timeouts).",
+    ["pool"],
+)
+TOKEN_VERIFICATIONS = Counter(
+    "token_verifications",
+    "Access-token verifications, by outcome (ok, or the reason of the rejection).",
+    ["outcome"],
+)
+
+
+def redis_error_kind(error: BaseException) -> str:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    if isinstance(error, RedisTimeoutError | TimeoutError):
+        return "timeout"
+    if isinstance(error, RedisConnectionError | ConnectionError | OSError):
+        return "connection"
+    return "other"
+
+
 class PoolCollector(Collector):
     """Connection-pool usage of every engine a service registers (OTel ``db.client.connection``)."""
 

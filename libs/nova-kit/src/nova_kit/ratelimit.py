@@ -16,6 +16,8 @@ from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from nova_kit.metrics import REDIS_ERRORS, redis_error_kind
+
 logger = logging.getLogger(__name__)
 
 RATE_LIMIT_DECISIONS = Counter(
@@ -69,6 +71,7 @@ class RateLimiter:
             count, ttl_ms = await self._script(keys=[self.key(subject)], args=[window_ms])
         except (RedisError, OSError) as error:
             RATE_LIMIT_DECISIONS.labels(self.name, "unavailable").inc()
+            REDIS_ERRORS.labels("ratelimit", redis_error_kind(error)).inc()
             logger.warning(
                 "rate limiter unavailable", extra={"limiter": self.name, "error": str(error)}
             )

@@ -27,6 +27,8 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from nova_kit.metrics import REDIS_ERRORS, TOKEN_VERIFICATIONS, redis_error_kind
+
 logger = logging.getLogger(__name__)
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
@@ -181,6 +183,7 @@ class RevocationList:
         try:
             values = await self.redis.mget(keys)
         except (RedisError, OSError) as error:
+            REDIS_ERRORS.labels("revocations", redis_error_kind(error)).inc()
             logger.warning("revocation list unavailable", extra={"error": str(error)})
             return self.fail_closed
         valid_after = values[0]
@@ -222,6 +225,15 @@ class TokenVerifier:
         self.revocations = revocations
 
     async def verify(self, token: str) -> AccessClaims:
+        try:
+            claims = await self._verify(token)
+        except TokenError as error:
+            TOKEN_VERIFICATIONS.labels(error.reason).inc()
+            raise
+        TOKEN_VERIFICATIONS.labels("ok").inc()
+        return claims
+
+    async def _verify(self, token: str) -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
