@@ -1,5 +1,8 @@
 """OpenTelemetry tracing: OTLP export when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, W3C propagation.
 
+``OTEL_TRACES_EXPORTER=console`` also prints every finished span as one JSON line, so a
+developer sees traces in ``make dev``'s log stream without a collector.
+
 Without an endpoint the tracer provider still creates spans (so ``trace_id`` reaches the logs
 and ``traceparent`` is propagated) but exports nothing.
 """
@@ -7,6 +10,7 @@ and ``traceparent`` is propagated) but exports nothing.
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from litestar.enums import ScopeType
@@ -17,7 +21,11 @@ from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+)
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 if TYPE_CHECKING:
@@ -49,6 +57,13 @@ def configure_tracing(
             endpoint = f"{endpoint}/v1/traces"
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
         logger.info("exporting traces", extra={"otlp_endpoint": endpoint})
+    if "console" in os.environ.get("OTEL_TRACES_EXPORTER", "").split(","):
+        # A developer's trace viewer without a cluster: one JSON line per finished span.
+        provider.add_span_processor(
+            SimpleSpanProcessor(
+                ConsoleSpanExporter(formatter=lambda span: span.to_json(indent=None) + "\n")
+            )
+        )
     trace.set_tracer_provider(provider)
     _provider = provider
     _instrument_httpx()
