@@ -23,10 +23,14 @@ help: ## list the targets
 setup: $(VENV)/.synced node-deps ## install Python 3.13 (if needed), uv and every dependency
 
 .PHONY: node-deps
-node-deps: deploy/compose/node_modules/.installed
+node-deps: deploy/compose/node_modules/.installed frontend/node_modules/.installed
 
 deploy/compose/node_modules/.installed: deploy/compose/package-lock.json
 	npm ci --prefix deploy/compose --no-audit --no-fund --loglevel=error
+	@touch $@
+
+frontend/node_modules/.installed: frontend/package-lock.json
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix frontend --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(VENV)/.synced: pyproject.toml uv.lock libs/nova-kit/pyproject.toml $(wildcard services/*/pyproject.toml)
@@ -44,15 +48,28 @@ dev-reset: ## delete the local dev data under .nova/
 	rm -rf .nova/postgres .nova/redis .nova/mail .nova/state
 
 .PHONY: test
-test: setup ## run every test (real PostgreSQL and Redis: embedded, or NOVA_TEST_DATABASE_URL/NOVA_TEST_REDIS_URL)
+test: test-python test-frontend ## every test: Python (real PostgreSQL and Redis), frontend unit and browser tests
+
+.PHONY: test-python
+test-python: setup ## the Python suites (embedded servers, or NOVA_TEST_DATABASE_URL/NOVA_TEST_REDIS_URL)
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
+.PHONY: test-frontend
+test-frontend: setup ## the frontend: Vitest, generated types up to date, Playwright in Debian's Chromium
+	npm test --prefix frontend
+	npm run --prefix frontend codegen:check
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "browser tests need Debian's Chromium: apt-get install -y chromium" >&2; exit 1; fi
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm run --prefix frontend e2e
+
 .PHONY: lint
-lint: setup ## ruff (check + format), mypy --strict
+lint: setup ## ruff (check + format), mypy --strict, Biome and tsc for the frontend
 	$(VENV)/bin/ruff check $(PY_SOURCES)
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/mypy libs/nova-kit/src services/auth/src services/users/src services/gateway/src services/worker/src \
 	  deploy/render.py tests/deploy tests/observability tests/e2e scripts/devstack.py scripts/bench.py
+	npm run --prefix frontend lint
+	npm run --prefix frontend typecheck
 
 .PHONY: format
 format: setup ## apply ruff's fixes and formatting

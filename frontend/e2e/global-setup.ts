@@ -87,6 +87,8 @@ async function setUp(config: FullConfig): Promise<void> {
     NOVA_DEV_POSTGRES_PORT: postgresPort,
     NOVA_DEV_REDIS_PORT: redisPort,
     NOVA_DEV_SMTP_PORT: process.env.NOVA_DEV_SMTP_PORT ?? "1125",
+    // A data directory of its own, so a `make dev` running beside it keeps its data.
+    NOVA_DEV_STATE_DIR: process.env.NOVA_DEV_STATE_DIR ?? join(ROOT, ".nova", "e2e"),
     // Every account of a run registers from the same address: lift the abuse brakes.
     NOVA_AUTH_REGISTER_LIMIT_PER_CLIENT: process.env.NOVA_AUTH_REGISTER_LIMIT_PER_CLIENT ?? "1000",
     NOVA_AUTH_LOGIN_LIMIT_PER_CLIENT: process.env.NOVA_AUTH_LOGIN_LIMIT_PER_CLIENT ?? "1000",
