@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -157,7 +158,21 @@ class OtlpReceiver:
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[OtlpReceiver]:
+def uninstrumented_httpx() -> Iterator[None]:
+    """This test process sends its own ``traceparent`` headers. Another test in the same process
+    may have built an app, which instruments httpx globally and would replace those headers with
+    a trace of its own; take the instrumentation off while these tests run."""
+    instrumentor = HTTPXClientInstrumentor()
+    was_instrumented = instrumentor.is_instrumented_by_opentelemetry
+    if was_instrumented:
+        instrumentor.uninstrument()
+    yield
+    if was_instrumented:
+        instrumentor.instrument()
+
+
+@pytest.fixture(scope="module")
+def receiver(uninstrumented_httpx: None) -> Iterator[OtlpReceiver]:
     with OtlpReceiver() as running:
         yield running
 
