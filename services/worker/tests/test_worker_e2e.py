@@ -229,7 +229,11 @@ def test_one_event_delivered_three_times_has_one_effect(stack: Stack, producer: 
     )
     time.sleep(1.5)
     assert stack.mail_to("grace@example.com") == ["Welcome to Nova"]
-    assert [tuple(r) for r in runs()] == [("succeeded", 1)]
+    # one job run, succeeded; on a loaded machine its first attempt may have timed out talking
+    # to users and been retried, which is not a second effect
+    [(status, attempts)] = [tuple(r) for r in runs()]
+    assert status == "succeeded"
+    assert 1 <= attempts <= 3
     text = metrics_text(stack.worker_metrics_port)
     assert metric_value(text, "worker_duplicate_deliveries_total", task=task) == 2
     # The profile exists once: users keeps it (200), it does not create another (201).
