@@ -135,6 +135,8 @@ class Upstream:
                 await self.json(send, 401, {"code": "invalid_refresh_token", "message": "no"})
             else:
                 await self.json(send, 200, self.tokens("refreshed"))
+        elif path == "/api/auth/change-password":
+            await self.json(send, 200, self.tokens("changed"))
         elif path == "/api/auth/logout":
             self.last_refresh_body = json.loads(body or b"{}")
             await self.json(send, 200, {"logged_out": True})
@@ -463,6 +465,18 @@ def test_cookie_sessions_keep_tokens_out_of_javascript(stack: Stack) -> None:
         )
         assert cross.status_code == 403
         assert browser.post("/api/echo/upload", json={"a": 1}).status_code == 200
+
+        # a password change's new tokens go into the cookies too, even without the session header
+        changed = browser.post(
+            "/api/auth/change-password", json={"current_password": "pw", "new_password": "pw2"}
+        )
+        assert changed.status_code == 200
+        assert "access_token" not in changed.json()
+        assert "refresh_token" not in changed.json()
+        assert any(
+            c.startswith("nova_rt=refresh-changed") for c in changed.headers.get_list("set-cookie")
+        )
+        browser.cookies.set("nova_rt", "refresh-login", path="/api/auth")
 
         # refresh takes the refresh token from its cookie
         refreshed = browser.post("/api/auth/refresh", headers=session)

@@ -45,6 +45,8 @@ COOKIE_AUTH_STATE_KEY = "nova_cookie_auth"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_BODY_LIMIT = 64 * 1024
 ISSUING = frozenset({"register", "login", "refresh"})
+# Answers that carry new tokens: they go into cookies, never into the browser's JavaScript.
+TOKEN_ANSWERS = ISSUING | {"change-password"}
 ENDING = frozenset({"logout", "logout-all"})
 
 
@@ -81,7 +83,7 @@ def session_endpoint(scope: Scope, prefix: str) -> str | None:
     if not path.startswith(f"{prefix}/"):
         return None
     name = path[len(prefix) + 1 :].strip("/")
-    if scope.get("method") == "POST" and name in ISSUING | ENDING:
+    if scope.get("method") == "POST" and name in TOKEN_ANSWERS | ENDING:
         return name
     if scope.get("method") == "DELETE" and name == "me":
         return "delete-account"
@@ -143,7 +145,10 @@ class SessionProxy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = session_endpoint(scope, self.prefix)
-        if name is None or (header(scope, SESSION_HEADER) or "").lower() != "cookie":
+        cookie_mode = (header(scope, SESSION_HEADER) or "").lower() == "cookie" or bool(
+            scope.get("state", {}).get(COOKIE_AUTH_STATE_KEY)
+        )
+        if name is None or not cookie_mode:
             await self.proxy(scope, receive, send)
             return
         await self.cookie_exchange(name, scope, receive, send)
