@@ -11,7 +11,7 @@ import uuid
 
 import httpx
 
-from tests.e2e.e2e_stack import Stack
+from tests.stack import Stack
 
 PASSWORD = "correct horse battery staple"
 SESSION = {"X-Nova-Session": "cookie", "X-Nova-CSRF": "1"}

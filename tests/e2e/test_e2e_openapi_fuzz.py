@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.e2e_stack import Stack
+from tests.stack import Stack
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 EXAMPLES_PER_OPERATION = os.environ.get("NOVA_FUZZ_EXAMPLES", "8")

@@ -26,16 +26,14 @@ from nova_kit.events import EVENT_TASKS, create_celery_producer
 from nova_worker.sink import SmtpSink
 from tests.observability.observability_helpers import (
     PASSWORD,
-    SERVICES,
     DocumentedMetric,
     Family,
-    Stack,
     documented_metrics,
     own_families,
-    running_stack,
     scrape,
     wait_for,
 )
+from tests.stack import SERVICES, Stack, running_stack
 
 pytestmark = pytest.mark.slow
 

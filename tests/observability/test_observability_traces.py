@@ -34,11 +34,10 @@ from nova_kit.embedded import free_port
 from nova_kit.events import EVENT_TASKS
 from tests.observability.observability_helpers import (
     PASSWORD,
-    Stack,
     register,
-    running_stack,
     wait_for,
 )
+from tests.stack import Stack, running_stack
 
 pytestmark = pytest.mark.slow
 
