@@ -145,8 +145,10 @@ class SessionProxy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = session_endpoint(scope, self.prefix)
-        cookie_mode = (header(scope, SESSION_HEADER) or "").lower() == "cookie" or bool(
-            scope.get("state", {}).get(COOKIE_AUTH_STATE_KEY)
+        # A password change answered to a cookie session carries new tokens: they go into the
+        # cookies even when the client did not ask for cookie handling explicitly.
+        cookie_mode = (header(scope, SESSION_HEADER) or "").lower() == "cookie" or (
+            name == "change-password" and bool(scope.get("state", {}).get(COOKIE_AUTH_STATE_KEY))
         )
         if name is None or not cookie_mode:
             await self.proxy(scope, receive, send)
