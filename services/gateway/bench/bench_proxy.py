@@ -164,7 +164,7 @@ def main() -> int:
             f"{row['p99_ms']:>10.2f}{row['errors']:>8.0f}"
         )
     print(
-        f"overhead: p50 +{figures['overhead_p50_ms']:.2f} ms, p99 +{figures['overhead_p99_ms']:.2f}"
+        f"overhead: p50 {figures['overhead_p50_ms']:+.2f} ms, p99 {figures['overhead_p99_ms']:+.2f}"
         f" ms, throughput x{figures['throughput_ratio']:.2f}"
     )
     return 0
