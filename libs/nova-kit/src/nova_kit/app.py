@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import httpx
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -280,7 +280,3 @@ class _LazyTokenAuthMiddleware(TokenAuthMiddleware):
         if self.verifier is None:
             raise RuntimeError("token verifier used before start-up")
         await super().handle(scope, receive, send, next_app)
-
-
-def request_runtime(request: Request[Any, Any, Any]) -> Runtime:
-    return get_runtime(request.app)
