@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from http.cookies import SimpleCookie
-from typing import Any, cast
+from typing import Any
 
 import httpx
 from litestar.enums import ScopeType
@@ -34,6 +34,7 @@ from nova_gateway.edge.proxy import (
     UpstreamFailure,
     end_to_end,
     forwarded_headers,
+    request_body,
     send_upstream_error,
 )
 from nova_gateway.edge.responses import send_json_error
@@ -155,25 +156,10 @@ class SessionProxy:
             return
         await self.cookie_exchange(name, scope, receive, send)
 
-    async def read_body(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnectedError
-            chunk = cast("bytes", message.get("body", b""))
-            size += len(chunk)
-            if size > SESSION_BODY_LIMIT:
-                raise BodyTooLargeError
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-
     async def cookie_exchange(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
         label = self.proxy.route.prefix
         try:
-            body = await self.read_body(receive)
+            body = b"".join([chunk async for chunk in request_body(receive, SESSION_BODY_LIMIT)])
         except (BodyTooLargeError, ClientDisconnectedError) as error:
             await send_upstream_error(send, label, UpstreamFailure.of(error))
             return
