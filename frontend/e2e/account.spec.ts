@@ -24,7 +24,9 @@ for (const source of SOURCES) {
     // Register: the worker (or the first read) created the profile with the name given.
     await register(page, { name, email, password });
     await expect(page.getByTestId("display-name")).toHaveText(name);
-    await expect(page.getByText(`Loaded through ${SOURCE_LABEL[source]}`)).toBeVisible();
+    await expect(
+      page.locator("#main").getByText(`Loaded through ${SOURCE_LABEL[source]}`),
+    ).toBeVisible();
     await screenshot(page, `profile-${source}`);
     await expectAccessible(page, "/profile");
 
@@ -37,7 +39,7 @@ for (const source of SOURCES) {
     await screenshot(page, `profile-edit-${source}`);
     await expectAccessible(page, "/profile (editing)");
     await page.getByRole("button", { name: "Save profile" }).click();
-    await expect(page.getByText("Your profile was saved.")).toBeVisible();
+    await expect(page.locator("#main").getByText("Your profile was saved.")).toBeVisible();
     await expect(page.getByTestId("bio")).toHaveText(`Writes programs for engines (${source}).`);
 
     // A reload reads it back from the service.
@@ -56,7 +58,7 @@ for (const source of SOURCES) {
     // Log out, log in.
     await page.getByRole("button", { name: "Log out" }).click();
     await expect(page).toHaveURL(/\/login\?reason=signed-out/);
-    await expect(page.getByText("You are logged out.")).toBeVisible();
+    await expect(page.locator("#main").getByText("You are logged out.")).toBeVisible();
     await logIn(page, email, password);
     await expect(page).toHaveURL(/\/profile/);
     await expect(page.getByTestId("display-name")).toHaveText(name);
@@ -70,7 +72,7 @@ for (const source of SOURCES) {
     await expectAccessible(page, "/account/password");
     await page.getByRole("button", { name: "Change password" }).click();
     // Either this browser keeps a fresh session, or the login page says why it has to log in.
-    await expect(page.getByText(/Your password was changed/)).toBeVisible();
+    await expect(page.locator("#main").getByText(/Your password was changed/)).toBeVisible();
     if (!page.url().includes("/login")) {
       await page.getByRole("button", { name: "Log out" }).click();
       await expect(page).toHaveURL(/\/login/);
@@ -91,7 +93,7 @@ for (const source of SOURCES) {
     await expectAccessible(page, "/account/delete");
     await page.getByRole("button", { name: "Delete my account" }).click();
     await expect(page).toHaveURL(/\/login\?reason=deleted/);
-    await expect(page.getByText("Your account was deleted.")).toBeVisible();
+    await expect(page.locator("#main").getByText("Your account was deleted.")).toBeVisible();
     await logIn(page, email, newPassword);
     await expect(page.getByRole("alert").filter({ hasText: "Could not log in" })).toBeVisible();
     await expect(page).toHaveURL(/\/login/);
