@@ -39,7 +39,9 @@ for (const source of SOURCES) {
     await screenshot(page, `profile-edit-${source}`);
     await expectAccessible(page, "/profile (editing)");
     await page.getByRole("button", { name: "Save profile" }).click();
-    await expect(page.locator("#main").getByText("Your profile was saved.")).toBeVisible();
+    await expect(
+      page.locator("#main").getByText("Your profile was saved.").filter({ visible: true }),
+    ).toBeVisible();
     await expect(page.getByTestId("bio")).toHaveText(`Writes programs for engines (${source}).`);
 
     // A reload reads it back from the service.
@@ -58,7 +60,9 @@ for (const source of SOURCES) {
     // Log out, log in.
     await page.getByRole("button", { name: "Log out" }).click();
     await expect(page).toHaveURL(/\/login\?reason=signed-out/);
-    await expect(page.locator("#main").getByText("You are logged out.")).toBeVisible();
+    await expect(
+      page.locator("#main").getByText("You are logged out.").filter({ visible: true }),
+    ).toBeVisible();
     await logIn(page, email, password);
     await expect(page).toHaveURL(/\/profile/);
     await expect(page.getByTestId("display-name")).toHaveText(name);
@@ -72,7 +76,12 @@ for (const source of SOURCES) {
     await expectAccessible(page, "/account/password");
     await page.getByRole("button", { name: "Change password" }).click();
     // Either this browser keeps a fresh session, or the login page says why it has to log in.
-    await expect(page.locator("#main").getByText(/Your password was changed/)).toBeVisible();
+    await expect(
+      page
+        .locator("#main")
+        .getByText(/Your password was changed/)
+        .filter({ visible: true }),
+    ).toBeVisible();
     if (!page.url().includes("/login")) {
       await page.getByRole("button", { name: "Log out" }).click();
       await expect(page).toHaveURL(/\/login/);
@@ -93,7 +102,9 @@ for (const source of SOURCES) {
     await expectAccessible(page, "/account/delete");
     await page.getByRole("button", { name: "Delete my account" }).click();
     await expect(page).toHaveURL(/\/login\?reason=deleted/);
-    await expect(page.locator("#main").getByText("Your account was deleted.")).toBeVisible();
+    await expect(
+      page.locator("#main").getByText("Your account was deleted.").filter({ visible: true }),
+    ).toBeVisible();
     await logIn(page, email, newPassword);
     await expect(page.getByRole("alert").filter({ hasText: "Could not log in" })).toBeVisible();
     await expect(page).toHaveURL(/\/login/);

@@ -98,10 +98,14 @@ test.describe("administration", () => {
         await expect(restore).toBeVisible({ timeout: 2_000 });
       }).toPass({ timeout: 30_000 });
       await page.getByRole("checkbox", { name: "Include deleted users" }).uncheck();
-      await expect(page.locator("#main").getByText("No users found")).toBeVisible();
+      await expect(
+        page.locator("#main").getByText("No users found").filter({ visible: true }),
+      ).toBeVisible();
       await page.getByRole("checkbox", { name: "Include deleted users" }).check();
       await restore.click();
-      await expect(page.locator("#main").getByText(`${gone.name} was restored.`)).toBeVisible();
+      await expect(
+        page.locator("#main").getByText(`${gone.name} was restored.`).filter({ visible: true }),
+      ).toBeVisible();
       await expect(restore).toHaveCount(0);
       await page.getByRole("checkbox", { name: "Include deleted users" }).uncheck();
       await expect(page.getByRole("rowheader", { name: gone.name })).toBeVisible();

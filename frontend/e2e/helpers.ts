@@ -40,9 +40,10 @@ export async function register(
 
 export async function logIn(page: Page, email: string, password: string) {
   if (!page.url().includes("/login")) await page.goto("/login");
-  await page.getByLabel("E-mail address").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
+  // While the login page replaces the previous one, a hidden copy of it can exist for a moment.
+  await page.getByLabel("E-mail address").filter({ visible: true }).fill(email);
+  await page.getByLabel("Password").filter({ visible: true }).fill(password);
+  await page.getByRole("button", { name: "Log in" }).filter({ visible: true }).click();
 }
 
 /** An account made through the API (Bearer mode: no cookie session), answering its token. */
