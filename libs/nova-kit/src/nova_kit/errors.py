@@ -1,8 +1,9 @@
 """Errors are part of the API: every error body is ``{"code", "message"[, "details"]}``.
 
 Services raise :class:`AppError` (or a subclass) with a stable machine-readable ``code``;
-Litestar's own exceptions are mapped to the same shape; anything unexpected is logged with the
-request id and masked as ``internal_error``.
+Litestar's own exceptions are mapped to the same shape; a database or Redis that cannot be
+reached (or a pool with no free connection) is a 503 the client may retry; anything else
+unexpected is logged with the request id and masked as ``internal_error``.
 """
 
 from __future__ import annotations
@@ -162,7 +163,87 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return error_response(status, code_for_status(status), message, headers=headers)
 
 
+DEPENDENCY_RETRY_AFTER_SECONDS = "1"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what it wraps (``__cause__``, ``__context__``, SQLAlchemy's ``orig``)."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [exc]
+    while pending and len(seen) < 16:
+        current = pending.pop()
+        if current is None or any(current is known for known in seen):
+            continue
+        seen.append(current)
+        orig = getattr(current, "orig", None)
+        pending += [current.__cause__, current.__context__]
+        if isinstance(orig, BaseException):
+            pending.append(orig)
+    return seen
+
+
+def _raised_in(exc: BaseException) -> set[str]:
+    """Top-level packages of the frames an exception passed through (a bare
+    ``ConnectionRefusedError`` raised inside asyncpg's connect is a database failure)."""
+    packages: set[str] = set()
+    traceback = exc.__traceback__
+    for _ in range(200):
+        if traceback is None:
+            break
+        module = traceback.tb_frame.f_globals.get("__name__", "")
+        packages.add(str(module).split(".", 1)[0])
+        traceback = traceback.tb_next
+    return packages
+
+
+def dependency_failure(exc: BaseException) -> tuple[str, str] | None:
+    """``(code, message)`` when ``exc`` means PostgreSQL or Redis is out of reach or saturated:
+    the request did nothing wrong and may be retried shortly."""
+    import sqlalchemy.exc
+
+    if isinstance(exc, sqlalchemy.exc.TimeoutError):
+        return "database_busy", "no database connection became free in time; retry shortly"
+    causes = _causes(exc)
+    names = {type(cause).__name__ for cause in causes}
+    modules = {type(cause).__module__.split(".", 1)[0] for cause in causes}
+    modules |= {module for cause in causes for module in _raised_in(cause)}
+    if "QueryCanceledError" in names:
+        return "database_timeout", "the database did not answer in time; retry shortly"
+    if "redis" in modules and names & {"ConnectionError", "TimeoutError", "BusyLoadingError"}:
+        return "redis_unavailable", "a backing store is unavailable; retry shortly"
+    connection_lost = {
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "TooManyConnectionsError",
+        "InterfaceError",
+    }
+    database = bool(modules & {"asyncpg", "sqlalchemy"})
+    if database and (
+        names & connection_lost
+        or any(isinstance(cause, OSError | TimeoutError) for cause in causes)
+        or any(getattr(cause, "connection_invalidated", False) for cause in causes)
+    ):
+        return "database_unavailable", "the database is unavailable; retry shortly"
+    return None
+
+
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    failure = dependency_failure(exc)
+    if failure is not None:
+        code, message = failure
+        logger.warning(
+            "%s on %s %s: %s",
+            code,
+            request.method,
+            request.scope.get("path_template", request.url.path),
+            exc,
+        )
+        return error_response(
+            503, code, message, headers={"Retry-After": DEPENDENCY_RETRY_AFTER_SECONDS}
+        )
     logger.error(
         "unhandled error on %s %s",
         request.method,

@@ -1,0 +1,97 @@
+"""Failures of PostgreSQL and Redis are 503s a client may retry; other errors stay masked 500s."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+import sqlalchemy.exc
+from litestar import Litestar, get
+from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
+
+from nova_kit.embedded import free_port
+from nova_kit.errors import dependency_failure, exception_handlers
+
+
+async def refused_database_error() -> BaseException:
+    try:
+        await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", timeout=2)
+    except OSError as error:
+        return error
+    raise AssertionError("nothing should listen on a free port")
+
+
+async def refused_redis_error() -> BaseException:
+    client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except Exception as error:
+        return error
+    finally:
+        await client.aclose()
+    raise AssertionError("nothing should listen on a free port")
+
+
+async def test_unreachable_database_is_unavailable() -> None:
+    error = await refused_database_error()
+    assert dependency_failure(error) == (
+        "database_unavailable",
+        "the database is unavailable; retry shortly",
+    )
+
+
+async def test_unreachable_redis_is_unavailable() -> None:
+    error = await refused_redis_error()
+    failure = dependency_failure(error)
+    assert failure is not None
+    assert failure[0] == "redis_unavailable"
+
+
+def test_pool_timeout_is_busy() -> None:
+    failure = dependency_failure(sqlalchemy.exc.TimeoutError("QueuePool limit reached"))
+    assert failure is not None
+    assert failure[0] == "database_busy"
+
+
+def test_wrapped_statement_timeout_is_a_timeout() -> None:
+    cancelled = asyncpg.exceptions.QueryCanceledError("canceling statement: statement timeout")
+    wrapped = sqlalchemy.exc.DBAPIError("SELECT 1", {}, cancelled)
+    failure = dependency_failure(wrapped)
+    assert failure is not None
+    assert failure[0] == "database_timeout"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("bad"), OSError("disk full"), KeyError("x"), ConnectionRefusedError("elsewhere")],
+)
+def test_other_errors_are_not_dependency_failures(error: Exception) -> None:
+    assert dependency_failure(error) is None
+
+
+async def test_handlers_answer_503_with_retry_after_and_mask_the_rest() -> None:
+    @get("/busy")
+    async def busy() -> None:
+        raise sqlalchemy.exc.TimeoutError("QueuePool limit of size 1 overflow 0 reached")
+
+    @get("/down")
+    async def down() -> None:
+        raise await refused_database_error()
+
+    @get("/bug")
+    async def bug() -> None:
+        raise RuntimeError("secret detail")
+
+    app = Litestar([busy, down, bug], exception_handlers=exception_handlers())
+    async with AsyncTestClient(app) as client:
+        response = await client.get("/busy")
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "1"
+        assert response.json()["code"] == "database_busy"
+        response = await client.get("/down")
+        assert response.status_code == 503
+        assert response.json()["code"] == "database_unavailable"
+        response = await client.get("/bug")
+        assert response.status_code == 500
+        assert response.json()["code"] == "internal_error"
+        assert "secret" not in response.text
