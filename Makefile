@@ -62,12 +62,21 @@ test-frontend: setup ## the frontend: Vitest, generated types up to date, Playwr
 	  echo "browser tests need Debian's Chromium: apt-get install -y chromium" >&2; exit 1; fi
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm run --prefix frontend e2e
 
+RESILIENCE_PROFILE ?= full
+RESILIENCE_REPORT ?= docs/resilience.md
+
+.PHONY: resilience
+resilience: setup ## faults, load and hostile input against the whole system; writes docs/resilience.md
+	NOVA_RESILIENCE=1 NOVA_RESILIENCE_PROFILE=$(RESILIENCE_PROFILE) \
+	  NOVA_RESILIENCE_REPORT=$(RESILIENCE_REPORT) \
+	  $(PYTHON) -m pytest tests/resilience -n 0 -p no:cacheprovider $(PYTEST_ARGS)
+
 .PHONY: lint
 lint: setup ## ruff (check + format), mypy --strict, Biome and tsc for the frontend
 	$(VENV)/bin/ruff check $(PY_SOURCES)
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/mypy libs/nova-kit/src services/auth/src services/users/src services/gateway/src services/worker/src \
-	  deploy/render.py tests/deploy tests/observability tests/e2e scripts/devstack.py scripts/bench.py
+	  deploy/render.py tests/deploy tests/observability tests/e2e tests/resilience scripts/devstack.py scripts/bench.py
 	npm run --prefix frontend lint
 	npm run --prefix frontend typecheck
 

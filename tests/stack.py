@@ -72,6 +72,7 @@ def running_stack(
     env: Mapping[str, str] | None = None,
     per_service_env: Mapping[str, Mapping[str, str]] | None = None,
     worker: bool = False,
+    worker_concurrency: int = 1,
 ) -> Iterator[Stack]:
     """Migrated auth, users and gateway (and optionally the worker) as real processes."""
     ports = {name: free_port() for name in SERVICES}
@@ -120,7 +121,12 @@ def running_stack(
         "auth": [str(BIN / "nova-auth"), "serve"],
         "users": [str(BIN / "nova-users"), "serve"],
         "gateway": [str(BIN / "nova-gateway"), "serve"],
-        "worker": [str(BIN / "nova-worker"), "worker", "--concurrency", "1"],
+        "worker": [
+            str(BIN / "nova-worker"),
+            "worker",
+            "--concurrency",
+            str(worker_concurrency),
+        ],
     }
     names = [name for name in SERVICES if worker or name != "worker"]
     stack = Stack(urls={name: local.format(ports[name]) for name in names})
