@@ -220,6 +220,8 @@ class Sample:
     """HTTP status; None when no response came (connection error or the client's timeout)."""
     code: str = ""
     """The error ``code`` of a JSON error body, or the transport error's class name."""
+    index: int = -1
+    """The request's number within its ``Load`` (the ``index`` passed to ``send``)."""
 
     @property
     def seconds(self) -> float:
@@ -278,13 +280,15 @@ class Load:
                 try:
                     response = await asyncio.wait_for(self.send(client, index), self.timeout)
                 except TimeoutError:
-                    self.samples.append(Sample(started, self.now(), None, "client-timeout"))
+                    self.samples.append(Sample(started, self.now(), None, "client-timeout", index))
                     return
                 except httpx.HTTPError as error:
-                    self.samples.append(Sample(started, self.now(), None, type(error).__name__))
+                    self.samples.append(
+                        Sample(started, self.now(), None, type(error).__name__, index)
+                    )
                     return
                 self.samples.append(
-                    Sample(started, self.now(), response.status_code, error_code(response))
+                    Sample(started, self.now(), response.status_code, error_code(response), index)
                 )
 
         for index in range(total):
