@@ -76,7 +76,8 @@ lint: setup ## ruff (check + format), mypy --strict, Biome and tsc for the front
 	$(VENV)/bin/ruff check $(PY_SOURCES)
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/mypy libs/nova-kit/src services/auth/src services/users/src services/gateway/src services/worker/src \
-	  deploy/render.py tests/deploy tests/observability tests/e2e tests/resilience scripts/devstack.py scripts/bench.py
+	  deploy/render.py tests/deploy tests/observability tests/e2e tests/resilience scripts/devstack.py scripts/bench.py \
+	  scripts/loadgen.py
 	npm run --prefix frontend lint
 	npm run --prefix frontend typecheck
 
@@ -98,7 +99,17 @@ bench: setup bench-deps ## run every benchmark (loopback, bounded) and write doc
 	$(PYTHON) scripts/bench.py
 
 .PHONY: bench-deps
-bench-deps: ## install Hive Gateway and Apollo Gateway (pinned) for the gateway benchmark
+bench-deps: ## install wrk (the load generator) and Hive Gateway and Apollo Gateway (pinned)
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y --no-install-recommends wrk \
+	      || { apt-get update && apt-get install -y --no-install-recommends wrk; }; \
+	  else \
+	    echo "the benchmarks need wrk: sudo apt-get install -y wrk (Debian/Ubuntu)," \
+	      "brew install wrk (macOS), or build https://github.com/wg/wrk" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
 	npm ci --prefix services/gateway/bench/node --no-audit --no-fund --loglevel=error
 
 .PHONY: bench-gateway
