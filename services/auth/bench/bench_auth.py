@@ -1,25 +1,39 @@
 """Benchmark of nova-auth: login and refresh throughput and latency, token verification cost.
 
-    python services/auth/bench/bench_auth.py [--logins 200] [--refreshes 1000] [--concurrency 8]
+    python services/auth/bench/bench_auth.py [--duration 10] [--users 20] [--concurrency 8]
+        [--concurrency-refresh 16] [--summary headlines.json]
 
 Starts its own ``nova-auth serve`` on a free loopback port against PostgreSQL and Redis from
 ``NOVA_BENCH_DATABASE_URL``/``NOVA_TEST_DATABASE_URL`` and ``NOVA_BENCH_REDIS_URL``/
 ``NOVA_TEST_REDIS_URL`` (a ``nova_bench_test`` database is created on that server), or from
-embedded servers it starts in a temporary directory. Every phase is bounded in count and time.
-Passwords are hashed with the OWASP minimum Argon2id parameters (m=19456 KiB, t=2, p=1).
+embedded servers it starts in a temporary directory. Passwords are hashed with the OWASP minimum
+Argon2id parameters (m=19456 KiB, t=2, p=1).
+
+The HTTP load is ``wrk`` (``scripts/loadgen.py``), each phase ``--duration`` seconds:
+
+- login: ``--concurrency`` connections rotating over ``--users`` accounts registered first
+  (the registration is setup, sent by a small bounded Python client); while it runs, a second
+  ``wrk`` probes ``/health`` every 50 ms to show the event loop stays free;
+- refresh: ``--concurrency-refresh`` connections, each a chain of rotations (every response's
+  new refresh token is the next request's, so no token is ever presented twice);
+- ``GET /api/auth/me`` with Bearer tokens, and ``GET /health``, the floor.
+
+Token verification is measured in-process (``TokenVerifier``, no HTTP), the one part that is
+not load: a Python loop calling it is the measurement. Each phase reports req/s, p50/p99,
+errors, and the server's CPU per request and peak RSS (its process tree, sampled).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import math
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,14 +46,14 @@ from nova_kit.redis import create_redis
 from nova_kit.testing.backends import ensure_test_database_name, with_database
 from nova_kit.tokens import RevocationList, StaticKeySource, TokenVerifier
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+import loadgen
+
 DATABASE = ensure_test_database_name("nova_bench_test")
 PASSWORD = "bench password for nova"  # noqa: S105 - the benchmark users' password
 NOVA_AUTH = str(Path(sys.executable).parent / "nova-auth")
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+JSON = {"Content-Type": "application/json"}
+NEXT_REFRESH = '"refresh_token"%s*:%s*"([^"]+)"'  # Lua pattern
 
 
 async def recreate_database(admin_url: str) -> str:
@@ -50,46 +64,6 @@ async def recreate_database(admin_url: str) -> str:
     finally:
         await connection.close()
     return with_database(admin_url, DATABASE)
-
-
-async def run_phase(
-    name: str,
-    total: int,
-    concurrency: int,
-    deadline_seconds: float,
-    call: Callable[[int, int], Awaitable[None]],
-) -> dict[str, Any]:
-    """``total`` calls over ``concurrency`` workers (worker id, call index); latencies in ms."""
-    latencies: list[float] = []
-    errors = 0
-    counter = iter(range(total))
-    stop_at = time.monotonic() + deadline_seconds
-
-    async def worker(worker_id: int) -> None:
-        nonlocal errors
-        for index in counter:
-            if time.monotonic() > stop_at:
-                return
-            started = time.perf_counter()
-            try:
-                await call(worker_id, index)
-            except Exception:
-                errors += 1
-                continue
-            latencies.append((time.perf_counter() - started) * 1000)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    return {
-        "phase": name,
-        "requests": len(latencies),
-        "errors": errors,
-        "concurrency": concurrency,
-        "throughput": len(latencies) / elapsed if elapsed else 0.0,
-        "p50": percentile(latencies, 0.50) if latencies else float("nan"),
-        "p99": percentile(latencies, 0.99) if latencies else float("nan"),
-    }
 
 
 async def measure_verification(
@@ -121,8 +95,8 @@ async def measure_verification(
 
 
 @contextmanager
-def auth_server(database_url: str, redis_url: str) -> Iterator[str]:
-    """Migrate, then run ``nova-auth serve`` on a free loopback port; yields its base URL."""
+def auth_server(database_url: str, redis_url: str) -> Iterator[tuple[str, int]]:
+    """Migrate, then run ``nova-auth serve`` on a free loopback port; yields (base URL, pid)."""
     port = free_port()
     env = {
         **os.environ,
@@ -163,7 +137,7 @@ def auth_server(database_url: str, redis_url: str) -> Iterator[str]:
                 time.sleep(0.1)
             else:
                 raise SystemExit("nova-auth did not become ready")
-            yield base_url
+            yield base_url, server.pid
         finally:
             server.terminate()
             try:
@@ -172,113 +146,190 @@ def auth_server(database_url: str, redis_url: str) -> Iterator[str]:
                 server.kill()
 
 
-async def bench(args: argparse.Namespace, base_url: str, redis_url: str) -> None:
-    async with httpx.AsyncClient(
-        base_url=base_url,
-        timeout=30,
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
-    ) as client:
-        users = [f"bench{i}@example.com" for i in range(args.users)]
-        refresh_tokens: dict[int, str] = {}
-        access_token = ""
+async def sign_ins(
+    base_url: str, users: list[str], count: int, concurrency: int
+) -> list[dict[str, Any]]:
+    """``count`` logins over the accounts (bounded Python client): the relay seeds."""
+    semaphore = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
 
-        async def register(_: int, index: int) -> None:
-            response = await client.post(
-                "/api/auth/register", json={"email": users[index], "password": PASSWORD}
-            )
-            response.raise_for_status()
+        async def one(index: int) -> dict[str, Any]:
+            async with semaphore:
+                response = await client.post(
+                    "/api/auth/login",
+                    json={"email": users[index % len(users)], "password": PASSWORD},
+                )
+                response.raise_for_status()
+                body: dict[str, Any] = response.json()
+                return body
 
-        async def login(_: int, index: int) -> None:
-            nonlocal access_token
-            response = await client.post(
-                "/api/auth/login", json={"email": users[index % len(users)], "password": PASSWORD}
-            )
-            response.raise_for_status()
-            body = response.json()
-            access_token = body["access_token"]
-            refresh_tokens.setdefault(index % args.concurrency_refresh, body["refresh_token"])
-
-        async def refresh(worker_id: int, _: int) -> None:
-            response = await client.post(
-                "/api/auth/refresh", json={"refresh_token": refresh_tokens[worker_id]}
-            )
-            response.raise_for_status()
-            refresh_tokens[worker_id] = response.json()["refresh_token"]
-
-        async def health(_: int, __: int) -> None:
-            (await client.get("/health")).raise_for_status()
-
-        async def me(_: int, __: int) -> None:
-            response = await client.get(
-                "/api/auth/me", headers={"Authorization": f"Bearer {access_token}"}
-            )
-            response.raise_for_status()
-
-        # While logins saturate the hash pool, a prober checks the event loop stays responsive.
-        probe_ms: list[float] = []
-        probing = asyncio.Event()
-
-        async def probe() -> None:
-            while not probing.is_set():
-                started = time.perf_counter()
-                (await client.get("/health")).raise_for_status()
-                probe_ms.append((time.perf_counter() - started) * 1000)
-                await asyncio.sleep(0.05)
-
-        registered = await run_phase("register", len(users), args.concurrency, 120, register)
-        prober = asyncio.create_task(probe())
-        logins = await run_phase("login", args.logins, args.concurrency, 120, login)
-        probing.set()
-        await prober
-        rows = [
-            registered,
-            logins,
-            {
-                "phase": "/health*",
-                "requests": len(probe_ms),
-                "errors": 0,
-                "concurrency": 1,
-                "throughput": float("nan"),
-                "p50": percentile(probe_ms, 0.5),
-                "p99": percentile(probe_ms, 0.99),
-            },
-            await run_phase("refresh", args.refreshes, args.concurrency_refresh, 120, refresh),
-            await run_phase("GET /me", args.refreshes, args.concurrency_refresh, 60, me),
-            # the floor: the same client and server doing no work at all
-            await run_phase("GET /health", args.refreshes, args.concurrency_refresh, 60, health),
-        ]
-    verification = await measure_verification(base_url, redis_url, access_token, args.verifications)
-    report(rows, verification, args.verifications)
+        return await asyncio.gather(*(one(i) for i in range(count)))
 
 
-def report(rows: list[dict[str, Any]], verification: dict[str, float], rounds: int) -> None:
-    print(f"\nnova-auth on {os.cpu_count()} CPUs (Argon2id m=19456 KiB t=2 p=1, 2 hash threads)\n")
-    header = ("phase", "requests", "errors", "conc.", "req/s", "p50 ms", "p99 ms")
-    print("{:<11} {:>8} {:>6} {:>5} {:>8} {:>8} {:>8}".format(*header))
-    for row in rows:
-        rate = "-" if math.isnan(row["throughput"]) else f"{row['throughput']:.1f}"
-        print(
-            f"{row['phase']:<11} {row['requests']:>8} {row['errors']:>6} {row['concurrency']:>5} "
-            f"{rate:>8} {row['p50']:>8.1f} {row['p99']:>8.1f}"
+async def register(base_url: str, users: list[str], concurrency: int) -> float:
+    semaphore = asyncio.Semaphore(concurrency)
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+
+        async def one(email: str) -> None:
+            async with semaphore:
+                response = await client.post(
+                    "/api/auth/register", json={"email": email, "password": PASSWORD}
+                )
+                response.raise_for_status()
+
+        await asyncio.gather(*(one(email) for email in users))
+    return time.perf_counter() - started
+
+
+def phase(
+    name: str,
+    base_url: str,
+    pid: int,
+    args: argparse.Namespace,
+    connections: int,
+    *,
+    requests: list[loadgen.Request] | None = None,
+    relay: loadgen.Relay | None = None,
+) -> dict[str, Any]:
+    with loadgen.UsageSampler(pid) as usage:
+        load = loadgen.run_wrk(
+            base_url,
+            requests or (),
+            relay=relay,
+            duration=args.duration,
+            connections=connections,
+            timeout=args.timeout,
         )
-    print("* /health probed every 50 ms during the login phase: the event loop stays free")
-    print("\naccess-token verification per request (in-process, EdDSA):")
+    return {
+        "phase": name,
+        "load": load,
+        "cpu_ms_per_request": usage.cpu_ms_per_request(load.requests),
+        "usage": usage,
+    }
+
+
+def bench(
+    args: argparse.Namespace, base_url: str, pid: int, redis_url: str
+) -> list[dict[str, Any]]:
+    users = [f"bench{i}@example.com" for i in range(args.users)]
+    seconds = asyncio.run(register(base_url, users, args.concurrency))
+    print(f"setup: {len(users)} accounts registered in {seconds:.1f} s (Python client)\n")
+    logins = [
+        loadgen.Request(
+            "POST",
+            "/api/auth/login",
+            json.dumps({"email": email, "password": PASSWORD}),
+            JSON,
+        )
+        for email in users
+    ]
+    # While logins saturate the hash pool, a prober checks the event loop stays responsive.
+    probe = loadgen.start_wrk(
+        base_url,
+        [loadgen.Request("GET", "/health")],
+        duration=args.duration,
+        connections=1,
+        timeout=args.timeout,
+        delay_ms=50,
+    )
+    rows = [phase("login", base_url, pid, args, args.concurrency, requests=logins)]
+    probed = probe.result()
+    rows.append({"phase": "/health*", "load": probed, "cpu_ms_per_request": None, "usage": None})
+
+    seeds = asyncio.run(sign_ins(base_url, users, args.concurrency_refresh, args.concurrency))
+    relay = loadgen.Relay(
+        loadgen.Request("POST", "/api/auth/refresh", '{"refresh_token": "{relay}"}', JSON),
+        seeds=[seed["refresh_token"] for seed in seeds],
+        pattern=NEXT_REFRESH,
+    )
+    rows.append(phase("refresh", base_url, pid, args, args.concurrency_refresh, relay=relay))
+    me = [
+        loadgen.Request(
+            "GET", "/api/auth/me", headers={"Authorization": f"Bearer {seed['access_token']}"}
+        )
+        for seed in seeds
+    ]
+    rows.append(phase("GET /me", base_url, pid, args, args.concurrency_refresh, requests=me))
+    # the floor: the same load generator and server doing no work at all
+    health = [loadgen.Request("GET", "/health")]
+    rows.append(
+        phase("GET /health", base_url, pid, args, args.concurrency_refresh, requests=health)
+    )
+    verification = asyncio.run(
+        measure_verification(base_url, redis_url, seeds[0]["access_token"], args.verifications)
+    )
+    report(rows, verification, args)
+    return headlines(rows, verification)
+
+
+def report(
+    rows: list[dict[str, Any]], verification: dict[str, float], args: argparse.Namespace
+) -> None:
+    f = loadgen.fmt
+    print(
+        f"nova-auth on {os.cpu_count()} CPUs (Argon2id m=19456 KiB t=2 p=1, 2 hash threads); "
+        f"wrk, {args.duration:g} s per phase; CPU and RSS of the server's process tree\n"
+    )
+    print(
+        "| phase | conn. | requests | req/s | p50 ms | p99 ms | errors | CPU ms/req "
+        "| RSS peak MiB |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        load: loadgen.LoadResult = row["load"]
+        usage: loadgen.Usage | None = row["usage"]
+        rate = "-" if row["phase"].endswith("*") else f(load.requests_per_second)
+        print(
+            f"| {row['phase']} | {load.connections} | {load.requests} | {rate} | "
+            f"{f(load.p50_ms, 2)} | {f(load.p99_ms, 2)} | {load.errors} | "
+            f"{f(row['cpu_ms_per_request'], 2)} | {f(usage.peak_rss_mib if usage else None)} |"
+        )
+    print("\n\\* `/health` probed every 50 ms during the login phase: the event loop stays free")
+    print("\naccess-token verification per request (in-process, EdDSA, Python loop):\n")
+    print("| check | µs per call |")
+    print("|---|---:|")
     for label, micros in verification.items():
-        print(f"  {label:<20} {micros:>8.1f} µs")
-    print(f"  (mean over {rounds} calls after a warm-up)")
+        print(f"| {label} | {micros:.1f} |")
+    print(f"\n(mean over {args.verifications} calls after a warm-up)")
 
 
-def main() -> None:
+def headlines(rows: list[dict[str, Any]], verification: dict[str, float]) -> list[dict[str, Any]]:
+    summary = []
+    for row in rows:
+        if row["phase"] in ("login", "refresh", "GET /me"):
+            summary.append(loadgen.headline("auth", row["phase"], row["load"], row["usage"]))
+    label, micros = list(verification.items())[-1]
+    summary.append(
+        {
+            "benchmark": "auth",
+            "figure": f"token verification, in-process ({label})",
+            "note": f"{micros:.1f} µs per call",
+        }
+    )
+    return summary
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--logins", type=int, default=200)
-    parser.add_argument("--refreshes", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=8, help="for register and login")
-    parser.add_argument("--concurrency-refresh", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase (max 60)")
+    parser.add_argument("--users", type=int, default=20, help="accounts (max 200)")
+    parser.add_argument("--concurrency", type=int, default=8, help="login connections (max 64)")
+    parser.add_argument(
+        "--concurrency-refresh", type=int, default=16, help="refresh, /me, /health connections"
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="wrk's request timeout, s")
     parser.add_argument("--verifications", type=int, default=2000)
+    parser.add_argument("--summary", type=Path, default=None, help="write headline rows as JSON")
     args = parser.parse_args()
+    args.duration = min(max(args.duration, 1.0), 60.0)
+    args.users = min(max(args.users, 1), 200)
+    args.concurrency = min(max(args.concurrency, 1), 64)
+    args.concurrency_refresh = min(max(args.concurrency_refresh, 1), 64)
+    args.verifications = min(max(args.verifications, 1), 100_000)
+    loadgen.wrk_binary()  # fails early, with the install hint, when wrk is missing
 
     with ExitStack() as stack:
         database_admin = os.environ.get("NOVA_BENCH_DATABASE_URL") or os.environ.get(
@@ -297,9 +348,11 @@ def main() -> None:
             stack.callback(redis.stop)
             redis_url = redis.url
         database_url = asyncio.run(recreate_database(database_admin))
-        with auth_server(database_url, redis_url) as base_url:
-            asyncio.run(bench(args, base_url, redis_url))
+        with auth_server(database_url, redis_url) as (base_url, pid):
+            rows = bench(args, base_url, pid, redis_url)
+    loadgen.write_summary(args.summary, rows)
+    return 1 if any(row.get("errors") for row in rows) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,12 +1,15 @@
 """Benchmark nova-gateway against Hive Gateway and Apollo Gateway on the same supergraph.
 
     python services/gateway/bench/bench_gateway.py [--routers nova,hive,apollo]
-        [--duration 10] [--concurrency 16] [--output results.json]
+        [--duration 10] [--concurrency 16] [--output results.json] [--summary headlines.json]
 
 The fixture subgraphs of the conformance suite run in their own process; each router runs alone
-(one at a time) on loopback, gets a warm-up, then a closed-loop load of ``--concurrency``
-clients per query for ``--duration`` seconds. Every router's responses are compared with
-nova-gateway's before the load starts, so a faster wrong answer cannot win.
+(one at a time) on loopback, gets a warm-up, then ``wrk`` (``scripts/loadgen.py``) holds
+``--concurrency`` connections per query for ``--duration`` seconds (a response carrying GraphQL
+``errors`` counts as an error). Every router's responses are compared with nova-gateway's before
+the load starts, so a faster wrong answer cannot win. Per router and query it reports req/s,
+p50/p99, errors, the CPU time and the peak resident memory of the router's process tree, and
+the ratios nova / Hive Gateway and nova / Apollo Gateway.
 
 Hive Gateway and Apollo Gateway come from ``bench/node`` (``npm ci --prefix
 services/gateway/bench/node``); a router whose files are missing is skipped with a message.
@@ -16,12 +19,11 @@ Numbers are only comparable between routers of one run on one machine.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import math
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+import loadgen
 
 BENCH = Path(__file__).resolve().parent
 NODE_DIR = BENCH / "node"
@@ -75,9 +80,12 @@ class Result:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
+    max_ms: float
     cpu_ms_per_request: float
     """CPU time the router's processes spent per request (user + system): the number least
     disturbed by other load on the machine."""
+    rss_peak_mib: float
+    rss_after_mib: float
 
 
 def free_port() -> int:
@@ -155,69 +163,49 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) 
     raise RuntimeError(f"router at {url} did not start")
 
 
-async def load(url: str, query: str, duration: float, concurrency: int) -> tuple[list[float], int]:
-    latencies: list[float] = []
-    errors = 0
-    stop_at = time.perf_counter() + duration
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=10, limits=limits, trust_env=False) as client:
-
-        async def worker() -> None:
-            nonlocal errors
-            body = {"query": query}
-            while time.perf_counter() < stop_at:
-                start = time.perf_counter()
-                try:
-                    response = await client.post(url, json=body)
-                    ok = response.status_code == 200 and "errors" not in response.json()
-                except httpx.HTTPError:
-                    ok = False
-                latencies.append(time.perf_counter() - start)
-                errors += 0 if ok else 1
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, errors
-
-
-def process_tree_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of ``root`` and its descendants (Linux /proc)."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    ticks = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        parents[pid] = int(fields[1])
-        times[pid] = (int(fields[11]) + int(fields[12])) / ticks
-    total = 0.0
-    for pid, seconds in times.items():
-        current = pid
-        while current not in (0, 1) and current != root:
-            current = parents.get(current, 0)
-        if current == root:
-            total += seconds
-    return total
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def responses(url: str) -> dict[str, Any]:
     with httpx.Client(timeout=10, trust_env=False) as client:
         return {name: client.post(url, json={"query": q}).json() for name, q in CROSS_CHECK.items()}
 
 
+def measure(
+    name: str, query_name: str, process: subprocess.Popen[bytes], url: str, args: argparse.Namespace
+) -> Result:
+    requests = [
+        loadgen.Request(
+            "POST",
+            "/graphql",
+            json.dumps({"query": QUERIES[query_name]}),
+            {"Content-Type": "application/json"},
+        )
+    ]
+    options: dict[str, Any] = {
+        "connections": args.concurrency,
+        "threads": args.threads,
+        "timeout": args.timeout,
+        "fail_pattern": '"errors"%s*:',
+    }
+    loadgen.run_wrk(url, requests, duration=min(2.0, args.duration), **options)  # warm-up
+    with loadgen.UsageSampler(process.pid) as usage:
+        load = loadgen.run_wrk(url, requests, duration=args.duration, **options)
+    return Result(
+        router=name,
+        query=query_name,
+        requests=load.requests,
+        errors=load.errors,
+        seconds=load.seconds,
+        requests_per_second=load.requests_per_second,
+        p50_ms=round(load.p50_ms, 2),
+        p99_ms=round(load.p99_ms, 2),
+        max_ms=round(load.max_ms, 2),
+        cpu_ms_per_request=usage.cpu_ms_per_request(load.requests),
+        rss_peak_mib=usage.peak_rss_mib,
+        rss_after_mib=usage.rss_after_mib,
+    )
+
+
 def bench_router(
-    name: str, supergraph: Path, duration: float, concurrency: int, reference: dict[str, Any] | None
+    name: str, supergraph: Path, args: argparse.Namespace, reference: dict[str, Any] | None
 ) -> tuple[list[Result], dict[str, Any] | None]:
     port = free_port()
     command = router_command(name, supergraph, port)
@@ -244,24 +232,8 @@ def bench_router(
                         f"  {name}: {answers[query]}",
                         file=sys.stderr,
                     )
-        for query_name, query in QUERIES.items():
-            asyncio.run(load(url, query, min(2.0, duration), concurrency))  # warm-up
-            cpu_before = process_tree_cpu_seconds(process.pid)
-            latencies, errors = asyncio.run(load(url, query, duration, concurrency))
-            cpu = process_tree_cpu_seconds(process.pid) - cpu_before
-            results.append(
-                Result(
-                    router=name,
-                    query=query_name,
-                    requests=len(latencies),
-                    errors=errors,
-                    seconds=duration,
-                    requests_per_second=round(len(latencies) / duration, 1),
-                    p50_ms=round(statistics.median(latencies) * 1000, 2) if latencies else 0.0,
-                    p99_ms=round(percentile(latencies, 0.99) * 1000, 2),
-                    cpu_ms_per_request=round(cpu * 1000 / max(1, len(latencies)), 3),
-                )
-            )
+        base_url = f"http://127.0.0.1:{port}"
+        results = [measure(name, query_name, process, base_url, args) for query_name in QUERIES]
     finally:
         process.terminate()
         try:
@@ -271,13 +243,83 @@ def bench_router(
     return results, answers
 
 
+def ratio(numerator: float, denominator: float) -> float:
+    if not denominator or math.isnan(numerator) or math.isnan(denominator):
+        return math.nan
+    return round(numerator / denominator, 2)
+
+
+def report(results: list[Result], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Print the tables (Markdown); return the headline rows."""
+    f = loadgen.fmt
+    print(
+        f"wrk: {args.concurrency} connections, {args.threads} thread(s), "
+        f"{args.duration:g} s per query after a warm-up; errors are socket errors, 4xx/5xx and "
+        "GraphQL `errors`; CPU and RSS are the router's process tree.\n"
+    )
+    print("| router | query | req/s | p50 ms | p99 ms | errors | CPU ms/req | RSS peak MiB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(
+            f"| {r.router} | {r.query} | {f(r.requests_per_second)} | {f(r.p50_ms, 2)} | "
+            f"{f(r.p99_ms, 2)} | {r.errors} | {f(r.cpu_ms_per_request, 3)} | "
+            f"{f(r.rss_peak_mib)} |"
+        )
+    by_key = {(r.router, r.query): r for r in results}
+    peers = [p for p in ("hive", "apollo") if any(r.router == p for r in results)]
+    rows: list[dict[str, Any]] = []
+    if "nova" not in {r.router for r in results}:
+        return rows
+    if peers:
+        names = {"hive": "Hive Gateway", "apollo": "Apollo Gateway"}
+        print("\nnova-gateway / peer (req/s: above 1 is better; p99, CPU/req, RSS: below 1)\n")
+        print("| query | peer | req/s | p99 | CPU/req | RSS peak |")
+        print("|---|---|---:|---:|---:|---:|")
+    for query in QUERIES:
+        nova = by_key.get(("nova", query))
+        if nova is None:
+            continue
+        ratios = []
+        for peer in peers:
+            other = by_key.get((peer, query))
+            if other is None:
+                continue
+            rps = ratio(nova.requests_per_second, other.requests_per_second)
+            ratios.append(f"x{f(rps, 2)} vs {peer}")
+            print(
+                f"| {query} | {names[peer]} | {f(rps, 2)} | "
+                f"{f(ratio(nova.p99_ms, other.p99_ms), 2)} | "
+                f"{f(ratio(nova.cpu_ms_per_request, other.cpu_ms_per_request), 2)} | "
+                f"{f(ratio(nova.rss_peak_mib, other.rss_peak_mib), 2)} |"
+            )
+        rows.append(
+            {
+                "benchmark": "gateway",
+                "figure": f"nova-gateway {query}",
+                "rps": nova.requests_per_second,
+                "p50_ms": nova.p50_ms,
+                "p99_ms": nova.p99_ms,
+                "errors": nova.errors,
+                "rss_mib": nova.rss_peak_mib,
+                "note": ", ".join(ratios) + " (req/s)" if ratios else None,
+            }
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--routers", default="nova,hive,apollo")
-    parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per query (max 120)")
+    parser.add_argument("--concurrency", type=int, default=16, help="wrk connections (max 256)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--timeout", type=float, default=10.0, help="wrk's request timeout, s")
     parser.add_argument("--output", type=Path, default=None, help="write results as JSON")
+    parser.add_argument("--summary", type=Path, default=None, help="write headline rows as JSON")
     args = parser.parse_args()
+    args.duration = min(max(args.duration, 1.0), 120.0)
+    args.concurrency = min(max(args.concurrency, 1), 256)
+    loadgen.wrk_binary()  # fails early, with the install hint, when wrk is missing
 
     subgraphs = subprocess.Popen(  # noqa: S603 - fixed command
         [sys.executable, str(BENCH / "subgraphs.py")],
@@ -297,9 +339,7 @@ def main() -> None:
             all_results: list[Result] = []
             reference: dict[str, Any] | None = None
             for router in args.routers.split(","):
-                results, answers = bench_router(
-                    router, supergraph, args.duration, args.concurrency, reference
-                )
+                results, answers = bench_router(router, supergraph, args, reference)
                 if router == "nova":
                     reference = answers
                 all_results += results
@@ -308,14 +348,7 @@ def main() -> None:
             subgraphs.stdin.close()
         subgraphs.wait(timeout=15)
 
-    print(f"concurrency {args.concurrency}, {args.duration:g}s per query")
-    print("| router | query | req/s | p50 ms | p99 ms | router CPU ms/req | errors |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for r in all_results:
-        print(
-            f"| {r.router} | {r.query} | {r.requests_per_second} | {r.p50_ms} | {r.p99_ms} | "
-            f"{r.cpu_ms_per_request} | {r.errors} |"
-        )
+    loadgen.write_summary(args.summary, report(all_results, args))
     if args.output is not None:
         args.output.write_text(json.dumps([asdict(r) for r in all_results], indent=2) + "\n")
 

@@ -2,23 +2,26 @@
 
     python services/gateway/bench/bench_proxy.py [--duration 5] [--concurrency 16] [--json]
 
-Starts, on free loopback ports, a small upstream (uvicorn, a fixed 1 KiB JSON answer) and a real
-``nova-gateway serve`` routing ``/api/bench`` to it, then runs the same closed-loop load against
-each for ``--duration`` seconds and reports requests per second, p50/p99 and the gateway's
-overhead. Bounded in time and count, loopback only. Redis comes from ``NOVA_BENCH_REDIS_URL`` /
-``NOVA_TEST_REDIS_URL`` or an embedded server (rate limits stay on, as in production).
+Starts, on free loopback ports, a small upstream (uvicorn in its own process, a fixed 1 KiB JSON
+answer) and a real ``nova-gateway serve`` routing ``/api/bench`` to it, then runs the same
+``wrk`` load (``scripts/loadgen.py``) against each for ``--duration`` seconds and reports
+requests per second, p50/p99, errors, CPU per request and peak RSS of the gateway and the
+upstream, and the ratio proxied / direct. Bounded in time, loopback only. Redis comes from
+``NOVA_BENCH_REDIS_URL`` / ``NOVA_TEST_REDIS_URL`` or an embedded server (rate limits stay on,
+as in production, with a per-client limit far above what one run sends).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import json
 import os
-import statistics
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -29,10 +32,13 @@ import uvicorn
 from nova_kit.embedded import EmbeddedRedis, free_port
 from nova_kit.testing.processes import ServiceProcess
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+import loadgen
+
 ROOT = Path(__file__).resolve().parents[3]
 SUPERGRAPH = ROOT / "services" / "gateway" / "tests" / "fixtures" / "supergraph.graphql"
 BODY = json.dumps({"id": "42", "padding": "x" * 1000}).encode()
-MAX_REQUESTS = 200_000
+RATE_LIMIT = 10_000_000  # per client: the limiter runs, never refuses
 
 
 async def upstream(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -48,64 +54,137 @@ async def upstream(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": BODY})
 
 
-def serve_upstream(port: int) -> uvicorn.Server:
-    config = uvicorn.Config(
-        upstream, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 15
-    while not server.started:
+def start_upstream(port: int, log: Path) -> subprocess.Popen[bytes]:
+    """This script with ``--serve-upstream``: the upstream in its own process, measured alone."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(  # noqa: S603 - this script
+            [sys.executable, __file__, "--serve-upstream", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the upstream exited:\n{log.read_text()[-2000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
+                return process
         if time.monotonic() > deadline:
             raise RuntimeError("the upstream did not start")
-        time.sleep(0.02)
-    return server
+        time.sleep(0.1)
 
 
-async def load(url: str, duration: float, concurrency: int) -> dict[str, float]:
-    latencies: list[float] = []
-    errors = 0
-    statuses: dict[str, int] = {}
-    deadline = time.monotonic() + duration
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+def serve_upstream(port: int) -> None:
+    uvicorn.run(
+        upstream, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
+    )
 
-        async def worker() -> None:
-            nonlocal errors
-            while time.monotonic() < deadline and len(latencies) < MAX_REQUESTS:
-                started = time.perf_counter()
-                try:
-                    response = await client.get(url)
-                    outcome = str(response.status_code)
-                except httpx.HTTPError as error:
-                    outcome = type(error).__name__
-                ok = outcome == "200"
-                statuses[outcome] = statuses.get(outcome, 0) + 1
-                latencies.append(time.perf_counter() - started)
-                errors += 0 if ok else 1
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    latencies.sort()
-    count = len(latencies)
-    if errors:
-        print(f"non-200 answers from {url}: {statuses}", file=sys.stderr)
+def phase(
+    url: str, path: str, pids: dict[str, int], args: argparse.Namespace, duration: float
+) -> dict[str, Any]:
+    """wrk against ``url``; the usage of each process tree in ``pids`` while it runs."""
+    requests = [loadgen.Request("GET", path)]
+    with contextlib.ExitStack() as stack:
+        usages = {
+            name: stack.enter_context(loadgen.UsageSampler(pid)) for name, pid in pids.items()
+        }
+        load = loadgen.run_wrk(
+            url,
+            requests,
+            duration=duration,
+            connections=args.concurrency,
+            threads=args.threads,
+            timeout=args.timeout,
+        )
     return {
-        "requests": count,
-        "errors": errors,
-        "rps": count / duration,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[min(count - 1, int(count * 0.99))] * 1000,
+        **load.as_dict(),
+        "usage": {
+            name: {
+                "cpu_ms_per_request": usage.cpu_ms_per_request(load.requests),
+                "rss_peak_mib": usage.peak_rss_mib,
+                "rss_after_mib": usage.rss_after_mib,
+            }
+            for name, usage in usages.items()
+        },
     }
 
 
-def main() -> int:
+def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
+    f = loadgen.fmt
+    print(
+        f"wrk: {args.concurrency} connections, {args.threads} thread(s), "
+        f"{figures['duration_seconds']:g} s per phase after a warm-up; GET of a 1 KiB JSON "
+        "answer; CPU and RSS per process tree.\n"
+    )
+    print(
+        "| path | req/s | p50 ms | p99 ms | errors | gateway CPU ms/req | gateway RSS peak MiB "
+        "| upstream CPU ms/req | upstream RSS peak MiB |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, row in (
+        ("direct", figures["direct"]),
+        ("through gateway", figures["through_gateway"]),
+    ):
+        usage = row["usage"]
+        through = usage.get("gateway", {})
+        print(
+            f"| {name} | {f(row['requests_per_second'])} | {f(row['p50_ms'], 2)} | "
+            f"{f(row['p99_ms'], 2)} | {row['errors']} | "
+            f"{f(through.get('cpu_ms_per_request'), 3)} | {f(through.get('rss_peak_mib'))} | "
+            f"{f(usage['upstream']['cpu_ms_per_request'], 3)} | "
+            f"{f(usage['upstream']['rss_peak_mib'])} |"
+        )
+    print(
+        f"\nproxied / direct: req/s x{figures['throughput_ratio']:.3f}; overhead p50 "
+        f"{figures['overhead_p50_ms']:+.2f} ms, p99 {figures['overhead_p99_ms']:+.2f} ms"
+    )
+
+
+def headlines(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    direct, proxied = figures["direct"], figures["through_gateway"]
+    gateway_usage = proxied["usage"]["gateway"]
+    return [
+        {
+            "benchmark": "gateway-proxy",
+            "figure": "REST through nova-gateway",
+            "rps": proxied["requests_per_second"],
+            "p50_ms": proxied["p50_ms"],
+            "p99_ms": proxied["p99_ms"],
+            "errors": proxied["errors"],
+            "rss_mib": gateway_usage["rss_peak_mib"],
+            "note": f"x{figures['throughput_ratio']:.3f} of direct (req/s), "
+            f"p50 {figures['overhead_p50_ms']:+.2f} ms",
+        },
+        {
+            "benchmark": "gateway-proxy",
+            "figure": "REST direct to the upstream",
+            "rps": direct["requests_per_second"],
+            "p50_ms": direct["p50_ms"],
+            "p99_ms": direct["p99_ms"],
+            "errors": direct["errors"],
+            "rss_mib": direct["usage"]["upstream"]["rss_peak_mib"],
+        },
+    ]
+
+
+def main() -> int:  # noqa: PLR0915 - one linear script
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per phase (max 60)")
-    parser.add_argument("--concurrency", type=int, default=16, help="parallel clients (max 256)")
+    parser.add_argument("--concurrency", type=int, default=16, help="wrk connections (max 256)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--timeout", type=float, default=10.0, help="wrk's request timeout, s")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--summary", type=Path, default=None, help="write headline rows as JSON")
+    parser.add_argument("--serve-upstream", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_upstream:
+        serve_upstream(args.serve_upstream)
+        return 0
     duration = min(max(args.duration, 1.0), 60.0)
-    concurrency = min(max(args.concurrency, 1), 256)
+    args.concurrency = min(max(args.concurrency, 1), 256)
+    loadgen.wrk_binary()  # fails early, with the install hint, when wrk is missing
 
     redis_url = os.environ.get("NOVA_BENCH_REDIS_URL") or os.environ.get("NOVA_TEST_REDIS_URL")
     workdir = Path(tempfile.mkdtemp(prefix="nova-bench-proxy-"))
@@ -115,7 +194,7 @@ def main() -> int:
         embedded.start()
         redis_url = embedded.url
     upstream_port, gateway_port = free_port(), free_port()
-    server = serve_upstream(upstream_port)
+    upstream_process = start_upstream(upstream_port, workdir / "upstream.log")
     gateway = ServiceProcess(
         "gateway",
         [str(Path(sys.executable).parent / "nova-gateway"), "serve"],
@@ -127,47 +206,55 @@ def main() -> int:
             "NOVA_GATEWAY_SUPERGRAPH_POLL_SECONDS": "0",
             "NOVA_GATEWAY_ROUTES": json.dumps({"/api/bench": f"http://127.0.0.1:{upstream_port}"}),
             "NOVA_GATEWAY_ANONYMOUS_ROUTES": '["GET /api/bench/*"]',
-            "NOVA_GATEWAY_RATE_LIMIT_PER_CLIENT": str(MAX_REQUESTS * 2),
+            "NOVA_GATEWAY_RATE_LIMIT_PER_CLIENT": str(RATE_LIMIT),
             "NOVA_GATEWAY_LOG_LEVEL": "WARNING",
         },
         workdir / "gateway.log",
         f"http://127.0.0.1:{gateway_port}",
     )
+    upstream_url = f"http://127.0.0.1:{upstream_port}"
+    path = "/api/bench/items"
     try:
         gateway.start().wait_until_ready(timeout=60)
-        path = "/api/bench/items"
-        asyncio.run(load(f"http://127.0.0.1:{upstream_port}{path}", 1.0, concurrency))  # warm-up
-        direct = asyncio.run(load(f"http://127.0.0.1:{upstream_port}{path}", duration, concurrency))
-        proxied = asyncio.run(load(f"{gateway.base_url}{path}", duration, concurrency))
+        phase(upstream_url, path, {}, args, 1.0)  # warm-up
+        phase(gateway.base_url or "", path, {}, args, 1.0)
+        direct = phase(upstream_url, path, {"upstream": upstream_process.pid}, args, duration)
+        proxied = phase(
+            gateway.base_url or "",
+            path,
+            {"gateway": gateway.pid, "upstream": upstream_process.pid},
+            args,
+            duration,
+        )
     finally:
         gateway.stop()
-        server.should_exit = True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(upstream_process.pid, signal.SIGTERM)
+        try:
+            upstream_process.wait(15)
+        except subprocess.TimeoutExpired:
+            upstream_process.kill()
+            upstream_process.wait(5)
         if embedded is not None:
             embedded.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     figures = {
         "direct": direct,
         "through_gateway": proxied,
-        "overhead_p50_ms": proxied["p50_ms"] - direct["p50_ms"],
-        "overhead_p99_ms": proxied["p99_ms"] - direct["p99_ms"],
-        "throughput_ratio": proxied["rps"] / direct["rps"] if direct["rps"] else 0.0,
-        "concurrency": concurrency,
+        "overhead_p50_ms": round(proxied["p50_ms"] - direct["p50_ms"], 3),
+        "overhead_p99_ms": round(proxied["p99_ms"] - direct["p99_ms"], 3),
+        "throughput_ratio": round(proxied["requests_per_second"] / direct["requests_per_second"], 3)
+        if direct["requests_per_second"]
+        else 0.0,
+        "concurrency": args.concurrency,
         "duration_seconds": duration,
     }
+    loadgen.write_summary(args.summary, headlines(figures))
     if args.json:
         print(json.dumps(figures, indent=2))
-        return 0
-    print(f"REST proxy overhead ({concurrency} clients, {duration:g}s per phase, loopback)")
-    print(f"{'path':<18}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
-    for name, row in (("direct", direct), ("through gateway", proxied)):
-        print(
-            f"{name:<18}{row['rps']:>10.0f}{row['p50_ms']:>10.2f}"
-            f"{row['p99_ms']:>10.2f}{row['errors']:>8.0f}"
-        )
-    print(
-        f"overhead: p50 {figures['overhead_p50_ms']:+.2f} ms, p99 {figures['overhead_p99_ms']:+.2f}"
-        f" ms, throughput x{figures['throughput_ratio']:.2f}"
-    )
-    return 0
+    else:
+        report(figures, args)
+    return 1 if direct["errors"] or proxied["errors"] else 0
 
 
 if __name__ == "__main__":

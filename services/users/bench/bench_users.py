@@ -1,26 +1,26 @@
 """Throughput and latency of nova-users' hottest routes, against a real ``nova-users serve``.
 
     .venv/bin/python services/users/bench/bench_users.py [--duration 5] [--concurrency 16]
+        [--users 50] [--json] [--summary headlines.json]
 
 Starts (all on 127.0.0.1): PostgreSQL and Redis (embedded, in a temporary directory, unless
 ``NOVA_BENCH_DATABASE_URL`` / ``NOVA_BENCH_REDIS_URL`` name servers to use; the ``users`` schema
 of that database is migrated and written to), a JWKS endpoint with a fresh Ed25519 key, and
-``nova-users serve``. Then it measures ``GET /api/users/me`` (read) and ``PATCH /api/users/me``
-(write) with ``--concurrency`` clients for ``--duration`` seconds each, and prints requests per
-second, p50 and p99 (``--json`` for a machine-readable line). Every phase is bounded in time and
-in request count; everything it started is stopped at the end.
+``nova-users serve``. Every profile is created first (one read each, a bounded Python client),
+then ``wrk`` (``scripts/loadgen.py``) measures ``GET /api/users/me`` (read) and ``PATCH
+/api/users/me`` (write) with ``--concurrency`` connections for ``--duration`` seconds each,
+rotating over the users' Bearer tokens, and it prints req/s, p50/p99, errors and the service's
+CPU per request and peak RSS (``--json`` for a machine-readable line). Every phase is bounded in
+time; everything it started is stopped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
-import random
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,7 +28,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -38,35 +37,10 @@ import httpx
 from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from nova_kit.testing.tokens import TokenFactory
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+import loadgen
+
 BIN = Path(sys.executable).parent
-MAX_REQUESTS_PER_PHASE = 500_000
-
-
-@dataclass
-class PhaseResult:
-    name: str
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    elapsed: float = 0.0
-
-    def summary(self) -> dict[str, Any]:
-        ordered = sorted(self.latencies)
-        count = len(ordered)
-
-        def percentile(fraction: float) -> float:
-            if not ordered:
-                return float("nan")
-            return ordered[min(count - 1, int(fraction * count))] * 1000
-
-        return {
-            "phase": self.name,
-            "requests": count,
-            "errors": self.errors,
-            "rps": round(count / self.elapsed, 1) if self.elapsed else 0.0,
-            "p50_ms": round(percentile(0.50), 2),
-            "p99_ms": round(percentile(0.99), 2),
-            "mean_ms": round(statistics.fmean(ordered) * 1000, 2) if ordered else float("nan"),
-        }
 
 
 @contextlib.contextmanager
@@ -117,7 +91,7 @@ def backends(workdir: Path) -> Iterator[tuple[str, str]]:
 
 
 @contextlib.contextmanager
-def users_service(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+def users_service(env: dict[str, str], port: int, log: Path) -> Iterator[tuple[str, int]]:
     migrate = subprocess.run(  # noqa: S603 - our own console script
         [str(BIN / "nova-users"), "migrate"],
         env=env,
@@ -148,7 +122,7 @@ def users_service(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise SystemExit(f"nova-users not ready after 30 s:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
-        yield base_url
+        yield base_url, process.pid
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -160,85 +134,69 @@ def users_service(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
             process.wait(10)
 
 
-async def run_phase(
-    name: str,
-    client: httpx.AsyncClient,
-    tokens: list[str],
-    *,
-    concurrency: int,
-    duration: float,
-    write: bool,
-) -> PhaseResult:
-    result = PhaseResult(name)
-    deadline = time.perf_counter() + duration
-    issued = 0
-
-    async def worker(seed: int) -> None:
-        nonlocal issued
-        pick = random.Random(seed)  # noqa: S311 - load generation, not security
-        while time.perf_counter() < deadline and issued < MAX_REQUESTS_PER_PHASE:
-            issued += 1
-            headers = {"Authorization": f"Bearer {pick.choice(tokens)}"}
-            started = time.perf_counter()
-            if write:
-                response = await client.patch(
-                    "/api/users/me", json={"bio": f"bench {issued}"}, headers=headers
-                )
-            else:
-                response = await client.get("/api/users/me", headers=headers)
-            if response.status_code == 200:
-                result.latencies.append(time.perf_counter() - started)
-            else:
-                result.errors += 1
-
-    began = time.perf_counter()
-    await asyncio.gather(*(worker(index) for index in range(concurrency)))
-    result.elapsed = time.perf_counter() - began
-    return result
+def phase(
+    name: str, base_url: str, pid: int, tokens: list[str], args: argparse.Namespace, *, write: bool
+) -> dict[str, Any]:
+    requests = [
+        loadgen.Request(
+            "PATCH" if write else "GET",
+            "/api/users/me",
+            json.dumps({"bio": f"bench {index}"}) if write else None,
+            {"Authorization": f"Bearer {token}"}
+            | ({"Content-Type": "application/json"} if write else {}),
+        )
+        for index, token in enumerate(tokens)
+    ]
+    with loadgen.UsageSampler(pid) as usage:
+        load = loadgen.run_wrk(
+            base_url,
+            requests,
+            duration=args.duration,
+            connections=args.concurrency,
+            timeout=args.timeout,
+        )
+    return {
+        "phase": name,
+        **load.as_dict(),
+        "cpu_ms_per_request": usage.cpu_ms_per_request(load.requests),
+        "rss_peak_mib": usage.peak_rss_mib,
+        "rss_after_mib": usage.rss_after_mib,
+    }
 
 
-async def measure(base_url: str, tokens: list[str], args: argparse.Namespace) -> list[PhaseResult]:
-    limits = httpx.Limits(
-        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
-    )
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=10) as client:
-        for token in tokens:  # creates every profile (the first-read upsert), warms the pools
-            response = await client.get(
-                "/api/users/me", headers={"Authorization": f"Bearer {token}"}
-            )
+def measure(
+    base_url: str, pid: int, tokens: list[str], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        for token in tokens:  # creates every profile (the first-read upsert)
+            response = client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
             response.raise_for_status()
-        await run_phase(
-            "warmup", client, tokens, concurrency=args.concurrency, duration=1.0, write=False
-        )
-        read = await run_phase(
-            "read GET /api/users/me",
-            client,
-            tokens,
-            concurrency=args.concurrency,
-            duration=args.duration,
-            write=False,
-        )
-        write = await run_phase(
-            "write PATCH /api/users/me",
-            client,
-            tokens,
-            concurrency=args.concurrency,
-            duration=args.duration,
-            write=True,
-        )
-    return [read, write]
+    loadgen.run_wrk(  # warm-up: the pools fill
+        base_url,
+        [loadgen.Request("GET", "/api/users/me", headers={"Authorization": f"Bearer {tokens[0]}"})],
+        duration=1,
+        connections=args.concurrency,
+        timeout=args.timeout,
+    )
+    return [
+        phase("read GET /api/users/me", base_url, pid, tokens, args, write=False),
+        phase("write PATCH /api/users/me", base_url, pid, tokens, args, write=True),
+    ]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per phase (max 60)")
-    parser.add_argument("--concurrency", type=int, default=16, help="parallel clients (max 128)")
+    parser.add_argument("--concurrency", type=int, default=16, help="wrk connections (max 128)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="wrk's request timeout, s")
+    parser.add_argument("--summary", type=Path, default=None, help="write headline rows as JSON")
     parser.add_argument("--users", type=int, default=50, help="distinct users (max 1000)")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     args = parser.parse_args()
     args.duration = min(max(args.duration, 0.5), 60.0)
     args.concurrency = min(max(args.concurrency, 1), 128)
     args.users = min(max(args.users, 1), 1000)
+    loadgen.wrk_binary()  # fails early, with the install hint, when wrk is missing
 
     factory = TokenFactory()
     tokens = [factory.mint(str(uuid.uuid4()), lifetime=900) for _ in range(args.users)]
@@ -254,21 +212,42 @@ def main() -> int:
                 "NOVA_USERS_LOG_LEVEL": "WARNING",
                 "NOVA_USERS_DB_POOL_SIZE": str(min(args.concurrency, 20)),
             }
-            with users_service(env, free_port(), workdir / "users.log") as base_url:
-                results = asyncio.run(measure(base_url, tokens, args))
+            with users_service(env, free_port(), workdir / "users.log") as (base_url, pid):
+                summaries = measure(base_url, pid, tokens, args)
 
-    summaries = [result.summary() for result in results]
+    loadgen.write_summary(
+        args.summary,
+        [
+            {
+                "benchmark": "users",
+                "figure": summary["phase"],
+                "rps": summary["requests_per_second"],
+                "p50_ms": summary["p50_ms"],
+                "p99_ms": summary["p99_ms"],
+                "errors": summary["errors"],
+                "rss_mib": summary["rss_peak_mib"],
+            }
+            for summary in summaries
+        ],
+    )
     if args.json:
         print(
             json.dumps({"service": "users", "concurrency": args.concurrency, "results": summaries})
         )
     else:
-        print(f"nova-users, {args.concurrency} clients, {args.duration:g} s per phase")
+        f = loadgen.fmt
+        print(
+            f"nova-users: wrk, {args.concurrency} connections, {args.duration:g} s per phase, "
+            f"{args.users} users' tokens in rotation; CPU and RSS of the service's process tree\n"
+        )
+        print("| phase | requests | req/s | p50 ms | p99 ms | errors | CPU ms/req | RSS peak MiB |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for summary in summaries:
             print(
-                f"  {summary['phase']:<28} {summary['rps']:>8} req/s   "
-                f"p50 {summary['p50_ms']:>7} ms   p99 {summary['p99_ms']:>7} ms   "
-                f"errors {summary['errors']}"
+                f"| {summary['phase']} | {summary['requests']} | "
+                f"{f(summary['requests_per_second'])} | {f(summary['p50_ms'], 2)} | "
+                f"{f(summary['p99_ms'], 2)} | {summary['errors']} | "
+                f"{f(summary['cpu_ms_per_request'], 2)} | {f(summary['rss_peak_mib'])} |"
             )
     return 1 if any(summary["errors"] for summary in summaries) else 0
 

@@ -15,6 +15,11 @@ Phases (each bounded in count and time, loopback only):
 PostgreSQL and Redis come from ``NOVA_BENCH_DATABASE_URL``/``NOVA_TEST_DATABASE_URL`` and
 ``NOVA_BENCH_REDIS_URL``/``NOVA_TEST_REDIS_URL`` (a ``nova_worker_bench_test`` database is
 created there), or from embedded servers started in a temporary directory.
+
+The load here is Python, not ``wrk``: tasks are published to Celery (a Redis broker), not sent
+over HTTP, and the registration phase is a sequence of single sign-ups, each timed until its
+effects arrive. The worker's process tree (the Celery parent and its prefork children) is
+sampled for CPU per task and peak RSS (``scripts/loadgen.py``).
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ from nova_kit.events import create_celery_producer
 from nova_kit.testing.backends import ensure_test_database_name, with_database
 from nova_kit.testing.processes import ServiceProcess
 from nova_worker.sink import SmtpSink
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+import loadgen
 
 DATABASE = ensure_test_database_name("nova_worker_bench_test")
 SCRIPTS = Path(sys.executable).parent
@@ -117,14 +125,21 @@ def wait(check: Callable[[], bool], deadline: float, interval: float = 0.02) -> 
 
 
 def throughput(
-    name: str, count: int, publish: Callable[[int], None], done: Callable[[], bool], limit: float
+    name: str,
+    count: int,
+    publish: Callable[[int], None],
+    done: Callable[[], bool],
+    limit: float,
+    *,
+    worker_pid: int,
 ) -> dict[str, Any]:
-    started = time.perf_counter()
-    for index in range(count):
-        publish(index)
-    published = time.perf_counter() - started
-    finished = wait(done, time.monotonic() + limit, interval=0.05)
-    elapsed = time.perf_counter() - started
+    with loadgen.UsageSampler(worker_pid) as usage:
+        started = time.perf_counter()
+        for index in range(count):
+            publish(index)
+        published = time.perf_counter() - started
+        finished = wait(done, time.monotonic() + limit, interval=0.05)
+        elapsed = time.perf_counter() - started
     return {
         "phase": name,
         "tasks": count,
@@ -132,6 +147,8 @@ def throughput(
         "publish_seconds": round(published, 3),
         "seconds": round(elapsed, 3),
         "tasks_per_second": round(count / elapsed, 1),
+        "cpu_ms_per_task": usage.cpu_ms_per_request(count),
+        "rss_peak_mib": usage.peak_rss_mib,
     }
 
 
@@ -143,6 +160,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--phase-timeout", type=float, default=180.0)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--summary", type=Path, default=None, help="write headline rows as JSON")
     args = parser.parse_args()
     results: list[dict[str, Any]] = []
     processes: list[ServiceProcess] = []
@@ -190,7 +208,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                     },
                     users_port,
                 )
-            start(
+            worker = start(
                 "worker",
                 [
                     str(SCRIPTS / "nova-worker"),
@@ -229,6 +247,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                         >= args.noop
                     ),
                     args.phase_timeout,
+                    worker_pid=worker.pid,
                 )
             )
             run_id = uuid.uuid4().hex[:8]
@@ -248,6 +267,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                     ),
                     lambda: sink.handler.received >= args.emails,
                     args.phase_timeout,
+                    worker_pid=worker.pid,
                 )
             )
 
@@ -309,14 +329,58 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             for process in reversed(processes):
                 process.stop()
 
+    loadgen.write_summary(args.summary, headlines(results))
     if args.json:
         print(json.dumps({"concurrency": args.concurrency, "results": results}, indent=2))
     else:
-        print(f"nova-worker benchmark (prefork concurrency {args.concurrency}, loopback)")
-        for result in results:
-            details = ", ".join(f"{k}={v}" for k, v in result.items() if k != "phase")
-            print(f"  {result['phase']}: {details}")
-    return 0
+        report(results, args.concurrency)
+    return (
+        0 if all(row.get("completed", True) and not row.get("failures") for row in results) else 1
+    )
+
+
+def report(results: list[dict[str, Any]], concurrency: int) -> None:
+    f = loadgen.fmt
+    print(f"nova-worker, prefork concurrency {concurrency}, loopback; CPU and RSS of its tree\n")
+    print("| phase | tasks | completed | seconds | tasks/s | CPU ms/task | RSS peak MiB |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    for row in results:
+        if "tasks" in row:
+            print(
+                f"| {row['phase']} | {row['tasks']} | {'yes' if row['completed'] else '**no**'} | "
+                f"{f(row['seconds'], 2)} | {f(row['tasks_per_second'])} | "
+                f"{f(row['cpu_ms_per_task'], 2)} | {f(row['rss_peak_mib'])} |"
+            )
+    for row in results:
+        if "tasks" not in row:
+            details = ", ".join(f"{k}={v}" for k, v in row.items() if k != "phase")
+            print(f"\n{row['phase']}: {details}")
+
+
+def headlines(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for row in results:
+        if "tasks" in row:
+            rows.append(
+                {
+                    "benchmark": "worker",
+                    "figure": row["phase"],
+                    "rss_mib": row["rss_peak_mib"],
+                    "note": f"{row['tasks_per_second']} tasks/s"
+                    + ("" if row["completed"] else " (not all completed)"),
+                }
+            )
+        elif "p50_ms" in row:
+            rows.append(
+                {
+                    "benchmark": "worker",
+                    "figure": row["phase"],
+                    "p50_ms": row["p50_ms"],
+                    "errors": row["failures"],
+                    "note": f"p95 {row['p95_ms']} ms over {row['registrations']} sign-ups",
+                }
+            )
+    return rows
 
 
 if __name__ == "__main__":
