@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from graphql import OperationDefinitionNode, get_introspection_query, parse
 from litestar.testing import AsyncTestClient
 from prometheus_client import REGISTRY
 
 from nova_gateway.config import GatewaySettings
+from nova_gateway.federation.limits import _depth
 
 Subgraphs = dict[str, Any]
 
@@ -193,6 +195,33 @@ async def test_introspection_mixed_with_data(gateway: AsyncTestClient[Any]) -> N
         "/graphql", json={"query": '{ me { name } t: __type(name: "Review") { name } }'}
     )
     assert response.json() == {"data": {"me": {"name": "Ada Lovelace"}, "t": {"name": "Review"}}}
+
+
+async def test_the_standard_introspection_query_passes_the_depth_limit(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    # GraphQL tools (IDEs, code generators, schemathesis) send this query; its nine nested
+    # ``ofType`` levels unwrap types one to one and do not count towards the depth limit.
+    response = await gateway.post("/graphql", json={"query": get_introspection_query()})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body
+    assert body["data"]["__schema"]["queryType"]["name"] == "Query"
+    assert calls(subgraphs) == 0
+    # Fields that fan out still count, inside introspection too.
+    fan_out = "{ __schema { types { fields { type { fields { type { fields { type { fields "
+    fan_out += "{ type { fields { name } } } } } } } } } } } }"
+    body = await rejected(gateway, fan_out)
+    assert body["errors"][0]["extensions"]["code"] == "MAX_DEPTH_EXCEEDED"
+    # ``ofType`` outside introspection is an ordinary field and counts.
+    assert _depth_of("{ a { ofType { ofType { b } } } }") == 4
+    assert _depth_of('{ __type(name: "A") { ofType { ofType { name } } } }') == 2
+
+
+def _depth_of(query: str) -> int:
+    operation = parse(query).definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    return _depth(operation.selection_set, {}, set())
 
 
 async def test_introspection_can_be_turned_off(

@@ -114,15 +114,27 @@ def _children(
     return fields
 
 
+_INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
+
+
 def _depth(
-    selection_set: SelectionSetNode, fragments: dict[str, SelectionSetNode], seen: set[str]
+    selection_set: SelectionSetNode,
+    fragments: dict[str, SelectionSetNode],
+    seen: set[str],
+    introspection: bool = False,
 ) -> int:
+    """Levels of nested fields. Inside ``__schema``/``__type``, ``ofType`` adds no level: it
+    unwraps a list or non-null type one to one (no fan-out, and null past the schema's type
+    wrappers), and the standard introspection query of GraphQL tools nests it nine deep."""
     deepest = 0
     for field in _children(selection_set, fragments, seen):
-        if field.selection_set is not None:
-            deepest = max(deepest, 1 + _depth(field.selection_set, fragments, seen))
-        else:
+        name = field.name.value
+        if field.selection_set is None:
             deepest = max(deepest, 1)
+            continue
+        inside = introspection or name in _INTROSPECTION_ROOTS
+        level = 0 if introspection and name == "ofType" else 1
+        deepest = max(deepest, level + _depth(field.selection_set, fragments, seen, inside))
     return deepest
 
 
