@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 
 import asyncpg
@@ -118,8 +119,11 @@ class System:
     def logs(self) -> str:
         return self.stack.logs()
 
-    def mails(self) -> list[Path]:
-        return sorted(self.maildir.glob("*.eml")) if self.maildir.exists() else []
+    def mails(self) -> list[EmailMessage]:
+        """Every message the SMTP sink received, oldest first."""
+        from nova_worker.sink import read_maildir
+
+        return read_maildir(self.maildir) if self.maildir.exists() else []
 
 
 async def create_database(admin_url: str, name: str) -> None:
