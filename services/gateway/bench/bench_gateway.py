@@ -70,6 +70,10 @@ CROSS_CHECK = {
 }
 
 
+CROSS_CHECKED: list[str] = []
+"""One line per peer router: how many of its CROSS_CHECK responses equal nova-gateway's."""
+
+
 @dataclass
 class Result:
     router: str
@@ -221,9 +225,10 @@ def bench_router(
         answers = responses(url)
         if reference is not None:
             same = [query for query, expected in reference.items() if answers[query] == expected]
-            print(
-                f"{name}: {len(same)}/{len(reference)} responses identical to nova's",
-                file=sys.stderr,
+            differing = [query for query in reference if query not in same]
+            CROSS_CHECKED.append(
+                f"{name}: {len(same)}/{len(reference)} responses identical to nova-gateway's"
+                + (f" (differs on {', '.join(differing)})" if differing else "")
             )
             for query, expected in reference.items():
                 if answers[query] != expected:
@@ -257,6 +262,11 @@ def report(results: list[Result], args: argparse.Namespace) -> list[dict[str, An
         f"{args.duration:g} s per query after a warm-up; errors are socket errors, 4xx/5xx and "
         "GraphQL `errors`; CPU and RSS are the router's process tree.\n"
     )
+    if CROSS_CHECKED:
+        print("Responses compared before the load (details on stderr):\n")
+        for line in CROSS_CHECKED:
+            print(f"- {line}")
+        print()
     print("| router | query | req/s | p50 ms | p99 ms | errors | CPU ms/req | RSS peak MiB |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
@@ -285,7 +295,8 @@ def report(results: list[Result], args: argparse.Namespace) -> list[dict[str, An
             if other is None:
                 continue
             rps = ratio(nova.requests_per_second, other.requests_per_second)
-            ratios.append(f"x{f(rps, 2)} vs {peer}")
+            cpu = ratio(nova.cpu_ms_per_request, other.cpu_ms_per_request)
+            ratios.append(f"vs {peer}: req/s x{f(rps, 2)}, CPU/req x{f(cpu, 2)}")
             print(
                 f"| {query} | {names[peer]} | {f(rps, 2)} | "
                 f"{f(ratio(nova.p99_ms, other.p99_ms), 2)} | "
@@ -301,7 +312,7 @@ def report(results: list[Result], args: argparse.Namespace) -> list[dict[str, An
                 "p99_ms": nova.p99_ms,
                 "errors": nova.errors,
                 "rss_mib": nova.rss_peak_mib,
-                "note": ", ".join(ratios) + " (req/s)" if ratios else None,
+                "note": "; ".join(ratios) if ratios else None,
             }
         )
     return rows
