@@ -153,3 +153,23 @@ async def test_invalid_input_is_422_with_field_errors(client: AsyncTestClient[Li
     missing = await client.get("/search")
     assert missing.status_code == 422
     assert missing.json()["details"][0]["field"] == "q"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"name": "\xff\xfe", "size": 1}', b"\xff\xfe", b'{"name": "x\xc3", "size": 1}'],
+    ids=["in-a-string", "whole-body", "truncated-sequence"],
+)
+async def test_a_body_that_is_not_utf8_is_400_not_500(
+    client: AsyncTestClient[Litestar], body: bytes
+) -> None:
+    response = await client.post(
+        "/things", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "bad_request"
+    malformed = await client.post(
+        "/things", content=b'{"name": ', headers={"content-type": "application/json"}
+    )
+    assert malformed.status_code == 400
+    assert malformed.json()["code"] == "bad_request"

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import httpx
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import ClientException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
@@ -68,6 +69,18 @@ class Runtime:
         if self.redis is None:
             raise RuntimeError("this service was built without Redis")
         return self.redis
+
+
+class ServiceRequest(Request[Any, Any, Any]):
+    """Litestar's request, except that a JSON body which is not UTF-8 is the client's error
+    (400, like malformed JSON) instead of an unhandled ``UnicodeDecodeError``: msgspec raises
+    that for invalid bytes inside a string, and Litestar maps only its ``DecodeError``."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except UnicodeDecodeError as error:
+            raise ClientException("the request body is not valid UTF-8") from error
 
 
 def get_runtime(app: Litestar) -> Runtime:
@@ -212,6 +225,7 @@ def create_service_app(
         ),
         cors_config=_cors_config(settings, cors_allow_headers),
         request_max_body_size=max_body_bytes,
+        request_class=ServiceRequest,
         debug=debug,
         logging_config=None,
     )
