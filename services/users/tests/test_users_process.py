@@ -4,7 +4,9 @@ against a JWKS endpoint over HTTP, and the migrations matching the models."""
 from __future__ import annotations
 
 import json
+import signal
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,6 +87,44 @@ def test_served_process_verifies_tokens_from_the_jwks_url(
     assert ready["checks"]["database"]["ok"] is True
     sdl = httpx.post(f"{base}/graphql", json={"query": "{ _service { sdl } }"}).json()
     assert 'type User @key(fields: "id")' in sdl["data"]["_service"]["sdl"]
+
+
+def test_sigterm_drains_before_the_server_stops(
+    migrated: str,
+    redis_url: str,
+    jwks_url: str,
+    token_factory: TokenFactory,
+    start_service: Any,
+    unused_port: int,
+) -> None:
+    """After SIGTERM: /ready says draining at once, requests are still served during the
+    shutdown delay, then the process exits (a clean exit re-raises the SIGTERM it caught)."""
+    env = {
+        "NOVA_ENVIRONMENT": "test",
+        "NOVA_USERS_DATABASE_URL": migrated,
+        "NOVA_USERS_REDIS_URL": redis_url,
+        "NOVA_USERS_JWKS_URL": jwks_url,
+        "NOVA_USERS_SHUTDOWN_DELAY_SECONDS": "2",
+    }
+    argv = ["nova-users", "serve", "--port", str(unused_port)]
+    service = start_service("users-drain", argv, env=env, port=unused_port)
+    assert service.process is not None
+    token = token_factory.mint(str(uuid.uuid4()))
+    with httpx.Client(base_url=service.base_url, timeout=5) as client:
+        assert client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"}).is_success
+        signalled = time.monotonic()
+        service.signal(signal.SIGTERM)
+        time.sleep(0.3)
+        ready = client.get("/ready")
+        assert ready.status_code == 503
+        assert ready.json()["status"] == "draining"
+        served = client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+        assert served.status_code == 200, served.text
+        assert served.headers["connection"] == "close"
+    code = service.process.wait(30)
+    elapsed = time.monotonic() - signalled
+    assert code in (0, -signal.SIGTERM), service.tail()
+    assert 1.9 <= elapsed < 25, elapsed
 
 
 async def test_migrations_match_the_models(migrated: str) -> None:

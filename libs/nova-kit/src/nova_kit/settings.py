@@ -87,6 +87,9 @@ class ServiceSettings(BaseSettings):
 
     otlp_endpoint: str | None = None
     cors_allow_origins: list[str] = Field(default_factory=list)
+    shutdown_delay_seconds: float = Field(default=2.0, ge=0, le=60)
+    """After SIGTERM, how long the service at least keeps serving while ``/ready`` says it is
+    draining, before it stops accepting connections once quiet (see ``nova_kit.server``)."""
     graceful_shutdown_seconds: float = Field(default=20.0, ge=0)
     forwarded_allow_ips: str = "127.0.0.1"
     """Peers whose ``X-Forwarded-For``/``-Proto`` uvicorn trusts (comma-separated addresses or
