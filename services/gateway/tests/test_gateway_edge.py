@@ -30,7 +30,7 @@ from litestar.types import Receive, Scope, Send
 from nova_gateway.app import create_app
 from nova_gateway.config import GatewaySettings
 from nova_gateway.edge.openapi import merge_documents
-from nova_gateway.edge.proxy import AnonymousRule, RetryBudget, safe_path
+from nova_gateway.edge.proxy import AnonymousRule, RestProxy, RetryBudget, Route, safe_path
 from nova_kit.testing.tokens import TokenFactory
 
 SUPERGRAPH = Path(__file__).parent / "fixtures" / "supergraph.graphql"
@@ -363,6 +363,36 @@ def test_a_dead_upstream_is_a_fast_502(redis_url: str) -> None:
         assert response.json()["code"] == "upstream_unreachable"
         assert time.monotonic() - started < 3
         assert httpx.get(f"{gateway.url}/ready").status_code == 200
+
+
+class BrokenHTTPStack(httpx.AsyncBaseTransport):
+    """An HTTP client stack failing outside httpx's error types, as anyio's socket wrapper did
+    (``AttributeError``) when an upstream reset a connection during the handshake."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        raise AttributeError("'NoneType' object has no attribute 'getpeername'")
+
+
+async def test_an_unexpected_client_failure_is_a_502_never_a_500() -> None:
+    broken = BrokenHTTPStack()
+    proxy = RestProxy(
+        Route("/api/broken", "http://upstream.invalid", connect_timeout=1, read_timeout=1),
+        httpx.AsyncClient(transport=broken),
+        max_body_bytes=MIB,
+        retry_budget=RetryBudget(0.1, 1),
+        anonymous=[AnonymousRule.parse("GET /api/broken/*")],
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=proxy), base_url="http://gateway"
+    ) as client:
+        response = await client.get("/api/broken/x")
+    assert response.status_code == 502
+    assert response.json()["code"] == "upstream_error"
+    assert broken.calls == 1
 
 
 @pytest.mark.parametrize(

@@ -312,6 +312,13 @@ class RestProxy:
             except (httpx.HTTPError, BodyTooLargeError, ClientDisconnectedError) as error:
                 await send_upstream_error(send, label, UpstreamFailure.of(error))
                 return
+            except Exception as error:
+                # The HTTP stack itself can fail oddly on a connection reset mid-handshake
+                # (an AttributeError from anyio's socket wrapper has been seen): still the
+                # upstream's failure to answer, never a 500 of the gateway.
+                logger.warning("upstream client failed", exc_info=error, extra={"upstream": label})
+                await send_upstream_error(send, label, UpstreamFailure.of(error))
+                return
         UPSTREAM_DURATION.labels(label, method, status_class(response.status_code)).observe(
             time.perf_counter() - started
         )
