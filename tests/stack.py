@@ -73,9 +73,15 @@ def running_stack(
     per_service_env: Mapping[str, Mapping[str, str]] | None = None,
     worker: bool = False,
     worker_concurrency: int = 1,
+    ports: Mapping[str, int] | None = None,
+    gateway_upstream_ports: Mapping[str, int] | None = None,
 ) -> Iterator[Stack]:
-    """Migrated auth, users and gateway (and optionally the worker) as real processes."""
-    ports = {name: free_port() for name in SERVICES}
+    """Migrated auth, users and gateway (and optionally the worker) as real processes.
+
+    ``ports`` fixes some processes' ports; ``gateway_upstream_ports`` makes the gateway reach
+    a service on another port (a proxy in front of it) for both GraphQL and REST."""
+    ports = {name: (ports or {}).get(name) or free_port() for name in SERVICES}
+    upstream = {**ports, **(gateway_upstream_ports or {})}
     common = {
         "NOVA_ENVIRONMENT": "test",
         "DATABASE_URL": database_url,
@@ -87,7 +93,9 @@ def running_stack(
     run([str(BIN / "nova-users"), "migrate"], common)
     if worker:
         run([str(BIN / "nova-worker"), "migrate"], common)
-    supergraph = compose_supergraph(workdir / "supergraph.graphql", ports["auth"], ports["users"])
+    supergraph = compose_supergraph(
+        workdir / "supergraph.graphql", upstream["auth"], upstream["users"]
+    )
     local = "http://127.0.0.1:{}"
     service_env: dict[str, dict[str, str]] = {
         "auth": {
@@ -100,8 +108,8 @@ def running_stack(
             "NOVA_GATEWAY_SUPERGRAPH": str(supergraph),
             "NOVA_GATEWAY_ROUTES": json.dumps(
                 {
-                    "/api/auth": local.format(ports["auth"]),
-                    "/api/users": local.format(ports["users"]),
+                    "/api/auth": local.format(upstream["auth"]),
+                    "/api/users": local.format(upstream["users"]),
                 }
             ),
         },

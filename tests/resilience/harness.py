@@ -26,6 +26,7 @@ import httpx
 
 from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
 from nova_kit.testing.processes import ServiceProcess
+from tests.resilience.faultproxy import FaultProxy
 from tests.stack import Stack, running_stack
 
 BIN = Path(sys.executable).parent
@@ -83,6 +84,8 @@ class System:
     stack: Stack
     maildir: Path
     smtp: ServiceProcess | None = None
+    proxies: dict[str, FaultProxy] = field(default_factory=dict)
+    """Fault proxies the gateway reaches services through, by service."""
 
     @property
     def gateway(self) -> str:
@@ -161,15 +164,20 @@ def running_system(
     per_service_env: Mapping[str, Mapping[str, str]] | None = None,
     worker: bool = True,
     worker_concurrency: int = 2,
+    proxied: tuple[str, ...] = (),
 ) -> Iterator[System]:
     """Gateway, auth, users, worker and the SMTP sink, as ``make dev`` runs them, on embedded
-    PostgreSQL and Redis (AOF persistence on, as in ``make dev``) of this system's own."""
+    PostgreSQL and Redis (AOF persistence on, as in ``make dev``) of this system's own.
+
+    ``proxied`` services are reached by the gateway through a :class:`FaultProxy` each."""
     with server_directory("nova-resilience-") as data:
         postgres = EmbeddedPostgres(data / "postgres")
         redis = EmbeddedRedis(data / "redis", persist=True)
         postgres.start()
         redis.start()
         smtp: ServiceProcess | None = None
+        ports = {name: free_port() for name in proxied}
+        proxies = {name: FaultProxy(port).start() for name, port in ports.items()}
         try:
             in_thread(create_database(postgres.url, DATABASE))
             maildir = workdir / "mail"
@@ -202,9 +210,13 @@ def running_system(
                 per_service_env=per_service_env,
                 worker=worker,
                 worker_concurrency=worker_concurrency,
+                ports=ports,
+                gateway_upstream_ports={name: proxy.port for name, proxy in proxies.items()},
             ) as stack:
-                yield System(workdir, postgres, redis, stack, maildir, smtp)
+                yield System(workdir, postgres, redis, stack, maildir, smtp, proxies)
         finally:
+            for proxy in proxies.values():
+                proxy.stop()
             if smtp is not None:
                 smtp.stop()
             redis.stop()
