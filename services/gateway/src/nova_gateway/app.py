@@ -34,6 +34,7 @@ def engine_config(settings: GatewaySettings) -> EngineConfig:
             default_timeout_seconds=settings.subgraph_timeout_seconds,
             timeouts=dict(settings.subgraph_timeouts),
             max_connections=settings.subgraph_max_connections,
+            deduplicate_queries=settings.subgraph_deduplicate_queries,
         ),
         subgraph_urls=dict(settings.subgraph_urls),
     )

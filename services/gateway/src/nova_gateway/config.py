@@ -29,6 +29,8 @@ class GatewaySettings(EdgeSettings):
     subgraph_timeouts: dict[str, float] = Field(default_factory=dict)
     """Per-subgraph timeouts in seconds (JSON object), overriding the default."""
     subgraph_max_connections: int = Field(default=100, ge=1, le=10_000)
+    subgraph_deduplicate_queries: bool = True
+    """Send identical subgraph queries that are in flight at the same time once."""
     forward_headers: list[str] = Field(default_factory=lambda: list(DEFAULT_FORWARDED_HEADERS))
     """Client request headers passed on to every subgraph (case-insensitive names)."""
     plan_cache_size: int = Field(default=1000, ge=0, le=1_000_000)

@@ -17,6 +17,12 @@ SUBGRAPH_FETCHES = Counter(
     "Subgraph fetches, by subgraph and outcome (success, error, timeout).",
     ["subgraph", "outcome"],
 )
+SUBGRAPH_FETCHES_DEDUPLICATED = Counter(
+    "gateway_subgraph_fetches_deduplicated",
+    "Query fetches answered by an identical fetch already in flight (no request of their own), "
+    "by subgraph.",
+    ["subgraph"],
+)
 SUBGRAPH_GRAPHQL_ERRORS = Counter(
     "gateway_subgraph_graphql_errors",
     "GraphQL errors returned by subgraphs, by subgraph.",

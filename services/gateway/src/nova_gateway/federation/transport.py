@@ -1,26 +1,53 @@
-"""HTTP to the subgraphs: one pooled keep-alive client per subgraph, per-subgraph timeouts,
-forwarded headers and fetch metrics. Mutations are never retried; a query is retried once when
-the connection could not be opened (nothing reached the subgraph)."""
+"""HTTP to the subgraphs: one pooled keep-alive aiohttp session per subgraph, per-subgraph
+timeouts, forwarded headers, a CLIENT span per fetch (W3C trace context injected) and fetch
+metrics. Mutations are never retried; a query is retried once when the connection could not be
+opened (nothing reached the subgraph).
+
+Identical queries in flight at the same time are sent once: a query fetch whose subgraph, body
+and answer-relevant headers (all forwarded headers except the tracing and request-id ones) equal
+those of a fetch still waiting for its answer shares that answer instead of sending its own
+request. Each waiter decodes its own copy of the body, so the executor may merge into it freely.
+Mutations are never shared.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 import msgspec
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from nova_gateway.federation.errors import SubgraphFetchError
-from nova_gateway.metrics import SUBGRAPH_FETCH_DURATION, SUBGRAPH_FETCHES
+from nova_gateway.metrics import (
+    SUBGRAPH_FETCH_DURATION,
+    SUBGRAPH_FETCHES,
+    SUBGRAPH_FETCHES_DEDUPLICATED,
+)
 
 SUBREQUEST_HTTP_ERROR = "SUBREQUEST_HTTP_ERROR"
 SUBREQUEST_TIMEOUT = "SUBREQUEST_TIMEOUT"
 SUBREQUEST_MALFORMED_RESPONSE = "SUBREQUEST_MALFORMED_RESPONSE"
 
+logger = logging.getLogger(__name__)
 
 _ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder()
+_TRACER = trace.get_tracer(__name__)
+_SEND_HEADERS = {
+    "content-type": "application/json",
+    "accept": "application/graphql-response+json, application/json",
+}
+IDENTITY_FREE_HEADERS = frozenset({"traceparent", "tracestate", "baggage", "x-request-id"})
+"""Forwarded headers that say who asked, not what the answer is: ignored when deciding whether
+two query fetches are the same."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +61,30 @@ class SubgraphRequest:
 class TransportConfig:
     default_timeout_seconds: float = 10.0
     timeouts: Mapping[str, float] = field(default_factory=dict)
-    """Per-subgraph timeouts in seconds, by subgraph name."""
+    """Per-subgraph timeouts in seconds, by subgraph name: the whole fetch (connecting, sending,
+    the answer) must fit."""
     max_connections: int = 100
-    max_keepalive_connections: int = 20
+    """Open connections per subgraph; released ones are kept alive for reuse."""
+    keepalive_seconds: float = 15.0
+    """How long an idle connection is kept (shorter than the subgraphs' own keep-alive)."""
+    deduplicate_queries: bool = True
+    """Send identical query fetches that are in flight at the same time once."""
+
+
+@dataclass(slots=True)
+class _Answer:
+    """A subgraph's answer: the raw body and, for the first waiter, the decoded one."""
+
+    content: bytes
+    payload: dict[str, Any] | None
+
+    def take(self) -> dict[str, Any]:
+        payload = self.payload
+        if payload is None:
+            decoded: dict[str, Any] = _DECODER.decode(self.content)
+            return decoded
+        self.payload = None
+        return payload
 
 
 class SubgraphTransport:
@@ -46,22 +94,29 @@ class SubgraphTransport:
     def __init__(self, urls: Mapping[str, str], config: TransportConfig) -> None:
         self.urls = dict(urls)
         self.config = config
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._sessions: dict[str, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = {}
+        self._in_flight: dict[tuple[Any, ...], asyncio.Task[_Answer]] = {}
 
-    def _client(self, service: str) -> httpx.AsyncClient:
-        client = self._clients.get(service)
-        if client is None:
-            timeout = self.config.timeouts.get(service, self.config.default_timeout_seconds)
-            client = httpx.AsyncClient(
-                timeout=httpx.Timeout(timeout),
-                limits=httpx.Limits(
-                    max_connections=self.config.max_connections,
-                    max_keepalive_connections=self.config.max_keepalive_connections,
-                ),
-                trust_env=False,
-            )
-            self._clients[service] = client
-        return client
+    def timeout(self, service: str) -> float:
+        return self.config.timeouts.get(service, self.config.default_timeout_seconds)
+
+    def _session(self, service: str) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        known = self._sessions.get(service)
+        if known is not None and known[0] is loop and not known[1].closed:
+            return known[1]
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=self.config.max_connections,
+                limit_per_host=0,
+                keepalive_timeout=self.config.keepalive_seconds,
+            ),
+            timeout=aiohttp.ClientTimeout(total=self.timeout(service)),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=False,
+        )
+        self._sessions[service] = (loop, session)
+        return session
 
     async def fetch(
         self, service: str, request: SubgraphRequest, headers: Mapping[str, str]
@@ -70,66 +125,128 @@ class SubgraphTransport:
         if not url:
             raise SubgraphFetchError(SUBREQUEST_HTTP_ERROR, f"subgraph {service} has no URL")
         body = _ENCODER.encode({"query": request.query, "variables": request.variables})
-        attempts = 1 if request.is_mutation else 2
+        if request.is_mutation:
+            return (await self._send(service, url, body, headers, attempts=1)).take()
+        if not self.config.deduplicate_queries:
+            return (await self._send(service, url, body, headers, attempts=2)).take()
+        key = (
+            service,
+            body,
+            *sorted(item for item in headers.items() if item[0] not in IDENTITY_FREE_HEADERS),
+        )
+        pending = self._in_flight.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._send(service, url, body, headers, attempts=2))
+            self._in_flight[key] = pending
+            pending.add_done_callback(lambda done: self._forget(key, done))
+        else:
+            SUBGRAPH_FETCHES_DEDUPLICATED.labels(service).inc()
+        # A waiter that gives up (its client went away) does not cancel the others' fetch.
+        answer = await asyncio.shield(pending)
+        return answer.take()
+
+    def _forget(self, key: tuple[Any, ...], done: asyncio.Task[_Answer]) -> None:
+        if self._in_flight.get(key) is done:
+            del self._in_flight[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: a failure nobody awaited any more is not logged
+
+    async def _send(
+        self,
+        service: str,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        attempts: int,
+    ) -> _Answer:
         start = time.perf_counter()
         outcome = "error"
-        try:
-            for attempt in range(attempts):
-                try:
-                    response = await self._client(service).post(
-                        url,
-                        content=body,
-                        headers={
-                            **headers,
-                            "content-type": "application/json",
-                            "accept": "application/graphql-response+json, application/json",
-                        },
-                    )
-                    break
-                except httpx.ConnectError as error:
-                    if attempt + 1 < attempts:
-                        continue
-                    raise SubgraphFetchError(
-                        SUBREQUEST_HTTP_ERROR, f"subgraph {service} is unreachable: {error}"
-                    ) from None
-                except httpx.TimeoutException:
+        parts = urlsplit(url)
+        with _TRACER.start_as_current_span(
+            "POST",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": "POST",
+                "url.full": url,
+                "server.address": parts.hostname or "",
+                "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+                "graphql.subgraph.name": service,
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            send_headers = {**headers, **_SEND_HEADERS}
+            propagate.inject(send_headers)
+            try:
+                status, content = await self._post(service, url, body, send_headers, attempts)
+                logger.info("subgraph %s: POST %s -> HTTP %d", service, url, status)
+                span.set_attribute("http.response.status_code", status)
+                if status >= 400:
+                    span.set_status(Status(StatusCode.ERROR))
+                    span.set_attribute("error.type", str(status))
+                answer = _decode(service, status, content)
+                outcome = "success"
+                return answer
+            except SubgraphFetchError as failure:
+                if failure.code == SUBREQUEST_TIMEOUT:
                     outcome = "timeout"
-                    timeout = self.config.timeouts.get(service, self.config.default_timeout_seconds)
-                    raise SubgraphFetchError(
-                        SUBREQUEST_TIMEOUT, f"subgraph {service} timed out after {timeout:g}s"
-                    ) from None
-                except httpx.HTTPError as error:
-                    raise SubgraphFetchError(
-                        SUBREQUEST_HTTP_ERROR, f"request to subgraph {service} failed: {error}"
-                    ) from None
-            payload = _decode(service, response)
-            outcome = "success"
-            return payload
-        finally:
-            SUBGRAPH_FETCH_DURATION.labels(service, outcome).observe(time.perf_counter() - start)
-            SUBGRAPH_FETCHES.labels(service, outcome).inc()
+                span.set_status(Status(StatusCode.ERROR, failure.message))
+                span.set_attribute("error.type", failure.code)
+                raise
+            finally:
+                SUBGRAPH_FETCH_DURATION.labels(service, outcome).observe(
+                    time.perf_counter() - start
+                )
+                SUBGRAPH_FETCHES.labels(service, outcome).inc()
+
+    async def _post(
+        self, service: str, url: str, body: bytes, headers: dict[str, str], attempts: int
+    ) -> tuple[int, bytes]:
+        session = self._session(service)
+        for attempt in range(attempts):
+            try:
+                async with session.post(url, data=body, headers=headers) as response:
+                    return response.status, await response.read()
+            except TimeoutError:
+                raise SubgraphFetchError(
+                    SUBREQUEST_TIMEOUT,
+                    f"subgraph {service} timed out after {self.timeout(service):g}s",
+                ) from None
+            except aiohttp.ClientConnectorError as error:
+                if attempt + 1 < attempts:
+                    continue
+                raise SubgraphFetchError(
+                    SUBREQUEST_HTTP_ERROR, f"subgraph {service} is unreachable: {error}"
+                ) from None
+            except (aiohttp.ClientError, OSError) as error:
+                raise SubgraphFetchError(
+                    SUBREQUEST_HTTP_ERROR, f"request to subgraph {service} failed: {error}"
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     async def close(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        sessions = list(self._sessions.values())
+        self._sessions.clear()
+        loop = asyncio.get_running_loop()
+        for owner, session in sessions:
+            if owner is loop:
+                await session.close()
 
 
-def _decode(service: str, response: httpx.Response) -> dict[str, Any]:
+def _decode(service: str, status: int, content: bytes) -> _Answer:
     try:
-        payload = msgspec.json.decode(response.content)
+        payload = _DECODER.decode(content)
     except msgspec.DecodeError:
         payload = None
     graphql_body = isinstance(payload, dict) and ("data" in payload or "errors" in payload)
-    if response.status_code >= 400 and not graphql_body:
-        raise SubgraphFetchError(
-            SUBREQUEST_HTTP_ERROR,
-            f"subgraph {service} answered HTTP {response.status_code}",
-        )
+    if status >= 400 and not graphql_body:
+        message = f"subgraph {service} answered HTTP {status}"
+        raise SubgraphFetchError(SUBREQUEST_HTTP_ERROR, message)
     if not graphql_body:
         raise SubgraphFetchError(
             SUBREQUEST_MALFORMED_RESPONSE,
             f"subgraph {service} returned an invalid GraphQL response",
         )
     assert isinstance(payload, dict)
-    return payload
+    return _Answer(content, payload)
