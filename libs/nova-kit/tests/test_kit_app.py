@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from litestar import Litestar, get, post
+from litestar import Litestar, MediaType, Response, get, post
 from litestar.testing import AsyncTestClient
 
 from nova_kit.app import create_service_app
@@ -35,6 +35,14 @@ def create_thing(data: Thing) -> Thing:
     return data
 
 
+@post("/plain", sync_to_thread=False)
+def plain_text_error() -> Response[str]:
+    # As Strawberry's GraphQL view answers a body it cannot read.
+    return Response(
+        "Unable to parse request body as JSON", status_code=400, media_type=MediaType.TEXT
+    )
+
+
 @get("/search", sync_to_thread=False)
 def search(q: str) -> dict[str, str]:
     return {"q": q}
@@ -50,7 +58,9 @@ def make_app(database_url: str, redis_url: str) -> Litestar:
         log_json=True,
     )
     return create_service_app(
-        settings, route_handlers=[read_item, create_thing, search], verify_tokens=False
+        settings,
+        route_handlers=[read_item, create_thing, search, plain_text_error],
+        verify_tokens=False,
     )
 
 
@@ -173,3 +183,31 @@ async def test_a_body_that_is_not_utf8_is_400_not_500(
     )
     assert malformed.status_code == 400
     assert malformed.json()["code"] == "bad_request"
+
+
+async def test_a_plain_text_4xx_of_a_handler_gets_the_json_error_shape(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    response = await client.post("/plain")
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["code"] == "bad_request"
+    assert body["message"] == "Unable to parse request body as JSON"
+    assert (await client.get("/metrics")).headers["content-type"].startswith("text/plain")
+
+
+async def test_oversized_request_headers_are_431_before_routing(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    big = await client.get("/items/1", headers={"x-big": "a" * 40_000})
+    assert big.status_code == 431
+    assert big.json()["code"] == "request_header_fields_too_large"
+    assert "request_id" in big.json()
+    many = await client.get("/items/1", headers=[(f"x-h{i}", "v") for i in range(120)])
+    assert many.status_code == 431
+    assert "headers" in many.json()["message"]
+    usual = await client.get(
+        "/items/1", headers={"cookie": "a=" + "b" * 4096, "authorization": "Bearer " + "t" * 2048}
+    )
+    assert usual.status_code == 200

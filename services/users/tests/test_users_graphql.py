@@ -239,6 +239,22 @@ async def test_query_errors_carry_a_code(gql: Any, callers: Any, error_codes: An
     assert error_codes(broken) == ["graphql_validation_failed"]
 
 
+async def test_a_request_the_graphql_view_cannot_read_is_a_json_error(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    malformed = await client.post(
+        "/graphql", content=b'{"query": ', headers={"content-type": "application/json"}
+    )
+    assert malformed.status_code == 400
+    assert malformed.json()["code"] == "bad_request"
+    unsupported = await client.post("/graphql", content=b"x", headers={"content-type": "text/csv"})
+    assert unsupported.status_code in (400, 415)
+    assert unsupported.json()["code"] in ("bad_request", "unsupported_media_type")
+    over_get = await client.get("/graphql", params={"query": "{ me { id } }"})
+    assert 400 <= over_get.status_code < 500
+    assert isinstance(over_get.json()["code"], str)
+
+
 def test_the_subgraph_limits_query_depth_to_10() -> None:
     # The profile schema is at most four levels deep (users → edges → node → field), so no
     # query can reach the limit today; it guards the types added later.

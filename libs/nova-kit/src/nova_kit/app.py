@@ -32,8 +32,8 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from nova_kit import db
-from nova_kit.errors import exception_handlers
-from nova_kit.headers import SecurityHeadersMiddleware
+from nova_kit.errors import exception_handlers, plain_errors_as_json
+from nova_kit.headers import HeaderLimitsMiddleware, SecurityHeadersMiddleware
 from nova_kit.health import READINESS_STATE_KEY, Check, Readiness, health, ready
 from nova_kit.logs import RequestIdMiddleware, configure_logging
 from nova_kit.metrics import BUILD_INFO, DB_POOLS, MetricsMiddleware, metrics_endpoint
@@ -206,6 +206,7 @@ def create_service_app(
             **(dependencies or {}),
         },
         exception_handlers=exception_handlers(),
+        after_request=plain_errors_as_json,
         middleware=app_middleware,
         plugins=[
             OpenTelemetryPlugin(
@@ -275,12 +276,13 @@ def _wrap_router(
     settings: ServiceSettings,
     edge_middleware: Sequence[Callable[[ASGIApp], ASGIApp]],
 ) -> None:
-    """Request ids, metrics and security headers wrap the router itself, so unmatched routes
-    (404/405) and early rejections are counted and carry an id and the headers too."""
+    """Request ids, metrics, security headers and the request header limits wrap the router
+    itself, so unmatched routes (404/405) and early rejections are counted and carry an id and
+    the headers too, and oversized headers are refused before anything else runs."""
     handler: ASGIApp = app.asgi_handler
     for wrap in reversed(edge_middleware):
         handler = wrap(handler)
-    handler = SecurityHeadersMiddleware(handler, hsts=not settings.is_dev)
+    handler = SecurityHeadersMiddleware(HeaderLimitsMiddleware(handler), hsts=not settings.is_dev)
     app.asgi_handler = RequestIdMiddleware(MetricsMiddleware(handler))
 
 

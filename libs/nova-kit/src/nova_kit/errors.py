@@ -86,6 +86,7 @@ _CODES_BY_STATUS = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
+    431: "request_header_fields_too_large",
     500: "internal_error",
     502: "bad_gateway",
     503: "service_unavailable",
@@ -119,6 +120,22 @@ def error_response(
         status_code=status,
         media_type=MediaType.JSON,
         headers=headers,
+    )
+
+
+def plain_errors_as_json(response: Response[Any]) -> Response[Any]:
+    """``after_request`` hook: a 4xx that a handler answered as plain text (Strawberry's GraphQL
+    view does, for a body it cannot read or a method it does not serve) gets the JSON error
+    shape every other error has."""
+    status = response.status_code or 200
+    media_type = str(getattr(response.media_type, "value", response.media_type))
+    if not 400 <= status < 500 or not media_type.startswith("text/plain"):
+        return response
+    content = response.content
+    text = content.decode(errors="replace") if isinstance(content, bytes) else str(content or "")
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+    return error_response(
+        status, code_for_status(status), text or HTTPStatus(status).phrase, headers=headers
     )
 
 

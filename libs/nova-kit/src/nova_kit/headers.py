@@ -1,11 +1,15 @@
-"""Security headers on every response (OWASP secure-headers defaults for an API)."""
+"""Security headers on every response (OWASP secure-headers defaults for an API), and limits on
+the request headers."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from nova_kit.errors import error_body
 
 API_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
@@ -41,3 +45,52 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+MAX_REQUEST_HEADERS = 100
+"""Apache's ``LimitRequestFields``; a browser sends about 20."""
+MAX_REQUEST_HEADER_BYTES = 32 * 1024
+"""nginx's default (four 8 KiB buffers) in total; cookies and a token need a few KiB."""
+
+
+class HeaderLimitsMiddleware:
+    """Answers 431 to a request with too many headers or too many header bytes, before any
+    routing, authentication or upstream call. uvicorn's default HTTP parser (httptools) sets no
+    limit of its own; h11's is a single 16 KiB."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_headers: int = MAX_REQUEST_HEADERS,
+        max_bytes: int = MAX_REQUEST_HEADER_BYTES,
+    ) -> None:
+        self.app = app
+        self.max_headers = max_headers
+        self.max_bytes = max_bytes
+
+    def problem(self, headers: list[tuple[bytes, bytes]]) -> str | None:
+        if len(headers) > self.max_headers:
+            return f"more than {self.max_headers} request headers"
+        if sum(len(name) + len(value) + 4 for name, value in headers) > self.max_bytes:
+            return f"request headers larger than {self.max_bytes // 1024} KiB"
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = self.problem(list(scope["headers"])) if scope["type"] == ScopeType.HTTP else None
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        body = json.dumps(error_body("request_header_fields_too_large", problem)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 431,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body, "more_body": False})
