@@ -59,6 +59,11 @@ def enable_multiprocess(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     os.environ[MULTIPROC_ENV] = str(directory)
     values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    # A metric without labels takes its value holder when it is created, i.e. when this module
+    # was imported, before the switch: give those the multiprocess holder too, or their samples
+    # never reach /metrics. (Labelled metrics create theirs on first use, after the switch.)
+    for metric in UNLABELLED:
+        metric._metric_init()
     return directory
 
 
@@ -87,6 +92,7 @@ RESTORED = Counter(
     "worker_restored_messages",
     "Unacknowledged messages of dead workers put back on their queue.",
 )
+UNLABELLED = (RESTORED,)
 
 
 def queue_depth(client: Redis, queue: str) -> int:
