@@ -523,6 +523,7 @@ def gateway_settings(subgraphs: dict[str, SubgraphApp], **overrides: Any) -> Gat
         "subgraph_timeout_seconds": 2.0,
         "jwks_url": None,
         "log_json": False,
+        "freeze_heap": False,
     }
     values.update(overrides)
     return GatewaySettings(**values)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from graphql import print_schema
+from litestar.testing import AsyncTestClient
 
+from nova_gateway.app import settle_heap
 from nova_gateway.federation.engine import EngineConfig, FederationEngine
 from nova_gateway.federation.loader import SupergraphLoader
 from nova_gateway.federation.supergraph import (
@@ -116,8 +121,11 @@ async def test_hot_reload_keeps_the_old_supergraph_when_the_new_one_is_invalid(
     path = tmp_path / "supergraph.graphql"
     path.write_text(FIXTURE)
     engine = FederationEngine(EngineConfig())
+    installed: list[str | None] = []
     async with httpx.AsyncClient() as http:
-        loader = SupergraphLoader(str(path), engine, http)
+        loader = SupergraphLoader(
+            str(path), engine, http, on_loaded=lambda: installed.append(engine.supergraph_hash)
+        )
         assert await loader.load() is True
         first = engine.supergraph_hash
         assert await loader.load() is False  # unchanged
@@ -131,6 +139,43 @@ async def test_hot_reload_keeps_the_old_supergraph_when_the_new_one_is_invalid(
         assert await loader.load() is True
         assert engine.supergraph_hash == hashlib.sha256(changed.encode()).hexdigest()
     await engine.close()
+    assert installed == [first, engine.supergraph_hash], "called once per new supergraph"
+
+
+async def test_objects_alive_after_a_load_are_exempt_from_full_collections(
+    make_gateway: Callable[..., AsyncTestClient[Any]],
+) -> None:
+    gc.unfreeze()
+    try:
+        async with make_gateway(freeze_heap=True) as client:
+            assert gc.get_freeze_count() > 1000
+            body = (await client.post("/graphql", json={"query": "{ me { name } }"})).json()
+            assert body == {"data": {"me": {"name": "Ada Lovelace"}}}
+        async with make_gateway(freeze_heap=False):
+            pass
+    finally:
+        gc.unfreeze()
+
+
+def test_settle_heap_collects_what_the_previous_load_left() -> None:
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    gc.unfreeze()
+    try:
+        garbage = weakref.ref(Cycle())
+        settle_heap()
+        assert garbage() is None
+        kept = Cycle()
+        settle_heap()
+        assert gc.get_freeze_count() > 0
+        dropped = weakref.ref(kept)
+        del kept
+        settle_heap()  # a reload: the frozen cycle is unfrozen and collected
+        assert dropped() is None
+    finally:
+        gc.unfreeze()
 
 
 class _TextServer:

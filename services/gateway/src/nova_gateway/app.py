@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 
 from litestar import Litestar
 
@@ -40,12 +41,31 @@ def engine_config(settings: GatewaySettings) -> EngineConfig:
     )
 
 
+def settle_heap() -> None:
+    """Take the objects alive now out of the cyclic garbage collector's scans.
+
+    After a supergraph load nearly every object in the process (the app, the schemas, the
+    libraries) lives until the next load. Left in the collector's oldest generation, each full
+    collection walks all of them and stops the event loop for hundreds of milliseconds under
+    load — the gateway's p99. Frozen, they are skipped. The previous load's objects are unfrozen
+    and collected first, so a reload does not keep the old supergraph alive.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: GatewaySettings) -> Litestar:
     engine = FederationEngine(engine_config(settings))
     edge = build_edge(settings)
 
     async def start_federation(runtime: Runtime) -> None:
-        loader = SupergraphLoader(settings.supergraph, engine, runtime.http)
+        loader = SupergraphLoader(
+            settings.supergraph,
+            engine,
+            runtime.http,
+            on_loaded=settle_heap if settings.freeze_heap else None,
+        )
         runtime.extras[ENGINE_KEY] = engine
         runtime.extras[LOADER_KEY] = loader
         await loader.load()

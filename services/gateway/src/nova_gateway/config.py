@@ -33,6 +33,9 @@ class GatewaySettings(EdgeSettings):
     """Send identical subgraph queries that are in flight at the same time once."""
     forward_headers: list[str] = Field(default_factory=lambda: list(DEFAULT_FORWARDED_HEADERS))
     """Client request headers passed on to every subgraph (case-insensitive names)."""
+    freeze_heap: bool = True
+    """After each supergraph load, exempt the objects alive then from full garbage collections
+    (``gc.freeze``): no long event-loop pauses under load."""
     plan_cache_size: int = Field(default=1000, ge=0, le=1_000_000)
 
     # request limits

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -33,10 +34,18 @@ async def read_supergraph(location: str, http: httpx.AsyncClient) -> str:
 
 
 class SupergraphLoader:
-    def __init__(self, location: str, engine: FederationEngine, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        location: str,
+        engine: FederationEngine,
+        http: httpx.AsyncClient,
+        on_loaded: Callable[[], object] | None = None,
+    ) -> None:
         self.location = location
         self.engine = engine
         self.http = http
+        self.on_loaded = on_loaded
+        """Called after each new supergraph is installed."""
         self.last_error: str | None = None
         self._seen_hash: str | None = None
 
@@ -66,6 +75,8 @@ class SupergraphLoader:
             "supergraph loaded",
             extra={"sha256": supergraph.sdl_hash, "subgraphs": sorted(supergraph.subgraphs)},
         )
+        if self.on_loaded is not None:
+            self.on_loaded()
         return True
 
     def _failed(self, message: str) -> bool:
