@@ -46,6 +46,46 @@ async def test_unknown_wrong_and_disabled_look_the_same(api: Any, migrated_datab
     )
 
 
+async def test_control_characters_are_refused_not_a_database_error(
+    api: Any,
+) -> None:
+    # PostgreSQL text cannot hold NUL: such an address used to reach the query and fail there.
+    await api.register("nul@example.com")
+    for email in ["nul\x00@example.com", "n\x00ul@example.com", "nul@exa\x01mple.com"]:
+        login = await api.login(email, api.password)
+        assert _public(login) == (
+            401,
+            {"code": "invalid_credentials", "message": "invalid e-mail or password"},
+        ), email
+        body = await api.gql(
+            "mutation($email: String!, $password: String!) "
+            "{ login(input: {email: $email, password: $password}) { accessToken } }",
+            email=email,
+            password=api.password,
+        )
+        assert body["errors"][0]["extensions"]["code"] == "invalid_credentials", body
+        register = await api.client.post(
+            "/api/auth/register", json={"email": email, "password": api.password}
+        )
+        assert register.status_code == 422, register.text
+        assert register.json()["code"] == "invalid_email"
+    # A display name reaches the account event (JSON in PostgreSQL): control characters are
+    # refused like the users service refuses them.
+    named = await api.client.post(
+        "/api/auth/register",
+        json={"email": "named@example.com", "password": api.password, "display_name": "a\x00b"},
+    )
+    assert named.status_code == 422, named.text
+    assert named.json()["code"] == "validation_error"
+    assert named.json()["details"][0]["field"] == "display_name"
+    body = await api.gql(
+        'mutation($name: String) { register(input: {email: "named@example.com", '
+        'password: "correct horse 42 battery", displayName: $name}) { accessToken } }',
+        name="a\x00b",
+    )
+    assert body["errors"][0]["extensions"]["code"] == "validation_error", body
+
+
 async def test_oversized_passwords_are_refused_before_hashing(api: Any) -> None:
     hashing = api.accounts.hashing
     before = (hashing.hash_count, hashing.verify_count)

@@ -29,6 +29,7 @@ import hmac
 import logging
 import re
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -94,7 +95,8 @@ def counted[**P, R](
     return decorate
 
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# No control characters: PostgreSQL text cannot hold NUL, and no mail system accepts the rest.
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 MAX_EMAIL_LENGTH = 320
 # No acceptable password is longer (128 characters after NFKC); longer input is refused
 # before it reaches the hasher, whichever API it came through.
@@ -126,6 +128,18 @@ def check_input_size(*passwords: str) -> None:
             f"passwords are at most {MAX_PASSWORD_INPUT} characters",
             code="validation_error",
             status_code=422,
+        )
+
+
+def check_display_name(display_name: str | None) -> None:
+    """422 for a display name with control characters (the users service refuses them too, and
+    PostgreSQL cannot store NUL in the account event)."""
+    if display_name is not None and any(unicodedata.category(c) == "Cc" for c in display_name):
+        raise AppError(
+            "display_name must not contain control characters",
+            code="validation_error",
+            status_code=422,
+            details=[{"field": "display_name", "message": "must not contain control characters"}],
         )
 
 
@@ -192,6 +206,7 @@ class AccountService:
         client_address: str | None = None,
     ) -> SignIn:
         check_input_size(password)
+        check_display_name(display_name)
         address = normalise_email(email)
         normalised = self.policy.check(password, email=address)
         await self.limiter.hit(
@@ -237,17 +252,20 @@ class AccountService:
         try:
             address = normalise_email(email)
         except AppError:
-            address = email.strip().lower()[:MAX_EMAIL_LENGTH]
+            address = None  # stored addresses are all normalised: no account has this one
+        limited = address or email.strip().lower()[:MAX_EMAIL_LENGTH]
         charge = await self.limiter.hit(
             [
-                Limit("login:account", subject_key(address), self.settings.login_limit_per_account),
+                Limit("login:account", subject_key(limited), self.settings.login_limit_per_account),
                 Limit("login:ip", client_address or "-", self.settings.login_limit_per_client),
             ]
         )
-        async with self.sessions() as session:
-            account = await session.scalar(
-                select(AccountModel).where(AccountModel.email == address)
-            )
+        account = None
+        if address is not None:
+            async with self.sessions() as session:
+                account = await session.scalar(
+                    select(AccountModel).where(AccountModel.email == address)
+                )
         if account is None:
             await self.hashing.verify_dummy(normalised)
             raise InvalidCredentialsError
@@ -682,6 +700,7 @@ class AccountService:
     ) -> AccountModel:
         """An account made by an operator (``nova-auth create-admin``); no session is opened."""
         check_input_size(password)
+        check_display_name(display_name)
         address = normalise_email(email)
         normalised = self.policy.check(password, email=address)
         password_hash = await self.hashing.hash(normalised)
