@@ -98,3 +98,29 @@ async def test_admin_list_pages_through_many_profiles(client: Client, callers: A
     assert second.count("data-user-id=") == 5
     assert "Member 00" in second
     assert "Member 54" not in second
+
+
+async def test_nul_and_control_characters_are_answered_not_a_database_error(
+    client: Client, callers: Any
+) -> None:
+    # PostgreSQL text cannot hold NUL: a search or a bio carrying one used to fail in the query.
+    admin = callers.admin()
+    await make_profile(client, callers, "Grace Hopper")
+    for url in ("/api/users?search=Gr%00ace", "/admin?status=all&q=Gr%00ace"):
+        response = await client.get(url, headers=admin.headers)
+        assert response.status_code == 200, response.text
+        assert "Grace Hopper" not in response.text
+    user = callers.user()
+    for field, value in [
+        ("bio", "a\x00b"),
+        ("bio", "bell\x07"),
+        ("avatar_url", "https://example.com/a\x00.png"),
+        ("avatar_url", "https://exa\x01mple.com/a.png"),
+    ]:
+        response = await client.patch("/api/users/me", json={field: value}, headers=user.headers)
+        assert response.status_code == 422, (field, value, response.text)
+        assert response.json()["details"][0]["field"] == field
+    lines = await client.patch(
+        "/api/users/me", json={"bio": "two\nlines\tand a tab"}, headers=user.headers
+    )
+    assert lines.status_code == 200, lines.text

@@ -60,6 +60,8 @@ def check_bio(value: str | None) -> str | None:
     bio = value.strip()
     if len(bio) > BIO_MAX:
         raise ValueError(f"must be at most {BIO_MAX} characters")
+    if any(unicodedata.category(char) == "Cc" and char not in "\t\n\r" for char in bio):
+        raise ValueError("must not contain control characters other than tabs and line breaks")
     return bio or None
 
 
@@ -78,7 +80,7 @@ def check_avatar_url(value: str | None) -> str | None:
         raise ValueError("is not a valid URL") from None
     if parts.scheme.lower() != "https":
         raise ValueError("must be an https:// URL")
-    if not host or any(char.isspace() for char in url):
+    if not host or any(char.isspace() or unicodedata.category(char) == "Cc" for char in url):
         raise ValueError("is not a valid URL")
     if parts.username is not None or parts.password is not None:
         raise ValueError("must not contain credentials")

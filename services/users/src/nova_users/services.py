@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from prometheus_client import Counter
-from sqlalchemy import Select, func, literal, or_, select, tuple_, update
+from sqlalchemy import Select, false, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -206,7 +206,9 @@ class ProfileService:
                 < tuple_(literal(created_at), literal(user_id))
             )
         term = (search or "").strip()
-        if term:
+        if "\x00" in term:  # no name holds NUL, and PostgreSQL text cannot carry one
+            statement = statement.where(false())
+        elif term:
             statement = statement.where(self._matches(term))
         rows = list(await self.session.scalars(statement.limit(first + 1)))
         return Page(profiles=rows[:first], has_next_page=len(rows) > first)
