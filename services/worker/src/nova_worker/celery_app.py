@@ -30,7 +30,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from nova_kit.events import BROKER_KEY_PREFIX, EVENTS_QUEUE, broker_options
-from nova_worker import runtime
+from nova_worker import broker, runtime
 from nova_worker.config import WorkerSettings
 from nova_worker.metrics import TASK_DURATION, TASKS, TaskTimer
 from nova_worker.probes import Heartbeat
@@ -143,6 +143,7 @@ class ConsumerHeartbeat(bootsteps.StartStopStep):  # type: ignore[misc]  # celer
 
 def create_celery_app(settings: WorkerSettings) -> Celery:
     """The worker's Celery app: configuration, queues, tasks, schedule and signals."""
+    broker.install()  # a lost broker connection must not end the worker (see nova_worker.broker)
     app = Celery("nova-worker", set_as_current=False)
     app.conf.update(celery_config(settings))
     app.conf.update(nova_heartbeat_interval=settings.heartbeat_interval_seconds)
