@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import AsyncIterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -117,3 +120,44 @@ async def test_an_unknown_template_is_permanent(
     with pytest.raises(PermanentError):
         await service.deliver(EmailRequest("k", "a@example.com", "no-such-template", {}))
     assert smtp_sink.messages() == []
+
+
+class Terminated(BaseException):
+    """What the test's SIGTERM handler raises, as a process would die."""
+
+
+async def test_a_sigterm_after_smtp_accepted_waits_for_the_commit(
+    sessions: async_sessionmaker[AsyncSession], smtp_sink: SmtpSink, clean_worker_db: str
+) -> None:
+    # Celery terminates a running task with SIGTERM when it loses the broker connection: if
+    # that lands between the SMTP server accepting the message and the commit, the message
+    # must still be recorded sent, or the redelivered task sends it again.
+    settings = make_settings(clean_worker_db, "", smtp_sink)
+    mailer = Mailer(settings)
+    send = mailer.send
+
+    async def send_then_sigterm(message: EmailMessage) -> None:
+        await send(message)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.sleep(0.05)  # the handler runs here unless the signal is held back
+
+    mailer.send = send_then_sigterm  # type: ignore[method-assign]
+    service = EmailService(
+        sessions, mailer, sender=settings.mail_from, product="Nova", lock_timeout_seconds=30
+    )
+
+    def die(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, die)
+    try:
+        with pytest.raises(Terminated):
+            await service.deliver(WELCOME)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    rows = await fetch(clean_worker_db, "SELECT status FROM worker.email_deliveries")
+    assert [r["status"] for r in rows] == ["sent"]
+    # The redelivered task finds it sent: one message in all.
+    assert await email_service(sessions, settings).deliver(WELCOME) is False
+    assert len(smtp_sink.messages()) == 1

@@ -37,6 +37,7 @@ from nova_worker.models import (
     EmailDeliveryModel,
     JobRunModel,
 )
+from nova_worker.termination import deferred_sigterm
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +155,9 @@ class EmailService:
     """Sends an e-mail once per idempotency key, logging every delivery in ``email_deliveries``.
 
     The row is locked while the SMTP conversation runs, so concurrent duplicates wait their
-    turn and then find it ``sent``. Only if the process dies after the SMTP server accepted the
-    message and before the commit can a copy be sent again (with the same ``Message-ID``).
+    turn and then find it ``sent``. A SIGTERM waits for the commit (:mod:`nova_worker.termination`);
+    only if the process is killed outright (SIGKILL, an OOM kill) after the SMTP server accepted
+    the message and before the commit can a copy be sent again (with the same ``Message-ID``).
     """
 
     def __init__(
@@ -192,7 +194,9 @@ class EmailService:
                 .on_conflict_do_nothing(index_elements=[EmailDeliveryModel.idempotency_key])
             )
         try:
-            async with self.sessions() as session, session.begin():
+            # A SIGTERM (Celery cancelling the task on a lost broker connection, a stop of the
+            # process group) waits for the commit: an accepted message is then recorded sent.
+            async with deferred_sigterm(), self.sessions() as session, session.begin():
                 await session.execute(
                     text(f"SET LOCAL idle_in_transaction_session_timeout = {self.idle_timeout_ms}")
                 )
