@@ -480,6 +480,16 @@ async def test_hostile_input(system: System, observe: Observe, tmp_path: Path) -
         )
         # What only an upstream can judge is proxied; it must still be a clear 4xx.
         proxied = {"at_edge": False}
+        # The control: a valid query is counted where the refused ones were not.
+        await case(
+            "valid query (control)",
+            lambda: client.post(
+                f"{gateway}/graphql", json={"query": "{ me { id } }"}, headers=token_headers
+            ),
+            status=200,
+            code=None,
+            **proxied,
+        )
         await case(
             "REST malformed JSON (proxied)",
             lambda: client.post(
@@ -613,7 +623,7 @@ async def test_hostile_input(system: System, observe: Observe, tmp_path: Path) -
     proxied_outcomes = [o for o in outcomes if not o.must_stay_at_edge]
     observe(
         "proxied and direct (auth, users): "
-        + ", ".join(f"{o.name} {o.status} {o.code}" for o in proxied_outcomes)
+        + ", ".join(f"{o.name} {o.status} {o.code}".strip() for o in proxied_outcomes)
     )
     observe(
         f"{len(outcomes) - len(bad)}/{len(outcomes)} hand-written cases as expected; "
@@ -629,6 +639,9 @@ async def test_hostile_input(system: System, observe: Observe, tmp_path: Path) -
             assert run.errored == 0, f"{name}: errors\n{run.tail()}"
     assert server_errors == 0
     assert not bad, "\n".join(f"{o.name}: {'; '.join(o.problems)}" for o in bad)
+    control = next(o for o in outcomes if o.name == "valid query (control)")
+    assert control.upstream.subgraph_fetches >= 1, control.upstream
+    assert control.upstream.users >= 1, control.upstream
     assert all(status == 200 for status in health.values()), health
     assert all(running.values()), running
     assert not unhandled, "\n".join(unhandled[:5])
