@@ -130,6 +130,14 @@ async def test_disabling_an_account_ends_its_sessions(api: Any, make_admin: Any)
     assert (await _refresh(api, user["refresh_token"])).status_code == 401
     assert (await api.login("worker-bee@example.com")).status_code == 401
 
+    itself = await api.client.post(
+        f"/api/auth/accounts/{admin['account']['id']}/disable",
+        headers=api.bearer(admin["access_token"]),
+    )
+    assert itself.status_code == 409
+    assert itself.json()["code"] == "cannot_disable_self"
+    assert (await api.me(admin["access_token"])).status_code == 200
+
     enabled = await api.client.post(
         f"/api/auth/accounts/{user_id}/enable", headers=api.bearer(admin["access_token"])
     )

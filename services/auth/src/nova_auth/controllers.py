@@ -30,7 +30,7 @@ from nova_auth.schemas import (
 )
 from nova_auth.services import AccountService
 from nova_kit.app import provide_runtime
-from nova_kit.errors import AppError
+from nova_kit.errors import AppError, ConflictError
 from nova_kit.security import current_claims, requires_admin, requires_service, requires_user
 from nova_kit.tokens import AccessClaims
 
@@ -180,8 +180,14 @@ class AccountAdminController(Controller):
         self,
         account_id: UUID,
         accounts: AccountService,
+        claims: AccessClaims,
         data: SetStatusRequest | None = None,
     ) -> AccountView:
+        if str(account_id) == claims.subject:
+            # An administrator locking themselves out helps nobody; another one can do it.
+            raise ConflictError(
+                "administrators cannot disable their own account", code="cannot_disable_self"
+            )
         reason = (data.reason if data else None) or "disabled by an administrator"
         return AccountView.of(await accounts.set_status(account_id, "disabled", reason))
 
