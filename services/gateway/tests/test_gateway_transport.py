@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from prometheus_client import REGISTRY
 
+from nova_gateway.app import create_app
+from nova_gateway.config import GatewaySettings
 from nova_gateway.federation.errors import SubgraphFetchError
 from nova_gateway.federation.transport import (
     SUBREQUEST_HTTP_ERROR,
@@ -354,3 +360,48 @@ async def test_mutations_and_a_transport_without_sharing_send_every_fetch(
     finally:
         await sender.close()
     assert len(server.received) == 3
+
+
+async def test_concurrent_identical_operations_share_subgraph_fetches_end_to_end(
+    subgraphs: dict[str, Any],
+) -> None:
+    """Through the whole gateway, served by uvicorn: overlapping identical operations each get
+    the complete, correct answer (entities merged into their own copy of the data) from one
+    fetch per step."""
+    query = "{ topProducts(first: 2) { name reviews { body author { username } } } }"
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/graphql"
+    settings = GatewaySettings(
+        environment="test",
+        supergraph=str(Path(__file__).parent / "fixtures" / "supergraph.graphql"),
+        supergraph_poll_seconds=0,
+        subgraph_urls={name: subgraph.url for name, subgraph in subgraphs.items()},
+        jwks_url=None,
+        log_json=False,
+        freeze_heap=False,
+    )
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        for _ in range(1000):  # uvicorn offers no start event
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        async with httpx.AsyncClient(timeout=10) as client:
+            expected = (await client.post(url, json={"query": query})).json()
+            assert "errors" not in expected
+            for subgraph in subgraphs.values():
+                subgraph.requests.clear()
+            subgraphs["products"].fault.mode = "slow"
+            subgraphs["products"].fault.delay_seconds = 0.3
+            responses = await asyncio.gather(
+                *(client.post(url, json={"query": query}) for _ in range(4))
+            )
+    finally:
+        server.should_exit = True
+        await serving
+    assert [r.json() for r in responses] == [expected] * 4
+    assert len(subgraphs["products"].requests) == 1
+    assert len(subgraphs["reviews"].requests) == 1
