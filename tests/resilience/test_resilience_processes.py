@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -122,9 +124,9 @@ def in_flight_at(samples: list[Sample], moment: float, margin: float = 0.002) ->
 @pytest.mark.scenario(
     4,
     "Services SIGTERMed at ~100 requests/s",
-    expected="every request in flight when SIGTERM arrives completes successfully (graceful "
-    "drain); the process exits cleanly (0, or uvicorn's re-raised SIGTERM) within its grace "
-    "period",
+    expected="every request in flight when SIGTERM arrives (writes held mid-transaction by a "
+    "row lock among them) completes successfully (graceful drain); the process exits cleanly "
+    "(0, or uvicorn's re-raised SIGTERM) within its grace period",
 )
 async def test_sigterm_drains_in_flight_requests(system: System, observe: Observe) -> None:
     rate = 100.0
@@ -149,6 +151,21 @@ async def test_sigterm_drains_in_flight_requests(system: System, observe: Observ
                 return c.patch(f"{gateway}/api/users/me", headers=headers, json={"bio": f"g{i}"})
             return c.get(f"{gateway}/api/users/me", headers=headers)
 
+        async def hold_profile_row(user_id: str) -> None:
+            """Lock the profile row from 0.3 s before SIGTERM to 1 s after it: the writes
+            arriving meanwhile wait in the database, so many requests are mid-transaction when
+            the signal comes."""
+            await asyncio.sleep(1.2)
+            connection = await asyncpg.connect(system.database_url)
+            try:
+                async with connection.transaction():
+                    await connection.execute(
+                        "SELECT 1 FROM users.profiles WHERE id = $1 FOR UPDATE", uuid.UUID(user_id)
+                    )
+                    await asyncio.sleep(1.3)
+            finally:
+                await connection.close()
+
         targets = {"users": users_me, "gateway": gateway_me}
         for name, send in targets.items():
             for _ in range(cycles):
@@ -167,8 +184,11 @@ async def test_sigterm_drains_in_flight_requests(system: System, observe: Observ
                     moment["exit"] = time.monotonic() - started
                     return int(code)
 
-                samples, code = await asyncio.gather(load.run(client), terminate())
+                samples, code, _ = await asyncio.gather(
+                    load.run(client), terminate(), hold_profile_row(account.user_id)
+                )
                 in_flight = in_flight_at(samples, moment["term"])
+                assert len(in_flight) >= 5, f"{name}: only {len(in_flight)} in flight"
                 drained += in_flight
                 failed += [s for s in in_flight if not s.ok]
                 after = [s for s in samples if s.started >= moment["term"]]
