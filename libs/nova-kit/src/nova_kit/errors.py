@@ -123,10 +123,10 @@ def error_response(
     )
 
 
-def plain_errors_as_json(response: Response[Any]) -> Response[Any]:
+async def plain_errors_as_json(response: Response[Any]) -> Response[Any]:
     """``after_request`` hook: a 4xx that a handler answered as plain text (Strawberry's GraphQL
     view does, for a body it cannot read or a method it does not serve) gets the JSON error
-    shape every other error has."""
+    shape every other error has. Async, so Litestar does not hand it to a thread every time."""
     status = response.status_code or 200
     media_type = str(getattr(response.media_type, "value", response.media_type))
     if not 400 <= status < 500 or not media_type.startswith("text/plain"):
