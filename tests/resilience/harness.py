@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import os
 import shutil
@@ -251,21 +252,26 @@ class Sample:
 Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
 
+def answer_code(status: int, body: bytes) -> str:
+    """``code`` of a Nova error, the first ``extensions.code`` of a GraphQL error, or a note."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return "plain-text"
+    if isinstance(parsed, dict):
+        if isinstance(parsed.get("code"), str):
+            return str(parsed["code"])
+        errors = parsed.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return str((errors[0].get("extensions") or {}).get("code", "no-code"))
+    return "" if status < 400 else "unknown"
+
+
 def error_code(response: httpx.Response) -> str:
+    """The error code of a failed response ("" for a success)."""
     if response.status_code < 400:
         return ""
-    try:
-        body = response.json()
-    except ValueError:
-        return "non-json"
-    if isinstance(body, dict):
-        if isinstance(body.get("code"), str):
-            return str(body["code"])
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            extensions = errors[0].get("extensions") or {}
-            return str(extensions.get("code", "graphql-error"))
-    return "unknown"
+    return answer_code(response.status_code, response.content)
 
 
 @dataclass

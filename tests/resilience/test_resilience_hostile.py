@@ -32,7 +32,7 @@ from tests.fuzzing import (
     run_schemathesis,
 )
 from tests.resilience.conftest import Observe
-from tests.resilience.harness import PROFILE, System, load_client, register
+from tests.resilience.harness import PROFILE, System, answer_code, load_client, register
 
 SHORT = PROFILE.name == "short"
 EXAMPLES = 5 if SHORT else 60
@@ -144,21 +144,6 @@ class Outcome:
     must_stay_at_edge: bool
     ok: bool
     problems: list[str] = field(default_factory=list)
-
-
-def answer_code(status: int, body: bytes) -> str:
-    """``code`` of a Nova error, the first ``extensions.code`` of a GraphQL error, or a note."""
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return "plain-text"
-    if isinstance(parsed, dict):
-        if isinstance(parsed.get("code"), str):
-            return str(parsed["code"])
-        errors = parsed.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            return str((errors[0].get("extensions") or {}).get("code", "no-code"))
-    return "" if status < 400 else "unknown"
 
 
 def raw_exchange(base_url: str, request: bytes, timeout: float = 15.0) -> tuple[int, bytes]:
