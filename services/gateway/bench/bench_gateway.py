@@ -1,6 +1,7 @@
 """Benchmark nova-gateway against Hive Gateway and Apollo Gateway on the same supergraph.
 
-    python services/gateway/bench/bench_gateway.py [--routers nova,hive,apollo]
+    python services/gateway/bench/bench_gateway.py
+        [--routers nova,nova-nodedupe,hive,hive-nodedupe,apollo]
         [--duration 10] [--concurrency 16] [--output results.json] [--summary headlines.json]
 
 The fixture subgraphs of the conformance suite run in their own process; each router runs alone
@@ -99,8 +100,20 @@ def free_port() -> int:
     return port
 
 
+ROUTERS = ("nova", "nova-nodedupe", "hive", "hive-nodedupe", "apollo")
+"""``*-nodedupe``: identical in-flight subgraph queries are not shared (both gateways share them
+by default; Apollo Gateway does not)."""
+PAIRS = (("nova", "hive"), ("nova", "apollo"), ("nova-nodedupe", "hive-nodedupe"))
+"""Which router is compared with which in the ratio table."""
+PEER_NAMES = {
+    "hive": "Hive Gateway",
+    "hive-nodedupe": "Hive Gateway (no dedupe)",
+    "apollo": "Apollo Gateway",
+}
+
+
 def router_command(name: str, supergraph: Path, port: int) -> list[str] | None:
-    if name == "nova":
+    if name in ("nova", "nova-nodedupe"):
         return [
             str(Path(sys.executable).parent / "nova-gateway"),
             "serve",
@@ -113,11 +126,12 @@ def router_command(name: str, supergraph: Path, port: int) -> list[str] | None:
     if node is None:
         print(f"skipping {name}: node is not installed", file=sys.stderr)
         return None
-    if name == "hive":
+    if name in ("hive", "hive-nodedupe"):
         binary = NODE_DIR / "node_modules" / ".bin" / "hive-gateway"
         if not binary.exists():
             print("skipping hive: run npm ci --prefix services/gateway/bench/node", file=sys.stderr)
             return None
+        config = ["--config-path", str(NODE_DIR / "hive-nodedupe.config.mjs")]
         return [
             str(binary),
             "supergraph",
@@ -126,6 +140,7 @@ def router_command(name: str, supergraph: Path, port: int) -> list[str] | None:
             "127.0.0.1",
             "--port",
             str(port),
+            *(config if name == "hive-nodedupe" else []),
         ]
     if name == "apollo":
         if not (NODE_DIR / "node_modules" / "@apollo" / "gateway").exists():
@@ -137,8 +152,10 @@ def router_command(name: str, supergraph: Path, port: int) -> list[str] | None:
     raise SystemExit(f"unknown router {name}")
 
 
-def router_environment() -> dict[str, str]:
+def router_environment(name: str) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NOVA_")}
+    if name == "nova-nodedupe":
+        environment["NOVA_GATEWAY_SUBGRAPH_DEDUPLICATE_QUERIES"] = "false"
     environment.update(
         {
             "NOVA_GATEWAY_LOG_LEVEL": "WARNING",
@@ -216,7 +233,7 @@ def bench_router(
     if command is None:
         return [], None
     process = subprocess.Popen(  # noqa: S603 - fixed commands
-        command, env=router_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, env=router_environment(name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}/graphql"
     results: list[Result] = []
@@ -276,51 +293,51 @@ def report(results: list[Result], args: argparse.Namespace) -> list[dict[str, An
             f"{f(r.rss_peak_mib)} |"
         )
     by_key = {(r.router, r.query): r for r in results}
-    peers = [p for p in ("hive", "apollo") if any(r.router == p for r in results)]
+    routers = {r.router for r in results}
+    pairs = [(mine, peer) for mine, peer in PAIRS if mine in routers and peer in routers]
     rows: list[dict[str, Any]] = []
-    if "nova" not in {r.router for r in results}:
-        return rows
-    if peers:
-        names = {"hive": "Hive Gateway", "apollo": "Apollo Gateway"}
+    if pairs:
         print("\nnova-gateway / peer (req/s: above 1 is better; p99, CPU/req, RSS: below 1)\n")
-        print("| query | peer | req/s | p99 | CPU/req | RSS peak |")
-        print("|---|---|---:|---:|---:|---:|")
+        print("| query | nova | peer | req/s | p99 | CPU/req | RSS peak |")
+        print("|---|---|---|---:|---:|---:|---:|")
     for query in QUERIES:
-        nova = by_key.get(("nova", query))
-        if nova is None:
-            continue
-        ratios = []
-        for peer in peers:
-            other = by_key.get((peer, query))
-            if other is None:
+        ratios: dict[str, list[str]] = {}
+        for mine, peer in pairs:
+            nova, other = by_key.get((mine, query)), by_key.get((peer, query))
+            if nova is None or other is None:
                 continue
             rps = ratio(nova.requests_per_second, other.requests_per_second)
             cpu = ratio(nova.cpu_ms_per_request, other.cpu_ms_per_request)
-            ratios.append(f"vs {peer}: req/s x{f(rps, 2)}, CPU/req x{f(cpu, 2)}")
-            print(
-                f"| {query} | {names[peer]} | {f(rps, 2)} | "
-                f"{f(ratio(nova.p99_ms, other.p99_ms), 2)} | "
-                f"{f(ratio(nova.cpu_ms_per_request, other.cpu_ms_per_request), 2)} | "
-                f"{f(ratio(nova.rss_peak_mib, other.rss_peak_mib), 2)} |"
+            p99 = ratio(nova.p99_ms, other.p99_ms)
+            ratios.setdefault(mine, []).append(
+                f"vs {peer}: req/s x{f(rps, 2)}, p99 x{f(p99, 2)}, CPU/req x{f(cpu, 2)}"
             )
-        rows.append(
-            {
-                "benchmark": "gateway",
-                "figure": f"nova-gateway {query}",
-                "rps": nova.requests_per_second,
-                "p50_ms": nova.p50_ms,
-                "p99_ms": nova.p99_ms,
-                "errors": nova.errors,
-                "rss_mib": nova.rss_peak_mib,
-                "note": "; ".join(ratios) if ratios else None,
-            }
-        )
+            print(
+                f"| {query} | {mine} | {PEER_NAMES[peer]} | {f(rps, 2)} | {f(p99, 2)} | "
+                f"{f(cpu, 2)} | {f(ratio(nova.rss_peak_mib, other.rss_peak_mib), 2)} |"
+            )
+        for mine in ("nova", "nova-nodedupe"):
+            nova = by_key.get((mine, query))
+            if nova is None:
+                continue
+            rows.append(
+                {
+                    "benchmark": "gateway",
+                    "figure": f"{mine} {query}",
+                    "rps": nova.requests_per_second,
+                    "p50_ms": nova.p50_ms,
+                    "p99_ms": nova.p99_ms,
+                    "errors": nova.errors,
+                    "rss_mib": nova.rss_peak_mib,
+                    "note": "; ".join(ratios.get(mine, [])) or None,
+                }
+            )
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--routers", default="nova,hive,apollo")
+    parser.add_argument("--routers", default=",".join(ROUTERS))
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per query (max 120)")
     parser.add_argument("--concurrency", type=int, default=16, help="wrk connections (max 256)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
