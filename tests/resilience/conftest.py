@@ -72,6 +72,9 @@ def pytest_runtest_makereport(
     row = _row(item)
     if report.when == "call" or (report.when == "setup" and not report.passed):
         row.outcome = "pass" if report.passed else ("skipped" if report.skipped else "FAIL")
+        if hasattr(report, "wasxfail") and not report.passed:
+            row.outcome = "known FAIL"
+            row.failure = str(report.wasxfail)
         if report.failed:
             message = str(call.excinfo.value) if call.excinfo else report.longreprtext
             row.failure = message.strip().splitlines()[0][:300] if message.strip() else "failed"
