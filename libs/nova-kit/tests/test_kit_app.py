@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 from litestar import Litestar, MediaType, Response, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.testing import AsyncTestClient
 
 from nova_kit.app import create_service_app
@@ -16,7 +17,7 @@ from nova_kit.settings import ServiceSettings
 
 
 @get("/items/{item_id:int}", sync_to_thread=False)
-def read_item(item_id: int) -> dict[str, int]:
+def read_item(item_id: FromPath[int]) -> dict[str, int]:
     if item_id == 0:
         raise ConflictError("item zero is reserved", code="item_reserved")
     if item_id == 13:
@@ -31,7 +32,7 @@ class Thing:
 
 
 @post("/things", sync_to_thread=False)
-def create_thing(data: Thing) -> Thing:
+def create_thing(data: JSONBody[Thing]) -> Thing:
     return data
 
 
@@ -44,7 +45,7 @@ def plain_text_error() -> Response[str]:
 
 
 @get("/search", sync_to_thread=False)
-def search(q: str) -> dict[str, str]:
+def search(q: FromQuery[str]) -> dict[str, str]:
     return {"q": q}
 
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from litestar import Litestar, get
+from litestar.di import NamedDependency
 from litestar.testing import AsyncTestClient
 
 from nova_kit.app import create_service_app
@@ -21,7 +22,7 @@ def public() -> dict[str, str]:
 
 
 @get("/mine", guards=[requires_user], sync_to_thread=False)
-def mine(claims: AccessClaims) -> dict[str, str]:
+def mine(claims: NamedDependency[AccessClaims]) -> dict[str, str]:
     return {"subject": claims.subject}
 
 
@@ -31,7 +32,7 @@ def admin_only() -> dict[str, bool]:
 
 
 @get("/internal/ping", guards=[requires_service], sync_to_thread=False)
-def internal_ping(claims: AccessClaims) -> dict[str, str]:
+def internal_ping(claims: NamedDependency[AccessClaims]) -> dict[str, str]:
     return {"service": claims.subject}
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
@@ -306,7 +306,9 @@ def _loader(accounts: AccountService) -> DataLoader[str, AccountModel | None]:
     return DataLoader(load_fn=load)
 
 
-async def graphql_context(request: Request[Any, Any, Any], state: State) -> GraphQLContext:
+async def graphql_context(
+    request: ASGIConnection[Any, Any, Any, Any], state: State
+) -> GraphQLContext:
     accounts = provide_runtime(state).extras[ACCOUNTS_KEY]
     return GraphQLContext(
         accounts=accounts,

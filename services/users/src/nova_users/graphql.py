@@ -23,6 +23,7 @@ import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -340,7 +341,7 @@ def export_sdl() -> str:
 
 
 async def users_context(
-    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    request: ASGIConnection[Any, Any, Any, Any], db_session: NamedDependency[AsyncSession]
 ) -> UsersContext:
     profiles = ProfileService(db_session)
 

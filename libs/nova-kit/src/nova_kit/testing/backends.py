@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
+
 from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis
 
 TEST_DATABASE_SUFFIX = "_test"
@@ -80,6 +82,17 @@ def database_name_for_worker(worker_id: str, run_id: str = "", prefix: str = "no
     if run_id:
         parts.append(re.sub(r"[^a-z0-9]", "", run_id.lower())[:8])
     return ensure_test_database_name("_".join([*parts, "test"]))
+
+
+async def recreate_database(admin_url: str, name: str) -> None:
+    """Drop and create ``name`` (which must end in ``_test``) on the server of ``admin_url``."""
+    ensure_test_database_name(name)
+    connection = await asyncpg.connect(admin_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
 
 
 def with_database(url: str, database: str) -> str:

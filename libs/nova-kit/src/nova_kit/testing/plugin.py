@@ -33,6 +33,7 @@ from nova_kit.testing.backends import (
     database_name_for_worker,
     ensure_test_database_name,
     environment,
+    recreate_database,
     redis_db_for_worker,
     select_backends,
     start_postgres,
@@ -41,17 +42,6 @@ from nova_kit.testing.backends import (
     with_redis_db,
 )
 from nova_kit.testing.processes import ServiceProcess
-
-
-async def recreate_database(admin_url: str, name: str) -> None:
-    """Drop and create ``name`` (which must end in ``_test``) on the server of ``admin_url``."""
-    ensure_test_database_name(name)
-    connection = await asyncpg.connect(admin_url)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
 
 
 async def truncate_schema(
