@@ -38,15 +38,15 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 
-from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from nova_kit.embedded import free_port
 from nova_kit.redis import create_redis
-from nova_kit.testing.backends import ensure_test_database_name, with_database
+from nova_kit.testing.backends import ensure_test_database_name
 from nova_kit.tokens import RevocationList, StaticKeySource, TokenVerifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+import benchstack
 import loadgen
 
 DATABASE = ensure_test_database_name("nova_bench_test")
@@ -54,16 +54,6 @@ PASSWORD = "bench password for nova"  # noqa: S105 - the benchmark users' passwo
 NOVA_AUTH = str(Path(sys.executable).parent / "nova-auth")
 JSON = {"Content-Type": "application/json"}
 NEXT_REFRESH = '"refresh_token"%s*:%s*"([^"]+)"'  # Lua pattern
-
-
-async def recreate_database(admin_url: str) -> str:
-    connection = await asyncpg.connect(admin_url)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await connection.close()
-    return with_database(admin_url, DATABASE)
 
 
 async def measure_verification(
@@ -332,22 +322,8 @@ def main() -> int:
     loadgen.wrk_binary()  # fails early, with the install hint, when wrk is missing
 
     with ExitStack() as stack:
-        database_admin = os.environ.get("NOVA_BENCH_DATABASE_URL") or os.environ.get(
-            "NOVA_TEST_DATABASE_URL"
-        )
-        redis_url = os.environ.get("NOVA_BENCH_REDIS_URL") or os.environ.get("NOVA_TEST_REDIS_URL")
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nova-auth-bench-")))
-        if not database_admin:
-            postgres = EmbeddedPostgres(workdir / "postgres")
-            postgres.start()
-            stack.callback(postgres.stop)
-            database_admin = postgres.url
-        if not redis_url:
-            redis = EmbeddedRedis(workdir / "redis", persist=False)
-            redis.start()
-            stack.callback(redis.stop)
-            redis_url = redis.url
-        database_url = asyncio.run(recreate_database(database_admin))
+        database_url, redis_url = stack.enter_context(benchstack.data_services(workdir, DATABASE))
         with auth_server(database_url, redis_url) as (base_url, pid):
             rows = bench(args, base_url, pid, redis_url)
     loadgen.write_summary(args.summary, rows)

@@ -40,8 +40,10 @@ async def test_old_sessions_and_published_events_are_purged(
             "UPDATE auth.sessions SET revoked_at = now() - interval '2 days' "
             "WHERE account_id = (SELECT id FROM auth.accounts WHERE email = 'old@example.com')"
         )
+        # confirmed by the worker (an unconfirmed one is kept while redeliveries may follow)
         await connection.execute(
-            "UPDATE auth.outbox SET published_at = now() - interval '8 days' "
+            "UPDATE auth.outbox SET published_at = now() - interval '8 days', "
+            "confirmed_at = now() - interval '8 days', redeliver_at = NULL "
             "WHERE data->>'email' = 'keep@example.com'"
         )
         assert await service.purge_expired_sessions(keep_seconds=86_400) == 1

@@ -156,3 +156,42 @@ async def test_deactivate_inactive_is_idempotent_and_revokes(
         headers=api.bearer(token),
     )
     assert bad.status_code == 422
+
+
+async def test_consumers_confirm_handled_events(api: Any, migrated_database: str) -> None:
+    user = await api.register("confirmed@example.com")
+    token = (await service_token(api)).json()["access_token"]
+    connection = await asyncpg.connect(migrated_database)
+    try:
+        event_id = await connection.fetchval("SELECT id FROM auth.outbox")
+    finally:
+        await connection.close()
+    url = "/internal/events/confirmations"
+    body = {"ids": [str(event_id)]}
+
+    assert (await api.client.post(url, json=body)).status_code == 401
+    as_user = await api.client.post(url, json=body, headers=api.bearer(user["access_token"]))
+    assert as_user.status_code == 403
+    assert as_user.json()["code"] == "service_token_required"
+
+    first = await api.client.post(url, json=body, headers=api.bearer(token))
+    assert first.status_code == 200, first.text
+    assert first.json() == {"confirmed": 1}
+    again = await api.client.post(
+        url,
+        json={"ids": [str(event_id), "00000000-0000-0000-0000-000000000000"]},
+        headers=api.bearer(token),
+    )
+    assert again.json() == {"confirmed": 0}  # idempotent; unknown ids are ignored
+
+    for bad in ({"ids": []}, {"ids": ["not-a-uuid"]}, {"ids": [str(event_id)] * 201}, {}):
+        refused = await api.client.post(url, json=bad, headers=api.bearer(token))
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.json()["code"] == "validation_error"
+    connection = await asyncpg.connect(migrated_database)
+    try:
+        row = await connection.fetchrow("SELECT confirmed_at, redeliver_at FROM auth.outbox")
+    finally:
+        await connection.close()
+    assert row["confirmed_at"] is not None
+    assert row["redeliver_at"] is None

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from nova_auth.events import Outbox
+from nova_auth.events import Outbox, Redelivery
 from nova_kit.db import DatabaseConfig, async_url, create_engine, create_session_factory
 from nova_kit.events import EVENT_TASKS
 
@@ -192,3 +193,114 @@ async def test_two_sweepers_publish_each_event_exactly_once(
     events = await queued_events(redis_url)
     assert sorted(e["id"] for e in events) == sorted(str(i) for i in ids)
     assert all(r["published_at"] is not None for r in await outbox_rows(migrated_database))
+
+
+async def insert_events(database_url: str, count: int) -> list[uuid.UUID]:
+    """Outbox rows as :func:`nova_auth.events.record_event` writes them."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        ids = [uuid.uuid4() for _ in range(count)]
+        await connection.executemany(
+            "INSERT INTO auth.outbox (id, type, user_id, occurred_at, data) "
+            "VALUES ($1, 'user.registered', $2, $3, $4)",
+            [
+                (event_id, uuid.uuid4(), datetime.now(UTC), json.dumps({"email": f"r{i}@x.io"}))
+                for i, event_id in enumerate(ids)
+            ],
+        )
+    finally:
+        await connection.close()
+    return ids
+
+
+def test_redelivery_waits_double_up_to_the_maximum_and_stop() -> None:
+    policy = Redelivery(first_seconds=10, max_seconds=35, max_deliveries=5)
+    assert [policy.wait_after(n) for n in range(1, 6)] == [10, 20, 35, 35, 35]
+    assert [policy.exhausted(n) for n in (4, 5, 6)] == [False, True, True]
+    assert Redelivery(first_seconds=0).wait_after(1) is None
+    assert not Redelivery(first_seconds=0).enabled
+
+
+def abandoned_total() -> float:
+    value = REGISTRY.get_sample_value(
+        "nova_auth_outbox_abandoned_total", {"type": "user.registered"}
+    )
+    return value or 0.0
+
+
+async def test_unconfirmed_events_are_published_again_until_confirmed(
+    migrated_database: str, redis_url: str, clean_state: None
+) -> None:
+    confirmed_id, lost_id, late_id = await insert_events(migrated_database, 3)
+    config = DatabaseConfig(url=async_url(migrated_database), schema="auth")
+    engine = create_engine(config)
+    outbox = Outbox.for_redis(
+        create_session_factory(engine),
+        redis_url,
+        redelivery=Redelivery(first_seconds=0.4, max_seconds=0.4, max_deliveries=3),
+    )
+    abandoned = abandoned_total()
+    try:
+        assert await outbox.sweep() == 3
+        assert await outbox.sweep() == 0  # not due yet
+        assert await outbox.confirm([confirmed_id]) == 1
+        assert await outbox.confirm([confirmed_id, uuid.uuid4()]) == 0  # again, and unknown
+        await asyncio.sleep(0.5)
+        assert await outbox.sweep() == 2  # only the unconfirmed ones
+        await asyncio.sleep(0.5)
+        assert await outbox.sweep() == 2  # third and last delivery
+        assert await outbox.confirm([late_id]) == 1  # the last delivery was handled
+        await asyncio.sleep(0.5)
+        assert await outbox.sweep() == 0  # the budget is spent: given up, not published
+        assert abandoned_total() == abandoned + 1  # the lost one only
+        await asyncio.sleep(0.5)
+        assert await outbox.sweep() == 0
+        rows = {
+            row["id"]: row
+            for row in await asyncpg_fetch(
+                migrated_database,
+                "SELECT id, deliveries, confirmed_at, redeliver_at FROM auth.outbox",
+            )
+        }
+        # kept while deliveries may follow; then purged like any other published row
+        assert await outbox.purge_published(keep_seconds=0) == 3
+    finally:
+        outbox.close()
+        await engine.dispose()
+
+    assert abandoned_total() == abandoned + 1
+    assert rows[confirmed_id]["deliveries"] == 1
+    assert rows[confirmed_id]["confirmed_at"] is not None
+    assert rows[confirmed_id]["redeliver_at"] is None
+    assert rows[late_id]["deliveries"] == 3
+    assert rows[late_id]["confirmed_at"] is not None
+    assert rows[lost_id]["deliveries"] == 3
+    assert rows[lost_id]["confirmed_at"] is None
+    assert rows[lost_id]["redeliver_at"] is None
+    queued = [event["id"] for event in await queued_events(redis_url)]
+    assert sorted(queued) == sorted([str(confirmed_id)] + [str(lost_id)] * 3 + [str(late_id)] * 3)
+
+
+async def test_rows_awaiting_redelivery_are_not_purged(
+    migrated_database: str, redis_url: str, clean_state: None
+) -> None:
+    [event_id] = await insert_events(migrated_database, 1)
+    config = DatabaseConfig(url=async_url(migrated_database), schema="auth")
+    engine = create_engine(config)
+    outbox = Outbox.for_redis(create_session_factory(engine), redis_url)
+    try:
+        assert await outbox.sweep() == 1
+        assert await outbox.purge_published(keep_seconds=0) == 0
+        assert await outbox.confirm([event_id]) == 1
+        assert await outbox.purge_published(keep_seconds=0) == 1
+    finally:
+        outbox.close()
+        await engine.dispose()
+
+
+async def asyncpg_fetch(database_url: str, query: str) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return await connection.fetch(query)
+    finally:
+        await connection.close()

@@ -120,6 +120,17 @@ class Stack:
         body: dict[str, Any] = response.json()
         return body
 
+    def outbox(self) -> list[Any]:
+        return list(
+            asyncio.run(
+                fetch(
+                    self.database_url,
+                    "SELECT id, type, deliveries, confirmed_at, redeliver_at FROM auth.outbox "
+                    "ORDER BY occurred_at",
+                )
+            )
+        )
+
     def mail_to(self, address: str) -> list[str]:
         return [str(m["Subject"]) for m in self.sink.messages() if m["To"] == address]
 
@@ -147,7 +158,11 @@ def stack(
     start_service(
         "auth",
         [service_command("nova-auth"), "serve", "--port", str(auth_port)],
-        env={**shared, "NOVA_AUTH_LOG_LEVEL": "WARNING"},
+        env={
+            **shared,
+            "NOVA_AUTH_LOG_LEVEL": "WARNING",
+            "NOVA_AUTH_OUTBOX_SWEEP_INTERVAL_SECONDS": "0.5",
+        },
         port=auth_port,
         timeout=60,
     )
@@ -191,6 +206,47 @@ def test_registration_creates_the_profile_and_sends_one_welcome(stack: Stack) ->
     assert stack.mail_to("ada@example.com") == ["Welcome to Nova"]
     welcome = stack.sink.messages()[0]
     assert "Hello Ada Lovelace" in welcome.get_content()
+    # the e-mail's delivery confirmed the event to auth: its outbox will not deliver it again
+    [row] = wait_until(
+        lambda: [r for r in stack.outbox() if r["confirmed_at"] is not None],
+        timeout=30,
+        what="the event to be confirmed",
+    )
+    assert row["type"] == "user.registered"
+    assert row["deliveries"] == 1
+    assert row["redeliver_at"] is None
+
+
+def test_an_event_lost_on_its_way_to_the_worker_is_delivered_again(stack: Stack) -> None:
+    """Auth published it, the broker took it, no worker ever handled it (a worker killed as
+    Redis handed it over): unconfirmed when due, auth's outbox publishes it again."""
+    user_id, event_id = str(uuid.uuid4()), uuid.uuid4()
+    data = {"email": "lost@example.com", "display_name": "Lost"}
+    asyncio.run(
+        fetch(
+            stack.database_url,
+            "INSERT INTO auth.outbox (id, type, user_id, occurred_at, data, published_at, "
+            "attempts, deliveries, redeliver_at) VALUES ($1, 'user.registered', $2, now(), $3, "
+            "now() - interval '10 minutes', 1, 1, now())",
+            event_id,
+            uuid.UUID(user_id),
+            json.dumps(data),
+        )
+    )
+    wait_until(lambda: stack.profile(user_id).status_code == 200, timeout=30, what="the profile")
+    wait_until(lambda: stack.mail_to("lost@example.com"), timeout=30, what="the welcome e-mail")
+    [row] = wait_until(
+        lambda: [r for r in stack.outbox() if r["confirmed_at"] is not None],
+        timeout=30,
+        what="the redelivered event to be confirmed",
+    )
+    assert row["id"] == event_id
+    assert row["deliveries"] == 2
+    assert row["redeliver_at"] is None
+    time.sleep(1.5)
+    assert stack.mail_to("lost@example.com") == ["Welcome to Nova"]
+    text = metrics_text(stack.worker_metrics_port)
+    assert metric_value(text, "worker_event_confirmations_total", outcome="ok") >= 1
 
 
 def test_one_event_delivered_three_times_has_one_effect(stack: Stack, producer: Celery) -> None:
@@ -268,6 +324,14 @@ def test_deleting_an_account_soft_deletes_the_profile(stack: Stack) -> None:
         lambda: stack.profile(user_id).status_code == 404,
         timeout=30,
         what="the profile to be soft-deleted",
+    )
+    # an event without an e-mail is confirmed by its own task
+    wait_until(
+        lambda: any(
+            r["type"] == "user.deleted" and r["confirmed_at"] is not None for r in stack.outbox()
+        ),
+        timeout=30,
+        what="user.deleted to be confirmed",
     )
 
 
@@ -347,6 +411,12 @@ def test_a_password_change_sends_a_security_notice(stack: Stack) -> None:
         "Welcome to Nova",
         "Your Nova password was changed",
     ]
+    wait_until(
+        lambda: all(r["confirmed_at"] is not None for r in stack.outbox()),
+        timeout=30,
+        what="both events to be confirmed",
+    )
+    assert sorted(r["type"] for r in stack.outbox()) == ["user.password_changed", "user.registered"]
 
 
 def test_the_service_token_is_cached_and_replaced_after_a_401(stack: Stack) -> None:

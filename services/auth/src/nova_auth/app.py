@@ -17,10 +17,11 @@ from nova_auth.controllers import (
     AccountAdminController,
     AuthController,
     InternalAccountController,
+    InternalEventController,
     ServiceTokenController,
     jwks,
 )
-from nova_auth.events import Outbox
+from nova_auth.events import Outbox, Redelivery
 from nova_auth.graphql import graphql_controller
 from nova_auth.keys import KeyRing, TokenIssuer, load_dev_key, parse_signing_keys
 from nova_auth.network import ClientAddresses
@@ -69,6 +70,11 @@ def build_account_service(
             publish_timeout_seconds=settings.outbox_publish_timeout_seconds,
             batch_size=settings.outbox_batch_size,
             backoff_seconds=settings.outbox_backoff_seconds,
+            redelivery=Redelivery(
+                first_seconds=settings.outbox_redelivery_seconds,
+                max_seconds=settings.outbox_redelivery_max_seconds,
+                max_deliveries=settings.outbox_max_deliveries,
+            ),
         ),
     )
 
@@ -145,6 +151,7 @@ def create_app(settings: AuthSettings) -> Litestar:
             AuthController,
             AccountAdminController,
             InternalAccountController,
+            InternalEventController,
             ServiceTokenController,
             jwks,
             graphql_controller(),

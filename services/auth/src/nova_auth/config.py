@@ -93,6 +93,12 @@ class AuthSettings(ServiceSettings):
     outbox_publish_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     # After a failed publish, skip publishing inline for this long (the sweeper retries).
     outbox_backoff_seconds: float = Field(default=5.0, ge=0, le=600)
+    # An event its consumer has not confirmed is published again this long after it was
+    # published, then after twice as long, up to the maximum, for at most that many deliveries
+    # in all (0 s: never, when nothing confirms events).
+    outbox_redelivery_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    outbox_redelivery_max_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    outbox_max_deliveries: int = Field(default=10, ge=1, le=100)
 
     # --- housekeeping (every replica; deletes are idempotent) -------------------------------
     maintenance_interval_seconds: float = Field(default=3600.0, gt=0)

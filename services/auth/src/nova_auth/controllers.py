@@ -6,9 +6,11 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.datastructures.response_header import ResponseHeader
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from nova_auth.keys import KeyRing
@@ -16,6 +18,8 @@ from nova_auth.network import ClientAddresses
 from nova_auth.schemas import (
     AccountView,
     ChangePasswordRequest,
+    ConfirmEventsRequest,
+    ConfirmEventsResponse,
     DeactivateInactiveRequest,
     DeactivateInactiveResponse,
     DeleteAccountRequest,
@@ -38,6 +42,10 @@ ACCOUNTS_KEY = "accounts"
 KEY_RING_KEY = "key_ring"
 CLIENT_ADDRESSES_KEY = "client_addresses"
 
+Accounts = NamedDependency[AccountService]
+Claims = NamedDependency[AccessClaims]
+AccountId = FromPath[UUID]
+
 
 def provide_accounts(state: State) -> AccountService:
     service = provide_runtime(state).extras[ACCOUNTS_KEY]
@@ -45,7 +53,7 @@ def provide_accounts(state: State) -> AccountService:
     return service
 
 
-def client_address(request: Request[Any, Any, Any]) -> str | None:
+def client_address(request: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """The client's address, through trusted proxies (see :mod:`nova_auth.network`)."""
     resolver = provide_runtime(request.app.state).extras[CLIENT_ADDRESSES_KEY]
     assert isinstance(resolver, ClientAddresses)
@@ -66,7 +74,7 @@ class AuthController(Controller):
 
     @post("/register", status_code=HTTP_201_CREATED, summary="Create an account and sign in")
     async def register(
-        self, data: RegisterRequest, accounts: AccountService, request: Request[Any, Any, Any]
+        self, data: JSONBody[RegisterRequest], accounts: Accounts, request: Request[Any, Any, Any]
     ) -> TokenResponse:
         sign_in = await accounts.register(
             data.email,
@@ -78,7 +86,7 @@ class AuthController(Controller):
 
     @post("/login", status_code=HTTP_200_OK, summary="Sign in with e-mail and password")
     async def login(
-        self, data: LoginRequest, accounts: AccountService, request: Request[Any, Any, Any]
+        self, data: JSONBody[LoginRequest], accounts: Accounts, request: Request[Any, Any, Any]
     ) -> TokenResponse:
         sign_in = await accounts.login(
             data.email, data.password, client_address=client_address(request)
@@ -97,7 +105,7 @@ class AuthController(Controller):
         ),
     )
     async def refresh(
-        self, data: RefreshRequest, accounts: AccountService, request: Request[Any, Any, Any]
+        self, data: JSONBody[RefreshRequest], accounts: Accounts, request: Request[Any, Any, Any]
     ) -> TokenResponse:
         sign_in = await accounts.refresh(data.refresh_token, client_address=client_address(request))
         return TokenResponse.of(sign_in)
@@ -110,9 +118,9 @@ class AuthController(Controller):
     )
     async def logout(
         self,
-        accounts: AccountService,
+        accounts: Accounts,
         request: Request[Any, Any, Any],
-        data: LogoutRequest | None = None,
+        data: JSONBody[LogoutRequest | None] = None,
     ) -> None:
         await accounts.logout(current_claims(request), data.refresh_token if data else None)
 
@@ -122,7 +130,7 @@ class AuthController(Controller):
         guards=[requires_user],
         summary="End every session of this account",
     )
-    async def logout_all(self, accounts: AccountService, claims: AccessClaims) -> None:
+    async def logout_all(self, accounts: Accounts, claims: Claims) -> None:
         account = await accounts.current_account(claims)
         await accounts.logout_all(account.id)
 
@@ -134,9 +142,9 @@ class AuthController(Controller):
     )
     async def change_password(
         self,
-        data: ChangePasswordRequest,
-        accounts: AccountService,
-        claims: AccessClaims,
+        data: JSONBody[ChangePasswordRequest],
+        accounts: Accounts,
+        claims: Claims,
         request: Request[Any, Any, Any],
     ) -> TokenResponse:
         sign_in = await accounts.change_password(
@@ -148,7 +156,7 @@ class AuthController(Controller):
         return TokenResponse.of(sign_in)
 
     @get("/me", guards=[requires_user], summary="The signed-in account")
-    async def me(self, accounts: AccountService, claims: AccessClaims) -> AccountView:
+    async def me(self, accounts: Accounts, claims: Claims) -> AccountView:
         return AccountView.of(await accounts.current_account(claims))
 
     @delete(
@@ -158,7 +166,7 @@ class AuthController(Controller):
         summary="Delete the signed-in account (password required)",
     )
     async def delete_me(
-        self, data: DeleteAccountRequest, accounts: AccountService, claims: AccessClaims
+        self, data: JSONBody[DeleteAccountRequest], accounts: Accounts, claims: Claims
     ) -> None:
         await accounts.delete_account(claims, data.password)
 
@@ -172,16 +180,16 @@ class AccountAdminController(Controller):
     dependencies = ACCOUNT_DEPENDENCIES
 
     @get("/{account_id:uuid}", summary="An account")
-    async def read(self, account_id: UUID, accounts: AccountService) -> AccountView:
+    async def read(self, account_id: AccountId, accounts: Accounts) -> AccountView:
         return AccountView.of(await accounts.get_account(account_id))
 
     @post("/{account_id:uuid}/disable", status_code=HTTP_200_OK, summary="Disable an account")
     async def disable(
         self,
-        account_id: UUID,
-        accounts: AccountService,
-        claims: AccessClaims,
-        data: SetStatusRequest | None = None,
+        account_id: AccountId,
+        accounts: Accounts,
+        claims: Claims,
+        data: JSONBody[SetStatusRequest | None] = None,
     ) -> AccountView:
         if str(account_id) == claims.subject:
             # An administrator locking themselves out helps nobody; another one can do it.
@@ -192,7 +200,7 @@ class AccountAdminController(Controller):
         return AccountView.of(await accounts.set_status(account_id, "disabled", reason))
 
     @post("/{account_id:uuid}/enable", status_code=HTTP_200_OK, summary="Re-enable an account")
-    async def enable(self, account_id: UUID, accounts: AccountService) -> AccountView:
+    async def enable(self, account_id: AccountId, accounts: Accounts) -> AccountView:
         return AccountView.of(await accounts.set_status(account_id, "active", None))
 
 
@@ -205,7 +213,7 @@ class InternalAccountController(Controller):
     dependencies = ACCOUNT_DEPENDENCIES
 
     @get("/{account_id:uuid}", summary="An account")
-    async def read(self, account_id: UUID, accounts: AccountService) -> AccountView:
+    async def read(self, account_id: AccountId, accounts: Accounts) -> AccountView:
         return AccountView.of(await accounts.get_account(account_id))
 
     @post(
@@ -214,9 +222,28 @@ class InternalAccountController(Controller):
         summary="Disable active accounts not seen since the cut-off (idempotent)",
     )
     async def deactivate_inactive(
-        self, data: DeactivateInactiveRequest, accounts: AccountService
+        self, data: JSONBody[DeactivateInactiveRequest], accounts: Accounts
     ) -> DeactivateInactiveResponse:
         return DeactivateInactiveResponse(disabled=await accounts.deactivate_inactive(data.cutoff))
+
+
+class InternalEventController(Controller):
+    """Consumers confirm the account events they have handled (service tokens only)."""
+
+    path = "/internal/events"
+    tags = ["internal"]  # noqa: RUF012 - Litestar reads a plain list
+    guards = [requires_service]  # noqa: RUF012
+    dependencies = ACCOUNT_DEPENDENCIES
+
+    @post(
+        "/confirmations",
+        status_code=HTTP_200_OK,
+        summary="Confirm handled account events, so they are not redelivered (idempotent)",
+    )
+    async def confirm(
+        self, data: JSONBody[ConfirmEventsRequest], accounts: Accounts
+    ) -> ConfirmEventsResponse:
+        return ConfirmEventsResponse(confirmed=await accounts.outbox.confirm(data.ids))
 
 
 class ServiceTokenController(Controller):
@@ -229,8 +256,8 @@ class ServiceTokenController(Controller):
     @post("/token", status_code=HTTP_200_OK, summary="Issue a service access token")
     async def token(
         self,
-        data: ServiceTokenRequest,
-        accounts: AccountService,
+        data: JSONBody[ServiceTokenRequest],
+        accounts: Accounts,
         request: Request[Any, Any, Any],
     ) -> Response[ServiceTokenResponse]:
         if data.grant_type != "client_credentials":

@@ -98,7 +98,11 @@ class RefreshTokenModel(Base):
 
 
 class OutboxEventModel(Base):
-    """An account event written with the change it describes, published to Celery after commit."""
+    """An account event written with the change it describes, published to Celery after commit.
+
+    ``redeliver_at`` is when it is published again unless its consumer has confirmed it by then
+    (``confirmed_at``); NULL once confirmed, or once the delivery budget is spent.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -106,6 +110,11 @@ class OutboxEventModel(Base):
             "ix_outbox_unpublished",
             "occurred_at",
             postgresql_where=text("published_at IS NULL"),
+        ),
+        Index(
+            "ix_outbox_redeliver_at",
+            "redeliver_at",
+            postgresql_where=text("redeliver_at IS NOT NULL"),
         ),
     )
 
@@ -117,3 +126,7 @@ class OutboxEventModel(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    deliveries: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    """Times the broker accepted it (``attempts`` also counts failed publishes)."""
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    redeliver_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

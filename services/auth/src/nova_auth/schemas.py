@@ -119,3 +119,18 @@ class ServiceTokenResponse(msgspec.Struct):
 
 class DeactivateInactiveResponse(msgspec.Struct):
     disabled: int
+
+
+MAX_CONFIRMATIONS = 200
+"""Ids per confirmation request: 200 fit well inside the default body limit."""
+
+
+class ConfirmEventsRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Ids of outbox events whose effects are complete."""
+
+    ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=MAX_CONFIRMATIONS)]
+
+
+class ConfirmEventsResponse(msgspec.Struct):
+    confirmed: int
+    """How many of the ids were confirmed by this request (not before, and still kept)."""

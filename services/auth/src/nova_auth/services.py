@@ -311,7 +311,7 @@ class AccountService:
             ).first()
             if found is None:
                 raise InvalidRefreshTokenError("unknown refresh token")
-            token, family, account = found.tuple()
+            token, family, account = found._tuple()
             if family.revoked_at is not None:
                 raise InvalidRefreshTokenError("this session has ended; sign in again")
             failure: InvalidRefreshTokenError | None = None

@@ -155,6 +155,17 @@ class AuthClient(_InternalClient):
         body: dict[str, Any] = response.json()
         return body
 
+    async def confirm_events(self, event_ids: list[str]) -> int:
+        """Tell auth these events' effects are complete, so its outbox stops redelivering them."""
+        response = await self.request(
+            "POST",
+            "/internal/events/confirmations",
+            "confirm events",
+            json={"ids": event_ids},
+        )
+        _raise_for_status(response, "confirm events")
+        return int(response.json()["confirmed"])
+
     async def deactivate_inactive(self, cutoff: datetime) -> int:
         response = await self.request(
             "POST",

@@ -1,15 +1,20 @@
 """What the worker does for each account event auth publishes (docs/contracts.md).
 
-Each handler is a coroutine run inside :meth:`JobService.run_once`, keyed by the event id, so
-its effects happen once however often the event is delivered. E-mails are queued as
-``send_email`` tasks with an idempotency key derived from the event id: a handler that runs
-again after a crash queues the same key, and ``send_email`` sends it once.
+An event has effects of its own (a profile created or soft-deleted), run inside
+:meth:`JobService.run_once` keyed by the event id so they happen once however often the event
+is delivered, and maybe an e-mail, planned here as an :class:`Email` and sent by the
+``send_email`` task under an idempotency key derived from the event id. The e-mail is planned
+and queued again on every delivery of the event (its key makes it one e-mail), so a redelivered
+event completes an event whose e-mail task was lost.
+
+When the event's effects are complete (its e-mail delivered, or it has none) the worker
+confirms it to auth, whose outbox redelivers unconfirmed events (see ``nova_worker.tasks``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from nova_kit.events import AccountEvent
@@ -17,8 +22,15 @@ from nova_worker.clients import AuthClient, UsersClient
 
 logger = logging.getLogger(__name__)
 
-QueueEmail = Callable[[str, str, str, dict[str, Any]], None]
-"""``queue_email(idempotency_key, to, template, context)``"""
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    """An e-mail an event asks for; ``key`` makes it one e-mail however often it is queued."""
+
+    key: str
+    to: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 def _display_name(event: AccountEvent) -> str:
@@ -29,61 +41,51 @@ def _display_name(event: AccountEvent) -> str:
     return email.split("@", 1)[0][:100] or "user"
 
 
-async def handle_user_registered(
-    event: AccountEvent, users: UsersClient, queue_email: QueueEmail
-) -> dict[str, Any]:
-    """Create the profile, then queue the welcome e-mail."""
+async def create_profile(event: AccountEvent, users: UsersClient) -> dict[str, Any]:
+    """``user.registered``: create the profile (idempotent on the users side too)."""
     created = await users.ensure_profile(
         event.user_id, _display_name(event), locale=event.data.get("locale")
     )
+    return {"profile_created": created}
+
+
+def welcome_email(event: AccountEvent) -> Email | None:
+    """``user.registered``: the welcome e-mail, to the address the account registered with."""
     email = event.data.get("email")
-    if email:
-        queue_email(
-            f"welcome:{event.id}",
-            str(email),
-            "welcome",
-            {"display_name": _display_name(event), "email": str(email)},
-        )
-    else:
+    if not email:
         logger.warning("user.registered without e-mail", extra={"event_id": event.id})
-    return {"profile_created": created, "welcome_queued": bool(email)}
+        return None
+    return Email(
+        f"welcome:{event.id}",
+        str(email),
+        "welcome",
+        {"display_name": _display_name(event), "email": str(email)},
+    )
 
 
-async def handle_user_deleted(event: AccountEvent, users: UsersClient) -> dict[str, Any]:
-    """Soft-delete the profile (idempotent on the users side too)."""
+async def delete_profile(event: AccountEvent, users: UsersClient) -> dict[str, Any]:
+    """``user.deleted``: soft-delete the profile (idempotent on the users side too)."""
     await users.delete_profile(event.user_id)
     return {"profile_deleted": True}
 
 
-async def _notify_account_owner(
-    event: AccountEvent,
-    auth: AuthClient,
-    queue_email: QueueEmail,
-    template: str,
-    context: dict[str, Any],
-) -> dict[str, Any]:
+async def _owner_notice(
+    event: AccountEvent, auth: AuthClient, template: str, context: dict[str, Any]
+) -> Email | None:
     account = await auth.get_account(event.user_id)
-    email = account.get("email") if account else None
-    if not email:
+    if not account or account.get("status") == "deleted" or not account.get("email"):
         logger.info("no account e-mail to notify", extra={"event_id": event.id})
-        return {"notified": False}
-    queue_email(f"{template}:{event.id}", str(email), template, {"email": email, **context})
-    return {"notified": True}
+        return None
+    email = str(account["email"])
+    return Email(f"{template}:{event.id}", email, template, {"email": email, **context})
 
 
-async def handle_user_password_changed(
-    event: AccountEvent, auth: AuthClient, queue_email: QueueEmail
-) -> dict[str, Any]:
-    """Tell the owner their password changed (a security notice: it may not have been them)."""
-    return await _notify_account_owner(
-        event, auth, queue_email, "password_changed", {"occurred_at": event.occurred_at}
-    )
+async def password_changed_notice(event: AccountEvent, auth: AuthClient) -> Email | None:
+    """``user.password_changed``: tell the owner (a security notice: it may not have been them)."""
+    return await _owner_notice(event, auth, "password_changed", {"occurred_at": event.occurred_at})
 
 
-async def handle_user_disabled(
-    event: AccountEvent, auth: AuthClient, queue_email: QueueEmail
-) -> dict[str, Any]:
-    """Tell the owner their account was disabled, and why."""
-    return await _notify_account_owner(
-        event, auth, queue_email, "account_disabled", {"reason": event.data.get("reason")}
-    )
+async def account_disabled_notice(event: AccountEvent, auth: AuthClient) -> Email | None:
+    """``user.disabled``: tell the owner their account was disabled, and why."""
+    reason = event.data.get("reason")
+    return await _owner_notice(event, auth, "account_disabled", {"reason": reason})

@@ -5,6 +5,11 @@ from settings, so there is no app at import time). Every task is idempotent: it 
 in ``worker.job_runs`` (or ``worker.email_deliveries``) before it does anything, retries
 transient failures with exponential backoff and jitter, and is acknowledged only after it
 finished (``acks_late``), so a worker that dies mid-task leaves the message to be run again.
+
+``acks_late`` cannot cover a message lost in the broker's own hand-over (a worker killed just as
+Redis gave it the message), so every account event is also confirmed to auth once its effects
+are complete, by the event task or by the ``send_email`` task it queued; auth's outbox delivers
+an unconfirmed event again, with backoff, and the idempotency keys make the repeat harmless.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,9 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nova_kit.events import EVENT_TASKS, AccountEvent
 from nova_worker import events
-from nova_worker.clients import TransientError
+from nova_worker.clients import AuthClient, PermanentError, TransientError
 from nova_worker.config import WorkerSettings
-from nova_worker.metrics import DUPLICATES
+from nova_worker.metrics import CONFIRMATIONS, DUPLICATES
 from nova_worker.runtime import TaskRuntime, get_runtime
 from nova_worker.services import EmailRequest, EmailService, JobInProgressError, JobService
 
@@ -59,18 +64,51 @@ def _email_service(runtime: TaskRuntime) -> EmailService:
     )
 
 
-def _queue_email(task: Task) -> events.QueueEmail:
-    def queue(key: str, to: str, template: str, context: dict[str, Any]) -> None:
-        headers: dict[str, str] = {}
-        propagate.inject(headers)  # the e-mail's trace continues the event's
-        task.app.send_task(
-            SEND_EMAIL,
-            kwargs={"to": to, "template": template, "context": context, "idempotency_key": key},
-            task_id=f"email:{key}",
-            headers=headers,
-        )
+def _queue_email(task: Task, email: events.Email, confirms: str | None) -> None:
+    """Queue ``send_email`` for ``email``; its delivery confirms the event ``confirms``."""
+    headers: dict[str, str] = {}
+    propagate.inject(headers)  # the e-mail's trace continues the event's
+    task.app.send_task(
+        SEND_EMAIL,
+        kwargs={
+            "to": email.to,
+            "template": email.template,
+            "context": email.context,
+            "idempotency_key": email.key,
+            "confirms": confirms,
+        },
+        task_id=f"email:{email.key}",
+        headers=headers,
+    )
 
-    return queue
+
+def _confirm(runtime: TaskRuntime, event_id: str) -> bool:
+    """Tell auth the event is handled. A failure is logged, not raised: auth's outbox delivers
+    the event again later, and that duplicate confirms it."""
+    if runtime.auth is None:
+        return False
+    try:
+        runtime.run(runtime.auth.confirm_events([event_id]))
+    except (TransientError, PermanentError) as error:
+        CONFIRMATIONS.labels("failed").inc()
+        logger.warning(
+            "could not confirm the event to auth; it will be delivered again",
+            extra={"event_id": event_id, "error": str(error)[:300]},
+        )
+        return False
+    CONFIRMATIONS.labels("ok").inc()
+    return True
+
+
+def _complete_event(
+    task: Task, event: AccountEvent, outcome: dict[str, Any], email: events.Email | None
+) -> dict[str, Any]:
+    """After the event's own effects: queue its e-mail (whose delivery confirms the event), or
+    confirm it now. Runs on every delivery, so a redelivered event finishes what was lost."""
+    if email is not None:
+        _queue_email(task, email, confirms=event.id)
+        return {**outcome, "email_queued": email.template, "confirmed": False}
+    return {**outcome, "email_queued": None, "confirmed": _confirm(get_runtime(), event.id)}
 
 
 def _wait_for_other_copy(task: Task, runtime: TaskRuntime, error: JobInProgressError) -> Any:
@@ -114,13 +152,13 @@ def _event(raw: dict[str, Any]) -> AccountEvent:
 def user_registered(task: Task, event: dict[str, Any]) -> dict[str, Any]:
     parsed = _event(event)
     runtime = get_runtime()
-    assert runtime.users is not None
 
     async def work(_: AsyncSession) -> dict[str, Any]:
         assert runtime.users is not None
-        return await events.handle_user_registered(parsed, runtime.users, _queue_email(task))
+        return await events.create_profile(parsed, runtime.users)
 
-    return run_idempotent(task, f"event:{parsed.id}", work)
+    outcome = run_idempotent(task, f"event:{parsed.id}", work)
+    return _complete_event(task, parsed, outcome, events.welcome_email(parsed))
 
 
 def user_deleted(task: Task, event: dict[str, Any]) -> dict[str, Any]:
@@ -129,31 +167,35 @@ def user_deleted(task: Task, event: dict[str, Any]) -> dict[str, Any]:
 
     async def work(_: AsyncSession) -> dict[str, Any]:
         assert runtime.users is not None
-        return await events.handle_user_deleted(parsed, runtime.users)
+        return await events.delete_profile(parsed, runtime.users)
 
-    return run_idempotent(task, f"event:{parsed.id}", work)
+    outcome = run_idempotent(task, f"event:{parsed.id}", work)
+    return _complete_event(task, parsed, outcome, None)
+
+
+def _notice_event(
+    task: Task,
+    parsed: AccountEvent,
+    notice: Callable[[AccountEvent, AuthClient], Coroutine[Any, Any, events.Email | None]],
+) -> dict[str, Any]:
+    """An event whose only effect is an e-mail to the account's owner, looked up in auth."""
+    runtime = get_runtime()
+    assert runtime.auth is not None
+    email = runtime.run(notice(parsed, runtime.auth))
+
+    async def work(_: AsyncSession) -> dict[str, Any]:
+        return {"notified": email is not None}
+
+    outcome = run_idempotent(task, f"event:{parsed.id}", work)
+    return _complete_event(task, parsed, outcome, email)
 
 
 def user_disabled(task: Task, event: dict[str, Any]) -> dict[str, Any]:
-    parsed = _event(event)
-    runtime = get_runtime()
-
-    async def work(_: AsyncSession) -> dict[str, Any]:
-        assert runtime.auth is not None
-        return await events.handle_user_disabled(parsed, runtime.auth, _queue_email(task))
-
-    return run_idempotent(task, f"event:{parsed.id}", work)
+    return _notice_event(task, _event(event), events.account_disabled_notice)
 
 
 def user_password_changed(task: Task, event: dict[str, Any]) -> dict[str, Any]:
-    parsed = _event(event)
-    runtime = get_runtime()
-
-    async def work(_: AsyncSession) -> dict[str, Any]:
-        assert runtime.auth is not None
-        return await events.handle_user_password_changed(parsed, runtime.auth, _queue_email(task))
-
-    return run_idempotent(task, f"event:{parsed.id}", work)
+    return _notice_event(task, _event(event), events.password_changed_notice)
 
 
 def send_email(
@@ -162,7 +204,11 @@ def send_email(
     template: str,
     context: dict[str, Any],
     idempotency_key: str,
+    *,
+    confirms: str | None = None,
 ) -> dict[str, Any]:
+    """Deliver one e-mail, once per ``idempotency_key``; then confirm the event that asked for
+    it (``confirms``), whether this delivery sent it or an earlier one had."""
     runtime = get_runtime()
     try:
         sent = runtime.run(
@@ -172,7 +218,8 @@ def send_email(
         raise _wait_for_other_copy(task, runtime, error) from error
     if not sent:
         DUPLICATES.labels(task.name).inc()
-    return {"idempotency_key": idempotency_key, "sent": sent}
+    confirmed = _confirm(runtime, confirms) if confirms else False
+    return {"idempotency_key": idempotency_key, "sent": sent, "confirmed": confirmed}
 
 
 def deactivate_inactive_users(task: Task, cutoff: str | None = None) -> dict[str, Any]:
