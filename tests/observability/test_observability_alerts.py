@@ -38,6 +38,7 @@ REQUIRED = {
     "NovaMigrationJobFailed": "kube_job_status_failed",
     "NovaWorkerQueueBacklog": "worker_queue_depth",
     "NovaBeatNotScheduling": "worker_beat_last_run_timestamp_seconds",
+    "NovaBeatStalled": "worker_beat_heartbeat_timestamp_seconds",
 }
 
 
@@ -139,6 +140,7 @@ def test_thresholds_come_from_values() -> None:
         "queueBacklogThreshold": 42,
         "taskFailureRatioThreshold": 0.25,
         "beatMaxSilenceSeconds": 7200,
+        "beatHeartbeatMaxAgeSeconds": 120,
     }
     expressions = {
         rule["alert"]: " ".join(rule["expr"].split())
@@ -151,6 +153,7 @@ def test_thresholds_come_from_values() -> None:
     assert expressions["NovaWorkerQueueBacklog"].endswith("> 42")
     assert expressions["NovaWorkerTaskFailures"].endswith("> 0.25")
     assert expressions["NovaBeatNotScheduling"].endswith("> 7200")
+    assert expressions["NovaBeatStalled"].endswith("> 120")
 
 
 def test_request_alerts_leave_probes_out(rules: list[dict[str, Any]]) -> None:

@@ -25,7 +25,6 @@ sampled for CPU per task and peak RSS (``scripts/loadgen.py``).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import subprocess
@@ -33,21 +32,21 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 
-from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from nova_kit.embedded import free_port
 from nova_kit.events import create_celery_producer
-from nova_kit.testing.backends import ensure_test_database_name, with_database
+from nova_kit.testing.backends import ensure_test_database_name
 from nova_kit.testing.processes import ServiceProcess
 from nova_worker.sink import SmtpSink
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+import benchstack
 import loadgen
 
 DATABASE = ensure_test_database_name("nova_worker_bench_test")
@@ -58,37 +57,6 @@ PASSWORD = "bench password for nova"  # noqa: S105 - the benchmark users' passwo
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-async def recreate_database(admin_url: str) -> str:
-    connection = await asyncpg.connect(admin_url)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await connection.close()
-    return with_database(admin_url, DATABASE)
-
-
-@contextmanager
-def backends(workdir: Path) -> Iterator[tuple[str, str]]:
-    """(database URL, Redis URL): the configured servers, or embedded ones."""
-    with ExitStack() as stack:
-        admin = os.environ.get("NOVA_BENCH_DATABASE_URL") or os.environ.get(
-            "NOVA_TEST_DATABASE_URL"
-        )
-        if not admin:
-            postgres = EmbeddedPostgres(workdir / "postgres")
-            postgres.start()
-            stack.callback(postgres.stop)
-            admin = postgres.url
-        redis = os.environ.get("NOVA_BENCH_REDIS_URL") or os.environ.get("NOVA_TEST_REDIS_URL")
-        if not redis:
-            server = EmbeddedRedis(workdir / "redis", persist=False)
-            server.start()
-            stack.callback(server.stop)
-            redis = server.url
-        yield asyncio.run(recreate_database(admin)), redis
 
 
 def run(argv: list[str], env: dict[str, str]) -> None:
@@ -167,7 +135,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
 
     with tempfile.TemporaryDirectory(prefix="nova-worker-bench-") as raw, ExitStack() as stack:
         workdir = Path(raw)
-        database_url, redis_url = stack.enter_context(backends(workdir))
+        database_url, redis_url = stack.enter_context(benchstack.data_services(workdir, DATABASE))
         sink = stack.enter_context(SmtpSink(workdir / "mail", port=free_port()))
         shared = {"NOVA_ENVIRONMENT": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url}
         run([str(SCRIPTS / "nova-worker"), "migrate"], shared)

@@ -14,6 +14,8 @@ import pytest
 from redis import Redis
 from worker_testing import wait_until
 
+from nova_worker.metrics import BEAT_HEARTBEAT_KEY
+
 pytestmark = pytest.mark.slow
 
 SCRIPTS = Path(sys.executable).parent
@@ -62,6 +64,14 @@ def test_two_beats_send_the_schedule_once(
         leader = client.get("nova:worker:beat:leader")
         assert leader is not None
         assert f":{first.pid}:" in leader
+        # The leader stamps every tick in Redis, for the workers' /metrics.
+        first_tick = float(wait_until(lambda: client.get(BEAT_HEARTBEAT_KEY), timeout=10))
+        assert abs(time.time() - first_tick) < 10
+        wait_until(
+            lambda: float(client.get(BEAT_HEARTBEAT_KEY) or 0) > first_tick,
+            timeout=10,
+            what="the next tick's stamp",
+        )
 
         def queued() -> list[str]:
             return list(client.lrange("nova:celery:default", 0, -1))
@@ -79,6 +89,12 @@ def test_two_beats_send_the_schedule_once(
             lambda: f":{second.pid}:" in (client.get("nova:worker:beat:leader") or ""),
             timeout=30,
             what="the standby to lead",
+        )
+        taken_over = time.time()
+        wait_until(
+            lambda: float(client.get(BEAT_HEARTBEAT_KEY) or 0) > taken_over,
+            timeout=10,
+            what="the new leader's tick stamp",
         )
     finally:
         client.close()

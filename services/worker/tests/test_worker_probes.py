@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 
 import httpx
 import pytest
+from redis import Redis
 
 from nova_kit.embedded import free_port
-from nova_worker.metrics import build_registry
+from nova_worker.metrics import BEAT_HEARTBEAT_KEY, build_registry
 from nova_worker.probes import Heartbeat, ProbeServer, ProbeState
 
 
@@ -95,3 +97,25 @@ def test_readiness_needs_a_ready_consumer_and_a_reachable_broker(
         # Liveness never looks at the broker.
         heartbeat.beat()
         assert httpx.get(f"{base}/health", timeout=5).status_code == 200
+
+
+def test_metrics_name_the_build_and_the_leading_beats_last_tick(
+    heartbeat: Heartbeat, redis_url: str
+) -> None:
+    registry = build_registry(redis_url, ["events", "default"], heartbeat.age)
+    client = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        client.delete(BEAT_HEARTBEAT_KEY)
+        families = {family.name: family for family in registry.collect()}
+        # No Beat has ticked: the family is there, without a sample.
+        assert families["worker_beat_heartbeat_timestamp_seconds"].samples == []
+        build = [(sample.labels, sample.value) for sample in families["nova_build_info"].samples]
+        assert build == [({"service": "worker", "version": metadata.version("nova-worker")}, 1.0)]
+
+        client.set(BEAT_HEARTBEAT_KEY, "1764171234.500")
+        families = {family.name: family for family in registry.collect()}
+        ticks = families["worker_beat_heartbeat_timestamp_seconds"].samples
+        assert [sample.value for sample in ticks] == [1764171234.5]
+    finally:
+        client.delete(BEAT_HEARTBEAT_KEY)
+        client.close()

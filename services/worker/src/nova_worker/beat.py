@@ -6,8 +6,10 @@ Beat (a rolling update, a stray ``make dev``): on every tick it takes or renews 
 ``nova:worker:beat:leader``; a Beat that does not hold it sends nothing and only waits.
 
 On every tick the scheduler touches its heartbeat file (``nova-worker healthcheck --beat``
-reads it) and, for every entry it sends, counts the run in Redis (the worker's ``/metrics``
-reports ``worker_beat_runs_total`` and ``worker_beat_last_run_timestamp_seconds``).
+reads it); the leader also stamps the time of the tick in Redis and, for every entry it sends,
+counts the run there (the worker's ``/metrics`` reports ``worker_beat_heartbeat_timestamp_seconds``,
+``worker_beat_runs_total`` and ``worker_beat_last_run_timestamp_seconds``: a scheduler that
+stopped anywhere shows within minutes, not at the next missed entry).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from celery.beat import PersistentScheduler
 from redis import Redis
 from redis.exceptions import RedisError
 
-from nova_worker.metrics import BEAT_LAST_RUN_KEY, BEAT_RUNS_KEY
+from nova_worker.metrics import BEAT_HEARTBEAT_KEY, BEAT_LAST_RUN_KEY, BEAT_RUNS_KEY
 from nova_worker.probes import Heartbeat
 
 logger = logging.getLogger(__name__)
@@ -76,6 +78,10 @@ class NovaScheduler(PersistentScheduler):  # type: ignore[misc]  # celery is unt
             return float(min(self.max_interval, 5.0))
         interval = super().tick(*args, **kwargs)
         self.heartbeat.beat()
+        try:
+            self.redis.set(BEAT_HEARTBEAT_KEY, f"{time.time():.3f}")
+        except RedisError as error:
+            logger.warning("beat: could not stamp the heartbeat in Redis: %s", error)
         return float(interval)
 
     def apply_async(

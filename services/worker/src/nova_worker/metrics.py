@@ -4,8 +4,8 @@ Tasks run in pool children, but ``/metrics`` is served by the main process. The 
 ``prometheus_client`` in multiprocess mode: :func:`enable_multiprocess` (called by
 ``nova-worker worker`` before any metric exists) points every process at one directory of
 memory-mapped files, and the main process sums them at scrape time. Gauges that describe the
-broker (queue depth, unacknowledged messages) and Beat (runs per schedule entry, last run) are
-read from Redis at scrape time by :class:`BrokerCollector`.
+broker (queue depth, unacknowledged messages) and Beat (runs per schedule entry, last run, the
+leading Beat's last tick) are read from Redis at scrape time by :class:`BrokerCollector`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, values
@@ -51,6 +52,7 @@ PRIORITY_STEPS = (0, 3, 6, 9)
 
 BEAT_RUNS_KEY = "nova:worker:beat:runs"
 BEAT_LAST_RUN_KEY = "nova:worker:beat:last-run"
+BEAT_HEARTBEAT_KEY = "nova:worker:beat:heartbeat"
 
 
 def enable_multiprocess(directory: Path) -> Path:
@@ -92,6 +94,12 @@ RESTORED = Counter(
     "worker_restored_messages",
     "Unacknowledged messages of dead workers put back on their queue.",
 )
+CONFIRMATIONS = Counter(
+    "worker_event_confirmations",
+    "Account events confirmed to auth as handled (ok), or whose confirmation failed (failed: "
+    "auth redelivers them later, and the duplicate confirms).",
+    ["outcome"],
+)
 UNLABELLED = (RESTORED,)
 
 
@@ -130,6 +138,10 @@ class BrokerCollector(Collector):
             "When Beat last sent each schedule entry (Unix time).",
             labels=["entry"],
         )
+        heartbeat = GaugeMetricFamily(
+            "worker_beat_heartbeat_timestamp_seconds",
+            "When the leading Beat last ticked (Unix time).",
+        )
         up = GaugeMetricFamily("worker_broker_up", "1 if Redis answered the last scrape.")
         try:
             for queue in self.queues:
@@ -139,13 +151,16 @@ class BrokerCollector(Collector):
                 runs.add_metric([str(entry)], float(count))
             for entry, stamp in sorted(self.client.hgetall(BEAT_LAST_RUN_KEY).items()):
                 last_run.add_metric([str(entry)], float(stamp))
+            ticked = self.client.get(BEAT_HEARTBEAT_KEY)
+            if ticked is not None:
+                heartbeat.add_metric([], float(ticked))
         except RedisError as error:
             logger.warning("metrics: Redis unavailable", extra={"error": str(error)})
             up.add_metric([], 0)
             yield up
             return
         up.add_metric([], 1)
-        yield from (depth, unacked, runs, last_run, up)
+        yield from (depth, unacked, runs, last_run, heartbeat, up)
 
 
 class HeartbeatCollector(Collector):
@@ -162,6 +177,19 @@ class HeartbeatCollector(Collector):
         yield gauge
 
 
+class BuildInfoCollector(Collector):
+    """``nova_build_info{service="worker", version}``, as every Nova service exports it."""
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily(
+            "nova_build_info",
+            "Always 1; labels carry the service name and version.",
+            labels=["service", "version"],
+        )
+        info.add_metric(["worker", metadata.version("nova-worker")], 1)
+        yield info
+
+
 def build_registry(
     redis_url: str | None, queues: list[str], heartbeat_age: object
 ) -> CollectorRegistry:
@@ -176,6 +204,7 @@ def build_registry(
     if redis_url:
         registry.register(BrokerCollector(redis_url, queues))
     registry.register(HeartbeatCollector(heartbeat_age))
+    registry.register(BuildInfoCollector())
     return registry
 
 
