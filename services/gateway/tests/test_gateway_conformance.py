@@ -222,6 +222,30 @@ async def test_fragments_aliases_variables_and_conditions(
     }
 
 
+async def test_a_fetch_its_conditions_drop_is_not_sent(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    query = """query($upc: String!, $withReviews: Boolean!, $hideMe: Boolean = true) {
+      product(upc: $upc) { name reviews @include(if: $withReviews) { id } }
+      me @skip(if: $hideMe) { name }
+    }"""
+    body = await run(gateway, query, {"upc": "1", "withReviews": False})
+    assert body == {"data": {"product": {"name": "Table"}}}
+    # Neither the reviews fetch nor the accounts fetch ($hideMe defaults to true) went out.
+    assert entity_requests(subgraphs["reviews"]) == []
+    assert subgraphs["accounts"].requests == []
+
+    body = await run(gateway, query, {"upc": "1", "withReviews": True, "hideMe": False})
+    assert body == {
+        "data": {
+            "product": {"name": "Table", "reviews": [{"id": "r1"}, {"id": "r4"}]},
+            "me": {"name": "Ada Lovelace"},
+        }
+    }
+    assert len(entity_requests(subgraphs["reviews"])) == 1
+    assert len(subgraphs["accounts"].requests) == 1
+
+
 async def test_root_typename_needs_no_subgraph(
     gateway: AsyncTestClient[Any], subgraphs: Subgraphs
 ) -> None:

@@ -18,7 +18,7 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nova_gateway.federation.plan import FetchNode, FlattenNode
+from nova_gateway.federation.plan import ConditionNode, FetchNode, FlattenNode
 from nova_gateway.federation.planner import PlanningError, plan_operation
 from nova_gateway.federation.supergraph import Supergraph, parse_supergraph
 
@@ -55,6 +55,51 @@ def test_entity_jumps_form_a_sequence_with_flatten_paths() -> None:
         "  }\n"
         "}"
     )
+
+
+def test_a_fetch_whose_fields_share_a_condition_runs_under_it() -> None:
+    assert plan_text(
+        "query($x: Boolean!, $u: String!) { product(upc: $u) { upc reviews @include(if: $x) "
+        "{ id } } me @skip(if: $x) { id } }"
+    ) == (
+        "QueryPlan {\n"
+        "  Parallel {\n"
+        "    Sequence {\n"
+        '      Fetch(service: "products") { { product(upc: $u) { upc __typename } } },\n'
+        "      Include(if: $x) {\n"
+        '        Flatten(path: "product") {\n'
+        '          Fetch(service: "reviews") { ... on Product { __typename upc } } => '
+        "{ ... on Product { reviews @include(if: $x) { id } } }\n"
+        "        }\n"
+        "      },\n"
+        "    },\n"
+        "    Skip(if: $x) {\n"
+        '      Fetch(service: "accounts") { { me @skip(if: $x) { id } } }\n'
+        "    },\n"
+        "  }\n"
+        "}"
+    )
+
+
+def test_a_fetch_with_one_unconditional_field_is_always_sent() -> None:
+    plan = plan_operation(
+        SUPERGRAPH,
+        parse(
+            "query($x: Boolean!, $y: Boolean!) { me @include(if: $x) { id } "
+            "a: me @include(if: $y) { name } b: me @include(if: true) { id } }"
+        ),
+    )
+    assert "Include" not in str(plan)
+    both = plan_text(
+        'query($x: Boolean!, $y: Boolean!) { product(upc: "1") { upc '
+        "... @include(if: $y) { reviews @include(if: $x) { id } } } }"
+    )
+    # Every field of the reviews fetch is under both conditions: it runs only when both hold.
+    assert both.splitlines()[3:6] == [
+        "    Include(if: $x) {",
+        "      Include(if: $y) {",
+        '        Flatten(path: "product") {',
+    ]
 
 
 def test_requires_fetches_required_fields_first_and_sends_them() -> None:
@@ -110,7 +155,8 @@ def test_interface_object_jump_sends_the_interface_name() -> None:
     entity = fetches[1].entity
     assert entity is not None
     assert entity.typename == "Media"
-    assert entity.accepted_types == frozenset({"Book", "Movie"})
+    # objects an @interfaceObject subgraph returned carry the interface's name
+    assert entity.accepted_types == frozenset({"Book", "Movie", "Media"})
 
 
 def test_mutation_fields_are_sequenced_one_per_fetch() -> None:
@@ -176,6 +222,9 @@ def _fetches_with_prefix(query: str) -> list[tuple[FetchNode, tuple[str, ...]]]:
             found.append((node, ()))
         elif isinstance(node, FlattenNode):
             found.append((node.node, tuple(p for p in node.path if p != "@")))
+        elif isinstance(node, ConditionNode):
+            for clause in (node.if_clause, node.else_clause):
+                walk(clause)
         for child in getattr(node, "nodes", ()):
             walk(child)
 

@@ -1,6 +1,7 @@
 """``/graphql``: GraphQL over HTTP in front of the federation engine.
 
-POST takes a JSON body (or a list of them when batching is on); GET takes ``query``,
+POST takes a JSON body (or a list of them when batching is on) and answers 415 to any other
+media type, as the GraphQL-over-HTTP specification asks; GET takes ``query``,
 ``operationName`` and ``variables`` (JSON) as parameters and never runs a mutation.
 """
 
@@ -29,6 +30,14 @@ logger = logging.getLogger(__name__)
 
 ENGINE_KEY = "federation_engine"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+
+
+def _is_json(content_type: str | None) -> bool:
+    """``application/json``, with or without parameters (``; charset=utf-8``)."""
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 def _engine(runtime: Runtime) -> FederationEngine:
@@ -115,6 +124,20 @@ async def graphql_post(
 ) -> Response[Any]:
     settings = runtime.settings
     assert isinstance(settings, GatewaySettings)
+    if not _is_json(request.headers.get("content-type")):
+        return Response(
+            {
+                "errors": [
+                    graphql_error(
+                        "POST /graphql takes a JSON body: send Content-Type: application/json.",
+                        code=UNSUPPORTED_MEDIA_TYPE,
+                    )
+                ]
+            },
+            status_code=415,
+            media_type=MediaType.JSON,
+            headers={"Accept-Post": "application/json"},
+        )
     try:
         payload = json.loads(await request.body())
     except ValueError:

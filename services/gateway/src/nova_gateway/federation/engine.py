@@ -228,7 +228,11 @@ class FederationEngine:
                 200, f"The operation cannot be planned: {error}", QUERY_PLANNING_FAILED
             )
         result = await execute_plan(
-            plan, loaded.transport, variables=raw_variables, headers=headers or {}
+            plan,
+            loaded.transport,
+            variables=raw_variables,
+            headers=headers or {},
+            coerced_variables=coerced.coerced,
         )
         fragments = prepared.fragments
         local = _introspect(loaded.supergraph, document, operation, coerced.coerced)

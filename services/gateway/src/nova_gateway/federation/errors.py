@@ -10,6 +10,9 @@ ErrorDict = dict[str, Any]
 
 DOWNSTREAM_SERVICE_ERROR = "DOWNSTREAM_SERVICE_ERROR"
 INTERNAL_ALIAS_PREFIX = "_nova_"
+TYPE_ALIAS_PREFIX = f"{INTERNAL_ALIAS_PREFIX}as"
+"""``_nova_as<N>_<key>``: the N-th type under which sibling fragments of one subgraph query
+select ``key``; renamed back to ``key`` as soon as the answer arrives."""
 """Response keys the planner gives to fields it adds (keys, ``@requires``) when the client
 already uses their name for another field; never shown to the client."""
 

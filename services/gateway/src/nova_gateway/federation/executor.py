@@ -19,6 +19,7 @@ import msgspec
 from graphql import FieldNode, InlineFragmentNode, OperationDefinitionNode, parse
 
 from nova_gateway.federation.errors import (
+    TYPE_ALIAS_PREFIX,
     ErrorDict,
     Path,
     SubgraphFetchError,
@@ -27,6 +28,7 @@ from nova_gateway.federation.errors import (
 )
 from nova_gateway.federation.plan import (
     LIST_MARKER,
+    ConditionNode,
     FetchNode,
     FlattenNode,
     ParallelNode,
@@ -62,6 +64,8 @@ class _Run:
     errors: list[ErrorDict]
     """Errors of this branch; parallel branches collect their own and are joined in plan
     order, so the response lists errors deterministically."""
+    conditions: Mapping[str, Any]
+    """The coerced variable values (defaults applied) that ``Condition`` nodes test."""
 
 
 async def execute_plan(
@@ -70,8 +74,13 @@ async def execute_plan(
     *,
     variables: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
+    coerced_variables: Mapping[str, Any] | None = None,
 ) -> ExecutionResult:
-    run = _Run(fetcher, dict(variables or {}), dict(headers or {}), {}, [])
+    """Run ``plan``. ``variables`` go to the subgraphs as the client sent them;
+    ``coerced_variables`` (by default the same) decide the plan's conditions."""
+    raw = dict(variables or {})
+    conditions = raw if coerced_variables is None else coerced_variables
+    run = _Run(fetcher, raw, dict(headers or {}), {}, [], conditions)
     if plan.node is not None:
         await _execute(run, plan.node)
     return ExecutionResult(data=run.data, errors=run.errors)
@@ -85,6 +94,10 @@ async def _execute(run: _Run, node: PlanNode) -> None:
     elif isinstance(node, SequenceNode):
         for child in node.nodes:
             await _execute(run, child)
+    elif isinstance(node, ConditionNode):
+        clause = node.if_clause if run.conditions.get(node.condition) is True else node.else_clause
+        if clause is not None:
+            await _execute(run, clause)
     elif isinstance(node, ParallelNode):
         branches = [replace(run, errors=[]) for _ in node.nodes]
         await asyncio.gather(
@@ -115,6 +128,8 @@ async def _fetch_root(run: _Run, fetch: FetchNode) -> None:
         return
     data = payload.get("data")
     if isinstance(data, dict):
+        if fetch.type_aliases:
+            restore_type_aliases(data)
         deep_merge(run.data, data)
     raw_errors = payload.get("errors")
     if isinstance(raw_errors, list) and raw_errors:
@@ -235,6 +250,8 @@ async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
                 errors.append(_fetch_failure(failure, fetch.service, [*target.path, *first_keys]))
         return
     data = payload.get("data")
+    if fetch.type_aliases and isinstance(data, dict):
+        restore_type_aliases(data)
     entities = data.get("_entities") if isinstance(data, dict) else None
     raw_errors = payload.get("errors")
     if isinstance(raw_errors, list) and raw_errors:
@@ -262,8 +279,13 @@ async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
         return
     for entity_value, targets in zip(entities, targets_by_index, strict=True):
         if isinstance(entity_value, dict):
+            # Entered with the object's own __typename, a subgraph answering another one
+            # names the implementation of an interface the object was only known as.
+            concrete = entity_value.get("__typename") if entity.typename is None else None
             for target in targets:
                 deep_merge(target.obj, entity_value)
+                if isinstance(concrete, str):
+                    target.obj["__typename"] = concrete
 
 
 def _entity_errors(
@@ -296,6 +318,21 @@ def _plain_path(raw: object) -> Path | None:
 
 def _fetch_failure(failure: SubgraphFetchError, service: str, path: Path) -> ErrorDict:
     return graphql_error(failure.message, path=path, code=failure.code, serviceName=service)
+
+
+def restore_type_aliases(value: Any) -> None:
+    """Rename every ``_nova_as<N>_<key>`` back to ``<key>``: only objects of one type carry the
+    alias, so the key is free in them."""
+    if isinstance(value, list):
+        for item in value:
+            restore_type_aliases(item)
+        return
+    if not isinstance(value, dict):
+        return
+    for key in [k for k in value if k.startswith(TYPE_ALIAS_PREFIX)]:
+        value[key.removeprefix(TYPE_ALIAS_PREFIX).partition("_")[2]] = value.pop(key)
+    for nested in value.values():
+        restore_type_aliases(nested)
 
 
 def deep_merge(target: dict[str, Any], source: Mapping[str, Any]) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from graphql import SelectionNode
 
 from nova_gateway.federation.plan import (
+    ConditionNode,
     EntityFetch,
     FetchNode,
     FlattenNode,
@@ -54,6 +55,8 @@ class FetchGroup:
     optional: set[str] = field(default_factory=set)
     """Representation fields that are ``@requires`` fields, not key fields: absent when the
     fields needing them were skipped."""
+    type_aliases: bool = False
+    """Some fields are selected under type aliases (``TYPE_ALIAS_PREFIX``)."""
 
 
 def plan_node(
@@ -68,7 +71,7 @@ def plan_node(
         group.depends_on.discard(group.index)
 
     def fetch(group: FetchGroup) -> PlanNode:
-        return _fetch(group, kind, variable_definitions)
+        return _conditioned(group, _operation(group, kind, variable_definitions))
 
     if all(len(g.depends_on) <= 1 for g in present):
         roots = [g for g in present if not g.depends_on]
@@ -76,7 +79,19 @@ def plan_node(
     return _stages(present, fetch)
 
 
-def _fetch(group: FetchGroup, kind: str, variable_definitions: Mapping[str, str]) -> PlanNode:
+def _conditioned(group: FetchGroup, node: PlanNode) -> PlanNode:
+    """``node`` under the ``@include``/``@skip`` conditions all of ``group``'s selections
+    share: when they drop them all, the fetch is not sent. The fetches waiting for it run as
+    before; they send a request only for the objects they find."""
+    for condition in sorted(group.tree.conditions(), reverse=True):
+        if condition.include:
+            node = ConditionNode(condition.variable, if_clause=node)
+        else:
+            node = ConditionNode(condition.variable, if_clause=None, else_clause=node)
+    return node
+
+
+def _operation(group: FetchGroup, kind: str, variable_definitions: Mapping[str, str]) -> PlanNode:
     """The subgraph operation of ``group`` (wrapped in a ``Flatten`` for entity groups)."""
     variables = group.tree.variables()
     definitions = [variable_definitions[v] for v in variables]
@@ -87,6 +102,7 @@ def _fetch(group: FetchGroup, kind: str, variable_definitions: Mapping[str, str]
             operation=f"{header} {group.tree.print()}",
             operation_kind=kind,
             variable_usages=tuple(variables),
+            type_aliases=group.type_aliases,
         )
     header = "query(" + ", ".join(["$representations: [_Any!]!", *definitions]) + ")"
     body = f"{{ ... on {group.entity.type_condition} {group.tree.print()} }}"
@@ -95,6 +111,7 @@ def _fetch(group: FetchGroup, kind: str, variable_definitions: Mapping[str, str]
         operation=f"{header} {{ _entities(representations: $representations) {body} }}",
         operation_kind="query",
         variable_usages=tuple(variables),
+        type_aliases=group.type_aliases,
         entity=EntityFetch(
             type_condition=group.entity.type_condition,
             accepted_types=group.entity.accepted_types,

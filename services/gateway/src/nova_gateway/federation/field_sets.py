@@ -13,7 +13,10 @@ from graphql import FieldNode, InlineFragmentNode, OperationDefinitionNode, Sele
 from nova_gateway.federation.plan import ShapeField
 
 Provided = dict[str, "Provided"]
-"""Fields a subgraph resolves at one position thanks to ``@provides`` (name → nested fields)."""
+"""Fields a subgraph resolves at one position thanks to ``@provides`` (name → nested fields);
+fields under a type condition are kept under ``"... on Type"``, for objects of that type only."""
+
+CONDITION_PREFIX = "... on "
 
 
 def parse_field_set(field_set: str) -> tuple[SelectionNode, ...]:
@@ -32,7 +35,12 @@ def provided_fields(selections: Sequence[SelectionNode]) -> Provided:
             nested = selection.selection_set.selections if selection.selection_set else ()
             provided.setdefault(selection.name.value, {}).update(provided_fields(nested))
         elif isinstance(selection, InlineFragmentNode):
-            provided.update(provided_fields(selection.selection_set.selections))
+            inner = provided_fields(selection.selection_set.selections)
+            if selection.type_condition is None:
+                provided.update(inner)
+            else:
+                key = f"{CONDITION_PREFIX}{selection.type_condition.name.value}"
+                provided.setdefault(key, {}).update(inner)
     return provided
 
 

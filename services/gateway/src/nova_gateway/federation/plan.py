@@ -59,6 +59,8 @@ class FetchNode:
     variable_usages: tuple[str, ...] = ()
     """Client variables the operation uses (forwarded with the request)."""
     entity: EntityFetch | None = None
+    type_aliases: bool = False
+    """The operation selects some fields under ``TYPE_ALIAS_PREFIX`` aliases (see errors.py)."""
 
     def __str__(self) -> str:
         head = f'Fetch(service: "{self.service}")'
@@ -94,7 +96,31 @@ class ParallelNode:
         return _block("Parallel", self.nodes)
 
 
-PlanNode = FetchNode | FlattenNode | SequenceNode | ParallelNode
+@dataclass(frozen=True, slots=True)
+class ConditionNode:
+    """Runs ``if_clause`` when the Boolean variable ``condition`` is true, ``else_clause``
+    otherwise: a fetch whose every field is under ``@include(if: $x)`` (or ``@skip``) is not
+    sent at all when the condition drops them."""
+
+    condition: str
+    """The variable's name, without ``$``."""
+    if_clause: PlanNode | None
+    else_clause: PlanNode | None = None
+
+    def __str__(self) -> str:
+        if self.else_clause is None and self.if_clause is not None:
+            return f"Include(if: ${self.condition}) {{\n{_indent(str(self.if_clause))}\n}}"
+        if self.if_clause is None and self.else_clause is not None:
+            return f"Skip(if: ${self.condition}) {{\n{_indent(str(self.else_clause))}\n}}"
+        branches = [f"Condition(if: ${self.condition}) {{"]
+        if self.if_clause is not None:
+            branches.append(_indent(f"Then {{\n{_indent(str(self.if_clause))}\n}}"))
+        if self.else_clause is not None:
+            branches.append(_indent(f"Else {{\n{_indent(str(self.else_clause))}\n}}"))
+        return "\n".join([*branches, "}"])
+
+
+PlanNode = FetchNode | FlattenNode | SequenceNode | ParallelNode | ConditionNode
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +146,10 @@ def _collect_fetches(node: PlanNode, found: list[FetchNode]) -> None:
         found.append(node)
     elif isinstance(node, FlattenNode):
         found.append(node.node)
+    elif isinstance(node, ConditionNode):
+        for clause in (node.if_clause, node.else_clause):
+            if clause is not None:
+                _collect_fetches(clause, found)
     else:
         for child in node.nodes:
             _collect_fetches(child, found)

@@ -6,7 +6,13 @@ future subgraph request. A field the current group's subgraph can resolve (itsel
 (or joins) an *entity group*: an ``_entities`` fetch into a subgraph that resolves the field,
 entered through one of its ``@key``s. Key fields and ``@requires`` fields are planned like any
 other field at the same position, so a key only another subgraph knows is fetched first, and the
-entity group depends on whichever groups supply them. Groups then become plan nodes: a tree of
+entity group depends on whichever groups supply them (nested key fields included). A field of a
+value type that no subgraph can enter through a key *re-enters* at the nearest entity above it
+(through one of its keys) or at the root (another fetch of the same root field), in a subgraph
+resolving every field on the way down. A shared root field is fetched from the subgraph that
+resolves most of its selection itself (``@provides`` included); an ``@interfaceObject`` answer
+gets its implementation's ``__typename`` from a subgraph that has the interface itself, and type
+conditions on it are planned there. Groups then become plan nodes: a tree of
 ``Sequence``/``Parallel`` when every group has a single parent, dependency stages otherwise.
 Mutation root fields are planned one at a time and run in order.
 """
@@ -30,7 +36,7 @@ from graphql import (
     print_ast,
 )
 
-from nova_gateway.federation.errors import INTERNAL_ALIAS_PREFIX
+from nova_gateway.federation.errors import INTERNAL_ALIAS_PREFIX, TYPE_ALIAS_PREFIX
 from nova_gateway.federation.fetch_groups import (
     CircularDependencyError,
     EntityTarget,
@@ -38,6 +44,7 @@ from nova_gateway.federation.fetch_groups import (
     plan_node,
 )
 from nova_gateway.federation.field_sets import (
+    CONDITION_PREFIX,
     Provided,
     merge_shape,
     parse_field_set,
@@ -51,13 +58,56 @@ from nova_gateway.federation.plan import (
     SequenceNode,
 )
 from nova_gateway.federation.selection import SelectionConflictError, SelectionTree
-from nova_gateway.federation.supergraph import Supergraph, SupergraphError
+from nova_gateway.federation.supergraph import FieldInfo, Supergraph, SupergraphError
 
 INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type", "__typename"})
 
 
 class PlanningError(ValueError):
     """The operation cannot be planned over this supergraph."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One step down from a lineage's anchor: a field (``node`` on ``parent``) or a fragment
+    narrowing to ``condition``."""
+
+    parent: str
+    node: FieldNode | None = None
+    condition: str | None = None
+    directives: tuple[DirectiveNode, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Lineage:
+    """How the objects at a position were reached from the nearest entity (``anchor``) or,
+    with no anchor, from the root: a field no subgraph can reach through a key re-enters
+    there, in a subgraph that resolves every step."""
+
+    anchor: _Position | None
+    anchor_type: str
+    steps: tuple[_Step, ...] = ()
+    outer: _Lineage | None = None
+    """How the anchor itself was reached: the next place to re-enter when no subgraph can
+    be entered at the anchor."""
+
+    def down(self, step: _Step) -> _Lineage:
+        return _Lineage(self.anchor, self.anchor_type, (*self.steps, step), self.outer)
+
+    def ancestors(self) -> list[tuple[_Position | None, str, tuple[_Step, ...]]]:
+        """Each place to re-enter, nearest first, with the steps from there to here."""
+        found: list[tuple[_Position | None, str, tuple[_Step, ...]]] = []
+        suffix: tuple[_Step, ...] = ()
+        lineage: _Lineage | None = self
+        while lineage is not None:
+            found.append((lineage.anchor, lineage.anchor_type, (*lineage.steps, *suffix)))
+            if lineage.outer is None:
+                break
+            suffix = (*lineage.steps, *suffix)
+            # ``outer`` ends with the step into the anchor: its steps lead here once
+            # ``suffix`` follows them.
+            lineage = lineage.outer
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +125,10 @@ class _Position:
     conditions: tuple[tuple[DirectiveNode, ...], ...] = ()
     """``@skip``/``@include`` of the fragments entered since the last field: a field planned
     into another group here is wrapped in the same conditions there."""
+    lineage: _Lineage | None = None
+    siblings: SelectionTree | None = None
+    """The tree whose type-conditioned fragments the objects' fields are selected in: one
+    subgraph query cannot give a response key two types there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +136,10 @@ class _Fragment:
     condition: str | None
     directives: tuple[DirectiveNode, ...]
     selections: Sequence[SelectionNode]
+
+
+def _down(lineage: _Lineage | None, step: _Step) -> _Lineage | None:
+    return None if lineage is None else lineage.down(step)
 
 
 def find_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
@@ -168,6 +226,7 @@ class _Planner:
         self.root_groups: dict[str, FetchGroup] = {}
         self.entity_groups: dict[tuple[int, str, tuple[str, ...], str], FetchGroup] = {}
         self.entering: set[tuple[int, str, tuple[str, ...], str]] = set()
+        self.sibling_types: dict[int, dict[str, list[str]]] = {}
 
     # --- walking the operation ------------------------------------------------------------
 
@@ -176,15 +235,80 @@ class _Planner:
             candidates = self.supergraph.resolving_graphs(self.root_type, node.name.value)
             if not candidates:
                 raise PlanningError(f"no subgraph resolves {self.root_type}.{node.name.value}")
-            graph = next((g for g in candidates if g in self.root_groups), candidates[0])
+            graph = self._root_graph(node, candidates)
             group = self.root_groups.get(graph)
             if group is None:
                 group = self._new_group(graph, ())
                 self.root_groups[graph] = group
+            lineage = _Lineage(None, self.root_type) if self.kind == "query" else None
             self._plan_field(
-                _Position(group, (), group.tree, None, tuple(fields)), self.root_type, node
+                _Position(group, (), group.tree, None, tuple(fields), lineage=lineage),
+                self.root_type,
+                node,
             )
         return plan_node(self.groups, self.kind, self.variable_definitions)
+
+    def _root_graph(self, node: FieldNode, candidates: Sequence[str]) -> str:
+        """The subgraph to fetch a root field from: the one resolving most of its selection
+        itself (``@provides`` included), then one already fetched from, then the first."""
+        if len(candidates) == 1 or node.selection_set is None:
+            return next((g for g in candidates if g in self.root_groups), candidates[0])
+        type_name = self.supergraph.field(self.root_type, node.name.value).type_name
+        selections = node.selection_set.selections
+
+        def rank(index_graph: tuple[int, str]) -> tuple[int, bool, int]:
+            index, graph = index_graph
+            provided = self._field_provides(graph, self.root_type, node.name.value, None)
+            local = self._local_count(graph, type_name, selections, provided)
+            return (local, graph in self.root_groups, -index)
+
+        return max(enumerate(candidates), key=rank)[1]
+
+    def _field_provides(
+        self, graph: str, parent: str, name: str, provided: Provided | None
+    ) -> Provided | None:
+        """What is local under ``parent.name`` fetched from ``graph``."""
+        nested = dict(self._provided_at(provided, parent).get(name, {}))
+        join = self.supergraph.field_join(parent, name, graph)
+        if join is not None and join.provides:
+            nested.update(provided_fields(parse_field_set(join.provides)))
+        return nested or None
+
+    def _local_count(
+        self,
+        graph: str,
+        parent: str,
+        selections: Sequence[SelectionNode],
+        provided: Provided | None,
+    ) -> int:
+        """How many of ``selections`` (at any depth) ``graph`` resolves where they are."""
+        count = 0
+        for selection in selections:
+            if isinstance(selection, FieldNode):
+                name = selection.name.value
+                if name == "__typename" or not self._resolvable_in(graph, parent, name, provided):
+                    continue
+                count += 1
+                if selection.selection_set is not None:
+                    count += self._local_count(
+                        graph,
+                        self.supergraph.field(parent, name).type_name,
+                        selection.selection_set.selections,
+                        self._field_provides(graph, parent, name, provided),
+                    )
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                condition_node = selection.type_condition
+                inner = selection.selection_set.selections
+            else:
+                assert isinstance(selection, FragmentSpreadNode)
+                fragment = self.fragments[selection.name.value]
+                condition_node = fragment.type_condition
+                inner = fragment.selection_set.selections
+            condition = condition_node.name.value if condition_node else parent
+            if condition == parent or self.supergraph.knows_type(graph, condition):
+                count += self._local_count(graph, condition, inner, provided)
+        return count
 
     def _plan_selections(
         self, at: _Position, parent: str, selections: Sequence[SelectionNode]
@@ -216,6 +340,7 @@ class _Planner:
         if condition is None or condition == parent or not supergraph.is_abstract(parent):
             if (
                 condition is not None
+                and condition != parent
                 and condition not in supergraph.possible_types(parent)
                 and parent not in supergraph.possible_types(condition)
             ):
@@ -223,19 +348,34 @@ class _Planner:
             if not directives:
                 return self._plan_selections(at, parent, fragment.selections)
             inner = replace(
-                at, tree=at.tree.fragment(None, directives), conditions=(*at.conditions, directives)
+                at,
+                tree=at.tree.fragment(None, directives),
+                conditions=(*at.conditions, directives),
+                lineage=_down(at.lineage, _Step(parent, directives=directives)),
             )
             return self._plan_selections(inner, parent, fragment.selections)
         if self._is_interface_object(at.group.graph, parent):
-            # The subgraph sees the interface as one object type: it cannot narrow it; the
-            # fields under the condition are planned on the concrete types from elsewhere.
-            return self._plan_selections(at, parent, fragment.selections)
+            # The subgraph sees the interface as one object type: it cannot narrow it. A
+            # subgraph that has the interface itself names each object's implementation and
+            # the fragment is planned there.
+            owner = self._typename_owner(at.group.graph, parent)
+            if owner is None:
+                return self._plan_selections(at, parent, fragment.selections)
+            target = self._entity_group(at, owner, parent)
+            target.tree.add_typename()
+            tree = target.tree
+            for conditions in at.conditions:
+                tree = tree.fragment(None, conditions)
+            target_at = _Position(target, at.path, tree, None, at.client, lineage=at.lineage)
+            return {target.index} | self._plan_fragment(target_at, parent, fragment)
         if not supergraph.knows_type(at.group.graph, condition):
             return set()
         inner = replace(
             at,
             tree=at.tree.fragment(condition, directives),
             conditions=(*at.conditions, directives) if directives else at.conditions,
+            lineage=_down(at.lineage, _Step(parent, condition=condition, directives=directives)),
+            siblings=at.tree,
         )
         return self._plan_selections(inner, condition, fragment.selections)
 
@@ -244,11 +384,21 @@ class _Planner:
         response_key = node.alias.value if node.alias else name
         group = at.group
         if name == "__typename":
+            owner = self._typename_owner(group.graph, parent)
+            if owner is not None:
+                # An @interfaceObject subgraph only knows the interface: the implementation's
+                # name comes from a subgraph that has the interface itself.
+                target = self._entity_group(at, owner, parent)
+                tree = target.tree
+                for directives in at.conditions:
+                    tree = tree.fragment(None, directives)
+                target.tree.add_typename()
+                tree.add_field(response_key, name, (), tuple(node.directives or ()))
+                return {target.index}
             at.tree.add_field(response_key, name, (), tuple(node.directives or ()))
             return {group.index}
         if self._resolvable_in(group.graph, parent, name, at.provided):
-            self._add_field(at, parent, node)
-            return {group.index}
+            return {group.index} | self._add_field(at, parent, node)
         supergraph = self.supergraph
         if supergraph.is_abstract(parent) and self._interface_jump(parent, name) is None:
             # No subgraph resolves the field for the interface as a whole: plan it on each
@@ -256,19 +406,27 @@ class _Planner:
             providers: set[int] = set()
             for concrete in supergraph.possible_types(parent):
                 if supergraph.knows_type(group.graph, concrete):
-                    concrete_at = replace(at, tree=at.tree.fragment(concrete), provided=None)
+                    concrete_at = replace(
+                        at,
+                        tree=at.tree.fragment(concrete),
+                        provided=None,
+                        lineage=_down(at.lineage, _Step(parent, condition=concrete)),
+                        siblings=at.tree,
+                    )
                     providers |= self._plan_field(concrete_at, concrete, node)
             return providers
         if not supergraph.is_abstract(parent) and not supergraph.resolving_graphs(parent, name):
             # A field an @interfaceObject adds to every implementation: enter that subgraph
             # through the interface.
             parent = self._interface_owning(parent, name)
+        if not self._key_candidates(parent, name) and at.lineage is not None:
+            return self._reenter(at, at.lineage, parent, node)
         target = self._jump(at, parent, name)
         tree = target.tree
         for directives in at.conditions:
             tree = tree.fragment(None, directives)
-        self._add_field(_Position(target, at.path, tree, None, at.client), parent, node)
-        return {target.index}
+        target_at = _Position(target, at.path, tree, None, at.client, lineage=at.lineage)
+        return {target.index} | self._add_field(target_at, parent, node)
 
     def _interface_owning(self, object_type: str, name: str) -> str:
         for interface in self.supergraph.interfaces_of(object_type):
@@ -276,25 +434,25 @@ class _Planner:
                 return interface
         raise PlanningError(f"no subgraph resolves {object_type}.{name}")
 
-    def _add_field(self, at: _Position, parent: str, node: FieldNode) -> None:
+    def _add_field(self, at: _Position, parent: str, node: FieldNode) -> set[int]:
+        """Add ``node`` to ``at``'s group; the result names the groups that fetch its
+        sub-selections (a key or required field nested in an object may come from another
+        subgraph, and whoever needs it must wait for that fetch too)."""
         name = node.name.value
         response_key = node.alias.value if node.alias else name
         info = self.supergraph.field(parent, name)
         entry = at.tree.add_field(
-            response_key,
+            self._typed_key(at, info, response_key),
             name,
             tuple(node.arguments or ()),
             tuple(node.directives or ()),
             has_selections=node.selection_set is not None,
         )
         if node.selection_set is None or entry.tree is None:
-            return
+            return set()
         if self.supergraph.is_abstract(info.type_name):
             entry.tree.add_typename()
-        child_provided = dict(at.provided.get(name, {})) if at.provided else {}
-        join = self.supergraph.field_join(parent, name, at.group.graph)
-        if join is not None and join.provides:
-            child_provided.update(provided_fields(parse_field_set(join.provides)))
+        child_provided = self._field_provides(at.group.graph, parent, name, at.provided)
         child = _Position(
             at.group,
             (*at.path, response_key, *([LIST_MARKER] * info.list_depth)),
@@ -302,15 +460,61 @@ class _Planner:
             child_provided or None,
             tuple(node.selection_set.selections),
         )
-        self._plan_selections(child, info.type_name, node.selection_set.selections)
+        if any(key.resolvable for key in self.supergraph.type(info.type_name).keys):
+            outer = _down(at.lineage, _Step(parent, node))
+            child = replace(child, lineage=_Lineage(child, info.type_name, outer=outer))
+        else:
+            child = replace(child, lineage=_down(at.lineage, _Step(parent, node)))
+        return self._plan_selections(child, info.type_name, node.selection_set.selections)
+
+    def _typed_key(self, at: _Position, info: FieldInfo, response_key: str) -> str:
+        """``response_key``, or an alias when a sibling fragment of the same subgraph query
+        already selects ``response_key`` with another type there (``ID`` and ``ID!``)."""
+        if at.siblings is None:
+            return response_key
+        types = self.sibling_types.setdefault(id(at.siblings), {}).setdefault(response_key, [])
+        field_type = info.type_in(at.group.graph)
+        if field_type not in types:
+            types.append(field_type)
+        index = types.index(field_type)
+        if index == 0:
+            return response_key
+        at.group.type_aliases = True
+        return f"{TYPE_ALIAS_PREFIX}{index}_{response_key}"
 
     def _resolvable_in(self, graph: str, parent: str, name: str, provided: Provided | None) -> bool:
-        if provided is not None and name in provided:
+        if name in self._provided_at(provided, parent):
             return True
-        if graph not in self.supergraph.resolving_graphs(parent, name):
+        supergraph = self.supergraph
+        if graph not in supergraph.resolving_graphs(parent, name):
             return False
-        join = self.supergraph.field_join(parent, name, graph)
-        return join is None or not join.requires
+        join = supergraph.field_join(parent, name, graph)
+        if join is not None and join.requires:
+            return False
+        if supergraph.type(parent).kind == "interface":
+            # The subgraph answers an interface field with its implementations' fields: one
+            # of them moved elsewhere (@override) makes the field non-local as a whole.
+            return all(
+                graph in supergraph.resolving_graphs(concrete, name)
+                for concrete in supergraph.possible_types(parent)
+                if supergraph.knows_type(graph, concrete)
+            )
+        return True
+
+    def _provided_at(self, provided: Provided | None, parent: str) -> Provided:
+        """What ``@provides`` makes local on objects of type ``parent``."""
+        if not provided:
+            return {}
+        here: Provided = {}
+        for key, nested in provided.items():
+            if not key.startswith(CONDITION_PREFIX):
+                here.setdefault(key, {}).update(nested)
+                continue
+            condition = key.removeprefix(CONDITION_PREFIX)
+            if condition == parent or parent in self.supergraph.possible_types(condition):
+                for name, fields in nested.items():
+                    here.setdefault(name, {}).update(fields)
+        return here
 
     def _locally_available(
         self,
@@ -329,7 +533,7 @@ class _Planner:
                 return False
             if selection.selection_set is not None:
                 info = self.supergraph.field(parent, name)
-                nested = provided.get(name) if provided else None
+                nested = self._provided_at(provided, parent).get(name)
                 if not self._locally_available(
                     graph, info.type_name, selection.selection_set.selections, nested
                 ):
@@ -340,7 +544,8 @@ class _Planner:
         self, selections: Sequence[SelectionNode], client: Sequence[SelectionNode]
     ) -> tuple[SelectionNode, ...]:
         """Alias the key or required fields whose name the client uses as the response key
-        of another field (at any depth of a nested key)."""
+        of another field (at any depth of a nested key), or of the same field when it takes
+        arguments (the client's arguments may differ)."""
         taken = self._response_keys(client)
         rewritten: list[SelectionNode] = []
         for selection in selections:
@@ -348,7 +553,7 @@ class _Planner:
                 rewritten.append(selection)
                 continue
             name = selection.name.value
-            if taken.get(name) not in (None, name):
+            if taken.get(name) not in (None, name) or (name in taken and selection.arguments):
                 alias: NameNode | None = NameNode(value=f"{INTERNAL_ALIAS_PREFIX}{name}")
                 selection_set = selection.selection_set
             else:
@@ -409,6 +614,21 @@ class _Planner:
     def _is_interface_object(self, graph: str, type_name: str) -> bool:
         return graph in self.supergraph.type(type_name).interface_object_graphs
 
+    def _typename_owner(self, graph: str, parent: str) -> str | None:
+        """A subgraph to ask the implementation's ``__typename`` of the interface ``parent``
+        when ``graph`` sees it as an ``@interfaceObject``."""
+        info = self.supergraph.type(parent)
+        if info.kind != "interface" or graph not in info.interface_object_graphs:
+            return None
+        return next(
+            (
+                key.graph
+                for key in info.keys
+                if key.resolvable and key.graph not in info.interface_object_graphs
+            ),
+            None,
+        )
+
     def _interface_jump(self, parent: str, name: str) -> str | None:
         """A subgraph that resolves ``name`` on the interface ``parent`` through a key on the
         interface itself (an entity interface or an ``@interfaceObject``)."""
@@ -419,13 +639,82 @@ class _Planner:
                 return graph
         return None
 
-    def _jump(self, at: _Position, parent: str, name: str) -> FetchGroup:
+    def _key_candidates(self, parent: str, name: str) -> list[str]:
+        """The subgraphs resolving ``parent.name`` that can be entered through a key."""
         supergraph = self.supergraph
-        candidates = [
+        return [
             g
             for g in supergraph.resolving_graphs(parent, name)
             if supergraph.resolvable_keys(parent, g)
         ]
+
+    def _reenter(self, at: _Position, lineage: _Lineage, parent: str, node: FieldNode) -> set[int]:
+        """Plan ``node`` — a field of a value type no subgraph reaches through a key — in a
+        subgraph that resolves the whole way down from the nearest entity (entered through its
+        key) or from the root (another root fetch of the same root field, merged into the
+        same response objects)."""
+        supergraph = self.supergraph
+        name = node.name.value
+        choice = next(
+            (
+                (graph, anchor, anchor_type, steps)
+                for anchor, anchor_type, steps in lineage.ancestors()
+                for graph in supergraph.resolving_graphs(parent, name)
+                if graph != at.group.graph
+                and self._resolves_steps(graph, anchor, anchor_type, steps)
+            ),
+            None,
+        )
+        if choice is None:
+            raise PlanningError(
+                f"{parent}.{name} cannot be reached from subgraph {at.group.graph}: "
+                "no subgraph resolving it has a resolvable @key"
+            )
+        graph, anchor, anchor_type, steps = choice
+        if anchor is None:
+            group = self.root_groups.get(graph)
+            if group is None:
+                group = self.root_groups[graph] = self._new_group(graph, ())
+        else:
+            group = self._entity_group(anchor, graph, anchor_type)
+        tree = group.tree
+        for step in steps:
+            if step.node is None:
+                tree = tree.fragment(step.condition, step.directives)
+                continue
+            field_node = step.node
+            entry = tree.add_field(
+                (field_node.alias or field_node.name).value,
+                field_node.name.value,
+                tuple(field_node.arguments or ()),
+                tuple(field_node.directives or ()),
+                has_selections=True,
+            )
+            assert entry.tree is not None
+            tree = entry.tree
+            step_type = supergraph.field(step.parent, field_node.name.value).type_name
+            if supergraph.is_abstract(step_type):
+                tree.add_typename()
+        target_at = _Position(group, at.path, tree, None, at.client, lineage=lineage)
+        return {group.index} | self._add_field(target_at, parent, node)
+
+    def _resolves_steps(
+        self, graph: str, anchor: _Position | None, anchor_type: str, steps: Sequence[_Step]
+    ) -> bool:
+        supergraph = self.supergraph
+        if anchor is not None and not supergraph.resolvable_keys(anchor_type, graph):
+            return False
+        for step in steps:
+            if step.node is None:
+                if step.condition is not None and not supergraph.knows_type(graph, step.condition):
+                    return False
+            elif not self._resolvable_in(graph, step.parent, step.node.name.value, None):
+                return False
+        return True
+
+    def _jump(self, at: _Position, parent: str, name: str) -> FetchGroup:
+        supergraph = self.supergraph
+        candidates = self._key_candidates(parent, name)
         if not candidates:
             raise PlanningError(
                 f"{parent}.{name} cannot be reached from subgraph {at.group.graph}: "
@@ -436,7 +725,14 @@ class _Planner:
         join = supergraph.field_join(parent, name, graph)
         if join is not None and join.requires:
             required = self._alias_taken_keys(parse_field_set(join.requires), at.client)
-            target.depends_on |= self._plan_selections(at, parent, required)
+            # The required fields are fetched before this group, never into it: a required
+            # field of the same subgraph goes into a fetch of its own.
+            lookup = (at.group.index, graph, at.path, parent)
+            self.entity_groups.pop(lookup, None)
+            try:
+                target.depends_on |= self._plan_selections(at, parent, required)
+            finally:
+                self.entity_groups[lookup] = target
             merge_shape(target.representation, representation_shape(required))
             target.optional |= {
                 item.response_key
@@ -506,7 +802,7 @@ class _Planner:
         target = self._new_group(graph, at.path)
         target.entity = EntityTarget(
             type_condition=parent,
-            accepted_types=frozenset(supergraph.possible_types(parent)),
+            accepted_types=frozenset((*supergraph.possible_types(parent), parent)),
             typename=parent if interface_object else None,
         )
         target.depends_on = {source.index, *providers}

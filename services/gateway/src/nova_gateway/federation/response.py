@@ -18,7 +18,9 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLAbstractType,
+    GraphQLEnumType,
     GraphQLIncludeDirective,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -33,6 +35,10 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_directive_values
 
 from nova_gateway.federation.errors import ErrorDict, Path, graphql_error
+
+_Runtime = GraphQLObjectType | GraphQLInterfaceType
+"""The type an object is completed as: its object type, or the interface itself when an
+``@interfaceObject`` subgraph answered and no fetch asked for the implementation."""
 
 
 class _Propagate:
@@ -82,7 +88,7 @@ class _Shaper:
 
     def collect(
         self,
-        runtime: GraphQLObjectType,
+        runtime: _Runtime,
         selection_set: SelectionSetNode,
         into: dict[str, list[FieldNode]],
         visited: set[str],
@@ -116,7 +122,7 @@ class _Shaper:
         include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
         return not (include is not None and include.get("if") is False)
 
-    def _applies(self, condition: str, runtime: GraphQLObjectType) -> bool:
+    def _applies(self, condition: str, runtime: _Runtime) -> bool:
         if condition == runtime.name:
             return True
         conditional = self.schema.get_type(condition)
@@ -126,7 +132,7 @@ class _Shaper:
 
     def complete_object(
         self,
-        runtime: GraphQLObjectType,
+        runtime: _Runtime,
         nodes: Sequence[FieldNode],
         value: Mapping[str, Any],
         path: Path,
@@ -143,7 +149,7 @@ class _Shaper:
 
     def complete_fields(
         self,
-        runtime: GraphQLObjectType,
+        runtime: _Runtime,
         fields: Mapping[str, list[FieldNode]],
         value: Mapping[str, Any],
         path: Path,
@@ -200,6 +206,9 @@ class _Shaper:
                     return None
                 items.append(completed)
             return items
+        if isinstance(return_type, GraphQLEnumType):
+            # A value the API schema does not offer (an @inaccessible one) is no value.
+            return value if isinstance(value, str) and value in return_type.values else None
         if is_leaf_type(return_type):
             return value
         if not isinstance(value, Mapping):
@@ -214,10 +223,14 @@ class _Shaper:
 
     def _runtime_type(
         self, return_type: GraphQLOutputType, value: Mapping[str, Any]
-    ) -> GraphQLObjectType | None:
+    ) -> _Runtime | None:
         if isinstance(return_type, GraphQLObjectType):
             return return_type
         typename = value.get("__typename")
+        if isinstance(return_type, GraphQLInterfaceType) and typename == return_type.name:
+            # An @interfaceObject subgraph answers with the interface's name and nothing
+            # asked which implementation the object is: only the interface's fields apply.
+            return return_type
         runtime = self.schema.get_type(typename) if isinstance(typename, str) else None
         if not isinstance(runtime, GraphQLObjectType):
             return None

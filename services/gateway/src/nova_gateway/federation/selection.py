@@ -104,6 +104,22 @@ class SelectionTree:
                 parts.append(f"...{condition}{directives} {entry.tree.print()}")
         return "{ " + " ".join(parts) + " }"
 
+    def conditions(self) -> frozenset[Condition]:
+        """The ``@include``/``@skip`` conditions on a variable that every selection here is
+        under: when any of them drops its selections, the tree selects nothing."""
+        common: frozenset[Condition] | None = None
+        for entry in self.entries.values():
+            if isinstance(entry, FragmentEntry):
+                if not entry.tree:
+                    continue
+                own = _conditions(entry.directives) | entry.tree.conditions()
+            else:
+                own = _conditions(entry.directives)
+            common = own if common is None else common & own
+            if not common:
+                return frozenset()
+        return common or frozenset()
+
     def variables(self) -> list[str]:
         """Names of the variables used anywhere in the tree, in order of appearance."""
         found: dict[str, None] = {}
@@ -122,6 +138,25 @@ class SelectionTree:
             else:
                 yield from entry.directives
                 yield from entry.tree._nodes()
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Condition:
+    """``@include(if: $variable)`` (``include``) or ``@skip(if: $variable)``."""
+
+    variable: str
+    include: bool
+
+
+def _conditions(directives: Sequence[DirectiveNode]) -> frozenset[Condition]:
+    found: set[Condition] = set()
+    for directive in directives:
+        if directive.name.value not in ("include", "skip"):
+            continue
+        for argument in directive.arguments or ():
+            if argument.name.value == "if" and isinstance(argument.value, VariableNode):
+                found.add(Condition(argument.value.name.value, directive.name.value == "include"))
+    return frozenset(found)
 
 
 def _print_field(response_key: str, entry: FieldEntry) -> str:

@@ -43,6 +43,7 @@ from graphql import (
     assert_valid_schema,
     build_ast_schema,
     parse,
+    print_ast,
 )
 
 SUPPORTED_JOIN_VERSIONS = frozenset({"v0.3", "v0.4", "v0.5"})
@@ -78,6 +79,8 @@ class FieldJoin:
     external: bool = False
     override: str | None = None
     used_overridden: bool = False
+    type: str | None = None
+    """The field's type in that subgraph when it differs from the supergraph's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,15 @@ class FieldInfo:
     unjoined: bool = False
     """True when the field carries a bare ``@join__field``: no subgraph resolves it directly
     (a field contributed by an ``@interfaceObject``)."""
+    type_string: str = ""
+    """The field's type as printed in the supergraph (``[ID!]!``)."""
+
+    def type_in(self, graph: str) -> str:
+        """The field's type as ``graph`` declares it."""
+        for join in self.joins:
+            if join.graph == graph and join.type:
+                return join.type
+        return self.type_string
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +398,7 @@ def _read_field(node: FieldDefinitionNode, join: str, graph_name: Any) -> FieldI
             external=j.get("external") is True,
             override=j.get("override"),
             used_overridden=j.get("usedOverridden") is True,
+            type=j.get("type"),
         )
         for j in raw_joins
         if j.get("graph") is not None
@@ -396,6 +409,7 @@ def _read_field(node: FieldDefinitionNode, join: str, graph_name: Any) -> FieldI
         list_depth=depth,
         joins=joins,
         unjoined=bool(raw_joins) and not joins,
+        type_string=print_ast(node.type),
     )
 
 

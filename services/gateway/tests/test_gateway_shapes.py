@@ -1,0 +1,365 @@
+"""Federation shapes the main fixture does not have, each planned, executed and shaped over
+in-memory subgraphs (``fixtures/shapes``: a shelf, a ledger and a depot):
+
+- a key whose nested field comes from a third subgraph (``Crate @key(fields: "lots { id code }")``);
+- a value type whose fields are spread over the subgraphs sharing its root field (``Store``) or
+  its parent entity (``Lot.origin``);
+- a shared root field with ``@provides`` under a type condition (``Query.items``);
+- an ``@interfaceObject`` (``Volume``) whose objects only the ledger can name;
+- an ``@inaccessible`` enum value a subgraph still returns (``Grade.WITHDRAWN``);
+- ``@requires`` of a field with arguments the subgraph itself resolves, its nested field from
+  another subgraph (``Shipment.senders``);
+- an interface field one implementation moved to another subgraph (``Ribbon.label``);
+- union members whose same-named field has two types in one subgraph (``Coin.mark`` is
+  ``String!`` in the depot, ``Shard.mark`` is ``String``).
+
+Expected values come from the data below and the federation semantics, not from the gateway.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from graphql import GraphQLSchema, graphql, parse, validate
+
+from nova_gateway.federation.executor import execute_plan
+from nova_gateway.federation.planner import find_operation, plan_operation
+from nova_gateway.federation.response import shape_response
+from nova_gateway.federation.supergraph import parse_supergraph
+from nova_gateway.federation.transport import SubgraphRequest
+
+SHAPES = Path(__file__).parent / "fixtures" / "shapes"
+SUPERGRAPH = parse_supergraph((SHAPES / "supergraph.graphql").read_text())
+COMPOSE = Path(__file__).resolve().parents[3] / "deploy" / "compose"
+
+LOTS = {
+    "l1": {"code": "A", "grade": "FINE", "city": "Oslo"},
+    "l2": {"code": "B", "grade": "WITHDRAWN", "city": "Lima"},
+}
+PARCELS = {"p1": "Ann", "p2": "Bob", "p3": "Cy"}
+VOLUMES = {
+    "v1": {"__typename": "Atlas", "pages": 120},
+    "v2": {"__typename": "Almanac", "year": 1999},
+}
+
+Resolver = Any
+
+
+def _shelf() -> tuple[dict[str, Resolver], dict[str, Resolver]]:
+    roots = {
+        "Query.store": lambda *_: {"name": "Corner", "address": "1 Main St"},
+        "Query.items": lambda *_: [
+            {"__typename": "Novel", "id": "n1", "title": "Dune"},
+            {"__typename": "Comic", "id": "c1"},
+        ],
+        "Query.crate": lambda *_: {"lots": [{"id": "l1"}, {"id": "l2"}]},
+        "Query.volumes": lambda *_: [
+            {"__typename": "Volume", "id": "v1", "shelf": "S1"},
+            {"__typename": "Volume", "id": "v2", "shelf": "S2"},
+        ],
+        "Query.shipments": lambda *_: [{"__typename": "Shipment", "id": "s1"}],
+        "Query.badges": lambda *_: [{"__typename": "Ribbon", "id": "r1", "label": "stale"}],
+    }
+    references = {
+        "Lot": lambda rep: {"__typename": "Lot", "id": rep["id"]},
+        "Volume": lambda rep: {"__typename": "Volume", "id": rep["id"], "shelf": "S?"},
+    }
+    return roots, references
+
+
+def _ledger() -> tuple[dict[str, Resolver], dict[str, Resolver]]:
+    def lot(rep: dict[str, Any]) -> Any:
+        found = LOTS[rep["id"]]
+        return {
+            "__typename": "Lot",
+            "id": rep["id"],
+            "code": found["code"],
+            "grade": found["grade"],
+            "origin": {"city": found["city"]},
+        }
+
+    references = {
+        "Novel": lambda rep: {"__typename": "Novel", "id": rep["id"], "title": "Dune"},
+        "Comic": lambda rep: {"__typename": "Comic", "id": rep["id"], "title": "Tintin"},
+        "Lot": lot,
+        "Volume": lambda rep: {"id": rep["id"], **VOLUMES[rep["id"]]},
+        "Atlas": lambda rep: {"id": rep["id"], **VOLUMES[rep["id"]]},
+        "Almanac": lambda rep: {"id": rep["id"], **VOLUMES[rep["id"]]},
+        "Ribbon": lambda rep: {"__typename": "Ribbon", "id": rep["id"], "label": "Gold"},
+        "Parcel": lambda rep: {
+            "__typename": "Parcel",
+            "id": rep["id"],
+            "sender": PARCELS[rep["id"]],
+        },
+    }
+    return {}, references
+
+
+def _depot() -> tuple[dict[str, Resolver], dict[str, Resolver]]:
+    def crate(rep: dict[str, Any]) -> Any:
+        codes = [lot["code"] for lot in rep["lots"]]
+        assert codes == [LOTS[lot["id"]]["code"] for lot in rep["lots"]], rep
+        return {"__typename": "Crate", "lots": rep["lots"], "weight": 10 * len(codes)}
+
+    def lot(rep: dict[str, Any]) -> Any:
+        origin = {"city": LOTS[rep["id"]]["city"], "port": f"port {rep['code']}"}
+        return {"__typename": "Lot", "id": rep["id"], "code": rep["code"], "origin": origin}
+
+    def shipment(rep: dict[str, Any]) -> Any:
+        parcels = [{"__typename": "Parcel", "id": key} for key in PARCELS]
+        senders = None
+        if "parcels" in rep:
+            assert len(rep["parcels"]) == 2, rep
+            senders = ", ".join(parcel["sender"] for parcel in rep["parcels"])
+        return {"__typename": "Shipment", "id": rep["id"], "parcels": parcels, "senders": senders}
+
+    roots = {
+        "Query.store": lambda *_: {"name": "Corner", "hours": "9-17"},
+        "Query.items": lambda *_: [
+            {"__typename": "Novel", "id": "n1"},
+            {"__typename": "Comic", "id": "c1"},
+        ],
+        "Shipment.parcels": lambda shipment, _, limit: shipment["parcels"][:limit],
+        "Query.finds": lambda *_: [
+            {"__typename": "Coin", "mark": "lion"},
+            {"__typename": "Shard", "mark": None},
+        ],
+    }
+    return roots, {"Crate": crate, "Lot": lot, "Shipment": shipment}
+
+
+class InMemorySubgraphs:
+    """The fetcher the executor calls: each subgraph is a graphql-core schema in this process;
+    every request is kept for the assertions."""
+
+    def __init__(self, build: Callable[..., GraphQLSchema]) -> None:
+        self.schemas: dict[str, GraphQLSchema] = {}
+        for name, resolvers in (("shelf", _shelf), ("ledger", _ledger), ("depot", _depot)):
+            roots, references = resolvers()
+            sdl = (SHAPES / f"{name}.graphql").read_text()
+            self.schemas[name] = build(sdl, roots, references, set())
+        self.requests: list[tuple[str, SubgraphRequest]] = []
+
+    async def fetch(
+        self, service: str, request: SubgraphRequest, headers: Mapping[str, str]
+    ) -> dict[str, Any]:
+        self.requests.append((service, request))
+        result = await graphql(
+            self.schemas[service], request.query, variable_values=dict(request.variables)
+        )
+        response: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            response["errors"] = [error.formatted for error in result.errors]
+        return response
+
+    def services(self) -> list[str]:
+        return [service for service, _ in self.requests]
+
+
+@pytest.fixture
+def shapes(subgraph_schema: Callable[..., GraphQLSchema]) -> InMemorySubgraphs:
+    return InMemorySubgraphs(subgraph_schema)
+
+
+async def answer(subgraphs: InMemorySubgraphs, query: str) -> dict[str, Any]:
+    document = parse(query)
+    assert not validate(SUPERGRAPH.api_schema, document)
+    plan = plan_operation(SUPERGRAPH, document)
+    result = await execute_plan(plan, subgraphs)
+    return shape_response(
+        SUPERGRAPH.api_schema,
+        operation=find_operation(document, None),
+        fragments={},
+        variables=None,
+        data=result.data,
+        errors=result.errors,
+    )
+
+
+def plan_text(query: str) -> str:
+    return str(plan_operation(SUPERGRAPH, parse(query)))
+
+
+async def test_nested_key_field_from_another_subgraph_is_fetched_before_the_entity(
+    shapes: InMemorySubgraphs,
+) -> None:
+    body = await answer(shapes, "{ crate { lots { id code } weight } }")
+    assert body == {
+        "data": {
+            "crate": {"lots": [{"id": "l1", "code": "A"}, {"id": "l2", "code": "B"}], "weight": 20}
+        }
+    }
+    assert shapes.services() == ["shelf", "ledger", "depot"]
+    # the depot waits for the codes: ledger and depot are not fetched in parallel
+    assert plan_text("{ crate { lots { id code } weight } }") == (
+        "QueryPlan {\n"
+        "  Sequence {\n"
+        '    Fetch(service: "shelf") { { crate { lots { id __typename } __typename } } },\n'
+        '    Flatten(path: "crate.lots.@") {\n'
+        '      Fetch(service: "ledger") { ... on Lot { __typename id } } => '
+        "{ ... on Lot { code } }\n"
+        "    },\n"
+        '    Flatten(path: "crate") {\n'
+        '      Fetch(service: "depot") { ... on Crate { __typename lots { id code } } } => '
+        "{ ... on Crate { weight } }\n"
+        "    },\n"
+        "  }\n"
+        "}"
+    )
+    depot_request = shapes.requests[2][1]
+    lots = [
+        {"__typename": "Lot", "id": "l1", "code": "A"},
+        {"__typename": "Lot", "id": "l2", "code": "B"},
+    ]
+    assert depot_request.variables["representations"] == [{"__typename": "Crate", "lots": lots}]
+
+
+async def test_value_type_of_a_shared_root_field_is_fetched_from_each_subgraph(
+    shapes: InMemorySubgraphs,
+) -> None:
+    body = await answer(shapes, "{ store { name address hours } }")
+    assert body == {"data": {"store": {"name": "Corner", "address": "1 Main St", "hours": "9-17"}}}
+    assert sorted(shapes.services()) == ["depot", "shelf"]
+    assert "_entities" not in "".join(r.query for _, r in shapes.requests)
+
+
+async def test_value_type_field_re_enters_through_the_nearest_entity(
+    shapes: InMemorySubgraphs,
+) -> None:
+    body = await answer(shapes, "{ crate { lots { origin { city port } } } }")
+    assert body == {
+        "data": {
+            "crate": {
+                "lots": [
+                    {"origin": {"city": "Oslo", "port": "port A"}},
+                    {"origin": {"city": "Lima", "port": "port B"}},
+                ]
+            }
+        }
+    }
+    service, depot_request = shapes.requests[-1]
+    assert service == "depot"
+    assert depot_request.variables["representations"] == [
+        {"__typename": "Lot", "id": "l1", "code": "A"},
+        {"__typename": "Lot", "id": "l2", "code": "B"},
+    ]
+
+
+async def test_shared_root_field_comes_from_the_subgraph_providing_its_selection(
+    shapes: InMemorySubgraphs,
+) -> None:
+    assert plan_text("{ items { ... on Novel { id title } } }") == (
+        "QueryPlan {\n"
+        '  Fetch(service: "shelf") { { items { __typename ... on Novel { id title } } } }\n'
+        "}"
+    )
+    body = await answer(shapes, "{ items { ... on Novel { title } ... on Comic { title } } }")
+    assert body == {"data": {"items": [{"title": "Dune"}, {"title": "Tintin"}]}}
+
+
+async def test_provides_under_a_type_condition_covers_that_type_only(
+    shapes: InMemorySubgraphs,
+) -> None:
+    query = "{ items { ... on Novel { title } ... on Comic { id title } } }"
+    plan = plan_operation(SUPERGRAPH, parse(query))
+    assert [(f.service, f.entity is not None) for f in plan.fetches()] == [
+        ("shelf", False),
+        ("ledger", True),
+    ]
+    body = await answer(shapes, query)
+    assert body == {"data": {"items": [{"title": "Dune"}, {"id": "c1", "title": "Tintin"}]}}
+
+
+async def test_interface_object_objects_are_named_by_the_interface_subgraph(
+    shapes: InMemorySubgraphs,
+) -> None:
+    body = await answer(
+        shapes, "{ volumes { __typename id shelf ... on Atlas { pages } ... on Almanac { year } } }"
+    )
+    assert body == {
+        "data": {
+            "volumes": [
+                {"__typename": "Atlas", "id": "v1", "shelf": "S1", "pages": 120},
+                {"__typename": "Almanac", "id": "v2", "shelf": "S2", "year": 1999},
+            ]
+        }
+    }
+
+
+async def test_interface_object_fields_alone_need_no_implementation_name(
+    shapes: InMemorySubgraphs,
+) -> None:
+    body = await answer(shapes, "{ volumes { id shelf } }")
+    assert body == {"data": {"volumes": [{"id": "v1", "shelf": "S1"}, {"id": "v2", "shelf": "S2"}]}}
+    assert shapes.services() == ["shelf"]
+
+
+async def test_inaccessible_enum_value_from_a_subgraph_is_null(shapes: InMemorySubgraphs) -> None:
+    body = await answer(shapes, "{ crate { lots { id grade } } }")
+    assert body == {
+        "data": {"crate": {"lots": [{"id": "l1", "grade": "FINE"}, {"id": "l2", "grade": None}]}}
+    }
+
+
+async def test_required_field_of_the_same_subgraph_is_fetched_before_it(
+    shapes: InMemorySubgraphs,
+) -> None:
+    body = await answer(shapes, "{ shipments { senders } }")
+    assert body == {"data": {"shipments": [{"senders": "Ann, Bob"}]}}
+    assert shapes.services() == ["shelf", "depot", "ledger", "depot"]
+
+
+async def test_required_field_with_arguments_does_not_clash_with_the_clients(
+    shapes: InMemorySubgraphs,
+) -> None:
+    body = await answer(shapes, "{ shipments { senders parcels(limit: 1) { id } } }")
+    assert body == {"data": {"shipments": [{"senders": "Ann, Bob", "parcels": [{"id": "p1"}]}]}}
+
+
+async def test_interface_field_overridden_on_an_implementation_comes_from_the_override(
+    shapes: InMemorySubgraphs,
+) -> None:
+    body = await answer(shapes, "{ badges { label } }")
+    assert body == {"data": {"badges": [{"label": "Gold"}]}}
+    assert shapes.services() == ["shelf", "ledger"]
+
+
+async def test_same_named_fields_of_two_types_in_one_subgraph_are_fetched_apart(
+    shapes: InMemorySubgraphs,
+) -> None:
+    body = await answer(shapes, "{ finds { ... on Coin { mark } ... on Shard { mark } } }")
+    assert body == {"data": {"finds": [{"mark": "lion"}, {"mark": None}]}}
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None
+    or not (COMPOSE / "node_modules" / "@theguild" / "federation-composition").is_dir(),
+    reason="composition needs node and `npm ci --prefix deploy/compose`",
+)
+def test_shapes_supergraph_matches_a_fresh_composition() -> None:
+    node = shutil.which("node")
+    assert node is not None
+    subgraphs = [str(SHAPES / f"{name}.graphql") for name in ("depot", "ledger", "shelf")]
+    result = subprocess.run(
+        [node, str(COMPOSE / "compose.mjs"), *subgraphs],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (SHAPES / "supergraph.graphql").read_text(), (
+        "fixtures/shapes/supergraph.graphql is out of date; regenerate it with: node "
+        "deploy/compose/compose.mjs -o services/gateway/tests/fixtures/shapes/supergraph.graphql "
+        "services/gateway/tests/fixtures/shapes/{depot,ledger,shelf}.graphql"
+    )
+
+
+async def test_fragment_on_the_interface_itself_keeps_its_fields(shapes: InMemorySubgraphs) -> None:
+    body = await answer(shapes, "{ volumes { ... on Volume { id shelf } } }")
+    assert body == {"data": {"volumes": [{"id": "v1", "shelf": "S1"}, {"id": "v2", "shelf": "S2"}]}}
