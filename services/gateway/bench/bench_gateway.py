@@ -1,16 +1,34 @@
-"""Benchmark nova-gateway against Hive Gateway and Apollo Gateway on the same supergraph.
+"""Benchmark nova-gateway against Hive Gateway and Apollo Gateway on the same supergraphs.
 
     python services/gateway/bench/bench_gateway.py
-        [--routers nova,nova-nodedupe,hive,hive-nodedupe,apollo]
-        [--duration 10] [--concurrency 16] [--output results.json] [--summary headlines.json]
+        [--routers nova,nova-nodedupe,hive,hive-nodedupe,apollo] [--cases fixture,project]
+        [--accounts 16] [--duration 10] [--concurrency 16]
+        [--output results.json] [--summary headlines.json]
 
-The fixture subgraphs of the conformance suite run in their own process; each router runs alone
-(one at a time) on loopback, gets a warm-up, then ``wrk`` (``scripts/loadgen.py``) holds
-``--concurrency`` connections per query for ``--duration`` seconds (a response carrying GraphQL
-``errors`` counts as an error). Every router's responses are compared with nova-gateway's before
-the load starts, so a faster wrong answer cannot win. Per router and query it reports req/s,
-p50/p99, errors, the CPU time and the peak resident memory of the router's process tree, and
-the ratios nova / Hive Gateway and nova / Apollo Gateway.
+Two cases, one after the other:
+
+- ``fixture``: the conformance suite's fixture subgraphs, in their own process, one query per
+  federation shape (one subgraph, entities over three hops, ``@requires`` on a compound key).
+- ``project``: Nova's own ``me`` query (the frontend's ``MyProfile``: profile fields from the
+  users subgraph, account fields from the auth subgraph) through the real ``nova-auth`` and
+  ``nova-users`` (``scripts/benchstack.py``), migrated, on a dedicated database of the servers
+  named by ``NOVA_BENCH_DATABASE_URL`` / ``NOVA_BENCH_REDIS_URL`` or of embedded ones. The
+  supergraph is composed from the checked-out subgraphs, routed to them; a registered account's
+  ``Authorization: Bearer`` header rides on every request (``--accounts N``: the load rotates
+  over N accounts, by default one per connection, as distinct users), and every router passes
+  it on to the subgraphs (Hive Gateway with ``node/hive-project.config.mjs``, Apollo Gateway
+  with ``--forward-authorization``; nova-gateway forwards it by default). With one account,
+  concurrent requests ask the subgraphs identical queries, which the routers that share
+  in-flight queries send once.
+
+Each router runs alone (one at a time) on loopback, gets a warm-up, then ``wrk``
+(``scripts/loadgen.py``) holds ``--concurrency`` connections per query for ``--duration`` seconds
+(a response carrying GraphQL ``errors`` counts as an error). Every router's responses are
+compared with nova-gateway's before the load starts, so a faster wrong answer cannot win; an
+answer to a measured query without data or with errors is reported too. Per router and query it
+reports req/s, p50/p99, errors, the CPU time and the peak resident memory of the router's process
+tree (the subgraphs' are not counted), and the ratios nova / Hive Gateway and nova / Apollo
+Gateway.
 
 Hive Gateway and Apollo Gateway come from ``bench/node`` (``npm ci --prefix
 services/gateway/bench/node``); a router whose files are missing is skipped with a message.
@@ -20,6 +38,7 @@ Numbers are only comparable between routers of one run on one machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -29,13 +48,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+import benchstack
 import loadgen
 
 BENCH = Path(__file__).resolve().parent
@@ -70,9 +91,40 @@ CROSS_CHECK = {
     'b: renameUser(id: "1", name: "Ada Lovelace") { name reviews { id } } }',
 }
 
+# The frontend's MyProfile (frontend/src/graphql/operations.ts): `me` and the profile fields
+# come from the users subgraph, the account fields from the auth subgraph (an entity fetch).
+PROJECT_QUERIES = {
+    "project-me": "query MyProfile { me { ...ProfileFields email emailVerified roles status "
+    "lastLoginAt } } fragment ProfileFields on User { id displayName bio avatarUrl locale "
+    "timezone createdAt updatedAt deletedAt }",
+}
+PROJECT_DATABASE = "nova_gateway_bench_test"
+PROJECT_PASSWORD = "bench password for nova"  # noqa: S105 - the benchmark accounts' password
+
+CASES = ("fixture", "project")
+
 
 CROSS_CHECKED: list[str] = []
-"""One line per peer router: how many of its CROSS_CHECK responses equal nova-gateway's."""
+"""One line per peer router and case: how many of its responses equal nova-gateway's (and one
+per router whose answer to a measured query has errors or no data)."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """A supergraph, its measured queries, the queries compared across routers, the headers of
+    the compared requests, and those the load rotates over (default: ``headers``)."""
+
+    name: str
+    supergraph: Path
+    queries: Mapping[str, str]
+    cross_check: Mapping[str, str]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    load_headers: Sequence[Mapping[str, str]] = ()
+
+    @property
+    def forwards_authorization(self) -> bool:
+        """Whether the routers must pass the client's Authorization header to the subgraphs."""
+        return any(name.lower() == "authorization" for name in self.headers)
 
 
 @dataclass
@@ -112,13 +164,13 @@ PEER_NAMES = {
 }
 
 
-def router_command(name: str, supergraph: Path, port: int) -> list[str] | None:
+def router_command(name: str, case: Case, port: int) -> list[str] | None:
     if name in ("nova", "nova-nodedupe"):
         return [
             str(Path(sys.executable).parent / "nova-gateway"),
             "serve",
             "--supergraph",
-            str(supergraph),
+            str(case.supergraph),
             "--port",
             str(port),
         ]
@@ -131,16 +183,21 @@ def router_command(name: str, supergraph: Path, port: int) -> list[str] | None:
         if not binary.exists():
             print("skipping hive: run npm ci --prefix services/gateway/bench/node", file=sys.stderr)
             return None
-        config = ["--config-path", str(NODE_DIR / "hive-nodedupe.config.mjs")]
+        if case.forwards_authorization:
+            config = ["--config-path", str(NODE_DIR / "hive-project.config.mjs")]
+        elif name == "hive-nodedupe":
+            config = ["--config-path", str(NODE_DIR / "hive-nodedupe.config.mjs")]
+        else:
+            config = []
         return [
             str(binary),
             "supergraph",
-            str(supergraph),
+            str(case.supergraph),
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
-            *(config if name == "hive-nodedupe" else []),
+            *config,
         ]
     if name == "apollo":
         if not (NODE_DIR / "node_modules" / "@apollo" / "gateway").exists():
@@ -148,7 +205,13 @@ def router_command(name: str, supergraph: Path, port: int) -> list[str] | None:
                 "skipping apollo: run npm ci --prefix services/gateway/bench/node", file=sys.stderr
             )
             return None
-        return [node, str(NODE_DIR / "apollo_gateway.mjs"), str(supergraph), str(port)]
+        return [
+            node,
+            str(NODE_DIR / "apollo_gateway.mjs"),
+            str(case.supergraph),
+            str(port),
+            *(["--forward-authorization"] if case.forwards_authorization else []),
+        ]
     raise SystemExit(f"unknown router {name}")
 
 
@@ -156,6 +219,8 @@ def router_environment(name: str) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NOVA_")}
     if name == "nova-nodedupe":
         environment["NOVA_GATEWAY_SUBGRAPH_DEDUPLICATE_QUERIES"] = "false"
+    if name == "hive-nodedupe":
+        environment["HIVE_DEDUPLICATE_INFLIGHT"] = "false"  # read by hive-project.config.mjs
     environment.update(
         {
             "NOVA_GATEWAY_LOG_LEVEL": "WARNING",
@@ -184,21 +249,37 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) 
     raise RuntimeError(f"router at {url} did not start")
 
 
-def responses(url: str) -> dict[str, Any]:
-    with httpx.Client(timeout=10, trust_env=False) as client:
-        return {name: client.post(url, json={"query": q}).json() for name, q in CROSS_CHECK.items()}
+def responses(url: str, case: Case) -> dict[str, Any]:
+    with httpx.Client(timeout=10, trust_env=False, headers=dict(case.headers)) as client:
+        return {
+            name: client.post(url, json={"query": q}).json() for name, q in case.cross_check.items()
+        }
+
+
+def faulty(answers: Mapping[str, Any], queries: Mapping[str, str]) -> list[str]:
+    """The measured queries whose answer carries errors or no data."""
+    return [
+        query
+        for query in queries
+        if not isinstance(answers.get(query), dict)
+        or answers[query].get("errors")
+        or not answers[query].get("data")
+    ]
 
 
 def measure(
-    name: str, query_name: str, process: subprocess.Popen[bytes], url: str, args: argparse.Namespace
+    name: str,
+    case: Case,
+    query_name: str,
+    *,
+    process: subprocess.Popen[bytes],
+    url: str,
+    args: argparse.Namespace,
 ) -> Result:
+    body = json.dumps({"query": case.queries[query_name]})
     requests = [
-        loadgen.Request(
-            "POST",
-            "/graphql",
-            json.dumps({"query": QUERIES[query_name]}),
-            {"Content-Type": "application/json"},
-        )
+        loadgen.Request("POST", "/graphql", body, {"Content-Type": "application/json", **headers})
+        for headers in case.load_headers or [case.headers]
     ]
     options: dict[str, Any] = {
         "connections": args.concurrency,
@@ -225,11 +306,29 @@ def measure(
     )
 
 
+def compare(
+    name: str, case: Case, answers: Mapping[str, Any], reference: Mapping[str, Any]
+) -> None:
+    """Record how many of ``answers`` equal nova-gateway's ``reference``; print the differences."""
+    same = [query for query, expected in reference.items() if answers[query] == expected]
+    differing = [query for query in reference if query not in same]
+    CROSS_CHECKED.append(
+        f"{name} ({case.name}): {len(same)}/{len(reference)} responses identical to "
+        "nova-gateway's" + (f" (differs on {', '.join(differing)})" if differing else "")
+    )
+    for query in differing:
+        print(
+            f"{name} differs from nova on {query}:\n  nova: {reference[query]}\n"
+            f"  {name}: {answers[query]}",
+            file=sys.stderr,
+        )
+
+
 def bench_router(
-    name: str, supergraph: Path, args: argparse.Namespace, reference: dict[str, Any] | None
+    name: str, case: Case, args: argparse.Namespace, reference: dict[str, Any] | None
 ) -> tuple[list[Result], dict[str, Any] | None]:
     port = free_port()
-    command = router_command(name, supergraph, port)
+    command = router_command(name, case, port)
     if command is None:
         return [], None
     process = subprocess.Popen(  # noqa: S603 - fixed commands
@@ -239,23 +338,21 @@ def bench_router(
     results: list[Result] = []
     try:
         wait_ready(url, process)
-        answers = responses(url)
+        answers = responses(url, case)
         if reference is not None:
-            same = [query for query, expected in reference.items() if answers[query] == expected]
-            differing = [query for query in reference if query not in same]
+            compare(name, case, answers, reference)
+        wrong = faulty(answers, case.queries)
+        if wrong:
             CROSS_CHECKED.append(
-                f"{name}: {len(same)}/{len(reference)} responses identical to nova-gateway's"
-                + (f" (differs on {', '.join(differing)})" if differing else "")
+                f"{name} ({case.name}): errors or no data in the answer to {', '.join(wrong)}"
             )
-            for query, expected in reference.items():
-                if answers[query] != expected:
-                    print(
-                        f"{name} differs from nova on {query}:\n  nova: {expected}\n"
-                        f"  {name}: {answers[query]}",
-                        file=sys.stderr,
-                    )
+            for query in wrong:
+                print(f"{name} answers {query} with {answers[query]}", file=sys.stderr)
         base_url = f"http://127.0.0.1:{port}"
-        results = [measure(name, query_name, process, base_url, args) for query_name in QUERIES]
+        results = [
+            measure(name, case, query_name, process=process, url=base_url, args=args)
+            for query_name in case.queries
+        ]
     finally:
         process.terminate()
         try:
@@ -263,6 +360,65 @@ def bench_router(
         except subprocess.TimeoutExpired:
             process.kill()
     return results, answers
+
+
+@contextlib.contextmanager
+def fixture_case(workdir: Path) -> Iterator[Case]:
+    """The conformance suite's fixture subgraphs, served by ``subgraphs.py`` in its own process."""
+    subgraphs = subprocess.Popen(  # noqa: S603 - fixed command
+        [sys.executable, str(BENCH / "subgraphs.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert subgraphs.stdout is not None
+        urls: dict[str, str] = json.loads(subgraphs.stdout.readline())
+        text = FIXTURE_SUPERGRAPH.read_text()
+        for name, url in urls.items():
+            text = text.replace(f'url: "http://{name}/graphql"', f'url: "{url}"')
+        supergraph = workdir / "fixture-supergraph.graphql"
+        supergraph.write_text(text)
+        yield Case("fixture", supergraph, QUERIES, CROSS_CHECK)
+    finally:
+        if subgraphs.stdin is not None:
+            subgraphs.stdin.close()
+        subgraphs.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def project_case(workdir: Path, accounts: int) -> Iterator[Case]:
+    """Nova's auth and users services on a fresh database, ``accounts`` accounts signed in."""
+    with (
+        benchstack.data_services(workdir, PROJECT_DATABASE) as (database_url, redis_url),
+        benchstack.running_services(database_url, redis_url, workdir) as services,
+    ):
+        supergraph = benchstack.compose_supergraph(workdir / "project-supergraph.graphql", services)
+        signed_in: list[dict[str, str]] = []
+        for number in range(accounts):
+            email = f"bench.me.{number}@example.com"
+            token = benchstack.register(services, email, PROJECT_PASSWORD)
+            headers = {"Authorization": f"Bearer {token}"}
+            # a profile is created on its first read: before any router, so all see the same
+            first = httpx.post(
+                services.graphql_url("users"),
+                json={"query": "{ me { id } }"},
+                headers=headers,
+                timeout=30,
+                trust_env=False,
+            ).json()
+            if first.get("errors") or not first.get("data"):
+                raise RuntimeError(f"the users service answers me with {first}")
+            signed_in.append(headers)
+        yield Case("project", supergraph, PROJECT_QUERIES, PROJECT_QUERIES, signed_in[0], signed_in)
+
+
+def case_setup(
+    name: str, workdir: Path, args: argparse.Namespace
+) -> contextlib.AbstractContextManager[Case]:
+    if name == "fixture":
+        return fixture_case(workdir)
+    return project_case(workdir, args.accounts)
 
 
 def ratio(numerator: float, denominator: float) -> float:
@@ -277,8 +433,15 @@ def report(results: list[Result], args: argparse.Namespace) -> list[dict[str, An
     print(
         f"wrk: {args.concurrency} connections, {args.threads} thread(s), "
         f"{args.duration:g} s per query after a warm-up; errors are socket errors, 4xx/5xx and "
-        "GraphQL `errors`; CPU and RSS are the router's process tree.\n"
+        "GraphQL `errors`; CPU and RSS are the router's process tree."
     )
+    if any(r.query in PROJECT_QUERIES for r in results):
+        accounts = "one account" if args.accounts == 1 else f"one of {args.accounts} accounts"
+        print(
+            "project-me: Nova's own `me` through the real auth and users services (sharing the "
+            f"machine's cores), every request with the Bearer token of {accounts}."
+        )
+    print()
     if CROSS_CHECKED:
         print("Responses compared before the load (details on stderr):\n")
         for line in CROSS_CHECKED:
@@ -300,7 +463,7 @@ def report(results: list[Result], args: argparse.Namespace) -> list[dict[str, An
         print("\nnova-gateway / peer (req/s: above 1 is better; p99, CPU/req, RSS: below 1)\n")
         print("| query | nova | peer | req/s | p99 | CPU/req | RSS peak |")
         print("|---|---|---|---:|---:|---:|---:|")
-    for query in QUERIES:
+    for query in dict.fromkeys(r.query for r in results):
         ratios: dict[str, list[str]] = {}
         for mine, peer in pairs:
             nova, other = by_key.get((mine, query)), by_key.get((peer, query))
@@ -335,9 +498,20 @@ def report(results: list[Result], args: argparse.Namespace) -> list[dict[str, An
     return rows
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--routers", default=",".join(ROUTERS))
+    parser.add_argument(
+        "--cases", default=",".join(CASES), help=f"which supergraphs ({', '.join(CASES)})"
+    )
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=None,
+        help="project case: signed-in accounts the requests rotate over (max 256; default: one "
+        "per connection); with one, concurrent requests ask the subgraphs identical queries, "
+        "which deduplication shares",
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per query (max 120)")
     parser.add_argument("--concurrency", type=int, default=16, help="wrk connections (max 256)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
@@ -347,39 +521,36 @@ def main() -> None:
     args = parser.parse_args()
     args.duration = min(max(args.duration, 1.0), 120.0)
     args.concurrency = min(max(args.concurrency, 1), 256)
+    args.accounts = min(max(args.accounts or args.concurrency, 1), 256)
+    cases = [name.strip() for name in args.cases.split(",") if name.strip()]
+    unknown = sorted(set(cases) - set(CASES))
+    if unknown or not cases:
+        parser.error(f"--cases: expected some of {', '.join(CASES)}, got {args.cases!r}")
     loadgen.wrk_binary()  # fails early, with the install hint, when wrk is missing
 
-    subgraphs = subprocess.Popen(  # noqa: S603 - fixed command
-        [sys.executable, str(BENCH / "subgraphs.py")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert subgraphs.stdout is not None
-        urls: dict[str, str] = json.loads(subgraphs.stdout.readline())
-        text = FIXTURE_SUPERGRAPH.read_text()
-        for name, url in urls.items():
-            text = text.replace(f'url: "http://{name}/graphql"', f'url: "{url}"')
-        with tempfile.TemporaryDirectory() as directory:
-            supergraph = Path(directory) / "supergraph.graphql"
-            supergraph.write_text(text)
-            all_results: list[Result] = []
-            reference: dict[str, Any] | None = None
-            for router in args.routers.split(","):
-                results, answers = bench_router(router, supergraph, args, reference)
-                if router == "nova":
-                    reference = answers
-                all_results += results
-    finally:
-        if subgraphs.stdin is not None:
-            subgraphs.stdin.close()
-        subgraphs.wait(timeout=15)
+    all_results: list[Result] = []
+    failed: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="nova-bench-gateway-") as directory:
+        for case_name in cases:
+            workdir = Path(directory) / case_name
+            workdir.mkdir()
+            try:
+                with case_setup(case_name, workdir, args) as case:
+                    reference: dict[str, Any] | None = None
+                    for router in args.routers.split(","):
+                        results, answers = bench_router(router, case, args, reference)
+                        if router == "nova":
+                            reference = answers
+                        all_results += results
+            except Exception as error:  # the other case's figures are still reported
+                print(f"the {case_name} case failed: {error}", file=sys.stderr)
+                failed.append(case_name)
 
     loadgen.write_summary(args.summary, report(all_results, args))
     if args.output is not None:
         args.output.write_text(json.dumps([asdict(r) for r in all_results], indent=2) + "\n")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -506,6 +506,12 @@ def _reset_subgraphs(request: pytest.FixtureRequest) -> Iterator[None]:
             app.reset()
 
 
+@pytest.fixture
+def subgraph_schema() -> Callable[..., GraphQLSchema]:
+    """:func:`build_subgraph_schema`, for a test that serves its own SDL in process."""
+    return build_subgraph_schema
+
+
 def closed_port_url() -> str:
     """A loopback URL nothing listens on (a subgraph that was killed)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

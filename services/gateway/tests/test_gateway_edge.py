@@ -9,8 +9,11 @@ against its counter.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
+import http.client
 import json
+import os
 import socket
 import threading
 import time
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import aiohttp
 import httpx
 import pytest
 import redis
@@ -29,12 +33,14 @@ from litestar.types import Receive, Scope, Send
 
 from nova_gateway.app import create_app
 from nova_gateway.config import GatewaySettings
+from nova_gateway.edge.client import UpstreamClient
 from nova_gateway.edge.openapi import merge_documents
 from nova_gateway.edge.proxy import AnonymousRule, RestProxy, RetryBudget, Route, safe_path
 from nova_kit.testing.tokens import TokenFactory
 
 SUPERGRAPH = Path(__file__).parent / "fixtures" / "supergraph.graphql"
 MIB = 1024 * 1024
+GZIPPED = gzip.compress(b'{"greeting": "hello"}' * 200, mtime=0)
 
 
 def free_port() -> int:
@@ -121,6 +127,22 @@ class Upstream:
                 sent += len(piece)
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+        elif path == "/api/echo/gzipped":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-encoding", b"gzip"),
+                        (b"content-length", str(len(GZIPPED)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": GZIPPED})
+        elif path == "/api/echo/big-header":
+            header = [(b"x-big", b"v" * int(query["size"][0]))]
+            await self.json(send, 200, {"big": True}, extra=header)
         elif path == "/api/echo/slow":
             await asyncio.sleep(float(query.get("seconds", ["3"])[0]))
             await self.json(send, 200, {"slow": True})
@@ -215,11 +237,46 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
+class HangingUpUpstream:
+    """A TCP server that reads each request and closes the connection without an answer,
+    counting the requests that reached it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.requests: Counter[str] = Counter()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    head += data
+                if head:
+                    self.requests[head.split(b"\r\n", 1)[0].decode()] += 1
+
+    def __enter__(self) -> HangingUpUpstream:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.sock.close()
+
+
 @dataclass
 class Stack:
     gateway: str
     upstream: Upstream
     tokens: TokenFactory
+    hanging_up: HangingUpUpstream
 
 
 @pytest.fixture(scope="module")
@@ -227,14 +284,18 @@ def stack(redis_url: str) -> Iterator[Stack]:
     tokens = TokenFactory()
     upstream = Upstream(jwks=tokens.jwks())
     upstream.access_token = tokens.mint("user-cookie")
-    with ThreadServer(upstream) as upstream_server:
+    with ThreadServer(upstream) as upstream_server, HangingUpUpstream() as hanging_up:
         settings = GatewaySettings(
             environment="test",
             supergraph=str(SUPERGRAPH),
             supergraph_poll_seconds=0,
             redis_url=redis_url,
             jwks_url=f"{upstream_server.url}/.well-known/jwks.json",
-            routes={"/api/echo": upstream_server.url, "/api/auth": upstream_server.url},
+            routes={
+                "/api/echo": upstream_server.url,
+                "/api/auth": upstream_server.url,
+                "/api/hangup": hanging_up.url,
+            },
             anonymous_routes=[
                 "GET /api/echo/public/*",
                 "GET /api/echo/status/*",
@@ -246,6 +307,9 @@ def stack(redis_url: str) -> Iterator[Stack]:
                 "GET /api/echo/slow",
                 "POST /api/echo/drop",
                 "GET /api/echo/gone",
+                "GET /api/echo/gzipped",
+                "GET /api/echo/big-header",
+                "* /api/hangup/*",
             ],
             upstream_read_timeout_seconds=0.5,
             upstream_connect_timeout_seconds=0.5,
@@ -255,7 +319,7 @@ def stack(redis_url: str) -> Iterator[Stack]:
             log_json=False,
         )
         with ThreadServer(create_app(settings)) as gateway:
-            yield Stack(gateway.url, upstream, tokens)
+            yield Stack(gateway.url, upstream, tokens, hanging_up)
 
 
 def user_headers(stack: Stack, **extra: str) -> dict[str, str]:
@@ -330,6 +394,24 @@ def test_bodies_over_the_limit_are_refused_before_any_upstream_call(stack: Stack
     assert stack.upstream.calls["/api/echo/upload"] == before
 
 
+def test_chunked_bodies_are_checked_whole_before_the_upstream_sees_them(stack: Stack) -> None:
+    def pieces(total: int) -> Iterator[bytes]:
+        for start in range(0, total, 256 * 1024):
+            yield b"x" * min(256 * 1024, total - start)
+
+    before = stack.upstream.calls["/api/echo/upload"]
+    response = httpx.post(f"{stack.gateway}/api/echo/upload", content=pieces(4 * MIB + 1))
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert stack.upstream.calls["/api/echo/upload"] == before
+
+    # Exactly at the limit it goes through, with its length.
+    upload = httpx.post(f"{stack.gateway}/api/echo/upload", content=pieces(4 * MIB), timeout=30)
+    assert upload.status_code == 200
+    assert upload.json()["body_length"] == 4 * MIB
+    assert stack.upstream.calls["/api/echo/upload"] == before + 1
+
+
 def test_a_slow_upstream_is_a_504_at_the_timeout(stack: Stack) -> None:
     started = time.monotonic()
     response = httpx.get(f"{stack.gateway}/api/echo/slow?seconds=3", timeout=10)
@@ -365,34 +447,103 @@ def test_a_dead_upstream_is_a_fast_502(redis_url: str) -> None:
         assert httpx.get(f"{gateway.url}/ready").status_code == 200
 
 
-class BrokenHTTPStack(httpx.AsyncBaseTransport):
-    """An HTTP client stack failing outside httpx's error types, as anyio's socket wrapper did
-    (``AttributeError``) when an upstream reset a connection during the handshake."""
+class BrokenConnector(aiohttp.TCPConnector):
+    """An HTTP client stack failing outside the client's error types, as anyio's socket wrapper
+    did (``AttributeError``) when an upstream reset a connection during the handshake."""
 
-    def __init__(self) -> None:
-        self.calls = 0
+    calls = 0
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def _create_connection(self, *_: Any, **__: Any) -> Any:
         self.calls += 1
         raise AttributeError("'NoneType' object has no attribute 'getpeername'")
 
 
 async def test_an_unexpected_client_failure_is_a_502_never_a_500() -> None:
-    broken = BrokenHTTPStack()
+    client = UpstreamClient()
+    await client.session.close()
+    broken = BrokenConnector()
+    client.session = aiohttp.ClientSession(connector=broken)
     proxy = RestProxy(
         Route("/api/broken", "http://upstream.invalid", connect_timeout=1, read_timeout=1),
-        httpx.AsyncClient(transport=broken),
+        client,
         max_body_bytes=MIB,
         retry_budget=RetryBudget(0.1, 1),
         anonymous=[AnonymousRule.parse("GET /api/broken/*")],
     )
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=proxy), base_url="http://gateway"
-    ) as client:
-        response = await client.get("/api/broken/x")
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=proxy), base_url="http://gateway"
+        ) as http:
+            response = await http.get("/api/broken/x")
+    finally:
+        await client.close()
     assert response.status_code == 502
     assert response.json()["code"] == "upstream_error"
     assert broken.calls == 1
+
+
+def test_compressed_bodies_pass_through_byte_for_byte(stack: Stack) -> None:
+    with httpx.stream(
+        "GET", f"{stack.gateway}/api/echo/gzipped", headers={"Accept-Encoding": "gzip"}
+    ) as response:
+        raw = b"".join(response.iter_raw())
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["content-length"] == str(len(GZIPPED))
+    assert raw == GZIPPED
+
+
+def test_the_proxy_adds_no_request_headers_of_its_own(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.gateway) as bare:
+        for name in ("accept", "accept-encoding", "user-agent"):
+            del bare.headers[name]
+        echoed = bare.post("/api/echo/upload", content=b"plain bytes").json()
+    seen = echoed["headers"]
+    for name in ("accept", "accept-encoding", "user-agent", "content-type"):
+        assert name not in seen, name
+    assert seen["content-length"] == str(len(b"plain bytes"))
+    assert echoed["body_length"] == len(b"plain bytes")
+
+    sent = {"Accept": "application/json", "Accept-Encoding": "br", "User-Agent": "nova-test/1"}
+    seen = httpx.get(f"{stack.gateway}/api/echo/public/x", headers=sent).json()["headers"]
+    assert seen["accept"] == "application/json"
+    assert seen["accept-encoding"] == "br"
+    assert seen["user-agent"] == "nova-test/1"
+
+
+def test_large_upstream_headers_pass_up_to_the_head_limit(stack: Stack) -> None:
+    # 40 KiB in one header line is over aiohttp's default limit (8 KiB), not over the proxy's.
+    big = httpx.get(f"{stack.gateway}/api/echo/big-header?size={40 * 1024}")
+    assert big.status_code == 200
+    assert big.headers["x-big"] == "v" * 40 * 1024
+    too_big = httpx.get(f"{stack.gateway}/api/echo/big-header?size={101 * 1024}")
+    assert too_big.status_code == 502
+    assert too_big.json()["code"] == "upstream_error"
+
+
+def test_the_upstream_call_continues_the_callers_trace(stack: Stack) -> None:
+    trace_id, caller = os.urandom(16).hex(), os.urandom(8).hex()
+    # http.client: this process's httpx is instrumented and would send its own traceparent.
+    connection = http.client.HTTPConnection(stack.gateway.removeprefix("http://"), timeout=10)
+    try:
+        connection.request(
+            "GET", "/api/echo/public/x", headers={"traceparent": f"00-{trace_id}-{caller}-01"}
+        )
+        seen = json.loads(connection.getresponse().read())["headers"]
+    finally:
+        connection.close()
+    version, seen_trace, parent, flags = seen["traceparent"].split("-")
+    assert (version, seen_trace, flags) == ("00", trace_id, "01")
+    assert parent != caller, "the gateway's CLIENT span is the upstream's parent"
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT", "POST"])
+def test_a_request_whose_connection_breaks_is_sent_once(stack: Stack, method: str) -> None:
+    line = f"{method} /api/hangup/{method.lower()} HTTP/1.1"
+    response = httpx.request(method, f"{stack.gateway}/api/hangup/{method.lower()}", timeout=10)
+    assert response.status_code == 502
+    assert response.json()["code"] == "upstream_error"
+    assert stack.hanging_up.requests[line] == 1
 
 
 @pytest.mark.parametrize(

@@ -152,6 +152,33 @@ async def test_operation_name_selects_the_operation(gateway: AsyncTestClient[Any
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "application/graphql", "json"],
+)
+async def test_post_takes_json_only(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs, content_type: str | None
+) -> None:
+    before = calls(subgraphs)
+    headers = {"content-type": content_type} if content_type else {}
+    response = await gateway.post(
+        "/graphql", content=b'{"query": "{ me { id } }"}', headers=headers
+    )
+    assert response.status_code == 415, response.text
+    assert response.headers["accept-post"] == "application/json"
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert calls(subgraphs) == before
+
+
+async def test_json_with_parameters_is_json(gateway: AsyncTestClient[Any]) -> None:
+    response = await gateway.post(
+        "/graphql",
+        content=b'{"query": "{ me { id } }"}',
+        headers={"content-type": "Application/JSON; charset=utf-8"},
+    )
+    assert response.json() == {"data": {"me": {"id": "1"}}}
+
+
 async def test_batching_is_off_by_default(gateway: AsyncTestClient[Any]) -> None:
     response = await gateway.post("/graphql", json=[{"query": "{ me { id } }"}])
     assert response.status_code == 400

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from litestar import asgi
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from nova_gateway.edge.client import UpstreamClient
 from nova_gateway.edge.openapi import DOCUMENT_KEY, MergedOpenAPI, api_docs, merged_openapi
 from nova_gateway.edge.proxy import AnonymousRule, RestProxy, RetryBudget, Route
 from nova_gateway.edge.ratelimit import EdgeRateLimitMiddleware
@@ -44,16 +44,12 @@ class _Upstreams:
 
     def __init__(self, settings: EdgeSettings) -> None:
         self.settings = settings
-        self.client: httpx.AsyncClient | None = None
+        self.client: UpstreamClient | None = None
         self.apps: dict[str, ASGIApp] = {}
 
-    def start(self) -> httpx.AsyncClient:
+    def start(self) -> None:
         settings = self.settings
-        self.client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self.client = UpstreamClient()
         budget = RetryBudget(settings.retry_budget_ratio, settings.retry_budget_min_per_second)
         anonymous = [AnonymousRule.parse(rule) for rule in settings.anonymous_routes]
         for prefix, upstream in settings.routes.items():
@@ -74,11 +70,10 @@ class _Upstreams:
             )
             session_prefix = settings.session_paths_prefix.rstrip("/")
             self.apps[prefix] = SessionProxy(proxy, settings) if prefix == session_prefix else proxy
-        return self.client
 
     async def stop(self) -> None:
         if self.client is not None:
-            await self.client.aclose()
+            await self.client.close()
             self.client = None
 
 
@@ -96,8 +91,9 @@ def build_edge(settings: EdgeSettings) -> Edge:
     rate_limits = EdgeRateLimitMiddleware(settings)
 
     def start(runtime: Runtime) -> None:
-        client = upstreams.start()
-        runtime.extras[DOCUMENT_KEY] = MergedOpenAPI(settings, client)
+        upstreams.start()
+        # A few fetches at start-up and on refresh: the service's own (instrumented) client.
+        runtime.extras[DOCUMENT_KEY] = MergedOpenAPI(settings, runtime.http)
         if settings.rate_limit_enabled and runtime.redis is not None:
             rate_limits.limiter = RateLimiter(
                 runtime.redis, prefix="nova:gateway:rl", name="gateway"

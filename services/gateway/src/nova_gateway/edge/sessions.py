@@ -18,13 +18,15 @@ and must not be a cross-site request from an origin outside the allow-list.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
 
-import httpx
+import aiohttp
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from nova_gateway.edge.client import UpstreamBusyError
 from nova_gateway.edge.metrics import EDGE_REJECTIONS
 from nova_gateway.edge.proxy import (
     REPLACED_REQUEST_HEADERS,
@@ -34,7 +36,7 @@ from nova_gateway.edge.proxy import (
     UpstreamFailure,
     end_to_end,
     forwarded_headers,
-    request_body,
+    read_request_body,
     send_upstream_error,
 )
 from nova_gateway.edge.responses import send_json_error
@@ -89,6 +91,15 @@ def session_endpoint(scope: Scope, prefix: str) -> str | None:
     if scope.get("method") == "DELETE" and name == "me":
         return "delete-account"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamAnswer:
+    """Auth's whole answer to a session exchange, its body decoded from any content coding."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    content: bytes
 
 
 class CookieSessionMiddleware:
@@ -159,7 +170,7 @@ class SessionProxy:
     async def cookie_exchange(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
         label = self.proxy.route.prefix
         try:
-            body = b"".join([chunk async for chunk in request_body(receive, SESSION_BODY_LIMIT)])
+            body = await read_request_body(receive, SESSION_BODY_LIMIT)
         except (BodyTooLargeError, ClientDisconnectedError) as error:
             await send_upstream_error(send, label, UpstreamFailure.of(error))
             return
@@ -182,28 +193,45 @@ class SessionProxy:
             return
         await self.answer(name, upstream, send)
 
-    async def exchange(self, scope: Scope, body: bytes) -> httpx.Response | UpstreamFailure:
+    async def exchange(self, scope: Scope, body: bytes) -> UpstreamAnswer | UpstreamFailure:
         proxy = self.proxy
         incoming = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         headers = end_to_end(incoming, REPLACED_REQUEST_HEADERS | {"cookie"})
         headers = [h for h in headers if h[0].lower() not in {"content-type"}]
         headers += [("content-type", "application/json"), *forwarded_headers(scope, incoming)]
+        headers.append(("content-length", str(len(body))))
         path = str(scope.get("raw_path", b"").decode("latin-1") or scope["path"])
-        timeout = httpx.Timeout(
-            proxy.route.read_timeout,
-            connect=proxy.route.connect_timeout,
-            pool=proxy.route.connect_timeout,
-        )
         try:
-            return await proxy.client.request(
+            await proxy.client.acquire(proxy.route.connect_timeout)
+        except UpstreamBusyError as error:
+            return UpstreamFailure.of(error)
+        try:
+            # The answer is read whole and rewritten, so it is decoded here whatever its coding.
+            response = await proxy.request(
                 str(scope.get("method", "GET")),
                 f"{proxy.route.upstream}{path}",
-                headers=headers,
-                content=body,
-                timeout=timeout,
+                headers,
+                body=body,
+                decompress=True,
             )
-        except httpx.HTTPError as error:
-            return UpstreamFailure.of(error)
+            if isinstance(response, UpstreamFailure):
+                return response
+            try:
+                content = await response.read()
+            except aiohttp.ClientError as error:
+                return UpstreamFailure.of(error)
+            finally:
+                response.release()
+            return UpstreamAnswer(
+                response.status,
+                [
+                    (k.decode("latin-1").lower(), v.decode("latin-1"))
+                    for k, v in response.raw_headers
+                ],
+                content,
+            )
+        finally:
+            proxy.client.release()
 
     def cookie(self, name: str, value: str, max_age: int, path: str) -> str:
         parts = [
@@ -225,14 +253,14 @@ class SessionProxy:
             self.cookie(self.settings.refresh_cookie_name, "", 0, self.prefix),
         ]
 
-    async def answer(self, name: str, upstream: httpx.Response, send: Send) -> None:
+    async def answer(self, name: str, upstream: UpstreamAnswer, send: Send) -> None:
         cookies: list[str] = []
         content: Any = None
         try:
-            content = upstream.json()
+            content = json.loads(upstream.content)
         except ValueError:
             content = None
-        ok = 200 <= upstream.status_code < 300
+        ok = 200 <= upstream.status < 300
         if ok and isinstance(content, dict) and "access_token" in content:
             access = str(content.pop("access_token"))
             refresh = content.pop("refresh_token", None)
@@ -255,14 +283,14 @@ class SessionProxy:
         ends_session = (
             name in ENDING
             or (name == "delete-account" and ok)
-            or (name == "refresh" and upstream.status_code in (400, 401))
+            or (name == "refresh" and upstream.status in (400, 401))
         )
         if ends_session:
             cookies = self.clearing_cookies()
         body = json.dumps(content).encode() if content is not None else upstream.content
         headers = [
             (k, v)
-            for k, v in end_to_end(upstream.headers.multi_items())
+            for k, v in end_to_end(upstream.headers)
             if k.lower() not in {"content-length", "set-cookie", "content-encoding"}
         ]
         headers += [("content-length", str(len(body))), ("cache-control", "no-store")]
@@ -270,7 +298,7 @@ class SessionProxy:
         await send(
             {
                 "type": "http.response.start",
-                "status": upstream.status_code,
+                "status": upstream.status,
                 "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
             }
         )

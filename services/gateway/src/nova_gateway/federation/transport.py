@@ -8,6 +8,8 @@ and answer-relevant headers (all forwarded headers except the tracing and reques
 those of a fetch still waiting for its answer shares that answer instead of sending its own
 request. Each waiter decodes its own copy of the body, so the executor may merge into it freely.
 Mutations are never shared.
+
+``client_session`` and the CLIENT span helpers serve the edge's REST proxy too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,6 +51,72 @@ _SEND_HEADERS = {
 IDENTITY_FREE_HEADERS = frozenset({"traceparent", "tracestate", "baggage", "x-request-id"})
 """Forwarded headers that say who asked, not what the answer is: ignored when deciding whether
 two query fetches are the same."""
+
+
+def client_session(
+    *,
+    max_connections: int,
+    keepalive_seconds: float,
+    timeout: aiohttp.ClientTimeout,
+    auto_decompress: bool = True,
+    skip_auto_headers: Iterable[str] | None = None,
+    max_line_size: int = 8190,
+    max_field_size: int = 8190,
+    max_headers: int = 128,
+) -> aiohttp.ClientSession:
+    """A pooled keep-alive aiohttp session for the gateway's own upstream calls: C HTTP parser,
+    ``max_connections`` open at most (released ones kept ``keepalive_seconds``), no cookie jar
+    (one caller's cookies must never reach another's request) and no proxy or netrc settings
+    from the environment. Call it on the event loop that will use it."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            limit=max_connections, limit_per_host=0, keepalive_timeout=keepalive_seconds
+        ),
+        timeout=timeout,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+        auto_decompress=auto_decompress,
+        skip_auto_headers=skip_auto_headers,
+        max_line_size=max_line_size,
+        max_field_size=max_field_size,
+        max_headers=max_headers,
+    )
+
+
+def client_span(
+    tracer: trace.Tracer, method: str, url: str, attributes: Mapping[str, str] | None = None
+) -> AbstractContextManager[trace.Span]:
+    """The CLIENT span of one outgoing HTTP request, current while it is open (so
+    ``propagate.inject`` writes its ``traceparent``), with the HTTP semantic conventions' request
+    attributes. The caller records the outcome: ``record_status`` or ``record_failure``."""
+    parts = urlsplit(url)
+    return tracer.start_as_current_span(
+        method,
+        kind=SpanKind.CLIENT,
+        attributes={
+            "http.request.method": method,
+            "url.full": url,
+            "server.address": parts.hostname or "",
+            "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+            **(attributes or {}),
+        },
+        record_exception=False,
+        set_status_on_exception=False,
+    )
+
+
+def record_status(span: trace.Span, status: int) -> None:
+    """The answer's status on a CLIENT span; 4xx and 5xx mark it failed."""
+    span.set_attribute("http.response.status_code", status)
+    if status >= 400:
+        span.set_status(Status(StatusCode.ERROR))
+        span.set_attribute("error.type", str(status))
+
+
+def record_failure(span: trace.Span, error_type: str, message: str) -> None:
+    """A CLIENT span whose request got no answer."""
+    span.set_status(Status(StatusCode.ERROR, message))
+    span.set_attribute("error.type", error_type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +174,10 @@ class SubgraphTransport:
         known = self._sessions.get(service)
         if known is not None and known[0] is loop and not known[1].closed:
             return known[1]
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                limit=self.config.max_connections,
-                limit_per_host=0,
-                keepalive_timeout=self.config.keepalive_seconds,
-            ),
+        session = client_session(
+            max_connections=self.config.max_connections,
+            keepalive_seconds=self.config.keepalive_seconds,
             timeout=aiohttp.ClientTimeout(total=self.timeout(service)),
-            cookie_jar=aiohttp.DummyCookieJar(),
-            trust_env=False,
         )
         self._sessions[service] = (loop, session)
         return session
@@ -162,37 +226,20 @@ class SubgraphTransport:
     ) -> _Answer:
         start = time.perf_counter()
         outcome = "error"
-        parts = urlsplit(url)
-        with _TRACER.start_as_current_span(
-            "POST",
-            kind=SpanKind.CLIENT,
-            attributes={
-                "http.request.method": "POST",
-                "url.full": url,
-                "server.address": parts.hostname or "",
-                "server.port": parts.port or (443 if parts.scheme == "https" else 80),
-                "graphql.subgraph.name": service,
-            },
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
+        with client_span(_TRACER, "POST", url, {"graphql.subgraph.name": service}) as span:
             send_headers = {**headers, **_SEND_HEADERS}
             propagate.inject(send_headers)
             try:
                 status, content = await self._post(service, url, body, send_headers, attempts)
                 logger.info("subgraph %s: POST %s -> HTTP %d", service, url, status)
-                span.set_attribute("http.response.status_code", status)
-                if status >= 400:
-                    span.set_status(Status(StatusCode.ERROR))
-                    span.set_attribute("error.type", str(status))
+                record_status(span, status)
                 answer = _decode(service, status, content)
                 outcome = "success"
                 return answer
             except SubgraphFetchError as failure:
                 if failure.code == SUBREQUEST_TIMEOUT:
                     outcome = "timeout"
-                span.set_status(Status(StatusCode.ERROR, failure.message))
-                span.set_attribute("error.type", failure.code)
+                record_failure(span, failure.code, failure.message)
                 raise
             finally:
                 SUBGRAPH_FETCH_DURATION.labels(service, outcome).observe(
