@@ -122,20 +122,52 @@ test("log out everywhere ends the sessions of other browsers", async ({ browser 
     const b = await second.newPage();
     await logIn(b, email, password);
     await expect(b).toHaveURL(/\/profile/);
+    // The other browser has its profile on screen before its session is ended.
+    await expect(b.getByTestId("display-name")).toHaveText("Everywhere");
 
     await a.getByRole("link", { name: "Sessions" }).click();
+    await expect(a).toHaveURL(/\/account\/sessions$/);
+    await expect(a).toHaveTitle("Sessions · Nova");
+    await expect(a.getByRole("button", { name: "Log out everywhere" })).toBeEnabled();
     await screenshot(a, "sessions");
     await expectAccessible(a, "/account/sessions");
+    const ended = a.waitForResponse(
+      (response) =>
+        response.url().endsWith("/api/auth/logout-all") && response.request().method() === "POST",
+    );
     await a.getByRole("button", { name: "Log out everywhere" }).click();
+    expect((await ended).status()).toBe(204);
     await expect(a).toHaveURL(/\/login\?reason=signed-out/);
 
     // The other browser's next call finds its session ended and lands on the login page.
-    await b.getByRole("button", { name: "Edit profile" }).waitFor();
     await b.reload();
     await expect(b).toHaveURL(/\/login\?next=%2Fprofile/);
     await expect(b.getByRole("heading", { name: "Log in" })).toBeVisible();
   } finally {
     await first.close();
     await second.close();
+  }
+});
+
+test("the data-source toggle stays put while the session is looked up", async ({ page }) => {
+  for (const width of [1280, 375]) {
+    await page.setViewportSize({ width, height: 800 });
+    // Hold the session lookup until the toggle is measured; the gateway still answers it.
+    let release = () => {};
+    const held = new Promise<void>((done) => {
+      release = done;
+    });
+    await page.route("**/api/auth/me", async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto("/login");
+    const toggle = page.getByRole("group", { name: "Data source" });
+    await expect(toggle).toBeEnabled();
+    const before = await toggle.boundingBox();
+    release();
+    await expect(page.getByRole("banner").getByRole("link", { name: "Log in" })).toBeVisible();
+    expect(await toggle.boundingBox(), `toggle position at ${width} px`).toEqual(before);
+    await page.unrouteAll();
   }
 });

@@ -1,18 +1,22 @@
 /**
  * Starts what the end-to-end tests need, unless it already answers:
  *
- * - the whole stack through `python ../scripts/devstack.py up` in its own process group
- *   (embedded PostgreSQL/Redis on NOVA_DEV_POSTGRES_PORT/NOVA_DEV_REDIS_PORT, default 55532 and
- *   56479 so a developer's `make dev` data is not touched), which also runs the Next dev server;
+ * - the frontend: by default a production build (`next build`, then `next start`), the code
+ *   users get — pages hydrate as fast as they will in production and nothing is compiled or
+ *   hot-reloaded while a test runs; NOVA_E2E_FRONTEND=dev runs the Next dev server instead;
+ * - the backend through `python ../scripts/devstack.py up` in its own process group
+ *   (embedded PostgreSQL/Redis on NOVA_DEV_POSTGRES_PORT/NOVA_DEV_REDIS_PORT, default 15532 and
+ *   16479 so a developer's `make dev` data is not touched; like `make dev`'s, below the ports
+ *   the kernel gives outgoing connections, which could hold them at start);
  * - an administrator for the admin tests (`nova-auth create-admin`), unless NOVA_E2E_ADMIN_EMAIL
  *   and NOVA_E2E_ADMIN_PASSWORD name one.
  *
- * NOVA_E2E_FRONTEND_ONLY=1 starts only the Next production server (`next start`, building
- * first when there is no build), for the `frontend` project. Every wait is bounded; the stack's output goes to test-results/e2e-stack.log.
+ * NOVA_E2E_FRONTEND_ONLY=1 starts only the frontend, for the `frontend` project. Every wait is
+ * bounded; the output of what was started goes to test-results/e2e-stack.log.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { FullConfig } from "@playwright/test";
 import globalTeardown from "./global-teardown";
@@ -22,6 +26,10 @@ const FRONTEND = resolve(import.meta.dirname, "..");
 const ROOT = resolve(FRONTEND, "..");
 const RESULTS = join(FRONTEND, "test-results");
 const START_TIMEOUT_MS = Number(process.env.NOVA_E2E_START_TIMEOUT_MS ?? 240_000);
+const FRONTEND_MODE = process.env.NOVA_E2E_FRONTEND ?? "production";
+if (FRONTEND_MODE !== "production" && FRONTEND_MODE !== "dev") {
+  throw new Error(`NOVA_E2E_FRONTEND must be "production" or "dev", not ${FRONTEND_MODE}`);
+}
 
 async function answers(url: string): Promise<boolean> {
   try {
@@ -50,6 +58,29 @@ function startDetached(command: string, args: string[], env: NodeJS.ProcessEnv, 
   return child.pid;
 }
 
+/** NOVA_DEV_SKIP with one more process name. */
+function skipping(current: string | undefined, name: string): string {
+  return [...(current ?? "").split(","), name].filter(Boolean).join(",");
+}
+
+/**
+ * The frontend in its own process group: a fresh production build served by `next start`
+ * (a build left from earlier code is never tested), or `next dev` with NOVA_E2E_FRONTEND=dev.
+ */
+function startFrontend(baseURL: string, env: NodeJS.ProcessEnv): number {
+  const url = new URL(baseURL);
+  const where = ["--hostname", url.hostname, "--port", url.port || "3000"];
+  if (FRONTEND_MODE === "dev")
+    return startDetached("npx", ["next", "dev", ...where], env, FRONTEND);
+  execFileSync("npx", ["next", "build"], {
+    cwd: FRONTEND,
+    env,
+    stdio: "inherit",
+    timeout: 600_000,
+  });
+  return startDetached("npx", ["next", "start", ...where], env, FRONTEND);
+}
+
 function createAdmin(env: NodeJS.ProcessEnv): { email: string; password: string } {
   const email = `e2e-admin-${Date.now()}@example.com`;
   const password = `Adm-${randomBytes(12).toString("base64url")}`;
@@ -76,12 +107,12 @@ async function setUp(config: FullConfig): Promise<void> {
   const gatewayURL = process.env.NOVA_E2E_GATEWAY_URL ?? "http://127.0.0.1:8000";
   const frontendOnly = process.env.NOVA_E2E_FRONTEND_ONLY === "1";
   const deadline = Date.now() + START_TIMEOUT_MS;
-  const state: StackState = { baseURL, gatewayURL, backend: false };
+  const state: StackState = { baseURL, gatewayURL, backend: false, pgids: [] };
   mkdirSync(RESULTS, { recursive: true });
   rmSync(STATE_FILE, { force: true });
 
-  const postgresPort = process.env.NOVA_DEV_POSTGRES_PORT ?? "55532";
-  const redisPort = process.env.NOVA_DEV_REDIS_PORT ?? "56479";
+  const postgresPort = process.env.NOVA_DEV_POSTGRES_PORT ?? "15532";
+  const redisPort = process.env.NOVA_DEV_REDIS_PORT ?? "16479";
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NOVA_DEV_POSTGRES_PORT: postgresPort,
@@ -96,34 +127,26 @@ async function setUp(config: FullConfig): Promise<void> {
     PYTHONUNBUFFERED: "1",
   };
 
+  const frontendRunning = await answers(`${baseURL}/api/health`);
   if (frontendOnly) {
-    if (!(await answers(`${baseURL}/api/health`))) {
-      // The production server of the last build (one `next dev` per directory at most, and
-      // `make dev` may be running one).
-      if (!existsSync(join(FRONTEND, ".next", "BUILD_ID"))) {
-        execFileSync("npm", ["run", "build"], { cwd: FRONTEND, env, stdio: "inherit" });
-      }
-      const url = new URL(baseURL);
-      state.pgid = startDetached(
-        "npx",
-        ["next", "start", "--hostname", url.hostname, "--port", url.port || "3000"],
-        env,
-        FRONTEND,
+    if (!frontendRunning) state.pgids.push(startFrontend(baseURL, env));
+    writeFileSync(STATE_FILE, JSON.stringify(state));
+    await waitFor(`${baseURL}/api/health`, deadline, "the frontend");
+  } else {
+    if (!(await answers(`${gatewayURL}/ready`))) {
+      // The backend without devstack's own `next dev`: the frontend is started below, its way.
+      const skip = skipping(env.NOVA_DEV_SKIP, "frontend");
+      state.pgids.push(
+        startDetached(
+          join(ROOT, ".venv", "bin", "python"),
+          [join(ROOT, "scripts", "devstack.py"), "up"],
+          { ...env, NOVA_DEV_SKIP: skip },
+          ROOT,
+        ),
       );
       writeFileSync(STATE_FILE, JSON.stringify(state));
     }
-    await waitFor(`${baseURL}/api/health`, deadline, "the frontend");
-  } else {
-    const running =
-      (await answers(`${gatewayURL}/ready`)) && (await answers(`${baseURL}/api/health`));
-    if (!running) {
-      state.pgid = startDetached(
-        join(ROOT, ".venv", "bin", "python"),
-        [join(ROOT, "scripts", "devstack.py"), "up"],
-        env,
-        ROOT,
-      );
-    }
+    if (!frontendRunning) state.pgids.push(startFrontend(baseURL, env));
     writeFileSync(STATE_FILE, JSON.stringify(state));
     await waitFor(`${baseURL}/api/health`, deadline, "the frontend");
     await waitFor(
@@ -145,7 +168,7 @@ async function setUp(config: FullConfig): Promise<void> {
             REDIS_URL: process.env.REDIS_URL ?? `redis://127.0.0.1:${redisPort}/0`,
           });
   }
-  // Warm the pages up: the dev server compiles a route on its first request.
+  // Warm the pages up (the dev server compiles a route on its first request).
   for (const path of [
     "/",
     "/login",

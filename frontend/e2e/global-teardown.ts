@@ -1,4 +1,7 @@
-/** Stops the process group the global setup started (SIGTERM, then SIGKILL after 45 s). */
+/**
+ * Stops the process groups the global setup started, the last started first (SIGTERM, then
+ * SIGKILL after 45 s).
+ */
 import { existsSync } from "node:fs";
 import { STATE_FILE, stackState } from "./stack";
 
@@ -11,10 +14,7 @@ function alive(pgid: number): boolean {
   }
 }
 
-export default async function globalTeardown(): Promise<void> {
-  if (!existsSync(STATE_FILE)) return;
-  const { pgid } = stackState();
-  if (!pgid || process.env.NOVA_E2E_KEEP_STACK === "1") return;
+async function stop(pgid: number): Promise<void> {
   try {
     process.kill(-pgid, "SIGTERM");
   } catch {
@@ -23,4 +23,9 @@ export default async function globalTeardown(): Promise<void> {
   const deadline = Date.now() + 45_000;
   while (alive(pgid) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 500));
   if (alive(pgid)) process.kill(-pgid, "SIGKILL");
+}
+
+export default async function globalTeardown(): Promise<void> {
+  if (!existsSync(STATE_FILE) || process.env.NOVA_E2E_KEEP_STACK === "1") return;
+  for (const pgid of [...stackState().pgids].reverse()) await stop(pgid);
 }

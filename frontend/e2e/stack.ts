@@ -5,8 +5,8 @@ import { join } from "node:path";
 export const STATE_FILE = join(import.meta.dirname, "..", "test-results", "e2e-stack.json");
 
 export interface StackState {
-  /** Process group of the stack the setup started (absent when it was already running). */
-  pgid?: number;
+  /** Process groups the setup started, in start order (none when all was already running). */
+  pgids: number[];
   baseURL: string;
   gatewayURL: string;
   /** Whether the gateway answered /ready (GraphQL and REST both usable). */

@@ -65,7 +65,6 @@ export function SiteHeader() {
           </nav>
         ) : null}
         <div className={styles.headerActions}>
-          <DataSourceToggle />
           {session.status === "authenticated" ? (
             <>
               <span className={styles.who} title={session.account?.email}>
@@ -91,6 +90,7 @@ export function SiteHeader() {
               </ButtonLink>
             </>
           ) : null}
+          <DataSourceToggle />
         </div>
       </div>
     </header>

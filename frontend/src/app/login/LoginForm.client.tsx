@@ -2,7 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect } from "react";
-import { Button, Field, FormError, Input } from "@/components/ui";
+import { Button, Field, Form, FormError, Input } from "@/components/ui";
 import { useForm } from "@/lib/form";
 import { authApi } from "@/lib/rest";
 import { useSession } from "@/lib/session";
@@ -33,13 +33,7 @@ export function LoginForm({ next }: { next: string }) {
   }, [signedIn, router, next]);
 
   return (
-    <form
-      ref={form.formRef}
-      onSubmit={form.onSubmit}
-      noValidate
-      className="stack"
-      aria-label="Log in"
-    >
+    <Form ref={form.formRef} onSubmit={form.onSubmit} className="stack" aria-label="Log in">
       <FormError ref={form.errorRef} message={form.formError} title="Could not log in" />
       <Field label="E-mail address" error={form.errors.email} required>
         {(control) => (
@@ -71,6 +65,6 @@ export function LoginForm({ next }: { next: string }) {
           Log in
         </Button>
       </div>
-    </form>
+    </Form>
   );
 }

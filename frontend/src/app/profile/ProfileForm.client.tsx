@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useId, useMemo, useRef } from "react";
-import { Button, Field, FormError, Input, Select, TextArea } from "@/components/ui";
+import { Button, Field, Form, FormError, Input, Select, TextArea } from "@/components/ui";
 import type { ProfileChanges, UserProfile } from "@/lib/account";
 import { useForm } from "@/lib/form";
 import { useUpdateProfile } from "@/lib/users";
@@ -97,13 +97,7 @@ export function ProfileForm({
   const bioLength = [...form.values.bio].length;
 
   return (
-    <form
-      ref={form.formRef}
-      onSubmit={form.onSubmit}
-      noValidate
-      className="stack"
-      aria-label="Edit profile"
-    >
+    <Form ref={form.formRef} onSubmit={form.onSubmit} className="stack" aria-label="Edit profile">
       <FormError ref={form.errorRef} message={form.formError} title="Could not save the profile" />
       <Field label="Display name" error={form.errors.displayName} required>
         {(control) => (
@@ -196,6 +190,6 @@ export function ProfileForm({
           Cancel
         </Button>
       </div>
-    </form>
+    </Form>
   );
 }

@@ -2,7 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect } from "react";
-import { Button, Field, FormError, Input } from "@/components/ui";
+import { Button, Field, Form, FormError, Input } from "@/components/ui";
 import { blameField } from "@/lib/errors";
 import { useForm } from "@/lib/form";
 import { authApi } from "@/lib/rest";
@@ -52,10 +52,9 @@ export function RegisterForm() {
   }, [signedIn, router]);
 
   return (
-    <form
+    <Form
       ref={form.formRef}
       onSubmit={form.onSubmit}
-      noValidate
       className="stack"
       aria-label="Create an account"
     >
@@ -128,6 +127,6 @@ export function RegisterForm() {
           Create account
         </Button>
       </div>
-    </form>
+    </Form>
   );
 }

@@ -1,7 +1,7 @@
 "use client";
 
 import { useApolloClient } from "@apollo/client/react";
-import { Alert, Button, Field, FormError, Input } from "@/components/ui";
+import { Alert, Button, Field, Form, FormError, Input } from "@/components/ui";
 import { blameField } from "@/lib/errors";
 import { useForm } from "@/lib/form";
 import { authApi } from "@/lib/rest";
@@ -30,13 +30,7 @@ export function DeleteAccountForm() {
   });
 
   return (
-    <form
-      ref={form.formRef}
-      onSubmit={form.onSubmit}
-      noValidate
-      className="stack"
-      aria-label="Delete account"
-    >
+    <Form ref={form.formRef} onSubmit={form.onSubmit} className="stack" aria-label="Delete account">
       <Alert tone="warning" title="This cannot be undone">
         Your account is deleted, every session ends and your profile is removed.
       </Alert>
@@ -83,6 +77,6 @@ export function DeleteAccountForm() {
           Delete my account
         </Button>
       </div>
-    </form>
+    </Form>
   );
 }

@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
-import { Alert, Button, Field, FormError, Input } from "@/components/ui";
+import { Alert, Button, Field, Form, FormError, Input } from "@/components/ui";
 import { blameField } from "@/lib/errors";
 import { useForm } from "@/lib/form";
 import { authApi } from "@/lib/rest";
@@ -58,10 +58,9 @@ export function ChangePasswordForm() {
   });
 
   return (
-    <form
+    <Form
       ref={form.formRef}
       onSubmit={form.onSubmit}
-      noValidate
       className="stack"
       aria-label="Change password"
     >
@@ -119,6 +118,6 @@ export function ChangePasswordForm() {
           Change password
         </Button>
       </div>
-    </form>
+    </Form>
   );
 }

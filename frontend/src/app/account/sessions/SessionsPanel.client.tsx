@@ -25,33 +25,36 @@ export function SessionsPanel() {
   }
 
   return (
-    <div className="grid-2">
+    <>
+      {/* Outside the grid: the live region is always there, and would take a column. */}
       <FormError message={error} title="Could not log out" />
-      <Card title="This device">
-        <p>End the session of this browser. Your other devices stay signed in.</p>
-        <Button
-          variant="secondary"
-          busy={busy === "this"}
-          disabled={busy !== null}
-          onClick={() => signOut("this")}
-        >
-          Log out here
-        </Button>
-      </Card>
-      <Card title="Every device">
-        <p>
-          End every session of your account, on every device — for example after losing a phone. You
-          will need to log in again everywhere.
-        </p>
-        <Button
-          variant="danger"
-          busy={busy === "all"}
-          disabled={busy !== null}
-          onClick={() => signOut("all")}
-        >
-          Log out everywhere
-        </Button>
-      </Card>
-    </div>
+      <div className="grid-2">
+        <Card title="This device">
+          <p>End the session of this browser. Your other devices stay signed in.</p>
+          <Button
+            variant="secondary"
+            busy={busy === "this"}
+            disabled={busy !== null}
+            onClick={() => signOut("this")}
+          >
+            Log out here
+          </Button>
+        </Card>
+        <Card title="Every device">
+          <p>
+            End every session of your account, on every device — for example after losing a phone.
+            You will need to log in again everywhere.
+          </p>
+          <Button
+            variant="danger"
+            busy={busy === "all"}
+            disabled={busy !== null}
+            onClick={() => signOut("all")}
+          >
+            Log out everywhere
+          </Button>
+        </Card>
+      </div>
+    </>
   );
 }

@@ -2,7 +2,7 @@
 
 import { type FormEvent, useEffect, useId, useRef, useState } from "react";
 import { Forbidden } from "@/components/Forbidden";
-import { Alert, Button, type Column, Input, Spinner, Table } from "@/components/ui";
+import { Alert, Button, type Column, Form, Input, Spinner, Table } from "@/components/ui";
 import type { UserProfile } from "@/lib/account";
 import { errorMessage } from "@/lib/errors";
 import { useAdminUsers, useRestoreUser } from "@/lib/users";
@@ -135,7 +135,7 @@ export function AdminUsers() {
   return (
     <div className="stack">
       <search>
-        <form onSubmit={onSearch} className="row" aria-label="Search users">
+        <Form onSubmit={onSearch} className="row" aria-label="Search users">
           <label htmlFor={searchId} className="sr-only">
             Search by name or user id
           </label>
@@ -163,7 +163,7 @@ export function AdminUsers() {
             />
             Include deleted users
           </label>
-        </form>
+        </Form>
       </search>
 
       <div aria-live="polite">
