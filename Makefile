@@ -77,7 +77,7 @@ lint: setup ## ruff (check + format), mypy --strict, Biome and tsc for the front
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/mypy libs/nova-kit/src services/auth/src services/users/src services/gateway/src services/worker/src \
 	  deploy/render.py tests/deploy tests/observability tests/e2e tests/resilience scripts/devstack.py scripts/bench.py \
-	  scripts/loadgen.py
+	  scripts/loadgen.py scripts/benchstack.py
 	npm run --prefix frontend lint
 	npm run --prefix frontend typecheck
 

@@ -37,8 +37,10 @@ STATE = Path(os.environ.get("NOVA_DEV_STATE_DIR", ROOT / ".nova")).resolve()
 BIN = Path(sys.executable).parent
 
 DEV_DATABASE = "nova"
-DEV_POSTGRES_PORT = int(os.environ.get("NOVA_DEV_POSTGRES_PORT", "55432"))
-DEV_REDIS_PORT = int(os.environ.get("NOVA_DEV_REDIS_PORT", "56379"))
+# Below the ports the kernel hands out to outgoing connections (Linux 32768-60999, macOS
+# 49152-65535): a port in that range can be held by any client socket at the moment of start.
+DEV_POSTGRES_PORT = int(os.environ.get("NOVA_DEV_POSTGRES_PORT", "15432"))
+DEV_REDIS_PORT = int(os.environ.get("NOVA_DEV_REDIS_PORT", "16379"))
 SMTP_SINK_PORT = int(os.environ.get("NOVA_DEV_SMTP_PORT", "1025"))
 READY_TIMEOUT_SECONDS = 120.0
 

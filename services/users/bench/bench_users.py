@@ -34,11 +34,14 @@ from typing import Any
 
 import httpx
 
-from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from nova_kit.embedded import free_port
 from nova_kit.testing.tokens import TokenFactory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+import benchstack
 import loadgen
+
+DATABASE = "nova_users_bench_test"
 
 BIN = Path(sys.executable).parent
 
@@ -66,28 +69,6 @@ def jwks_server(factory: TokenFactory) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@contextlib.contextmanager
-def backends(workdir: Path) -> Iterator[tuple[str, str]]:
-    database_url = os.environ.get("NOVA_BENCH_DATABASE_URL")
-    redis_url = os.environ.get("NOVA_BENCH_REDIS_URL")
-    postgres = redis = None
-    try:
-        if database_url is None:
-            postgres = EmbeddedPostgres(workdir / "postgres")
-            postgres.start()
-            database_url = postgres.url
-        if redis_url is None:
-            redis = EmbeddedRedis(workdir / "redis", persist=False)
-            redis.start()
-            redis_url = redis.url
-        yield database_url, redis_url
-    finally:
-        if redis is not None:
-            redis.stop()
-        if postgres is not None:
-            postgres.stop()
 
 
 @contextlib.contextmanager
@@ -202,7 +183,10 @@ def main() -> int:
     tokens = [factory.mint(str(uuid.uuid4()), lifetime=900) for _ in range(args.users)]
     with tempfile.TemporaryDirectory(prefix="nova-users-bench-") as tmp:
         workdir = Path(tmp)
-        with backends(workdir) as (database_url, redis_url), jwks_server(factory) as jwks_url:
+        with (
+            benchstack.data_services(workdir, DATABASE) as (database_url, redis_url),
+            jwks_server(factory) as jwks_url,
+        ):
             env = {
                 **os.environ,
                 "NOVA_ENVIRONMENT": "test",

