@@ -246,6 +246,27 @@ async def test_a_fetch_its_conditions_drop_is_not_sent(
     assert len(subgraphs["accounts"].requests) == 1
 
 
+async def test_selections_a_literal_condition_excludes_are_never_fetched(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    query = """{
+      product(upc: "1") { name reviews @include(if: false) { id } ... @skip(if: true) { upc } }
+      me @skip(if: true) { name }
+      hidden: product(upc: "3") { name @include(if: false) }
+    }"""
+    body = await run(gateway, query)
+    assert body == {"data": {"product": {"name": "Table"}, "hidden": {}}}
+    # The reviews and accounts fetches would carry only excluded fields: neither went out, and
+    # products was asked for nothing the client did not select (``__typename`` stands in for
+    # the emptied selection of ``hidden``).
+    assert entity_requests(subgraphs["reviews"]) == []
+    assert subgraphs["accounts"].requests == []
+    (products_call,) = subgraphs["products"].requests
+    assert products_call.query == (
+        'query { product(upc: "1") { name } hidden: product(upc: "3") { __typename } }'
+    )
+
+
 async def test_root_typename_needs_no_subgraph(
     gateway: AsyncTestClient[Any], subgraphs: Subgraphs
 ) -> None:

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from nova_gateway.federation.plan import ConditionNode, FetchNode, FlattenNode
 from nova_gateway.federation.planner import PlanningError, plan_operation
+from nova_gateway.federation.selection import without_static_exclusions
 from nova_gateway.federation.supergraph import Supergraph, parse_supergraph
 
 SUPERGRAPH = parse_supergraph(
@@ -79,6 +80,22 @@ def test_a_fetch_whose_fields_share_a_condition_runs_under_it() -> None:
         "  }\n"
         "}"
     )
+
+
+def test_literal_conditions_are_applied_at_plan_time() -> None:
+    assert plan_text(
+        '{ product(upc: "1") { upc reviews @include(if: false) { id } } me @skip(if: true) { id } '
+        "a: me @include(if: true) { name } }"
+    ) == (
+        "QueryPlan {\n"
+        "  Parallel {\n"
+        '    Fetch(service: "products") { { product(upc: "1") { upc } } },\n'
+        '    Fetch(service: "accounts") { { a: me @include(if: true) { name } } },\n'
+        "  }\n"
+        "}"
+    )
+    assert plan_text("{ me @include(if: false) { id } }") == "QueryPlan {}"
+    assert plan_text("mutation { ... @skip(if: true) { __typename } }") == "QueryPlan {}"
 
 
 def test_a_fetch_with_one_unconditional_field_is_always_sent() -> None:
@@ -252,7 +269,10 @@ def test_every_requested_field_is_fetched_exactly_once(
     document = parse(query)
     operation = document.definitions[0]
     assert isinstance(operation, OperationDefinitionNode)
-    requested = _field_paths(operation.selection_set, ())
+    # What a literal @include(if: false) / @skip(if: true) excludes is never requested.
+    wanted = without_static_exclusions(document).definitions[0]
+    assert isinstance(wanted, OperationDefinitionNode)
+    requested = _field_paths(wanted.selection_set, ())
     fetched: list[tuple[str, ...]] = []
     for node, prefix in _fetches_with_prefix(query):
         parsed = parse(node.operation).definitions[0]

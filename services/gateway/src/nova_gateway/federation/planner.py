@@ -57,7 +57,11 @@ from nova_gateway.federation.plan import (
     QueryPlan,
     SequenceNode,
 )
-from nova_gateway.federation.selection import SelectionConflictError, SelectionTree
+from nova_gateway.federation.selection import (
+    SelectionConflictError,
+    SelectionTree,
+    without_static_exclusions,
+)
 from nova_gateway.federation.supergraph import FieldInfo, Supergraph, SupergraphError
 
 INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type", "__typename"})
@@ -157,7 +161,9 @@ def find_operation(document: DocumentNode, operation_name: str | None) -> Operat
 def plan_operation(
     supergraph: Supergraph, document: DocumentNode, operation_name: str | None = None
 ) -> QueryPlan:
-    """Plan ``document`` (already validated against the API schema)."""
+    """Plan ``document`` (already validated against the API schema). Selections a literal
+    condition excludes are left out of every fetch."""
+    document = without_static_exclusions(document)
     operation = find_operation(document, operation_name)
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
