@@ -82,6 +82,31 @@ def test_a_fetch_whose_fields_share_a_condition_runs_under_it() -> None:
     )
 
 
+def test_fetches_waiting_on_a_conditional_fetch_run_under_its_condition() -> None:
+    assert plan_text(
+        'query($x: Boolean!) { product(upc: "1") { name reviews @include(if: $x) '
+        "{ body author { name } } } }"
+    ) == (
+        "QueryPlan {\n"
+        "  Sequence {\n"
+        '    Fetch(service: "products") { { product(upc: "1") { name __typename upc } } },\n'
+        "    Include(if: $x) {\n"
+        "      Sequence {\n"
+        '        Flatten(path: "product") {\n'
+        '          Fetch(service: "reviews") { ... on Product { __typename upc } } => '
+        "{ ... on Product { reviews @include(if: $x) { body author { __typename id } } } }\n"
+        "        },\n"
+        '        Flatten(path: "product.reviews.@.author") {\n'
+        '          Fetch(service: "accounts") { ... on User { __typename id } } => '
+        "{ ... on User { name } }\n"
+        "        },\n"
+        "      }\n"
+        "    },\n"
+        "  }\n"
+        "}"
+    )
+
+
 def test_literal_conditions_are_applied_at_plan_time() -> None:
     assert plan_text(
         '{ product(upc: "1") { upc reviews @include(if: false) { id } } me @skip(if: true) { id } '

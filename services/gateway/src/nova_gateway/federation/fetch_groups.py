@@ -71,18 +71,20 @@ def plan_node(
         group.depends_on.discard(group.index)
 
     def fetch(group: FetchGroup) -> PlanNode:
-        return _conditioned(group, _operation(group, kind, variable_definitions))
+        return _operation(group, kind, variable_definitions)
 
     if all(len(g.depends_on) <= 1 for g in present):
         roots = [g for g in present if not g.depends_on]
         return _parallel([_subtree(g, present, fetch) for g in roots])
-    return _stages(present, fetch)
+    return _stages(present, lambda group: _conditioned(group, fetch(group)))
 
 
 def _conditioned(group: FetchGroup, node: PlanNode) -> PlanNode:
     """``node`` under the ``@include``/``@skip`` conditions all of ``group``'s selections
-    share: when they drop them all, the fetch is not sent. The fetches waiting for it run as
-    before; they send a request only for the objects they find."""
+    share: when they drop them all, the fetch is not sent. In a tree of fetches the ones
+    waiting only for it go under the same conditions (they would find no objects to ask for);
+    between dependency stages they run as before and send a request only for the objects they
+    find."""
     for condition in sorted(group.tree.conditions(), reverse=True):
         if condition.include:
             node = ConditionNode(condition.variable, if_clause=node)
@@ -127,10 +129,11 @@ def _subtree(
     group: FetchGroup, groups: list[FetchGroup], fetch: Callable[[FetchGroup], PlanNode]
 ) -> PlanNode:
     children = [g for g in groups if group.index in g.depends_on]
-    if not children:
-        return fetch(group)
-    after = _parallel([_subtree(child, groups, fetch) for child in children])
-    return SequenceNode((fetch(group), after))
+    node = fetch(group)
+    if children:
+        after = _parallel([_subtree(child, groups, fetch) for child in children])
+        node = SequenceNode((node, after))
+    return _conditioned(group, node)
 
 
 def _stages(groups: list[FetchGroup], fetch: Callable[[FetchGroup], PlanNode]) -> PlanNode:
