@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,20 @@ import pytest
 import redis
 import uvicorn
 from litestar.types import Receive, Scope, Send
+from pydantic import ValidationError
 
 from nova_gateway.app import create_app
 from nova_gateway.config import GatewaySettings
 from nova_gateway.edge.client import UpstreamClient
 from nova_gateway.edge.openapi import merge_documents
-from nova_gateway.edge.proxy import AnonymousRule, RestProxy, RetryBudget, Route, safe_path
+from nova_gateway.edge.proxy import (
+    AnonymousRule,
+    BufferBudget,
+    RestProxy,
+    RetryBudget,
+    Route,
+    safe_path,
+)
 from nova_kit.testing.tokens import TokenFactory
 
 SUPERGRAPH = Path(__file__).parent / "fixtures" / "supergraph.graphql"
@@ -469,6 +477,7 @@ async def test_an_unexpected_client_failure_is_a_502_never_a_500() -> None:
         max_body_bytes=MIB,
         retry_budget=RetryBudget(0.1, 1),
         anonymous=[AnonymousRule.parse("GET /api/broken/*")],
+        buffers=BufferBudget(MIB),
     )
     try:
         async with httpx.AsyncClient(
@@ -480,6 +489,57 @@ async def test_an_unexpected_client_failure_is_a_502_never_a_500() -> None:
     assert response.status_code == 502
     assert response.json()["code"] == "upstream_error"
     assert broken.calls == 1
+
+
+async def test_chunked_bodies_share_one_memory_budget() -> None:
+    client = UpstreamClient()
+    await client.session.close()
+    broken = BrokenConnector()
+    client.session = aiohttp.ClientSession(connector=broken)
+    buffers = BufferBudget(MIB)
+    proxy = RestProxy(
+        Route("/api/broken", "http://upstream.invalid", connect_timeout=1, read_timeout=1),
+        client,
+        max_body_bytes=MIB,
+        retry_budget=RetryBudget(0.1, 1),
+        anonymous=[AnonymousRule.parse("POST /api/broken/*")],
+        buffers=buffers,
+    )
+
+    async def pieces(total: int) -> AsyncIterator[bytes]:
+        for start in range(0, total, 64 * 1024):
+            yield b"x" * min(64 * 1024, total - start)
+
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=proxy), base_url="http://gateway"
+        ) as http:
+            # Another request's body, still being buffered, holds three quarters of the budget.
+            assert buffers.take(768 * 1024)
+            refused = await http.post("/api/broken/upload", content=pieces(512 * 1024))
+            assert refused.status_code == 503
+            assert refused.json()["code"] == "gateway_busy"
+            assert refused.headers["retry-after"] == "1"
+            assert broken.calls == 0
+            assert buffers.used == 768 * 1024  # nothing of the refused body is kept
+
+            buffers.give_back(768 * 1024)
+            sent = await http.post("/api/broken/upload", content=pieces(512 * 1024))
+            assert sent.status_code == 502  # it went upstream, whose connection then broke
+            assert broken.calls == 1
+            assert buffers.used == 0  # given back once the body was sent
+
+            too_large = await http.post("/api/broken/upload", content=pieces(MIB + 1))
+            assert too_large.status_code == 413
+            assert buffers.used == 0
+    finally:
+        await client.close()
+    assert broken.calls == 1
+
+
+def test_the_buffer_budget_holds_at_least_one_body() -> None:
+    with pytest.raises(ValidationError, match="PROXY_BUFFER_TOTAL_BYTES must be at least"):
+        GatewaySettings(proxy_max_body_bytes=8 * MIB, proxy_buffer_total_bytes=4 * MIB)
 
 
 def test_compressed_bodies_pass_through_byte_for_byte(stack: Stack) -> None:

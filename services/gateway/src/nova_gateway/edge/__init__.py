@@ -16,7 +16,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from nova_gateway.edge.client import UpstreamClient
 from nova_gateway.edge.openapi import DOCUMENT_KEY, MergedOpenAPI, api_docs, merged_openapi
-from nova_gateway.edge.proxy import AnonymousRule, RestProxy, RetryBudget, Route
+from nova_gateway.edge.proxy import AnonymousRule, BufferBudget, RestProxy, RetryBudget, Route
 from nova_gateway.edge.ratelimit import EdgeRateLimitMiddleware
 from nova_gateway.edge.sessions import (
     CSRF_HEADER,
@@ -51,6 +51,7 @@ class _Upstreams:
         settings = self.settings
         self.client = UpstreamClient()
         budget = RetryBudget(settings.retry_budget_ratio, settings.retry_budget_min_per_second)
+        buffers = BufferBudget(settings.proxy_buffer_total_bytes)
         anonymous = [AnonymousRule.parse(rule) for rule in settings.anonymous_routes]
         for prefix, upstream in settings.routes.items():
             route = Route(
@@ -67,6 +68,7 @@ class _Upstreams:
                 max_body_bytes=settings.proxy_max_body_bytes,
                 retry_budget=budget,
                 anonymous=anonymous,
+                buffers=buffers,
             )
             session_prefix = settings.session_paths_prefix.rstrip("/")
             self.apps[prefix] = SessionProxy(proxy, settings) if prefix == session_prefix else proxy

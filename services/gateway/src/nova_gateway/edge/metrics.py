@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from nova_kit.metrics import LATENCY_BUCKETS
 
@@ -27,4 +27,8 @@ EDGE_REJECTIONS = Counter(
     "gateway_edge_rejections",
     "Requests the edge refused before any upstream call, by reason.",
     ["reason"],
+)
+PROXY_BUFFERED_BYTES = Gauge(
+    "gateway_proxy_buffered_bytes",
+    "Bytes of chunked request bodies the proxy holds in memory right now, all routes together.",
 )

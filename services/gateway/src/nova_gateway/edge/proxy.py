@@ -3,7 +3,9 @@
 A request body with ``Content-Length`` streams to the upstream (one over the limit is refused
 from its header). A chunked body has no length to check, so it is read whole first, up to the
 limit, and sent with its length: a body over the limit never reaches an upstream, as with
-nginx's request buffering.
+nginx's request buffering. The bytes held that way across all requests at once are bounded too
+(``PROXY_BUFFER_TOTAL_BYTES``): past it a chunked request gets 503 ``gateway_busy`` with
+``Retry-After`` instead of growing the gateway's memory.
 
 Per route: connect/read timeouts, hop-by-hop headers stripped, ``X-Forwarded-*`` set, the request
 id and trace context propagated. Idempotent requests (GET/HEAD/OPTIONS) whose upstream could not
@@ -38,6 +40,7 @@ from nova_gateway.edge.client import (
 )
 from nova_gateway.edge.metrics import (
     EDGE_REJECTIONS,
+    PROXY_BUFFERED_BYTES,
     UPSTREAM_DURATION,
     UPSTREAM_FAILURES,
     UPSTREAM_RETRIES,
@@ -75,6 +78,30 @@ UPLOAD_SLICE = 64 * 1024
 
 class BodyTooLargeError(Exception):
     pass
+
+
+class BufferFullError(Exception):
+    """Buffering this body would pass the budget shared by every request in flight."""
+
+
+class BufferBudget:
+    """Bytes of chunked request bodies held in memory at once, across every route. The event
+    loop is single-threaded, so taking and giving back need no lock."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.used = 0
+
+    def take(self, size: int) -> bool:
+        if self.used + size > self.capacity:
+            return False
+        self.used += size
+        PROXY_BUFFERED_BYTES.set(self.used)
+        return True
+
+    def give_back(self, size: int) -> None:
+        self.used -= size
+        PROXY_BUFFERED_BYTES.set(self.used)
 
 
 class ClientDisconnectedError(Exception):
@@ -190,9 +217,25 @@ def forwarded_headers(scope: Scope, incoming: list[tuple[str, str]]) -> list[tup
     return headers
 
 
-async def read_request_body(receive: Receive, limit: int) -> bytes:
-    """The whole body of a request (a chunked one), refused once it passes ``limit``."""
-    parts = [chunk async for chunk in request_body(receive, limit)]
+async def read_request_body(
+    receive: Receive, limit: int, budget: BufferBudget | None = None
+) -> bytes:
+    """The whole body of a request (a chunked one), refused once it passes ``limit``. With a
+    ``budget``, every byte read is taken from it (:class:`BufferFullError` when it runs out);
+    the caller gives ``len(body)`` back once the body is sent, and nothing is kept on failure."""
+    parts: list[bytes] = []
+    held = 0
+    try:
+        async for chunk in request_body(receive, limit):
+            if budget is not None:
+                if not budget.take(len(chunk)):
+                    raise BufferFullError
+                held += len(chunk)
+            parts.append(chunk)
+    except BaseException:
+        if budget is not None:
+            budget.give_back(held)
+        raise
     return b"".join(parts)
 
 
@@ -299,10 +342,12 @@ class RestProxy:
         max_body_bytes: int,
         retry_budget: RetryBudget,
         anonymous: list[AnonymousRule],
+        buffers: BufferBudget,
     ) -> None:
         self.route = route
         self.client = client
         self.max_body_bytes = max_body_bytes
+        self.buffers = buffers
         self.retry_budget = retry_budget
         self.anonymous = anonymous
         # connect: DNS and the TCP handshake (the pool wait is the client's slot, bounded apart);
@@ -353,10 +398,20 @@ class RestProxy:
             headers.append(("content-length", declared))
         elif any(k.lower() == "transfer-encoding" for k, _ in incoming):
             try:
-                buffered = await read_request_body(receive, self.max_body_bytes)
+                buffered = await read_request_body(receive, self.max_body_bytes, self.buffers)
             except BodyTooLargeError:
                 EDGE_REJECTIONS.labels("body_too_large").inc()
                 await send_json_error(send, 413, "payload_too_large", "request body too large")
+                return
+            except BufferFullError:
+                EDGE_REJECTIONS.labels("buffer_full").inc()
+                await send_json_error(
+                    send,
+                    503,
+                    "gateway_busy",
+                    "too many request bodies are being buffered; retry shortly",
+                    headers=[("retry-after", "1")],
+                )
                 return
             except ClientDisconnectedError:
                 return
@@ -364,9 +419,13 @@ class RestProxy:
         streamed = declared not in (None, "0")
         query = scope.get("query_string", b"").decode("latin-1")
         url = f"{self.route.upstream}{path}" + (f"?{query}" if query else "")
-        await self.forward(
-            method, url, headers, receive if streamed else None, send, buffered=buffered
-        )
+        try:
+            await self.forward(
+                method, url, headers, receive if streamed else None, send, buffered=buffered
+            )
+        finally:
+            if buffered is not None:
+                self.buffers.give_back(len(buffered))
 
     async def forward(
         self,

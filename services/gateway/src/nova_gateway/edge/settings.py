@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Self
+
+from pydantic import Field, field_validator, model_validator
 
 from nova_kit.settings import ServiceSettings
 
@@ -32,6 +34,10 @@ class EdgeSettings(ServiceSettings):
     upstream_timeouts: dict[str, float] = Field(default_factory=dict)
     """Read timeouts by route prefix, overriding the default (JSON object)."""
     proxy_max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    proxy_buffer_total_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Chunked request bodies are buffered whole before they are sent upstream; this bounds the
+    bytes held that way by all requests at once (past it: 503 ``gateway_busy``). At least
+    ``proxy_max_body_bytes``."""
     retry_budget_ratio: float = Field(default=0.2, ge=0, le=1)
     """Retries (of idempotent requests whose upstream could not be reached) as a share of
     requests; a minimum of ``retry_budget_min_per_second`` is always allowed."""
@@ -65,6 +71,15 @@ class EdgeSettings(ServiceSettings):
                 raise ValueError(f"upstream of {prefix!r} must be an http(s) URL")
             cleaned[normalised] = upstream.rstrip("/")
         return cleaned
+
+    @model_validator(mode="after")
+    def _buffer_fits_one_body(self) -> Self:
+        if self.proxy_buffer_total_bytes < self.proxy_max_body_bytes:
+            raise ValueError(
+                f"{self.env_name('proxy_buffer_total_bytes')} must be at least "
+                f"{self.env_name('proxy_max_body_bytes')} ({self.proxy_max_body_bytes})"
+            )
+        return self
 
     @property
     def secure_cookies(self) -> bool:
