@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from nova_kit.testing.backends import (
     recreate_database,
     with_database,
 )
-from nova_kit.testing.processes import ServiceProcess
+from nova_kit.testing.processes import ServiceProcess, run_checked
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -66,19 +65,6 @@ def data_services(workdir: Path, database: str) -> Iterator[tuple[str, str]]:
         yield with_database(admin, database), redis
 
 
-def _run(argv: list[str], env: Mapping[str, str], timeout: float = 180) -> None:
-    result = subprocess.run(  # noqa: S603 - our own console scripts
-        argv,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed:\n{result.stdout}{result.stderr}")
-
-
 @dataclass(frozen=True)
 class RunningServices:
     """Base URLs and process ids of the running services, by name."""
@@ -104,7 +90,7 @@ def running_services(
         "NOVA_JWKS_URL": f"{urls['auth']}/.well-known/jwks.json",
     }
     for name in SERVICES:
-        _run([str(BIN / f"nova-{name}"), "migrate"], common)
+        run_checked([str(BIN / f"nova-{name}"), "migrate"], common)
     own = {
         "auth": {
             "NOVA_AUTH_PORT": str(ports["auth"]),
@@ -141,7 +127,7 @@ def running_services(
 def compose_supergraph(target: Path, services: RunningServices) -> Path:
     """The supergraph of the checked-out subgraphs, routed to ``services``."""
     env = {f"NOVA_SUBGRAPH_URL_{name.upper()}": services.graphql_url(name) for name in SERVICES}
-    _run([str(ROOT / "scripts" / "supergraph.sh"), str(target)], env)
+    run_checked([str(ROOT / "scripts" / "supergraph.sh"), str(target)], env)
     return target
 
 

@@ -5,9 +5,7 @@ supergraph freshly composed from the checked-out subgraphs."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,23 +15,11 @@ from pathlib import Path
 import pytest
 
 from nova_kit.embedded import free_port
-from nova_kit.testing.processes import ServiceProcess
+from nova_kit.testing.processes import ServiceProcess, run_checked
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SERVICES = ("gateway", "auth", "users", "worker")
-
-
-def run(argv: list[str], env: Mapping[str, str], timeout: float = 180) -> None:
-    result = subprocess.run(
-        argv,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def compose_supergraph(target: Path, auth_port: int, users_port: int) -> Path:
@@ -44,7 +30,7 @@ def compose_supergraph(target: Path, auth_port: int, users_port: int) -> Path:
         "NOVA_SUBGRAPH_URL_AUTH": f"http://127.0.0.1:{auth_port}/graphql",
         "NOVA_SUBGRAPH_URL_USERS": f"http://127.0.0.1:{users_port}/graphql",
     }
-    run([str(ROOT / "scripts" / "supergraph.sh"), str(target)], env)
+    run_checked([str(ROOT / "scripts" / "supergraph.sh"), str(target)], env)
     return target
 
 
@@ -89,10 +75,10 @@ def running_stack(
         "NOVA_JWKS_URL": f"http://127.0.0.1:{ports['auth']}/.well-known/jwks.json",
         **(env or {}),
     }
-    run([str(BIN / "nova-auth"), "migrate"], common)
-    run([str(BIN / "nova-users"), "migrate"], common)
+    run_checked([str(BIN / "nova-auth"), "migrate"], common)
+    run_checked([str(BIN / "nova-users"), "migrate"], common)
     if worker:
-        run([str(BIN / "nova-worker"), "migrate"], common)
+        run_checked([str(BIN / "nova-worker"), "migrate"], common)
     supergraph = compose_supergraph(
         workdir / "supergraph.graphql", upstream["auth"], upstream["users"]
     )

@@ -1,6 +1,8 @@
-"""The test plugin: backend selection and the guard on database names."""
+"""The test plugin: backend selection, the guard on database names, helper commands."""
 
 from __future__ import annotations
+
+import sys
 
 import pytest
 
@@ -14,6 +16,7 @@ from nova_kit.testing.backends import (
     with_database,
 )
 from nova_kit.testing.plugin import truncate_schema
+from nova_kit.testing.processes import CommandFailedError, run_checked
 
 
 @pytest.mark.parametrize("name", ["nova", "production", "nova_test_backup", "test", "x_test; drop"])
@@ -71,3 +74,14 @@ def test_backend_selection_rejects_unknown_and_incomplete_requests() -> None:
         select_backends({"NOVA_TEST_BACKEND": "docker"})
     with pytest.raises(ValueError, match="needs NOVA_TEST_DATABASE_URL"):
         select_backends({"NOVA_TEST_BACKEND": "external"})
+
+
+def test_run_checked_returns_the_output_and_passes_the_environment() -> None:
+    script = "import os; print(os.environ['NOVA_PROBE'])"
+    assert run_checked([sys.executable, "-c", script], {"NOVA_PROBE": "here"}) == "here\n"
+
+
+def test_run_checked_reports_everything_a_failing_command_printed() -> None:
+    script = "import sys; print('to stdout'); sys.exit('to stderr')"
+    with pytest.raises(CommandFailedError, match=r"exited with 1:\nto stdout\nto stderr"):
+        run_checked([sys.executable, "-c", script], {})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from celery import Celery
 from nova_kit.embedded import free_port
 from nova_kit.events import create_celery_producer
 from nova_kit.testing.plugin import truncate_schema
-from nova_kit.testing.processes import ServiceProcess
+from nova_kit.testing.processes import ServiceProcess, run_checked
 from nova_worker.sink import SmtpSink
 
 TESTS_DIR = Path(__file__).parent
@@ -27,23 +26,10 @@ if str(TESTS_DIR) not in sys.path:
 from worker_probe_tasks import EFFECTS_TABLE  # noqa: E402
 
 
-def run_command(argv: list[str], env: dict[str, str], timeout: float = 120) -> str:
-    result = subprocess.run(
-        argv,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert result.returncode == 0, f"{argv} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
 @pytest.fixture(scope="session")
 def worker_database_url(database_url: str) -> str:
     """The test database with the worker's migrations applied by ``nova-worker migrate``."""
-    run_command(
+    run_checked(
         [str(SCRIPTS / "nova-worker"), "migrate"],
         {"NOVA_ENVIRONMENT": "test", "NOVA_WORKER_DATABASE_URL": database_url},
     )

@@ -14,6 +14,28 @@ from pathlib import Path
 import httpx
 
 
+class CommandFailedError(RuntimeError):
+    """A command (a migration, the supergraph composer) exited with an error."""
+
+
+def run_checked(argv: Sequence[str], env: Mapping[str, str], *, timeout: float = 180) -> str:
+    """Run ``argv`` to completion with ``env`` over this process's environment; its standard
+    output, or :class:`CommandFailedError` carrying everything it printed."""
+    result = subprocess.run(  # noqa: S603 - test-controlled command
+        list(argv),
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise CommandFailedError(
+            f"{' '.join(argv)} exited with {result.returncode}:\n{result.stdout}{result.stderr}"
+        )
+    return result.stdout
+
+
 @dataclass
 class ServiceProcess:
     """A command run with ``setsid``; ``stop()`` signals the whole process group."""
