@@ -1,65 +1,142 @@
-"""Fixed-window rate limits in a real Redis, failing open when Redis is gone."""
+"""The one rate limiter, in a real Redis: atomic multi-limit charges, sliding and fixed windows,
+the soft counter, refunds, and the explicit policy when Redis is gone."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import Literal
 
+import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from nova_kit.embedded import EmbeddedRedis
-from nova_kit.ratelimit import RateLimiter
+from nova_kit.ratelimit import (
+    Limit,
+    RateLimitedError,
+    RateLimiter,
+    RateLimitUnavailableError,
+)
 from nova_kit.redis import create_redis
 
 
-async def test_the_limit_allows_then_refuses_with_a_retry_after(redis_client: Redis) -> None:
-    limiter = RateLimiter(redis_client, prefix="nova:test:rl", name="test")
-    decisions = [await limiter.hit("client-a", limit=3, window_seconds=30) for _ in range(5)]
+def limiter_for(
+    redis: Redis, window: float = 30, strategy: Literal["fixed", "sliding"] = "sliding"
+) -> RateLimiter:
+    return RateLimiter(
+        redis, prefix="nova:test:rl", name="test", window_seconds=window, strategy=strategy
+    )
+
+
+@pytest.mark.parametrize("strategy", ["fixed", "sliding"])
+async def test_the_limit_allows_then_refuses_with_a_retry_after(
+    redis_client: Redis, strategy: Literal["fixed", "sliding"]
+) -> None:
+    limiter = limiter_for(redis_client, strategy=strategy)
+    decisions = [await limiter.check([Limit("ip", "client-a", 3)]) for _ in range(5)]
     assert [d.allowed for d in decisions] == [True, True, True, False, False]
-    assert 1 <= decisions[-1].retry_after_seconds <= 30
-    assert decisions[0].remaining == 2
+    assert 1 <= decisions[-1].retry_after_seconds <= 60
     # another subject has its own budget
-    assert (await limiter.hit("client-b", limit=3, window_seconds=30)).allowed
+    assert (await limiter.check([Limit("ip", "client-b", 3)])).allowed
     # keys never carry the raw subject
     assert not [key async for key in redis_client.scan_iter("*client-a*")]
+    with pytest.raises(RateLimitedError) as error:
+        await limiter.hit([Limit("ip", "client-a", 3)])
+    assert error.value.status_code == 429
+    assert error.value.headers["Retry-After"] == str(error.value.retry_after)
+
+
+async def test_an_attempt_over_one_limit_charges_none(redis_client: Redis) -> None:
+    limiter = limiter_for(redis_client)
+    assert (await limiter.check([Limit("a", "x", 1)])).allowed
+    refused = await limiter.check([Limit("a", "x", 1), Limit("b", "y", 5)])
+    assert not refused.allowed
+    # ``b`` was not charged by the refused attempt: five more fit
+    assert [(await limiter.check([Limit("b", "y", 5)])).allowed for _ in range(6)] == [
+        *[True] * 5,
+        False,
+    ]
 
 
 async def test_the_window_expires(redis_client: Redis) -> None:
-    limiter = RateLimiter(redis_client, prefix="nova:test:rl", name="test")
-    assert (await limiter.hit("x", limit=1, window_seconds=0.3)).allowed
-    assert not (await limiter.hit("x", limit=1, window_seconds=0.3)).allowed
-    await asyncio.sleep(0.45)
-    assert (await limiter.hit("x", limit=1, window_seconds=0.3)).allowed
+    limiter = limiter_for(redis_client, window=0.3, strategy="fixed")
+    assert (await limiter.check([Limit("s", "x", 1)])).allowed
+    assert not (await limiter.check([Limit("s", "x", 1)])).allowed
+    await asyncio.sleep(0.65)
+    assert (await limiter.check([Limit("s", "x", 1)])).allowed
 
 
 async def test_concurrent_hits_are_counted_exactly(redis_client: Redis) -> None:
-    limiter = RateLimiter(redis_client, prefix="nova:test:rl", name="test")
-    decisions = await asyncio.gather(
-        *(limiter.hit("storm", limit=10, window_seconds=30) for _ in range(40))
+    limiter = RateLimiter(  # forty connections open at once: a loaded machine needs time
+        redis_client, prefix="nova:test:rl", name="test", window_seconds=30, timeout_seconds=10
     )
+    decisions = await asyncio.gather(*(limiter.check([Limit("s", "storm", 10)]) for _ in range(40)))
     assert sum(d.allowed for d in decisions) == 10
 
 
-async def test_an_unreachable_redis_fails_open(disposable_redis: EmbeddedRedis) -> None:
+async def test_the_soft_counter_never_refuses_and_refunds_give_back(redis_client: Redis) -> None:
+    limiter = limiter_for(redis_client)
+    counts = [(await limiter.count("account", "ada"))[0] for _ in range(4)]
+    assert counts == [1, 2, 3, 4]
+    _, charged = await limiter.count("account", "ada")
+    await limiter.refund(charged, "account")
+    await limiter.refund(charged, "other-scope")  # only the named scope is refunded
+    assert (await limiter.count("account", "ada"))[0] == 5
+
+
+async def test_an_unreachable_redis_fails_open_or_closed_as_configured(
+    disposable_redis: EmbeddedRedis,
+) -> None:
     client = create_redis(disposable_redis.url, timeout_seconds=0.3)
-    limiter = RateLimiter(client, prefix="nova:test:rl", name="test")
+    open_limiter = limiter_for(client)
+    closed = RateLimiter(
+        client, prefix="nova:test:rl", name="closed", window_seconds=30, fail_open=False
+    )
     try:
-        assert (await limiter.hit("y", limit=1, window_seconds=30)).allowed
+        assert (await open_limiter.check([Limit("s", "y", 1)])).allowed
         await asyncio.to_thread(disposable_redis.stop)
-        errors = (
-            REGISTRY.get_sample_value(
-                "redis_client_errors_total", {"client": "ratelimit", "error": "connection"}
+
+        def unavailable(name: str) -> float:
+            sample = REGISTRY.get_sample_value(
+                "rate_limit_decisions_total", {"limiter": name, "outcome": "unavailable"}
             )
-            or 0.0
-        )
-        decision = await limiter.hit("y", limit=1, window_seconds=30)
+            return sample or 0.0
+
+        before = unavailable("test")
+        decision = await open_limiter.check([Limit("s", "y", 1)])
         assert decision.allowed
-        assert decision.count == 0
-        assert (
-            REGISTRY.get_sample_value(
-                "redis_client_errors_total", {"client": "ratelimit", "error": "connection"}
-            )
-            == errors + 1
+        assert decision.charged == ()
+        assert unavailable("test") == before + 1
+        assert await open_limiter.count("account", "ada") == (0, ())
+
+        started = time.perf_counter()
+        with pytest.raises(RateLimitUnavailableError) as error:
+            await closed.check([Limit("s", "y", 1)])
+        assert time.perf_counter() - started < 0.5
+        assert (error.value.status_code, error.value.code) == (503, "rate_limit_unavailable")
+        assert unavailable("closed") >= 1
+    finally:
+        await client.aclose()
+
+
+async def test_an_exhausted_pool_waits_briefly_then_applies_the_policy(
+    redis_url: str,
+) -> None:
+    # Two connections for sixty concurrent attempts: callers queue for a connection (bounded),
+    # none opens a third, and the limiter never silently lets the overflow through.
+    client = create_redis(redis_url, max_connections=2, pool_timeout_seconds=0.25)
+    limiter = RateLimiter(
+        client, prefix="nova:test:rl", name="pool", window_seconds=30, fail_open=False
+    )
+    try:
+        results = await asyncio.gather(
+            *(limiter.check([Limit("s", "burst", 1000)]) for _ in range(60)),
+            return_exceptions=True,
         )
+        allowed = [r for r in results if not isinstance(r, BaseException) and r.allowed]
+        refused = [r for r in results if isinstance(r, RateLimitUnavailableError)]
+        assert len(allowed) + len(refused) == 60
+        assert len(allowed) > 0
     finally:
         await client.aclose()

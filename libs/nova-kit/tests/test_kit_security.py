@@ -91,3 +91,50 @@ async def test_a_bad_token_is_401_even_on_public_routes(
         assert response.status_code == 401
         assert response.json()["code"] == "invalid_token"
         assert "error=" in response.headers["www-authenticate"]
+
+
+async def test_a_token_whose_revocation_cannot_be_checked_is_a_503_when_failing_closed() -> None:
+    import socket
+
+    factory = TokenFactory()
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers: Redis hung
+    try:
+        settings = ServiceSettings(
+            service_name="kit",
+            environment="test",
+            redis_url=f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+            revocation_fail_closed=True,
+        )
+        app = create_service_app(
+            settings,
+            route_handlers=[public, mine],
+            uses_database=False,
+            key_source=lambda _runtime: factory.key_source(),
+        )
+        async with AsyncTestClient(app) as client:
+            response = await client.get("/mine", headers=bearer(factory.mint("u1", session_id="s")))
+    finally:
+        silent.close()
+    assert response.status_code == 503
+    assert response.json()["code"] == "token_check_unavailable"
+    assert response.headers["retry-after"] == "1"
+    assert "www-authenticate" not in response.headers  # the token is not known to be bad
+
+
+async def test_an_edge_for_users_only_refuses_service_tokens(redis_url: str) -> None:
+    factory = TokenFactory()
+    settings = ServiceSettings(service_name="kit", environment="test", redis_url=redis_url)
+    app = create_service_app(
+        settings,
+        route_handlers=[public, mine],
+        uses_database=False,
+        user_tokens_only=True,
+        key_source=lambda _runtime: factory.key_source(),
+    )
+    async with AsyncTestClient(app) as client:
+        service = factory.mint("nova-worker", kind="service", roles=["service"])
+        refused = await client.get("/public", headers=bearer(service))
+        user = await client.get("/mine", headers=bearer(factory.mint("u1")))
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_token"
+    assert user.status_code == 200

@@ -18,8 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
+from nova_kit.redis import create_redis
 from nova_kit.testing.tokens import TokenFactory
-from nova_kit.tokens import JWKSKeySource, RevocationList, TokenError, TokenVerifier
+from nova_kit.tokens import (
+    JWKSKeySource,
+    RevocationList,
+    RevocationUnavailableError,
+    TokenError,
+    TokenVerifier,
+)
 
 
 class JWKSServer:
@@ -144,6 +151,19 @@ async def test_wrong_claims_and_headers_are_rejected(
     assert error.value.reason == reason
 
 
+async def test_a_properly_signed_token_without_typ_is_rejected_for_its_type(
+    factory: TokenFactory,
+) -> None:
+    token = factory.mint("u", headers={"typ": None})  # PyJWT leaves a None header out
+    assert "typ" not in jwt.get_unverified_header(token)
+    assert jwt.decode(  # the signature is genuine: only the missing type can refuse it
+        token, factory.private_key.public_key(), algorithms=["EdDSA"], audience="nova"
+    )
+    with pytest.raises(TokenError) as error:
+        await verifier_for(factory).verify(token)
+    assert error.value.reason == "type"
+
+
 async def test_a_tampered_payload_breaks_the_signature(factory: TokenFactory) -> None:
     header, _, signature = factory.mint("user-1", roles=["user"]).split(".")
     payload = jwt.decode(factory.mint("user-1"), options={"verify_signature": False})
@@ -223,6 +243,65 @@ async def test_revoked_sessions_and_users_are_rejected(
     await revocations.revoke_user_tokens("user-1", ttl_seconds=60)
     with pytest.raises(TokenError):
         await verifier.verify(other_session)
+
+
+class SilentRedis:
+    """A TCP listener that accepts connections and never answers: Redis hung, or a black hole."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"redis://127.0.0.1:{self.socket.getsockname()[1]}/0"
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+def unavailable(policy: str) -> float:
+    sample = REGISTRY.get_sample_value(
+        "token_revocation_checks_unavailable_total", {"policy": policy}
+    )
+    return sample or 0.0
+
+
+@pytest.mark.parametrize("outage", ["stopped", "silent"])
+async def test_revocation_fails_closed_fast_when_redis_is_unreachable(
+    factory: TokenFactory, outage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    silent = SilentRedis()
+    if outage == "stopped":
+        silent.close()  # nothing listens on the port any more: connection refused
+    redis = create_redis(silent.url)
+    try:
+        verifier = verifier_for(factory, revocations=RevocationList(redis, fail_closed=True))
+        token = factory.mint("user-1", session_id="s1")
+        before = unavailable("closed")
+        started = time.perf_counter()
+        with pytest.raises(RevocationUnavailableError) as error:
+            await verifier.verify(token)
+        elapsed = time.perf_counter() - started
+    finally:
+        await redis.aclose()
+        silent.close()
+    assert error.value.reason == "revocation_unavailable"
+    assert elapsed < 0.25 + 0.1  # the check's 0.2 s budget, plus scheduling noise
+    assert unavailable("closed") == before + 1
+    assert "revocation list unavailable; failing closed" in caplog.text
+
+
+async def test_revocation_can_fail_open_in_development(factory: TokenFactory) -> None:
+    silent = SilentRedis()
+    redis = create_redis(silent.url)
+    try:
+        verifier = verifier_for(factory, revocations=RevocationList(redis, fail_closed=False))
+        before = unavailable("open")
+        claims = await verifier.verify(factory.mint("user-1", session_id="s1"))
+    finally:
+        await redis.aclose()
+        silent.close()
+    assert claims.subject == "user-1"
+    assert unavailable("open") == before + 1
 
 
 @settings(max_examples=60, deadline=None)

@@ -27,7 +27,9 @@ from litestar.exceptions import ClientException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, ControllerRouterHandler, Middleware
+from prometheus_client import start_http_server
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -35,8 +37,9 @@ from nova_kit import db
 from nova_kit.errors import exception_handlers, plain_errors_as_json
 from nova_kit.headers import HeaderLimitsMiddleware, SecurityHeadersMiddleware
 from nova_kit.health import READINESS_STATE_KEY, Check, Readiness, health, ready
-from nova_kit.logs import RequestIdMiddleware, configure_logging
+from nova_kit.logs import AccessLogMiddleware, RequestIdMiddleware, configure_logging
 from nova_kit.metrics import BUILD_INFO, DB_POOLS, MetricsMiddleware, metrics_endpoint
+from nova_kit.proxies import resolve_client_addresses
 from nova_kit.redis import create_redis
 from nova_kit.security import TokenAuthMiddleware, provide_claims
 from nova_kit.settings import ServiceSettings
@@ -91,10 +94,15 @@ def provide_runtime(state: State) -> Runtime:
     return cast("Runtime", state[RUNTIME_STATE_KEY])
 
 
-async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
-    """One session per request; the handler's service commits what it means to keep."""
-    async with provide_runtime(state).require_sessions()() as session:
-        yield session
+def provide_db_sessions(state: State) -> async_sessionmaker[AsyncSession]:
+    """The service's session factory, never one request-wide session.
+
+    An ``AsyncSession`` is not safe to use from two coroutines, and one request runs several
+    at once (Strawberry resolves root fields concurrently; DataLoaders batch in tasks of their
+    own). So there is no request-scoped session to share: a service opens one unit of work per
+    call (``async with sessions() as session``) and closes it before returning.
+    """
+    return provide_runtime(state).require_sessions()
 
 
 def provide_redis(state: State) -> Redis:
@@ -124,6 +132,7 @@ def create_service_app(
     uses_database: bool = True,
     uses_redis: bool = True,
     verify_tokens: bool = True,
+    user_tokens_only: bool = False,
     key_source: KeySourceFactory | None = None,
     checks: dict[str, Check] | None = None,
     on_startup: Sequence[RuntimeHook] = (),
@@ -135,13 +144,15 @@ def create_service_app(
     cors_allow_headers: Sequence[str] = (),
     openapi_path: str = "/schema",
     max_body_bytes: int = 1_048_576,
+    access_log: bool = False,
     debug: bool = False,
 ) -> Litestar:
     """Build a service's Litestar app; see the module docstring.
 
     ``edge_middleware`` wraps the router *before* authentication and routing (outermost first),
     for concerns that must run on every request, such as turning a session cookie into an
-    ``Authorization`` header.
+    ``Authorization`` header. ``access_log`` writes one structured line per request
+    (:class:`~nova_kit.logs.AccessLogMiddleware`), what the edge of the system should do.
     """
     configure_logging(settings.service_name, settings.log_level, json_lines=settings.log_json)
     tracer_provider = configure_tracing(settings.service_name, version, settings.otlp_endpoint)
@@ -176,10 +187,13 @@ def create_service_app(
                 source,
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
-                revocations=RevocationList(runtime.redis) if runtime.redis is not None else None,
+                revocations=_revocation_list(settings, runtime.redis),
             )
             auth_middleware.verifier = runtime.verifier
         app.state[RUNTIME_STATE_KEY] = runtime
+        metrics_server = None
+        if settings.metrics_port:
+            metrics_server, _ = start_http_server(settings.metrics_port, addr=settings.host)
         try:
             for hook in on_startup:
                 await _call(hook, runtime)
@@ -187,20 +201,30 @@ def create_service_app(
         finally:
             readiness.draining = True
             await _shut_down(runtime, on_shutdown)
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
 
-    auth_middleware = _LazyTokenAuthMiddleware()
+    auth_middleware = _LazyTokenAuthMiddleware(users_only=user_tokens_only)
     app_middleware: list[Middleware] = [RouteSpanMiddleware()]
     if verify_tokens:
         app_middleware.append(auth_middleware)
     app_middleware.extend(middleware)
 
     app = Litestar(
-        route_handlers=[health, ready, metrics_endpoint, *route_handlers],
+        # With a metrics port, /metrics is served there only, never on the public port.
+        route_handlers=[
+            health,
+            ready,
+            *([] if settings.metrics_port else [metrics_endpoint]),
+            *_reference_assets(settings, openapi_path),
+            *route_handlers,
+        ],
         lifespan=[lifespan],
         state=State({READINESS_STATE_KEY: readiness}),
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),
-            "db_session": Provide(provide_db_session),
+            "db_sessions": Provide(provide_db_sessions, sync_to_thread=False),
             "redis": Provide(provide_redis, sync_to_thread=False),
             "claims": Provide(provide_claims, sync_to_thread=False),
             **(dependencies or {}),
@@ -222,7 +246,7 @@ def create_service_app(
             title=f"nova-{settings.service_name}",
             version=version,
             path=openapi_path,
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[_reference_plugin(settings, openapi_path)],
         ),
         cors_config=_cors_config(settings, cors_allow_headers),
         request_max_body_size=max_body_bytes,
@@ -230,8 +254,64 @@ def create_service_app(
         debug=debug,
         logging_config=None,
     )
-    _wrap_router(app, settings, edge_middleware)
+    _wrap_router(app, settings, edge_middleware, access_log=access_log)
     return app
+
+
+def _revocation_list(settings: ServiceSettings, redis: Redis | None) -> RevocationList | None:
+    if redis is None:
+        return None
+    fail_closed = settings.revocation_fails_closed
+    if not fail_closed:
+        logger.warning(
+            "token revocation fails open: while Redis is unreachable revoked tokens are "
+            "accepted (%s; outside dev/test it fails closed)",
+            settings.env_name("revocation_fail_closed"),
+        )
+    return RevocationList(
+        redis, fail_closed=fail_closed, timeout_seconds=settings.revocation_timeout_seconds
+    )
+
+
+SCALAR_BROWSER = ("@scalar", "api-reference", "dist", "browser")
+"""Where the Scalar API reference's standalone bundle is, under the dev assets."""
+
+
+SCALAR_OFFLINE_OPTIONS: dict[str, Any] = {
+    "withDefaultFonts": False,  # fonts.scalar.com
+    "telemetry": False,
+    "agent": {"disabled": True},  # the AI agent and its API registry (proxy.scalar.com)
+    "hideClientButton": True,  # the hosted API client
+    "proxyUrl": "",
+}
+"""Scalar's settings for a reference that asks nothing of any other host: the page a developer
+opens from the ready banner works offline and sends nothing anywhere."""
+
+
+def _reference_plugin(settings: ServiceSettings, openapi_path: str) -> ScalarRenderPlugin:
+    """Scalar at ``{openapi_path}``: from the dev assets in dev (works offline), else its CDN."""
+    if settings.dev_asset_directory(*SCALAR_BROWSER) is None:
+        return ScalarRenderPlugin()
+    return ScalarRenderPlugin(
+        js_url=f"{openapi_path}/assets/standalone.js",
+        css_url="data:text/css,",  # Scalar's bundle carries its styles
+        favicon='<link rel="icon" href="data:,">',  # no /favicon.ico request to answer 404
+        options=SCALAR_OFFLINE_OPTIONS,
+    )
+
+
+def _reference_assets(settings: ServiceSettings, openapi_path: str) -> list[Any]:
+    directory = settings.dev_asset_directory(*SCALAR_BROWSER)
+    if directory is None:
+        return []
+    return [
+        create_static_files_router(
+            path=f"{openapi_path}/assets",
+            directories=[str(directory)],
+            include_in_schema=False,
+            opt={"public": True},
+        )
+    ]
 
 
 async def _call(hook: RuntimeHook, runtime: Runtime) -> None:
@@ -275,6 +355,8 @@ def _wrap_router(
     app: Litestar,
     settings: ServiceSettings,
     edge_middleware: Sequence[Callable[[ASGIApp], ASGIApp]],
+    *,
+    access_log: bool,
 ) -> None:
     """Request ids, metrics, security headers and the request header limits wrap the router
     itself, so unmatched routes (404/405) and early rejections are counted and carry an id and
@@ -283,14 +365,19 @@ def _wrap_router(
     for wrap in reversed(edge_middleware):
         handler = wrap(handler)
     handler = SecurityHeadersMiddleware(HeaderLimitsMiddleware(handler), hsts=not settings.is_dev)
-    app.asgi_handler = RequestIdMiddleware(MetricsMiddleware(handler))
+    handler = MetricsMiddleware(handler)
+    if access_log:
+        handler = AccessLogMiddleware(handler)
+    handler = RequestIdMiddleware(handler)
+    app.asgi_handler = resolve_client_addresses(handler, settings.forwarded_allow_ips)
 
 
 class _LazyTokenAuthMiddleware(TokenAuthMiddleware):
     """Token middleware whose verifier is attached in the lifespan, once Redis/HTTP exist."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, users_only: bool = False) -> None:
         self.verifier = cast("TokenVerifier", None)
+        self.users_only = users_only
 
     async def handle(self, scope: Any, receive: Any, send: Any, next_app: Any) -> None:
         if self.verifier is None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from litestar import Litestar
 
-from nova_kit.db import DatabaseConfig
+from nova_kit.db import DatabaseConfig, validate_schema_name
 from nova_kit.settings import ServiceSettings, load_settings
 
 Handler = Callable[[argparse.Namespace, Any], int | None]
@@ -91,19 +91,43 @@ class ServiceCLI:
             settings.port = args.port
         if args.host is not None:
             settings.host = args.host
-        serve(self.create_app(settings), settings)
+        app = self.create_app(settings)
+        if self.migrations_dir is not None:
+            self._gate_readiness_on_migrations(app, settings)
+        serve(app, settings)
 
-    def _migrate(self, args: argparse.Namespace, settings: ServiceSettings) -> None:
+    def _gate_readiness_on_migrations(self, app: Litestar, settings: ServiceSettings) -> None:
+        """``/ready`` answers 503 until the service's schema is at this build's head revision."""
+        from nova_kit.app import RUNTIME_STATE_KEY
+        from nova_kit.health import READINESS_STATE_KEY
+        from nova_kit.migrations import SchemaAtHead
+
+        assert self.migrations_dir is not None
+
+        def engine() -> Any:
+            runtime = app.state.get(RUNTIME_STATE_KEY)
+            return None if runtime is None else runtime.engine
+
+        schema = validate_schema_name(settings.database_schema or settings.service_name)
+        check = SchemaAtHead(self.migrations_dir, schema, engine, self.service)
+        app.state[READINESS_STATE_KEY].checks.setdefault("migrations", check)
+
+    def _migrate(self, args: argparse.Namespace, settings: ServiceSettings) -> int:
         from nova_kit import migrations
 
         assert self.migrations_dir is not None
         database = DatabaseConfig.from_settings(settings)
-        if args.revision.startswith("-"):
-            migrations.downgrade(self.migrations_dir, database, args.revision)
-        else:
-            migrations.upgrade(self.migrations_dir, database, args.revision)
+        try:
+            if args.revision.startswith("-"):
+                migrations.downgrade(self.migrations_dir, database, args.revision)
+            else:
+                migrations.upgrade(self.migrations_dir, database, args.revision)
+        except migrations.MigrationError as error:
+            print(f"nova-{self.service} migrate: {error}", file=sys.stderr)
+            return 1
         revision = migrations.current_revision(self.migrations_dir, database)
         print(f"nova-{self.service}: schema {database.schema} at revision {revision}")
+        return 0
 
     def _check_config(self, _: argparse.Namespace, settings: ServiceSettings) -> None:
         print(f"nova-{self.service}: settings valid for environment {settings.environment}")

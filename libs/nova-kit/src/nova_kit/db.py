@@ -127,6 +127,14 @@ def create_engine(config: DatabaseConfig, *, pooled: bool = True) -> AsyncEngine
 
     ``pooled=False`` gives a ``NullPool`` engine: for code that runs under more than one event
     loop (CLI commands, Celery tasks driven by ``asyncio.run``).
+
+    Pooled connections are not pinged on checkout (``pool_pre_ping`` costs a ``BEGIN``/``;``/
+    ``ROLLBACK`` exchange before every transaction: half of a primary-key read's round trips).
+    A connection PostgreSQL dropped fails its next statement instead; SQLAlchemy recognises the
+    disconnect, discards that connection and every one opened before it (the whole pool, after
+    a server restart), and the request answers 503 ``database_unavailable`` (:mod:`nova_kit.errors`)
+    — the next one gets a fresh connection. ``pool_recycle`` replaces connections before idle
+    timeouts on the way (proxies, load balancers) cut them.
     """
     if not pooled:
         return create_async_engine(
@@ -139,7 +147,6 @@ def create_engine(config: DatabaseConfig, *, pooled: bool = True) -> AsyncEngine
         pool_size=config.pool_size,
         max_overflow=config.max_overflow,
         pool_timeout=config.pool_timeout,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args=config.connect_args(),
     )

@@ -4,6 +4,10 @@ Services raise :class:`AppError` (or a subclass) with a stable machine-readable 
 Litestar's own exceptions are mapped to the same shape; a database or Redis that cannot be
 reached (or a pool with no free connection) is a 503 the client may retry; anything else
 unexpected is logged with the request id and masked as ``internal_error``.
+
+One policy for bad input in every service: a body that cannot be read (malformed JSON, not
+UTF-8) is 400 ``bad_request``; a body that parses but breaks the fields' rules is 422
+``validation_error`` with ``details: [{field, message}]``.
 """
 
 from __future__ import annotations
@@ -127,8 +131,11 @@ async def plain_errors_as_json(response: Response[Any]) -> Response[Any]:
     """``after_request`` hook: a 4xx that a handler answered as plain text (Strawberry's GraphQL
     view does, for a body it cannot read or a method it does not serve) gets the JSON error
     shape every other error has. Async, so Litestar does not hand it to a thread every time."""
+    declared = getattr(response, "media_type", None)
+    if declared is None:
+        return response  # an ASGI response already (static files): never a plain-text error
     status = response.status_code or 200
-    media_type = str(getattr(response.media_type, "value", response.media_type))
+    media_type = str(getattr(declared, "value", declared))
     if not 400 <= status < 500 or not media_type.startswith("text/plain"):
         return response
     content = response.content
@@ -150,7 +157,8 @@ def field_errors(exc: ValidationException) -> list[dict[str, str]]:
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             field = str(item.get("key") or item.get("source") or "body")
-            details.append({"field": field, "message": str(item.get("message", "invalid"))})
+            message = str(item.get("message", "invalid")).removeprefix("Value error, ")
+            details.append({"field": field, "message": message})
     if details:
         return details
     missing = _MISSING_PARAMETER.search(exc.detail or "")

@@ -20,11 +20,18 @@ from typing import Any, Literal
 from celery import Celery
 from opentelemetry import propagate
 
-EventType = Literal["user.registered", "user.disabled", "user.deleted", "user.password_changed"]
+EventType = Literal[
+    "user.registered",
+    "user.registration_attempted",
+    "user.disabled",
+    "user.deleted",
+    "user.password_changed",
+]
 
 EVENTS_QUEUE = "events"
 EVENT_TASKS: dict[str, str] = {
     "user.registered": "nova.events.user_registered",
+    "user.registration_attempted": "nova.events.user_registration_attempted",
     "user.disabled": "nova.events.user_disabled",
     "user.deleted": "nova.events.user_deleted",
     "user.password_changed": "nova.events.user_password_changed",

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import HttpMethod, Request, Response, route
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 Check = Callable[[], Awaitable[object]]
@@ -58,13 +58,24 @@ class Readiness:
     draining: bool = False
 
 
-@get("/health", include_in_schema=False, sync_to_thread=False, opt={"public": True})
+@route(
+    "/health",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],
+    include_in_schema=False,
+    sync_to_thread=False,
+    opt={"public": True},
+)
 def health() -> dict[str, str]:
     """Liveness: the process answers. Never checks dependencies."""
     return {"status": "ok"}
 
 
-@get("/ready", include_in_schema=False, opt={"public": True})
+@route(
+    "/ready",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],
+    include_in_schema=False,
+    opt={"public": True},
+)
 async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Readiness: every hard dependency answered within the timeout."""
     readiness: Readiness = request.app.state[READINESS_STATE_KEY]

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import sys
+import time
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -144,3 +145,58 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+
+
+access_logger = logging.getLogger("nova.access")
+
+QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
+"""Probe and scrape paths: logged at DEBUG only, or they would drown the rest."""
+
+
+class AccessLogMiddleware:
+    """One structured line per HTTP request, once the response is sent: ``method``, ``path``
+    (never the query string, which may carry secrets), ``route`` (the matched template),
+    ``status``, ``duration_ms``, ``bytes`` and ``request_id`` (the JSON formatter adds
+    ``trace_id``). Headers (tokens, cookies) and bodies are never logged.
+
+    It runs inside :class:`RequestIdMiddleware`, so the line carries the request's id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        sent = 0
+
+        async def send_logged(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        finally:
+            path = str(scope.get("path", ""))
+            access_logger.log(
+                logging.DEBUG if path in QUIET_PATHS else logging.INFO,
+                "%s %s %s",
+                scope.get("method", ""),
+                path,
+                status,
+                extra={
+                    "http_method": scope.get("method", ""),
+                    "path": path,
+                    "route": scope.get("path_template"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "bytes": sent,
+                    "request_id": scope.get("state", {}).get("request_id"),
+                },
+            )

@@ -78,6 +78,12 @@ DB_CONNECTION_TIMEOUTS = Counter(
     "Pool checkouts that gave up after the pool timeout (OTel db.client.connection.timeouts).",
     ["pool"],
 )
+REVOCATION_UNAVAILABLE = Counter(
+    "token_revocation_checks_unavailable",
+    "Token revocation checks Redis could not answer in time, by policy (closed: refused, "
+    "open: accepted).",
+    ["policy"],
+)
 TOKEN_VERIFICATIONS = Counter(
     "token_verifications",
     "Access-token verifications, by outcome (ok, or the reason of the rejection).",
@@ -167,10 +173,17 @@ class MetricsMiddleware:
             HTTP_REQUESTS.labels(*labels).inc()
 
 
+EXPOSITION_MEDIA_TYPE = "; ".join(
+    part for part in CONTENT_TYPE_LATEST.split("; ") if not part.lower().startswith("charset=")
+)
+"""Prometheus' text format without its ``charset``: Litestar adds ``charset=utf-8`` to every
+``text/*`` response itself, and one is all a Content-Type may carry."""
+
+
 def render_metrics(registry: CollectorRegistry = REGISTRY) -> Response[bytes]:
     return Response(
         content=generate_latest(registry),
-        media_type=CONTENT_TYPE_LATEST,
+        media_type=EXPOSITION_MEDIA_TYPE,
         headers={"Cache-Control": "no-store"},
     )
 

@@ -1,21 +1,40 @@
-"""Fixed-window rate limits in Redis, shared by every replica of a service.
+"""Rate limits in Redis, shared by every replica of every service: the one limiter of Nova.
 
-``await limiter.hit("login:ip:203.0.113.9", limit=10, window_seconds=60)`` counts one attempt
-and says whether it is allowed and, if not, after how many seconds to retry. When Redis is
-unreachable the limiter fails open (requests pass, the outage is logged and counted): rate
-limiting degrades, the service does not go down with it.
+One attempt takes a unit from each of its limits in one atomic Lua call: either every limit has
+room and each is charged, or none is charged and the caller is refused with a ``Retry-After``.
+``sliding`` (the default) is the sliding-window counter — the previous window's count weighted
+by how much of it still overlaps the window ending now, plus the current count; ``fixed``
+counts per window. A unit can be given back (``refund``: a successful sign-in does not count
+against the account). There is no permanent lockout: the window simply moves on.
+
+``count`` is the soft variant: it charges one unit and says how many the subject has spent in
+the window, never refusing — the caller turns the number into a slow-down (auth's per-account
+sign-in delay) rather than a lock an attacker could use against the account's owner.
+
+Keys are ``<prefix>:<scope>:<sha256(subject)>:<window>``: never raw client data.
+
+When Redis cannot answer within ``timeout_seconds`` (down, or the pool exhausted) the limiter
+applies its explicit failure policy: ``fail_open`` lets the request through, otherwise it is
+refused with 503 ``rate_limit_unavailable``; both are logged and counted in
+``rate_limit_decisions{limiter, outcome="unavailable"}``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import math
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from nova_kit.errors import AppError
 from nova_kit.metrics import REDIS_ERRORS, redis_error_kind
 
 logger = logging.getLogger(__name__)
@@ -25,65 +44,203 @@ RATE_LIMIT_DECISIONS = Counter(
     "Rate-limit decisions, by limiter and outcome (allowed, limited, unavailable).",
     ["limiter", "outcome"],
 )
+RATE_LIMIT_OUTCOMES = ("allowed", "limited", "unavailable")
 
-# INCR and set the expiry on the first hit, atomically; return the count and the TTL left.
-_HIT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+# KEYS: per limit, the current and the previous window's counter.
+# ARGV: sliding (0/1), window (ms), elapsed in the current window (ms), then each limit.
+# Returns {1, 0} when charged, {0, retry_after_ms} when refused (nothing charged).
+_CHECK_AND_CHARGE = """
+local sliding = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local elapsed = tonumber(ARGV[3])
+local n = #KEYS / 2
+local retry = 0
+local weight = (window - elapsed) / window
+for i = 1, n do
+  local limit = tonumber(ARGV[3 + i])
+  local current = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
+  local previous = 0
+  if sliding == 1 then previous = tonumber(redis.call('GET', KEYS[2 * i]) or '0') end
+  if previous * weight + current + 1 > limit then
+    local wait
+    if sliding == 1 and current + 1 <= limit and previous > 0 then
+      -- the previous window's share must fall to limit - current - 1
+      local target = (limit - current - 1) / previous
+      wait = math.ceil((weight - target) * window)
+    else
+      wait = window - elapsed
+      if sliding == 1 then wait = wait + window end
+    end
+    if wait < 1 then wait = 1 end
+    if wait > retry then retry = wait end
+  end
 end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+if retry > 0 then return {0, retry} end
+for i = 1, n do
+  redis.call('INCR', KEYS[2 * i - 1])
+  redis.call('PEXPIRE', KEYS[2 * i - 1], window * 2)
 end
-return {count, ttl}
+return {1, 0}
 """
+
+# KEYS: the current and the previous window's counter. ARGV: sliding, window, elapsed.
+# Charges one unit and returns the (weighted) count including it.
+_COUNT = """
+local window = tonumber(ARGV[2])
+local weight = (window - tonumber(ARGV[3])) / window
+local current = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], window * 2)
+local previous = 0
+if tonumber(ARGV[1]) == 1 then previous = tonumber(redis.call('GET', KEYS[2]) or '0') end
+return math.floor(previous * weight + current)
+"""
+
+_REFUND = """
+if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+
+class RateLimitedError(AppError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "too many attempts; retry later",
+            headers={"Retry-After": str(retry_after)},
+            details={"retry_after": retry_after},
+        )
+        self.retry_after = retry_after
+
+
+class RateLimitUnavailableError(AppError):
+    status_code = 503
+    code = "rate_limit_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "rate limiting is unavailable; retry shortly", headers={"Retry-After": "5"}
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """``limit`` units per window for one subject (``scope`` + ``subject``)."""
+
+    scope: str
+    subject: str
+    limit: int
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
     allowed: bool
-    count: int
     limit: int
-    retry_after_seconds: int
-
-    @property
-    def remaining(self) -> int:
-        return max(0, self.limit - self.count)
+    """The smallest limit of the attempt (for ``RateLimit-Limit``)."""
+    retry_after_seconds: int = 0
+    charged: tuple[str, ...] = ()
+    """The counters charged (to give a unit back); empty when refused or Redis was down."""
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, *, prefix: str, name: str = "default") -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str,
+        name: str,
+        window_seconds: float,
+        strategy: Literal["fixed", "sliding"] = "sliding",
+        fail_open: bool = True,
+        timeout_seconds: float = 0.5,
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.name = name
-        self._script = redis.register_script(_HIT_SCRIPT)
+        self.window_ms = max(1, int(window_seconds * 1000))
+        self.sliding = strategy == "sliding"
+        self.fail_open = fail_open
+        self.timeout_seconds = timeout_seconds
+        self._script = redis.register_script(_CHECK_AND_CHARGE)
+        self._count = redis.register_script(_COUNT)
+        self._refund = redis.register_script(_REFUND)
+        # Every outcome is exported from the start (at 0): "Redis unavailable" shows 0, not no data.
+        for outcome in RATE_LIMIT_OUTCOMES:
+            RATE_LIMIT_DECISIONS.labels(name, outcome)
 
-    def key(self, subject: str) -> str:
-        """Keys never contain raw client data (e-mails, addresses): they are hashed."""
+    def _window(self) -> tuple[int, int]:
+        return divmod(int(time.time() * 1000), self.window_ms)
+
+    def _keys(self, scope: str, subject: str, window_index: int) -> tuple[str, str]:
         digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
-        return f"{self.prefix}:{digest}"
+        base = f"{self.prefix}:{scope}:{digest}:"
+        return f"{base}{window_index}", f"{base}{window_index - 1}"
 
-    async def hit(self, subject: str, *, limit: int, window_seconds: float) -> Decision:
-        window_ms = max(1, int(window_seconds * 1000))
-        try:
-            count, ttl_ms = await self._script(keys=[self.key(subject)], args=[window_ms])
-        except (RedisError, OSError) as error:
-            RATE_LIMIT_DECISIONS.labels(self.name, "unavailable").inc()
-            REDIS_ERRORS.labels("ratelimit", redis_error_kind(error)).inc()
-            logger.warning(
-                "rate limiter unavailable", extra={"limiter": self.name, "error": str(error)}
-            )
-            return Decision(True, 0, limit, 0)
-        count, ttl_ms = int(count), int(ttl_ms)
-        allowed = count <= limit
-        RATE_LIMIT_DECISIONS.labels(self.name, "allowed" if allowed else "limited").inc()
-        retry_after = 0 if allowed else max(1, -(-ttl_ms // 1000))
-        return Decision(allowed, count, limit, retry_after)
+    def _unavailable(self, error: BaseException) -> None:
+        """Apply the failure policy: return (fail open) or raise (fail closed)."""
+        RATE_LIMIT_DECISIONS.labels(self.name, "unavailable").inc()
+        REDIS_ERRORS.labels("ratelimit", redis_error_kind(error)).inc()
+        policy = "open" if self.fail_open else "closed"
+        logger.warning(
+            "rate limiter unavailable; failing %s",
+            policy,
+            extra={"limiter": self.name, "error": str(error) or type(error).__name__},
+        )
+        if not self.fail_open:
+            raise RateLimitUnavailableError from error
 
-    async def reset(self, subject: str) -> None:
+    async def check(self, limits: Sequence[Limit]) -> Decision:
+        """Charge one unit to every limit, or none and say when to retry."""
+        window_index, elapsed = self._window()
+        keys: list[str] = []
+        for limit in limits:
+            keys.extend(self._keys(limit.scope, limit.subject, window_index))
+        args = [1 if self.sliding else 0, self.window_ms, elapsed, *(x.limit for x in limits)]
+        smallest = min((x.limit for x in limits), default=0)
         try:
-            await self.redis.delete(self.key(subject))
-        except (RedisError, OSError):
-            logger.warning("rate limiter unavailable for reset", extra={"limiter": self.name})
+            async with asyncio.timeout(self.timeout_seconds):
+                allowed, retry_ms = await self._script(keys=keys, args=args)
+        except (RedisError, OSError, TimeoutError) as error:
+            self._unavailable(error)
+            return Decision(True, smallest)
+        if not int(allowed):
+            RATE_LIMIT_DECISIONS.labels(self.name, "limited").inc()
+            return Decision(False, smallest, max(1, math.ceil(int(retry_ms) / 1000)))
+        RATE_LIMIT_DECISIONS.labels(self.name, "allowed").inc()
+        return Decision(True, smallest, charged=tuple(keys[0::2]))
+
+    async def hit(self, limits: Sequence[Limit]) -> Decision:
+        """:meth:`check`, raising :class:`RateLimitedError` (429) when refused."""
+        decision = await self.check(limits)
+        if not decision.allowed:
+            raise RateLimitedError(decision.retry_after_seconds)
+        return decision
+
+    async def count(self, scope: str, subject: str) -> tuple[int, tuple[str, ...]]:
+        """Charge one unit without ever refusing; the units spent in the window (0 when Redis
+        is down and the policy is to fail open) and the counter charged."""
+        window_index, elapsed = self._window()
+        keys = self._keys(scope, subject, window_index)
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                spent = await self._count(
+                    keys=list(keys), args=[1 if self.sliding else 0, self.window_ms, elapsed]
+                )
+        except (RedisError, OSError, TimeoutError) as error:
+            self._unavailable(error)
+            return 0, ()
+        return int(spent), (keys[0],)
+
+    async def refund(self, charged: Sequence[str], scope: str) -> None:
+        """Give back the units charged to the limits of ``scope`` (a successful sign-in)."""
+        marker = f"{self.prefix}:{scope}:"
+        for key in charged:
+            if key.startswith(marker):
+                try:
+                    async with asyncio.timeout(self.timeout_seconds):
+                        await self._refund(keys=[key])
+                except (RedisError, OSError, TimeoutError):
+                    logger.warning("could not refund a rate-limit unit")

@@ -8,7 +8,11 @@ anonymous; guards decide what each route needs::
     @put("/internal/profiles/{id:uuid}", guards=[requires_service])
 
 An invalid token is always a 401 with ``WWW-Authenticate`` (RFC 6750), even on a public route:
-a client that sends a token wants to know it is bad.
+a client that sends a token wants to know it is bad. A token whose revocation cannot be checked
+(Redis down, failing closed) is a 503 ``token_check_unavailable`` with ``Retry-After``: the token
+is not known to be bad, so the client must not throw it away (docs/adr/0006).
+With ``users_only`` (the gateway's edge) a valid service-account token is refused too: service
+tokens are for service-to-service calls inside the cluster, never for the public API.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 
 from nova_kit.errors import ForbiddenError, UnauthorizedError, error_body
-from nova_kit.tokens import AccessClaims, TokenError, TokenVerifier
+from nova_kit.tokens import AccessClaims, RevocationUnavailableError, TokenError, TokenVerifier
 
 CLAIMS_STATE_KEY = "nova_claims"
 
@@ -54,8 +58,9 @@ class TokenAuthMiddleware(ASGIMiddleware):
 
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, verifier: TokenVerifier) -> None:
+    def __init__(self, verifier: TokenVerifier, *, users_only: bool = False) -> None:
         self.verifier = verifier
+        self.users_only = users_only
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         token = extract_bearer(scope)
@@ -66,23 +71,35 @@ class TokenAuthMiddleware(ASGIMiddleware):
                 await _reject(send, "invalid_request", "expected 'Authorization: Bearer <token>'")
                 return
             try:
-                state[CLAIMS_STATE_KEY] = await self.verifier.verify(token)
+                claims = await self.verifier.verify(token)
+            except RevocationUnavailableError as error:
+                await _reject(send, "temporarily_unavailable", str(error), status=503)
+                return
             except TokenError as error:
                 await _reject(send, "invalid_token", str(error))
                 return
+            if self.users_only and claims.is_service:
+                await _reject(send, "invalid_token", "service tokens are not accepted here")
+                return
+            state[CLAIMS_STATE_KEY] = claims
         await next_app(scope, receive, send)
 
 
-async def _reject(send: Send, error: str, description: str) -> None:
-    body = json.dumps(error_body("invalid_token", description)).encode()
+async def _reject(send: Send, error: str, description: str, *, status: int = 401) -> None:
+    code = "token_check_unavailable" if status == 503 else "invalid_token"
+    body = json.dumps(error_body(code, description)).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if status == 503:
+        headers.append((b"retry-after", b"1"))
+    else:
+        headers.append((b"www-authenticate", bearer_challenge(error, description).encode()))
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
-        "status": 401,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"www-authenticate", bearer_challenge(error, description).encode()),
-        ],
+        "status": status,
+        "headers": headers,
     }
     await send(start)
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -81,8 +81,8 @@ def server_config(app: ASGIApp, settings: ServiceSettings) -> uvicorn.Config:
         lifespan="on",
         log_config=None,
         access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        # The app resolves forwarded headers itself (nova_kit.proxies), from trusted peers only.
+        proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=int(settings.graceful_shutdown_seconds),
         timeout_keep_alive=30,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
@@ -69,6 +70,10 @@ class ServiceSettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
     log_json: bool = True
+    dev_assets: str | None = None
+    """``node_modules`` of ``libs/nova-kit/dev-assets`` (``make dev`` sets it): in
+    ``environment=dev``, the API reference and GraphiQL load their scripts from there instead of
+    a CDN."""
 
     database_url: SecretStr | None = None
     database_schema: str | None = None
@@ -84,6 +89,11 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "nova-auth"
     jwt_audience: str = "nova"
     jwks_min_refresh_seconds: float = Field(default=30.0, ge=1.0)
+    revocation_fail_closed: bool | None = None
+    """Refuse tokens (503 ``token_check_unavailable``) while Redis cannot say whether they were
+    revoked. None: closed outside dev/test, open in dev/test. It cannot be opened in prod."""
+    revocation_timeout_seconds: float = Field(default=0.2, gt=0, le=0.25)
+    """How long a revocation check waits for Redis before its failure policy applies."""
 
     otlp_endpoint: str | None = None
     cors_allow_origins: list[str] = Field(default_factory=list)
@@ -91,9 +101,13 @@ class ServiceSettings(BaseSettings):
     """After SIGTERM, how long the service at least keeps serving while ``/ready`` says it is
     draining, before it stops accepting connections once quiet (see ``nova_kit.server``)."""
     graceful_shutdown_seconds: float = Field(default=20.0, ge=0)
-    forwarded_allow_ips: str = "127.0.0.1"
-    """Peers whose ``X-Forwarded-For``/``-Proto`` uvicorn trusts (comma-separated addresses or
-    CIDRs, ``*`` for any): the ingress or gateway in front of the service."""
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Serve ``/metrics`` on this port (same host) and not on the public one: the scrape
+    endpoint stays off the port clients reach. None: on the public port."""
+    forwarded_allow_ips: str = ""
+    """Peers whose ``X-Forwarded-For``/``-Proto`` are believed (comma-separated addresses or
+    CIDRs; empty: none): the ingress in front of the gateway, the gateway in front of a
+    service. See ``nova_kit.proxies``."""
 
     @classmethod
     def settings_customise_sources(
@@ -120,9 +134,22 @@ class ServiceSettings(BaseSettings):
             raise ValueError(problems[0])
         return self
 
+    def dev_asset_directory(self, *parts: str) -> Path | None:
+        """A directory of the dev assets, in ``environment=dev`` when it is installed."""
+        if self.environment != Environment.DEV or not self.dev_assets:
+            return None
+        directory = Path(self.dev_assets).joinpath(*parts)
+        return directory if directory.is_dir() else None
+
     @property
     def is_dev(self) -> bool:
         return self.environment in (Environment.DEV, Environment.TEST)
+
+    @property
+    def revocation_fails_closed(self) -> bool:
+        if self.revocation_fail_closed is None:
+            return not self.is_dev
+        return self.revocation_fail_closed
 
     def env_name(self, field: str) -> str:
         """The environment variable that sets ``field`` for this service."""
@@ -131,6 +158,16 @@ class ServiceSettings(BaseSettings):
     def check_production(self) -> list[str]:
         """Problems that make these settings unsafe outside dev/test. Subclasses extend it."""
         problems: list[str] = []
+        if self.revocation_fail_closed is False:
+            problems.append(
+                f"{self.env_name('revocation_fail_closed')}: revocation checks cannot fail open "
+                "outside dev/test (revoked tokens would be accepted while Redis is down)"
+            )
+        if self.forwarded_allow_ips.strip() == "*":
+            problems.append(
+                f"{self.env_name('forwarded_allow_ips')}: '*' lets any client choose its "
+                "address outside dev/test; list the proxies"
+            )
         if "*" in self.cors_allow_origins:
             problems.append(
                 f"{self.env_name('cors_allow_origins')}: a wildcard origin is not allowed "

@@ -9,6 +9,10 @@ cannot turn into a flood of requests to auth.
 
 Revocation: auth records revoked sessions and per-user "valid after" instants in Redis under
 ``nova:auth:``; :class:`RevocationList` lets every verifier honour them before tokens expire.
+When Redis cannot answer within ``timeout_seconds`` the list either fails closed (outside
+dev/test: :class:`RevocationUnavailableError`, answered 503 ``token_check_unavailable``) or
+open (dev/test: the token passes); either way the outage is logged and counted in
+``token_revocation_checks_unavailable{policy}``.
 """
 
 from __future__ import annotations
@@ -27,7 +31,12 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from nova_kit.metrics import REDIS_ERRORS, TOKEN_VERIFICATIONS, redis_error_kind
+from nova_kit.metrics import (
+    REDIS_ERRORS,
+    REVOCATION_UNAVAILABLE,
+    TOKEN_VERIFICATIONS,
+    redis_error_kind,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +55,15 @@ class TokenError(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class RevocationUnavailableError(TokenError):
+    """Whether the token was revoked cannot be told now (Redis is down); retry shortly."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "revocation_unavailable", "token revocation cannot be checked now; retry shortly"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,22 +188,38 @@ class JWKSKeySource:
 
 
 class RevocationList:
-    """Reads the revocations auth writes to Redis; honoured by every verifier."""
+    """Reads the revocations auth writes to Redis; honoured by every verifier.
 
-    def __init__(self, redis: Redis, *, fail_closed: bool = False) -> None:
+    ``fail_closed``: when Redis does not answer within ``timeout_seconds``, refuse the token
+    (:class:`RevocationUnavailableError`) rather than accept one that may have been revoked.
+    """
+
+    def __init__(
+        self, redis: Redis, *, fail_closed: bool = True, timeout_seconds: float = 0.2
+    ) -> None:
         self.redis = redis
         self.fail_closed = fail_closed
+        self.timeout_seconds = timeout_seconds
 
     async def is_revoked(self, claims: AccessClaims) -> bool:
         keys = [USER_VALID_AFTER_KEY.format(sub=claims.subject)]
         if claims.session_id:
             keys.append(REVOKED_SESSION_KEY.format(sid=claims.session_id))
         try:
-            values = await self.redis.mget(keys)
-        except (RedisError, OSError) as error:
+            async with asyncio.timeout(self.timeout_seconds):
+                values = await self.redis.mget(keys)
+        except (RedisError, OSError, TimeoutError) as error:
+            policy = "closed" if self.fail_closed else "open"
             REDIS_ERRORS.labels("revocations", redis_error_kind(error)).inc()
-            logger.warning("revocation list unavailable", extra={"error": str(error)})
-            return self.fail_closed
+            REVOCATION_UNAVAILABLE.labels(policy).inc()
+            logger.warning(
+                "revocation list unavailable; failing %s",
+                policy,
+                extra={"error": str(error) or type(error).__name__, "policy": policy},
+            )
+            if self.fail_closed:
+                raise RevocationUnavailableError from error
+            return False
         valid_after = values[0]
         if valid_after is not None and claims.issued_at < int(float(valid_after)):
             return True

@@ -3,29 +3,34 @@
 ``OTEL_TRACES_EXPORTER=console`` also prints every finished span as one JSON line, so a
 developer sees traces in ``make dev``'s log stream without a collector.
 
-Without an endpoint the tracer provider still creates spans (so ``trace_id`` reaches the logs
-and ``traceparent`` is propagated) but exports nothing.
+Without an endpoint (and without the console exporter) nothing records spans: a
+:class:`ExportAwareTracerProvider` gives every request and outgoing call a span context of its
+own — the caller's trace id and sampled flag, or a new trace id — so ``trace_id`` still reaches
+the logs and ``traceparent`` still goes to the next service, at none of the cost of recording
+spans nobody exports (attributes, timestamps, one span per SQL statement).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from opentelemetry import propagate, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.context import Context
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
     SimpleSpanProcessor,
 )
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 if TYPE_CHECKING:
@@ -34,6 +39,74 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _provider: TracerProvider | None = None
+_IDS = RandomIdGenerator()
+
+
+def propagated_span(
+    context: Context | None = None, sampler: sampling.Sampler | None = None, name: str = ""
+) -> trace.Span:
+    """A span that records nothing but has a span context of its own.
+
+    A child of the current span context keeps its trace id, flags and state with a new span id
+    (so the next service's parent is this process, as with a recording span). With no valid
+    parent a new trace starts, and ``sampler`` (this process's, ``ParentBased(ALWAYS_ON)`` by
+    default) decides its sampled flag as it would for a recorded root: a process that records
+    nothing must not switch tracing off for the services it calls.
+    """
+    parent = trace.get_current_span(context).get_span_context()
+    if parent.is_valid:
+        return trace.NonRecordingSpan(
+            trace.SpanContext(
+                parent.trace_id,
+                _IDS.generate_span_id(),
+                is_remote=False,
+                trace_flags=parent.trace_flags,
+                trace_state=parent.trace_state,
+            )
+        )
+    trace_id = _IDS.generate_trace_id()
+    decision = (sampler or sampling.DEFAULT_ON).should_sample(context, trace_id, name)
+    flags = trace.TraceFlags(
+        trace.TraceFlags.SAMPLED
+        if decision.decision is sampling.Decision.RECORD_AND_SAMPLE
+        else trace.TraceFlags.DEFAULT
+    )
+    return trace.NonRecordingSpan(
+        trace.SpanContext(
+            trace_id,
+            _IDS.generate_span_id(),
+            is_remote=False,
+            trace_flags=flags,
+            trace_state=decision.trace_state or trace.TraceState(),
+        )
+    )
+
+
+class ExportAwareTracerProvider(TracerProvider):
+    """The SDK's tracer provider, whose tracers record spans only once a span processor (an
+    exporter) is added; until then they give :func:`propagated_span` spans."""
+
+    recording = False
+
+    def add_span_processor(self, span_processor: SpanProcessor) -> None:
+        super().add_span_processor(span_processor)
+        self.recording = True
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        return _ExportAwareTracer(self, super().get_tracer(*args, **kwargs))
+
+
+class _ExportAwareTracer(trace.NoOpTracer):
+    def __init__(self, provider: ExportAwareTracerProvider, tracer: trace.Tracer) -> None:
+        self._provider = provider
+        self._tracer = tracer
+
+    def start_span(
+        self, name: str, context: Context | None = None, *args: Any, **kwargs: Any
+    ) -> trace.Span:
+        if self._provider.recording:
+            return self._tracer.start_span(name, context, *args, **kwargs)
+        return propagated_span(context, self._provider.sampler, name)
 
 
 def configure_tracing(
@@ -46,7 +119,8 @@ def configure_tracing(
     propagate.set_global_textmap(
         CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
     )
-    provider = TracerProvider(
+    console = "console" in os.environ.get("OTEL_TRACES_EXPORTER", "").split(",")
+    provider = ExportAwareTracerProvider(
         resource=Resource.create({"service.name": f"nova-{service}", "service.version": version})
     )
     if otlp_endpoint:
@@ -57,7 +131,7 @@ def configure_tracing(
             endpoint = f"{endpoint}/v1/traces"
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
         logger.info("exporting traces", extra={"otlp_endpoint": endpoint})
-    if "console" in os.environ.get("OTEL_TRACES_EXPORTER", "").split(","):
+    if console:
         # A developer's trace viewer without a cluster: one JSON line per finished span.
         provider.add_span_processor(
             SimpleSpanProcessor(
@@ -79,7 +153,9 @@ def _instrument_httpx() -> None:
 
 
 def instrument_engine(engine: AsyncEngine) -> None:
-    """Spans for every SQL statement run through ``engine``."""
+    """Spans for every SQL statement run through ``engine``, when spans are exported."""
+    if not (isinstance(_provider, ExportAwareTracerProvider) and _provider.recording):
+        return
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)
