@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 from argon2 import PasswordHasher
+from argon2.exceptions import VerifyMismatchError
 
 from nova_auth.cli import cli
 from nova_auth.keys import generate_signing_key, parse_signing_keys
@@ -179,3 +180,50 @@ def test_a_persisted_dev_key_survives_restarts(tmp_path: Path) -> None:
     assert second.kid == first.kid
     assert second.public_jwk() == first.public_jwk()
     assert load_dev_key(None).kid != first.kid  # ephemeral when no file is configured
+
+
+def test_the_dev_admin_password_can_be_reset_and_is_kept_for_the_banner(
+    clean_state: None,
+    migrated_database: str,
+    redis_url: str,
+    environment: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    environment.setenv("NOVA_ENVIRONMENT", "dev")
+    environment.setenv("DATABASE_URL", migrated_database)
+    environment.setenv("REDIS_URL", redis_url)
+    kept = tmp_path / "state" / "dev-admin.json"
+
+    assert cli.main(["seed-dev-admin", "--credentials-file", str(kept)]) == 0
+    created = json.loads(kept.read_text())
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert f"{created['email']} / {created['password']}" in capsys.readouterr().out
+
+    assert cli.main(["reset-dev-admin-password", "--credentials-file", str(kept)]) == 0
+    reset = json.loads(kept.read_text())
+    assert reset["email"] == created["email"]
+    assert reset["password"] != created["password"]
+    assert f"{reset['email']} / {reset['password']}" in capsys.readouterr().out
+
+    async def stored_hash() -> str:
+        connection = await asyncpg.connect(migrated_database)
+        try:
+            value = await connection.fetchval(
+                "SELECT password_hash FROM auth.accounts WHERE email = $1", reset["email"]
+            )
+        finally:
+            await connection.close()
+        assert isinstance(value, str)
+        return value
+
+    password_hash = asyncio.run(stored_hash())
+    assert PasswordHasher().verify(password_hash, reset["password"])
+    with pytest.raises(VerifyMismatchError):
+        PasswordHasher().verify(password_hash, created["password"])
+
+    environment.setenv("NOVA_ENVIRONMENT", "prod")
+    environment.setenv("NOVA_AUTH_SIGNING_KEYS", json.dumps([generate_signing_key().entry()]))
+    environment.setenv("NOVA_AUTH_SERVICE_CLIENTS", REAL_CLIENTS)
+    assert cli.main(["reset-dev-admin-password"]) == 2
+    assert "only runs" in capsys.readouterr().err

@@ -24,12 +24,11 @@ async def test_twenty_concurrent_refreshes_on_a_real_server(
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{unused_port}", timeout=30) as client:
         ready = await client.get("/ready")
         assert ready.json()["checks"]["database"]["ok"] is True
-        registered = await client.post(
-            "/api/auth/register",
-            json={"email": "parallel@example.com", "password": "correct horse battery staple"},
-        )
-        assert registered.status_code == 201
-        token = registered.json()["refresh_token"]
+        credentials = {"email": "parallel@example.com", "password": "correct horse battery staple"}
+        registered = await client.post("/api/auth/register", json=credentials)
+        assert registered.status_code == 202
+        signed_in = await client.post("/api/auth/login", json=credentials)
+        token = signed_in.json()["refresh_token"]
         responses = await asyncio.gather(
             *(client.post("/api/auth/refresh", json={"refresh_token": token}) for _ in range(20))
         )

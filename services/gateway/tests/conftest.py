@@ -17,7 +17,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,14 +35,20 @@ from graphql import (
     GraphQLUnionType,
     build_schema,
     graphql,
+    parse,
     print_schema,
+    validate,
 )
 from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 
 from nova_gateway.app import create_app
 from nova_gateway.config import GatewaySettings
+from nova_gateway.federation.executor import execute_plan
+from nova_gateway.federation.planner import find_operation, plan_operation
+from nova_gateway.federation.response import shape_response
 from nova_gateway.federation.supergraph import parse_supergraph
+from nova_gateway.federation.transport import SubgraphRequest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUBGRAPH_SDL = FIXTURES / "subgraphs"
@@ -350,6 +356,71 @@ def build_subgraph_schema(
     return schema
 
 
+class InProcessSubgraphs:
+    """The fetcher the executor calls, for the fixtures planned, executed and shaped in process
+    (``fixtures/shapes``, ``fixtures/audit/<shape>``): each subgraph of ``directory`` is a
+    graphql-core schema of its ``<name>.graphql`` with the given (roots, references) resolvers;
+    every request is kept for the assertions."""
+
+    def __init__(
+        self,
+        directory: Path,
+        resolvers: Mapping[str, tuple[dict[str, Any], dict[str, Any]]],
+        *,
+        tamper: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        """``tamper(service, response)`` may alter a response (a subgraph misbehaving)."""
+        self.tamper = tamper
+        self.supergraph = parse_supergraph((directory / "supergraph.graphql").read_text())
+        self.schemas = {
+            name: build_subgraph_schema(
+                (directory / f"{name}.graphql").read_text(), roots, references, set()
+            )
+            for name, (roots, references) in resolvers.items()
+        }
+        self.requests: list[tuple[str, SubgraphRequest]] = []
+        self.rejected: list[str] = []
+        """Subgraph queries that failed as a whole (invalid there): never to be sent."""
+
+    async def fetch(
+        self, service: str, request: SubgraphRequest, headers: Mapping[str, str]
+    ) -> dict[str, Any]:
+        self.requests.append((service, request))
+        result = await graphql(
+            self.schemas[service], request.query, variable_values=dict(request.variables)
+        )
+        response: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            response["errors"] = [error.formatted for error in result.errors]
+            if result.data is None:
+                self.rejected.append(request.query)
+        if self.tamper is not None:
+            self.tamper(service, response)
+        return response
+
+    def services(self) -> list[str]:
+        return [service for service, _ in self.requests]
+
+    def sent(self, service: str) -> list[SubgraphRequest]:
+        return [request for name, request in self.requests if name == service]
+
+    async def answer(self, query: str) -> dict[str, Any]:
+        """The client response to ``query``, with the missing-field invariant checked."""
+        document = parse(query)
+        assert not validate(self.supergraph.api_schema, document)
+        plan = plan_operation(self.supergraph, document)
+        result = await execute_plan(plan, self)
+        return shape_response(
+            self.supergraph.api_schema,
+            operation=find_operation(document, None),
+            fragments={},
+            variables=None,
+            data=result.data,
+            errors=result.errors,
+            check_invariants=True,
+        )
+
+
 # --- serving ----------------------------------------------------------------------------------
 
 
@@ -510,6 +581,12 @@ def _reset_subgraphs(request: pytest.FixtureRequest) -> Iterator[None]:
 def subgraph_schema() -> Callable[..., GraphQLSchema]:
     """:func:`build_subgraph_schema`, for a test that serves its own SDL in process."""
     return build_subgraph_schema
+
+
+@pytest.fixture
+def in_process_subgraphs() -> type[InProcessSubgraphs]:
+    """:class:`InProcessSubgraphs`, for the tests that plan and execute in process."""
+    return InProcessSubgraphs
 
 
 def closed_port_url() -> str:

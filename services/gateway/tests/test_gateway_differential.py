@@ -142,3 +142,35 @@ def test_a_failing_subgraph_only_nulls_what_it_owns(
         assert error.get("path"), (query, error)
     if body["data"] != expected.data:
         assert body.get("errors"), (query, body)
+
+
+FRAGMENTED = """
+query($yes: Boolean = true) {
+  me {
+    ... @include(if: $yes) { favoriteProduct { ... @include(if: true) { brand } ...Stock name } }
+  }
+}
+fragment Stock on Product { inStock }
+"""
+
+
+@pytest.mark.parametrize("failing", ["products", "inventory"])
+@pytest.mark.parametrize("mode", ["http500", "malformed", "wrong_count"])
+def test_a_failed_fetch_nulls_fields_asked_for_inside_fragments(
+    gateway_url: str, subgraphs: dict[str, Any], failing: str, mode: str
+) -> None:
+    """Fields a failed entity fetch was to bring under inline fragments or fragment spreads are
+    null next to the fetch's error (not missing, which would be a 500)."""
+    subgraphs[failing].fault.mode = mode
+    try:
+        with httpx.Client(timeout=10, trust_env=False) as client:
+            response = client.post(gateway_url, json={"query": FRAGMENTED})
+    finally:
+        subgraphs[failing].fault.mode = None
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # brand, inStock and name are non-null: the error propagates to the nullable parent
+    assert body["data"] == {"me": {"favoriteProduct": None}}
+    [error] = body["errors"]
+    assert error["extensions"]["serviceName"] == failing
+    assert error["path"][:2] == ["me", "favoriteProduct"]

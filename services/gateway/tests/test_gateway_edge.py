@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import http.client
 import json
+import logging
 import os
 import socket
 import threading
@@ -44,6 +45,7 @@ from nova_gateway.edge.proxy import (
     Route,
     safe_path,
 )
+from nova_kit.logs import request_id_var
 from nova_kit.testing.tokens import TokenFactory
 
 SUPERGRAPH = Path(__file__).parent / "fixtures" / "supergraph.graphql"
@@ -70,6 +72,7 @@ class ThreadServer:
             log_config=None,
             lifespan="auto",
             access_log=False,
+            proxy_headers=False,  # as in production: the app resolves forwarded headers
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -345,6 +348,8 @@ def test_proxy_passes_status_query_headers_and_strips_hop_by_hop(stack: Stack) -
                 "X-Private": "secret",
                 "TE": "trailers",
                 "X-Custom": "kept",
+                # a client's own chain: dropped, the upstream hears the address seen here
+                "X-Forwarded-For": "203.0.113.99",
             },
         ),
     )
@@ -456,8 +461,7 @@ def test_a_dead_upstream_is_a_fast_502(redis_url: str) -> None:
 
 
 class BrokenConnector(aiohttp.TCPConnector):
-    """An HTTP client stack failing outside the client's error types, as anyio's socket wrapper
-    did (``AttributeError``) when an upstream reset a connection during the handshake."""
+    """A bug on the gateway's side of the exchange: an error that is no upstream failure."""
 
     calls = 0
 
@@ -466,11 +470,18 @@ class BrokenConnector(aiohttp.TCPConnector):
         raise AttributeError("'NoneType' object has no attribute 'getpeername'")
 
 
-async def test_an_unexpected_client_failure_is_a_502_never_a_500() -> None:
+class ResetConnector(BrokenConnector):
+    """An upstream that resets every connection."""
+
+    async def _create_connection(self, *_: Any, **__: Any) -> Any:
+        self.calls += 1
+        raise ConnectionResetError("connection reset by peer")
+
+
+async def broken_proxy(connector: BrokenConnector) -> tuple[RestProxy, UpstreamClient]:
     client = UpstreamClient()
     await client.session.close()
-    broken = BrokenConnector()
-    client.session = aiohttp.ClientSession(connector=broken)
+    client.session = aiohttp.ClientSession(connector=connector)
     proxy = RestProxy(
         Route("/api/broken", "http://upstream.invalid", connect_timeout=1, read_timeout=1),
         client,
@@ -479,6 +490,12 @@ async def test_an_unexpected_client_failure_is_a_502_never_a_500() -> None:
         anonymous=[AnonymousRule.parse("GET /api/broken/*")],
         buffers=BufferBudget(MIB),
     )
+    return proxy, client
+
+
+async def test_a_reset_upstream_connection_is_a_502() -> None:
+    reset = ResetConnector()
+    proxy, client = await broken_proxy(reset)
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=proxy), base_url="http://gateway"
@@ -488,13 +505,38 @@ async def test_an_unexpected_client_failure_is_a_502_never_a_500() -> None:
         await client.close()
     assert response.status_code == 502
     assert response.json()["code"] == "upstream_error"
+    assert reset.calls == 1
+
+
+async def test_an_internal_error_is_a_500_with_the_request_id_and_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken = BrokenConnector()
+    proxy, client = await broken_proxy(broken)
+    token = request_id_var.set("req-internal-1")
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=proxy), base_url="http://gateway"
+        ) as http:
+            response = await http.get("/api/broken/x")
+    finally:
+        request_id_var.reset(token)
+        await client.close()
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+    assert response.json()["request_id"] == "req-internal-1"
     assert broken.calls == 1
+    logged = [r for r in caplog.records if r.name == "nova_gateway.edge.proxy"]
+    assert any(
+        r.levelno == logging.ERROR and r.exc_info and r.exc_info[0] is AttributeError
+        for r in logged
+    ), logged
 
 
 async def test_chunked_bodies_share_one_memory_budget() -> None:
     client = UpstreamClient()
     await client.session.close()
-    broken = BrokenConnector()
+    broken = ResetConnector()
     client.session = aiohttp.ClientSession(connector=broken)
     buffers = BufferBudget(MIB)
     proxy = RestProxy(
@@ -630,6 +672,8 @@ def test_token_attacks_are_401_at_the_edge_with_no_upstream_call(stack: Stack) -
         stack.tokens.mint("u", aud="elsewhere"),
         stack.tokens.mint("u", headers={"typ": "JWT"}),
         TokenFactory(kid=stack.tokens.kid).mint("u"),
+        # A valid service-account token: for calls inside the cluster, never the public edge.
+        stack.tokens.mint("nova-worker", kind="service", roles=["service"]),
         "not.a.token",
     ]
     before = stack.upstream.calls["/api/echo/things"]
@@ -705,6 +749,24 @@ def test_cookie_sessions_keep_tokens_out_of_javascript(stack: Stack) -> None:
             headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
         )
         assert cross.status_code == 403
+        # no Fetch Metadata (an older browser): a foreign Origin alone is refused too
+        for site in ({}, {"Sec-Fetch-Site": "same-site"}):
+            foreign = browser.post(
+                "/api/echo/upload",
+                json={"a": 1},
+                headers={"Origin": "https://evil.example", **site},
+            )
+            assert foreign.status_code == 403, site
+            assert foreign.json()["code"] == "csrf_rejected"
+        own = stack.gateway.removeprefix("http://")
+        for headers in (
+            {"Origin": f"http://{own}"},
+            {"Origin": "http://app.local:3000", "X-Forwarded-Host": "app.local:3000"},
+            {"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"},
+        ):
+            assert (
+                browser.post("/api/echo/upload", json={"a": 1}, headers=headers).status_code == 200
+            )
         assert browser.post("/api/echo/upload", json={"a": 1}).status_code == 200
 
         # a password change's new tokens go into the cookies too, even without the session header
@@ -759,25 +821,46 @@ def test_merging_keeps_same_named_schemas_of_two_services_apart() -> None:
     assert merged["paths"]["/api/a/x"]["get"]["tags"] == ["a"]
 
 
-def test_rate_limits_answer_429_with_retry_after(redis_url: str) -> None:
+def limited_gateway(redis_url: str, **overrides: Any) -> GatewaySettings:
+    """Settings of a gateway limiting by client (an empty Redis: fresh budgets)."""
     redis.Redis.from_url(redis_url).flushdb()
-    settings = GatewaySettings(
+    return GatewaySettings(
         environment="test",
         supergraph=str(SUPERGRAPH),
         supergraph_poll_seconds=0,
         redis_url=redis_url,
-        rate_limit_per_client=5,
-        rate_limit_window_seconds=30,
         log_json=False,
+        **overrides,
     )
+
+
+def test_rate_limits_answer_429_with_retry_after(redis_url: str) -> None:
+    # Windows are aligned to the clock: an hour-long one keeps the requests inside one window.
+    settings = limited_gateway(redis_url, rate_limit_per_client=5, rate_limit_window_seconds=3600)
     with ThreadServer(create_app(settings)) as gateway:
         statuses = [httpx.get(f"{gateway.url}/api/openapi.json").status_code for _ in range(8)]
         assert statuses[:5] == [200] * 5
         limited = httpx.get(f"{gateway.url}/api/openapi.json")
         assert limited.status_code == 429
-        assert 1 <= int(limited.headers["retry-after"]) <= 30
+        assert 1 <= int(limited.headers["retry-after"]) <= 3600
         assert limited.json()["code"] == "rate_limited"
         assert httpx.get(f"{gateway.url}/health").status_code == 200
+
+
+def test_a_new_x_forwarded_for_per_request_buys_no_new_budget(redis_url: str) -> None:
+    settings = limited_gateway(redis_url, rate_limit_per_client=50, rate_limit_window_seconds=3600)
+    with ThreadServer(create_app(settings)) as gateway, httpx.Client() as client:
+        spoofed = [
+            client.get(
+                f"{gateway.url}/api/openapi.json",
+                headers={"X-Forwarded-For": f"198.51.{i // 250}.{i % 250}"},
+            ).status_code
+            for i in range(200)
+        ]
+    settings = limited_gateway(redis_url, rate_limit_per_client=50, rate_limit_window_seconds=3600)
+    with ThreadServer(create_app(settings)) as gateway, httpx.Client() as client:
+        plain = [client.get(f"{gateway.url}/api/openapi.json").status_code for _ in range(200)]
+    assert spoofed == plain == [200] * 50 + [429] * 150
 
 
 def test_path_rules() -> None:
@@ -803,3 +886,21 @@ def test_the_retry_budget_caps_retries() -> None:
         budget.record_request()
     spent = sum(budget.try_spend() for _ in range(50))
     assert spent == 10
+
+
+def test_metrics_are_served_on_their_own_port_only() -> None:
+    metrics_port = free_port()
+    settings = GatewaySettings(
+        environment="test",
+        supergraph=str(SUPERGRAPH),
+        supergraph_poll_seconds=0,
+        metrics_port=metrics_port,
+        log_json=False,
+    )
+    with ThreadServer(create_app(settings)) as gateway:
+        assert httpx.get(f"{gateway.url}/health").status_code == 200
+        public = httpx.get(f"{gateway.url}/metrics")
+        assert public.status_code == 404
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert scraped.status_code == 200
+        assert "http_server_requests_total" in scraped.text

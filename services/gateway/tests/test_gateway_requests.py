@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graphql import OperationDefinitionNode, get_introspection_query, parse
+from graphql import get_introspection_query, parse
 from litestar.testing import AsyncTestClient
 from prometheus_client import REGISTRY
 
 from nova_gateway.config import GatewaySettings
-from nova_gateway.federation.limits import _depth
+from nova_gateway.federation.limits import operation_shapes
 
 Subgraphs = dict[str, Any]
 
@@ -23,7 +23,10 @@ def calls(subgraphs: Subgraphs) -> int:
 
 
 async def rejected(client: AsyncTestClient[Any], query: str, status: int = 400) -> dict[str, Any]:
-    response = await client.post("/graphql", json={"query": query})
+    """A request error: 4xx with graphql-response+json (and no ``data``)."""
+    response = await client.post(
+        "/graphql", json={"query": query}, headers={"Accept": "application/graphql-response+json"}
+    )
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
     assert "data" not in body
@@ -75,6 +78,8 @@ async def test_syntax_error(gateway: AsyncTestClient[Any]) -> None:
             "{ me { id } users { id } reviews { id } }",
             "MAX_ROOT_FIELDS_EXCEEDED",
         ),
+        ({"max_fields": 3}, "{ me { id name username } }", "MAX_FIELDS_EXCEEDED"),
+        ({"max_repeated_fields": 2}, "{ me { id id id } }", "MAX_REPEATED_FIELDS_EXCEEDED"),
         (
             {"max_tokens": 10},
             "{ me { id name username nickname } users { id name username } }",
@@ -148,8 +153,13 @@ async def test_operation_name_selects_the_operation(gateway: AsyncTestClient[Any
     document = 'query A { me { name } } query B { user(id: "2") { name } }'
     response = await gateway.post("/graphql", json={"query": document, "operationName": "B"})
     assert response.json() == {"data": {"user": {"name": "Alan Turing"}}}
-    response = await gateway.post("/graphql", json={"query": document})
+    response = await gateway.post(
+        "/graphql",
+        json={"query": document},
+        headers={"Accept": "application/graphql-response+json"},
+    )
     assert response.status_code == 400
+    assert "data" not in response.json()
 
 
 @pytest.mark.parametrize(
@@ -246,9 +256,8 @@ async def test_the_standard_introspection_query_passes_the_depth_limit(
 
 
 def _depth_of(query: str) -> int:
-    operation = parse(query).definitions[0]
-    assert isinstance(operation, OperationDefinitionNode)
-    return _depth(operation.selection_set, {}, set())
+    ((_, shape),) = operation_shapes(parse(query))
+    return shape.depth
 
 
 async def test_introspection_can_be_turned_off(
@@ -264,8 +273,13 @@ async def test_introspection_can_be_turned_off(
 def test_introspection_defaults_to_off_in_production() -> None:
     assert GatewaySettings(environment="dev").introspection_enabled is True
     assert GatewaySettings(environment="test").introspection_enabled is True
-    assert GatewaySettings(environment="prod").introspection_enabled is False
-    assert GatewaySettings(environment="prod", introspection=True).introspection_enabled is True
+    prod = {
+        "environment": "prod",
+        "redis_url": "redis://redis.internal:6379/0",
+        "jwks_url": "http://auth:8001/.well-known/jwks.json",
+    }
+    assert GatewaySettings(**prod).introspection_enabled is False
+    assert GatewaySettings(**prod, introspection=True).introspection_enabled is True
 
 
 async def test_forwarded_headers(gateway: AsyncTestClient[Any], subgraphs: Subgraphs) -> None:
@@ -414,7 +428,11 @@ async def test_the_served_supergraph_follows_the_file(
                 break
             await anyio.sleep(0.05)
         assert expected in (await client.get("/ready")).text
-        gone = await client.post("/graphql", json={"query": "{ topProducts { upc } }"})
+        gone = await client.post(
+            "/graphql",
+            json={"query": "{ topProducts { upc } }"},
+            headers={"Accept": "application/graphql-response+json"},
+        )
         assert gone.status_code == 400
 
 
@@ -429,3 +447,62 @@ def test_subgraph_error_paths_never_show_internal_aliases() -> None:
         "path": ["product"],
         "extensions": {"code": "DOWNSTREAM_SERVICE_ERROR", "serviceName": "products"},
     }
+
+
+def fragment_bomb(levels: int) -> str:
+    """Each fragment spreads the next twice: ~1 KB of text, 2^levels fields once expanded."""
+    fragments = [f"fragment F{i} on User {{ ...F{i + 1} ...F{i + 1} }}" for i in range(1, levels)]
+    fragments.append(f"fragment F{levels} on User {{ id }}")
+    return "{ me { ...F1 } } " + " ".join(fragments)
+
+
+@pytest.mark.parametrize("levels", [20, 30, 300])
+async def test_a_fragment_bomb_is_refused_by_its_expanded_size(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs, levels: int
+) -> None:
+    body = await rejected(gateway, fragment_bomb(levels))
+    codes = {error["extensions"]["code"] for error in body["errors"]}
+    assert codes == {"MAX_FIELDS_EXCEEDED", "MAX_REPEATED_FIELDS_EXCEEDED"}
+    assert f"limit is {1000}" in body["errors"][0]["message"]
+    assert calls(subgraphs) == 0
+
+
+def test_expanded_sizes_are_counted_without_expanding() -> None:
+    ((_, shape),) = operation_shapes(parse(fragment_bomb(300)))
+    assert shape.fields == 1 + 2**299  # one memoised pass; expanding would never finish
+    ((_, shape),) = operation_shapes(
+        parse("{ a { ...B ...B } } fragment B on T { b { c } c: d } fragment X on T { ...X }")
+    )
+    assert (shape.fields, shape.depth, shape.aliases, shape.top) == (7, 3, 2, 1)
+    # Merging ``b`` twice and ``c`` twice: along the worst path one name stands for two fields.
+    assert shape.repeated == 2
+
+
+async def test_same_named_fields_are_bounded_before_their_quadratic_merge_check(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    # 19 x 50 fields merge into 950 ``id`` fields compared pairwise by validation.
+    query = "{ me { " + ("... on User { " + "id " * 50 + "} ") * 19 + "} }"
+    body = await rejected(gateway, query)
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["MAX_REPEATED_FIELDS_EXCEEDED"]
+    ok = await gateway.post("/graphql", json={"query": "{ me { " + "id " * 50 + "} }"})
+    assert ok.status_code == 200
+    assert "errors" not in ok.json()
+
+
+async def test_field_suggestions_are_off_with_introspection(
+    make_gateway: Callable[..., AsyncTestClient[Any]],
+) -> None:
+    async with make_gateway(introspection=True) as client:
+        body = await rejected(client, "{ me { nam } }")
+        assert "Did you mean 'name'" in body["errors"][0]["message"]
+    async with make_gateway(introspection=False) as client:
+        body = await rejected(client, "{ me { nam } }")
+        assert body["errors"][0]["message"] == "Cannot query field 'nam' on type 'User'."
+
+
+async def test_every_graphql_over_http_spec_case(gateway: AsyncTestClient[Any]) -> None:
+    """The gateway's ``/graphql`` follows the same transport rules as every subgraph."""
+    from nova_kit.testing.graphql_http import run_cases_on
+
+    await run_cases_on(gateway)

@@ -20,22 +20,29 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from graphql import GraphQLSchema, graphql, parse, validate
+from graphql import parse
 
-from nova_gateway.federation.executor import execute_plan
-from nova_gateway.federation.planner import find_operation, plan_operation
-from nova_gateway.federation.response import shape_response
+from nova_gateway.federation.planner import plan_operation
 from nova_gateway.federation.supergraph import parse_supergraph
-from nova_gateway.federation.transport import SubgraphRequest
+
+if TYPE_CHECKING:
+    from conftest import InProcessSubgraphs
 
 SHAPES = Path(__file__).parent / "fixtures" / "shapes"
 SUPERGRAPH = parse_supergraph((SHAPES / "supergraph.graphql").read_text())
 COMPOSE = Path(__file__).resolve().parents[3] / "deploy" / "compose"
+AUDIT = Path(__file__).parent / "fixtures" / "audit"
+HAND_WRITTEN = {"union-narrowed", "unreachable-interface-object"}
+"""Audit-shape supergraphs written in the shape the reference composer produces (see
+test_gateway_audit_shapes.py); every other fixture supergraph is the pinned composer's."""
+COMPOSED = [
+    SHAPES,
+    *sorted(d for d in AUDIT.iterdir() if d.is_dir() and d.name not in HAND_WRITTEN),
+]
 
 LOTS = {
     "l1": {"code": "A", "grade": "FINE", "city": "Oslo"},
@@ -133,52 +140,13 @@ def _depot() -> tuple[dict[str, Resolver], dict[str, Resolver]]:
     return roots, {"Crate": crate, "Lot": lot, "Shipment": shipment}
 
 
-class InMemorySubgraphs:
-    """The fetcher the executor calls: each subgraph is a graphql-core schema in this process;
-    every request is kept for the assertions."""
-
-    def __init__(self, build: Callable[..., GraphQLSchema]) -> None:
-        self.schemas: dict[str, GraphQLSchema] = {}
-        for name, resolvers in (("shelf", _shelf), ("ledger", _ledger), ("depot", _depot)):
-            roots, references = resolvers()
-            sdl = (SHAPES / f"{name}.graphql").read_text()
-            self.schemas[name] = build(sdl, roots, references, set())
-        self.requests: list[tuple[str, SubgraphRequest]] = []
-
-    async def fetch(
-        self, service: str, request: SubgraphRequest, headers: Mapping[str, str]
-    ) -> dict[str, Any]:
-        self.requests.append((service, request))
-        result = await graphql(
-            self.schemas[service], request.query, variable_values=dict(request.variables)
-        )
-        response: dict[str, Any] = {"data": result.data}
-        if result.errors:
-            response["errors"] = [error.formatted for error in result.errors]
-        return response
-
-    def services(self) -> list[str]:
-        return [service for service, _ in self.requests]
-
-
 @pytest.fixture
-def shapes(subgraph_schema: Callable[..., GraphQLSchema]) -> InMemorySubgraphs:
-    return InMemorySubgraphs(subgraph_schema)
+def shapes(in_process_subgraphs: type[InProcessSubgraphs]) -> InProcessSubgraphs:
+    return in_process_subgraphs(SHAPES, {"shelf": _shelf(), "ledger": _ledger(), "depot": _depot()})
 
 
-async def answer(subgraphs: InMemorySubgraphs, query: str) -> dict[str, Any]:
-    document = parse(query)
-    assert not validate(SUPERGRAPH.api_schema, document)
-    plan = plan_operation(SUPERGRAPH, document)
-    result = await execute_plan(plan, subgraphs)
-    return shape_response(
-        SUPERGRAPH.api_schema,
-        operation=find_operation(document, None),
-        fragments={},
-        variables=None,
-        data=result.data,
-        errors=result.errors,
-    )
+async def answer(subgraphs: InProcessSubgraphs, query: str) -> dict[str, Any]:
+    return await subgraphs.answer(query)
 
 
 def plan_text(query: str) -> str:
@@ -186,7 +154,7 @@ def plan_text(query: str) -> str:
 
 
 async def test_nested_key_field_from_another_subgraph_is_fetched_before_the_entity(
-    shapes: InMemorySubgraphs,
+    shapes: InProcessSubgraphs,
 ) -> None:
     body = await answer(shapes, "{ crate { lots { id code } weight } }")
     assert body == {
@@ -220,7 +188,7 @@ async def test_nested_key_field_from_another_subgraph_is_fetched_before_the_enti
 
 
 async def test_value_type_of_a_shared_root_field_is_fetched_from_each_subgraph(
-    shapes: InMemorySubgraphs,
+    shapes: InProcessSubgraphs,
 ) -> None:
     body = await answer(shapes, "{ store { name address hours } }")
     assert body == {"data": {"store": {"name": "Corner", "address": "1 Main St", "hours": "9-17"}}}
@@ -229,7 +197,7 @@ async def test_value_type_of_a_shared_root_field_is_fetched_from_each_subgraph(
 
 
 async def test_value_type_field_re_enters_through_the_nearest_entity(
-    shapes: InMemorySubgraphs,
+    shapes: InProcessSubgraphs,
 ) -> None:
     body = await answer(shapes, "{ crate { lots { origin { city port } } } }")
     assert body == {
@@ -251,7 +219,7 @@ async def test_value_type_field_re_enters_through_the_nearest_entity(
 
 
 async def test_shared_root_field_comes_from_the_subgraph_providing_its_selection(
-    shapes: InMemorySubgraphs,
+    shapes: InProcessSubgraphs,
 ) -> None:
     assert plan_text("{ items { ... on Novel { id title } } }") == (
         "QueryPlan {\n"
@@ -263,7 +231,7 @@ async def test_shared_root_field_comes_from_the_subgraph_providing_its_selection
 
 
 async def test_provides_under_a_type_condition_covers_that_type_only(
-    shapes: InMemorySubgraphs,
+    shapes: InProcessSubgraphs,
 ) -> None:
     query = "{ items { ... on Novel { title } ... on Comic { id title } } }"
     plan = plan_operation(SUPERGRAPH, parse(query))
@@ -276,7 +244,7 @@ async def test_provides_under_a_type_condition_covers_that_type_only(
 
 
 async def test_interface_object_objects_are_named_by_the_interface_subgraph(
-    shapes: InMemorySubgraphs,
+    shapes: InProcessSubgraphs,
 ) -> None:
     body = await answer(
         shapes, "{ volumes { __typename id shelf ... on Atlas { pages } ... on Almanac { year } } }"
@@ -292,14 +260,14 @@ async def test_interface_object_objects_are_named_by_the_interface_subgraph(
 
 
 async def test_interface_object_fields_alone_need_no_implementation_name(
-    shapes: InMemorySubgraphs,
+    shapes: InProcessSubgraphs,
 ) -> None:
     body = await answer(shapes, "{ volumes { id shelf } }")
     assert body == {"data": {"volumes": [{"id": "v1", "shelf": "S1"}, {"id": "v2", "shelf": "S2"}]}}
     assert shapes.services() == ["shelf"]
 
 
-async def test_inaccessible_enum_value_from_a_subgraph_is_null(shapes: InMemorySubgraphs) -> None:
+async def test_inaccessible_enum_value_from_a_subgraph_is_null(shapes: InProcessSubgraphs) -> None:
     body = await answer(shapes, "{ crate { lots { id grade } } }")
     assert body == {
         "data": {"crate": {"lots": [{"id": "l1", "grade": "FINE"}, {"id": "l2", "grade": None}]}}
@@ -307,7 +275,7 @@ async def test_inaccessible_enum_value_from_a_subgraph_is_null(shapes: InMemoryS
 
 
 async def test_required_field_of_the_same_subgraph_is_fetched_before_it(
-    shapes: InMemorySubgraphs,
+    shapes: InProcessSubgraphs,
 ) -> None:
     body = await answer(shapes, "{ shipments { senders } }")
     assert body == {"data": {"shipments": [{"senders": "Ann, Bob"}]}}
@@ -315,14 +283,14 @@ async def test_required_field_of_the_same_subgraph_is_fetched_before_it(
 
 
 async def test_required_field_with_arguments_does_not_clash_with_the_clients(
-    shapes: InMemorySubgraphs,
+    shapes: InProcessSubgraphs,
 ) -> None:
     body = await answer(shapes, "{ shipments { senders parcels(limit: 1) { id } } }")
     assert body == {"data": {"shipments": [{"senders": "Ann, Bob", "parcels": [{"id": "p1"}]}]}}
 
 
 async def test_interface_field_overridden_on_an_implementation_comes_from_the_override(
-    shapes: InMemorySubgraphs,
+    shapes: InProcessSubgraphs,
 ) -> None:
     body = await answer(shapes, "{ badges { label } }")
     assert body == {"data": {"badges": [{"label": "Gold"}]}}
@@ -330,7 +298,7 @@ async def test_interface_field_overridden_on_an_implementation_comes_from_the_ov
 
 
 async def test_same_named_fields_of_two_types_in_one_subgraph_are_fetched_apart(
-    shapes: InMemorySubgraphs,
+    shapes: InProcessSubgraphs,
 ) -> None:
     body = await answer(shapes, "{ finds { ... on Coin { mark } ... on Shard { mark } } }")
     assert body == {"data": {"finds": [{"mark": "lion"}, {"mark": None}]}}
@@ -341,10 +309,13 @@ async def test_same_named_fields_of_two_types_in_one_subgraph_are_fetched_apart(
     or not (COMPOSE / "node_modules" / "@theguild" / "federation-composition").is_dir(),
     reason="composition needs node and `npm ci --prefix deploy/compose`",
 )
-def test_shapes_supergraph_matches_a_fresh_composition() -> None:
+@pytest.mark.parametrize("directory", COMPOSED, ids=lambda d: d.name)
+def test_shapes_supergraph_matches_a_fresh_composition(directory: Path) -> None:
     node = shutil.which("node")
     assert node is not None
-    subgraphs = [str(SHAPES / f"{name}.graphql") for name in ("depot", "ledger", "shelf")]
+    subgraphs = sorted(
+        str(p) for p in directory.glob("*.graphql") if p.name != "supergraph.graphql"
+    )
     result = subprocess.run(
         [node, str(COMPOSE / "compose.mjs"), *subgraphs],
         capture_output=True,
@@ -353,13 +324,15 @@ def test_shapes_supergraph_matches_a_fresh_composition() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == (SHAPES / "supergraph.graphql").read_text(), (
-        "fixtures/shapes/supergraph.graphql is out of date; regenerate it with: node "
-        "deploy/compose/compose.mjs -o services/gateway/tests/fixtures/shapes/supergraph.graphql "
-        "services/gateway/tests/fixtures/shapes/{depot,ledger,shelf}.graphql"
+    relative = directory.relative_to(Path(__file__).parents[3])
+    assert result.stdout == (directory / "supergraph.graphql").read_text(), (
+        f"{relative}/supergraph.graphql is out of date; regenerate it with: node "
+        f"deploy/compose/compose.mjs -o {relative}/supergraph.graphql {relative}/<subgraphs>"
     )
 
 
-async def test_fragment_on_the_interface_itself_keeps_its_fields(shapes: InMemorySubgraphs) -> None:
+async def test_fragment_on_the_interface_itself_keeps_its_fields(
+    shapes: InProcessSubgraphs,
+) -> None:
     body = await answer(shapes, "{ volumes { ... on Volume { id shelf } } }")
     assert body == {"data": {"volumes": [{"id": "v1", "shelf": "S1"}, {"id": "v2", "shelf": "S2"}]}}

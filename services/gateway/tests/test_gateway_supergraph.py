@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hashlib
 import time
@@ -222,4 +223,41 @@ async def test_supergraph_from_a_url() -> None:
         assert engine.supergraph_hash == SUPERGRAPH.sdl_hash
     finally:
         server.stop()
+        await engine.close()
+
+
+async def test_closing_the_engine_closes_the_transports_retired_by_reloads() -> None:
+    engine = FederationEngine(EngineConfig())
+    engine.install(SUPERGRAPH)
+    assert engine.current is not None
+    old = engine.current.transport
+    old_session = old._session("accounts")
+    moved = next(iter(SUPERGRAPH.subgraphs.values())).url
+    engine.install(parse_supergraph(FIXTURE.replace(moved, "http://moved.internal:4001/graphql")))
+    new = engine.current.transport
+    assert new is not old
+    new_session = new._session("accounts")
+    assert not old_session.closed  # requests planned before the reload may still use it
+    await engine.close()
+    assert old_session.closed
+    assert new_session.closed
+
+
+async def test_a_retired_transport_is_closed_after_its_grace_period(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("nova_gateway.federation.engine._OLD_TRANSPORT_GRACE_SECONDS", 0.01)
+    engine = FederationEngine(EngineConfig())
+    engine.install(SUPERGRAPH)
+    assert engine.current is not None
+    old_session = engine.current.transport._session("accounts")
+    moved = next(iter(SUPERGRAPH.subgraphs.values())).url
+    engine.install(parse_supergraph(FIXTURE.replace(moved, "http://moved.internal:4001/graphql")))
+    try:
+        for _ in range(200):
+            if old_session.closed:
+                break
+            await asyncio.sleep(0.01)
+        assert old_session.closed
+    finally:
         await engine.close()

@@ -5,14 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from functools import partial
 from pathlib import Path
 from typing import Any
 
+import strawberry
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import event
-from strawberry.extensions import QueryDepthLimiter
 
 from nova_kit.app import get_runtime
 from nova_users.graphql import build_schema
@@ -239,31 +238,55 @@ async def test_query_errors_carry_a_code(gql: Any, callers: Any, error_codes: An
     assert error_codes(broken) == ["graphql_validation_failed"]
 
 
-async def test_a_request_the_graphql_view_cannot_read_is_a_json_error(
+async def test_a_request_the_graphql_view_cannot_read_is_a_graphql_error(
     client: AsyncTestClient[Litestar],
 ) -> None:
     malformed = await client.post(
         "/graphql", content=b'{"query": ', headers={"content-type": "application/json"}
     )
     assert malformed.status_code == 400
-    assert malformed.json()["code"] == "bad_request"
+    assert malformed.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     unsupported = await client.post("/graphql", content=b"x", headers={"content-type": "text/csv"})
-    assert unsupported.status_code in (400, 415)
-    assert unsupported.json()["code"] in ("bad_request", "unsupported_media_type")
-    over_get = await client.get("/graphql", params={"query": "{ me { id } }"})
-    assert 400 <= over_get.status_code < 500
-    assert isinstance(over_get.json()["code"], str)
+    assert unsupported.status_code == 415
+    assert unsupported.json()["errors"][0]["extensions"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    over_get = await client.get("/graphql", params={"query": "mutation { deleteAccount }"})
+    assert over_get.status_code == 405
+    assert over_get.headers["allow"] == "POST"
+    assert over_get.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
 
 
-def test_the_subgraph_limits_query_depth_to_10() -> None:
+@strawberry.type
+class _Nested:
+    leaf: int = 1
+
+    @strawberry.field
+    def child(self) -> _Nested:
+        return _Nested()
+
+
+@strawberry.type
+class _DeepQuery:
+    @strawberry.field
+    def node(self) -> _Nested:
+        return _Nested()
+
+
+def _levels_below_the_root(levels: int) -> str:
+    inner = "leaf"
+    for _ in range(levels - 1):
+        inner = f"child {{ {inner} }}"
+    return f"{{ node {{ {inner} }} }}"
+
+
+def test_the_subgraph_refuses_queries_deeper_than_10() -> None:
     # The profile schema is at most four levels deep (users → edges → node → field), so no
-    # query can reach the limit today; it guards the types added later.
-    limiters = [
-        extension
-        for extension in build_schema().extensions
-        if isinstance(extension, partial) and extension.func is QueryDepthLimiter
-    ]
-    assert [limiter.keywords["max_depth"] for limiter in limiters] == [10]
+    # query can reach the limit today; it guards the types added later. The subgraph's own
+    # extensions, on a schema deep enough to try them:
+    deep = strawberry.Schema(query=_DeepQuery, extensions=build_schema().extensions)
+    assert deep.execute_sync(_levels_below_the_root(10)).errors is None
+    refused = deep.execute_sync(_levels_below_the_root(11)).errors
+    assert refused is not None
+    assert "exceeds maximum operation depth of 10" in refused[0].message
 
 
 def test_export_sdl_prints_the_subgraph_without_a_server() -> None:

@@ -13,6 +13,7 @@ import pytest
 from redis import Redis
 
 from nova_kit.embedded import free_port
+from nova_kit.testing.raw_http import raw_request
 from nova_worker.metrics import BEAT_HEARTBEAT_KEY, build_registry
 from nova_worker.probes import Heartbeat, ProbeServer, ProbeState
 
@@ -54,6 +55,11 @@ def test_liveness_follows_the_consumer_heartbeat(heartbeat: Heartbeat, redis_url
         stalled = httpx.get(f"{base}/health", timeout=5)
         assert stalled.status_code == 503
         assert "heartbeat" in stalled.json()["message"]
+
+        head = raw_request(f"{base}/health", "HEAD")
+        assert head.status == 503
+        assert head.body == b""
+        assert head.header("content-length") == [str(len(stalled.content))]
 
         metrics = httpx.get(f"{base}/metrics", timeout=5)
         assert metrics.status_code == 200

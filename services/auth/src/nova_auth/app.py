@@ -12,7 +12,6 @@ from litestar import Litestar
 from nova_auth.config import AuthSettings
 from nova_auth.controllers import (
     ACCOUNTS_KEY,
-    CLIENT_ADDRESSES_KEY,
     KEY_RING_KEY,
     AccountAdminController,
     AuthController,
@@ -24,12 +23,11 @@ from nova_auth.controllers import (
 from nova_auth.events import Outbox, Redelivery
 from nova_auth.graphql import graphql_controller
 from nova_auth.keys import KeyRing, TokenIssuer, load_dev_key, parse_signing_keys
-from nova_auth.network import ClientAddresses
 from nova_auth.passwords import PasswordHashing
-from nova_auth.rate_limits import RateLimiter
 from nova_auth.services import AccountService
 from nova_kit.app import Runtime, create_service_app
 from nova_kit.logs import configure_logging
+from nova_kit.ratelimit import RateLimiter
 from nova_kit.settings import SettingsError
 from nova_kit.tokens import KeySource
 
@@ -60,9 +58,11 @@ def build_account_service(
         issuer=TokenIssuer(ring, issuer=settings.jwt_issuer, audience=settings.jwt_audience),
         limiter=RateLimiter(
             redis,
+            prefix="nova:auth:rl",
+            name="auth",
             window_seconds=settings.rate_limit_window_seconds,
             strategy=settings.rate_limit_strategy,
-            fail_open=settings.rate_limit_fail_open,
+            fail_open=settings.rate_limits_fail_open,
         ),
         outbox=Outbox.for_redis(
             sessions,
@@ -123,7 +123,6 @@ def create_app(settings: AuthSettings) -> Litestar:
         await service.hashing.prepare()
         runtime.extras[KEY_RING_KEY] = ring
         runtime.extras[ACCOUNTS_KEY] = service
-        runtime.extras[CLIENT_ADDRESSES_KEY] = ClientAddresses(settings.trusted_proxies)
         background.stop = asyncio.Event()
         background.tasks = [
             asyncio.create_task(

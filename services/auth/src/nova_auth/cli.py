@@ -5,6 +5,7 @@ nova-auth export-sdl                      print the GraphQL subgraph SDL (no ser
 nova-auth rotate-keys [--algorithm ...]   print a new signing key and the rotation procedure
 nova-auth create-admin --email E [--password P]
 nova-auth seed-dev-admin                  idempotent development administrator (dev only)
+nova-auth reset-dev-admin-password        a new password for it, every session ended (dev only)
 """
 
 from __future__ import annotations
@@ -125,12 +126,33 @@ def create_admin(args: argparse.Namespace, settings: AuthSettings) -> int:
     return 0
 
 
-def seed_dev_admin(_: argparse.Namespace, settings: AuthSettings) -> int:
+def _credentials_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--credentials-file",
+        type=Path,
+        help="also write the e-mail and password there (mode 600), for the dev banner",
+    )
+
+
+def _keep_credentials(path: Path | None, email: str, password: str) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump({"email": email, "password": password}, file)
+
+
+def _dev_only(settings: AuthSettings, command: str) -> bool:
+    if settings.is_dev:
+        return True
+    print(f"nova-auth: {command} only runs with NOVA_ENVIRONMENT=dev or test", file=sys.stderr)
+    return False
+
+
+def seed_dev_admin(args: argparse.Namespace, settings: AuthSettings) -> int:
     """Create the development administrator once; print its credentials only when created."""
-    if not settings.is_dev:
-        print(
-            "nova-auth: seed-dev-admin only runs with NOVA_ENVIRONMENT=dev or test", file=sys.stderr
-        )
+    if not _dev_only(settings, "seed-dev-admin"):
         return 2
     password = secrets.token_urlsafe(12)
 
@@ -150,7 +172,28 @@ def seed_dev_admin(_: argparse.Namespace, settings: AuthSettings) -> int:
     if account is None:
         print(f"development administrator {settings.dev_admin_email} already exists")
         return 0
+    _keep_credentials(args.credentials_file, account.email, password)
     print(f"created development administrator: {account.email} / {password}")
+    return 0
+
+
+def reset_dev_admin_password(args: argparse.Namespace, settings: AuthSettings) -> int:
+    """Give the development administrator a new random password (created if missing)."""
+    if not _dev_only(settings, "reset-dev-admin-password"):
+        return 2
+    password = secrets.token_urlsafe(12)
+
+    async def work(service: AccountService) -> AccountModel:
+        account = await service.find_by_email(settings.dev_admin_email)
+        if account is None:
+            return await service.create_account(
+                settings.dev_admin_email, password, roles=[Role.ADMIN], display_name="Admin"
+            )
+        return await service.reset_password(account.id, password)
+
+    account = asyncio.run(_with_service(settings, work))
+    _keep_credentials(args.credentials_file, account.email, password)
+    print(f"development administrator: {account.email} / {password} (every session ended)")
     return 0
 
 
@@ -172,6 +215,13 @@ cli.command(
     "seed-dev-admin",
     seed_dev_admin,
     help="create the development administrator if missing (dev/test only)",
+    configure=_credentials_args,
+)
+cli.command(
+    "reset-dev-admin-password",
+    reset_dev_admin_password,
+    help="give the development administrator a new password (dev/test only)",
+    configure=_credentials_args,
 )
 
 

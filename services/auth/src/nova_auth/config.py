@@ -65,24 +65,30 @@ class AuthSettings(ServiceSettings):
     # --- rate limits (Redis) ------------------------------------------------------------------
     rate_limit_strategy: Literal["fixed", "sliding"] = "sliding"
     rate_limit_window_seconds: int = Field(default=300, ge=1)
+    # Sign-in (docs/security.md): one client gets ``login_limit_per_account_client`` failures
+    # per account and ``login_limit_per_client`` attempts in all per window (then 429); past
+    # ``login_slowdown_after`` failures to one account from anywhere, every attempt on it waits
+    # longer (doubling from 0.25 s up to the maximum) — a slow-down, never a lockout.
     login_limit_per_account: int = Field(default=10, ge=1)
+    """Password checks per window on a signed-in account (change password, delete account)."""
+    login_limit_per_account_client: int = Field(default=10, ge=1)
     login_limit_per_client: int = Field(default=100, ge=1)
+    login_slowdown_after: int = Field(default=10, ge=1)
+    login_slowdown_max_seconds: float = Field(default=4.0, ge=0, le=30)
     register_limit_per_client: int = Field(default=20, ge=1)
     token_limit_per_client: int = Field(default=60, ge=1)
-    # Rate limits are an abuse brake, not an authorisation rule: when Redis is down requests
-    # go through (and are logged) instead of locking every user out.
-    rate_limit_fail_open: bool = True
-    # Peers whose X-Forwarded-For is believed (the gateway): loopback and private networks.
-    trusted_proxies: list[str] = Field(
-        default_factory=lambda: [
-            "127.0.0.0/8",
-            "::1/128",
-            "10.0.0.0/8",
-            "172.16.0.0/12",
-            "192.168.0.0/16",
-            "fc00::/7",
-        ]
-    )
+    # What the limiter does when Redis is down: None fails closed outside dev/test (sign-in,
+    # registration and the token endpoint answer 503 rate_limit_unavailable rather than let
+    # unlimited password guessing through) and open in dev/test, with a warning.
+    rate_limit_fail_open: bool | None = None
+
+    @property
+    def rate_limits_fail_open(self) -> bool:
+        return self.is_dev if self.rate_limit_fail_open is None else self.rate_limit_fail_open
+
+    # The gateway, whose X-Forwarded-For names the client (nova_kit.proxies): loopback, where
+    # it runs in development; the chart sets the pod network the gateway runs in.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
 
     # --- service accounts ---------------------------------------------------------------------
     service_clients: SecretStr | None = None
@@ -107,15 +113,6 @@ class AuthSettings(ServiceSettings):
 
     # --- development --------------------------------------------------------------------------
     dev_admin_email: str = "admin@nova.local"
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _networks_parse(cls, value: list[str]) -> list[str]:
-        import ipaddress
-
-        for network in value:
-            ipaddress.ip_network(network, strict=False)
-        return value
 
     @field_validator("signing_keys")
     @classmethod

@@ -11,10 +11,13 @@ from litestar.datastructures import State
 from litestar.datastructures.response_header import ResponseHeader
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_202_ACCEPTED,
+    HTTP_204_NO_CONTENT,
+)
 
 from nova_auth.keys import KeyRing
-from nova_auth.network import ClientAddresses
 from nova_auth.schemas import (
     AccountView,
     ChangePasswordRequest,
@@ -27,6 +30,7 @@ from nova_auth.schemas import (
     LogoutRequest,
     RefreshRequest,
     RegisterRequest,
+    RegistrationAccepted,
     ServiceTokenRequest,
     ServiceTokenResponse,
     SetStatusRequest,
@@ -35,12 +39,12 @@ from nova_auth.schemas import (
 from nova_auth.services import AccountService
 from nova_kit.app import provide_runtime
 from nova_kit.errors import AppError, ConflictError
+from nova_kit.proxies import client_host
 from nova_kit.security import current_claims, requires_admin, requires_service, requires_user
 from nova_kit.tokens import AccessClaims
 
 ACCOUNTS_KEY = "accounts"
 KEY_RING_KEY = "key_ring"
-CLIENT_ADDRESSES_KEY = "client_addresses"
 
 Accounts = NamedDependency[AccountService]
 Claims = NamedDependency[AccessClaims]
@@ -53,11 +57,9 @@ def provide_accounts(state: State) -> AccountService:
     return service
 
 
-def client_address(request: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    """The client's address, through trusted proxies (see :mod:`nova_auth.network`)."""
-    resolver = provide_runtime(request.app.state).extras[CLIENT_ADDRESSES_KEY]
-    assert isinstance(resolver, ClientAddresses)
-    return resolver.of(request)
+def client_address(request: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The client's address, resolved through the trusted proxies (:mod:`nova_kit.proxies`)."""
+    return client_host(request.scope)
 
 
 ACCOUNT_DEPENDENCIES = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
@@ -72,17 +74,26 @@ class AuthController(Controller):
     response_headers = [ResponseHeader(name="Cache-Control", value="no-store")]  # noqa: RUF012 - Litestar reads a plain list
     dependencies = ACCOUNT_DEPENDENCIES
 
-    @post("/register", status_code=HTTP_201_CREATED, summary="Create an account and sign in")
+    @post(
+        "/register",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Register an e-mail address",
+        description=(
+            "Always 202 for valid input, whether or not the address has an account: the "
+            "address gets an e-mail either way (a welcome, or 'you already have an account'). "
+            "A new account can sign in at once with the password it registered."
+        ),
+    )
     async def register(
         self, data: JSONBody[RegisterRequest], accounts: Accounts, request: Request[Any, Any, Any]
-    ) -> TokenResponse:
-        sign_in = await accounts.register(
+    ) -> RegistrationAccepted:
+        await accounts.register(
             data.email,
             data.password,
             display_name=data.display_name,
             client_address=client_address(request),
         )
-        return TokenResponse.of(sign_in)
+        return RegistrationAccepted()
 
     @post("/login", status_code=HTTP_200_OK, summary="Sign in with e-mail and password")
     async def login(

@@ -23,16 +23,16 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from litestar.connection import ASGIConnection
-from litestar.datastructures import State
+from litestar import Request
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
-from strawberry.litestar import BaseContext, make_graphql_controller
+from strawberry.litestar import BaseContext
 from strawberry.types import ExecutionContext, Info
 
 from nova_auth.controllers import ACCOUNTS_KEY, client_address
 from nova_auth.models import AccountModel
 from nova_auth.services import AccountService, SignIn
+from nova_kit import graphql_http
 from nova_kit.app import provide_runtime
 from nova_kit.errors import AppError
 from nova_kit.security import current_claims
@@ -165,18 +165,17 @@ async def resolve_account(info: Info[GraphQLContext, None]) -> UserType:
 async def resolve_register(
     info: Info[GraphQLContext, None],
     input: RegisterInput,
-) -> AuthPayload:
+) -> bool:
     context = info.context
-    return AuthPayload.of(
-        await _run(
-            context.accounts.register(
-                input.email,
-                input.password,
-                display_name=input.display_name,
-                client_address=context.client_address,
-            )
+    await _run(
+        context.accounts.register(
+            input.email,
+            input.password,
+            display_name=input.display_name,
+            client_address=context.client_address,
         )
     )
+    return True
 
 
 async def resolve_login(
@@ -238,8 +237,12 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    register: AuthPayload | None = strawberry.mutation(
-        resolver=resolve_register, description="Create an account and sign in"
+    register: bool | None = strawberry.mutation(
+        resolver=resolve_register,
+        description=(
+            "Register an e-mail address: true for a new and an existing address alike (an "
+            "e-mail tells its owner which); a new account then signs in with login"
+        ),
     )
     login: AuthPayload | None = strawberry.mutation(
         resolver=resolve_login, description="Sign in with e-mail and password"
@@ -306,11 +309,10 @@ def _loader(accounts: AccountService) -> DataLoader[str, AccountModel | None]:
     return DataLoader(load_fn=load)
 
 
-async def graphql_context(
-    request: ASGIConnection[Any, Any, Any, Any], state: State
-) -> GraphQLContext:
-    accounts = provide_runtime(state).extras[ACCOUNTS_KEY]
+async def graphql_context(request: Request[Any, Any, Any]) -> GraphQLContext:
+    accounts = provide_runtime(request.app.state).extras[ACCOUNTS_KEY]
     return GraphQLContext(
+        request=request,
         accounts=accounts,
         claims=current_claims(request),
         client_address=client_address(request),
@@ -319,10 +321,4 @@ async def graphql_context(
 
 
 def graphql_controller() -> type:
-    return make_graphql_controller(
-        create_schema(),
-        path="/graphql",
-        context_getter=graphql_context,
-        graphql_ide=None,
-        allow_queries_via_get=False,
-    )
+    return graphql_http.graphql_controller(create_schema(), graphql_context)

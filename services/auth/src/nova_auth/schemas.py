@@ -88,6 +88,13 @@ class AccountView(msgspec.Struct):
         )
 
 
+class RegistrationAccepted(msgspec.Struct):
+    """The same answer for a new and an existing address (no account enumeration)."""
+
+    status: str = "accepted"
+    message: str = "Check your inbox: we sent an e-mail to this address."
+
+
 class TokenResponse(msgspec.Struct):
     access_token: str
     expires_in: int

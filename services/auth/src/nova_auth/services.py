@@ -23,6 +23,7 @@ dummy hash for unknown e-mails) so timing does not tell them apart either.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
@@ -55,7 +56,6 @@ from nova_auth.models import (
     SessionModel,
 )
 from nova_auth.passwords import PasswordHashing, PasswordPolicy, normalise_password
-from nova_auth.rate_limits import Limit, RateLimiter, subject_key
 from nova_kit.errors import (
     AppError,
     ConflictError,
@@ -63,6 +63,7 @@ from nova_kit.errors import (
     NotFoundError,
     UnauthorizedError,
 )
+from nova_kit.ratelimit import Limit, RateLimiter
 from nova_kit.tokens import USER_VALID_AFTER_KEY, AccessClaims, RevocationList
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,10 @@ OPERATIONS = Counter(
     "nova_auth_operations_total",
     "Credential operations by outcome (ok, or the error code answered)",
     ["operation", "outcome"],
+)
+LOGIN_SLOWDOWNS = Counter(
+    "nova_auth_login_slowdowns_total",
+    "Sign-in attempts delayed because their account had too many recent failures",
 )
 
 
@@ -204,7 +209,15 @@ class AccountService:
         *,
         display_name: str | None = None,
         client_address: str | None = None,
-    ) -> SignIn:
+    ) -> None:
+        """Accept a registration without telling whether the address already has an account.
+
+        Both branches check the input, spend a rate-limit unit, hash the password and record an
+        event in the outbox, so neither the answer nor its timing differs: a new address gets
+        its account (``user.registered``: profile and welcome e-mail), an existing one gets an
+        e-mail saying it already has an account (``user.registration_attempted``). Either way
+        the address's owner learns what happened, and only from their inbox.
+        """
         check_input_size(password)
         check_display_name(display_name)
         address = normalise_email(email)
@@ -214,7 +227,6 @@ class AccountService:
         )
         password_hash = await self.hashing.hash(normalised)
         name = (display_name or "").strip() or address.split("@", 1)[0]
-        now = datetime.now(UTC)
         try:
             async with self.sessions() as session, session.begin():
                 account = AccountModel(
@@ -223,7 +235,6 @@ class AccountService:
                     password_hash=password_hash,
                     status=AccountStatus.ACTIVE,
                     roles=[Role.USER],
-                    last_login_at=now,
                 )
                 session.add(account)
                 await session.flush()
@@ -233,15 +244,17 @@ class AccountService:
                     account.id,
                     {"email": address, "display_name": name},
                 )
-                opened = await self._open_session(session, account, now, client_address)
         except IntegrityError as error:
             if "uq_accounts_email" not in str(error.orig):
                 raise
-            raise ConflictError(
-                "an account with this e-mail address already exists", code="email_taken"
-            ) from None
+            async with self.sessions() as session, session.begin():
+                existing = await session.scalar(
+                    select(AccountModel.id).where(AccountModel.email == address)
+                )
+                if existing is None:  # deleted meanwhile: nothing to tell anyone
+                    return
+                event = record_event(session, "user.registration_attempted", existing)
         await self.outbox.publish_after_commit([event])
-        return await self._sign_in(account, opened, now)
 
     @counted("login")
     async def login(
@@ -254,12 +267,22 @@ class AccountService:
         except AppError:
             address = None  # stored addresses are all normalised: no account has this one
         limited = address or email.strip().lower()[:MAX_EMAIL_LENGTH]
-        charge = await self.limiter.hit(
+        client = client_address or "-"
+        # Hard limits for one client, per account and in all; a soft one per account: a
+        # growing delay, never a lock one client can put on someone else's account.
+        decision = await self.limiter.hit(
             [
-                Limit("login:account", subject_key(limited), self.settings.login_limit_per_account),
-                Limit("login:ip", client_address or "-", self.settings.login_limit_per_client),
+                Limit(
+                    "login:account-client",
+                    f"{limited} {client}",
+                    self.settings.login_limit_per_account_client,
+                ),
+                Limit("login:ip", client, self.settings.login_limit_per_client),
             ]
         )
+        failures, account_counter = await self.limiter.count("login:account", limited)
+        await self._slow_down(failures)
+        charged = (*decision.charged, *account_counter)
         account = None
         if address is not None:
             async with self.sessions() as session:
@@ -272,7 +295,8 @@ class AccountService:
         valid = await self.hashing.verify(account.password_hash, normalised)
         if not valid or account.status != AccountStatus.ACTIVE:
             raise InvalidCredentialsError
-        await self.limiter.refund(charge, "login:account")
+        await self.limiter.refund(charged, "login:account")
+        await self.limiter.refund(charged, "login:account-client")
         new_hash = (
             await self.hashing.hash(normalised)
             if self.hashing.needs_rehash(account.password_hash)
@@ -293,6 +317,17 @@ class AccountService:
                 raise InvalidCredentialsError
             opened = await self._open_session(session, stored, now, client_address)
         return await self._sign_in(stored, opened, now)
+
+    async def _slow_down(self, attempts: int) -> None:
+        """Past ``login_slowdown_after`` failed sign-ins to one account in the window (from any
+        client), every attempt waits longer — doubling, up to ``login_slowdown_max_seconds``:
+        guessing gets slow, the owner with the right password still gets in."""
+        over = attempts - self.settings.login_slowdown_after
+        if over <= 0:
+            return
+        delay = min(self.settings.login_slowdown_max_seconds, 0.25 * 2 ** min(over - 1, 16))
+        LOGIN_SLOWDOWNS.inc()
+        await asyncio.sleep(delay)
 
     @counted("refresh")
     async def refresh(self, refresh_token: str, *, client_address: str | None = None) -> SignIn:
@@ -581,6 +616,28 @@ class AccountService:
         await self._revoke_user_tokens([account.id], at=now.timestamp())
         await self.outbox.publish_after_commit([event])
         return await self._sign_in(stored, opened, now)
+
+    async def reset_password(self, account_id: uuid.UUID, new_password: str) -> AccountModel:
+        """An operator's reset (no current password): the new password passes the same policy,
+        and every session of the account ends, as after a change."""
+        check_input_size(new_password)
+        account = await self.get_account(account_id)
+        normalised = self.policy.check(new_password, email=account.email)
+        password_hash = await self.hashing.hash(normalised)
+        now = datetime.now(UTC)
+        async with self.sessions() as session, session.begin():
+            stored = await session.scalar(
+                update(AccountModel)
+                .where(AccountModel.id == account.id)
+                .values(password_hash=password_hash, password_changed_at=now)
+                .returning(AccountModel)
+            )
+            assert stored is not None
+            await self._revoke_account_sessions(session, [account.id], "password_changed")
+            event = record_event(session, "user.password_changed", account.id)
+        await self._revoke_user_tokens([account.id], at=now.timestamp())
+        await self.outbox.publish_after_commit([event])
+        return stored
 
     @counted("delete_account")
     async def delete_account(self, claims: AccessClaims, password: str) -> None:

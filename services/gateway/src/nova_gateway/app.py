@@ -10,6 +10,7 @@ from litestar import Litestar
 
 from nova_gateway.config import GatewaySettings
 from nova_gateway.edge import build_edge
+from nova_gateway.explorer import explorer_routes
 from nova_gateway.federation.engine import EngineConfig, FederationEngine
 from nova_gateway.federation.limits import OperationLimits
 from nova_gateway.federation.loader import SupergraphLoader
@@ -28,6 +29,8 @@ def engine_config(settings: GatewaySettings) -> EngineConfig:
             max_aliases=settings.max_aliases,
             max_root_fields=settings.max_root_fields,
             max_tokens=settings.max_tokens,
+            max_fields=settings.max_fields,
+            max_repeated_fields=settings.max_repeated_fields,
             introspection=settings.introspection_enabled,
         ),
         plan_cache_size=settings.plan_cache_size,
@@ -38,6 +41,7 @@ def engine_config(settings: GatewaySettings) -> EngineConfig:
             deduplicate_queries=settings.subgraph_deduplicate_queries,
         ),
         subgraph_urls=dict(settings.subgraph_urls),
+        check_invariants=settings.invariant_checks_enabled,
     )
 
 
@@ -90,10 +94,16 @@ def create_app(settings: GatewaySettings) -> Litestar:
 
     return create_service_app(
         settings,
-        route_handlers=[graphql_post, graphql_get, *edge.route_handlers],
+        route_handlers=[
+            graphql_post,
+            graphql_get,
+            *explorer_routes(settings),
+            *edge.route_handlers,
+        ],
         uses_database=False,
         uses_redis=settings.redis_url is not None,
         verify_tokens=settings.jwks_url is not None,
+        user_tokens_only=True,
         checks={"supergraph": supergraph_loaded},
         on_startup=[start_federation, *edge.on_startup],
         on_shutdown=[stop_federation, *edge.on_shutdown],
@@ -101,4 +111,5 @@ def create_app(settings: GatewaySettings) -> Litestar:
         edge_middleware=edge.edge_middleware,
         cors_allow_headers=edge.cors_allow_headers,
         max_body_bytes=settings.max_body_bytes,
+        access_log=True,
     )

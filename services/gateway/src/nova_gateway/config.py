@@ -37,17 +37,43 @@ class GatewaySettings(EdgeSettings):
     """After each supergraph load, exempt the objects alive then from full garbage collections
     (``gc.freeze``): no long event-loop pauses under load."""
     plan_cache_size: int = Field(default=1000, ge=0, le=1_000_000)
+    check_invariants: bool | None = None
+    """Fail a request (500) whose answer lacks a selected field with no error saying why,
+    instead of reporting it as a ``FIELD_NOT_FETCHED`` error. None: on in dev/test, off in
+    prod."""
 
     # request limits
     max_depth: int = Field(default=10, ge=1, le=100)
     max_aliases: int = Field(default=30, ge=0, le=10_000)
     max_tokens: int = Field(default=5000, ge=10, le=1_000_000)
     max_root_fields: int = Field(default=20, ge=1, le=10_000)
+    max_fields: int = Field(default=1000, ge=1, le=1_000_000)
+    """Fields of an operation with its fragments expanded (counted without expanding them)."""
+    max_repeated_fields: int = Field(default=50, ge=1, le=1_000_000)
+    """Fields one response name may stand for once same-named fields are merged."""
     max_body_bytes: int = Field(default=262_144, ge=1024, le=64 * 1024 * 1024)
     introspection: bool | None = None
     """None: on in dev/test, off in prod."""
     batching: bool = False
     max_batch_size: int = Field(default=10, ge=1, le=1000)
+
+    def check_production(self) -> list[str]:
+        problems = super().check_production()
+        if self.redis_url is None:
+            problems.append(
+                f"{self.env_name('redis_url')}: must be set (or REDIS_URL); the edge's rate "
+                "limits and token revocations live in Redis"
+            )
+        if not self.jwks_url:
+            problems.append(
+                f"{self.env_name('jwks_url')}: must name auth's JWKS (or NOVA_JWKS_URL); "
+                "without it the edge checks no access token"
+            )
+        return problems
+
+    @property
+    def invariant_checks_enabled(self) -> bool:
+        return self.is_dev if self.check_invariants is None else self.check_invariants
 
     @property
     def introspection_enabled(self) -> bool:

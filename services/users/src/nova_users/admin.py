@@ -23,7 +23,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from nova_kit.security import requires_admin
-from nova_users.controllers import SERVICE_DEPENDENCIES, VALIDATION_HANDLERS, Claims, Profiles
+from nova_users.controllers import SERVICE_DEPENDENCIES, Claims, Profiles
 from nova_users.services import ProfileFilter
 
 ADMIN_PAGE_SIZE = 50
@@ -56,7 +56,6 @@ class AdminController(Controller):
     path = "/admin"
     guards = [requires_admin]  # noqa: RUF012
     dependencies = SERVICE_DEPENDENCIES
-    exception_handlers = VALIDATION_HANDLERS
     include_in_schema = False
 
     @get("/", summary="Profiles (admin page)")

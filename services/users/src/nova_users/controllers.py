@@ -11,13 +11,11 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import ClientException, ValidationException
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from litestar.types import ExceptionHandlersMap
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nova_kit.errors import ForbiddenError, code_for_status, error_response
+from nova_kit.errors import ForbiddenError
 from nova_kit.security import current_claims, requires_admin, requires_service, requires_user
 from nova_kit.tokens import AccessClaims
 from nova_users.schemas import (
@@ -34,34 +32,12 @@ Profiles = NamedDependency[ProfileService]
 Claims = NamedDependency[AccessClaims]
 
 
-def provide_profile_service(db_session: NamedDependency[AsyncSession]) -> ProfileService:
-    return ProfileService(db_session)
+def provide_profile_service(
+    db_sessions: NamedDependency[async_sessionmaker[AsyncSession]],
+) -> ProfileService:
+    return ProfileService(db_sessions)
 
 
-def field_validation_error(
-    _: Request[Any, Any, Any], exc: ClientException
-) -> Response[dict[str, Any]]:
-    """Bad input (invalid fields, malformed JSON) as a 422 ``validation_error`` with
-    ``details: [{field, message}]``; other client errors keep their status."""
-    if exc.status_code != 400:
-        headers = dict(exc.headers or {})
-        status = exc.status_code
-        return error_response(status, code_for_status(status), exc.detail, headers=headers)
-    details: list[dict[str, str]] = []
-    for item in exc.extra if isinstance(exc.extra, list) else []:
-        if isinstance(item, dict):
-            message = str(item.get("message", "invalid value")).removeprefix("Value error, ")
-            details.append({"field": str(item.get("key") or "body"), "message": message})
-    if not details:
-        details.append({"field": "body", "message": exc.detail or "invalid request body"})
-    summary = "; ".join(f"{entry['field']}: {entry['message']}" for entry in details)
-    return error_response(422, "validation_error", summary, details)
-
-
-VALIDATION_HANDLERS: ExceptionHandlersMap = {
-    ValidationException: field_validation_error,
-    ClientException: field_validation_error,
-}
 SERVICE_DEPENDENCIES = {"profiles": Provide(provide_profile_service, sync_to_thread=False)}
 
 
@@ -71,7 +47,6 @@ class ProfileController(Controller):
     path = "/api/users"
     tags = ["users"]  # noqa: RUF012 - Litestar reads a plain list
     dependencies = SERVICE_DEPENDENCIES
-    exception_handlers = VALIDATION_HANDLERS
 
     @get("/me", guards=[requires_user], summary="The caller's profile (created on first read)")
     async def get_me(self, claims: Claims, profiles: Profiles) -> ProfileRead:
@@ -144,7 +119,6 @@ class InternalProfileController(Controller):
     tags = ["internal"]  # noqa: RUF012
     guards = [requires_service]  # noqa: RUF012
     dependencies = SERVICE_DEPENDENCIES
-    exception_handlers = VALIDATION_HANDLERS
 
     @put(
         "/{user_id:uuid}",

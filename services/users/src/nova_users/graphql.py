@@ -23,17 +23,16 @@ import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from litestar import Request
-from litestar.connection import ASGIConnection
-from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import QueryDepthLimiter, SchemaExtension
-from strawberry.litestar import BaseContext, make_graphql_controller
+from strawberry.litestar import BaseContext
 from strawberry.types import Info
 from strawberry.types.execution import ExecutionContext as StrawberryExecutionContext
 from strawberry.types.execution import ExecutionResult
 
+from nova_kit import graphql_http
+from nova_kit.app import provide_runtime
 from nova_kit.errors import AppError, NotFoundError
 from nova_kit.security import current_claims, requires_admin, requires_user
 from nova_kit.tokens import AccessClaims
@@ -340,15 +339,16 @@ def export_sdl() -> str:
     return build_schema().as_str()
 
 
-async def users_context(
-    request: ASGIConnection[Any, Any, Any, Any], db_session: NamedDependency[AsyncSession]
-) -> UsersContext:
-    profiles = ProfileService(db_session)
+async def users_context(request: Request[Any, Any, Any]) -> UsersContext:
+    """The request's context. It holds no session: :class:`ProfileService` opens one per call,
+    so root fields resolved concurrently (and the entity loader's batches) never share one."""
+    profiles = ProfileService(provide_runtime(request.app.state).require_sessions())
 
     async def load(user_ids: Sequence[uuid.UUID]) -> list[ProfileModel | None]:
         return await profiles.get_many(user_ids)
 
     return UsersContext(
+        request=request,
         profiles=profiles,
         claims=current_claims(request),
         loader=DataLoader(load_fn=load),
@@ -356,10 +356,4 @@ async def users_context(
 
 
 def graphql_controller() -> type:
-    return make_graphql_controller(
-        build_schema(),
-        path="/graphql",
-        context_getter=users_context,
-        graphql_ide=None,
-        allow_queries_via_get=False,
-    )
+    return graphql_http.graphql_controller(build_schema(), users_context)

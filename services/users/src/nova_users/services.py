@@ -16,7 +16,7 @@ from typing import Any, Literal
 from prometheus_client import Counter
 from sqlalchemy import Select, false, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nova_kit.errors import AppError, NotFoundError
 from nova_kit.tokens import AccessClaims
@@ -147,42 +147,38 @@ class Page:
 
 
 class ProfileService:
-    """Profiles: read, create idempotently, update, soft-delete, restore, list."""
+    """Profiles: read, create idempotently, update, soft-delete, restore, list.
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    Every public method is one unit of work on a session of its own, opened from the service's
+    session factory and closed before it returns: callers that run at the same time (GraphQL
+    root fields, which Strawberry resolves concurrently; DataLoader batches) never share an
+    ``AsyncSession``, which is not safe to use from two coroutines.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
 
     # --- reads -----------------------------------------------------------------------------
 
     async def get(self, user_id: uuid.UUID, *, include_deleted: bool = False) -> ProfileModel:
-        profile = await self._find(user_id, include_deleted=include_deleted)
-        if profile is None:
-            raise NotFoundError("no such user", code="user_not_found")
-        return profile
+        async with self.sessions() as session:
+            return await self._get(session, user_id, include_deleted=include_deleted)
 
     async def get_many(self, user_ids: Sequence[uuid.UUID]) -> list[ProfileModel | None]:
         """Live profiles for ``user_ids`` in that order (``None`` where missing), in one query."""
         if not user_ids:
             return []
-        rows = await self.session.scalars(
-            select(ProfileModel).where(ProfileModel.id.in_(set(user_ids)))
-        )
-        found = {profile.id: profile for profile in rows}
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(ProfileModel).where(ProfileModel.id.in_(set(user_ids)))
+            )
+            found = {profile.id: profile for profile in rows}
         return [found.get(user_id) for user_id in user_ids]
 
     async def get_own(self, claims: AccessClaims) -> ProfileModel:
         """The caller's profile, created on first read if the registration event is late."""
-        user_id = self._own_id(claims)
-        profile = await self._find(user_id, include_deleted=True)
-        if profile is None:
-            profile, _ = await self.ensure(
-                user_id,
-                ProfileSeed(display_name=default_display_name(claims)),
-                source="first_read",
-            )
-        if profile.deleted_at is not None:
-            raise ProfileDeletedError("this profile has been deleted")
-        return profile
+        async with self.sessions() as session:
+            return await self._get_own(session, claims)
 
     async def list(
         self,
@@ -210,7 +206,8 @@ class ProfileService:
             statement = statement.where(false())
         elif term:
             statement = statement.where(self._matches(term))
-        rows = list(await self.session.scalars(statement.limit(first + 1)))
+        async with self.sessions() as session:
+            rows = list(await session.scalars(statement.limit(first + 1)))
         return Page(profiles=rows[:first], has_next_page=len(rows) > first)
 
     # --- writes ----------------------------------------------------------------------------
@@ -224,28 +221,22 @@ class ProfileService:
     ) -> tuple[ProfileModel, bool]:
         """Create the profile if missing, else keep it as it is. Safe under concurrency:
         ``INSERT … ON CONFLICT DO NOTHING`` lets exactly one caller create the row."""
-        inserted = await self.session.scalars(
-            pg_insert(ProfileModel)
-            .values(id=user_id, display_name=seed.display_name, locale=seed.locale)
-            .on_conflict_do_nothing(index_elements=[ProfileModel.id])
-            .returning(ProfileModel),
-            execution_options={"populate_existing": True},
-        )
-        profile = inserted.one_or_none()
-        await self.session.commit()
-        if profile is not None:
-            PROFILE_CHANGES.labels(f"created_on_{source}").inc()
-            return profile, True
-        return await self.get(user_id, include_deleted=True), False
+        async with self.sessions() as session:
+            return await self._ensure(session, user_id, seed, source=source)
 
     async def update_own(self, claims: AccessClaims, changes: ProfileUpdate) -> ProfileModel:
         values = changes.changes()
-        profile = await self.get_own(claims)
-        if not values:
-            return profile
-        updated = await self._update(
-            profile.id, ProfileModel.deleted_at.is_(None), **values, updated_at=func.now()
-        )
+        async with self.sessions() as session:
+            profile = await self._get_own(session, claims)
+            if not values:
+                return profile
+            updated = await self._update(
+                session,
+                profile.id,
+                ProfileModel.deleted_at.is_(None),
+                **values,
+                updated_at=func.now(),
+            )
         if updated is None:
             raise ProfileDeletedError("this profile has been deleted")
         PROFILE_CHANGES.labels("updated").inc()
@@ -254,18 +245,19 @@ class ProfileService:
     async def delete(self, user_id: uuid.UUID) -> None:
         """Soft-delete; idempotent. A profile that does not exist yet is recorded as deleted,
         so a late ``user.registered`` cannot bring it back."""
-        result = await self.session.execute(
-            pg_insert(ProfileModel)
-            .values(id=user_id, display_name=DEFAULT_DISPLAY_NAME, deleted_at=func.now())
-            .on_conflict_do_update(
-                index_elements=[ProfileModel.id],
-                set_={"deleted_at": func.now(), "updated_at": func.now()},
-                where=ProfileModel.deleted_at.is_(None),
+        async with self.sessions() as session:
+            result = await session.execute(
+                pg_insert(ProfileModel)
+                .values(id=user_id, display_name=DEFAULT_DISPLAY_NAME, deleted_at=func.now())
+                .on_conflict_do_update(
+                    index_elements=[ProfileModel.id],
+                    set_={"deleted_at": func.now(), "updated_at": func.now()},
+                    where=ProfileModel.deleted_at.is_(None),
+                )
+                .returning(ProfileModel.id)
             )
-            .returning(ProfileModel.id)
-        )
-        changed = result.scalar_one_or_none() is not None
-        await self.session.commit()
+            changed = result.scalar_one_or_none() is not None
+            await session.commit()
         if changed:
             PROFILE_CHANGES.labels("deleted").inc()
 
@@ -274,28 +266,81 @@ class ProfileService:
 
     async def restore(self, user_id: uuid.UUID) -> ProfileModel:
         """Undo a soft delete; restoring a live profile changes nothing."""
-        restored = await self._update(
-            user_id, ProfileModel.deleted_at.is_not(None), deleted_at=None, updated_at=func.now()
+        async with self.sessions() as session:
+            restored = await self._update(
+                session,
+                user_id,
+                ProfileModel.deleted_at.is_not(None),
+                deleted_at=None,
+                updated_at=func.now(),
+            )
+            if restored is None:
+                return await self._get(session, user_id, include_deleted=True)
+        PROFILE_CHANGES.labels("restored").inc()
+        return restored
+
+    # --- internals: steps of one unit of work, on the caller's session ---------------------
+
+    async def _get(
+        self, session: AsyncSession, user_id: uuid.UUID, *, include_deleted: bool
+    ) -> ProfileModel:
+        profile = await self._find(session, user_id, include_deleted=include_deleted)
+        if profile is None:
+            raise NotFoundError("no such user", code="user_not_found")
+        return profile
+
+    async def _get_own(self, session: AsyncSession, claims: AccessClaims) -> ProfileModel:
+        user_id = self._own_id(claims)
+        profile = await self._find(session, user_id, include_deleted=True)
+        if profile is None:
+            profile, _ = await self._ensure(
+                session,
+                user_id,
+                ProfileSeed(display_name=default_display_name(claims)),
+                source="first_read",
+            )
+        if profile.deleted_at is not None:
+            raise ProfileDeletedError("this profile has been deleted")
+        return profile
+
+    async def _ensure(
+        self,
+        session: AsyncSession,
+        user_id: uuid.UUID,
+        seed: ProfileSeed,
+        *,
+        source: Literal["event", "first_read"],
+    ) -> tuple[ProfileModel, bool]:
+        inserted = await session.scalars(
+            pg_insert(ProfileModel)
+            .values(id=user_id, display_name=seed.display_name, locale=seed.locale)
+            .on_conflict_do_nothing(index_elements=[ProfileModel.id])
+            .returning(ProfileModel),
+            execution_options={"populate_existing": True},
         )
-        if restored is not None:
-            PROFILE_CHANGES.labels("restored").inc()
-            return restored
-        return await self.get(user_id, include_deleted=True)
+        profile = inserted.one_or_none()
+        await session.commit()
+        if profile is not None:
+            PROFILE_CHANGES.labels(f"created_on_{source}").inc()
+            return profile, True
+        return await self._get(session, user_id, include_deleted=True), False
 
-    # --- internals -------------------------------------------------------------------------
-
-    async def _find(self, user_id: uuid.UUID, *, include_deleted: bool) -> ProfileModel | None:
-        result = await self.session.scalars(
+    @staticmethod
+    async def _find(
+        session: AsyncSession, user_id: uuid.UUID, *, include_deleted: bool
+    ) -> ProfileModel | None:
+        result = await session.scalars(
             select(ProfileModel)
             .where(ProfileModel.id == user_id)
             .execution_options(**{INCLUDE_DELETED: include_deleted, "populate_existing": True})
         )
         return result.one_or_none()
 
+    @staticmethod
     async def _update(
-        self, user_id: uuid.UUID, condition: Any, **values: Any
+        session: AsyncSession, user_id: uuid.UUID, condition: Any, **values: Any
     ) -> ProfileModel | None:
-        result = await self.session.scalars(
+        result = await session.scalars(
             update(ProfileModel)
             .where(ProfileModel.id == user_id, condition)
             .values(**values)
@@ -303,7 +348,7 @@ class ProfileService:
             execution_options={"synchronize_session": False, "populate_existing": True},
         )
         profile = result.one_or_none()
-        await self.session.commit()
+        await session.commit()
         return profile
 
     @staticmethod

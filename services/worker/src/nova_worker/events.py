@@ -85,6 +85,12 @@ async def password_changed_notice(event: AccountEvent, auth: AuthClient) -> Emai
     return await _owner_notice(event, auth, "password_changed", {"occurred_at": event.occurred_at})
 
 
+async def already_registered_notice(event: AccountEvent, auth: AuthClient) -> Email | None:
+    """``user.registration_attempted``: someone registered an address that has an account;
+    tell its owner (registration answers the same either way, so only the inbox knows)."""
+    return await _owner_notice(event, auth, "already_registered", {})
+
+
 async def account_disabled_notice(event: AccountEvent, auth: AuthClient) -> Email | None:
     """``user.disabled``: tell the owner their account was disabled, and why."""
     reason = event.data.get("reason")

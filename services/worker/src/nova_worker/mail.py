@@ -71,6 +71,20 @@ def _account_disabled(context: dict[str, Any], product: str) -> RenderedMail:
     )
 
 
+def _already_registered(context: dict[str, Any], product: str) -> RenderedMail:
+    return RenderedMail(
+        subject=f"You already have a {product} account",
+        body=(
+            "Hello,\n\n"
+            f"someone asked to register {context.get('email', 'this address')} with {product}, "
+            "but it already has an account. Sign in with it, or reset your password if you "
+            "have forgotten it.\n\n"
+            "If this was not you, you can ignore this e-mail: nothing has changed.\n\n"
+            f"— The {product} team\n"
+        ),
+    )
+
+
 def _plain(context: dict[str, Any], product: str) -> RenderedMail:
     return RenderedMail(subject=str(context["subject"]), body=str(context["body"]))
 
@@ -79,6 +93,7 @@ TEMPLATES = {
     "welcome": _welcome,
     "password_changed": _password_changed,
     "account_disabled": _account_disabled,
+    "already_registered": _already_registered,
     "plain": _plain,
 }
 

@@ -142,8 +142,14 @@ def _handler(state: ProbeState) -> type[BaseHTTPRequestHandler]:
     class ProbeHandler(BaseHTTPRequestHandler):
         server_version = "nova-worker"
         sys_version = ""
+        send_body = True
 
-        def do_GET(self) -> None:
+        def do_HEAD(self) -> None:
+            """The same status and headers as ``GET``, without the body."""
+            self.do_GET(send_body=False)
+
+        def do_GET(self, send_body: bool = True) -> None:
+            self.send_body = send_body
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 body = generate_latest(state.registry)
@@ -162,7 +168,8 @@ def _handler(state: ProbeState) -> type[BaseHTTPRequestHandler]:
             self.send_header("content-length", str(len(body)))
             self.send_header("cache-control", "no-store")
             self.end_headers()
-            self.wfile.write(body)
+            if self.send_body:
+                self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
             return

@@ -198,6 +198,10 @@ def user_password_changed(task: Task, event: dict[str, Any]) -> dict[str, Any]:
     return _notice_event(task, _event(event), events.password_changed_notice)
 
 
+def user_registration_attempted(task: Task, event: dict[str, Any]) -> dict[str, Any]:
+    return _notice_event(task, _event(event), events.already_registered_notice)
+
+
 def send_email(
     task: Task,
     to: str,
@@ -268,6 +272,7 @@ def register_tasks(app: Celery, settings: WorkerSettings) -> dict[str, Task]:
         EVENT_TASKS["user.deleted"]: user_deleted,
         EVENT_TASKS["user.disabled"]: user_disabled,
         EVENT_TASKS["user.password_changed"]: user_password_changed,
+        EVENT_TASKS["user.registration_attempted"]: user_registration_attempted,
         SEND_EMAIL: send_email,
     }
     registered: dict[str, Task] = {}

@@ -98,7 +98,12 @@ def build_edge(settings: EdgeSettings) -> Edge:
         runtime.extras[DOCUMENT_KEY] = MergedOpenAPI(settings, runtime.http)
         if settings.rate_limit_enabled and runtime.redis is not None:
             rate_limits.limiter = RateLimiter(
-                runtime.redis, prefix="nova:gateway:rl", name="gateway"
+                runtime.redis,
+                prefix="nova:gateway:rl",
+                name="gateway",
+                window_seconds=settings.rate_limit_window_seconds,
+                strategy="fixed",
+                fail_open=settings.rate_limit_fail_open,
             )
 
     async def stop(_: Runtime) -> None:

@@ -28,6 +28,17 @@ EDGE_REJECTIONS = Counter(
     "Requests the edge refused before any upstream call, by reason.",
     ["reason"],
 )
+EDGE_REJECTION_REASONS = (
+    "unsafe_path",
+    "unauthenticated",
+    "body_too_large",
+    "buffer_full",
+    "csrf",
+    "rate_limited",
+)
+# Every reason is exported from the start (at 0): a dashboard shows no rejections, not no data.
+for _reason in EDGE_REJECTION_REASONS:
+    EDGE_REJECTIONS.labels(_reason)
 PROXY_BUFFERED_BYTES = Gauge(
     "gateway_proxy_buffered_bytes",
     "Bytes of chunked request bodies the proxy holds in memory right now, all routes together.",

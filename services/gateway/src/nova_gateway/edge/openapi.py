@@ -9,6 +9,7 @@ listed under ``x-nova-unavailable`` instead of failing the whole document.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from typing import Any
@@ -19,7 +20,7 @@ from litestar.di import NamedDependency
 from litestar.enums import MediaType
 
 from nova_gateway.edge.settings import EdgeSettings
-from nova_kit.app import Runtime
+from nova_kit.app import SCALAR_BROWSER, SCALAR_OFFLINE_OPTIONS, Runtime
 
 DOCUMENT_KEY = "nova_merged_openapi"
 _REF = re.compile(r"^#/components/schemas/(.+)$")
@@ -125,16 +126,25 @@ async def merged_openapi(runtime: NamedDependency[Runtime]) -> dict[str, Any]:
 DOCS_PAGE = """<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Nova API</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,"></head>
 <body>
-<script id="api-reference" data-url="/api/openapi.json"></script>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+<script id="api-reference" data-url="/api/openapi.json"
+  data-configuration='{configuration}'></script>
+<script src="{script}"></script>
 </body>
 </html>
 """
 
 
+SCALAR_CDN = "https://cdn.jsdelivr.net/npm/@scalar/api-reference"
+
+
 @get("/api/docs", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
-def api_docs() -> Response[str]:
-    """An API reference page reading ``/api/openapi.json``."""
-    return Response(DOCS_PAGE, media_type=MediaType.HTML)
+def api_docs(runtime: NamedDependency[Runtime]) -> Response[str]:
+    """An API reference page reading ``/api/openapi.json``; in dev, Scalar comes from the
+    gateway itself (the dev assets behind ``/schema/assets``), so the page works offline."""
+    local = runtime.settings.dev_asset_directory(*SCALAR_BROWSER) is not None
+    script = "/schema/assets/standalone.js" if local else SCALAR_CDN
+    page = DOCS_PAGE.format(script=script, configuration=json.dumps(SCALAR_OFFLINE_OPTIONS))
+    return Response(page, media_type=MediaType.HTML)

@@ -30,7 +30,7 @@ from typing import cast
 from urllib.parse import unquote
 
 import aiohttp
-from litestar.types import Receive, Scope, Send
+from litestar.types import Message, Receive, Scope, Send
 from opentelemetry import propagate, trace
 
 from nova_gateway.edge.client import (
@@ -48,6 +48,7 @@ from nova_gateway.edge.metrics import (
 from nova_gateway.edge.responses import send_json_error
 from nova_gateway.federation.transport import client_span, record_failure, record_status
 from nova_kit.metrics import status_class
+from nova_kit.proxies import client_host
 from nova_kit.security import CLAIMS_STATE_KEY
 from nova_kit.tracing import name_server_span
 
@@ -199,14 +200,11 @@ class Route:
     read_timeout: float
 
 
-def client_address(scope: Scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
-
-
 def forwarded_headers(scope: Scope, incoming: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    previous = [value for name, value in incoming if name.lower() == "x-forwarded-for"]
-    chain = ", ".join([*previous, client_address(scope)])
+    """``X-Forwarded-*`` for the upstream. ``X-Forwarded-For`` is the client alone, as this
+    gateway resolved it through its trusted proxies (``nova_kit.proxies``): whatever chain the
+    client sent is dropped, so it cannot choose the address the services limit by."""
+    chain = client_host(scope)
     host = next((value for name, value in incoming if name.lower() == "host"), "")
     headers = [("x-forwarded-for", chain), ("x-forwarded-proto", str(scope.get("scheme", "http")))]
     if host:
@@ -281,6 +279,17 @@ class UpstreamFailure:
             return cls(504, "upstream_timeout", "timeout", "did not answer in time")
         return UNANSWERED
 
+
+UPSTREAM_ERRORS = (
+    aiohttp.ClientError,
+    OSError,
+    TimeoutError,
+    UpstreamBusyError,
+    BodyTooLargeError,
+    ClientDisconnectedError,
+)
+"""What an upstream exchange can fail with: reported as 413/502/503/504. Anything else is the
+gateway's own bug: a 500 with the request id, logged with its traceback."""
 
 UNANSWERED = UpstreamFailure(502, "upstream_error", "protocol", "failed to answer")
 """The upstream's exchange broke (or its answer's head was over the limit)."""
@@ -420,12 +429,42 @@ class RestProxy:
         query = scope.get("query_string", b"").decode("latin-1")
         url = f"{self.route.upstream}{path}" + (f"?{query}" if query else "")
         try:
-            await self.forward(
+            await self.forward_or_fail(
                 method, url, headers, receive if streamed else None, send, buffered=buffered
             )
         finally:
             if buffered is not None:
                 self.buffers.give_back(len(buffered))
+
+    async def forward_or_fail(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        receive: Receive | None,
+        send: Send,
+        *,
+        buffered: bytes | None = None,
+    ) -> None:
+        """:meth:`forward`, with the gateway's own errors (anything that is no upstream
+        failure) answered 500 ``internal_error`` with the request id, and logged with their
+        traceback."""
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.forward(method, url, headers, receive, tracked, buffered=buffered)
+        except Exception:
+            if started:
+                raise  # the answer is under way: the client must see it broken
+            logger.exception("proxy failed on %s %s/*", method, self.route.prefix)
+            await send_json_error(
+                send, 500, "internal_error", "internal error; quote the request id to support"
+            )
 
     async def forward(
         self,
@@ -493,15 +532,7 @@ class RestProxy:
                         UPSTREAM_RETRIES.labels(self.route.prefix).inc()
                         continue
                     failure = UpstreamFailure.of(error)
-                except Exception as error:
-                    if not isinstance(error, (aiohttp.ClientError, TimeoutError)):
-                        # An HTTP stack can fail oddly on a connection reset mid-handshake:
-                        # still the upstream's failure to answer, never a 500 of the gateway.
-                        logger.warning(
-                            "upstream client failed",
-                            exc_info=error,
-                            extra={"upstream": self.route.prefix},
-                        )
+                except UPSTREAM_ERRORS as error:
                     failure = UpstreamFailure.of(error)
                 else:
                     if head_size(response.raw_headers) <= MAX_RESPONSE_HEAD_BYTES:

@@ -7,10 +7,11 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from nova_gateway.edge.metrics import EDGE_REJECTIONS
-from nova_gateway.edge.proxy import client_address
 from nova_gateway.edge.responses import send_json_error
 from nova_gateway.edge.settings import EdgeSettings
-from nova_kit.ratelimit import Decision, RateLimiter
+from nova_kit.errors import AppError
+from nova_kit.proxies import client_host
+from nova_kit.ratelimit import Decision, Limit, RateLimiter
 from nova_kit.security import CLAIMS_STATE_KEY
 from nova_kit.tokens import AccessClaims
 
@@ -31,27 +32,30 @@ class EdgeRateLimitMiddleware(ASGIMiddleware):
 
     async def check(self, scope: Scope) -> Decision | None:
         assert self.limiter is not None
-        window = self.settings.rate_limit_window_seconds
         claims = scope.get("state", {}).get(CLAIMS_STATE_KEY)
         if isinstance(claims, AccessClaims):
-            decision = await self.limiter.hit(
-                f"sub:{claims.subject}",
-                limit=self.settings.rate_limit_per_subject,
-                window_seconds=window,
-            )
+            limit = Limit("sub", claims.subject, self.settings.rate_limit_per_subject)
         else:
-            decision = await self.limiter.hit(
-                f"ip:{client_address(scope)}",
-                limit=self.settings.rate_limit_per_client,
-                window_seconds=window,
-            )
+            limit = Limit("ip", client_host(scope), self.settings.rate_limit_per_client)
+        decision = await self.limiter.check([limit])
         return None if decision.allowed else decision
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if self.limiter is None or scope["path"] in EXEMPT_PATHS:
             await next_app(scope, receive, send)
             return
-        refused = await self.check(scope)
+        try:
+            refused = await self.check(scope)
+        except AppError as error:  # Redis down and the limiter fails closed
+            EDGE_REJECTIONS.labels(error.code).inc()
+            await send_json_error(
+                send,
+                error.status_code,
+                error.code,
+                error.message,
+                headers=[(name.lower(), value) for name, value in error.headers.items()],
+            )
+            return
         if refused is not None:
             EDGE_REJECTIONS.labels("rate_limited").inc()
             await send_json_error(

@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from litestar.enums import ScopeType
@@ -102,6 +103,13 @@ class UpstreamAnswer:
     content: bytes
 
 
+def own_hosts(scope: Scope) -> set[str]:
+    """The hosts the browser addressed: ``Host``, and ``X-Forwarded-Host`` when a same-origin
+    front end (the Next.js server) relays the request. A page cannot set either on a
+    cross-site request without a CORS preflight, which the gateway refuses."""
+    return {value for name in ("host", "x-forwarded-host") if (value := header(scope, name))}
+
+
 class CookieSessionMiddleware:
     """Edge middleware: access cookie → ``Authorization`` header, plus the CSRF rules."""
 
@@ -114,10 +122,18 @@ class CookieSessionMiddleware:
             return None
         if not (is_json(header(scope, "content-type")) or header(scope, CSRF_HEADER)):
             return "state-changing cookie requests must be JSON or carry X-Nova-CSRF"
+        # SameSite cookies stop most cross-site writes; the request's own provenance stops the
+        # rest (older browsers, same-site sibling hosts): a browser states it in Sec-Fetch-Site,
+        # and in Origin on every cross-origin write even without Fetch Metadata.
         site = (header(scope, "sec-fetch-site") or "").lower()
         origin = header(scope, "origin")
-        if site == "cross-site" and origin not in self.settings.cors_allow_origins:
+        allowed = origin is not None and origin in self.settings.cors_allow_origins
+        if site == "same-origin" or allowed:
+            return None
+        if site in ("cross-site", "same-site"):
             return "cross-site request from an origin that is not allowed"
+        if origin is not None and urlsplit(origin).netloc not in own_hosts(scope):
+            return "request from an origin that is not allowed"
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

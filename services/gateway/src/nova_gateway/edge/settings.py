@@ -55,6 +55,10 @@ class EdgeSettings(ServiceSettings):
     rate_limit_per_client: int = Field(default=600, ge=1)
     rate_limit_per_subject: int = Field(default=1200, ge=1)
     rate_limit_window_seconds: float = Field(default=60.0, gt=0)
+    rate_limit_fail_open: bool = True
+    """When Redis is down the edge's general request budget lets requests through (logged and
+    counted): it guards capacity, not credentials. Sign-in and registration are limited by auth
+    itself, which fails closed outside dev/test. False answers 503 rate_limit_unavailable."""
 
     upstream_openapi_path: str = "/schema/openapi.json"
     openapi_cache_seconds: float = Field(default=60.0, ge=0)

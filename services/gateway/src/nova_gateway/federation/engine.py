@@ -30,7 +30,7 @@ from graphql.execution.values import get_variable_values
 
 from nova_gateway.federation.errors import ErrorDict, graphql_error
 from nova_gateway.federation.executor import execute_plan
-from nova_gateway.federation.limits import OperationLimits, limit_rules
+from nova_gateway.federation.limits import OperationLimits, check_limits, limit_rules
 from nova_gateway.federation.plan_cache import LruCache, PlanCache
 from nova_gateway.federation.planner import PlanningError, find_operation, plan_operation
 from nova_gateway.federation.response import shape_response
@@ -72,6 +72,8 @@ class EngineConfig:
     transport: TransportConfig = field(default_factory=TransportConfig)
     subgraph_urls: Mapping[str, str] = field(default_factory=dict)
     """Routing URLs by subgraph name, overriding the ones in the supergraph."""
+    check_invariants: bool = False
+    """Raise on a selected field missing from the answer without an error (dev and test)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,7 @@ class FederationEngine:
         self.config = config
         self.current: LoadedSupergraph | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        self._retiring: list[SubgraphTransport] = []
 
     @property
     def supergraph_hash(self) -> str | None:
@@ -138,20 +141,30 @@ class FederationEngine:
         )
 
     def _close_later(self, transport: SubgraphTransport) -> None:
+        """Close ``transport`` once the requests still using it are done (or at :meth:`close`)."""
+        self._retiring.append(transport)
+
         async def close() -> None:
             await asyncio.sleep(_OLD_TRANSPORT_GRACE_SECONDS)
+            self._retiring.remove(transport)
             await transport.close()
 
         try:
             task = asyncio.get_running_loop().create_task(close())
         except RuntimeError:
-            return
+            return  # no loop yet, so no session either; :meth:`close` still drops it
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
     async def close(self) -> None:
-        for task in list(self._closing):
+        """Close every transport: the current one and those retired by reloads."""
+        pending = list(self._closing)
+        for task in pending:
             task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        retiring, self._retiring = self._retiring, []
+        for transport in retiring:
+            await transport.close()
         if self.current is not None:
             await self.current.transport.close()
 
@@ -167,7 +180,14 @@ class FederationEngine:
             if "token" in error.message.lower():
                 code = TOKEN_LIMIT_EXCEEDED
             return GraphQLResponse(400, {"errors": [_located(error, code)]})
-        validation_errors = validate(loaded.supergraph.api_schema, document, loaded.rules)
+        # The expanded size first: validation and planning expand fragments, the check does not.
+        validation_errors = check_limits(document, self.config.limits) or validate(
+            loaded.supergraph.api_schema,
+            document,
+            loaded.rules,
+            # "Did you mean …?" names fields a client could not list without introspection.
+            hide_suggestions=not self.config.limits.introspection,
+        )
         if validation_errors:
             GRAPHQL_REQUESTS.labels("unknown", "rejected").inc()
             return GraphQLResponse(
@@ -224,9 +244,12 @@ class FederationEngine:
         except PlanningError as error:
             logger.warning("query planning failed: %s", error)
             GRAPHQL_REQUESTS.labels(kind, "planning_failed").inc()
-            return _request_error(
+            # A valid operation this supergraph cannot answer: it failed in execution, so
+            # ``data`` is null (no field is silently left out).
+            refused = _request_error(
                 200, f"The operation cannot be planned: {error}", QUERY_PLANNING_FAILED
             )
+            return GraphQLResponse(200, {"data": None, **refused.body})
         result = await execute_plan(
             plan,
             loaded.transport,
@@ -244,6 +267,7 @@ class FederationEngine:
             data=result.data,
             errors=result.errors,
             local_data=local,
+            check_invariants=self.config.check_invariants,
         )
         GRAPHQL_REQUESTS.labels(kind, "errors" if body.get("errors") else "ok").inc()
         return GraphQLResponse(200, body)

@@ -16,7 +16,15 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import msgspec
-from graphql import FieldNode, InlineFragmentNode, OperationDefinitionNode, parse
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionNode,
+    parse,
+)
 
 from nova_gateway.federation.errors import (
     TYPE_ALIAS_PREFIX,
@@ -41,6 +49,7 @@ from nova_gateway.federation.transport import SUBREQUEST_MALFORMED_RESPONSE, Sub
 from nova_gateway.metrics import SUBGRAPH_GRAPHQL_ERRORS
 
 _CANONICAL = msgspec.json.Encoder(order="sorted")
+ENTITY_REPRESENTATION_INCOMPLETE = "ENTITY_REPRESENTATION_INCOMPLETE"
 
 
 class Fetcher(Protocol):
@@ -100,9 +109,13 @@ async def _execute(run: _Run, node: PlanNode) -> None:
             await _execute(run, clause)
     elif isinstance(node, ParallelNode):
         branches = [replace(run, errors=[]) for _ in node.nodes]
-        await asyncio.gather(
-            *(_execute(branch, child) for branch, child in zip(branches, node.nodes, strict=True))
-        )
+        # A failing branch cancels its siblings; the caller sees its error, not a group of one.
+        try:
+            async with asyncio.TaskGroup() as group:
+                for branch, child in zip(branches, node.nodes, strict=True):
+                    group.create_task(_execute(branch, child))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
         for branch in branches:
             run.errors.extend(branch.errors)
 
@@ -131,6 +144,11 @@ async def _fetch_root(run: _Run, fetch: FetchNode) -> None:
         if fetch.type_aliases:
             restore_type_aliases(data)
         deep_merge(run.data, data)
+    elif payload.get("errors"):
+        # The subgraph refused the operation as a whole (``data: null``): each field it was
+        # asked for is null, explained by the errors below.
+        for key in top_level_keys(fetch.operation):
+            run.data.setdefault(key, None)
     raw_errors = payload.get("errors")
     if isinstance(raw_errors, list) and raw_errors:
         SUBGRAPH_GRAPHQL_ERRORS.labels(fetch.service).inc(len(raw_errors))
@@ -191,6 +209,8 @@ def _shape_values(
 ) -> dict[str, Any] | None:
     values: dict[str, Any] = {}
     for item in shape:
+        if item.types is not None and obj.get("__typename") not in item.types:
+            continue
         if item.response_key not in obj:
             if item.response_key in optional:
                 continue
@@ -215,7 +235,11 @@ def _shape_list(value: Any, shape: tuple[ShapeField, ...]) -> Any:
     return value
 
 
-async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
+def _representations(
+    run: _Run, flatten: FlattenNode
+) -> tuple[list[dict[str, Any]], list[list[_Target]]]:
+    """The distinct representations of the objects at the flatten path, each with the objects
+    it stands for. An object that cannot be represented gets an error, never silence."""
     fetch = flatten.node
     entity = fetch.entity
     assert entity is not None
@@ -229,6 +253,19 @@ async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
             target.obj, entity.representation, entity.typename, entity.optional
         )
         if representation is None:
+            # A key or required value is missing: the object cannot be sent. Unless an earlier
+            # error already explains it (a failed fetch of that value), say so.
+            if not _explained(run.errors, target.path):
+                run.errors.append(
+                    graphql_error(
+                        f"{fetch.service} was not asked for this {entity.type_condition}: "
+                        "a field its @key or @requires needs is missing",
+                        path=[*target.path, *top_level_keys(fetch.operation)[:1]],
+                        code=ENTITY_REPRESENTATION_INCOMPLETE,
+                        serviceName=fetch.service,
+                    )
+                )
+            _null_requested(fetch, [[target]])
             continue
         key = _CANONICAL.encode(representation)
         index = index_by_key.get(key)
@@ -237,6 +274,14 @@ async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
             representations.append(representation)
             targets_by_index.append([])
         targets_by_index[index].append(target)
+    return representations, targets_by_index
+
+
+async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
+    fetch = flatten.node
+    entity = fetch.entity
+    assert entity is not None
+    representations, targets_by_index = _representations(run, flatten)
     if not representations:
         return
     errors = run.errors
@@ -248,6 +293,7 @@ async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
         for targets in targets_by_index:
             for target in targets:
                 errors.append(_fetch_failure(failure, fetch.service, [*target.path, *first_keys]))
+        _null_requested(fetch, targets_by_index)
         return
     data = payload.get("data")
     if fetch.type_aliases and isinstance(data, dict):
@@ -259,6 +305,7 @@ async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
         for raw in raw_errors:
             errors.extend(_entity_errors(raw, fetch.service, targets_by_index, first_keys))
     if entities is None:
+        _null_requested(fetch, targets_by_index)
         return
     if not isinstance(entities, list) or len(entities) != len(representations):
         count = len(entities) if isinstance(entities, list) else 0
@@ -276,9 +323,14 @@ async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
                         serviceName=fetch.service,
                     )
                 )
+        _null_requested(fetch, targets_by_index)
         return
     for entity_value, targets in zip(entities, targets_by_index, strict=True):
-        if isinstance(entity_value, dict):
+        if entity_value is None:
+            # The subgraph has no such entity: every field asked of it is null (a non-null one
+            # then propagates with its error when the response is shaped).
+            _null_requested(fetch, [targets])
+        elif isinstance(entity_value, dict):
             # Entered with the object's own __typename, a subgraph answering another one
             # names the implementation of an interface the object was only known as.
             concrete = entity_value.get("__typename") if entity.typename is None else None
@@ -286,6 +338,30 @@ async def _fetch_entities(run: _Run, flatten: FlattenNode) -> None:
                 deep_merge(target.obj, entity_value)
                 if isinstance(concrete, str):
                     target.obj["__typename"] = concrete
+
+
+def _null_requested(fetch: FetchNode, targets_by_index: list[list[_Target]]) -> None:
+    """What ``fetch`` was to bring is null on each object it did not answer for (a failed or
+    malformed fetch, or an entity the subgraph does not have): the fields are there, null, next
+    to the errors that say why, never absent (a non-null one propagates when shaped)."""
+    requested = dict.fromkeys(top_level_keys(fetch.operation))
+    restore_type_aliases(requested)
+    for targets in targets_by_index:
+        for target in targets:
+            for key in requested:
+                target.obj.setdefault(key, None)
+
+
+def _explained(errors: list[ErrorDict], path: Path) -> bool:
+    """True when an error is located at ``path``, below it or at one of its parents."""
+    for error in errors:
+        located = error.get("path")
+        if not isinstance(located, list):
+            continue
+        common = min(len(located), len(path))
+        if located[:common] == path[:common]:
+            return True
+    return False
 
 
 def _entity_errors(
@@ -363,23 +439,45 @@ def _merge_lists(target: list[Any], source: list[Any]) -> None:
 @lru_cache(maxsize=1024)
 def _top_level_keys(operation: str) -> tuple[str, ...]:
     document = parse(operation, no_location=True)
-    definition = document.definitions[0]
-    assert isinstance(definition, OperationDefinitionNode)
-    selections = list(definition.selection_set.selections)
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    definition = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    selections: Sequence[SelectionNode] = definition.selection_set.selections
     first = selections[0] if selections else None
     if isinstance(first, FieldNode) and first.name.value == "_entities" and first.selection_set:
-        fragment = first.selection_set.selections[0]
-        assert isinstance(fragment, InlineFragmentNode)
-        selections = list(fragment.selection_set.selections)
-    keys = [
-        (s.alias or s.name).value
-        for s in selections
-        if isinstance(s, FieldNode) and s.name.value != "__typename"
-    ]
+        # every type condition's fields: one fetch may enter several entity types
+        selections = first.selection_set.selections
+    keys: dict[str, None] = {}
+    _collect_keys(selections, fragments, keys, set())
     return tuple(keys)
 
 
+def _collect_keys(
+    selections: Sequence[SelectionNode],
+    fragments: Mapping[str, FragmentDefinitionNode],
+    keys: dict[str, None],
+    seen: set[str],
+) -> None:
+    """The response keys of ``selections``, through inline fragments and fragment spreads (a
+    field under ``... @include(if: $x) { f }`` is still a field the fetch asks for)."""
+    for selection in selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value != "__typename":
+                keys.setdefault((selection.alias or selection.name).value)
+        elif isinstance(selection, InlineFragmentNode):
+            _collect_keys(selection.selection_set.selections, fragments, keys, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                seen.add(name)
+                _collect_keys(fragment.selection_set.selections, fragments, keys, seen)
+
+
 def top_level_keys(operation: str) -> list[str]:
-    """Response keys of the fields a subgraph operation asks for first (used to locate errors
-    of a fetch that failed as a whole)."""
+    """Response keys of the fields a subgraph operation asks for first, through fragments (used to
+    locate the errors of a fetch that failed as a whole and to null what it was to bring)."""
     return list(_top_level_keys(operation))

@@ -6,7 +6,7 @@ copy key and required values from the response data into ``_entities`` represent
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from graphql import FieldNode, InlineFragmentNode, OperationDefinitionNode, SelectionNode, parse
 
@@ -44,29 +44,44 @@ def provided_fields(selections: Sequence[SelectionNode]) -> Provided:
     return provided
 
 
-def representation_shape(selections: Sequence[SelectionNode]) -> tuple[ShapeField, ...]:
-    """What to copy from the data into a representation for these key or required fields."""
+def representation_shape(
+    selections: Sequence[SelectionNode],
+    expand: Callable[[str], Iterable[str]] | None = None,
+    types: frozenset[str] | None = None,
+) -> tuple[ShapeField, ...]:
+    """What to copy from the data into a representation for these key or required fields.
+    A field under a type condition is copied only from objects of the types ``expand`` gives
+    for that condition (the condition itself by default)."""
     shape: list[ShapeField] = []
     for selection in selections:
         if isinstance(selection, FieldNode):
             nested = selection.selection_set.selections if selection.selection_set else ()
             name = selection.name.value
             key = selection.alias.value if selection.alias else name
-            shape.append(ShapeField(key, name, representation_shape(nested)))
+            shape.append(ShapeField(key, name, representation_shape(nested, expand), types))
         elif isinstance(selection, InlineFragmentNode):
-            shape.extend(representation_shape(selection.selection_set.selections))
+            inner = types
+            if selection.type_condition is not None:
+                condition = selection.type_condition.name.value
+                narrowed = frozenset(expand(condition) if expand else (condition,))
+                inner = narrowed if types is None else types & narrowed
+            shape.extend(representation_shape(selection.selection_set.selections, expand, inner))
     return tuple(shape)
 
 
 def merge_shape(into: dict[str, ShapeField], shape: tuple[ShapeField, ...]) -> None:
-    """Add ``shape`` to the shape ``into`` (by response key), merging nested fields."""
+    """Add ``shape`` to the shape ``into`` (by response key), merging nested fields and the
+    types each applies to."""
     for item in shape:
         existing = into.get(item.response_key)
         if existing is None:
             into[item.response_key] = item
-        elif item.shape:
-            merged = {s.response_key: s for s in existing.shape}
-            merge_shape(merged, item.shape)
-            into[item.response_key] = ShapeField(
-                item.response_key, item.name, tuple(merged.values())
-            )
+            continue
+        types = (
+            None if existing.types is None or item.types is None else existing.types | item.types
+        )
+        merged = {s.response_key: s for s in existing.shape}
+        merge_shape(merged, item.shape)
+        into[item.response_key] = ShapeField(
+            item.response_key, item.name, tuple(merged.values()), types
+        )

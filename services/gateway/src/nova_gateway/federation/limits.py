@@ -1,15 +1,24 @@
-"""Operation limits enforced during validation, before any subgraph is called.
+"""Operation limits, checked on the parsed document before validation and planning.
 
-Each limit is a graphql-core validation rule whose error carries a stable ``extensions.code``.
+Validation and planning expand fragment spreads: twenty fragments that each spread the next
+one twice are a 1 KB document of 2^20 fields. The limits here are therefore computed on the
+*shape* of each operation without expanding it — every fragment's shape is computed once and
+memoised (``size(F) = Σ size(children)``), so the check is linear in the document's length —
+and an operation over any limit is refused with a stable ``extensions.code`` before
+graphql-core's rules (``OverlappingFieldsCanBeMergedRule`` is quadratic in the fields of a
+selection) or the planner ever see it. Bounding the expanded field count bounds their work.
+
+Introspection being off is a validation rule (it needs no expansion).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -17,12 +26,13 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
 )
 
 MAX_DEPTH_EXCEEDED = "MAX_DEPTH_EXCEEDED"
 MAX_ALIASES_EXCEEDED = "MAX_ALIASES_EXCEEDED"
 MAX_ROOT_FIELDS_EXCEEDED = "MAX_ROOT_FIELDS_EXCEEDED"
+MAX_FIELDS_EXCEEDED = "MAX_FIELDS_EXCEEDED"
+MAX_REPEATED_FIELDS_EXCEEDED = "MAX_REPEATED_FIELDS_EXCEEDED"
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
 
 
@@ -32,56 +42,155 @@ class OperationLimits:
     max_aliases: int = 30
     max_root_fields: int = 20
     max_tokens: int = 5000
+    max_fields: int = 1000
+    """Fields of the operation with every fragment spread expanded."""
+    max_repeated_fields: int = 50
+    """Fields one response name stands for once same-named fields (fragments looked through)
+    are merged, along the worst path (``Shape.repeated``). Checking that they can be merged
+    compares them pairwise, so this bounds a quadratic cost."""
     introspection: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """An operation's (or a selection set's) size once its fragments are expanded."""
+
+    fields: int = 0
+    """Every field at every level."""
+    depth: int = 0
+    aliases: int = 0
+    top: int = 0
+    """Fields directly in the selection set (fragments looked through)."""
+    repeated: int = 0
+    """How many fields one response name can stand for once same-named fields are merged: per
+    name, the fields with that name times the most their sub-selections repeat, along the worst
+    path. Checking that fields can be merged compares these pairwise."""
+    names: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+    """Per response name directly in the selection set: how many fields, and the most any of
+    their sub-selections repeats."""
+
+
+_INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
+
+
+class _ShapeCounter:
+    """Shapes of selection sets, with each fragment's shape computed once per context."""
+
+    def __init__(self, fragments: dict[str, SelectionSetNode]) -> None:
+        self.fragments = fragments
+        self.memo: dict[tuple[str, bool], Shape] = {}
+        self.active: set[str] = set()
+
+    def shape(self, selection_set: SelectionSetNode, introspection: bool = False) -> Shape:
+        """Inside ``__schema``/``__type``, ``ofType`` adds no level: it unwraps a list or
+        non-null type one to one (no fan-out, and null past the schema's type wrappers), and the
+        standard introspection query of GraphQL tools nests it nine deep."""
+        fields = depth = aliases = top = 0
+        names: dict[str, tuple[int, int]] = {}
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                top += 1
+                fields += 1
+                response_name = (selection.alias or selection.name).value
+                if selection.alias is not None:
+                    aliases += 1
+                if selection.selection_set is None:
+                    _merge(names, response_name, 1, 1)
+                    depth = max(depth, 1)
+                    continue
+                name = selection.name.value
+                inside = introspection or name in _INTROSPECTION_ROOTS
+                level = 0 if introspection and name == "ofType" else 1
+                child = self.shape(selection.selection_set, inside)
+                fields += child.fields
+                aliases += child.aliases
+                depth = max(depth, level + child.depth)
+                _merge(names, response_name, 1, max(1, child.repeated))
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                child = self.shape(selection.selection_set, introspection)
+            elif isinstance(selection, FragmentSpreadNode):
+                child = self.fragment(selection.name.value, introspection)
+            else:  # pragma: no cover - the three selection kinds are exhaustive
+                continue
+            fields += child.fields
+            aliases += child.aliases
+            depth = max(depth, child.depth)
+            top += child.top
+            for response_name, (count, below) in child.names.items():
+                _merge(names, response_name, count, below)
+        repeated = max((count * below for count, below in names.values()), default=0)
+        return Shape(fields, depth, aliases, top, repeated, names)
+
+    def fragment(self, name: str, introspection: bool) -> Shape:
+        key = (name, introspection)
+        known = self.memo.get(key)
+        if known is not None:
+            return known
+        selection_set = self.fragments.get(name)
+        if selection_set is None or name in self.active:
+            # Unknown fragments and cycles are validation errors; they add nothing here.
+            return Shape()
+        self.active.add(name)
+        try:
+            result = self.shape(selection_set, introspection)
+        finally:
+            self.active.discard(name)
+        self.memo[key] = result
+        return result
+
+
+def _merge(names: dict[str, tuple[int, int]], name: str, count: int, below: int) -> None:
+    known_count, known_below = names.get(name, (0, 0))
+    names[name] = (known_count + count, max(known_below, below))
+
+
+def operation_shapes(document: DocumentNode) -> list[tuple[OperationDefinitionNode, Shape]]:
+    """The expanded shape of every operation in ``document``, in time linear in its length."""
+    fragments = {
+        definition.name.value: definition.selection_set
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    counter = _ShapeCounter(fragments)
+    return [
+        (definition, counter.shape(definition.selection_set))
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+    ]
+
+
+def check_limits(document: DocumentNode, limits: OperationLimits) -> list[GraphQLError]:
+    """Errors for every limit an operation of ``document`` exceeds (none: within limits)."""
+    errors: list[GraphQLError] = []
+    for node, shape in operation_shapes(document):
+        checks = (
+            (
+                shape.fields,
+                limits.max_fields,
+                MAX_FIELDS_EXCEEDED,
+                "selects {} fields once its fragments are expanded",
+            ),
+            (
+                shape.repeated,
+                limits.max_repeated_fields,
+                MAX_REPEATED_FIELDS_EXCEEDED,
+                "selects one response name {} times once same-named fields are merged",
+            ),
+            (shape.depth, limits.max_depth, MAX_DEPTH_EXCEEDED, "is {} levels deep"),
+            (shape.aliases, limits.max_aliases, MAX_ALIASES_EXCEEDED, "uses {} aliases"),
+            (shape.top, limits.max_root_fields, MAX_ROOT_FIELDS_EXCEEDED, "selects {} root fields"),
+        )
+        for value, limit, code, what in checks:
+            if value > limit:
+                message = f"The operation {what.format(value)}; the limit is {limit}."
+                errors.append(GraphQLError(message, node, extensions={"code": code}))
+    return errors
+
+
 def limit_rules(limits: OperationLimits) -> list[type[ASTValidationRule]]:
-    rules: list[type[ASTValidationRule]] = [_shape_rule(limits)]
-    if not limits.introspection:
-        rules.append(_NoIntrospection)
-    return rules
-
-
-def _shape_rule(limits: OperationLimits) -> type[ASTValidationRule]:
-    class OperationShapeRule(ASTValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            context = self.context
-            assert isinstance(context, ValidationContext)
-            fragments = {
-                definition.name.value: definition.selection_set
-                for definition in context.document.definitions
-                if isinstance(definition, FragmentDefinitionNode)
-            }
-            depth = _depth(node.selection_set, fragments, set())
-            if depth > limits.max_depth:
-                self.report_error(
-                    GraphQLError(
-                        f"The operation is {depth} levels deep; the limit is {limits.max_depth}.",
-                        node,
-                        extensions={"code": MAX_DEPTH_EXCEEDED},
-                    )
-                )
-            aliases = _count_aliases(node.selection_set, fragments, set())
-            if aliases > limits.max_aliases:
-                self.report_error(
-                    GraphQLError(
-                        f"The operation uses {aliases} aliases; the limit is {limits.max_aliases}.",
-                        node,
-                        extensions={"code": MAX_ALIASES_EXCEEDED},
-                    )
-                )
-            roots = _root_field_count(node.selection_set, fragments, set())
-            if roots > limits.max_root_fields:
-                self.report_error(
-                    GraphQLError(
-                        f"The operation selects {roots} root fields; the limit is "
-                        f"{limits.max_root_fields}.",
-                        node,
-                        extensions={"code": MAX_ROOT_FIELDS_EXCEEDED},
-                    )
-                )
-
-    return OperationShapeRule
+    """Validation rules the limits add to graphql-core's (the shape is checked before)."""
+    return [] if limits.introspection else [_NoIntrospection]
 
 
 class _NoIntrospection(ASTValidationRule):
@@ -94,63 +203,3 @@ class _NoIntrospection(ASTValidationRule):
                     extensions={"code": INTROSPECTION_DISABLED},
                 )
             )
-
-
-def _children(
-    selection_set: SelectionSetNode, fragments: dict[str, SelectionSetNode], seen: set[str]
-) -> list[FieldNode]:
-    """Fields of a selection set with fragments looked through."""
-    fields: list[FieldNode] = []
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            fields.append(selection)
-        elif isinstance(selection, InlineFragmentNode):
-            fields.extend(_children(selection.selection_set, fragments, seen))
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name in seen or name not in fragments:
-                continue
-            fields.extend(_children(fragments[name], fragments, {*seen, name}))
-    return fields
-
-
-_INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
-
-
-def _depth(
-    selection_set: SelectionSetNode,
-    fragments: dict[str, SelectionSetNode],
-    seen: set[str],
-    introspection: bool = False,
-) -> int:
-    """Levels of nested fields. Inside ``__schema``/``__type``, ``ofType`` adds no level: it
-    unwraps a list or non-null type one to one (no fan-out, and null past the schema's type
-    wrappers), and the standard introspection query of GraphQL tools nests it nine deep."""
-    deepest = 0
-    for field in _children(selection_set, fragments, seen):
-        name = field.name.value
-        if field.selection_set is None:
-            deepest = max(deepest, 1)
-            continue
-        inside = introspection or name in _INTROSPECTION_ROOTS
-        level = 0 if introspection and name == "ofType" else 1
-        deepest = max(deepest, level + _depth(field.selection_set, fragments, seen, inside))
-    return deepest
-
-
-def _count_aliases(
-    selection_set: SelectionSetNode, fragments: dict[str, SelectionSetNode], seen: set[str]
-) -> int:
-    count = 0
-    for field in _children(selection_set, fragments, seen):
-        if field.alias is not None:
-            count += 1
-        if field.selection_set is not None:
-            count += _count_aliases(field.selection_set, fragments, seen)
-    return count
-
-
-def _root_field_count(
-    selection_set: SelectionSetNode, fragments: dict[str, SelectionSetNode], seen: set[str]
-) -> int:
-    return len(_children(selection_set, fragments, seen))

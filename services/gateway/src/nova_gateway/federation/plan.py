@@ -28,6 +28,9 @@ class ShapeField:
     name: str
     """The field name the representation carries."""
     shape: tuple[ShapeField, ...] = ()
+    types: frozenset[str] | None = None
+    """Set when the field set selects the field under a type condition: it is copied only
+    from objects of these types."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +162,10 @@ def _print_shape(shape: tuple[ShapeField, ...]) -> str:
     parts = []
     for item in shape:
         name = item.name if item.response_key == item.name else f"{item.response_key}: {item.name}"
-        parts.append(f"{name} {{ {_print_shape(item.shape)} }}" if item.shape else name)
+        printed = f"{name} {{ {_print_shape(item.shape)} }}" if item.shape else name
+        if item.types is not None:
+            printed = f"... on {'|'.join(sorted(item.types))} {{ {printed} }}"
+        parts.append(printed)
     return " ".join(parts)
 
 

@@ -19,6 +19,7 @@ Mutation root fields are planned one at a time and run in order.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -56,6 +57,7 @@ from nova_gateway.federation.plan import (
     PlanNode,
     QueryPlan,
     SequenceNode,
+    ShapeField,
 )
 from nova_gateway.federation.selection import (
     SelectionConflictError,
@@ -67,8 +69,17 @@ from nova_gateway.federation.supergraph import FieldInfo, Supergraph, Supergraph
 INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type", "__typename"})
 
 
+_Lookup = tuple[int, str, tuple[str, ...], str, int]
+"""An entity group: (source group, subgraph, path, type, variant). Variants are groups of the
+same entity whose ``@requires`` need one field with different arguments."""
+
+
 class PlanningError(ValueError):
     """The operation cannot be planned over this supergraph."""
+
+
+class _NoKeyToSupplyError(PlanningError):
+    """No subgraph resolving a field can be entered with a key the current one supplies."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +144,10 @@ class _Position:
     siblings: SelectionTree | None = None
     """The tree whose type-conditioned fragments the objects' fields are selected in: one
     subgraph query cannot give a response key two types there."""
+    local: frozenset[str] | None = None
+    """The object types these objects can have as the group's subgraph returns them (its own
+    field types, union members and implementations, narrowed by the fragments entered);
+    None: every type the subgraph has for the parent type."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,8 +245,8 @@ class _Planner:
         self.root_type = supergraph.root_types[kind]
         self.groups: list[FetchGroup] = []
         self.root_groups: dict[str, FetchGroup] = {}
-        self.entity_groups: dict[tuple[int, str, tuple[str, ...], str], FetchGroup] = {}
-        self.entering: set[tuple[int, str, tuple[str, ...], str]] = set()
+        self.entity_groups: dict[_Lookup, FetchGroup] = {}
+        self.entering: set[_Lookup] = set()
         self.sibling_types: dict[int, dict[str, list[str]]] = {}
 
     # --- walking the operation ------------------------------------------------------------
@@ -374,16 +389,60 @@ class _Planner:
                 tree = tree.fragment(None, conditions)
             target_at = _Position(target, at.path, tree, None, at.client, lineage=at.lineage)
             return {target.index} | self._plan_fragment(target_at, parent, fragment)
-        if not supergraph.knows_type(at.group.graph, condition):
+        graph = at.group.graph
+        local = self._local_types(at, parent)
+        matching = frozenset(t for t in local if self._matches(t, condition))
+        if not matching:
+            # No object this subgraph returns here has that type.
             return set()
-        inner = replace(
-            at,
-            tree=at.tree.fragment(condition, directives),
-            conditions=(*at.conditions, directives) if directives else at.conditions,
-            lineage=_down(at.lineage, _Step(parent, condition=condition, directives=directives)),
-            siblings=at.tree,
+        entered = (*at.conditions, directives) if directives else at.conditions
+        if supergraph.knows_type(graph, condition) and matching == {
+            t for t in local if t in supergraph.possible_types_in(condition, graph)
+        }:
+            inner = replace(
+                at,
+                tree=at.tree.fragment(condition, directives),
+                conditions=entered,
+                lineage=_down(
+                    at.lineage, _Step(parent, condition=condition, directives=directives)
+                ),
+                siblings=at.tree,
+                local=matching,
+            )
+            return self._plan_selections(inner, condition, fragment.selections)
+        # The subgraph's own type system disagrees with the supergraph's about which of its
+        # objects match (an implementation declared in another subgraph, a narrower field
+        # type): select on each matching object type instead.
+        providers: set[int] = set()
+        for concrete in self._ordered(matching):
+            concrete_at = replace(
+                at,
+                tree=at.tree.fragment(concrete, directives),
+                conditions=entered,
+                lineage=_down(at.lineage, _Step(parent, condition=concrete, directives=directives)),
+                siblings=at.tree,
+                local=frozenset((concrete,)),
+            )
+            providers |= self._plan_selections(concrete_at, concrete, fragment.selections)
+        return providers
+
+    def _local_types(self, at: _Position, parent: str) -> frozenset[str]:
+        if at.local is not None:
+            return at.local
+        return self.supergraph.possible_types_in(parent, at.group.graph)
+
+    def _matches(self, object_type: str, condition: str) -> bool:
+        """True when an object of ``object_type`` matches the type condition ``condition``
+        (as the client means it: in the supergraph)."""
+        if object_type == condition:
+            return True
+        return self.supergraph.is_abstract(condition) and object_type in (
+            self.supergraph.possible_types(condition)
         )
-        return self._plan_selections(inner, condition, fragment.selections)
+
+    def _ordered(self, types: frozenset[str]) -> list[str]:
+        """``types`` in the supergraph's order (plans print the same every time)."""
+        return [name for name in self.supergraph.types if name in types]
 
     def _plan_field(self, at: _Position, parent: str, node: FieldNode) -> set[int]:
         name = node.name.value
@@ -410,16 +469,16 @@ class _Planner:
             # No subgraph resolves the field for the interface as a whole: plan it on each
             # concrete type this subgraph can return.
             providers: set[int] = set()
-            for concrete in supergraph.possible_types(parent):
-                if supergraph.knows_type(group.graph, concrete):
-                    concrete_at = replace(
-                        at,
-                        tree=at.tree.fragment(concrete),
-                        provided=None,
-                        lineage=_down(at.lineage, _Step(parent, condition=concrete)),
-                        siblings=at.tree,
-                    )
-                    providers |= self._plan_field(concrete_at, concrete, node)
+            for concrete in self._ordered(self._local_types(at, parent)):
+                concrete_at = replace(
+                    at,
+                    tree=at.tree.fragment(concrete),
+                    provided=None,
+                    lineage=_down(at.lineage, _Step(parent, condition=concrete)),
+                    siblings=at.tree,
+                    local=frozenset((concrete,)),
+                )
+                providers |= self._plan_field(concrete_at, concrete, node)
             return providers
         if not supergraph.is_abstract(parent) and not supergraph.resolving_graphs(parent, name):
             # A field an @interfaceObject adds to every implementation: enter that subgraph
@@ -427,7 +486,14 @@ class _Planner:
             parent = self._interface_owning(parent, name)
         if not self._key_candidates(parent, name) and at.lineage is not None:
             return self._reenter(at, at.lineage, parent, node)
-        target = self._jump(at, parent, name)
+        try:
+            target = self._jump(at, parent, name)
+        except _NoKeyToSupplyError:
+            if at.lineage is None:
+                raise
+            # Every key leads back here (the key field itself needs this jump): reach the
+            # field from further up instead, through an entity already entered on the way.
+            return self._reenter(at, at.lineage, parent, node)
         tree = target.tree
         for directives in at.conditions:
             tree = tree.fragment(None, directives)
@@ -459,12 +525,14 @@ class _Planner:
         if self.supergraph.is_abstract(info.type_name):
             entry.tree.add_typename()
         child_provided = self._field_provides(at.group.graph, parent, name, at.provided)
+        graph = at.group.graph
         child = _Position(
             at.group,
             (*at.path, response_key, *([LIST_MARKER] * info.list_depth)),
             entry.tree,
             child_provided or None,
             tuple(node.selection_set.selections),
+            local=self.supergraph.possible_types_in(info.type_name_in(graph), graph),
         )
         if any(key.resolvable for key in self.supergraph.type(info.type_name).keys):
             outer = _down(at.lineage, _Step(parent, node))
@@ -497,13 +565,14 @@ class _Planner:
         join = supergraph.field_join(parent, name, graph)
         if join is not None and join.requires:
             return False
-        if supergraph.type(parent).kind == "interface":
+        if supergraph.type(parent).kind == "interface" and not self._is_interface_object(
+            graph, parent
+        ):
             # The subgraph answers an interface field with its implementations' fields: one
             # of them moved elsewhere (@override) makes the field non-local as a whole.
             return all(
                 graph in supergraph.resolving_graphs(concrete, name)
-                for concrete in supergraph.possible_types(parent)
-                if supergraph.knows_type(graph, concrete)
+                for concrete in supergraph.possible_types_in(parent, graph)
             )
         return True
 
@@ -559,6 +628,10 @@ class _Planner:
                 rewritten.append(selection)
                 continue
             name = selection.name.value
+            if selection.alias is not None:
+                # Already under an internal alias (see _alias_arguments): no client key clashes.
+                rewritten.append(selection)
+                continue
             if taken.get(name) not in (None, name) or (name in taken and selection.arguments):
                 alias: NameNode | None = NameNode(value=f"{INTERNAL_ALIAS_PREFIX}{name}")
                 selection_set = selection.selection_set
@@ -570,15 +643,7 @@ class _Planner:
                         selection_set.selections, self._client_children(client, name)
                     )
                     selection_set = SelectionSetNode(selections=nested)
-            rewritten.append(
-                FieldNode(
-                    alias=alias,
-                    name=selection.name,
-                    arguments=selection.arguments,
-                    directives=selection.directives,
-                    selection_set=selection_set,
-                )
-            )
+            rewritten.append(_realiased(selection, alias, selection_set))
         return tuple(rewritten)
 
     def _client_children(
@@ -668,6 +733,10 @@ class _Planner:
                 for graph in supergraph.resolving_graphs(parent, name)
                 if graph != at.group.graph
                 and self._resolves_steps(graph, anchor, anchor_type, steps)
+                and (
+                    anchor is None
+                    or (anchor.group.index, graph, anchor.path, anchor_type, 0) not in self.entering
+                )
             ),
             None,
         )
@@ -727,25 +796,36 @@ class _Planner:
                 "no subgraph resolving it has a resolvable @key"
             )
         graph = self._choose_graph(at, parent, name, candidates)
-        target = self._entity_group(at, graph, parent)
         join = supergraph.field_join(parent, name, graph)
-        if join is not None and join.requires:
-            required = self._alias_taken_keys(parse_field_set(join.requires), at.client)
-            # The required fields are fetched before this group, never into it: a required
-            # field of the same subgraph goes into a fetch of its own.
-            lookup = (at.group.index, graph, at.path, parent)
-            self.entity_groups.pop(lookup, None)
-            try:
-                target.depends_on |= self._plan_selections(at, parent, required)
-            finally:
-                self.entity_groups[lookup] = target
-            merge_shape(target.representation, representation_shape(required))
-            target.optional |= {
-                item.response_key
-                for item in representation_shape(required)
-                if item.response_key
-                not in {k.response_key for k in representation_shape(target.key)}
-            }
+        if join is None or not join.requires:
+            return self._entity_group(at, graph, parent)
+        # A required field with arguments is fetched under an alias of its own arguments, so
+        # two @requires of one field with different arguments never share a response key; the
+        # representation carries the field's name, so they go to different entity groups.
+        required = self._alias_taken_keys(
+            _alias_arguments(parse_field_set(join.requires)), at.client
+        )
+        shape = representation_shape(required, self.supergraph.possible_types)
+        variant = 0
+        while True:
+            open_group = self.entity_groups.get((at.group.index, graph, at.path, parent, variant))
+            if open_group is None or _compatible(open_group.representation, shape):
+                break
+            variant += 1
+        target = self._entity_group(at, graph, parent, variant)
+        # The required fields are fetched before this group, never into it: a required
+        # field of the same subgraph goes into a fetch of its own.
+        lookup = (at.group.index, graph, at.path, parent, variant)
+        self.entity_groups.pop(lookup, None)
+        try:
+            target.depends_on |= self._plan_selections(at, parent, required)
+        finally:
+            self.entity_groups[lookup] = target
+        merge_shape(target.representation, shape)
+        key_fields = {k.response_key for k in representation_shape(target.key)}
+        target.optional |= {
+            item.response_key for item in shape if item.response_key not in key_fields
+        }
         return target
 
     def _choose_graph(self, at: _Position, parent: str, name: str, candidates: list[str]) -> str:
@@ -754,14 +834,14 @@ class _Planner:
         subgraph not being entered right now (its key is fetched first)."""
         source = at.group
         available = [
-            g for g in candidates if (source.index, g, at.path, parent) not in self.entering
+            g for g in candidates if (source.index, g, at.path, parent, 0) not in self.entering
         ]
         for graph in available:
-            open_group = self.entity_groups.get((source.index, graph, at.path, parent))
+            open_group = self.entity_groups.get((source.index, graph, at.path, parent, 0))
             if open_group is not None and open_group.tree.has_field(name):
                 return graph
         for graph in available:
-            if (source.index, graph, at.path, parent) in self.entity_groups:
+            if (source.index, graph, at.path, parent, 0) in self.entity_groups:
                 return graph
         for graph in available:
             for key in self.supergraph.resolvable_keys(parent, graph):
@@ -771,14 +851,14 @@ class _Planner:
                     return graph
         if available:
             return available[0]
-        raise PlanningError(
+        raise _NoKeyToSupplyError(
             f"{parent} at {'.'.join(at.path) or 'the root'} cannot be reached from subgraph "
             f"{source.graph}: no subgraph offers a key it can supply"
         )
 
-    def _entity_group(self, at: _Position, graph: str, parent: str) -> FetchGroup:
+    def _entity_group(self, at: _Position, graph: str, parent: str, variant: int = 0) -> FetchGroup:
         source = at.group
-        lookup = (source.index, graph, at.path, parent)
+        lookup = (source.index, graph, at.path, parent, variant)
         existing = self.entity_groups.get(lookup)
         if existing is not None:
             # Entered again from another selection (another fragment) on the same objects:
@@ -789,6 +869,9 @@ class _Planner:
                 existing.depends_on |= self._plan_selections(at, parent, existing.key)
             finally:
                 self.entering.discard(lookup)
+            if existing.entity is not None:
+                accepted = existing.entity.accepted_types | self._entered_types(at, parent)
+                existing.entity = replace(existing.entity, accepted_types=accepted)
             return existing
         supergraph = self.supergraph
         keys = supergraph.resolvable_keys(parent, graph)
@@ -808,16 +891,87 @@ class _Planner:
         target = self._new_group(graph, at.path)
         target.entity = EntityTarget(
             type_condition=parent,
-            accepted_types=frozenset((*supergraph.possible_types(parent), parent)),
+            accepted_types=self._entered_types(at, parent),
             typename=parent if interface_object else None,
         )
         target.depends_on = {source.index, *providers}
         target.key = chosen
-        merge_shape(target.representation, representation_shape(chosen))
+        merge_shape(
+            target.representation, representation_shape(chosen, self.supergraph.possible_types)
+        )
         self.entity_groups[lookup] = target
         return target
+
+    def _entered_types(self, at: _Position, parent: str) -> frozenset[str]:
+        """The ``__typename``s of the objects an entity group entered at ``at`` is for: the
+        object types the position can hold (a fragment entered narrows them), and the type
+        itself (an ``@interfaceObject`` answer names the interface)."""
+        possible = self.supergraph.possible_types(parent)
+        if at.local is None:
+            return frozenset((*possible, parent))
+        return frozenset((*(t for t in possible if t in at.local), parent))
 
     def _new_group(self, graph: str, path: tuple[str, ...]) -> FetchGroup:
         group = FetchGroup(index=len(self.groups), graph=graph, path=path)
         self.groups.append(group)
         return group
+
+
+def _alias_arguments(selections: Sequence[SelectionNode]) -> tuple[SelectionNode, ...]:
+    """Give every field with arguments (at any depth) the response key
+    ``_nova_<name>_<digest of its arguments>``: the same field with other arguments, asked for
+    by the client or another ``@requires``, never shares its response key."""
+    rewritten: list[SelectionNode] = []
+    for selection in selections:
+        if isinstance(selection, InlineFragmentNode):
+            rewritten.append(
+                InlineFragmentNode(
+                    type_condition=selection.type_condition,
+                    directives=selection.directives,
+                    selection_set=SelectionSetNode(
+                        selections=_alias_arguments(selection.selection_set.selections)
+                    ),
+                )
+            )
+            continue
+        if not isinstance(selection, FieldNode):
+            rewritten.append(selection)
+            continue
+        alias = selection.alias
+        if selection.arguments and alias is None:
+            printed = ", ".join(print_ast(argument) for argument in selection.arguments)
+            digest = hashlib.sha256(printed.encode()).hexdigest()[:8]
+            alias = NameNode(value=f"{INTERNAL_ALIAS_PREFIX}{selection.name.value}_{digest}")
+        selection_set = selection.selection_set
+        if selection_set is not None:
+            selection_set = SelectionSetNode(selections=_alias_arguments(selection_set.selections))
+        rewritten.append(_realiased(selection, alias, selection_set))
+    return tuple(rewritten)
+
+
+def _realiased(
+    field: FieldNode, alias: NameNode | None, selection_set: SelectionSetNode | None
+) -> FieldNode:
+    """``field`` under ``alias`` with ``selection_set``."""
+    return FieldNode(
+        alias=alias,
+        name=field.name,
+        arguments=field.arguments,
+        directives=field.directives,
+        selection_set=selection_set,
+    )
+
+
+def _compatible(representation: dict[str, ShapeField], shape: Sequence[ShapeField]) -> bool:
+    """True when ``shape`` can join ``representation``: no field name would carry two values
+    (the same field fetched with different arguments, under different response keys)."""
+    by_name = {item.name: item for item in representation.values()}
+    for item in shape:
+        existing = by_name.get(item.name)
+        if existing is None:
+            continue
+        if existing.response_key != item.response_key:
+            return False
+        if item.shape and not _compatible({s.response_key: s for s in existing.shape}, item.shape):
+            return False
+    return True

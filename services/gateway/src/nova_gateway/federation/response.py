@@ -5,6 +5,11 @@ This stage walks the client's operation over the API schema — applying ``@skip
 fragments and aliases — and keeps only what was asked, in the order it was asked. A ``null`` in a
 non-null position propagates to the nearest nullable parent as the GraphQL spec says; an error is
 added for it unless a subgraph error already explains that position.
+
+A selected field that is absent from the merged data (no subgraph was asked for it, or the fetch
+that should have brought it was skipped) and that no error explains is silent data loss: with
+``check_invariants`` (dev and test) it raises :class:`SilentDataLossError`; otherwise the field
+gets an error of its own (``FIELD_NOT_FETCHED``), so the client is never told a lie by omission.
 """
 
 from __future__ import annotations
@@ -41,6 +46,13 @@ _Runtime = GraphQLObjectType | GraphQLInterfaceType
 ``@interfaceObject`` subgraph answered and no fetch asked for the implementation."""
 
 
+FIELD_NOT_FETCHED = "FIELD_NOT_FETCHED"
+
+
+class SilentDataLossError(AssertionError):
+    """A selected field is missing from the answer and no error explains it."""
+
+
 class _Propagate:
     """A non-null position came back null: its parent becomes null."""
 
@@ -54,6 +66,7 @@ class _Shaper:
     fragments: Mapping[str, FragmentDefinitionNode]
     variables: VariableValues | None
     errors: list[ErrorDict]
+    check_invariants: bool = False
     located: set[tuple[str | int, ...]] = field(default_factory=set)
     """Every path at or above an error's path."""
     error_paths: set[tuple[str | int, ...]] = field(default_factory=set)
@@ -84,6 +97,14 @@ class _Shaper:
             f"Cannot return null for non-nullable field {parent}.{name}.", path=path
         )
         self.errors.append(error)
+        self._remember(path)
+
+    def missing(self, parent: str, name: str, path: Path) -> None:
+        """``parent.name`` at ``path`` was selected, no fetch brought it and no error says why."""
+        message = f"{parent}.{name} was not fetched from any subgraph."
+        if self.check_invariants:
+            raise SilentDataLossError(f"{message} (path {path})")
+        self.errors.append(graphql_error(message, path=path, code=FIELD_NOT_FETCHED))
         self._remember(path)
 
     def collect(
@@ -163,8 +184,11 @@ class _Shaper:
             definition = runtime.fields.get(name)
             if definition is None:
                 continue
+            field_path = [*path, key]
+            if key not in value and not self.explained(field_path):
+                self.missing(runtime.name, name, field_path)
             completed = self.complete_value(
-                definition.type, nodes, value.get(key), [*path, key], parent=runtime.name, name=name
+                definition.type, nodes, value.get(key), field_path, parent=runtime.name, name=name
             )
             if isinstance(completed, _Propagate):
                 return PROPAGATE
@@ -256,13 +280,16 @@ def shape_response(
     data: Mapping[str, Any],
     errors: list[ErrorDict],
     local_data: Mapping[str, Any] | None = None,
+    check_invariants: bool = False,
 ) -> dict[str, Any]:
     """The client response ``{"data": ..., "errors": [...]}`` for the merged ``data``.
 
-    ``local_data`` holds root fields the gateway answered itself (introspection)."""
+    ``local_data`` holds root fields the gateway answered itself (introspection);
+    ``check_invariants`` raises :class:`SilentDataLossError` on a field missing without an
+    error instead of reporting it."""
     root = schema.get_root_type(operation.operation)
     assert root is not None
-    shaper = _Shaper(schema, fragments, variables, errors)
+    shaper = _Shaper(schema, fragments, variables, errors, check_invariants)
     fields = shaper.collect(root, operation.selection_set, {}, set())
     merged = dict(data)
     if local_data:

@@ -103,6 +103,14 @@ class FieldInfo:
                 return join.type
         return self.type_string
 
+    def type_name_in(self, graph: str) -> str:
+        """The named type the field returns in ``graph`` (narrower than ``type_name`` when
+        the subgraph declares, say, one member of the supergraph's union)."""
+        for join in self.joins:
+            if join.graph == graph and join.type:
+                return join.type.replace("[", "").replace("]", "").replace("!", "").strip()
+        return self.type_name
+
 
 @dataclass(frozen=True, slots=True)
 class TypeInfo:
@@ -129,6 +137,9 @@ class Supergraph:
     root_types: dict[str, str]
     """Operation kind (``query``/``mutation``/``subscription``) → root type name."""
     sdl_hash: str
+    _local_types: dict[tuple[str, str], frozenset[str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def type(self, name: str) -> TypeInfo:
         try:
@@ -183,6 +194,38 @@ class Supergraph:
             t.name
             for t in self.api_schema.get_possible_types(named)  # type: ignore[arg-type]
         )
+
+    def possible_types_in(self, type_name: str, graph: str) -> frozenset[str]:
+        """Object types a value of ``type_name`` can have when ``graph`` returns it: the union's
+        members and the interface's implementations *in that subgraph*
+        (``join__unionMember``/``join__implements``), which may be fewer than the
+        supergraph's. A subgraph that sees the interface as an ``@interfaceObject`` may stand
+        for any implementation."""
+        cache_key = (type_name, graph)
+        cached = self._local_types.get(cache_key)
+        if cached is not None:
+            return cached
+        info = self.type(type_name)
+        found: frozenset[str]
+        if info.kind not in ("interface", "union"):
+            found = frozenset((type_name,))
+        elif info.kind == "union" and info.union_members:
+            found = info.union_members.get(graph, frozenset())
+        elif info.kind == "interface" and graph in info.interface_object_graphs:
+            found = frozenset(self.possible_types(type_name))
+        elif info.kind == "interface" and any(t.implements for t in self.types.values()):
+            found = frozenset(
+                t.name
+                for t in self.types.values()
+                if t.kind == "object" and type_name in t.implements.get(graph, ())
+            )
+        else:
+            # A supergraph without per-subgraph membership: every possible type it has.
+            found = frozenset(
+                t for t in self.possible_types(type_name) if self.knows_type(graph, t)
+            )
+        self._local_types[cache_key] = found
+        return found
 
     def interfaces_of(self, type_name: str) -> tuple[str, ...]:
         """Interfaces ``type_name`` implements in the API schema."""

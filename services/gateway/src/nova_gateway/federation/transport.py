@@ -231,7 +231,7 @@ class SubgraphTransport:
             propagate.inject(send_headers)
             try:
                 status, content = await self._post(service, url, body, send_headers, attempts)
-                logger.info("subgraph %s: POST %s -> HTTP %d", service, url, status)
+                logger.debug("subgraph %s: POST %s -> HTTP %d", service, url, status)
                 record_status(span, status)
                 answer = _decode(service, status, content)
                 outcome = "success"
@@ -263,12 +263,15 @@ class SubgraphTransport:
             except aiohttp.ClientConnectorError as error:
                 if attempt + 1 < attempts:
                     continue
+                # The client hears the subgraph's name; addresses stay in the log.
+                logger.warning("subgraph %s is unreachable: %s", service, error)
                 raise SubgraphFetchError(
-                    SUBREQUEST_HTTP_ERROR, f"subgraph {service} is unreachable: {error}"
+                    SUBREQUEST_HTTP_ERROR, f"subgraph {service} is unreachable"
                 ) from None
             except (aiohttp.ClientError, OSError) as error:
+                logger.warning("request to subgraph %s failed: %s", service, error)
                 raise SubgraphFetchError(
-                    SUBREQUEST_HTTP_ERROR, f"request to subgraph {service} failed: {error}"
+                    SUBREQUEST_HTTP_ERROR, f"request to subgraph {service} failed"
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
