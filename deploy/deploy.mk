@@ -1,6 +1,7 @@
 # Kubernetes targets, included by the root Makefile (`include deploy/deploy.mk`).
 # Helm rendering and linting go through deploy/render.py (PyPI helm-python-sdk), so no `helm`
 # binary is needed for them; kind, skaffold, kubectl and docker are needed for a real cluster.
+# `make images` and `make deploy-test` need Docker or podman only (deploy/containers/).
 
 PYTHON ?= .venv/bin/python
 KIND_CLUSTER ?= nova
@@ -11,7 +12,7 @@ HELM_VALUES ?=
 HELM_TEMPLATE_OUT ?= -
 DEPLOY_IMAGES := nova-gateway nova-auth nova-users nova-worker nova-frontend
 
-.PHONY: kind-up kind-down deploy-kind dev-k8s helm-lint helm-template images deploy-golden deploy-policy deploy-supergraph deploy-test
+.PHONY: kind-up kind-down deploy-kind dev-k8s helm-lint helm-template images deploy-golden deploy-policy deploy-supergraph deploy-test deploy-check
 
 kind-up: ## create the kind cluster, local registry (localhost:5001), ingress and dev Secrets
 	KIND_CLUSTER=$(KIND_CLUSTER) NOVA_NAMESPACE=$(NOVA_NAMESPACE) deploy/kind/kind-up.sh
@@ -35,12 +36,13 @@ else
 	$(PYTHON) deploy/render.py template $(HELM_VALUES) -o $(HELM_TEMPLATE_OUT)
 endif
 
-images: ## build the five images with docker (tag: IMAGE_TAG, default dev)
-	docker build -f services/gateway/Dockerfile -t nova-gateway:$(or $(IMAGE_TAG),dev) .
-	docker build -f services/auth/Dockerfile -t nova-auth:$(or $(IMAGE_TAG),dev) .
-	docker build -f services/users/Dockerfile -t nova-users:$(or $(IMAGE_TAG),dev) .
-	docker build -f services/worker/Dockerfile -t nova-worker:$(or $(IMAGE_TAG),dev) .
-	docker build -t nova-frontend:$(or $(IMAGE_TAG),dev) frontend
+images: ## build the five images with Docker or podman (tag: IMAGE_TAG, default dev; local stand-ins for unreachable base images)
+	IMAGE_TAG=$(or $(IMAGE_TAG),dev) deploy/containers/images.sh
+
+DEPLOY_TEST_ARGS ?=
+
+deploy-test: ## run the chart's workloads as containers (podman) from the images, then smoke, upgrade and kill tests
+	IMAGE_TAG=$(or $(IMAGE_TAG),dev) $(PYTHON) deploy/containers/run.py $(DEPLOY_TEST_ARGS)
 
 deploy-golden: ## regenerate tests/deploy/golden/*.yaml after an intended chart change
 	NOVA_UPDATE_GOLDEN=1 $(PYTHON) -m pytest tests/deploy -q -p no:cacheprovider -k golden
@@ -56,5 +58,5 @@ deploy-policy: ## checkov on the rendered production example (isolated, via uv t
 deploy-supergraph: ## copy the composed deploy/supergraph.graphql into the chart (Helm reads files inside it only)
 	cp deploy/supergraph.graphql deploy/helm/nova/files/supergraph.graphql
 
-deploy-test: ## the deploy tests: renders, schemas, goldens, policy, cross-checks
+deploy-check: ## the offline deploy tests: renders, schemas, goldens, policy, cross-checks
 	$(PYTHON) -m pytest tests/deploy -q -p no:cacheprovider

@@ -15,7 +15,7 @@ import yaml
 from deploy.render import CHART, merge_values, objects, render
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_SCHEMAS = ROOT.parent / "shared" / "schemas"
+SCHEMAS_DIR = Path(__file__).parent / "schemas"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 Values = dict[str, Any]
@@ -42,8 +42,54 @@ def everything_enabled() -> Values:
         "database-url": "postgresql://users:dev-password@nova-postgresql:5432/nova",
         "redis-url": "redis://nova-redis:6379/0",
     }
+    # what platform teams add: extra env, volumes, an init container and a sidecar
+    components["worker"].update(
+        extraEnv=[
+            {"name": "SSL_CERT_FILE", "value": "/etc/nova/ca/ca.crt"},
+            {
+                "name": "NOVA_WORKER_SENTRY_DSN",
+                "valueFrom": {"secretKeyRef": {"name": "nova-sentry", "key": "dsn"}},
+            },
+        ],
+        envFrom=[{"configMapRef": {"name": "{{ .Release.Name }}-worker-tuning", "optional": True}}],
+        extraVolumes=[{"name": "ca", "configMap": {"name": "company-ca"}}],
+        extraVolumeMounts=[{"name": "ca", "mountPath": "/etc/nova/ca", "readOnly": True}],
+        initContainers=[
+            {
+                "name": "wait-for-ca",
+                "image": "registry.example.com/tools:1.0",
+                "command": ["test", "-s", "/etc/nova/ca/ca.crt"],
+                "volumeMounts": [{"name": "ca", "mountPath": "/etc/nova/ca", "readOnly": True}],
+                "resources": {
+                    "requests": {"cpu": "10m", "memory": "16Mi"},
+                    "limits": {"cpu": "100m", "memory": "32Mi"},
+                },
+            }
+        ],
+        sidecars=[
+            {
+                "name": "log-shipper",
+                "image": "registry.example.com/log-shipper:2.3.1",
+                "resources": {
+                    "requests": {"cpu": "10m", "memory": "32Mi"},
+                    "limits": {"cpu": "100m", "memory": "64Mi"},
+                },
+            }
+        ],
+        podLabels={"team": "platform"},
+        podAnnotations={"example.com/owner": "platform"},
+        priorityClassName="nova-high",
+        topologySpreadConstraints=[
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+            }
+        ],
+    )
     extra: Values = {
         "global": {"otlpEndpoint": "http://otel-collector.observability:4318"},
+        "mail": {"smtp": {"host": "mail-sink.nova.svc", "port": 1025, "security": "none"}},
         "components": components,
         "ingress": {"enabled": True, "tls": [{"secretName": "nova-tls", "hosts": ["localhost"]}]},
         "httpRoute": {"enabled": True},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any
+from typing import Any, cast
 
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
@@ -190,13 +190,13 @@ def test_dev_postgresql_requires_its_secret() -> None:
 
 
 def _containers(obj: Obj) -> list[Obj]:
-    spec = pod_spec(obj)
+    spec = pod_spec(obj) if obj["kind"] != "Pod" else obj["spec"]
     return [*spec.get("initContainers", []), *spec["containers"]]
 
 
 def test_every_container_is_hardened(manifest: Manifest) -> None:
-    for obj in workloads(manifest):
-        spec = pod_spec(obj)
+    for obj in [*workloads(manifest), *by_kind(manifest, "Pod")]:
+        spec = pod_spec(obj) if obj["kind"] != "Pod" else obj["spec"]
         where = f"{obj['kind']}/{obj['metadata']['name']}"
         assert spec["automountServiceAccountToken"] is False, where
         assert spec["securityContext"]["runAsNonRoot"] is True, where
@@ -213,7 +213,7 @@ def test_every_container_is_hardened(manifest: Manifest) -> None:
             resources = container["resources"]
             assert {"cpu", "memory"} <= resources["requests"].keys(), where
             assert {"cpu", "memory"} <= resources["limits"].keys(), where
-            if obj["kind"] != "Job":
+            if obj["kind"] != "Job" and container["name"] == component_of(obj):
                 for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
                     assert probe in container, f"{where}: no {probe}"
             assert "@" in container["image"] or ":" in container["image"].rsplit("/", 1)[-1]
@@ -305,7 +305,7 @@ def test_images_can_be_pinned_by_digest() -> None:
 def test_env_comes_from_a_configmap_with_a_checksum(manifest: Manifest) -> None:
     for deployment in by_kind(manifest, "Deployment"):
         container = pod_spec(deployment)["containers"][0]
-        (source,) = container["envFrom"]
+        source = container["envFrom"][0]  # the chart's; components.<name>.envFrom follow
         configmap = find(manifest, "ConfigMap", source["configMapRef"]["name"])
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert len(annotations["checksum/env"]) == 64
@@ -354,7 +354,7 @@ def test_secret_env_references_the_configured_secret() -> None:
 
 def test_migrations_are_hook_jobs_with_their_prerequisites_first(value_set: str) -> None:
     manifest = rendered(value_set)[1]
-    jobs = by_kind(manifest, "Job")
+    jobs = [job for job in by_kind(manifest, "Job") if component_of(job) == "migrations"]
     migrated = {job["metadata"]["labels"]["nova.dev/migrates"] for job in jobs}
     assert migrated == {"auth", "users", "worker"}
     account = find(manifest, "ServiceAccount", "nova-migrations")
@@ -372,7 +372,11 @@ def test_migrations_are_hook_jobs_with_their_prerequisites_first(value_set: str)
         assert spec["serviceAccountName"] == account["metadata"]["name"]
         container = spec["containers"][0]
         assert container["args"] == ["migrate"]
-        assert "envFrom" not in container, "hooks run before the release's ConfigMaps exist"
+        chart_configmaps = {cm["metadata"]["name"] for cm in by_kind(manifest, "ConfigMap")}
+        for source in container.get("envFrom", []):  # only components.<name>.envFrom
+            assert source.get("configMapRef", {}).get("name") not in chart_configmaps, (
+                "hooks run before the release's ConfigMaps exist"
+            )
         weight = int(hook["helm.sh/hook-weight"])
         assert int(hook_of(account)["helm.sh/hook-weight"]) < weight
         for secret in by_kind(manifest, "Secret"):
@@ -417,8 +421,6 @@ def test_supergraph_is_mounted_as_a_directory_for_hot_reload() -> None:
 
 def test_chart_supergraph_is_a_copy_of_the_composed_one() -> None:
     composed = ROOT / "deploy" / "supergraph.graphql"
-    if not composed.exists():
-        pytest.skip("deploy/supergraph.graphql is not composed yet (make supergraph)")
     chart_copy = CHART / "files" / "supergraph.graphql"
     assert chart_copy.read_text(encoding="utf-8") == composed.read_text(encoding="utf-8"), (
         "copy deploy/supergraph.graphql to deploy/helm/nova/files/supergraph.graphql"
@@ -428,7 +430,7 @@ def test_chart_supergraph_is_a_copy_of_the_composed_one() -> None:
 # --- network policies --------------------------------------------------------------------------
 
 EXPECTED_INGRESS = {
-    "gateway": {"frontend", "ingress-controller", "prometheus"},
+    "gateway": {"frontend", "tests", "ingress-controller", "prometheus"},
     "auth": {"gateway", "users", "worker", "prometheus"},
     "users": {"gateway", "worker", "prometheus"},
     "frontend": {"ingress-controller"},
@@ -436,15 +438,18 @@ EXPECTED_INGRESS = {
     "beat": set(),
     "flower": {"prometheus"},
 }
+# The everything value set exports traces (otlp) and gives the worker an SMTP relay.
 EXPECTED_EGRESS = {
-    "gateway": {"auth", "users", "redis", "dns"},
-    "auth": {"postgresql", "redis", "dns"},
-    "users": {"auth", "postgresql", "redis", "dns"},
-    "frontend": {"gateway", "dns"},
-    "worker": {"auth", "users", "postgresql", "redis", "dns"},
-    "beat": {"redis", "dns"},
-    "flower": {"redis", "dns"},
+    "gateway": {"auth", "users", "redis", "dns", "otlp"},
+    "auth": {"postgresql", "redis", "dns", "otlp"},
+    "users": {"auth", "postgresql", "redis", "dns", "otlp"},
+    "frontend": {"gateway", "dns", "otlp"},
+    "worker": {"auth", "users", "postgresql", "redis", "dns", "otlp", "smtp"},
+    "beat": {"redis", "dns", "otlp"},
+    "flower": {"redis", "dns", "otlp"},
 }
+# Rules without peers (any address) are told apart by their port.
+PORT_TARGETS = {53: "dns", 5432: "postgresql", 6379: "redis", 4318: "otlp", 1025: "smtp"}
 
 
 def _peer(peer: Obj) -> str:
@@ -461,6 +466,15 @@ def _peer(peer: Obj) -> str:
     return str(pods["app.kubernetes.io/component"])
 
 
+def _egress_targets(rule: Obj) -> set[str]:
+    ports = {port["port"] for port in rule["ports"]}
+    if ports == {53}:
+        return {"dns"}
+    if "to" not in rule:
+        return {PORT_TARGETS[port] for port in ports}
+    return {_peer(peer) for peer in rule["to"]}
+
+
 def test_network_policies_allow_exactly_the_architecture_flows() -> None:
     manifest = rendered("everything")[1]
     policies = {policy["metadata"]["name"]: policy for policy in by_kind(manifest, "NetworkPolicy")}
@@ -472,25 +486,27 @@ def test_network_policies_allow_exactly_the_architecture_flows() -> None:
         spec = policies[f"nova-{name}"]["spec"]
         sources = {_peer(peer) for rule in spec.get("ingress") or [] for peer in rule["from"]}
         assert sources == expected, f"ingress of {name}"
-        targets = set()
-        for rule in spec["egress"]:
-            if "to" in rule:
-                targets |= {_peer(peer) for peer in rule["to"]}
-            else:
-                targets.add({5432: "postgresql", 6379: "redis"}[rule["ports"][0]["port"]])
+        targets = set().union(*(_egress_targets(rule) for rule in spec["egress"]))
         assert targets == EXPECTED_EGRESS[name], f"egress of {name}"
     migrations = policies["nova-migrations"]["spec"]
-    assert {_peer(peer) for rule in migrations["egress"] for peer in rule["to"]} == {
+    assert set().union(*(_egress_targets(rule) for rule in migrations["egress"])) == {
         "dns",
+        "otlp",
         "postgresql",
     }
+    tests = policies["nova-tests"]["spec"]
+    assert "ingress" not in tests
+    assert set().union(*(_egress_targets(rule) for rule in tests["egress"])) == {"dns", "gateway"}
 
 
 def test_network_policies_use_cidrs_for_external_data_services() -> None:
     manifest = rendered("prod-example")[1]
     auth = find(manifest, "NetworkPolicy", "nova-auth")["spec"]["egress"]
     blocks = {
-        peer["ipBlock"]["cidr"] for rule in auth for peer in rule.get("to", []) if "ipBlock" in peer
+        peer["ipBlock"]["cidr"]
+        for rule in auth
+        for peer in rule.get("to", [])
+        if "ipBlock" in peer and rule["ports"][0]["port"] != 53
     }
     assert blocks == {"10.20.0.0/24", "10.20.1.0/24"}
     assert by_kind(rendered("defaults")[1], "NetworkPolicy") == []
@@ -575,3 +591,78 @@ def test_names_follow_the_release(release: str, prefix: str) -> None:
     assert env["NOVA_JWKS_URL"] == f"http://{prefix}-auth:8001/.well-known/jwks.json"
     gateway_env = next(o for o in objs if o["metadata"]["name"] == f"{prefix}-gateway-env")["data"]
     assert f"http://{prefix}-users:8002/graphql" in gateway_env["NOVA_GATEWAY_SUBGRAPH_URLS"]
+
+
+def test_trusted_proxies_become_the_forwarded_allow_ips_setting() -> None:
+    def env(values: dict[str, Any], name: str) -> dict[str, str]:
+        for obj in yaml.safe_load_all(render(values)):
+            if obj and obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == f"{name}-env":
+                return cast(dict[str, str], obj["data"])
+        raise AssertionError(f"no ConfigMap {name}-env")
+
+    # by default nothing is trusted: no client can choose its address through a header
+    assert "NOVA_GATEWAY_FORWARDED_ALLOW_IPS" not in env({}, "nova-gateway")
+    behind_ingress = {
+        "components": {
+            "gateway": {"trustedProxies": ["10.244.0.0/16", "fd00::/8"]},
+            "auth": {"trustedProxies": ["10.244.0.0/16"]},
+        }
+    }
+    gateway = env(behind_ingress, "nova-gateway")
+    assert gateway["NOVA_GATEWAY_FORWARDED_ALLOW_IPS"] == "10.244.0.0/16,fd00::/8"
+    assert env(behind_ingress, "nova-auth")["NOVA_AUTH_FORWARDED_ALLOW_IPS"] == "10.244.0.0/16"
+    kind = yaml.safe_load_all(rendered("kind")[0])
+    kind_env = {
+        obj["metadata"]["name"]: obj["data"]
+        for obj in kind
+        if obj and obj["kind"] == "ConfigMap" and obj["metadata"]["name"].endswith("-env")
+    }
+    assert kind_env["nova-gateway-env"]["NOVA_GATEWAY_FORWARDED_ALLOW_IPS"] == "10.244.0.0/16"
+    # the production example trusts its pod network at the gateway and behind it, so auth's and
+    # users' per-client limits see the client, not one gateway pod
+    prod = yaml.safe_load_all(rendered("prod-example")[0])
+    prod_env = {
+        obj["metadata"]["name"]: obj["data"]
+        for obj in prod
+        if obj and obj["kind"] == "ConfigMap" and obj["metadata"]["name"].endswith("-env")
+    }
+    for name in ("gateway", "auth", "users"):
+        assert prod_env[f"nova-{name}-env"][f"NOVA_{name.upper()}_FORWARDED_ALLOW_IPS"]
+
+
+def test_the_gateway_serves_metrics_on_a_port_only_prometheus_reaches() -> None:
+    objects = [
+        obj
+        for obj in yaml.safe_load_all(
+            render({"metrics": {"serviceMonitor": {"enabled": True}}, "networkPolicy": {}})
+        )
+        if obj
+    ]
+
+    def named(kind: str, name: str) -> dict[str, Any]:
+        return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+    service_ports = {
+        p["name"]: p["port"] for p in named("Service", "nova-gateway")["spec"]["ports"]
+    }
+    assert service_ports == {"http": 8000, "metrics": 9000}
+    monitor = named("ServiceMonitor", "nova-gateway")
+    assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["metrics"]
+    env = named("ConfigMap", "nova-gateway-env")["data"]
+    assert env["NOVA_GATEWAY_METRICS_PORT"] == "9000"
+    container = pod_spec(named("Deployment", "nova-gateway"))["containers"][0]
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {
+        "http": 8000,
+        "metrics": 9000,
+    }
+    policies = [
+        o for o in objects if o["kind"] == "NetworkPolicy" and "gateway" in o["metadata"]["name"]
+    ]
+    for policy in policies:
+        for rule in policy["spec"].get("ingress", []):
+            ports = [p["port"] for p in rule.get("ports", [])]
+            selectors = [f.get("namespaceSelector") for f in rule.get("from", [])]
+            if ports == ["metrics"]:
+                assert any(selectors), "the metrics port is open to Prometheus only"
+            else:
+                assert "metrics" not in ports

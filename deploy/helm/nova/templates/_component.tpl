@@ -9,6 +9,7 @@ a component from its values entry. Call with (list $ "auth" $component).
 {{- $full := include "nova.componentName" (list $root $name) -}}
 {{- $plainEnv := include "nova.plainEnv" . -}}
 {{- $singleton := $c.singleton -}}
+{{- $env := include "nova.secretEnv" . | trim -}}
 ---
 apiVersion: v1
 kind: ServiceAccount
@@ -26,7 +27,7 @@ automountServiceAccountToken: false
 apiVersion: v1
 kind: ConfigMap
 metadata:
-  name: {{ $full }}-env
+  name: {{ include "nova.componentName" (list $root (printf "%s-env" $name)) }}
   namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "nova.labels" (list $root $name) | nindent 4 }}
@@ -54,6 +55,12 @@ spec:
       port: {{ $c.port }}
       targetPort: {{ $c.portName }}
       protocol: TCP
+    {{- if $c.metrics.port }}
+    - name: metrics
+      port: {{ $c.metrics.port }}
+      targetPort: metrics
+      protocol: TCP
+    {{- end }}
 {{- end }}
 ---
 apiVersion: apps/v1
@@ -109,6 +116,10 @@ spec:
       {{- end }}
       securityContext:
         {{- toYaml $root.Values.podSecurityContext | nindent 8 }}
+      {{- with $c.initContainers }}
+      initContainers:
+        {{- include "nova.extraContainers" (list $root .) | nindent 8 }}
+      {{- end }}
       containers:
         - name: {{ $name }}
           image: {{ include "nova.image" (list $root $c.image) | quote }}
@@ -122,13 +133,21 @@ spec:
             - name: {{ $c.portName }}
               containerPort: {{ $c.port }}
               protocol: TCP
+            {{- if $c.metrics.port }}
+            - name: metrics
+              containerPort: {{ $c.metrics.port }}
+              protocol: TCP
+            {{- end }}
           {{- end }}
           envFrom:
             - configMapRef:
-                name: {{ $full }}-env
-          {{- with $c.secretEnv }}
+                name: {{ include "nova.componentName" (list $root (printf "%s-env" $name)) }}
+            {{- with $c.envFrom }}
+            {{- tpl (toYaml .) $root | nindent 12 }}
+            {{- end }}
+          {{- with $env }}
           env:
-            {{- include "nova.secretEnv" (list $root $name $c) | trim | nindent 12 }}
+            {{- . | nindent 12 }}
           {{- end }}
           startupProbe:
             {{- toYaml $c.probes.startup | nindent 12 }}
@@ -156,6 +175,12 @@ spec:
               mountPath: {{ $root.Values.supergraph.mountPath }}
               readOnly: true
             {{- end }}
+            {{- with $c.extraVolumeMounts }}
+            {{- tpl (toYaml .) $root | nindent 12 }}
+            {{- end }}
+        {{- with $c.sidecars }}
+        {{- include "nova.extraContainers" (list $root .) | nindent 8 }}
+        {{- end }}
       volumes:
         {{- range $i, $path := $c.writablePaths }}
         - name: writable-{{ $i }}
@@ -167,6 +192,9 @@ spec:
           configMap:
             name: {{ include "nova.componentName" (list $root "supergraph") }}
         {{- end }}
+        {{- with $c.extraVolumes }}
+        {{- tpl (toYaml .) $root | nindent 8 }}
+        {{- end }}
       {{- with $c.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}
@@ -175,7 +203,17 @@ spec:
       tolerations:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- with $c.affinity }}
+      {{- $affinity := deepCopy ($c.affinity | default dict) }}
+      {{- $replicated := and (not $singleton) (or $c.hpa.enabled (gt (int $c.replicas) 1)) }}
+      {{- if and $replicated (ne $c.podAntiAffinityPreset "none") (not (hasKey $affinity "podAntiAffinity")) }}
+      {{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" (include "nova.selectorLabels" (list $root $name) | fromYaml)) }}
+      {{- if eq $c.podAntiAffinityPreset "hard" }}
+      {{- $_ := set $affinity "podAntiAffinity" (dict "requiredDuringSchedulingIgnoredDuringExecution" (list $term)) }}
+      {{- else }}
+      {{- $_ := set $affinity "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list (dict "weight" 100 "podAffinityTerm" $term))) }}
+      {{- end }}
+      {{- end }}
+      {{- with $affinity }}
       affinity:
         {{- toYaml . | nindent 8 }}
       {{- end }}

@@ -17,10 +17,19 @@
 {{- end -}}
 {{- end -}}
 
-{{/* "<fullname>-<suffix>" for a component or a helper object. Call with (list $ "auth"). */}}
+{{/*
+"<fullname>-<suffix>" for a component or a helper object. Call with (list $ "auth").
+Names longer than 63 characters keep their first 54 and end in a hash of the whole name, so
+long release names never give two objects one name (a plain trunc 63 would).
+*/}}
 {{- define "nova.componentName" -}}
 {{- $root := index . 0 -}}
-{{- printf "%s-%s" (include "nova.fullname" $root) (index . 1) | trunc 63 | trimSuffix "-" -}}
+{{- $name := printf "%s-%s" (include "nova.fullname" $root) (index . 1) -}}
+{{- if gt (len $name) 63 -}}
+{{- printf "%s-%s" ($name | trunc 54 | trimSuffix "-") ($name | sha256sum | trunc 8) -}}
+{{- else -}}
+{{- $name -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Labels ------------------------------------------------------------------------------ */}}
@@ -110,8 +119,27 @@ Call with (list $ "auth" $c).
 {{- if and $c.port $c.listenEnv.port -}}
 {{- $_ := set $env (printf "%s%s" $c.envPrefix $c.listenEnv.port) (toString $c.port) -}}
 {{- end -}}
+{{- if and $c.envPrefix $c.metrics.port -}}
+{{- $_ := set $env (printf "%sMETRICS_PORT" $c.envPrefix) (toString $c.metrics.port) -}}
+{{- end -}}
+{{- if and $c.envPrefix $c.trustedProxies -}}
+{{- $_ := set $env (printf "%sFORWARDED_ALLOW_IPS" $c.envPrefix) (join "," $c.trustedProxies) -}}
+{{- end -}}
 {{- if $root.Values.global.otlpEndpoint -}}
 {{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" $root.Values.global.otlpEndpoint -}}
+{{- end -}}
+{{- $smtp := $root.Values.mail.smtp -}}
+{{- if and $c.mail $smtp.host -}}
+{{- $_ := set $env (printf "%sSMTP_HOST" $c.envPrefix) $smtp.host -}}
+{{- $_ := set $env (printf "%sSMTP_PORT" $c.envPrefix) (toString $smtp.port) -}}
+{{- $_ := set $env (printf "%sSMTP_STARTTLS" $c.envPrefix) (toString (eq $smtp.security "starttls")) -}}
+{{- $_ := set $env (printf "%sSMTP_TLS" $c.envPrefix) (toString (eq $smtp.security "tls")) -}}
+{{- with $smtp.username -}}
+{{- $_ := set $env (printf "%sSMTP_USERNAME" $c.envPrefix) . -}}
+{{- end -}}
+{{- end -}}
+{{- if and $c.mail $root.Values.mail.from -}}
+{{- $_ := set $env (printf "%sMAIL_FROM" $c.envPrefix) $root.Values.mail.from -}}
 {{- end -}}
 {{- range $key, $value := $root.Values.global.env -}}
 {{- $_ := set $env $key (tpl (toString $value) $root) -}}
@@ -134,7 +162,80 @@ Call with (list $ "auth" $c).
     secretKeyRef:
       name: {{ $secret }}
       key: {{ $key }}
+{{- end }}
+{{- $smtp := $root.Values.mail.smtp }}
+{{- if and $c.mail $smtp.host $smtp.passwordSecret.name }}
+- name: {{ printf "%sSMTP_PASSWORD" $c.envPrefix }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $smtp.passwordSecret.name }}
+      key: {{ $smtp.passwordSecret.key }}
+{{- end }}
+{{- with $c.extraEnv }}
+{{- tpl (toYaml .) $root | nindent 0 }}
 {{- end -}}
+{{- end -}}
+
+{{/*
+Containers a user adds (initContainers, sidecars) as a YAML list: values are templates, and each
+container gets the chart's container securityContext under its own. Call with (list $ $list).
+*/}}
+{{- define "nova.extraContainers" -}}
+{{- $root := index . 0 -}}
+{{- $containers := list -}}
+{{- range (tpl (toYaml (index . 1)) $root | fromYamlArray) -}}
+{{- $container := deepCopy . -}}
+{{- $context := mergeOverwrite (deepCopy $root.Values.containerSecurityContext) (get $container "securityContext" | default dict) -}}
+{{- $_ := set $container "securityContext" $context -}}
+{{- $containers = append $containers $container -}}
+{{- end -}}
+{{- toYaml $containers -}}
+{{- end -}}
+
+{{/* Every Secret the release reads, as a map: Secret name -> {keys: [...], readers: [...]}. */}}
+{{- define "nova.referencedSecrets" -}}
+{{- $secrets := dict -}}
+{{- range $name, $c := .Values.components -}}
+{{- if $c.enabled -}}
+{{- if $c.secretEnv -}}
+{{- $secretName := include "nova.secretName" (list $ $name $c) -}}
+{{- $entry := get $secrets $secretName | default (dict "keys" list "readers" list) -}}
+{{- range $envName, $key := $c.secretEnv -}}
+{{- $_ := set $entry "keys" (append $entry.keys $key | uniq | sortAlpha) -}}
+{{- end -}}
+{{- $_ := set $entry "readers" (append $entry.readers (printf "components.%s" $name) | uniq) -}}
+{{- $_ := set $secrets $secretName $entry -}}
+{{- end -}}
+{{- range $env := $c.extraEnv -}}
+{{- with (($env.valueFrom | default dict).secretKeyRef) -}}
+{{- if not .optional -}}
+{{- $secretName := tpl .name $ -}}
+{{- $entry := get $secrets $secretName | default (dict "keys" list "readers" list) -}}
+{{- $_ := set $entry "keys" (append $entry.keys .key | uniq | sortAlpha) -}}
+{{- $_ := set $entry "readers" (append $entry.readers (printf "components.%s.extraEnv" $name) | uniq) -}}
+{{- $_ := set $secrets $secretName $entry -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $smtp := .Values.mail.smtp -}}
+{{- if and $smtp.host $smtp.passwordSecret.name -}}
+{{- $entry := get $secrets $smtp.passwordSecret.name | default (dict "keys" list "readers" list) -}}
+{{- $_ := set $entry "keys" (append $entry.keys $smtp.passwordSecret.key | uniq | sortAlpha) -}}
+{{- $_ := set $entry "readers" (append $entry.readers "mail.smtp.passwordSecret" | uniq) -}}
+{{- $_ := set $secrets $smtp.passwordSecret.name $entry -}}
+{{- end -}}
+{{- if .Values.postgresql.enabled -}}
+{{- $keys := list "postgres-password" -}}
+{{- range $name, $c := .Values.components -}}
+{{- if and $c.enabled $c.database -}}
+{{- $keys = append $keys (printf "%s-password" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $secrets .Values.postgresql.auth.existingSecret (dict "keys" (sortAlpha $keys) "readers" (list "postgresql.auth.existingSecret")) -}}
+{{- end -}}
+{{- toYaml $secrets -}}
 {{- end -}}
 
 {{/* Guards ------------------------------------------------------------------------------ */}}
@@ -169,6 +270,63 @@ Call with (list $ "auth" $c).
 {{- end -}}
 {{- if and $c.singleton (or (gt (int $c.replicas) 1) $c.hpa.enabled $c.pdb.enabled) -}}
 {{- fail (printf "components.%s is a singleton: replicas must be 1 with no HPA and no PDB" $name) -}}
+{{- end -}}
+{{- if gt (int $c.hpa.minReplicas) (int $c.hpa.maxReplicas) -}}
+{{- fail (printf "components.%s.hpa.minReplicas (%d) is above components.%s.hpa.maxReplicas (%d)" $name (int $c.hpa.minReplicas) $name (int $c.hpa.maxReplicas)) -}}
+{{- end -}}
+{{- if ge (int $c.preStopSleepSeconds) (int $c.terminationGracePeriodSeconds) -}}
+{{- fail (printf "components.%s.preStopSleepSeconds (%d) must be below components.%s.terminationGracePeriodSeconds (%d), or the pod is killed before it drains" $name (int $c.preStopSleepSeconds) $name (int $c.terminationGracePeriodSeconds)) -}}
+{{- end -}}
+{{- range $direction := list "from" "to" -}}
+{{- range $peer := index $c.networkPolicy $direction -}}
+{{- if not (hasKey $.Values.components $peer) -}}
+{{- fail (printf "components.%s.networkPolicy.%s: no component named %q (components are: %s)" $name $direction $peer (keys $.Values.components | sortAlpha | join ", ")) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $key := list "app.kubernetes.io/name" "app.kubernetes.io/instance" "app.kubernetes.io/component" -}}
+{{- if hasKey ($c.podLabels | default dict) $key -}}
+{{- fail (printf "components.%s.podLabels: %s is set by the chart (its selectors use it)" $name $key) -}}
+{{- end -}}
+{{- end -}}
+{{- $volumes := list "supergraph" -}}
+{{- range $i, $_ := $c.writablePaths -}}
+{{- $volumes = append $volumes (printf "writable-%d" $i) -}}
+{{- end -}}
+{{- range $c.extraVolumes -}}
+{{- if has .name $volumes -}}
+{{- fail (printf "components.%s.extraVolumes: the volume name %q is taken" $name .name) -}}
+{{- end -}}
+{{- $volumes = append $volumes .name -}}
+{{- end -}}
+{{- range $c.extraVolumeMounts -}}
+{{- if not (has .name $volumes) -}}
+{{- fail (printf "components.%s.extraVolumeMounts: no volume named %q (add it to components.%s.extraVolumes)" $name .name $name) -}}
+{{- end -}}
+{{- end -}}
+{{- $containers := list $name -}}
+{{- range $kind := list "initContainers" "sidecars" -}}
+{{- range (index $c $kind) -}}
+{{- if has .name $containers -}}
+{{- fail (printf "components.%s.%s: the container name %q is taken" $name $kind .name) -}}
+{{- end -}}
+{{- $containers = append $containers .name -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $smtp := .Values.mail.smtp -}}
+{{- if and $smtp.username (not $smtp.passwordSecret.name) -}}
+{{- fail "mail.smtp.username needs mail.smtp.passwordSecret.name: the worker refuses a username without a password" -}}
+{{- end -}}
+{{- if and .Values.tests.enabled (not .Values.components.gateway.enabled) -}}
+{{- fail "tests.enabled: the helm test hooks check the gateway, which is disabled (set tests.enabled=false)" -}}
+{{- end -}}
+{{- if and .Values.preflight.enabled (not .Values.components.gateway.enabled) -}}
+{{- fail "preflight.enabled: the Secret check runs in the gateway image, and the gateway is disabled (set preflight.enabled=false)" -}}
+{{- end -}}
+{{- range $route := .Values.routes -}}
+{{- if not (hasKey $.Values.components $route.component) -}}
+{{- fail (printf "routes: %s points at %q, which is not a component (components are: %s)" $route.path $route.component (keys $.Values.components | sortAlpha | join ", ")) -}}
 {{- end -}}
 {{- end -}}
 {{- if or .Values.ingress.enabled .Values.httpRoute.enabled -}}
