@@ -20,13 +20,11 @@ EXAMPLES_PER_OPERATION = int(os.environ.get("NOVA_FUZZ_EXAMPLES", "8"))
 
 def test_no_generated_request_makes_a_service_fail(stack: Stack, tmp_path: Path) -> None:
     email = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"
-    registered = httpx.post(
-        f"{stack.gateway}/api/auth/register",
-        json={"email": email, "password": "correct horse battery staple"},
-        timeout=30,
-    )
-    assert registered.status_code == 201, registered.text
-    token = registered.json()["access_token"]
+    credentials = {"email": email, "password": "correct horse battery staple"}
+    registered = httpx.post(f"{stack.gateway}/api/auth/register", json=credentials, timeout=30)
+    assert registered.status_code == 202, registered.text
+    signed_in = httpx.post(f"{stack.gateway}/api/auth/login", json=credentials, timeout=30)
+    token = signed_in.json()["access_token"]
 
     for name, headers in (("anonymous", ()), ("signed-in", (f"Authorization: Bearer {token}",))):
         run = run_schemathesis(

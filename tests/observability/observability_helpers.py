@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -48,9 +49,12 @@ EXTERNAL_METRICS = frozenset(
 def register(client: httpx.Client) -> tuple[str, str]:
     """Register a fresh account through ``client``; (account id, access token)."""
     email = f"obs-{os.urandom(4).hex()}@example.com"
-    response = client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 201, response.text
-    body = response.json()
+    credentials = {"email": email, "password": PASSWORD}
+    response = client.post("/api/auth/register", json=credentials)
+    assert response.status_code == 202, response.text
+    signed_in = client.post("/api/auth/login", json=credentials)
+    assert signed_in.status_code == 200, signed_in.text
+    body = signed_in.json()
     return str(body["account"]["id"]), str(body["access_token"])
 
 
@@ -66,6 +70,17 @@ def wait_for[T](
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout:g}s waiting for {what}")
         time.sleep(interval)
+
+
+def tool(name: str = "promtool") -> str:
+    """A Prometheus tool's path; missing, the test is skipped (on a CI machine it fails)."""
+    found = shutil.which(name)
+    if found is None:
+        message = f"{name} is missing: make observe-deps installs Prometheus and Alertmanager"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,19 +4,26 @@ Every PromQL expression (panel targets and templating queries) of
 ``deploy/helm/nova/dashboards/*.json`` may only select series of families documented in
 ``docs/metrics.md`` — which ``test_observability_metrics.py`` checks against the services'
 real ``/metrics`` — and the reference's *Used by* column names exactly the dashboards that read
-each family.
+each family. Every dashboard validates against Grafana's dashboard JSON model
+(``grafana-dashboard.schema.json``) and ships in a ConfigMap Grafana's dashboard sidecar imports.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped]
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from deploy.render import render
 from tests.observability.observability_helpers import (
     DocumentedMetric,
     dashboard_queries,
@@ -203,3 +210,96 @@ def test_the_reference_names_the_dashboards_that_read_each_metric(
                 f"dashboards read it: {sorted(readers[metric.name])}"
             )
     assert not wrong, "\n".join(wrong)
+
+
+# ---------------------------------------------------------------------------------------------
+# Grafana's dashboard JSON model, and the import through Grafana's dashboard sidecar
+
+SCHEMA = Path(__file__).resolve().parent / "grafana-dashboard.schema.json"
+# The label the Grafana chart's dashboard sidecar (kiwigrid k8s-sidecar) watches by default.
+SIDECAR_LABEL = "grafana_dashboard"
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_errors(validator: jsonschema.Draft202012Validator, document: Any) -> list[str]:
+    return [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in validator.iter_errors(document)
+    ]
+
+
+def test_dashboards_follow_grafanas_json_model(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    for name, dashboard in dashboards().items():
+        assert not schema_errors(validator, dashboard), name
+        cells: set[tuple[int, int]] = set()
+        for panel in panels(dashboard):
+            grid = panel["gridPos"]
+            assert grid["x"] + grid["w"] <= 24, (name, panel["title"])
+            area = {
+                (x, y)
+                for x in range(grid["x"], grid["x"] + grid["w"])
+                for y in range(grid["y"], grid["y"] + grid["h"])
+            }
+            assert not area & cells, f"{name}: {panel['title']!r} overlaps another panel"
+            cells |= area
+
+
+@pytest.mark.parametrize(
+    ("where", "change"),
+    [
+        ("dashboard", {"titel": "typo"}),
+        ("panel", {"gridPos": {"x": 0, "y": 0, "w": 25, "h": 8}}),
+        ("panel", {"type": "graph-v2"}),
+        ("target", {"refId": None}),
+        ("variable", {"type": "dropdown"}),
+    ],
+)
+def test_the_schema_refuses_what_grafana_would_not_load(
+    validator: jsonschema.Draft202012Validator, where: str, change: dict[str, Any]
+) -> None:
+    dashboard = copy.deepcopy(dashboards()["nova-overview.json"])
+    panel = next(p for p in panels(dashboard) if p["type"] != "row")
+    target = {
+        "dashboard": dashboard,
+        "panel": panel,
+        "target": panel["targets"][0],
+        "variable": dashboard["templating"]["list"][1],
+    }[where]
+    for key, value in change.items():
+        if value is None:
+            del target[key]
+        else:
+            target[key] = value
+    assert schema_errors(validator, dashboard)
+
+
+def test_dashboards_ship_as_configmaps_the_grafana_sidecar_imports() -> None:
+    manifests = [
+        item
+        for item in yaml.safe_load_all(render({}))
+        if isinstance(item, dict) and item.get("kind") == "ConfigMap"
+    ]
+    shipped: dict[str, Any] = {}
+    for configmap in manifests:
+        if configmap["metadata"]["labels"].get(SIDECAR_LABEL) is None:
+            continue
+        assert configmap["metadata"]["labels"][SIDECAR_LABEL] == "1"
+        (key,) = configmap["data"]
+        assert key.endswith(".json"), key
+        shipped[key] = json.loads(configmap["data"][key])
+    assert shipped == dashboards(), "one ConfigMap per dashboard, its JSON unchanged"
+    overridden = render({"dashboards": {"labels": {"grafana_dashboard": "nova"}}})
+    assert "grafana_dashboard: nova" in overridden
+    assert not [
+        item
+        for item in yaml.safe_load_all(render({"dashboards": {"enabled": False}}))
+        if isinstance(item, dict) and SIDECAR_LABEL in item["metadata"].get("labels", {})
+    ]

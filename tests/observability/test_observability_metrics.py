@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from nova_kit.embedded import free_port
 from nova_kit.events import EVENT_TASKS, create_celery_producer
 from nova_worker.sink import SmtpSink
 from tests.observability.observability_helpers import (
@@ -50,15 +49,6 @@ SAMPLE_LINE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? ")
 PING = "nova.worker.ping"
 SEND_EMAIL = "nova.worker.send_email"
 REGISTERED = EVENT_TASKS["user.registered"]
-
-
-@pytest.fixture(scope="module")
-def sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpSink]:
-    server = SmtpSink(tmp_path_factory.mktemp("mail"), host="127.0.0.1", port=free_port()).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -109,11 +99,10 @@ def exercise_http(stack: Stack) -> dict[str, str]:
     with httpx.Client(base_url=stack.gateway, timeout=30) as client:
         email = f"metrics-{uuid.uuid4().hex[:8]}@example.com"
         registered = client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
-        assert registered.status_code == 201, registered.text
-        tokens = registered.json()
-        bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+        assert registered.status_code == 202, registered.text
         login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
         assert login.status_code == 200, login.text
+        bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
         wrong = client.post("/api/auth/login", json={"email": email, "password": "not it at all!"})
         assert wrong.status_code == 401, wrong.text
         refreshed = client.post(

@@ -39,6 +39,8 @@ GENEROUS_LIMITS = {
     "NOVA_GATEWAY_RATE_LIMIT_PER_SUBJECT": "1000000",
     "NOVA_AUTH_LOGIN_LIMIT_PER_CLIENT": "1000000",
     "NOVA_AUTH_LOGIN_LIMIT_PER_ACCOUNT": "1000000",
+    "NOVA_AUTH_LOGIN_LIMIT_PER_ACCOUNT_CLIENT": "1000000",
+    "NOVA_AUTH_LOGIN_SLOWDOWN_AFTER": "1000000",
     "NOVA_AUTH_REGISTER_LIMIT_PER_CLIENT": "1000000",
     "NOVA_AUTH_TOKEN_LIMIT_PER_CLIENT": "1000000",
 }
@@ -395,11 +397,12 @@ class Account:
 async def register(
     client: httpx.AsyncClient, gateway: str, email: str, password: str = "correct horse 42"
 ) -> Account:
-    response = await client.post(
-        f"{gateway}/api/auth/register", json={"email": email, "password": password}
-    )
-    assert response.status_code == 201, response.text
-    body = response.json()
+    credentials = {"email": email, "password": password}
+    response = await client.post(f"{gateway}/api/auth/register", json=credentials)
+    assert response.status_code == 202, response.text
+    signed_in = await client.post(f"{gateway}/api/auth/login", json=credentials)
+    assert signed_in.status_code == 200, signed_in.text
+    body = signed_in.json()
     me = await client.get(
         f"{gateway}/api/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"}
     )

@@ -65,10 +65,15 @@ async def test_mixed_load_soak(system: System, observe: Observe) -> None:
             created = await timed(
                 "register", client.post(f"{gateway}/api/auth/register", json=credentials)
             )
-            if created.status_code != 201:
+            if created.status_code != 202:
+                continue
+            signed_in = await timed(
+                "login", client.post(f"{gateway}/api/auth/login", json=credentials)
+            )
+            if signed_in.status_code != 200:
                 continue
             registered.append(email)
-            token = created.json()["access_token"]
+            token = signed_in.json()["access_token"]
             auth = {"Authorization": f"Bearer {token}"}
             await timed("me", client.get(f"{gateway}/api/users/me", headers=auth))
             await timed(

@@ -31,7 +31,9 @@ LIMITS = {
     "NOVA_GATEWAY_RATE_LIMIT_PER_CLIENT": "300",
     "NOVA_GATEWAY_RATE_LIMIT_WINDOW_SECONDS": "60",
     "NOVA_AUTH_LOGIN_LIMIT_PER_CLIENT": "100",
-    "NOVA_AUTH_LOGIN_LIMIT_PER_ACCOUNT": "10",
+    "NOVA_AUTH_LOGIN_LIMIT_PER_ACCOUNT_CLIENT": "10",
+    # The suite's client stands in for an ingress on loopback: its X-Forwarded-For is trusted.
+    "NOVA_GATEWAY_FORWARDED_ALLOW_IPS": "127.0.0.1",
     # Every process shares this machine's cores here; in a cluster auth hashes on CPUs of its
     # own. One hashing thread keeps a storm's Argon2 work from taking every core.
     "NOVA_AUTH_HASH_WORKERS": "1",
