@@ -54,7 +54,11 @@ export async function apiRegister(
   const response = await request.post("/api/auth/register", {
     data: { email: user.email, password: user.password, display_name: user.name },
   });
-  expect(response.status(), await response.text()).toBe(201);
-  const body = (await response.json()) as { access_token: string; account: { id: string } };
+  expect(response.status(), await response.text()).toBe(202);
+  const login = await request.post("/api/auth/login", {
+    data: { email: user.email, password: user.password },
+  });
+  expect(login.status(), await login.text()).toBe(200);
+  const body = (await login.json()) as { access_token: string; account: { id: string } };
   return { id: body.account.id, token: body.access_token };
 }

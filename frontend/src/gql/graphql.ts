@@ -57,8 +57,8 @@ export type Mutation = {
   logout?: Maybe<Scalars['Boolean']['output']>;
   /** Rotate a refresh token */
   refreshToken?: Maybe<AuthPayload>;
-  /** Create an account and sign in */
-  register?: Maybe<AuthPayload>;
+  /** Register an e-mail address: true for a new and an existing address alike (an e-mail tells its owner which); a new account then signs in with login */
+  register?: Maybe<Scalars['Boolean']['output']>;
   /** Restore a soft-deleted profile (administrators). */
   restoreUser: User;
   /** Change the caller's profile. */

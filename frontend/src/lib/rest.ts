@@ -62,9 +62,15 @@ export interface ListUsersParams {
 
 const segment = (id: string) => encodeURIComponent(id);
 
+/** `POST /api/auth/register`: 202, the same for a new and an existing address (no enumeration). */
+export interface RegistrationAccepted {
+  status: "accepted";
+  message: string;
+}
+
 export const authApi = {
   register: (body: { email: string; password: string; display_name?: string | null }) =>
-    apiJson<SessionResponse>("/api/auth/register", {
+    apiJson<RegistrationAccepted>("/api/auth/register", {
       method: "POST",
       json: body,
       cookieSession: true,

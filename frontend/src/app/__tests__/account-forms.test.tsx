@@ -31,14 +31,12 @@ describe("RegisterForm", () => {
     await waitFor(() => expect(requests).toHaveLength(2));
   });
 
-  it("puts a taken address next to the e-mail field", async () => {
+  it("sends an address that already has an account to the login page, telling nothing more", async () => {
     const user = userEvent.setup();
     scriptFetch(
       ...anonymous(),
-      json(
-        { code: "email_taken", message: "an account with this e-mail address already exists" },
-        409,
-      ),
+      json({ status: "accepted", message: "Check your inbox." }, 202),
+      json({ code: "invalid_credentials", message: "invalid e-mail or password" }, 401),
     );
     renderApp(<RegisterForm />);
     await user.type(screen.getByLabelText("Display name"), "Ada");
@@ -46,18 +44,16 @@ describe("RegisterForm", () => {
     await user.type(screen.getByLabelText("Password"), "correct horse battery");
     await user.type(screen.getByLabelText("Repeat the password"), "correct horse battery");
     await user.click(screen.getByRole("button", { name: "Create account" }));
-    const email = screen.getByLabelText("E-mail address");
-    await waitFor(() => expect(email).toHaveAttribute("aria-invalid", "true"));
-    expect(email).toHaveAccessibleDescription("An account with this e-mail address already exists");
-    await waitFor(() => expect(email).toHaveFocus());
-    expect(router.replace).not.toHaveBeenCalled();
+    await waitFor(() => expect(router.replace).toHaveBeenCalledWith("/login?reason=registered"));
+    expect(screen.getByLabelText("E-mail address")).not.toHaveAttribute("aria-invalid", "true");
   });
 
   it("creates the account with a cookie session and opens the profile", async () => {
     const user = userEvent.setup();
     const { requests } = scriptFetch(
       ...anonymous(),
-      json({ expires_in: 600, account: account() }, 201),
+      json({ status: "accepted", message: "Check your inbox." }, 202),
+      json({ expires_in: 600, account: account() }),
     );
     renderApp(<RegisterForm />);
     await user.type(screen.getByLabelText("Display name"), " Ada Lovelace ");
@@ -71,6 +67,11 @@ describe("RegisterForm", () => {
       email: "ada@example.com",
       password: "correct horse battery",
       display_name: "Ada Lovelace",
+    });
+    expect(requests[3]?.url).toContain("/api/auth/login");
+    expect(JSON.parse(requests[3]?.body ?? "")).toEqual({
+      email: "ada@example.com",
+      password: "correct horse battery",
     });
   });
 });

@@ -15,6 +15,10 @@ const NOTICES: Record<string, { tone: "info" | "success" | "warning"; text: stri
     text: "Your password was changed and your other sessions ended. Log in with the new password.",
   },
   deleted: { tone: "success", text: "Your account was deleted." },
+  registered: {
+    tone: "info",
+    text: "Check your inbox: we sent an e-mail to that address. If it already has an account, log in with it or reset its password.",
+  },
 };
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;

@@ -3,7 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useEffect } from "react";
 import { Button, Field, Form, FormError, Input } from "@/components/ui";
-import { blameField } from "@/lib/errors";
+import { ApiError, blameField } from "@/lib/errors";
 import { useForm } from "@/lib/form";
 import { authApi } from "@/lib/rest";
 import { useSession } from "@/lib/session";
@@ -28,19 +28,22 @@ export function RegisterForm() {
       confirm: values.confirm === values.password ? undefined : "The passwords do not match.",
     }),
     submit: async (values) => {
-      const response = await authApi
-        .register({
-          email: values.email.trim(),
-          password: values.password,
-          display_name: values.displayName.trim(),
-        })
+      const credentials = { email: values.email.trim(), password: values.password };
+      await authApi
+        .register({ ...credentials, display_name: values.displayName.trim() })
         .catch((error: unknown) => {
-          throw blameField(error, {
-            invalid_email: "email",
-            email_taken: "email",
-            weak_password: "password",
-          });
+          throw blameField(error, { invalid_email: "email", weak_password: "password" });
         });
+      // Registration answers the same whether or not the address already had an account (its
+      // owner gets an e-mail either way); a new account signs in with the password just chosen.
+      const response = await authApi.login(credentials).catch((error: unknown) => {
+        if (error instanceof ApiError && error.code === "invalid_credentials") return null;
+        throw error;
+      });
+      if (response === null) {
+        router.replace("/login?reason=registered");
+        return;
+      }
       session.signedIn(response);
       router.replace("/profile?welcome=1");
     },
