@@ -24,11 +24,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSyntaxError, OperationDefinitionNode, parse
+from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, OperationDefinitionNode, parse
 from graphql.error import GraphQLFormattedError
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import MultiDict
@@ -312,13 +313,56 @@ def is_request_error(data: object, errors: list[GraphQLError] | None) -> bool:
     return data is None and bool(errors) and all(not error.path for error in errors or [])
 
 
+class RecentDocuments[V]:
+    """A bounded LRU map from an operation's text to what was derived from it (its parsed
+    document, its validation errors). Texts over ``max_text`` characters are never kept, so the
+    memory it holds is bounded by ``max_entries`` x ``max_text`` whatever clients send."""
+
+    def __init__(self, max_entries: int = 256, max_text: int = 16_384) -> None:
+        self.max_entries = max_entries
+        self.max_text = max_text
+        self._entries: OrderedDict[str, V] = OrderedDict()
+
+    def get(self, text: str) -> V | None:
+        value = self._entries.get(text)
+        if value is not None:
+            self._entries.move_to_end(text)
+        return value
+
+    def put(self, text: str, value: V) -> None:
+        if len(text) > self.max_text:
+            return
+        self._entries[text] = value
+        self._entries.move_to_end(text)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+DOCUMENTS: RecentDocuments[DocumentNode] = RecentDocuments()
+"""Parsed documents of this process's recent operations (the subgraphs see a small, fixed set:
+the gateway's plans)."""
+
+
+def parsed_document(query: str) -> DocumentNode:
+    """``query`` parsed, once per distinct text among the recent ones (raises
+    :class:`GraphQLSyntaxError` as :func:`graphql.parse` does)."""
+    document = DOCUMENTS.get(query)
+    if document is None:
+        document = parse(query)
+        DOCUMENTS.put(query, document)
+    return document
+
+
 def _operation_count(query: str) -> int:
     """How many operations ``query`` defines (0 when it does not parse: execution reports it).
 
     The GraphQL specification makes an operation name mandatory once a document holds more than
     one operation; Strawberry would run the first one instead."""
     try:
-        document = parse(query)
+        document = parsed_document(query)
     except GraphQLError:
         return 0
     return sum(isinstance(node, OperationDefinitionNode) for node in document.definitions)

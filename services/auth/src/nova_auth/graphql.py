@@ -35,6 +35,7 @@ from nova_auth.services import AccountService, SignIn
 from nova_kit import graphql_http
 from nova_kit.app import provide_runtime
 from nova_kit.errors import AppError
+from nova_kit.graphql_cache import OperationCache
 from nova_kit.security import current_claims
 from nova_kit.tokens import AccessClaims
 
@@ -283,6 +284,7 @@ def create_schema() -> strawberry.federation.Schema:
         types=[UserType],
         federation_version="2.9",
         extensions=[
+            OperationCache,
             partial(QueryDepthLimiter, max_depth=10),
             partial(MaxAliasesLimiter, max_alias_count=50),
             partial(MaskErrors, should_mask_error=_should_mask, error_message="internal error"),

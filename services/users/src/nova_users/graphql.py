@@ -34,6 +34,7 @@ from strawberry.types.execution import ExecutionResult
 from nova_kit import graphql_http
 from nova_kit.app import provide_runtime
 from nova_kit.errors import AppError, NotFoundError
+from nova_kit.graphql_cache import OperationCache
 from nova_kit.security import current_claims, requires_admin, requires_user
 from nova_kit.tokens import AccessClaims
 from nova_users.models import ProfileModel
@@ -330,7 +331,11 @@ def build_schema() -> UsersSchema:
         query=Query,
         mutation=Mutation,
         types=[UserType],
-        extensions=[partial(QueryDepthLimiter, max_depth=MAX_QUERY_DEPTH), ErrorCodes],
+        extensions=[
+            OperationCache,
+            partial(QueryDepthLimiter, max_depth=MAX_QUERY_DEPTH),
+            ErrorCodes,
+        ],
         federation_version="2.9",
     )
 
