@@ -7,6 +7,12 @@ Each service verifies them itself against auth's JWKS: algorithms are pinned per
 unknown ``kid`` at most once per ``min_refresh_seconds``, so a flood of forged ``kid`` values
 cannot turn into a flood of requests to auth.
 
+A signature once checked is not checked again: the verifier keeps the claims of recently
+verified tokens (at most ``cache_size``, keyed by a digest of the token), and a token it has
+seen passes on its claims alone while it has not expired and its ``kid`` still names the same
+key (a rotated or withdrawn key drops it). The revocation check below runs on every request,
+cached or not; failures are never cached.
+
 Revocation: auth records revoked sessions and per-user "valid after" instants in Redis under
 ``nova:auth:``; :class:`RevocationList` lets every verifier honour them before tokens expire.
 When Redis cannot answer within ``timeout_seconds`` the list either fails closed (outside
@@ -18,9 +24,11 @@ open (dev/test: the token passes); either way the outage is logged and counted i
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -250,6 +258,8 @@ class TokenVerifier:
         leeway_seconds: int = 5,
         max_lifetime_seconds: int = 3600,
         revocations: RevocationList | None = None,
+        cache_size: int = 4096,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.keys = keys
         self.issuer = issuer
@@ -257,6 +267,9 @@ class TokenVerifier:
         self.leeway_seconds = leeway_seconds
         self.max_lifetime_seconds = max_lifetime_seconds
         self.revocations = revocations
+        self.cache_size = cache_size
+        self._clock = clock
+        self._verified: OrderedDict[bytes, tuple[AccessClaims, str, jwt.PyJWK]] = OrderedDict()
 
     async def verify(self, token: str) -> AccessClaims:
         try:
@@ -268,6 +281,30 @@ class TokenVerifier:
         return claims
 
     async def _verify(self, token: str) -> AccessClaims:
+        digest = hashlib.blake2b(token.encode(), digest_size=32).digest()
+        claims = await self._recently_verified(digest)
+        if claims is None:
+            claims = await self._check_signature(token, digest)
+        if self.revocations is not None and await self.revocations.is_revoked(claims):
+            raise TokenError("revoked", "the token has been revoked")
+        return claims
+
+    async def _recently_verified(self, digest: bytes) -> AccessClaims | None:
+        """The claims of a token verified earlier, while they still hold: not expired (with the
+        same leeway as a full check) and signed by the key its ``kid`` names today."""
+        entry = self._verified.get(digest)
+        if entry is None:
+            return None
+        claims, kid, key = entry
+        if self._clock() >= claims.expires_at + self.leeway_seconds or (
+            await self.keys.get(kid) is not key
+        ):
+            self._verified.pop(digest, None)
+            return None
+        self._verified.move_to_end(digest)
+        return claims
+
+    async def _check_signature(self, token: str, digest: bytes) -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -310,15 +347,17 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise TokenError("signature", "the token signature is invalid") from error
         claims = self._claims(payload)
-        if self.revocations is not None and await self.revocations.is_revoked(claims):
-            raise TokenError("revoked", "the token has been revoked")
+        if self.cache_size > 0:
+            self._verified[digest] = (claims, kid, key)
+            while len(self._verified) > self.cache_size:
+                self._verified.popitem(last=False)
         return claims
 
     def _claims(self, payload: Mapping[str, Any]) -> AccessClaims:
         issued_at, expires_at = int(payload["iat"]), int(payload["exp"])
         if expires_at - issued_at > self.max_lifetime_seconds:
             raise TokenError("lifetime", "the token lives longer than allowed")
-        if issued_at > time.time() + self.leeway_seconds:
+        if issued_at > self._clock() + self.leeway_seconds:
             raise TokenError("not_yet_valid", "the token was issued in the future")
         roles = payload.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
