@@ -17,13 +17,12 @@ import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from litestar import Request
-from litestar.handlers.base import BaseRouteHandler
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import QueryDepthLimiter, SchemaExtension
 from strawberry.litestar import BaseContext
@@ -35,7 +34,7 @@ from nova_kit import graphql_http
 from nova_kit.app import provide_runtime
 from nova_kit.errors import AppError, NotFoundError
 from nova_kit.graphql_cache import OperationCache
-from nova_kit.security import current_claims, requires_admin, requires_user
+from nova_kit.security import check_admin, check_user, current_claims
 from nova_kit.tokens import AccessClaims
 from nova_users.models import ProfileModel
 from nova_users.schemas import (
@@ -50,7 +49,6 @@ from nova_users.services import ProfileFilter, ProfileService, Viewer, present
 logger = logging.getLogger(__name__)
 
 MAX_QUERY_DEPTH = 10
-_NO_HANDLER = cast("BaseRouteHandler", None)
 _GRAPHQL_FIELDS = {
     "display_name": "displayName",
     "avatar_url": "avatarUrl",
@@ -175,15 +173,11 @@ def _parse_id(value: strawberry.ID) -> uuid.UUID:
 
 
 def _require_user(info: UsersInfo) -> AccessClaims:
-    request = info.context.http_request()
-    requires_user(request, _NO_HANDLER)
-    return cast("AccessClaims", current_claims(request))
+    return check_user(info.context.http_request())
 
 
 def _require_admin(info: UsersInfo) -> AccessClaims:
-    request = info.context.http_request()
-    requires_admin(request, _NO_HANDLER)
-    return cast("AccessClaims", current_claims(request))
+    return check_admin(info.context.http_request())
 
 
 async def resolve_me(info: UsersInfo) -> UserType:
