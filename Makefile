@@ -125,7 +125,8 @@ lint: setup ## ruff, mypy --strict, actionlint, Biome, tsc; known vulnerabilitie
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/mypy libs/nova-kit/src services/auth/src services/users/src services/gateway/src services/worker/src \
 	  deploy/render.py deploy/containers/run.py tests/deploy tests/observability tests/e2e tests/resilience tests/attack scripts/devstack.py scripts/bench.py \
-	  scripts/loadgen.py scripts/benchstack.py scripts/audit.py scripts/observe.py
+	  scripts/loadgen.py scripts/benchstack.py scripts/audit.py scripts/observe.py \
+	  libs/nova-kit/tests services/auth/tests services/users/tests services/gateway/tests services/worker/tests
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 	npm run --prefix frontend lint
 	npm run --prefix frontend typecheck

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from litestar.types import Message, ReceiveMessage, Scope
 
 from nova_kit.proxies import client_host, resolve_client_addresses
 
@@ -16,8 +17,18 @@ async def resolved(trusted: str, peer: str, forwarded_for: str | None) -> str:
         seen["client"] = client_host(scope)
 
     headers = [(b"x-forwarded-for", forwarded_for.encode())] if forwarded_for else []
-    scope = {"type": "http", "client": (peer, 40000), "headers": headers, "scheme": "http"}
-    await resolve_client_addresses(app, trusted)(scope, None, None)
+    # Only the keys the resolver reads: a partial HTTP scope.
+    scope = cast(
+        "Scope", {"type": "http", "client": (peer, 40000), "headers": headers, "scheme": "http"}
+    )
+
+    async def receive() -> ReceiveMessage:
+        raise AssertionError("the resolver reads no message")
+
+    async def send(message: Message) -> None:
+        raise AssertionError("the resolver sends no message")
+
+    await resolve_client_addresses(app, trusted)(scope, receive, send)
     return str(seen["client"])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -27,13 +28,14 @@ def make_app(database_url: str, redis_url: str) -> Litestar:
 
 async def wait_for_status(
     client: AsyncTestClient[Litestar], status: int, timeout: float = 15
-) -> dict:
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         last = await client.get("/ready")
         if last.status_code == status:
-            return last.json()
+            body: dict[str, Any] = last.json()
+            return body
         await asyncio.sleep(0.2)
     raise AssertionError(f"/ready never answered {status}; last: {last and last.text}")
 

@@ -184,7 +184,13 @@ async def test_consumers_confirm_handled_events(api: Any, migrated_database: str
     )
     assert again.json() == {"confirmed": 0}  # idempotent; unknown ids are ignored
 
-    for bad in ({"ids": []}, {"ids": ["not-a-uuid"]}, {"ids": [str(event_id)] * 201}, {}):
+    bad_bodies: list[dict[str, list[str]]] = [
+        {"ids": []},
+        {"ids": ["not-a-uuid"]},
+        {"ids": [str(event_id)] * 201},
+        {},
+    ]
+    for bad in bad_bodies:
         refused = await api.client.post(url, json=bad, headers=api.bearer(token))
         assert refused.status_code == 422, (bad, refused.text)
         assert refused.json()["code"] == "validation_error"

@@ -57,10 +57,11 @@ async def wait_for_events(
 async def outbox_rows(database_url: str) -> list[asyncpg.Record]:
     connection = await asyncpg.connect(database_url)
     try:
-        return await connection.fetch(
+        rows: list[asyncpg.Record] = await connection.fetch(
             "SELECT id, type, user_id, data, published_at, attempts FROM auth.outbox "
             "ORDER BY occurred_at"
         )
+        return rows
     finally:
         await connection.close()
 
@@ -301,6 +302,7 @@ async def test_rows_awaiting_redelivery_are_not_purged(
 async def asyncpg_fetch(database_url: str, query: str) -> list[asyncpg.Record]:
     connection = await asyncpg.connect(database_url)
     try:
-        return await connection.fetch(query)
+        rows: list[asyncpg.Record] = await connection.fetch(query)
+        return rows
     finally:
         await connection.close()

@@ -12,6 +12,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,7 +27,10 @@ def _b64(data: bytes) -> str:
 
 def _segments(token: str) -> tuple[dict[str, Any], dict[str, Any], str]:
     header, payload, signature = token.split(".")
-    pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
+
+    def pad(s: str) -> str:
+        return s + "=" * (-len(s) % 4)
+
     return (
         json.loads(base64.urlsafe_b64decode(pad(header))),
         json.loads(base64.urlsafe_b64decode(pad(payload))),
@@ -171,6 +175,7 @@ async def test_key_rotation_keeps_old_tokens_valid_and_publishes_both(
 
 async def test_es256_keys_and_private_jwks_are_accepted(make_client: Any, api_for: Any) -> None:
     ec_key = generate_signing_key("ES256", kid="ec-key")
+    assert isinstance(ec_key.private_key, ec.EllipticCurvePrivateKey)
     private_jwk = {
         **json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec_key.private_key)),
         "kid": "ec-key",

@@ -80,7 +80,7 @@ _ENTITY = re.compile(
 
 # --- data -------------------------------------------------------------------------------------
 
-USERS = {
+USERS: dict[str, dict[str, Any]] = {
     "1": {
         "id": "1",
         "name": "Ada Lovelace",
@@ -100,7 +100,7 @@ USERS = {
 }
 BERLIN = {"code": "W1", "location": {"city": "Berlin", "country": "DE"}}
 LYON = {"code": "W2", "location": {"city": "Lyon", "country": "FR"}}
-PRODUCTS = {
+PRODUCTS: dict[str, dict[str, Any]] = {
     "1": {
         "upc": "1",
         "sku": "T1",
@@ -203,7 +203,7 @@ def _accounts(state: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Reso
         found = state.users.get(str(rep.get("id")))
         return None if found is None else {"__typename": "User", **found}
 
-    def rename(_: Any, __: GraphQLResolveInfo, id: str, name: str) -> Any:
+    def rename(_: Any, __: GraphQLResolveInfo[Any], id: str, name: str) -> Any:
         state.mutations.append(f"renameUser:{id}:{name}")
         if id not in state.users:
             return None
@@ -214,7 +214,7 @@ def _accounts(state: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Reso
         state.mutations.append("failingMutation")
         raise RuntimeError("the mutation failed")
 
-    roots = {
+    roots: dict[str, Resolver] = {
         "Query.me": lambda *_: state.users["1"],
         "Query.user": lambda _, __, id: state.users.get(id),
         "Query.users": lambda *_: list(state.users.values()),
@@ -239,7 +239,7 @@ def _products(_: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Resolver
             )
         return None if found is None else {"__typename": "Product", **found}
 
-    def search(_: Any, __: GraphQLResolveInfo, text: str) -> list[Any]:
+    def search(_: Any, __: GraphQLResolveInfo[Any], text: str) -> list[Any]:
         needle = text.lower()
         found: list[Any] = [
             {"__typename": "Product", **p} for p in PRODUCTS.values() if needle in p["name"].lower()
@@ -254,7 +254,7 @@ def _products(_: SubgraphState) -> tuple[dict[str, Resolver], dict[str, Resolver
     def media(rep: dict[str, Any]) -> Any:
         return next((m for m in MEDIA if m["id"] == rep.get("id")), None)
 
-    roots = {
+    roots: dict[str, Resolver] = {
         "Query.topProducts": lambda _, __, first=5: list(PRODUCTS.values())[:first],
         "Query.product": lambda _, __, upc: PRODUCTS.get(upc),
         "Query.search": search,
@@ -340,7 +340,7 @@ def build_subgraph_schema(
     query = schema.query_type
     assert query is not None
 
-    def resolve_entities(_: Any, __: GraphQLResolveInfo, representations: list[Any]) -> Any:
+    def resolve_entities(_: Any, __: GraphQLResolveInfo[Any], representations: list[Any]) -> Any:
         return [
             RuntimeError(f"cannot load {rep['__typename']} {key}")
             if (key := rep.get("id") or rep.get("upc")) in failing_keys

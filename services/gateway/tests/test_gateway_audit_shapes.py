@@ -53,7 +53,7 @@ from nova_gateway.federation.response import SilentDataLossError, shape_response
 from nova_gateway.federation.supergraph import Supergraph, parse_supergraph
 
 if TYPE_CHECKING:
-    from conftest import InProcessSubgraphs
+    from services.gateway.tests.conftest import InProcessSubgraphs
 
 AUDIT = Path(__file__).parent / "fixtures" / "audit"
 

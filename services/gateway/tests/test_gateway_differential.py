@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -55,7 +55,7 @@ def _settings(subgraphs: dict[str, Any]) -> Any:
     )
 
 
-def _error_paths(errors: list[dict[str, Any]] | None) -> set[tuple[Any, ...]]:
+def _error_paths(errors: Sequence[Mapping[str, Any]] | None) -> set[tuple[Any, ...]]:
     return {tuple(error.get("path") or ()) for error in errors or ()}
 
 

@@ -30,6 +30,7 @@ import httpx
 import pytest
 import redis
 import uvicorn
+from litestar.enums import ScopeType
 from litestar.types import Receive, Scope, Send
 from pydantic import ValidationError
 
@@ -101,13 +102,15 @@ class Upstream:
     last_refresh_body: dict[str, Any] = field(default_factory=dict)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             return
         path = scope["path"]
         self.calls[path] += 1
         body = b""
         while True:
             message = await receive()
+            if message["type"] != "http.request":  # http.disconnect: the body ends
+                break
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
@@ -150,7 +153,7 @@ class Upstream:
                     ],
                 }
             )
-            await send({"type": "http.response.body", "body": GZIPPED})
+            await send({"type": "http.response.body", "body": GZIPPED, "more_body": False})
         elif path == "/api/echo/big-header":
             header = [(b"x-big", b"v" * int(query["size"][0]))]
             await self.json(send, 200, {"big": True}, extra=header)
@@ -220,7 +223,7 @@ class Upstream:
                 "headers": [(b"content-type", b"application/json"), *(extra or [])],
             }
         )
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def openapi_document() -> dict[str, Any]:
@@ -493,12 +496,19 @@ async def broken_proxy(connector: BrokenConnector) -> tuple[RestProxy, UpstreamC
     return proxy, client
 
 
+def asgi_transport(proxy: RestProxy) -> httpx.ASGITransport:
+    """An in-process httpx transport to ``proxy``."""
+    # litestar types ASGI scopes and messages as TypedDicts, httpx as plain mutable mappings:
+    # the same protocol, two incompatible spellings of it.
+    return httpx.ASGITransport(app=proxy)  # type: ignore[arg-type]
+
+
 async def test_a_reset_upstream_connection_is_a_502() -> None:
     reset = ResetConnector()
     proxy, client = await broken_proxy(reset)
     try:
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=proxy), base_url="http://gateway"
+            transport=asgi_transport(proxy), base_url="http://gateway"
         ) as http:
             response = await http.get("/api/broken/x")
     finally:
@@ -516,7 +526,7 @@ async def test_an_internal_error_is_a_500_with_the_request_id_and_a_traceback(
     token = request_id_var.set("req-internal-1")
     try:
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=proxy), base_url="http://gateway"
+            transport=asgi_transport(proxy), base_url="http://gateway"
         ) as http:
             response = await http.get("/api/broken/x")
     finally:
@@ -554,7 +564,7 @@ async def test_chunked_bodies_share_one_memory_budget() -> None:
 
     try:
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=proxy), base_url="http://gateway"
+            transport=asgi_transport(proxy), base_url="http://gateway"
         ) as http:
             # Another request's body, still being buffered, holds three quarters of the budget.
             assert buffers.take(768 * 1024)

@@ -273,7 +273,7 @@ async def test_introspection_can_be_turned_off(
 def test_introspection_defaults_to_off_in_production() -> None:
     assert GatewaySettings(environment="dev").introspection_enabled is True
     assert GatewaySettings(environment="test").introspection_enabled is True
-    prod = {
+    prod: dict[str, Any] = {
         "environment": "prod",
         "redis_url": "redis://redis.internal:6379/0",
         "jwks_url": "http://auth:8001/.well-known/jwks.json",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from nova_gateway.config import GatewaySettings
 
-COMPLETE = {
+COMPLETE: dict[str, Any] = {
     "environment": "prod",
     "redis_url": "redis://redis.internal:6379/0",
     "jwks_url": "http://auth:8001/.well-known/jwks.json",

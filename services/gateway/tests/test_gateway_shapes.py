@@ -30,7 +30,7 @@ from nova_gateway.federation.planner import plan_operation
 from nova_gateway.federation.supergraph import parse_supergraph
 
 if TYPE_CHECKING:
-    from conftest import InProcessSubgraphs
+    from services.gateway.tests.conftest import InProcessSubgraphs
 
 SHAPES = Path(__file__).parent / "fixtures" / "shapes"
 SUPERGRAPH = parse_supergraph((SHAPES / "supergraph.graphql").read_text())

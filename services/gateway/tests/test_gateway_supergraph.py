@@ -237,7 +237,8 @@ async def test_closing_the_engine_closes_the_transports_retired_by_reloads() -> 
     new = engine.current.transport
     assert new is not old
     new_session = new._session("accounts")
-    assert not old_session.closed  # requests planned before the reload may still use it
+    closed_at_reload = old_session.closed
+    assert not closed_at_reload  # requests planned before the reload may still use it
     await engine.close()
     assert old_session.closed
     assert new_session.closed

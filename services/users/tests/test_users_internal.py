@@ -17,7 +17,10 @@ Client = AsyncTestClient[Litestar]
 async def profile_rows(database_url: str, user_id: uuid.UUID) -> list[asyncpg.Record]:
     connection = await asyncpg.connect(database_url)
     try:
-        return await connection.fetch("SELECT * FROM users.profiles WHERE id = $1", user_id)
+        rows: list[asyncpg.Record] = await connection.fetch(
+            "SELECT * FROM users.profiles WHERE id = $1", user_id
+        )
+        return rows
     finally:
         await connection.close()
 

@@ -75,7 +75,7 @@ async def test_pagination_is_stable_under_concurrent_inserts(client: Client, cal
     after: str | None = None
     try:
         for page_number in range(1, 50):
-            query = {"first": 4, **({"after": after} if after else {})}
+            query: dict[str, str | int] = {"first": 4, **({"after": after} if after else {})}
             body = (await client.get("/api/users", params=query, headers=admin.headers)).json()
             seen.extend(edge["node"]["id"] for edge in body["edges"])
             if not body["page_info"]["has_next_page"]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
 from nova_users.config import UsersSettings
 
-COMPLETE = {
+COMPLETE: dict[str, Any] = {
     "environment": "prod",
     "database_url": "postgresql://users@db.internal/nova",
     "redis_url": "redis://redis.internal:6379/0",

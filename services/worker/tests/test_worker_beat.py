@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from redis import Redis
@@ -65,7 +65,9 @@ def test_two_beats_send_the_schedule_once(
         assert leader is not None
         assert f":{first.pid}:" in leader
         # The leader stamps every tick in Redis, for the workers' /metrics.
-        first_tick = float(wait_until(lambda: client.get(BEAT_HEARTBEAT_KEY), timeout=10))
+        first_stamp = wait_until(lambda: client.get(BEAT_HEARTBEAT_KEY), timeout=10)
+        assert first_stamp is not None  # wait_until returns only a truthy value
+        first_tick = float(first_stamp)
         assert abs(time.time() - first_tick) < 10
         wait_until(
             lambda: float(client.get(BEAT_HEARTBEAT_KEY) or 0) > first_tick,
@@ -74,7 +76,8 @@ def test_two_beats_send_the_schedule_once(
         )
 
         def queued() -> list[str]:
-            return list(client.lrange("nova:celery:default", 0, -1))
+            # decode_responses: the entries are str
+            return list(cast("list[str]", client.lrange("nova:celery:default", 0, -1)))
 
         messages = wait_until(queued, timeout=75, interval=0.5, what="the scheduled run")
         time.sleep(3)  # the standby Beat had its chance to send a duplicate

@@ -197,6 +197,7 @@ def test_registration_creates_the_profile_and_sends_one_welcome(stack: Stack) ->
         timeout=30,
         what="the profile to exist in users",
     )
+    assert isinstance(profile, httpx.Response)  # wait_until returns only a truthy value
     assert profile.json()["display_name"] == "Ada Lovelace"
     wait_until(lambda: stack.mail_to("ada@example.com"), timeout=30, what="the welcome e-mail")
     time.sleep(1.5)

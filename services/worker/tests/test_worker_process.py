@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -21,7 +22,12 @@ from worker_testing import fetch, metric_value, metrics_text, wait_until
 
 from nova_kit.embedded import EmbeddedRedis
 from nova_kit.events import create_celery_producer
+from nova_kit.testing.plugin import StartService
+from nova_kit.testing.processes import ServiceProcess
 from nova_worker.sink import SmtpSink
+
+if TYPE_CHECKING:
+    from conftest import StartWorker
 
 pytestmark = pytest.mark.slow
 
@@ -38,19 +44,25 @@ def job(url: str, key: str) -> dict[str, object] | None:
     return dict(rows[0]) if rows else None
 
 
+def metrics_port(worker: ServiceProcess) -> int:
+    """The port of a started worker's ``/metrics`` and probes (its base URL's)."""
+    assert worker.base_url is not None
+    return int(worker.base_url.rsplit(":", 1)[1])
+
+
 def record_effect(producer: Celery, key: str, seconds: float = 0.0) -> None:
     producer.send_task(RECORD_EFFECT, kwargs={"key": key, "seconds": seconds}, queue="default")
 
 
 def test_duplicates_have_one_effect_and_children_metrics_reach_the_endpoint(
-    start_worker: object,
+    start_worker: StartWorker,
     producer: Celery,
     clean_worker_db: str,
     smtp_sink: SmtpSink,
     tmp_path: Path,
 ) -> None:
-    worker = start_worker(database_url=clean_worker_db, sink=smtp_sink, concurrency=2)  # type: ignore[operator]
-    port = int(worker.base_url.rsplit(":", 1)[1])
+    worker = start_worker(database_url=clean_worker_db, sink=smtp_sink, concurrency=2)
+    port = metrics_port(worker)
 
     for _ in range(3):
         record_effect(producer, "dup")
@@ -126,18 +138,19 @@ def test_duplicates_have_one_effect_and_children_metrics_reach_the_endpoint(
 
 
 def test_a_killed_worker_task_runs_again_with_one_effect(
-    start_worker: object, producer: Celery, clean_worker_db: str
+    start_worker: StartWorker, producer: Celery, clean_worker_db: str
 ) -> None:
     key = f"kill-{uuid.uuid4().hex[:6]}"
-    worker = start_worker(database_url=clean_worker_db, concurrency=1)  # type: ignore[operator]
+    worker = start_worker(database_url=clean_worker_db, concurrency=1)
     record_effect(producer, key, seconds=5)
     wait_until(lambda: job(clean_worker_db, f"test:{key}"), timeout=30, what="the task to start")
     time.sleep(0.5)
     worker.signal(signal.SIGKILL)
-    worker.process.wait(10)  # type: ignore[union-attr]
+    assert worker.process is not None
+    worker.process.wait(10)
     assert effects(clean_worker_db, key) == []
 
-    start_worker(database_url=clean_worker_db, concurrency=1, name="worker-restarted")  # type: ignore[operator]
+    start_worker(database_url=clean_worker_db, concurrency=1, name="worker-restarted")
     wait_until(lambda: effects(clean_worker_db, key), timeout=60, what="the task to run again")
     time.sleep(1)
     assert effects(clean_worker_db, key) == [key]
@@ -147,15 +160,16 @@ def test_a_killed_worker_task_runs_again_with_one_effect(
 
 
 def test_sigterm_lets_the_running_task_finish(
-    start_worker: object, producer: Celery, clean_worker_db: str, redis_url: str
+    start_worker: StartWorker, producer: Celery, clean_worker_db: str, redis_url: str
 ) -> None:
     key = f"term-{uuid.uuid4().hex[:6]}"
-    worker = start_worker(database_url=clean_worker_db, concurrency=1)  # type: ignore[operator]
+    worker = start_worker(database_url=clean_worker_db, concurrency=1)
     record_effect(producer, key, seconds=3)
     wait_until(lambda: job(clean_worker_db, f"test:{key}"), timeout=30, what="the task to start")
     # What Kubernetes does: SIGTERM to the main process only.
     os.kill(worker.pid, signal.SIGTERM)
-    assert worker.process.wait(30) == 0  # type: ignore[union-attr]
+    assert worker.process is not None
+    assert worker.process.wait(30) == 0
 
     assert effects(clean_worker_db, key) == [key]
     record = job(clean_worker_db, f"test:{key}")
@@ -170,12 +184,12 @@ def test_sigterm_lets_the_running_task_finish(
 
 
 def test_the_worker_consumes_again_after_redis_restarts(
-    start_worker: object, clean_worker_db: str, disposable_redis: EmbeddedRedis
+    start_worker: StartWorker, clean_worker_db: str, disposable_redis: EmbeddedRedis
 ) -> None:
-    worker = start_worker(  # type: ignore[operator]
+    worker = start_worker(
         database_url=clean_worker_db, broker_url=disposable_redis.url, concurrency=1
     )
-    port = int(worker.base_url.rsplit(":", 1)[1])
+    port = metrics_port(worker)
     producer = create_celery_producer(disposable_redis.url)
     keys = [f"redis-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)]
     try:
@@ -209,7 +223,7 @@ def test_the_worker_consumes_again_after_redis_restarts(
 
 
 def test_the_smtp_sink_command_stores_messages(
-    start_service: object, unused_port: int, tmp_path: Path
+    start_service: StartService, unused_port: int, tmp_path: Path
 ) -> None:
     import smtplib
     from email.message import EmailMessage
@@ -217,7 +231,7 @@ def test_the_smtp_sink_command_stores_messages(
     from nova_worker.sink import read_maildir
 
     maildir = tmp_path / "mail"
-    start_service(  # type: ignore[operator]
+    start_service(
         "smtp-sink",
         ["nova-worker", "smtp-sink", "--port", str(unused_port), "--maildir", str(maildir)],
         wait=None,
@@ -242,11 +256,9 @@ def test_the_smtp_sink_command_stores_messages(
 
 
 def test_a_task_continues_the_publishers_trace(
-    start_worker: object, producer: Celery, clean_worker_db: str, smtp_sink: SmtpSink
+    start_worker: StartWorker, producer: Celery, clean_worker_db: str, smtp_sink: SmtpSink
 ) -> None:
-    worker = start_worker(  # type: ignore[operator]
-        database_url=clean_worker_db, sink=smtp_sink, NOVA_WORKER_LOG_JSON="true"
-    )
+    worker = start_worker(database_url=clean_worker_db, sink=smtp_sink, NOVA_WORKER_LOG_JSON="true")
     trace_id = uuid.uuid4().hex
     producer.send_task(
         "nova.worker.send_email",
@@ -275,10 +287,10 @@ def test_a_task_continues_the_publishers_trace(
 
 
 def test_recovery_never_takes_a_running_task_from_a_live_worker(
-    start_worker: object, producer: Celery, clean_worker_db: str
+    start_worker: StartWorker, producer: Celery, clean_worker_db: str
 ) -> None:
-    first = start_worker(database_url=clean_worker_db, concurrency=1, name="worker-a")  # type: ignore[operator]
-    second = start_worker(database_url=clean_worker_db, concurrency=1, name="worker-b")  # type: ignore[operator]
+    first = start_worker(database_url=clean_worker_db, concurrency=1, name="worker-a")
+    second = start_worker(database_url=clean_worker_db, concurrency=1, name="worker-b")
     key = f"long-{uuid.uuid4().hex[:6]}"
     # Longer than recovery's grace and incarnation TTL together, several recovery rounds.
     record_effect(producer, key, seconds=8)
@@ -289,5 +301,5 @@ def test_recovery_never_takes_a_running_task_from_a_live_worker(
     assert record is not None
     assert (record["status"], record["attempts"]) == ("succeeded", 1)
     for worker in (first, second):
-        port = int(worker.base_url.rsplit(":", 1)[1])
+        port = metrics_port(worker)
         assert metric_value(metrics_text(port), "worker_restored_messages_total") == 0

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -15,7 +16,7 @@ from nova_worker.celery_app import DEACTIVATE_ENTRY, celery_config, create_celer
 from nova_worker.config import WorkerSettings
 
 SCRIPTS = Path(sys.executable).parent
-PROD = {
+PROD: dict[str, Any] = {
     "environment": "prod",
     "database_url": "postgresql://nova@db/nova",
     "redis_url": "redis://redis:6379/0",
