@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from prometheus_client import REGISTRY
 
 from nova_gateway.config import GatewaySettings
-from nova_gateway.federation.limits import operation_shapes
+from nova_gateway.federation.limits import field_merges, operation_shapes
 
 Subgraphs = dict[str, Any]
 
@@ -80,6 +80,7 @@ async def test_syntax_error(gateway: AsyncTestClient[Any]) -> None:
         ),
         ({"max_fields": 3}, "{ me { id name username } }", "MAX_FIELDS_EXCEEDED"),
         ({"max_repeated_fields": 2}, "{ me { id id id } }", "MAX_REPEATED_FIELDS_EXCEEDED"),
+        ({"max_field_merges": 10}, "{ me { id id id } }", "MAX_FIELD_MERGES_EXCEEDED"),
         (
             {"max_tokens": 10},
             "{ me { id name username nickname } users { id name username } }",
@@ -462,7 +463,11 @@ async def test_a_fragment_bomb_is_refused_by_its_expanded_size(
 ) -> None:
     body = await rejected(gateway, fragment_bomb(levels))
     codes = {error["extensions"]["code"] for error in body["errors"]}
-    assert codes == {"MAX_FIELDS_EXCEEDED", "MAX_REPEATED_FIELDS_EXCEEDED"}
+    assert codes == {
+        "MAX_FIELDS_EXCEEDED",
+        "MAX_REPEATED_FIELDS_EXCEEDED",
+        "MAX_FIELD_MERGES_EXCEEDED",
+    }
     assert f"limit is {1000}" in body["errors"][0]["message"]
     assert calls(subgraphs) == 0
 
@@ -484,10 +489,45 @@ async def test_same_named_fields_are_bounded_before_their_quadratic_merge_check(
     # 19 x 50 fields merge into 950 ``id`` fields compared pairwise by validation.
     query = "{ me { " + ("... on User { " + "id " * 50 + "} ") * 19 + "} }"
     body = await rejected(gateway, query)
-    assert [e["extensions"]["code"] for e in body["errors"]] == ["MAX_REPEATED_FIELDS_EXCEEDED"]
+    assert [e["extensions"]["code"] for e in body["errors"]] == [
+        "MAX_REPEATED_FIELDS_EXCEEDED",
+        "MAX_FIELD_MERGES_EXCEEDED",
+    ]
     ok = await gateway.post("/graphql", json={"query": "{ me { " + "id " * 50 + "} }"})
     assert ok.status_code == 200
     assert "errors" not in ok.json()
+
+
+def test_field_merges_are_estimated_per_selection_set_and_fragment() -> None:
+    # ``id`` three times: 3² comparisons; ``me`` once, with that sub-selection: 1 x (1 + 9)
+    assert field_merges(parse("{ me { id id id } }")) == 9 + 10
+    # A fragment is counted once where it is defined, and through each spread where it is
+    # merged: ``id`` twice in ``me`` (2² = 4), ``F`` itself (1), ``me`` (1 + 4).
+    assert field_merges(parse("{ me { ...F ...F } } fragment F on User { id }")) == 4 + 1 + 5
+    # Linear in the document even when it multiplies: a 300-level fragment bomb is counted at
+    # once (the figure is astronomical, and refused).
+    assert field_merges(parse(fragment_bomb(300))) > 2**300
+
+
+async def test_wide_repeated_selections_are_refused_before_their_merge_check(
+    gateway: AsyncTestClient[Any], subgraphs: Subgraphs
+) -> None:
+    # Within every other limit (251 fields, each name 25 times, depth 3, no alias), but
+    # validation would compare 25² pairs of ``favoriteProduct`` and each pair's sub-selections.
+    product = "favoriteProduct { upc name price weight inStock shippingEstimate }"
+    selection = " ".join(["... on User { id name username " + product + " }"] * 25)
+    query = "{ me { " + selection + " } }"
+    ((_, shape),) = operation_shapes(parse(query))
+    assert shape.fields <= 1000
+    assert shape.repeated <= 50
+    body = await rejected(gateway, query)
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["MAX_FIELD_MERGES_EXCEEDED"]
+    assert "limit is 10000" in body["errors"][0]["message"]
+    assert calls(subgraphs) == 0
+    # the same selection five times merges and is answered
+    narrow = "{ me { " + " ".join(["... on User { id name username " + product + " }"] * 5) + " } }"
+    ok = await gateway.post("/graphql", json={"query": narrow})
+    assert ok.status_code == 200, ok.text
 
 
 async def test_field_suggestions_are_off_with_introspection(

@@ -31,6 +31,7 @@ def engine_config(settings: GatewaySettings) -> EngineConfig:
             max_tokens=settings.max_tokens,
             max_fields=settings.max_fields,
             max_repeated_fields=settings.max_repeated_fields,
+            max_field_merges=settings.max_field_merges,
             introspection=settings.introspection_enabled,
         ),
         plan_cache_size=settings.plan_cache_size,

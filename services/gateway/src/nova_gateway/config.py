@@ -51,6 +51,9 @@ class GatewaySettings(EdgeSettings):
     """Fields of an operation with its fragments expanded (counted without expanding them)."""
     max_repeated_fields: int = Field(default=50, ge=1, le=1_000_000)
     """Fields one response name may stand for once same-named fields are merged."""
+    max_field_merges: int = Field(default=10_000, ge=1, le=100_000_000)
+    """Estimated field comparisons of the check that same-named fields merge (about a
+    microsecond of validation each): wide repeated selections are quadratic in it."""
     max_body_bytes: int = Field(default=262_144, ge=1024, le=64 * 1024 * 1024)
     introspection: bool | None = None
     """None: on in dev/test, off in prod."""

@@ -5,8 +5,13 @@ one twice are a 1 KB document of 2^20 fields. The limits here are therefore comp
 *shape* of each operation without expanding it — every fragment's shape is computed once and
 memoised (``size(F) = Σ size(children)``), so the check is linear in the document's length —
 and an operation over any limit is refused with a stable ``extensions.code`` before
-graphql-core's rules (``OverlappingFieldsCanBeMergedRule`` is quadratic in the fields of a
-selection) or the planner ever see it. Bounding the expanded field count bounds their work.
+graphql-core's rules or the planner ever see it. Bounding the expanded field count bounds their
+work, except for one rule: ``OverlappingFieldsCanBeMergedRule`` compares every pair of fields one
+response name stands for, and for each pair their sub-selections, pair by pair again — fifty
+copies of a 19-field selection are 1,000 fields but ~50 ms of validation. The shape therefore
+also estimates those comparisons (``Shape.merges``, per selection set: the square of each
+name's count times one plus the comparisons of its sub-selections, summed over the document's
+selection sets as the rule visits them) and refuses above ``max_field_merges``.
 
 Introspection being off is a validation rule (it needs no expansion).
 """
@@ -33,6 +38,7 @@ MAX_ALIASES_EXCEEDED = "MAX_ALIASES_EXCEEDED"
 MAX_ROOT_FIELDS_EXCEEDED = "MAX_ROOT_FIELDS_EXCEEDED"
 MAX_FIELDS_EXCEEDED = "MAX_FIELDS_EXCEEDED"
 MAX_REPEATED_FIELDS_EXCEEDED = "MAX_REPEATED_FIELDS_EXCEEDED"
+MAX_FIELD_MERGES_EXCEEDED = "MAX_FIELD_MERGES_EXCEEDED"
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
 
 
@@ -48,6 +54,9 @@ class OperationLimits:
     """Fields one response name stands for once same-named fields (fragments looked through)
     are merged, along the worst path (``Shape.repeated``). Checking that they can be merged
     compares them pairwise, so this bounds a quadratic cost."""
+    max_field_merges: int = 10_000
+    """Estimated field comparisons of the merge check over the whole document
+    (:func:`field_merges`); about a microsecond of validation each."""
     introspection: bool = True
 
 
@@ -65,9 +74,16 @@ class Shape:
     """How many fields one response name can stand for once same-named fields are merged: per
     name, the fields with that name times the most their sub-selections repeat, along the worst
     path. Checking that fields can be merged compares these pairwise."""
-    names: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
-    """Per response name directly in the selection set: how many fields, and the most any of
-    their sub-selections repeats."""
+    cross: int = 0
+    """Comparisons to check the fields of this selection set (fragments looked through) against
+    each other: per response name, its count squared times one plus the most comparisons of
+    one of its sub-selections."""
+    merges: int = 0
+    """``cross`` of this selection set plus ``merges`` of every selection set written inside it
+    (those of the fragments it spreads are counted once, with their definitions)."""
+    names: dict[str, tuple[int, int, int]] = field(default_factory=dict, compare=False)
+    """Per response name directly in the selection set: how many fields, the most any of their
+    sub-selections repeats, and the most comparisons one of their sub-selections needs."""
 
 
 _INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
@@ -85,8 +101,8 @@ class _ShapeCounter:
         """Inside ``__schema``/``__type``, ``ofType`` adds no level: it unwraps a list or
         non-null type one to one (no fan-out, and null past the schema's type wrappers), and the
         standard introspection query of GraphQL tools nests it nine deep."""
-        fields = depth = aliases = top = 0
-        names: dict[str, tuple[int, int]] = {}
+        fields = depth = aliases = top = merges = 0
+        names: dict[str, tuple[int, int, int]] = {}
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 top += 1
@@ -95,7 +111,7 @@ class _ShapeCounter:
                 if selection.alias is not None:
                     aliases += 1
                 if selection.selection_set is None:
-                    _merge(names, response_name, 1, 1)
+                    _merge(names, response_name, 1, 1, 0)
                     depth = max(depth, 1)
                     continue
                 name = selection.name.value
@@ -104,11 +120,13 @@ class _ShapeCounter:
                 child = self.shape(selection.selection_set, inside)
                 fields += child.fields
                 aliases += child.aliases
+                merges += child.merges
                 depth = max(depth, level + child.depth)
-                _merge(names, response_name, 1, max(1, child.repeated))
+                _merge(names, response_name, 1, max(1, child.repeated), child.cross)
                 continue
             if isinstance(selection, InlineFragmentNode):
                 child = self.shape(selection.selection_set, introspection)
+                merges += child.merges
             elif isinstance(selection, FragmentSpreadNode):
                 child = self.fragment(selection.name.value, introspection)
             else:  # pragma: no cover - the three selection kinds are exhaustive
@@ -117,10 +135,11 @@ class _ShapeCounter:
             aliases += child.aliases
             depth = max(depth, child.depth)
             top += child.top
-            for response_name, (count, below) in child.names.items():
-                _merge(names, response_name, count, below)
-        repeated = max((count * below for count, below in names.values()), default=0)
-        return Shape(fields, depth, aliases, top, repeated, names)
+            for response_name, (count, below, cross) in child.names.items():
+                _merge(names, response_name, count, below, cross)
+        repeated = max((count * below for count, below, _ in names.values()), default=0)
+        cross = sum(count * count * (1 + inner) for count, _, inner in names.values())
+        return Shape(fields, depth, aliases, top, repeated, cross, merges + cross, names)
 
     def fragment(self, name: str, introspection: bool) -> Shape:
         key = (name, introspection)
@@ -140,9 +159,11 @@ class _ShapeCounter:
         return result
 
 
-def _merge(names: dict[str, tuple[int, int]], name: str, count: int, below: int) -> None:
-    known_count, known_below = names.get(name, (0, 0))
-    names[name] = (known_count + count, max(known_below, below))
+def _merge(
+    names: dict[str, tuple[int, int, int]], name: str, count: int, below: int, cross: int
+) -> None:
+    known_count, known_below, known_cross = names.get(name, (0, 0, 0))
+    names[name] = (known_count + count, max(known_below, below), max(known_cross, cross))
 
 
 def operation_shapes(document: DocumentNode) -> list[tuple[OperationDefinitionNode, Shape]]:
@@ -160,9 +181,30 @@ def operation_shapes(document: DocumentNode) -> list[tuple[OperationDefinitionNo
     ]
 
 
+def field_merges(document: DocumentNode) -> int:
+    """Estimated comparisons of the merge check (``OverlappingFieldsCanBeMergedRule``) over
+    ``document``: it visits every selection set written in it — in operations and in fragment
+    definitions, each once — and compares the fields each stands for, fragments looked
+    through. Linear in the document's length, like :func:`operation_shapes`."""
+    fragments = {
+        definition.name.value: definition.selection_set
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    counter = _ShapeCounter(fragments)
+    total = 0
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            total += counter.shape(definition.selection_set).merges
+        elif isinstance(definition, FragmentDefinitionNode):
+            total += counter.fragment(definition.name.value, False).merges
+    return total
+
+
 def check_limits(document: DocumentNode, limits: OperationLimits) -> list[GraphQLError]:
     """Errors for every limit an operation of ``document`` exceeds (none: within limits)."""
     errors: list[GraphQLError] = []
+    merges = field_merges(document)
     for node, shape in operation_shapes(document):
         checks = (
             (
@@ -180,6 +222,12 @@ def check_limits(document: DocumentNode, limits: OperationLimits) -> list[GraphQ
             (shape.depth, limits.max_depth, MAX_DEPTH_EXCEEDED, "is {} levels deep"),
             (shape.aliases, limits.max_aliases, MAX_ALIASES_EXCEEDED, "uses {} aliases"),
             (shape.top, limits.max_root_fields, MAX_ROOT_FIELDS_EXCEEDED, "selects {} root fields"),
+            (
+                merges,
+                limits.max_field_merges,
+                MAX_FIELD_MERGES_EXCEEDED,
+                "needs about {} field comparisons to check that same-named fields merge",
+            ),
         )
         for value, limit, code, what in checks:
             if value > limit:
