@@ -4,6 +4,7 @@ Fixtures:
     ``database_url``       a PostgreSQL database of this xdist worker, named ``nova_<worker>_test``
     ``redis_url``          a Redis logical database of this xdist worker (flushed at session start)
     ``redis_client``       an async client on ``redis_url``, flushed before each test
+    (autouse)              every test that uses ``redis_url`` starts with fresh rate-limit budgets
     ``disposable_postgres`` / ``disposable_redis``  embedded servers a test may stop and start
     ``start_service``      runs a real service command in its own process group, stopped after
 """
@@ -136,6 +137,30 @@ def redis_url(redis_server: Server, nova_backends: BackendChoice, worker_id_labe
 
     asyncio.run(flush())
     return url
+
+
+RATE_LIMIT_KEYS = "nova:*:rl:*"
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limit_budgets(request: pytest.FixtureRequest) -> None:
+    """Rate-limit windows are keyed by client address, and every test's client is 127.0.0.1:
+    without this, the requests of the tests before (through any gateway or auth on the same Redis
+    database) would spend the next test's budget and turn its first request into a 429."""
+    if "redis_url" not in request.fixturenames:
+        return
+    url = request.getfixturevalue("redis_url")
+
+    async def clear() -> None:
+        client = Redis.from_url(url)
+        try:
+            keys = [key async for key in client.scan_iter(match=RATE_LIMIT_KEYS, count=1000)]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
+
+    asyncio.run(clear())
 
 
 @pytest.fixture
