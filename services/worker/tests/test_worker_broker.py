@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any
 
+from celery import Celery
 from kombu.connection import Connection
 from kombu.entity import Exchange, Queue
+from kombu.transport import redis as kombu_redis
+from packaging.specifiers import SpecifierSet
 from redis import Redis
 
 from nova_kit.embedded import EmbeddedRedis
 from nova_worker import broker
+from nova_worker.celery_app import celery_config
+from nova_worker.config import WorkerSettings
 
 PREFIX = "broker-test:"
 
@@ -17,18 +23,20 @@ PREFIX = "broker-test:"
 def test_a_lost_connection_closes_like_celery_does_without_crashing(
     disposable_redis: EmbeddedRedis,
 ) -> None:
-    broker.install()
     # kombu is untyped: its calls below carry ``no-untyped-call`` ignores.
     options = {"global_keyprefix": PREFIX}
     work = Queue("work", Exchange("work", type="direct"), routing_key="work")  # type: ignore[no-untyped-call]
     # An auto-delete fanout queue on the channel, as the worker's remote-control mailbox.
     mailbox = Queue("node.mailbox", Exchange("mailbox", type="fanout"), auto_delete=True)  # type: ignore[no-untyped-call]
-    with Connection(disposable_redis.url, transport_options=options) as publisher:  # type: ignore[no-untyped-call]
+    with Connection(disposable_redis.url, transport_options=options) as publisher:  # type: ignore[no-untyped-call]  # kombu's own transport
         publisher.Producer().publish(
             {"n": 1}, exchange=work.exchange, routing_key="work", declare=[work]
         )
 
-    connection = Connection(disposable_redis.url, transport_options=options)  # type: ignore[no-untyped-call]
+    connection = Connection(  # type: ignore[no-untyped-call]
+        disposable_redis.url, transport=broker.Transport, transport_options=options
+    )
+    assert isinstance(connection.default_channel, broker.Channel)
     channel: Any = connection.default_channel
     received: list[object] = []
     connection.Consumer([mailbox], callbacks=[lambda body, message: None], no_ack=True).consume()  # type: ignore[no-untyped-call]
@@ -54,3 +62,24 @@ def test_a_lost_connection_closes_like_celery_does_without_crashing(
         assert client.hlen(f"{PREFIX}unacked") == 1
     finally:
         client.close()
+
+
+def test_the_worker_app_selects_the_transport_through_celery_settings(redis_url: str) -> None:
+    """The worker's own connections use :class:`broker.Channel`; kombu's class is untouched."""
+    app = Celery("broker-test", set_as_current=False)
+    app.conf.update(celery_config(WorkerSettings(environment="test", redis_url=redis_url)))
+    with app.connection_for_write() as connection:
+        assert isinstance(connection.default_channel, broker.Channel)
+    assert kombu_redis.Transport.Channel is not broker.Channel
+
+
+def test_kombu_is_a_version_the_channel_was_checked_against() -> None:
+    """``broker.Channel`` calls private methods of kombu's Redis channel: a kombu outside the
+    checked range must be read against it (and ADR 0014) before the range is widened."""
+    for name, checked in broker.CHECKED_VERSIONS.items():
+        installed = version(name)
+        assert installed in SpecifierSet(checked), (
+            f"{name} {installed} is outside {checked}: re-check nova_worker.broker"
+        )
+    assert callable(getattr(kombu_redis.Channel, "_disconnect_pools", None))
+    assert callable(getattr(kombu_redis.Channel, "_close_clients", None))

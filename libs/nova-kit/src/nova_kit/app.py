@@ -34,6 +34,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from nova_kit import db
+from nova_kit.compat import wrap_asgi_handler
 from nova_kit.errors import exception_handlers, plain_errors_as_json
 from nova_kit.headers import HeaderLimitsMiddleware, SecurityHeadersMiddleware
 from nova_kit.health import READINESS_STATE_KEY, Check, Readiness, health, ready
@@ -361,15 +362,20 @@ def _wrap_router(
     """Request ids, metrics, security headers and the request header limits wrap the router
     itself, so unmatched routes (404/405) and early rejections are counted and carry an id and
     the headers too, and oversized headers are refused before anything else runs."""
-    handler: ASGIApp = app.asgi_handler
-    for wrap in reversed(edge_middleware):
-        handler = wrap(handler)
-    handler = SecurityHeadersMiddleware(HeaderLimitsMiddleware(handler), hsts=not settings.is_dev)
-    handler = MetricsMiddleware(handler)
-    if access_log:
-        handler = AccessLogMiddleware(handler)
-    handler = RequestIdMiddleware(handler)
-    app.asgi_handler = resolve_client_addresses(handler, settings.forwarded_allow_ips)
+
+    def wrap_all(handler: ASGIApp) -> ASGIApp:
+        for wrap in reversed(edge_middleware):
+            handler = wrap(handler)
+        handler = SecurityHeadersMiddleware(
+            HeaderLimitsMiddleware(handler), hsts=not settings.is_dev
+        )
+        handler = MetricsMiddleware(handler)
+        if access_log:
+            handler = AccessLogMiddleware(handler)
+        handler = RequestIdMiddleware(handler)
+        return resolve_client_addresses(handler, settings.forwarded_allow_ips)
+
+    wrap_asgi_handler(app, wrap_all)
 
 
 class _LazyTokenAuthMiddleware(TokenAuthMiddleware):

@@ -13,6 +13,12 @@ unrecoverable, and the worker process exits.
 its settings) and then raises the connection error as before, which the callers ignore. The
 messages it could not restore stay in Redis' unacknowledged set, where
 :mod:`nova_worker.recovery` requeues them once Redis is back.
+
+The worker selects :class:`Transport` through Celery's public ``broker_transport`` setting
+(:data:`TRANSPORT`); nothing of kombu's is replaced for the rest of the process. Closing the
+half-closed channel calls two private methods of kombu's Redis channel: this is the one module of
+the worker that does (ADR 0014), checked against the kombu versions in :data:`CHECKED_VERSIONS`
+by ``services/worker/tests/test_worker_broker.py``.
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 
 logger = logging.getLogger(__name__)
+
+CHECKED_VERSIONS = {"kombu": ">=5.7,<5.8"}
+TRANSPORT = "nova_worker.broker:Transport"
+"""Celery's ``broker_transport`` for the worker's Redis broker."""
 
 
 class Channel(kombu_redis.Channel):
@@ -38,6 +48,7 @@ class Channel(kombu_redis.Channel):
             raise
 
 
-def install() -> None:
-    """Use :class:`Channel` for every Redis broker connection of this process."""
-    kombu_redis.Transport.Channel = Channel
+class Transport(kombu_redis.Transport):
+    """kombu's Redis transport (``redis://`` and ``rediss://`` URLs) with :class:`Channel`."""
+
+    Channel = Channel

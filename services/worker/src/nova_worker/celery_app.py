@@ -53,6 +53,8 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
     queues = list(dict.fromkeys([*settings.queues, EVENTS_QUEUE, settings.default_queue]))
     config.update(
         broker_url=redis_url,
+        # a lost broker connection must not end the worker (see nova_worker.broker)
+        broker_transport=broker.TRANSPORT,
         broker_transport_options=transport,
         broker_connection_retry=True,
         broker_connection_retry_on_startup=True,
@@ -143,7 +145,6 @@ class ConsumerHeartbeat(bootsteps.StartStopStep):  # type: ignore[misc]  # celer
 
 def create_celery_app(settings: WorkerSettings) -> Celery:
     """The worker's Celery app: configuration, queues, tasks, schedule and signals."""
-    broker.install()  # a lost broker connection must not end the worker (see nova_worker.broker)
     app = Celery("nova-worker", set_as_current=False)
     app.conf.update(celery_config(settings))
     app.conf.update(nova_heartbeat_interval=settings.heartbeat_interval_seconds)

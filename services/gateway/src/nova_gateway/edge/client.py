@@ -18,6 +18,7 @@ import asyncio
 
 import aiohttp
 
+from nova_gateway.compat import never_resend
 from nova_gateway.federation.transport import client_session
 
 MAX_CONNECTIONS = 500
@@ -47,10 +48,8 @@ class UpstreamClient:
             max_field_size=MAX_RESPONSE_HEAD_BYTES,
             max_headers=MAX_RESPONSE_HEADERS,
         )
-        # aiohttp re-sends a GET, PUT or DELETE whose kept-alive connection broke; the proxy
-        # retries only idempotent requests that never reached the upstream, within its budget,
-        # and never re-sends a mutation.
-        self.session._retry_connection = False
+        # the proxy retries only idempotent requests that never reached the upstream
+        never_resend(self.session)
         self._slots = asyncio.Semaphore(max_connections)
 
     async def acquire(self, wait: float) -> None:

@@ -1,0 +1,34 @@
+"""The one place the kit reaches into a library's internals (ADR 0014).
+
+Each entry says what it does, why no public API does it, and the versions it was checked against
+in :data:`CHECKED_VERSIONS`; ``libs/nova-kit/tests/test_kit_compat.py`` fails loudly when an
+installed version leaves that range, so an upgrade re-checks the code here first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from litestar import Litestar
+from litestar.types import ASGIApp
+
+CHECKED_VERSIONS = {"litestar": ">=2.25,<2.26"}
+
+
+def wrap_asgi_handler(app: Litestar, wrap: Callable[[ASGIApp], ASGIApp]) -> None:
+    """Put ``wrap`` around everything Litestar does for a request after routing starts.
+
+    ``Litestar.asgi_handler`` is the router wrapped in the exception handler (and CORS): the
+    application's ``middleware`` only runs for matched routes, so a 404, a 405 or a request the
+    router refuses would carry no request id, no security headers and no metrics. Wrapping the
+    Litestar object from outside would do the same, but every ``TestClient(app)`` and every
+    server would then have to be handed the wrapper instead of the app. The attribute is set in
+    ``Litestar.__init__`` and called from ``Litestar.__call__`` for every HTTP and WebSocket
+    scope (not for lifespan), which is what this relies on.
+    """
+    handler = getattr(app, "asgi_handler", None)
+    if handler is None:  # pragma: no cover - only on a Litestar that moved the attribute
+        raise RuntimeError(
+            "Litestar no longer has Litestar.asgi_handler: re-check nova_kit.compat (ADR 0014)"
+        )
+    app.asgi_handler = wrap(handler)
