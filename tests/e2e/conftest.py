@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.stack import Stack, running_stack
+from nova_kit.testing.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import uuid
 
 import httpx
 
-from tests.stack import Stack
+from nova_kit.testing.stack import Stack
 
 PASSWORD = "correct horse battery staple"
 SESSION = {"X-Nova-Session": "cookie", "X-Nova-CSRF": "1"}

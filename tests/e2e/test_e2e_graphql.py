@@ -12,7 +12,7 @@ import pytest
 
 from nova_kit.testing.graphql_http import check_one_field_error, run_cases_on
 from nova_kit.testing.raw_http import raw_request
-from tests.stack import Stack
+from nova_kit.testing.stack import Stack
 
 PASSWORD = "correct horse battery staple"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from nova_kit.testing.stack import Stack
 from tests.fuzzing import run_schemathesis
-from tests.stack import Stack
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("NOVA_FUZZ_EXAMPLES", "8"))
 

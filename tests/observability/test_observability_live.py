@@ -1,9 +1,10 @@
 """The SRE's view, run for real: a real Prometheus scrapes a real Nova stack, evaluates the
 chart's rules and sends its alerts to a real Alertmanager.
 
-One module starts everything once: gateway, auth, users, worker and Beat (``tests/stack.py``),
-Prometheus and Alertmanager configured by ``scripts/observe.py`` from the chart (the scrape jobs
-of its ServiceMonitors, the rules of its PrometheusRule), and an Alertmanager webhook receiver.
+One module starts everything once: gateway, auth, users, worker and Beat
+(``nova_kit.testing.stack``), Prometheus and Alertmanager configured by ``scripts/observe.py``
+from the chart (the scrape jobs of its ServiceMonitors, the rules of its PrometheusRule), and an
+Alertmanager webhook receiver.
 Intervals are short (1 s scrapes and evaluations, every alert's ``for:`` 5 s, a backlog
 threshold of 5 messages) through the rendering only; the shipped rules are unchanged.
 
@@ -44,6 +45,7 @@ import pytest
 from nova_kit.embedded import free_port
 from nova_kit.events import create_celery_producer
 from nova_kit.testing.processes import ServiceProcess
+from nova_kit.testing.stack import BIN, Stack, running_stack
 from nova_worker.sink import SmtpSink
 from scripts.observe import Layout, chart_objects
 from tests.observability.observability_helpers import (
@@ -54,7 +56,6 @@ from tests.observability.observability_helpers import (
     tool,
     wait_for,
 )
-from tests.stack import BIN, Stack, running_stack
 
 pytestmark = pytest.mark.slow
 

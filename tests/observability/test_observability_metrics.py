@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from nova_kit.events import EVENT_TASKS, create_celery_producer
+from nova_kit.testing.stack import SERVICES, Stack, running_stack
 from nova_worker.sink import SmtpSink
 from tests.observability.observability_helpers import (
     PASSWORD,
@@ -32,7 +33,6 @@ from tests.observability.observability_helpers import (
     scrape,
     wait_for,
 )
-from tests.stack import SERVICES, Stack, running_stack
 
 pytestmark = pytest.mark.slow
 

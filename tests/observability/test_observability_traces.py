@@ -33,12 +33,12 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as SpanProto
 
 from nova_kit.embedded import free_port
 from nova_kit.events import EVENT_TASKS
+from nova_kit.testing.stack import Stack, running_stack
 from tests.observability.observability_helpers import (
     PASSWORD,
     register,
     wait_for,
 )
-from tests.stack import Stack, running_stack
 
 pytestmark = pytest.mark.slow
 

@@ -27,8 +27,8 @@ import httpx
 
 from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
 from nova_kit.testing.processes import ServiceProcess
+from nova_kit.testing.stack import Stack, running_stack
 from tests.resilience.faultproxy import FaultProxy
-from tests.stack import Stack, running_stack
 
 BIN = Path(sys.executable).parent
 DATABASE = "nova"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
+import httpx
 import pytest
 
 from nova_kit.testing.backends import (
@@ -17,6 +19,7 @@ from nova_kit.testing.backends import (
 )
 from nova_kit.testing.plugin import truncate_schema
 from nova_kit.testing.processes import CommandFailedError, run_checked
+from nova_kit.testing.servers import ThreadedServer
 
 
 @pytest.mark.parametrize("name", ["nova", "production", "nova_test_backup", "test", "x_test; drop"])
@@ -85,3 +88,28 @@ def test_run_checked_reports_everything_a_failing_command_printed() -> None:
     script = "import sys; print('to stdout'); sys.exit('to stderr')"
     with pytest.raises(CommandFailedError, match=r"exited with 1:\nto stdout\nto stderr"):
         run_checked([sys.executable, "-c", script], {})
+
+
+def test_a_threaded_server_knows_its_port_before_it_starts_and_frees_it_after() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": scope["path"].encode()})
+
+    server = ThreadedServer(app, path="/here", lifespan="off")
+    assert server.url == f"http://127.0.0.1:{server.port}/here"
+    with server:
+        assert httpx.get(server.url, timeout=5).text == "/here"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(server.url, timeout=5)
+    # the port is free again: a new server can take it
+    with ThreadedServer(app, port=server.port, lifespan="off") as again:
+        assert httpx.get(f"{again.base_url}/x", timeout=5).text == "/x"
+
+
+def test_a_threaded_server_that_cannot_start_says_so() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raise RuntimeError("no lifespan")  # a failing start-up: uvicorn exits
+
+    server = ThreadedServer(app, lifespan="on", name="broken")
+    with pytest.raises(RuntimeError, match="broken did not start"):
+        server.start(timeout=5)

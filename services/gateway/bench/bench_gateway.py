@@ -43,7 +43,6 @@ import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,6 +53,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from nova_kit.embedded import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 import benchstack
@@ -143,13 +144,6 @@ class Result:
     disturbed by other load on the machine."""
     rss_peak_mib: float
     rss_after_mib: float
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 ROUTERS = ("nova", "nova-nodedupe", "hive", "hive-nodedupe", "apollo")

@@ -14,16 +14,12 @@ import asyncio
 import copy
 import json
 import re
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from graphql import (
     GraphQLInterfaceType,
     GraphQLList,
@@ -49,6 +45,8 @@ from nova_gateway.federation.planner import find_operation, plan_operation
 from nova_gateway.federation.response import shape_response
 from nova_gateway.federation.supergraph import parse_supergraph
 from nova_gateway.federation.transport import SubgraphRequest
+from nova_kit.embedded import free_port
+from nova_kit.testing.servers import ThreadedServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUBGRAPH_SDL = FIXTURES / "subgraphs"
@@ -504,36 +502,19 @@ async def _respond(send: Any, status: int, body: bytes, content_type: str) -> No
     await send({"type": "http.response.body", "body": body})
 
 
-class SubgraphServer:
+class SubgraphServer(ThreadedServer):
+    """A fixture subgraph served at ``/graphql`` on loopback (``port`` 0: a free one)."""
+
     def __init__(self, app: SubgraphApp, port: int = 0) -> None:
+        super().__init__(
+            app,
+            port=port,
+            path="/graphql",
+            lifespan="off",
+            name=f"subgraph {app.name}",
+            timeout_keep_alive=30,
+        )
         self.app = app
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(
-            app, lifespan="off", log_level="warning", access_log=False, timeout_keep_alive=30
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/graphql"
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"subgraph {self.app.name} did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")
@@ -591,10 +572,7 @@ def in_process_subgraphs() -> type[InProcessSubgraphs]:
 
 def closed_port_url() -> str:
     """A loopback URL nothing listens on (a subgraph that was killed)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/graphql"
+    return f"http://127.0.0.1:{free_port()}/graphql"
 
 
 def gateway_settings(subgraphs: dict[str, SubgraphApp], **overrides: Any) -> GatewaySettings:

@@ -4,40 +4,23 @@ the spec's answer, computed without federation."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from graphql import graphql_sync
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nova_gateway.app import create_app
+from nova_kit.testing.servers import ThreadedServer
 
 
 @pytest.fixture(scope="module")
 def gateway_url(subgraphs: dict[str, Any]) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    app_settings = _settings(subgraphs)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(app_settings), lifespan="on", log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/graphql"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with ThreadedServer(create_app(_settings(subgraphs)), path="/graphql", lifespan="on") as server:
+        yield server.url
 
 
 def _settings(subgraphs: dict[str, Any]) -> Any:

@@ -29,7 +29,6 @@ import aiohttp
 import httpx
 import pytest
 import redis
-import uvicorn
 from litestar.enums import ScopeType
 from litestar.types import Receive, Scope, Send
 from pydantic import ValidationError
@@ -46,50 +45,14 @@ from nova_gateway.edge.proxy import (
     Route,
     safe_path,
 )
+from nova_kit.embedded import free_port
 from nova_kit.logs import request_id_var
+from nova_kit.testing.servers import ThreadedServer
 from nova_kit.testing.tokens import TokenFactory
 
 SUPERGRAPH = Path(__file__).parent / "fixtures" / "supergraph.graphql"
 MIB = 1024 * 1024
 GZIPPED = gzip.compress(b'{"greeting": "hello"}' * 200, mtime=0)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ThreadServer:
-    """uvicorn serving an ASGI app on a loopback port, in a background thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            log_config=None,
-            lifespan="auto",
-            access_log=False,
-            proxy_headers=False,  # as in production: the app resolves forwarded headers
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ThreadServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @dataclass
@@ -298,7 +261,7 @@ def stack(redis_url: str) -> Iterator[Stack]:
     tokens = TokenFactory()
     upstream = Upstream(jwks=tokens.jwks())
     upstream.access_token = tokens.mint("user-cookie")
-    with ThreadServer(upstream) as upstream_server, HangingUpUpstream() as hanging_up:
+    with ThreadedServer(upstream) as upstream_server, HangingUpUpstream() as hanging_up:
         settings = GatewaySettings(
             environment="test",
             supergraph=str(SUPERGRAPH),
@@ -332,7 +295,7 @@ def stack(redis_url: str) -> Iterator[Stack]:
             rate_limit_per_client=10_000,
             log_json=False,
         )
-        with ThreadServer(create_app(settings)) as gateway:
+        with ThreadedServer(create_app(settings)) as gateway:
             yield Stack(gateway.url, upstream, tokens, hanging_up)
 
 
@@ -454,7 +417,7 @@ def test_a_dead_upstream_is_a_fast_502(redis_url: str) -> None:
         anonymous_routes=["GET /api/gone/*"],
         log_json=False,
     )
-    with ThreadServer(create_app(settings)) as gateway:
+    with ThreadedServer(create_app(settings)) as gateway:
         started = time.monotonic()
         response = httpx.get(f"{gateway.url}/api/gone/anything", timeout=10)
         assert response.status_code == 502
@@ -847,7 +810,7 @@ def limited_gateway(redis_url: str, **overrides: Any) -> GatewaySettings:
 def test_rate_limits_answer_429_with_retry_after(redis_url: str) -> None:
     # Windows are aligned to the clock: an hour-long one keeps the requests inside one window.
     settings = limited_gateway(redis_url, rate_limit_per_client=5, rate_limit_window_seconds=3600)
-    with ThreadServer(create_app(settings)) as gateway:
+    with ThreadedServer(create_app(settings)) as gateway:
         statuses = [httpx.get(f"{gateway.url}/api/openapi.json").status_code for _ in range(8)]
         assert statuses[:5] == [200] * 5
         limited = httpx.get(f"{gateway.url}/api/openapi.json")
@@ -859,7 +822,7 @@ def test_rate_limits_answer_429_with_retry_after(redis_url: str) -> None:
 
 def test_a_new_x_forwarded_for_per_request_buys_no_new_budget(redis_url: str) -> None:
     settings = limited_gateway(redis_url, rate_limit_per_client=50, rate_limit_window_seconds=3600)
-    with ThreadServer(create_app(settings)) as gateway, httpx.Client() as client:
+    with ThreadedServer(create_app(settings)) as gateway, httpx.Client() as client:
         spoofed = [
             client.get(
                 f"{gateway.url}/api/openapi.json",
@@ -868,7 +831,7 @@ def test_a_new_x_forwarded_for_per_request_buys_no_new_budget(redis_url: str) ->
             for i in range(200)
         ]
     settings = limited_gateway(redis_url, rate_limit_per_client=50, rate_limit_window_seconds=3600)
-    with ThreadServer(create_app(settings)) as gateway, httpx.Client() as client:
+    with ThreadedServer(create_app(settings)) as gateway, httpx.Client() as client:
         plain = [client.get(f"{gateway.url}/api/openapi.json").status_code for _ in range(200)]
     assert spoofed == plain == [200] * 50 + [429] * 150
 
@@ -907,7 +870,7 @@ def test_metrics_are_served_on_their_own_port_only() -> None:
         metrics_port=metrics_port,
         log_json=False,
     )
-    with ThreadServer(create_app(settings)) as gateway:
+    with ThreadedServer(create_app(settings)) as gateway:
         assert httpx.get(f"{gateway.url}/health").status_code == 200
         public = httpx.get(f"{gateway.url}/metrics")
         assert public.status_code == 404

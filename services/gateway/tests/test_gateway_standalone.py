@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,14 +13,9 @@ from typing import Any
 
 import httpx
 
+from nova_kit.embedded import free_port
+
 SUPERGRAPH = Path(__file__).parent / "fixtures" / "supergraph.graphql"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def test_serve_with_a_supergraph_file(subgraphs: dict[str, Any]) -> None:

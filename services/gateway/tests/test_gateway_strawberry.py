@@ -5,10 +5,7 @@ Strawberry implements them)."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +13,11 @@ from typing import Any
 import pytest
 import strawberry
 import strawberry.federation
-import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from strawberry.litestar import make_graphql_controller
+
+from nova_kit.testing.servers import ThreadedServer
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "deploy" / "compose" / "compose.mjs"
@@ -58,19 +56,8 @@ SHIPPING_APP = Litestar(route_handlers=[make_graphql_controller(SCHEMA, path="/g
 
 @pytest.fixture(scope="module")
 def shipping_url() -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(SHIPPING_APP, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/graphql"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with ThreadedServer(SHIPPING_APP, path="/graphql", lifespan="off") as server:
+        yield server.url
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
-import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from nova_gateway.federation.supergraph import (
     SupergraphError,
     parse_supergraph,
 )
+from nova_kit.testing.servers import ThreadedServer
 
 FIXTURE = (Path(__file__).parent / "fixtures" / "supergraph.graphql").read_text()
 SUPERGRAPH = parse_supergraph(FIXTURE)
@@ -179,42 +179,19 @@ def test_settle_heap_collects_what_the_previous_load_left() -> None:
         gc.unfreeze()
 
 
-class _TextServer:
+def text_server(text: str) -> ThreadedServer:
     """Serves one text document over HTTP on loopback."""
 
-    def __init__(self, text: str) -> None:
-        import socket
-        import threading
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"text/plain")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": text.encode()})
 
-        import uvicorn
-
-        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-            headers = [(b"content-type", b"text/plain")]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": text.encode()})
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/supergraph.graphql"
-        self.server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
+    return ThreadedServer(app, path="/supergraph.graphql", lifespan="off")
 
 
 async def test_supergraph_from_a_url() -> None:
-    server = _TextServer(FIXTURE)
-    server.start()
+    server = text_server(FIXTURE).start()
     engine = FederationEngine(EngineConfig())
     try:
         async with httpx.AsyncClient() as http:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,44 +21,22 @@ import pytest
 from celery import Celery
 from worker_testing import fetch, metric_value, metrics_text, wait_until
 
-from nova_kit.embedded import free_port
 from nova_kit.events import EVENT_TASKS, AccountEvent, publish_event
 from nova_kit.testing.plugin import truncate_schema
+from nova_kit.testing.stack import migrate, running_stack
 from nova_worker.clients import AuthClient, ServiceTokenProvider
 from nova_worker.config import WorkerSettings
 from nova_worker.sink import SmtpSink
 
 pytestmark = pytest.mark.slow
 
-SCRIPTS = Path(sys.executable).parent
 PASSWORD = "correct horse battery staple"
-
-
-def service_command(name: str) -> str:
-    """The console script of a Nova service, installed next to this interpreter."""
-    path = SCRIPTS / name
-    assert path.exists(), f"`{name}` is not installed in {SCRIPTS} (make setup)"
-    return str(path)
 
 
 @pytest.fixture(scope="session")
 def stack_database_url(worker_database_url: str) -> str:
     """The worker's test database with auth's and users' migrations applied too."""
-    for name in ("nova-auth", "nova-users"):
-        command = service_command(name)
-        result = subprocess.run(
-            [command, "migrate"],
-            env={
-                **os.environ,
-                "NOVA_ENVIRONMENT": "test",
-                "DATABASE_URL": worker_database_url,
-            },
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        assert result.returncode == 0, f"{name} migrate failed:\n{result.stdout}{result.stderr}"
+    migrate(worker_database_url, ("auth", "users"))
     return worker_database_url
 
 
@@ -138,55 +114,42 @@ def stack(
     clean_worker_db: str,
     redis_client: object,
     redis_url: str,
-    start_service: Any,
     start_worker: Any,
     smtp_sink: SmtpSink,
-) -> Stack:
+    tmp_path: Path,
+) -> Iterator[Stack]:
     for schema in ("auth", "users"):
         asyncio.run(truncate_schema(stack_database_url, schema))
-    shared = {
-        "NOVA_ENVIRONMENT": "test",
-        "DATABASE_URL": stack_database_url,
-        "REDIS_URL": redis_url,
-    }
-    auth_port, users_port = free_port(), free_port()
-    auth = f"http://127.0.0.1:{auth_port}"
-    users = f"http://127.0.0.1:{users_port}"
-    start_service(
-        "auth",
-        [service_command("nova-auth"), "serve", "--port", str(auth_port)],
-        env={
-            **shared,
-            "NOVA_AUTH_LOG_LEVEL": "WARNING",
-            "NOVA_AUTH_OUTBOX_SWEEP_INTERVAL_SECONDS": "0.5",
+    workdir = tmp_path / "stack"
+    workdir.mkdir()
+    with running_stack(
+        stack_database_url,
+        redis_url,
+        workdir,
+        services=("auth", "users"),
+        migrations=False,
+        per_service_env={
+            "auth": {
+                "NOVA_AUTH_LOG_LEVEL": "WARNING",
+                "NOVA_AUTH_OUTBOX_SWEEP_INTERVAL_SECONDS": "0.5",
+            },
+            "users": {"NOVA_USERS_LOG_LEVEL": "WARNING"},
         },
-        port=auth_port,
-        timeout=60,
-    )
-    start_service(
-        "users",
-        [service_command("nova-users"), "serve", "--port", str(users_port)],
-        env={
-            **shared,
-            "NOVA_USERS_LOG_LEVEL": "WARNING",
-            "NOVA_USERS_JWKS_URL": f"{auth}/.well-known/jwks.json",
-        },
-        port=users_port,
-        timeout=60,
-    )
-    worker = start_worker(
-        database_url=stack_database_url,
-        sink=smtp_sink,
-        NOVA_WORKER_AUTH_URL=auth,
-        NOVA_WORKER_USERS_URL=users,
-    )
-    return Stack(
-        auth=auth,
-        users=users,
-        database_url=stack_database_url,
-        sink=smtp_sink,
-        worker_metrics_port=int(worker.base_url.rsplit(":", 1)[1]),
-    )
+        ready_timeout=60,
+    ) as services:
+        worker = start_worker(
+            database_url=stack_database_url,
+            sink=smtp_sink,
+            NOVA_WORKER_AUTH_URL=services.urls["auth"],
+            NOVA_WORKER_USERS_URL=services.urls["users"],
+        )
+        yield Stack(
+            auth=services.urls["auth"],
+            users=services.urls["users"],
+            database_url=stack_database_url,
+            sink=smtp_sink,
+            worker_metrics_port=int(worker.base_url.rsplit(":", 1)[1]),
+        )
 
 
 def test_registration_creates_the_profile_and_sends_one_welcome(stack: Stack) -> None:
