@@ -402,7 +402,9 @@ def test_a_slow_upstream_is_a_504_at_the_timeout(stack: Stack) -> None:
 def test_a_failing_post_reaches_the_upstream_exactly_once(stack: Stack) -> None:
     before = stack.upstream.calls["/api/echo/drop"]
     response = httpx.post(f"{stack.gateway}/api/echo/drop", json={"charge": 100})
-    assert response.status_code in (500, 502)
+    # the upstream crashes after reading the request (its server answers 500): relayed as it is
+    assert response.status_code == 500
+    assert response.text == "Internal Server Error"
     assert stack.upstream.calls["/api/echo/drop"] == before + 1
 
 
@@ -672,7 +674,7 @@ def test_cors_preflight_is_allowed_for_listed_origins_only(stack: Stack) -> None
     allowed = httpx.options(
         f"{stack.gateway}/graphql", headers={"Origin": "https://app.example.com", **preflight}
     )
-    assert allowed.status_code in (200, 204)
+    assert allowed.status_code == 204
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
     assert allowed.headers["access-control-allow-credentials"] == "true"
     refused = httpx.options(
