@@ -23,21 +23,15 @@ help: ## list the targets
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: setup
-setup: $(VENV)/.synced node-deps ## install Python 3.13 (if needed), uv and every dependency
+setup: ## install Python 3.13 (if needed), uv and every dependency (Python and npm at once)
+	@scripts/ensure-python.sh >/dev/null  # the tools first: both may install into .nova/tools
+	@scripts/ensure-node.sh >/dev/null
+	@$(MAKE) --no-print-directory -j2 $(VENV)/.synced node-deps
 
 .PHONY: node-deps
-# Each package's node_modules/.installed records the Node version and the lock file's hash it was
-# installed with: a new Node (native bindings differ) or a changed lock re-installs.
 node-deps:
 	@scripts/ensure-node.sh >/dev/null
-	@for dir in deploy/compose frontend libs/nova-kit/dev-assets; do \
-	  stamp="node $$(node --version) lock $$(sha256sum $$dir/package-lock.json | cut -d' ' -f1)"; \
-	  if [ "$$(cat $$dir/node_modules/.installed 2>/dev/null)" != "$$stamp" ]; then \
-	    echo "npm ci --prefix $$dir ($$stamp)"; \
-	    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix $$dir --no-audit --no-fund --loglevel=error; \
-	    echo "$$stamp" > $$dir/node_modules/.installed; \
-	  fi; \
-	done
+	@scripts/node-deps.sh
 
 $(VENV)/.synced: pyproject.toml uv.lock libs/nova-kit/pyproject.toml $(wildcard services/*/pyproject.toml)
 	@UV_PYTHON="$$(scripts/ensure-python.sh)"; export UV_PYTHON; \
@@ -86,21 +80,14 @@ test: test-python test-frontend ## every test: Python (real PostgreSQL and Redis
 
 .PHONY: test-python
 test-python: setup ## the Python suites (embedded servers, or NOVA_TEST_DATABASE_URL/NOVA_TEST_REDIS_URL)
+	@scripts/ensure-system-tools.sh probes
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 .PHONY: test-frontend
 test-frontend: setup ## the frontend: Vitest, generated types up to date, Playwright in Debian's Chromium
 	npm test --prefix frontend
 	npm run --prefix frontend codegen:check
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
-	      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; \
-	  else \
-	    echo "the browser tests run in Debian's Chromium: sudo apt-get install -y chromium" >&2; \
-	    exit 1; \
-	  fi; \
-	fi
+	@scripts/ensure-system-tools.sh browser
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm run --prefix frontend e2e
 
 RESILIENCE_PROFILE ?= full
