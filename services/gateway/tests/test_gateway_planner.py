@@ -18,10 +18,11 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nova_gateway.federation.plan import ConditionNode, FetchNode, FlattenNode
-from nova_gateway.federation.planner import PlanningError, plan_operation
-from nova_gateway.federation.selection import without_static_exclusions
-from nova_gateway.federation.supergraph import Supergraph, parse_supergraph
+from nova_gateway.federation.planning.plan import ConditionNode, FetchNode, FlattenNode
+from nova_gateway.federation.planning.planner import PlanningError, plan_operation
+from nova_gateway.federation.planning.selection import without_static_exclusions
+from nova_gateway.federation.supergraph.model import Supergraph
+from nova_gateway.federation.supergraph.parse import parse_supergraph
 
 SUPERGRAPH = parse_supergraph(
     (Path(__file__).parent / "fixtures" / "supergraph.graphql").read_text()

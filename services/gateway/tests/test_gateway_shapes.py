@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from graphql import parse
 
-from nova_gateway.federation.planner import plan_operation
-from nova_gateway.federation.supergraph import parse_supergraph
+from nova_gateway.federation.planning.planner import plan_operation
+from nova_gateway.federation.supergraph.parse import parse_supergraph
 
 if TYPE_CHECKING:
     from services.gateway.tests.conftest import InProcessSubgraphs

@@ -18,13 +18,9 @@ from litestar.testing import AsyncTestClient
 
 from nova_gateway.app import settle_heap
 from nova_gateway.federation.engine import EngineConfig, FederationEngine
-from nova_gateway.federation.loader import SupergraphLoader
-from nova_gateway.federation.supergraph import (
-    EntityKey,
-    FieldJoin,
-    SupergraphError,
-    parse_supergraph,
-)
+from nova_gateway.federation.supergraph.loader import SupergraphLoader
+from nova_gateway.federation.supergraph.model import EntityKey, FieldJoin, SupergraphError
+from nova_gateway.federation.supergraph.parse import parse_supergraph
 
 FIXTURE = (Path(__file__).parent / "fixtures" / "supergraph.graphql").read_text()
 SUPERGRAPH = parse_supergraph(FIXTURE)

@@ -38,13 +38,13 @@ from graphql import (
 )
 
 from nova_gateway.federation.errors import INTERNAL_ALIAS_PREFIX, TYPE_ALIAS_PREFIX
-from nova_gateway.federation.fetch_groups import (
+from nova_gateway.federation.planning.fetch_graph import (
     CircularDependencyError,
     EntityTarget,
     FetchGroup,
     plan_node,
 )
-from nova_gateway.federation.field_sets import (
+from nova_gateway.federation.planning.field_sets import (
     CONDITION_PREFIX,
     Provided,
     merge_shape,
@@ -52,19 +52,19 @@ from nova_gateway.federation.field_sets import (
     provided_fields,
     representation_shape,
 )
-from nova_gateway.federation.plan import (
+from nova_gateway.federation.planning.plan import (
     LIST_MARKER,
     PlanNode,
     QueryPlan,
     SequenceNode,
     ShapeField,
 )
-from nova_gateway.federation.selection import (
+from nova_gateway.federation.planning.selection import (
     SelectionConflictError,
     SelectionTree,
     without_static_exclusions,
 )
-from nova_gateway.federation.supergraph import FieldInfo, Supergraph, SupergraphError
+from nova_gateway.federation.supergraph.model import FieldInfo, Supergraph, SupergraphError
 
 INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type", "__typename"})
 

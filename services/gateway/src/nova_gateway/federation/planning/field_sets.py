@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from graphql import FieldNode, InlineFragmentNode, OperationDefinitionNode, SelectionNode, parse
 
-from nova_gateway.federation.plan import ShapeField
+from nova_gateway.federation.planning.plan import ShapeField
 
 Provided = dict[str, "Provided"]
 """Fields a subgraph resolves at one position thanks to ``@provides`` (name → nested fields);

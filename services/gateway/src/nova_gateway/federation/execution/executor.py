@@ -34,7 +34,11 @@ from nova_gateway.federation.errors import (
     graphql_error,
     subgraph_error,
 )
-from nova_gateway.federation.plan import (
+from nova_gateway.federation.execution.transport import (
+    SUBREQUEST_MALFORMED_RESPONSE,
+    SubgraphRequest,
+)
+from nova_gateway.federation.planning.plan import (
     LIST_MARKER,
     ConditionNode,
     FetchNode,
@@ -45,7 +49,6 @@ from nova_gateway.federation.plan import (
     SequenceNode,
     ShapeField,
 )
-from nova_gateway.federation.transport import SUBREQUEST_MALFORMED_RESPONSE, SubgraphRequest
 from nova_gateway.metrics import SUBGRAPH_GRAPHQL_ERRORS
 
 _CANONICAL = msgspec.json.Encoder(order="sorted")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from graphql import SelectionNode
 
-from nova_gateway.federation.plan import (
+from nova_gateway.federation.planning.plan import (
     ConditionNode,
     EntityFetch,
     FetchNode,
@@ -22,7 +22,7 @@ from nova_gateway.federation.plan import (
     SequenceNode,
     ShapeField,
 )
-from nova_gateway.federation.selection import SelectionTree
+from nova_gateway.federation.planning.selection import SelectionTree
 
 
 class CircularDependencyError(ValueError):
