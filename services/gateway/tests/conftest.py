@@ -47,7 +47,8 @@ from nova_gateway.config import GatewaySettings
 from nova_gateway.federation.execution.executor import execute_plan
 from nova_gateway.federation.execution.shape import shape_response
 from nova_gateway.federation.execution.transport import SubgraphRequest
-from nova_gateway.federation.planning.planner import find_operation, plan_operation
+from nova_gateway.federation.planning.normalize import find_operation
+from nova_gateway.federation.planning.planner import plan_operation
 from nova_gateway.federation.supergraph.parse import parse_supergraph
 
 FIXTURES = Path(__file__).parent / "fixtures"

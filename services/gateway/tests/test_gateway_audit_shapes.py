@@ -48,8 +48,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from nova_gateway.federation.engine import EngineConfig, FederationEngine, GraphQLRequest
+from nova_gateway.federation.errors import PlanningError
 from nova_gateway.federation.execution.shape import SilentDataLossError, shape_response
-from nova_gateway.federation.planning.planner import PlanningError, find_operation, plan_operation
+from nova_gateway.federation.planning.normalize import find_operation
+from nova_gateway.federation.planning.planner import plan_operation
 from nova_gateway.federation.supergraph.model import Supergraph
 from nova_gateway.federation.supergraph.parse import parse_supergraph
 

@@ -18,9 +18,10 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nova_gateway.federation.errors import PlanningError
+from nova_gateway.federation.planning.normalize import without_static_exclusions
 from nova_gateway.federation.planning.plan import ConditionNode, FetchNode, FlattenNode
-from nova_gateway.federation.planning.planner import PlanningError, plan_operation
-from nova_gateway.federation.planning.selection import without_static_exclusions
+from nova_gateway.federation.planning.planner import plan_operation
 from nova_gateway.federation.supergraph.model import Supergraph
 from nova_gateway.federation.supergraph.parse import parse_supergraph
 
