@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from graphql import SelectionNode
 
 from nova_gateway.federation.planning.plan import (
+    LIST_MARKER,
     ShapeField,
 )
 from nova_gateway.federation.planning.selection import SelectionTree
@@ -63,9 +64,11 @@ class FetchGraph:
         return sorted((before, g.index) for g in self.groups for before in g.depends_on)
 
     def placements(self) -> list[tuple[str, tuple[str, ...]]]:
-        """``(subgraph, response path)`` of every field the groups select (``@`` for list
-        items; type conditions and ``__typename`` left out), group by group."""
+        """``(subgraph, response path)`` of every field the groups select, group by group: the
+        response keys from the root (list items and type conditions left out, ``__typename``
+        too)."""
         found: list[tuple[str, tuple[str, ...]]] = []
         for group in self.groups:
-            found.extend((group.graph, path) for path in group.tree.paths(group.path))
+            prefix = tuple(key for key in group.path if key != LIST_MARKER)
+            found.extend((group.graph, path) for path in group.tree.paths(prefix))
         return found
