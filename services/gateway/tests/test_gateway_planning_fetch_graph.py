@@ -7,10 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from graphql import FieldNode, OperationDefinitionNode, parse
+from graphql import FieldNode, parse
 
 from nova_gateway.federation.planning.emit import CircularDependencyError, emit_plan, plan_node
 from nova_gateway.federation.planning.fetch_graph import EntityTarget, FetchGraph, FetchGroup
+from nova_gateway.federation.planning.field_sets import parse_field_set
 from nova_gateway.federation.planning.normalize import prepare_operation
 from nova_gateway.federation.planning.optimize import optimize
 from nova_gateway.federation.planning.placement import Placement
@@ -99,10 +100,8 @@ def test_a_shareable_field_stays_in_the_group_it_is_asked_in() -> None:
 # --- optimise: FetchGraph → FetchGraph --------------------------------------------------------
 
 
-def field_node(query: str) -> FieldNode:
-    operation = parse(query).definitions[0]
-    assert isinstance(operation, OperationDefinitionNode)
-    node = operation.selection_set.selections[0]
+def field_node(field_set: str) -> FieldNode:
+    (node,) = parse_field_set(field_set)
     assert isinstance(node, FieldNode)
     return node
 
@@ -174,9 +173,7 @@ def test_an_entity_group_emits_a_flattened_entities_fetch_with_its_variables() -
     entity = FetchGroup(index=1, graph="reviews", path=("topProducts", "@"), depends_on={0})
     entity.entity = EntityTarget("Product", frozenset({"Product"}), None)
     entity.representation = {"upc": ShapeField("upc", "upc")}
-    entity.tree.add_field(
-        "reviews", "reviews", field_node("{ reviews(first: $n) }").arguments or ()
-    )
+    entity.tree.add_field("reviews", "reviews", field_node("reviews(first: $n)").arguments or ())
     graph = FetchGraph(
         "query", {"n": "$n: Int"}, [group(0, "products", ("topProducts",), set()), entity]
     )
@@ -199,7 +196,7 @@ def test_an_entity_group_emits_a_flattened_entities_fetch_with_its_variables() -
 
 def test_a_group_whose_every_field_shares_a_condition_is_emitted_under_it() -> None:
     conditional = FetchGroup(index=0, graph="a", path=())
-    directive = field_node("{ x @include(if: $v) }").directives or ()
+    directive = field_node("x @include(if: $v)").directives or ()
     conditional.tree.add_field("x", "x", (), directive)
     node = plan_node(FetchGraph("query", {"v": "$v: Boolean!"}, [conditional]))
     assert isinstance(node, ConditionNode)
