@@ -40,11 +40,12 @@ from litestar.testing import AsyncTestClient
 
 from nova_gateway.app import create_app
 from nova_gateway.config import GatewaySettings
-from nova_gateway.federation.executor import execute_plan
-from nova_gateway.federation.planner import find_operation, plan_operation
-from nova_gateway.federation.response import shape_response
-from nova_gateway.federation.supergraph import parse_supergraph
-from nova_gateway.federation.transport import SubgraphRequest
+from nova_gateway.federation.execution.executor import execute_plan
+from nova_gateway.federation.execution.shape import shape_response
+from nova_gateway.federation.execution.transport import SubgraphRequest
+from nova_gateway.federation.planning.normalize import find_operation
+from nova_gateway.federation.planning.planner import plan_operation
+from nova_gateway.federation.supergraph.parse import parse_supergraph
 from nova_kit.embedded import free_port
 from nova_kit.testing.servers import ThreadedServer
 

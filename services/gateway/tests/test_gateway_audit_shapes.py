@@ -48,9 +48,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from nova_gateway.federation.engine import EngineConfig, FederationEngine, GraphQLRequest
-from nova_gateway.federation.planner import PlanningError, find_operation, plan_operation
-from nova_gateway.federation.response import SilentDataLossError, shape_response
-from nova_gateway.federation.supergraph import Supergraph, parse_supergraph
+from nova_gateway.federation.errors import PlanningError
+from nova_gateway.federation.execution.shape import SilentDataLossError, shape_response
+from nova_gateway.federation.planning.normalize import find_operation
+from nova_gateway.federation.planning.planner import plan_operation
+from nova_gateway.federation.supergraph.model import Supergraph
+from nova_gateway.federation.supergraph.parse import parse_supergraph
 
 if TYPE_CHECKING:
     from services.gateway.tests.conftest import InProcessSubgraphs

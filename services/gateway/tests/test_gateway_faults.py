@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from nova_gateway.federation.transport import (
+from nova_gateway.federation.execution.transport import (
     SUBREQUEST_HTTP_ERROR,
     SUBREQUEST_MALFORMED_RESPONSE,
     SUBREQUEST_TIMEOUT,

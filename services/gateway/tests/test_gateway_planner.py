@@ -18,109 +18,152 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nova_gateway.federation.plan import ConditionNode, FetchNode, FlattenNode
-from nova_gateway.federation.planner import PlanningError, plan_operation
-from nova_gateway.federation.selection import without_static_exclusions
-from nova_gateway.federation.supergraph import Supergraph, parse_supergraph
+from nova_gateway.federation.errors import PlanningError
+from nova_gateway.federation.planning.normalize import without_static_exclusions
+from nova_gateway.federation.planning.plan import (
+    ConditionNode,
+    FetchNode,
+    FlattenNode,
+    Outline,
+    PlanNode,
+    QueryPlan,
+    outline,
+)
+from nova_gateway.federation.planning.planner import plan_operation
+from nova_gateway.federation.supergraph.model import Supergraph
+from nova_gateway.federation.supergraph.parse import parse_supergraph
 
 SUPERGRAPH = parse_supergraph(
     (Path(__file__).parent / "fixtures" / "supergraph.graphql").read_text()
 )
 
 
-def plan_text(query: str, supergraph: Supergraph = SUPERGRAPH) -> str:
-    return str(plan_operation(supergraph, parse(query)))
+def plan_outline(query: str, supergraph: Supergraph = SUPERGRAPH) -> Outline | None:
+    return outline(plan_operation(supergraph, parse(query)))
 
 
 def test_single_subgraph_query_is_one_fetch() -> None:
-    assert plan_text("{ me { id name } }") == (
-        'QueryPlan {\n  Fetch(service: "accounts") { { me { id name } } }\n}'
-    )
+    assert plan_outline("{ me { id name } }") == ("Fetch", "accounts", (("me", ("id", "name")),))
 
 
 def test_entity_jumps_form_a_sequence_with_flatten_paths() -> None:
-    assert plan_text("{ topProducts { name reviews { body author { name } } } }") == (
-        "QueryPlan {\n"
-        "  Sequence {\n"
-        '    Fetch(service: "products") { { topProducts { name __typename upc } } },\n'
-        "    Sequence {\n"
-        '      Flatten(path: "topProducts.@") {\n'
-        '        Fetch(service: "reviews") { ... on Product { __typename upc } } => '
-        "{ ... on Product { reviews { body author { __typename id } } } }\n"
-        "      },\n"
-        '      Flatten(path: "topProducts.@.reviews.@.author") {\n'
-        '        Fetch(service: "accounts") { ... on User { __typename id } } => '
-        "{ ... on User { name } }\n"
-        "      },\n"
-        "    },\n"
-        "  }\n"
-        "}"
+    assert plan_outline("{ topProducts { name reviews { body author { name } } } }") == (
+        "Sequence",
+        (
+            ("Fetch", "products", (("topProducts", ("name", "__typename", "upc")),)),
+            (
+                "Sequence",
+                (
+                    (
+                        "Flatten",
+                        "topProducts.@",
+                        (
+                            "Entities",
+                            "reviews",
+                            "Product",
+                            ("upc",),
+                            (("reviews", ("body", ("author", ("__typename", "id")))),),
+                        ),
+                    ),
+                    (
+                        "Flatten",
+                        "topProducts.@.reviews.@.author",
+                        ("Entities", "accounts", "User", ("id",), ("name",)),
+                    ),
+                ),
+            ),
+        ),
     )
 
 
 def test_a_fetch_whose_fields_share_a_condition_runs_under_it() -> None:
-    assert plan_text(
+    assert plan_outline(
         "query($x: Boolean!, $u: String!) { product(upc: $u) { upc reviews @include(if: $x) "
         "{ id } } me @skip(if: $x) { id } }"
     ) == (
-        "QueryPlan {\n"
-        "  Parallel {\n"
-        "    Sequence {\n"
-        '      Fetch(service: "products") { { product(upc: $u) { upc __typename } } },\n'
-        "      Include(if: $x) {\n"
-        '        Flatten(path: "product") {\n'
-        '          Fetch(service: "reviews") { ... on Product { __typename upc } } => '
-        "{ ... on Product { reviews @include(if: $x) { id } } }\n"
-        "        }\n"
-        "      },\n"
-        "    },\n"
-        "    Skip(if: $x) {\n"
-        '      Fetch(service: "accounts") { { me @skip(if: $x) { id } } }\n'
-        "    },\n"
-        "  }\n"
-        "}"
+        "Parallel",
+        (
+            (
+                "Sequence",
+                (
+                    ("Fetch", "products", (("product(upc: $u)", ("upc", "__typename")),)),
+                    (
+                        "Include",
+                        "x",
+                        (
+                            "Flatten",
+                            "product",
+                            (
+                                "Entities",
+                                "reviews",
+                                "Product",
+                                ("upc",),
+                                (("reviews @include(if: $x)", ("id",)),),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+            ("Skip", "x", ("Fetch", "accounts", (("me @skip(if: $x)", ("id",)),))),
+        ),
     )
 
 
 def test_fetches_waiting_on_a_conditional_fetch_run_under_its_condition() -> None:
-    assert plan_text(
+    assert plan_outline(
         'query($x: Boolean!) { product(upc: "1") { name reviews @include(if: $x) '
         "{ body author { name } } } }"
     ) == (
-        "QueryPlan {\n"
-        "  Sequence {\n"
-        '    Fetch(service: "products") { { product(upc: "1") { name __typename upc } } },\n'
-        "    Include(if: $x) {\n"
-        "      Sequence {\n"
-        '        Flatten(path: "product") {\n'
-        '          Fetch(service: "reviews") { ... on Product { __typename upc } } => '
-        "{ ... on Product { reviews @include(if: $x) { body author { __typename id } } } }\n"
-        "        },\n"
-        '        Flatten(path: "product.reviews.@.author") {\n'
-        '          Fetch(service: "accounts") { ... on User { __typename id } } => '
-        "{ ... on User { name } }\n"
-        "        },\n"
-        "      }\n"
-        "    },\n"
-        "  }\n"
-        "}"
+        "Sequence",
+        (
+            ("Fetch", "products", (('product(upc: "1")', ("name", "__typename", "upc")),)),
+            (
+                "Include",
+                "x",
+                (
+                    "Sequence",
+                    (
+                        (
+                            "Flatten",
+                            "product",
+                            (
+                                "Entities",
+                                "reviews",
+                                "Product",
+                                ("upc",),
+                                (
+                                    (
+                                        "reviews @include(if: $x)",
+                                        ("body", ("author", ("__typename", "id"))),
+                                    ),
+                                ),
+                            ),
+                        ),
+                        (
+                            "Flatten",
+                            "product.reviews.@.author",
+                            ("Entities", "accounts", "User", ("id",), ("name",)),
+                        ),
+                    ),
+                ),
+            ),
+        ),
     )
 
 
 def test_literal_conditions_are_applied_at_plan_time() -> None:
-    assert plan_text(
+    assert plan_outline(
         '{ product(upc: "1") { upc reviews @include(if: false) { id } } me @skip(if: true) { id } '
         "a: me @include(if: true) { name } }"
     ) == (
-        "QueryPlan {\n"
-        "  Parallel {\n"
-        '    Fetch(service: "products") { { product(upc: "1") { upc } } },\n'
-        '    Fetch(service: "accounts") { { a: me @include(if: true) { name } } },\n'
-        "  }\n"
-        "}"
+        "Parallel",
+        (
+            ("Fetch", "products", (('product(upc: "1")', ("upc",)),)),
+            ("Fetch", "accounts", (("a: me @include(if: true)", ("name",)),)),
+        ),
     )
-    assert plan_text("{ me @include(if: false) { id } }") == "QueryPlan {}"
-    assert plan_text("mutation { ... @skip(if: true) { __typename } }") == "QueryPlan {}"
+    assert plan_outline("{ me @include(if: false) { id } }") is None
+    assert plan_outline("mutation { ... @skip(if: true) { __typename } }") is None
 
 
 def test_a_fetch_with_one_unconditional_field_is_always_sent() -> None:
@@ -131,17 +174,47 @@ def test_a_fetch_with_one_unconditional_field_is_always_sent() -> None:
             "a: me @include(if: $y) { name } b: me @include(if: true) { id } }"
         ),
     )
-    assert "Include" not in str(plan)
-    both = plan_text(
+    assert not any(isinstance(node, ConditionNode) for node in _nodes(plan.node))
+    both = plan_outline(
         'query($x: Boolean!, $y: Boolean!) { product(upc: "1") { upc '
         "... @include(if: $y) { reviews @include(if: $x) { id } } } }"
     )
     # Every field of the reviews fetch is under both conditions: it runs only when both hold.
-    assert both.splitlines()[3:6] == [
-        "    Include(if: $x) {",
-        "      Include(if: $y) {",
-        '        Flatten(path: "product") {',
-    ]
+    assert both is not None
+    then = both[1]
+    assert isinstance(then, tuple)
+    assert then[1] == (
+        "Include",
+        "x",
+        (
+            "Include",
+            "y",
+            (
+                "Flatten",
+                "product",
+                (
+                    "Entities",
+                    "reviews",
+                    "Product",
+                    ("upc",),
+                    (("... @include(if: $y)", (("reviews @include(if: $x)", ("id",)),)),),
+                ),
+            ),
+        ),
+    )
+
+
+def _nodes(node: PlanNode | None) -> list[PlanNode]:
+    """``node`` and every node under it."""
+    if node is None:
+        return []
+    if isinstance(node, FetchNode):
+        return [node]
+    if isinstance(node, FlattenNode):
+        return [node, node.node]
+    if isinstance(node, ConditionNode):
+        return [node, *_nodes(node.if_clause), *_nodes(node.else_clause)]
+    return [node, *(n for child in node.nodes for n in _nodes(child))]
 
 
 def test_requires_fetches_required_fields_first_and_sends_them() -> None:
@@ -155,33 +228,37 @@ def test_requires_fetches_required_fields_first_and_sends_them() -> None:
 
 
 def test_key_known_only_elsewhere_is_fetched_before_the_jump() -> None:
-    text = plan_text("{ reviews { product { inStock } } }")
-    assert text == (
-        "QueryPlan {\n"
-        "  Sequence {\n"
-        '    Fetch(service: "reviews") { { reviews { product { __typename upc } } } },\n'
-        '    Flatten(path: "reviews.@.product") {\n'
-        '      Fetch(service: "products") { ... on Product { __typename upc } } => '
-        "{ ... on Product { sku brand } }\n"
-        "    },\n"
-        '    Flatten(path: "reviews.@.product") {\n'
-        '      Fetch(service: "inventory") { ... on Product { __typename sku brand } } => '
-        "{ ... on Product { inStock } }\n"
-        "    },\n"
-        "  }\n"
-        "}"
+    assert plan_outline("{ reviews { product { inStock } } }") == (
+        "Sequence",
+        (
+            ("Fetch", "reviews", (("reviews", (("product", ("__typename", "upc")),)),)),
+            (
+                "Flatten",
+                "reviews.@.product",
+                ("Entities", "products", "Product", ("upc",), ("sku", "brand")),
+            ),
+            (
+                "Flatten",
+                "reviews.@.product",
+                ("Entities", "inventory", "Product", ("sku", "brand"), ("inStock",)),
+            ),
+        ),
     )
 
 
 def test_shareable_field_stays_in_the_current_subgraph() -> None:
-    assert plan_text("{ reviews { product { name } } }") == (
-        'QueryPlan {\n  Fetch(service: "reviews") { { reviews { product { name } } } }\n}'
+    assert plan_outline("{ reviews { product { name } } }") == (
+        "Fetch",
+        "reviews",
+        (("reviews", (("product", ("name",)),)),),
     )
 
 
 def test_provides_makes_an_external_field_local_on_that_path_only() -> None:
-    assert plan_text("{ reviews { author { username } } }") == (
-        'QueryPlan {\n  Fetch(service: "reviews") { { reviews { author { username } } } }\n}'
+    assert plan_outline("{ reviews { author { username } } }") == (
+        "Fetch",
+        "reviews",
+        (("reviews", (("author", ("username",)),)),),
     )
     # without @provides on the path, username comes from accounts
     fetches = plan_operation(
@@ -233,6 +310,51 @@ def test_variables_are_declared_only_where_used() -> None:
 def test_unknown_operation_name() -> None:
     with pytest.raises(PlanningError, match="unknown operation"):
         plan_operation(SUPERGRAPH, parse("query A { me { id } }"), "B")
+
+
+# --- the printer ------------------------------------------------------------------------------
+
+
+def test_a_plan_prints_as_nested_blocks_with_each_subgraph_operation() -> None:
+    plan = plan_operation(SUPERGRAPH, parse("{ topProducts { name reviews { body } } }"))
+    assert str(plan) == (
+        "QueryPlan {\n"
+        "  Sequence {\n"
+        '    Fetch(service: "products") { { topProducts { name __typename upc } } },\n'
+        '    Flatten(path: "topProducts.@") {\n'
+        '      Fetch(service: "reviews") { ... on Product { __typename upc } } => '
+        "{ ... on Product { reviews { body } } }\n"
+        "    },\n"
+        "  }\n"
+        "}"
+    )
+    assert str(plan_operation(SUPERGRAPH, parse("{ __typename }"))) == "QueryPlan {}"
+
+
+def test_conditions_print_as_include_skip_or_both_branches() -> None:
+    fetch = FetchNode(service="accounts", operation="query { me { id } }")
+    assert str(QueryPlan("query", ConditionNode("x", if_clause=fetch))) == (
+        'QueryPlan {\n  Include(if: $x) {\n    Fetch(service: "accounts") { { me { id } } }\n  }\n}'
+    )
+    assert str(ConditionNode("x", if_clause=None, else_clause=fetch)) == (
+        'Skip(if: $x) {\n  Fetch(service: "accounts") { { me { id } } }\n}'
+    )
+    assert str(ConditionNode("x", if_clause=fetch, else_clause=fetch)).splitlines() == [
+        "Condition(if: $x) {",
+        "  Then {",
+        '    Fetch(service: "accounts") { { me { id } } }',
+        "  }",
+        "  Else {",
+        '    Fetch(service: "accounts") { { me { id } } }',
+        "  }",
+        "}",
+    ]
+    assert outline(ConditionNode("x", if_clause=fetch, else_clause=fetch)) == (
+        "Condition",
+        "x",
+        ("Fetch", "accounts", (("me", ("id",)),)),
+        ("Fetch", "accounts", (("me", ("id",)),)),
+    )
 
 
 # --- properties -------------------------------------------------------------------------------

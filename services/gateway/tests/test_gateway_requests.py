@@ -405,7 +405,7 @@ async def test_the_served_supergraph_follows_the_file(
 ) -> None:
     import anyio
 
-    from nova_gateway.federation.supergraph import parse_supergraph
+    from nova_gateway.federation.supergraph.parse import parse_supergraph
 
     source = (Path(__file__).parent / "fixtures" / "supergraph.graphql").read_text()
     path = tmp_path / "supergraph.graphql"

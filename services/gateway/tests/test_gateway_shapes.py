@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from graphql import parse
 
-from nova_gateway.federation.planner import plan_operation
-from nova_gateway.federation.supergraph import parse_supergraph
+from nova_gateway.federation.planning.plan import Outline, outline
+from nova_gateway.federation.planning.planner import plan_operation
+from nova_gateway.federation.supergraph.parse import parse_supergraph
 
 if TYPE_CHECKING:
     from services.gateway.tests.conftest import InProcessSubgraphs
@@ -149,8 +150,8 @@ async def answer(subgraphs: InProcessSubgraphs, query: str) -> dict[str, Any]:
     return await subgraphs.answer(query)
 
 
-def plan_text(query: str) -> str:
-    return str(plan_operation(SUPERGRAPH, parse(query)))
+def plan_outline(query: str) -> Outline | None:
+    return outline(plan_operation(SUPERGRAPH, parse(query)))
 
 
 async def test_nested_key_field_from_another_subgraph_is_fetched_before_the_entity(
@@ -164,20 +165,17 @@ async def test_nested_key_field_from_another_subgraph_is_fetched_before_the_enti
     }
     assert shapes.services() == ["shelf", "ledger", "depot"]
     # the depot waits for the codes: ledger and depot are not fetched in parallel
-    assert plan_text("{ crate { lots { id code } weight } }") == (
-        "QueryPlan {\n"
-        "  Sequence {\n"
-        '    Fetch(service: "shelf") { { crate { lots { id __typename } __typename } } },\n'
-        '    Flatten(path: "crate.lots.@") {\n'
-        '      Fetch(service: "ledger") { ... on Lot { __typename id } } => '
-        "{ ... on Lot { code } }\n"
-        "    },\n"
-        '    Flatten(path: "crate") {\n'
-        '      Fetch(service: "depot") { ... on Crate { __typename lots { id code } } } => '
-        "{ ... on Crate { weight } }\n"
-        "    },\n"
-        "  }\n"
-        "}"
+    assert plan_outline("{ crate { lots { id code } weight } }") == (
+        "Sequence",
+        (
+            ("Fetch", "shelf", (("crate", (("lots", ("id", "__typename")), "__typename")),)),
+            ("Flatten", "crate.lots.@", ("Entities", "ledger", "Lot", ("id",), ("code",))),
+            (
+                "Flatten",
+                "crate",
+                ("Entities", "depot", "Crate", (("lots", ("id", "code")),), ("weight",)),
+            ),
+        ),
     )
     depot_request = shapes.requests[2][1]
     lots = [
@@ -221,10 +219,10 @@ async def test_value_type_field_re_enters_through_the_nearest_entity(
 async def test_shared_root_field_comes_from_the_subgraph_providing_its_selection(
     shapes: InProcessSubgraphs,
 ) -> None:
-    assert plan_text("{ items { ... on Novel { id title } } }") == (
-        "QueryPlan {\n"
-        '  Fetch(service: "shelf") { { items { __typename ... on Novel { id title } } } }\n'
-        "}"
+    assert plan_outline("{ items { ... on Novel { id title } } }") == (
+        "Fetch",
+        "shelf",
+        (("items", ("__typename", ("... on Novel", ("id", "title")))),),
     )
     body = await answer(shapes, "{ items { ... on Novel { title } ... on Comic { title } } }")
     assert body == {"data": {"items": [{"title": "Dune"}, {"title": "Tintin"}]}}

@@ -12,18 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import print_schema
+from graphql import GraphQLObjectType, print_schema
 from litestar.testing import AsyncTestClient
 
 from nova_gateway.app import settle_heap
 from nova_gateway.federation.engine import EngineConfig, FederationEngine
-from nova_gateway.federation.loader import SupergraphLoader
-from nova_gateway.federation.supergraph import (
-    EntityKey,
-    FieldJoin,
-    SupergraphError,
-    parse_supergraph,
-)
+from nova_gateway.federation.supergraph.loader import SupergraphLoader
+from nova_gateway.federation.supergraph.model import EntityKey, FieldJoin, SupergraphError
+from nova_gateway.federation.supergraph.parse import parse_supergraph
 from nova_kit.testing.servers import ThreadedServer
 
 FIXTURE = (Path(__file__).parent / "fixtures" / "supergraph.graphql").read_text()
@@ -239,3 +235,14 @@ async def test_a_retired_transport_is_closed_after_its_grace_period(
         assert old_session.closed
     finally:
         await engine.close()
+
+
+def test_the_api_schema_has_no_federation_machinery_and_no_inaccessible_element() -> None:
+    schema = SUPERGRAPH.api_schema
+    user = schema.get_type("User")
+    assert isinstance(user, GraphQLObjectType)
+    assert "email" not in user.fields
+    assert "name" in user.fields
+    assert not [name for name in schema.type_map if name.startswith(("join__", "link__"))]
+    assert not [d.name for d in schema.directives if d.name.startswith(("join__", "link"))]
+    assert "inaccessible" not in {d.name for d in schema.directives}

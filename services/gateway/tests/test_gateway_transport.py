@@ -24,7 +24,7 @@ from prometheus_client import REGISTRY
 from nova_gateway.app import create_app
 from nova_gateway.config import GatewaySettings
 from nova_gateway.federation.errors import SubgraphFetchError
-from nova_gateway.federation.transport import (
+from nova_gateway.federation.execution.transport import (
     SUBREQUEST_HTTP_ERROR,
     SUBREQUEST_MALFORMED_RESPONSE,
     SUBREQUEST_TIMEOUT,

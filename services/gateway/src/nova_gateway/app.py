@@ -12,9 +12,9 @@ from nova_gateway.config import GatewaySettings
 from nova_gateway.edge import build_edge
 from nova_gateway.explorer import explorer_routes
 from nova_gateway.federation.engine import EngineConfig, FederationEngine
+from nova_gateway.federation.execution.transport import TransportConfig
 from nova_gateway.federation.limits import OperationLimits
-from nova_gateway.federation.loader import SupergraphLoader
-from nova_gateway.federation.transport import TransportConfig
+from nova_gateway.federation.supergraph.loader import SupergraphLoader
 from nova_gateway.graphql_route import ENGINE_KEY, graphql_get, graphql_post
 from nova_kit.app import Runtime, create_service_app
 

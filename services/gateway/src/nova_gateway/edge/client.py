@@ -19,7 +19,7 @@ import asyncio
 import aiohttp
 
 from nova_gateway.compat import never_resend
-from nova_gateway.federation.transport import client_session
+from nova_gateway.federation.execution.transport import client_session
 
 MAX_CONNECTIONS = 500
 KEEPALIVE_SECONDS = 4.0

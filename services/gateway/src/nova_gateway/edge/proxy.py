@@ -46,7 +46,7 @@ from nova_gateway.edge.metrics import (
     UPSTREAM_RETRIES,
 )
 from nova_gateway.edge.responses import send_json_error
-from nova_gateway.federation.transport import client_span, record_failure, record_status
+from nova_gateway.federation.execution.transport import client_span, record_failure, record_status
 from nova_kit.metrics import status_class
 from nova_kit.proxies import client_host
 from nova_kit.security import CLAIMS_STATE_KEY

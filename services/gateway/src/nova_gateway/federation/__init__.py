@@ -1,7 +1,13 @@
-"""Apollo Federation v2 engine: supergraph → planner → executor → response.
+"""Apollo Federation v2 engine: a pipeline of stage packages, each with plain data in and out.
 
-Each stage is a module with plain data in and out: :mod:`supergraph` parses the composed
-supergraph into a typed model and the client-facing API schema, :mod:`planner` turns an operation
-into a :class:`~nova_gateway.federation.plan.QueryPlan`, :mod:`executor` runs the plan against the
-subgraphs and :mod:`response` shapes the merged data into the client's response.
+- :mod:`.supergraph`: composed SDL → :class:`~.supergraph.model.Supergraph` (typed join model
+  and the client-facing API schema); the loader hot-reloads it.
+- :mod:`.planning`: operation → :class:`~.planning.plan.QueryPlan`, in stages: normalise
+  (:class:`~.planning.normalize.PreparedOperation`) → build the fetch graph, placing every field
+  in a subgraph (:class:`~.planning.fetch_graph.FetchGraph`) → optimise → emit the plan. No I/O.
+- :mod:`.execution`: plan → subgraph requests (transport) → merged data → the client's response
+  (shape: null propagation, error paths).
+
+:mod:`.engine` is the façade that validates, limits (:mod:`.limits`), caches plans
+(:mod:`.plan_cache`) and runs the stages.
 """

@@ -28,14 +28,15 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
-from nova_gateway.federation.errors import ErrorDict, graphql_error
-from nova_gateway.federation.executor import execute_plan
+from nova_gateway.federation.errors import ErrorDict, PlanningError, graphql_error
+from nova_gateway.federation.execution.executor import execute_plan
+from nova_gateway.federation.execution.shape import shape_response
+from nova_gateway.federation.execution.transport import SubgraphTransport, TransportConfig
 from nova_gateway.federation.limits import OperationLimits, check_limits, limit_rules
 from nova_gateway.federation.plan_cache import LruCache, PlanCache
-from nova_gateway.federation.planner import PlanningError, find_operation, plan_operation
-from nova_gateway.federation.response import shape_response
-from nova_gateway.federation.supergraph import Supergraph
-from nova_gateway.federation.transport import SubgraphTransport, TransportConfig
+from nova_gateway.federation.planning.normalize import find_operation
+from nova_gateway.federation.planning.planner import plan_operation
+from nova_gateway.federation.supergraph.model import Supergraph
 from nova_gateway.metrics import GRAPHQL_REQUESTS
 
 logger = logging.getLogger(__name__)

@@ -17,6 +17,10 @@ select ``key``; renamed back to ``key`` as soon as the answer arrives."""
 already uses their name for another field; never shown to the client."""
 
 
+class PlanningError(ValueError):
+    """The operation cannot be planned over this supergraph."""
+
+
 class SubgraphFetchError(Exception):
     """A subgraph request that produced no usable GraphQL response."""
 

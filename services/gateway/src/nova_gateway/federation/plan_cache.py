@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from threading import Lock
 
-from nova_gateway.federation.plan import QueryPlan
+from nova_gateway.federation.planning.plan import QueryPlan
 from nova_gateway.metrics import PLAN_CACHE_LOOKUPS
 
 

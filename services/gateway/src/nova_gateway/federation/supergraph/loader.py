@@ -11,14 +11,24 @@ import hashlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
-from nova_gateway.federation.engine import FederationEngine
-from nova_gateway.federation.supergraph import SupergraphError, parse_supergraph
+from nova_gateway.federation.supergraph.model import Supergraph, SupergraphError
+from nova_gateway.federation.supergraph.parse import parse_supergraph
 from nova_gateway.metrics import SUPERGRAPH_INFO, SUPERGRAPH_RELOADS
 
 logger = logging.getLogger(__name__)
+
+
+class SupergraphConsumer(Protocol):
+    """What serves the supergraph the loader installs (the federation engine)."""
+
+    @property
+    def supergraph_hash(self) -> str | None: ...
+
+    def install(self, supergraph: Supergraph) -> None: ...
 
 
 def is_url(location: str) -> bool:
@@ -37,7 +47,7 @@ class SupergraphLoader:
     def __init__(
         self,
         location: str,
-        engine: FederationEngine,
+        engine: SupergraphConsumer,
         http: httpx.AsyncClient,
         on_loaded: Callable[[], object] | None = None,
     ) -> None:

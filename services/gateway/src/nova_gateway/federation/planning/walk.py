@@ -1,81 +1,59 @@
-"""The query planner: an operation and a supergraph in, a :class:`QueryPlan` out. No I/O.
+"""Stage 2 — walk the operation, placing every field: a :class:`PreparedOperation` in, a
+:class:`~.fetch_graph.FetchGraph` out. No I/O.
 
-The planner walks the operation once. Every field lands in exactly one *fetch group* — a
-future subgraph request. A field the current group's subgraph can resolve (itself, through
-``@provides``, or because it is ``@shareable`` there) stays in that group; any other field opens
-(or joins) an *entity group*: an ``_entities`` fetch into a subgraph that resolves the field,
-entered through one of its ``@key``s. Key fields and ``@requires`` fields are planned like any
-other field at the same position, so a key only another subgraph knows is fetched first, and the
-entity group depends on whichever groups supply them (nested key fields included). A field of a
-value type that no subgraph can enter through a key *re-enters* at the nearest entity above it
-(through one of its keys) or at the root (another fetch of the same root field), in a subgraph
-resolving every field on the way down. A shared root field is fetched from the subgraph that
-resolves most of its selection itself (``@provides`` included); an ``@interfaceObject`` answer
-gets its implementation's ``__typename`` from a subgraph that has the interface itself, and type
-conditions on it are planned there. Groups then become plan nodes: a tree of
-``Sequence``/``Parallel`` when every group has a single parent, dependency stages otherwise.
-Mutation root fields are planned one at a time and run in order.
+Every field lands in exactly one *fetch group* — a future subgraph request. A field the current
+group's subgraph can resolve (itself, through ``@provides``, or because it is ``@shareable``
+there; see :mod:`.placement`) stays in that group; any other field opens (or joins) an *entity
+group*: an ``_entities`` fetch into a subgraph that resolves the field, entered through one of its
+``@key``s. Key fields and ``@requires`` fields are planned like any other field at the same
+position, so a key only another subgraph knows is fetched first, and the entity group depends on
+whichever groups supply them (nested key fields included). A field of a value type that no
+subgraph can enter through a key *re-enters* at the nearest entity above it (through one of its
+keys) or at the root (another fetch of the same root field), in a subgraph resolving every field
+on the way down. A shared root field is fetched from the subgraph that resolves most of its
+selection itself (``@provides`` included); an ``@interfaceObject`` answer gets its
+implementation's ``__typename`` from a subgraph that has the interface itself, and type
+conditions on it are planned there.
+
+Placing a field and opening the group it goes to are one decision here: a field prefers a group
+already open at its position, so the choice depends on what the walk has built so far.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from graphql import (
-    DirectiveNode,
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    NameNode,
-    OperationDefinitionNode,
-    SelectionNode,
-    SelectionSetNode,
-    print_ast,
-)
+from graphql import DirectiveNode, FieldNode, InlineFragmentNode, SelectionNode
 
-from nova_gateway.federation.errors import INTERNAL_ALIAS_PREFIX, TYPE_ALIAS_PREFIX
-from nova_gateway.federation.fetch_groups import (
-    CircularDependencyError,
-    EntityTarget,
-    FetchGroup,
-    plan_node,
-)
-from nova_gateway.federation.field_sets import (
-    CONDITION_PREFIX,
+from nova_gateway.federation.errors import TYPE_ALIAS_PREFIX, PlanningError
+from nova_gateway.federation.planning.fetch_graph import EntityTarget, FetchGraph, FetchGroup
+from nova_gateway.federation.planning.field_sets import (
     Provided,
+    alias_arguments,
+    alias_taken_keys,
+    compatible,
     merge_shape,
     parse_field_set,
-    provided_fields,
     representation_shape,
 )
-from nova_gateway.federation.plan import (
-    LIST_MARKER,
-    PlanNode,
-    QueryPlan,
-    SequenceNode,
-    ShapeField,
-)
-from nova_gateway.federation.selection import (
-    SelectionConflictError,
-    SelectionTree,
-    without_static_exclusions,
-)
-from nova_gateway.federation.supergraph import FieldInfo, Supergraph, SupergraphError
+from nova_gateway.federation.planning.normalize import PreparedOperation
+from nova_gateway.federation.planning.placement import Placement
+from nova_gateway.federation.planning.plan import LIST_MARKER
+from nova_gateway.federation.planning.selection import SelectionTree
+from nova_gateway.federation.supergraph.model import FieldInfo
 
-INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type", "__typename"})
+
+def build_fetch_graph(
+    placement: Placement, operation: PreparedOperation, fields: Sequence[FieldNode]
+) -> FetchGraph:
+    """The fetch graph of the root ``fields`` (one of ``operation.batches()``)."""
+    return _Walk(placement, operation).walk(fields)
 
 
 _Lookup = tuple[int, str, tuple[str, ...], str, int]
 """An entity group: (source group, subgraph, path, type, variant). Variants are groups of the
 same entity whose ``@requires`` need one field with different arguments."""
-
-
-class PlanningError(ValueError):
-    """The operation cannot be planned over this supergraph."""
 
 
 class _NoKeyToSupplyError(PlanningError):
@@ -161,102 +139,27 @@ def _down(lineage: _Lineage | None, step: _Step) -> _Lineage | None:
     return None if lineage is None else lineage.down(step)
 
 
-def find_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        for operation in operations:
-            if operation.name is not None and operation.name.value == operation_name:
-                return operation
-        raise PlanningError(f"unknown operation named {operation_name!r}")
-    if len(operations) != 1:
-        raise PlanningError("must provide operation name if query contains multiple operations")
-    return operations[0]
+class _Walk:
+    """One walk over a batch of root fields; the groups it opens are the fetch graph."""
 
-
-def plan_operation(
-    supergraph: Supergraph, document: DocumentNode, operation_name: str | None = None
-) -> QueryPlan:
-    """Plan ``document`` (already validated against the API schema). Selections a literal
-    condition excludes are left out of every fetch."""
-    document = without_static_exclusions(document)
-    operation = find_operation(document, operation_name)
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    kind = operation.operation.value
-    if kind == "subscription":
-        raise PlanningError("subscriptions are not supported by this gateway")
-    root_type = supergraph.root_types.get(kind)
-    if root_type is None:
-        raise PlanningError(f"the schema has no {kind} type")
-    variable_definitions = {
-        v.variable.name.value: print_ast(v) for v in operation.variable_definitions or ()
-    }
-    root_fields = _root_fields(operation.selection_set.selections, fragments)
-    try:
-        if kind == "mutation":
-            nodes = [
-                _Planner(supergraph, fragments, variable_definitions, kind).plan_root([f])
-                for f in root_fields
-            ]
-            present = [n for n in nodes if n is not None]
-            node: PlanNode | None = None
-            if present:
-                node = present[0] if len(present) == 1 else SequenceNode(tuple(present))
-        else:
-            node = _Planner(supergraph, fragments, variable_definitions, kind).plan_root(
-                root_fields
-            )
-    except (SelectionConflictError, SupergraphError, CircularDependencyError) as error:
-        raise PlanningError(str(error)) from None
-    return QueryPlan(operation_kind=kind, node=node)
-
-
-def _root_fields(
-    selections: Sequence[SelectionNode], fragments: dict[str, FragmentDefinitionNode]
-) -> list[FieldNode]:
-    """Root fields in document order; fragments on the root type are flattened (their
-    conditions are applied again when the response is shaped)."""
-    found: list[FieldNode] = []
-    for selection in selections:
-        if isinstance(selection, FieldNode):
-            if selection.name.value not in INTROSPECTION_ROOT_FIELDS:
-                found.append(selection)
-        elif isinstance(selection, InlineFragmentNode):
-            found.extend(_root_fields(selection.selection_set.selections, fragments))
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments[selection.name.value]
-            found.extend(_root_fields(fragment.selection_set.selections, fragments))
-    return found
-
-
-class _Planner:
-    def __init__(
-        self,
-        supergraph: Supergraph,
-        fragments: dict[str, FragmentDefinitionNode],
-        variable_definitions: dict[str, str],
-        kind: str,
-    ) -> None:
-        self.supergraph = supergraph
-        self.fragments = fragments
-        self.variable_definitions = variable_definitions
-        self.kind = kind
-        self.root_type = supergraph.root_types[kind]
-        self.groups: list[FetchGroup] = []
+    def __init__(self, placement: Placement, operation: PreparedOperation) -> None:
+        self.placement = placement
+        self.supergraph = placement.supergraph
+        self.kind = operation.kind
+        self.root_type = operation.root_type
+        self.graph = FetchGraph(operation.kind, operation.variable_definitions)
+        self.groups = self.graph.groups
         self.root_groups: dict[str, FetchGroup] = {}
         self.entity_groups: dict[_Lookup, FetchGroup] = {}
         self.entering: set[_Lookup] = set()
         self.sibling_types: dict[int, dict[str, list[str]]] = {}
 
-    # --- walking the operation ------------------------------------------------------------
-
-    def plan_root(self, fields: Sequence[FieldNode]) -> PlanNode | None:
+    def walk(self, fields: Sequence[FieldNode]) -> FetchGraph:
         for node in fields:
             candidates = self.supergraph.resolving_graphs(self.root_type, node.name.value)
             if not candidates:
                 raise PlanningError(f"no subgraph resolves {self.root_type}.{node.name.value}")
-            graph = self._root_graph(node, candidates)
+            graph = self.placement.root_subgraph(self.root_type, node, candidates, self.root_groups)
             group = self.root_groups.get(graph)
             if group is None:
                 group = self._new_group(graph, ())
@@ -267,69 +170,7 @@ class _Planner:
                 self.root_type,
                 node,
             )
-        return plan_node(self.groups, self.kind, self.variable_definitions)
-
-    def _root_graph(self, node: FieldNode, candidates: Sequence[str]) -> str:
-        """The subgraph to fetch a root field from: the one resolving most of its selection
-        itself (``@provides`` included), then one already fetched from, then the first."""
-        if len(candidates) == 1 or node.selection_set is None:
-            return next((g for g in candidates if g in self.root_groups), candidates[0])
-        type_name = self.supergraph.field(self.root_type, node.name.value).type_name
-        selections = node.selection_set.selections
-
-        def rank(index_graph: tuple[int, str]) -> tuple[int, bool, int]:
-            index, graph = index_graph
-            provided = self._field_provides(graph, self.root_type, node.name.value, None)
-            local = self._local_count(graph, type_name, selections, provided)
-            return (local, graph in self.root_groups, -index)
-
-        return max(enumerate(candidates), key=rank)[1]
-
-    def _field_provides(
-        self, graph: str, parent: str, name: str, provided: Provided | None
-    ) -> Provided | None:
-        """What is local under ``parent.name`` fetched from ``graph``."""
-        nested = dict(self._provided_at(provided, parent).get(name, {}))
-        join = self.supergraph.field_join(parent, name, graph)
-        if join is not None and join.provides:
-            nested.update(provided_fields(parse_field_set(join.provides)))
-        return nested or None
-
-    def _local_count(
-        self,
-        graph: str,
-        parent: str,
-        selections: Sequence[SelectionNode],
-        provided: Provided | None,
-    ) -> int:
-        """How many of ``selections`` (at any depth) ``graph`` resolves where they are."""
-        count = 0
-        for selection in selections:
-            if isinstance(selection, FieldNode):
-                name = selection.name.value
-                if name == "__typename" or not self._resolvable_in(graph, parent, name, provided):
-                    continue
-                count += 1
-                if selection.selection_set is not None:
-                    count += self._local_count(
-                        graph,
-                        self.supergraph.field(parent, name).type_name,
-                        selection.selection_set.selections,
-                        self._field_provides(graph, parent, name, provided),
-                    )
-                continue
-            if isinstance(selection, InlineFragmentNode):
-                condition_node = selection.type_condition
-                inner = selection.selection_set.selections
-            else:
-                assert isinstance(selection, FragmentSpreadNode)
-                fragment = self.fragments[selection.name.value]
-                condition_node = fragment.type_condition
-                inner = fragment.selection_set.selections
-            condition = condition_node.name.value if condition_node else parent
-            if condition == parent or self.supergraph.knows_type(graph, condition):
-                count += self._local_count(graph, condition, inner, provided)
-        return count
+        return self.graph
 
     def _plan_selections(
         self, at: _Position, parent: str, selections: Sequence[SelectionNode]
@@ -341,16 +182,9 @@ class _Planner:
             if isinstance(selection, FieldNode):
                 providers |= self._plan_field(at, parent, selection)
                 continue
-            if isinstance(selection, InlineFragmentNode):
-                condition = (
-                    selection.type_condition.name.value if selection.type_condition else None
-                )
-                inner = selection.selection_set.selections
-            else:
-                assert isinstance(selection, FragmentSpreadNode)
-                fragment = self.fragments[selection.name.value]
-                condition = fragment.type_condition.name.value
-                inner = fragment.selection_set.selections
+            assert isinstance(selection, InlineFragmentNode)
+            condition = selection.type_condition.name.value if selection.type_condition else None
+            inner = selection.selection_set.selections
             fragment_at = _Fragment(condition, tuple(selection.directives or ()), inner)
             providers |= self._plan_fragment(at, parent, fragment_at)
         return providers
@@ -375,11 +209,11 @@ class _Planner:
                 lineage=_down(at.lineage, _Step(parent, directives=directives)),
             )
             return self._plan_selections(inner, parent, fragment.selections)
-        if self._is_interface_object(at.group.graph, parent):
+        if self.placement.is_interface_object(at.group.graph, parent):
             # The subgraph sees the interface as one object type: it cannot narrow it. A
             # subgraph that has the interface itself names each object's implementation and
             # the fragment is planned there.
-            owner = self._typename_owner(at.group.graph, parent)
+            owner = self.placement.typename_owner(at.group.graph, parent)
             if owner is None:
                 return self._plan_selections(at, parent, fragment.selections)
             target = self._entity_group(at, owner, parent)
@@ -391,7 +225,7 @@ class _Planner:
             return {target.index} | self._plan_fragment(target_at, parent, fragment)
         graph = at.group.graph
         local = self._local_types(at, parent)
-        matching = frozenset(t for t in local if self._matches(t, condition))
+        matching = frozenset(t for t in local if self.placement.matches(t, condition))
         if not matching:
             # No object this subgraph returns here has that type.
             return set()
@@ -414,7 +248,7 @@ class _Planner:
         # objects match (an implementation declared in another subgraph, a narrower field
         # type): select on each matching object type instead.
         providers: set[int] = set()
-        for concrete in self._ordered(matching):
+        for concrete in self.placement.ordered(matching):
             concrete_at = replace(
                 at,
                 tree=at.tree.fragment(concrete, directives),
@@ -431,25 +265,12 @@ class _Planner:
             return at.local
         return self.supergraph.possible_types_in(parent, at.group.graph)
 
-    def _matches(self, object_type: str, condition: str) -> bool:
-        """True when an object of ``object_type`` matches the type condition ``condition``
-        (as the client means it: in the supergraph)."""
-        if object_type == condition:
-            return True
-        return self.supergraph.is_abstract(condition) and object_type in (
-            self.supergraph.possible_types(condition)
-        )
-
-    def _ordered(self, types: frozenset[str]) -> list[str]:
-        """``types`` in the supergraph's order (plans print the same every time)."""
-        return [name for name in self.supergraph.types if name in types]
-
     def _plan_field(self, at: _Position, parent: str, node: FieldNode) -> set[int]:
         name = node.name.value
         response_key = node.alias.value if node.alias else name
         group = at.group
         if name == "__typename":
-            owner = self._typename_owner(group.graph, parent)
+            owner = self.placement.typename_owner(group.graph, parent)
             if owner is not None:
                 # An @interfaceObject subgraph only knows the interface: the implementation's
                 # name comes from a subgraph that has the interface itself.
@@ -462,14 +283,14 @@ class _Planner:
                 return {target.index}
             at.tree.add_field(response_key, name, (), tuple(node.directives or ()))
             return {group.index}
-        if self._resolvable_in(group.graph, parent, name, at.provided):
+        if self.placement.resolvable_in(group.graph, parent, name, at.provided):
             return {group.index} | self._add_field(at, parent, node)
         supergraph = self.supergraph
-        if supergraph.is_abstract(parent) and self._interface_jump(parent, name) is None:
+        if supergraph.is_abstract(parent) and self.placement.interface_jump(parent, name) is None:
             # No subgraph resolves the field for the interface as a whole: plan it on each
             # concrete type this subgraph can return.
             providers: set[int] = set()
-            for concrete in self._ordered(self._local_types(at, parent)):
+            for concrete in self.placement.ordered(self._local_types(at, parent)):
                 concrete_at = replace(
                     at,
                     tree=at.tree.fragment(concrete),
@@ -483,8 +304,8 @@ class _Planner:
         if not supergraph.is_abstract(parent) and not supergraph.resolving_graphs(parent, name):
             # A field an @interfaceObject adds to every implementation: enter that subgraph
             # through the interface.
-            parent = self._interface_owning(parent, name)
-        if not self._key_candidates(parent, name) and at.lineage is not None:
+            parent = self.placement.interface_owning(parent, name)
+        if not self.placement.key_candidates(parent, name) and at.lineage is not None:
             return self._reenter(at, at.lineage, parent, node)
         try:
             target = self._jump(at, parent, name)
@@ -499,12 +320,6 @@ class _Planner:
             tree = tree.fragment(None, directives)
         target_at = _Position(target, at.path, tree, None, at.client, lineage=at.lineage)
         return {target.index} | self._add_field(target_at, parent, node)
-
-    def _interface_owning(self, object_type: str, name: str) -> str:
-        for interface in self.supergraph.interfaces_of(object_type):
-            if self._interface_jump(interface, name) is not None:
-                return interface
-        raise PlanningError(f"no subgraph resolves {object_type}.{name}")
 
     def _add_field(self, at: _Position, parent: str, node: FieldNode) -> set[int]:
         """Add ``node`` to ``at``'s group; the result names the groups that fetch its
@@ -524,7 +339,7 @@ class _Planner:
             return set()
         if self.supergraph.is_abstract(info.type_name):
             entry.tree.add_typename()
-        child_provided = self._field_provides(at.group.graph, parent, name, at.provided)
+        child_provided = self.placement.field_provides(at.group.graph, parent, name, at.provided)
         graph = at.group.graph
         child = _Position(
             at.group,
@@ -556,168 +371,7 @@ class _Planner:
         at.group.type_aliases = True
         return f"{TYPE_ALIAS_PREFIX}{index}_{response_key}"
 
-    def _resolvable_in(self, graph: str, parent: str, name: str, provided: Provided | None) -> bool:
-        if name in self._provided_at(provided, parent):
-            return True
-        supergraph = self.supergraph
-        if graph not in supergraph.resolving_graphs(parent, name):
-            return False
-        join = supergraph.field_join(parent, name, graph)
-        if join is not None and join.requires:
-            return False
-        if supergraph.type(parent).kind == "interface" and not self._is_interface_object(
-            graph, parent
-        ):
-            # The subgraph answers an interface field with its implementations' fields: one
-            # of them moved elsewhere (@override) makes the field non-local as a whole.
-            return all(
-                graph in supergraph.resolving_graphs(concrete, name)
-                for concrete in supergraph.possible_types_in(parent, graph)
-            )
-        return True
-
-    def _provided_at(self, provided: Provided | None, parent: str) -> Provided:
-        """What ``@provides`` makes local on objects of type ``parent``."""
-        if not provided:
-            return {}
-        here: Provided = {}
-        for key, nested in provided.items():
-            if not key.startswith(CONDITION_PREFIX):
-                here.setdefault(key, {}).update(nested)
-                continue
-            condition = key.removeprefix(CONDITION_PREFIX)
-            if condition == parent or parent in self.supergraph.possible_types(condition):
-                for name, fields in nested.items():
-                    here.setdefault(name, {}).update(fields)
-        return here
-
-    def _locally_available(
-        self,
-        graph: str,
-        parent: str,
-        selections: Sequence[SelectionNode],
-        provided: Provided | None,
-    ) -> bool:
-        for selection in selections:
-            if not isinstance(selection, FieldNode):
-                return False
-            name = selection.name.value
-            if name == "__typename":
-                continue
-            if not self._resolvable_in(graph, parent, name, provided):
-                return False
-            if selection.selection_set is not None:
-                info = self.supergraph.field(parent, name)
-                nested = self._provided_at(provided, parent).get(name)
-                if not self._locally_available(
-                    graph, info.type_name, selection.selection_set.selections, nested
-                ):
-                    return False
-        return True
-
-    def _alias_taken_keys(
-        self, selections: Sequence[SelectionNode], client: Sequence[SelectionNode]
-    ) -> tuple[SelectionNode, ...]:
-        """Alias the key or required fields whose name the client uses as the response key
-        of another field (at any depth of a nested key), or of the same field when it takes
-        arguments (the client's arguments may differ)."""
-        taken = self._response_keys(client)
-        rewritten: list[SelectionNode] = []
-        for selection in selections:
-            if not isinstance(selection, FieldNode):
-                rewritten.append(selection)
-                continue
-            name = selection.name.value
-            if selection.alias is not None:
-                # Already under an internal alias (see _alias_arguments): no client key clashes.
-                rewritten.append(selection)
-                continue
-            if taken.get(name) not in (None, name) or (name in taken and selection.arguments):
-                alias: NameNode | None = NameNode(value=f"{INTERNAL_ALIAS_PREFIX}{name}")
-                selection_set = selection.selection_set
-            else:
-                alias = None
-                selection_set = selection.selection_set
-                if selection_set is not None:
-                    nested = self._alias_taken_keys(
-                        selection_set.selections, self._client_children(client, name)
-                    )
-                    selection_set = SelectionSetNode(selections=nested)
-            rewritten.append(_realiased(selection, alias, selection_set))
-        return tuple(rewritten)
-
-    def _client_children(
-        self, client: Sequence[SelectionNode], response_key: str
-    ) -> tuple[SelectionNode, ...]:
-        """The client's sub-selections of the fields answering under ``response_key``."""
-        children: list[SelectionNode] = []
-        for selection in client:
-            if isinstance(selection, FieldNode):
-                if (selection.alias or selection.name).value == response_key and (
-                    selection.selection_set is not None
-                ):
-                    children.extend(selection.selection_set.selections)
-            elif isinstance(selection, InlineFragmentNode):
-                children.extend(
-                    self._client_children(selection.selection_set.selections, response_key)
-                )
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments[selection.name.value]
-                children.extend(
-                    self._client_children(fragment.selection_set.selections, response_key)
-                )
-        return tuple(children)
-
-    def _response_keys(self, selections: Sequence[SelectionNode]) -> dict[str, str]:
-        keys: dict[str, str] = {}
-        for selection in selections:
-            if isinstance(selection, FieldNode):
-                keys.setdefault((selection.alias or selection.name).value, selection.name.value)
-            elif isinstance(selection, InlineFragmentNode):
-                keys.update(self._response_keys(selection.selection_set.selections))
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments[selection.name.value]
-                keys.update(self._response_keys(fragment.selection_set.selections))
-        return keys
-
     # --- entity jumps ---------------------------------------------------------------------
-
-    def _is_interface_object(self, graph: str, type_name: str) -> bool:
-        return graph in self.supergraph.type(type_name).interface_object_graphs
-
-    def _typename_owner(self, graph: str, parent: str) -> str | None:
-        """A subgraph to ask the implementation's ``__typename`` of the interface ``parent``
-        when ``graph`` sees it as an ``@interfaceObject``."""
-        info = self.supergraph.type(parent)
-        if info.kind != "interface" or graph not in info.interface_object_graphs:
-            return None
-        return next(
-            (
-                key.graph
-                for key in info.keys
-                if key.resolvable and key.graph not in info.interface_object_graphs
-            ),
-            None,
-        )
-
-    def _interface_jump(self, parent: str, name: str) -> str | None:
-        """A subgraph that resolves ``name`` on the interface ``parent`` through a key on the
-        interface itself (an entity interface or an ``@interfaceObject``)."""
-        if self.supergraph.type(parent).kind != "interface":
-            return None
-        for graph in self.supergraph.resolving_graphs(parent, name):
-            if self.supergraph.resolvable_keys(parent, graph):
-                return graph
-        return None
-
-    def _key_candidates(self, parent: str, name: str) -> list[str]:
-        """The subgraphs resolving ``parent.name`` that can be entered through a key."""
-        supergraph = self.supergraph
-        return [
-            g
-            for g in supergraph.resolving_graphs(parent, name)
-            if supergraph.resolvable_keys(parent, g)
-        ]
 
     def _reenter(self, at: _Position, lineage: _Lineage, parent: str, node: FieldNode) -> set[int]:
         """Plan ``node`` — a field of a value type no subgraph reaches through a key — in a
@@ -783,13 +437,13 @@ class _Planner:
             if step.node is None:
                 if step.condition is not None and not supergraph.knows_type(graph, step.condition):
                     return False
-            elif not self._resolvable_in(graph, step.parent, step.node.name.value, None):
+            elif not self.placement.resolvable_in(graph, step.parent, step.node.name.value, None):
                 return False
         return True
 
     def _jump(self, at: _Position, parent: str, name: str) -> FetchGroup:
         supergraph = self.supergraph
-        candidates = self._key_candidates(parent, name)
+        candidates = self.placement.key_candidates(parent, name)
         if not candidates:
             raise PlanningError(
                 f"{parent}.{name} cannot be reached from subgraph {at.group.graph}: "
@@ -802,14 +456,12 @@ class _Planner:
         # A required field with arguments is fetched under an alias of its own arguments, so
         # two @requires of one field with different arguments never share a response key; the
         # representation carries the field's name, so they go to different entity groups.
-        required = self._alias_taken_keys(
-            _alias_arguments(parse_field_set(join.requires)), at.client
-        )
+        required = alias_taken_keys(alias_arguments(parse_field_set(join.requires)), at.client)
         shape = representation_shape(required, self.supergraph.possible_types)
         variant = 0
         while True:
             open_group = self.entity_groups.get((at.group.index, graph, at.path, parent, variant))
-            if open_group is None or _compatible(open_group.representation, shape):
+            if open_group is None or compatible(open_group.representation, shape):
                 break
             variant += 1
         target = self._entity_group(at, graph, parent, variant)
@@ -845,7 +497,7 @@ class _Planner:
                 return graph
         for graph in available:
             for key in self.supergraph.resolvable_keys(parent, graph):
-                if self._locally_available(
+                if self.placement.locally_available(
                     source.graph, parent, parse_field_set(key.fields), at.provided
                 ):
                     return graph
@@ -877,17 +529,21 @@ class _Planner:
         keys = supergraph.resolvable_keys(parent, graph)
         parsed = [parse_field_set(k.fields) for k in keys]
         chosen = next(
-            (p for p in parsed if self._locally_available(source.graph, parent, p, at.provided)),
+            (
+                p
+                for p in parsed
+                if self.placement.locally_available(source.graph, parent, p, at.provided)
+            ),
             parsed[0],
         )
-        chosen = self._alias_taken_keys(chosen, at.client)
+        chosen = alias_taken_keys(chosen, at.client)
         at.tree.add_typename()
         self.entering.add(lookup)
         try:
             providers = self._plan_selections(at, parent, chosen)
         finally:
             self.entering.discard(lookup)
-        interface_object = self._is_interface_object(graph, parent)
+        interface_object = self.placement.is_interface_object(graph, parent)
         target = self._new_group(graph, at.path)
         target.entity = EntityTarget(
             type_condition=parent,
@@ -915,63 +571,3 @@ class _Planner:
         group = FetchGroup(index=len(self.groups), graph=graph, path=path)
         self.groups.append(group)
         return group
-
-
-def _alias_arguments(selections: Sequence[SelectionNode]) -> tuple[SelectionNode, ...]:
-    """Give every field with arguments (at any depth) the response key
-    ``_nova_<name>_<digest of its arguments>``: the same field with other arguments, asked for
-    by the client or another ``@requires``, never shares its response key."""
-    rewritten: list[SelectionNode] = []
-    for selection in selections:
-        if isinstance(selection, InlineFragmentNode):
-            rewritten.append(
-                InlineFragmentNode(
-                    type_condition=selection.type_condition,
-                    directives=selection.directives,
-                    selection_set=SelectionSetNode(
-                        selections=_alias_arguments(selection.selection_set.selections)
-                    ),
-                )
-            )
-            continue
-        if not isinstance(selection, FieldNode):
-            rewritten.append(selection)
-            continue
-        alias = selection.alias
-        if selection.arguments and alias is None:
-            printed = ", ".join(print_ast(argument) for argument in selection.arguments)
-            digest = hashlib.sha256(printed.encode()).hexdigest()[:8]
-            alias = NameNode(value=f"{INTERNAL_ALIAS_PREFIX}{selection.name.value}_{digest}")
-        selection_set = selection.selection_set
-        if selection_set is not None:
-            selection_set = SelectionSetNode(selections=_alias_arguments(selection_set.selections))
-        rewritten.append(_realiased(selection, alias, selection_set))
-    return tuple(rewritten)
-
-
-def _realiased(
-    field: FieldNode, alias: NameNode | None, selection_set: SelectionSetNode | None
-) -> FieldNode:
-    """``field`` under ``alias`` with ``selection_set``."""
-    return FieldNode(
-        alias=alias,
-        name=field.name,
-        arguments=field.arguments,
-        directives=field.directives,
-        selection_set=selection_set,
-    )
-
-
-def _compatible(representation: dict[str, ShapeField], shape: Sequence[ShapeField]) -> bool:
-    """True when ``shape`` can join ``representation``: no field name would carry two values
-    (the same field fetched with different arguments, under different response keys)."""
-    by_name = {item.name: item for item in representation.values()}
-    for item in shape:
-        existing = by_name.get(item.name)
-        if existing is None:
-            continue
-        if existing.response_key != item.response_key:
-            return False
-        if item.shape and not _compatible({s.response_key: s for s in existing.shape}, item.shape):
-            return False
-    return True

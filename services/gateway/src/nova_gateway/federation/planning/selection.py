@@ -11,18 +11,13 @@ from dataclasses import dataclass, field
 
 from graphql import (
     ArgumentNode,
-    BooleanValueNode,
     DirectiveNode,
-    DocumentNode,
-    FieldNode,
-    NameNode,
     Node,
-    SelectionSetNode,
     VariableNode,
     print_ast,
     visit,
 )
-from graphql.language import REMOVE, Visitor
+from graphql.language import Visitor
 
 
 class SelectionConflictError(ValueError):
@@ -87,6 +82,20 @@ class SelectionTree:
             isinstance(e, FragmentEntry) and e.type_condition is None and e.tree.has_field(name)
             for e in self.entries.values()
         )
+
+    def paths(self, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+        """The response path (after ``prefix``) of every field selected here, at any depth,
+        through fragments; ``__typename`` left out."""
+        for key, entry in self.entries.items():
+            if isinstance(entry, FragmentEntry):
+                yield from entry.tree.paths(prefix)
+                continue
+            if entry.name == "__typename":
+                continue
+            path = (*prefix, key)
+            yield path
+            if entry.tree is not None:
+                yield from entry.tree.paths(path)
 
     def add_typename(self) -> None:
         self.add_field("__typename", "__typename")
@@ -199,50 +208,3 @@ def _variables_in(node: Node) -> list[str]:
     collector = _VariableCollector()
     visit(node, collector)
     return collector.names
-
-
-def without_static_exclusions(document: DocumentNode) -> DocumentNode:
-    """``document`` without the selections a literal ``@include(if: false)`` or
-    ``@skip(if: true)`` excludes, so no subgraph is asked for them and a fetch made only of
-    them is not planned at all. A selection set left empty selects ``__typename`` instead
-    (GraphQL has no empty selection set); the response is still shaped from the client's own
-    document, so that field never reaches the client. Returns ``document`` itself when nothing
-    is excluded."""
-    pruned = visit(document, _StaticExclusions())
-    assert isinstance(pruned, DocumentNode)
-    return pruned
-
-
-def _statically_excluded(directives: Sequence[DirectiveNode] | None) -> bool:
-    for directive in directives or ():
-        if directive.name.value not in ("include", "skip"):
-            continue
-        for argument in directive.arguments or ():
-            value = argument.value
-            # excluded: @include(if: false), @skip(if: true)
-            if (
-                argument.name.value == "if"
-                and isinstance(value, BooleanValueNode)
-                and value.value is (directive.name.value == "skip")
-            ):
-                return True
-    return False
-
-
-_TYPENAME_ONLY = (FieldNode(name=NameNode(value="__typename")),)
-
-
-class _StaticExclusions(Visitor):
-    def enter_field(self, node: FieldNode, *_: object) -> object:
-        return REMOVE if _statically_excluded(node.directives) else None
-
-    def enter_inline_fragment(self, node: Node, *_: object) -> object:
-        return REMOVE if _statically_excluded(getattr(node, "directives", None)) else None
-
-    def enter_fragment_spread(self, node: Node, *_: object) -> object:
-        return REMOVE if _statically_excluded(getattr(node, "directives", None)) else None
-
-    def leave_selection_set(self, node: SelectionSetNode, *_: object) -> object:
-        if node.selections:
-            return None
-        return SelectionSetNode(selections=_TYPENAME_ONLY)

@@ -1,7 +1,7 @@
 """Query plans: the value the planner produces and the executor runs.
 
-Modelled on Apollo's query plan nodes. A plan prints as readable text and compares by value, so
-tests assert whole plans::
+Modelled on Apollo's query plan nodes. A plan compares by value, :func:`outline` gives its
+structure as nested tuples (what tests compare), and it prints as readable text::
 
     Sequence {
       Fetch(service: "products") { { topProducts { __typename upc } } },
@@ -15,6 +15,15 @@ tests assert whole plans::
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from graphql import (
+    FieldNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionNode,
+    parse,
+    print_ast,
+)
 
 LIST_MARKER = "@"
 
@@ -142,6 +151,95 @@ class QueryPlan:
         if self.node is not None:
             _collect_fetches(self.node, found)
         return found
+
+
+Outline = tuple["str | Outline | None", ...]
+"""A plan node's structure (see :func:`outline`)."""
+
+
+def outline(plan: QueryPlan | PlanNode | None) -> Outline | None:
+    """The structure of a plan (or plan node) as nested tuples, without the printer's layout:
+
+    - ``("Fetch", service, selections)`` for a root fetch;
+    - ``("Flatten", "a.@.b", ("Entities", service, type, representation, selections))`` for an
+      ``_entities`` fetch at a path, ``type`` the type condition it runs on;
+    - ``("Sequence", (...))``, ``("Parallel", (...))``;
+    - ``("Include", variable, node)``, ``("Skip", variable, node)``,
+      ``("Condition", variable, then, else)``.
+
+    A selection is a field's head (``"name"``, ``"a: me @include(if: $x)"``,
+    ``'product(upc: "1")'``), or ``(head, selections)`` when it has sub-selections, or
+    ``("... on Type", selections)`` for a fragment. A representation lists the fields copied
+    into it the same way."""
+    if isinstance(plan, QueryPlan):
+        return outline(plan.node)
+    if plan is None:
+        return None
+    if isinstance(plan, FetchNode):
+        return ("Fetch", plan.service, _selections_outline(plan.operation))
+    if isinstance(plan, FlattenNode):
+        fetch = plan.node
+        assert fetch.entity is not None
+        entities = (
+            "Entities",
+            fetch.service,
+            fetch.entity.type_condition,
+            _shape_outline(fetch.entity.representation),
+            _selections_outline(fetch.operation),
+        )
+        return ("Flatten", ".".join(plan.path), entities)
+    if isinstance(plan, SequenceNode | ParallelNode):
+        kind = "Sequence" if isinstance(plan, SequenceNode) else "Parallel"
+        return (kind, tuple(outline(node) for node in plan.nodes))
+    if plan.else_clause is None:
+        return ("Include", plan.condition, outline(plan.if_clause))
+    if plan.if_clause is None:
+        return ("Skip", plan.condition, outline(plan.else_clause))
+    return ("Condition", plan.condition, outline(plan.if_clause), outline(plan.else_clause))
+
+
+def _selections_outline(operation: str) -> Outline:
+    """The selections of a subgraph operation (under ``_entities { ... on T }`` for an entity
+    fetch)."""
+    definition = parse(operation, no_location=True).definitions[0]
+    assert isinstance(definition, OperationDefinitionNode)
+    selections = definition.selection_set.selections
+    first = selections[0]
+    if isinstance(first, FieldNode) and first.name.value == "_entities":
+        assert first.selection_set is not None
+        entity = first.selection_set.selections[0]
+        assert isinstance(entity, InlineFragmentNode)
+        selections = entity.selection_set.selections
+    return tuple(_selection_outline(selection) for selection in selections)
+
+
+def _selection_outline(selection: SelectionNode) -> str | Outline:
+    if isinstance(selection, InlineFragmentNode):
+        condition = f" on {selection.type_condition.name.value}" if selection.type_condition else ""
+        directives = "".join(f" {print_ast(d)}" for d in selection.directives or ())
+        inner = selection.selection_set.selections
+        return (f"...{condition}{directives}", tuple(_selection_outline(s) for s in inner))
+    assert isinstance(selection, FieldNode)
+    head = selection.name.value
+    if selection.alias is not None:
+        head = f"{selection.alias.value}: {head}"
+    if selection.arguments:
+        head += "(" + ", ".join(print_ast(a) for a in selection.arguments) + ")"
+    head += "".join(f" {print_ast(d)}" for d in selection.directives or ())
+    if selection.selection_set is None:
+        return head
+    return (head, tuple(_selection_outline(s) for s in selection.selection_set.selections))
+
+
+def _shape_outline(shape: tuple[ShapeField, ...]) -> Outline:
+    items: list[str | Outline] = []
+    for item in shape:
+        head = item.name if item.response_key == item.name else f"{item.response_key}: {item.name}"
+        entry: str | Outline = (head, _shape_outline(item.shape)) if item.shape else head
+        if item.types is not None:
+            entry = (f"... on {'|'.join(sorted(item.types))}", (entry,))
+        items.append(entry)
+    return tuple(items)
 
 
 def _collect_fetches(node: PlanNode, found: list[FetchNode]) -> None:

@@ -1,77 +1,51 @@
-"""Fetch groups — the subgraph requests a plan is made of — and how they become plan nodes.
+"""Stage 4 — emit: an optimised :class:`~.fetch_graph.FetchGraph` in, plan nodes out.
 
-The planner fills groups while it walks the operation; this stage prints each group as the
-subgraph operation it sends (a root operation, or ``_entities`` with the representation it needs)
-and orders the groups by their dependencies.
+Each group prints as the subgraph operation it sends (a root operation, or ``_entities`` with
+the representation it needs); the groups are ordered by their dependencies — a tree of
+``Sequence``/``Parallel`` when every group waits for at most one other, dependency stages
+otherwise — under the ``@include``/``@skip`` conditions all of a group's selections share.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
-from graphql import SelectionNode
-
-from nova_gateway.federation.plan import (
+from nova_gateway.federation.planning.fetch_graph import FetchGraph, FetchGroup
+from nova_gateway.federation.planning.plan import (
     ConditionNode,
     EntityFetch,
     FetchNode,
     FlattenNode,
     ParallelNode,
     PlanNode,
+    QueryPlan,
     SequenceNode,
-    ShapeField,
 )
-from nova_gateway.federation.selection import SelectionTree
 
 
 class CircularDependencyError(ValueError):
     """Fetch groups wait for each other: no order runs them."""
 
 
-@dataclass(frozen=True, slots=True)
-class EntityTarget:
-    """What an entity group resolves: the type its selection runs on and which objects at
-    its path become representations."""
-
-    type_condition: str
-    accepted_types: frozenset[str]
-    typename: str | None
-
-
-@dataclass(eq=False, slots=True)
-class FetchGroup:
-    """One future subgraph request: a root fetch or an ``_entities`` fetch at ``path``."""
-
-    index: int
-    graph: str
-    path: tuple[str, ...]
-    tree: SelectionTree = field(default_factory=SelectionTree)
-    entity: EntityTarget | None = None
-    representation: dict[str, ShapeField] = field(default_factory=dict)
-    depends_on: set[int] = field(default_factory=set)
-    key: tuple[SelectionNode, ...] = ()
-    """The key fields an entity group is entered with."""
-    optional: set[str] = field(default_factory=set)
-    """Representation fields that are ``@requires`` fields, not key fields: absent when the
-    fields needing them were skipped."""
-    type_aliases: bool = False
-    """Some fields are selected under type aliases (``TYPE_ALIAS_PREFIX``)."""
+def emit_plan(kind: str, graphs: Sequence[FetchGraph]) -> QueryPlan:
+    """The plan running ``graphs`` one after the other (a mutation plans each root field in a
+    graph of its own; a query has one graph)."""
+    nodes = [node for node in (plan_node(graph) for graph in graphs) if node is not None]
+    node: PlanNode | None = None
+    if nodes:
+        node = nodes[0] if len(nodes) == 1 else SequenceNode(tuple(nodes))
+    return QueryPlan(operation_kind=kind, node=node)
 
 
-def plan_node(
-    groups: Sequence[FetchGroup], kind: str, variable_definitions: Mapping[str, str]
-) -> PlanNode | None:
-    """The plan node running ``groups``: a tree of ``Sequence``/``Parallel`` when every group
-    waits for at most one other, dependency stages otherwise."""
-    present = [g for g in groups if g.tree]
+def plan_node(graph: FetchGraph) -> PlanNode | None:
+    """The plan node running ``graph``'s groups: a tree of ``Sequence``/``Parallel`` when every
+    group waits for at most one other, dependency stages otherwise."""
+    present = graph.groups
     if not present:
         return None
-    for group in present:
-        group.depends_on.discard(group.index)
 
     def fetch(group: FetchGroup) -> PlanNode:
-        return _operation(group, kind, variable_definitions)
+        return _operation(group, graph.kind, graph.variable_definitions)
 
     if all(len(g.depends_on) <= 1 for g in present):
         roots = [g for g in present if not g.depends_on]
@@ -126,7 +100,7 @@ def _operation(group: FetchGroup, kind: str, variable_definitions: Mapping[str, 
 
 
 def _subtree(
-    group: FetchGroup, groups: list[FetchGroup], fetch: Callable[[FetchGroup], PlanNode]
+    group: FetchGroup, groups: Sequence[FetchGroup], fetch: Callable[[FetchGroup], PlanNode]
 ) -> PlanNode:
     children = [g for g in groups if group.index in g.depends_on]
     node = fetch(group)
@@ -136,7 +110,7 @@ def _subtree(
     return _conditioned(group, node)
 
 
-def _stages(groups: list[FetchGroup], fetch: Callable[[FetchGroup], PlanNode]) -> PlanNode:
+def _stages(groups: Sequence[FetchGroup], fetch: Callable[[FetchGroup], PlanNode]) -> PlanNode:
     done: set[int] = set()
     remaining = list(groups)
     stages: list[PlanNode] = []

@@ -1,4 +1,5 @@
-"""The executor: runs a query plan against the subgraphs and merges what they return.
+"""The executor: runs a query plan against the subgraphs and merges what they return
+(:mod:`.merge`).
 
 Fetches of a ``Parallel`` node run concurrently, those of a ``Sequence`` one after the other.
 An entity fetch collects the objects at its flatten path, builds one representation per distinct
@@ -27,14 +28,18 @@ from graphql import (
 )
 
 from nova_gateway.federation.errors import (
-    TYPE_ALIAS_PREFIX,
     ErrorDict,
     Path,
     SubgraphFetchError,
     graphql_error,
     subgraph_error,
 )
-from nova_gateway.federation.plan import (
+from nova_gateway.federation.execution.merge import deep_merge, restore_type_aliases
+from nova_gateway.federation.execution.transport import (
+    SUBREQUEST_MALFORMED_RESPONSE,
+    SubgraphRequest,
+)
+from nova_gateway.federation.planning.plan import (
     LIST_MARKER,
     ConditionNode,
     FetchNode,
@@ -45,7 +50,6 @@ from nova_gateway.federation.plan import (
     SequenceNode,
     ShapeField,
 )
-from nova_gateway.federation.transport import SUBREQUEST_MALFORMED_RESPONSE, SubgraphRequest
 from nova_gateway.metrics import SUBGRAPH_GRAPHQL_ERRORS
 
 _CANONICAL = msgspec.json.Encoder(order="sorted")
@@ -394,46 +398,6 @@ def _plain_path(raw: object) -> Path | None:
 
 def _fetch_failure(failure: SubgraphFetchError, service: str, path: Path) -> ErrorDict:
     return graphql_error(failure.message, path=path, code=failure.code, serviceName=service)
-
-
-def restore_type_aliases(value: Any) -> None:
-    """Rename every ``_nova_as<N>_<key>`` back to ``<key>``: only objects of one type carry the
-    alias, so the key is free in them."""
-    if isinstance(value, list):
-        for item in value:
-            restore_type_aliases(item)
-        return
-    if not isinstance(value, dict):
-        return
-    for key in [k for k in value if k.startswith(TYPE_ALIAS_PREFIX)]:
-        value[key.removeprefix(TYPE_ALIAS_PREFIX).partition("_")[2]] = value.pop(key)
-    for nested in value.values():
-        restore_type_aliases(nested)
-
-
-def deep_merge(target: dict[str, Any], source: Mapping[str, Any]) -> None:
-    """Merge ``source`` into ``target``; an existing ``__typename`` is kept (an interface
-    object answers with the interface name, the concrete type came first)."""
-    for key, value in source.items():
-        if key == "__typename" and key in target:
-            continue
-        existing = target.get(key)
-        if isinstance(existing, dict) and isinstance(value, dict):
-            deep_merge(existing, value)
-        elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
-            _merge_lists(existing, value)
-        else:
-            target[key] = value
-
-
-def _merge_lists(target: list[Any], source: list[Any]) -> None:
-    for index, (existing, value) in enumerate(zip(target, source, strict=True)):
-        if isinstance(existing, dict) and isinstance(value, dict):
-            deep_merge(existing, value)
-        elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
-            _merge_lists(existing, value)
-        else:
-            target[index] = value
 
 
 @lru_cache(maxsize=1024)
