@@ -21,11 +21,12 @@ from pathlib import Path
 
 import httpx
 
-from nova_auth.app import build_account_service, build_key_ring, create_app
+from nova_auth.app import build_key_ring, create_app
 from nova_auth.config import AuthSettings
 from nova_auth.keys import generate_signing_key, parse_signing_keys
 from nova_auth.models import AccountModel, Role
 from nova_auth.services import AccountService
+from nova_auth.state import build_auth_state
 from nova_kit import db
 from nova_kit.app import Runtime
 from nova_kit.cli import ServiceCLI, run
@@ -99,11 +100,11 @@ async def _with_service[T](
         sessions=db.create_session_factory(engine),
         redis=redis,
     )
-    service = build_account_service(settings, runtime, build_key_ring(settings))
+    state = build_auth_state(settings, runtime, build_key_ring(settings))
     try:
-        return await work(service)
+        return await work(AccountService(state))
     finally:
-        service.close()
+        state.close()
         await runtime.http.aclose()
         await redis.aclose()
         await engine.dispose()

@@ -7,7 +7,6 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.connection import ASGIConnection
-from litestar.datastructures import State
 from litestar.datastructures.response_header import ResponseHeader
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -17,7 +16,6 @@ from litestar.status_codes import (
     HTTP_204_NO_CONTENT,
 )
 
-from nova_auth.keys import KeyRing
 from nova_auth.schemas import (
     AccountView,
     ChangePasswordRequest,
@@ -37,24 +35,20 @@ from nova_auth.schemas import (
     TokenResponse,
 )
 from nova_auth.services import AccountService
-from nova_kit.app import provide_runtime
+from nova_auth.state import AuthState
 from nova_kit.errors import AppError, ConflictError
 from nova_kit.proxies import client_host
 from nova_kit.security import current_claims, requires_admin, requires_service, requires_user
 from nova_kit.tokens import AccessClaims
-
-ACCOUNTS_KEY = "accounts"
-KEY_RING_KEY = "key_ring"
 
 Accounts = NamedDependency[AccountService]
 Claims = NamedDependency[AccessClaims]
 AccountId = FromPath[UUID]
 
 
-def provide_accounts(state: State) -> AccountService:
-    service = provide_runtime(state).extras[ACCOUNTS_KEY]
-    assert isinstance(service, AccountService)
-    return service
+def provide_accounts(auth_state: NamedDependency[AuthState]) -> AccountService:
+    """A service for this request, over the process-wide state."""
+    return AccountService(auth_state)
 
 
 def client_address(request: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -290,7 +284,5 @@ class ServiceTokenController(Controller):
     tags=["auth"],
     sync_to_thread=False,
 )
-def jwks(state: State) -> Response[dict[str, Any]]:
-    ring = provide_runtime(state).extras[KEY_RING_KEY]
-    assert isinstance(ring, KeyRing)
-    return Response(ring.jwks(), headers={"Cache-Control": "public, max-age=300"})
+def jwks(auth_state: NamedDependency[AuthState]) -> Response[dict[str, Any]]:
+    return Response(auth_state.key_ring.jwks(), headers={"Cache-Control": "public, max-age=300"})

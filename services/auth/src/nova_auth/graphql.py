@@ -29,11 +29,11 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimit
 from strawberry.litestar import BaseContext
 from strawberry.types import ExecutionContext, Info
 
-from nova_auth.controllers import ACCOUNTS_KEY, client_address
+from nova_auth.controllers import client_address
 from nova_auth.models import AccountModel
 from nova_auth.services import AccountService, SignIn
+from nova_auth.state import provide_auth_state
 from nova_kit import graphql_http
-from nova_kit.app import provide_runtime
 from nova_kit.errors import AppError
 from nova_kit.graphql_cache import OperationCache
 from nova_kit.security import current_claims
@@ -312,7 +312,7 @@ def _loader(accounts: AccountService) -> DataLoader[str, AccountModel | None]:
 
 
 async def graphql_context(request: Request[Any, Any, Any]) -> GraphQLContext:
-    accounts = provide_runtime(request.app.state).extras[ACCOUNTS_KEY]
+    accounts = AccountService(provide_auth_state(request.app.state))
     return GraphQLContext(
         request=request,
         accounts=accounts,

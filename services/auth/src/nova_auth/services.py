@@ -38,15 +38,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from prometheus_client import Counter
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from nova_auth.config import AuthSettings
-from nova_auth.events import Outbox, record_event
-from nova_auth.keys import IssuedToken, TokenIssuer
+from nova_auth.events import record_event
+from nova_auth.keys import IssuedToken
 from nova_auth.models import (
     AccountModel,
     AccountStatus,
@@ -55,7 +53,8 @@ from nova_auth.models import (
     Role,
     SessionModel,
 )
-from nova_auth.passwords import PasswordHashing, PasswordPolicy, normalise_password
+from nova_auth.passwords import normalise_password
+from nova_auth.state import AuthState
 from nova_kit.errors import (
     AppError,
     ConflictError,
@@ -63,8 +62,8 @@ from nova_kit.errors import (
     NotFoundError,
     UnauthorizedError,
 )
-from nova_kit.ratelimit import Limit, RateLimiter
-from nova_kit.tokens import USER_VALID_AFTER_KEY, AccessClaims, RevocationList
+from nova_kit.ratelimit import Limit
+from nova_kit.tokens import USER_VALID_AFTER_KEY, AccessClaims
 
 logger = logging.getLogger(__name__)
 
@@ -176,28 +175,18 @@ class _NewSession:
 
 
 class AccountService:
-    def __init__(
-        self,
-        settings: AuthSettings,
-        sessions: async_sessionmaker[AsyncSession],
-        redis: Redis,
-        *,
-        hashing: PasswordHashing,
-        issuer: TokenIssuer,
-        limiter: RateLimiter,
-        outbox: Outbox,
-    ) -> None:
-        self.settings = settings
-        self.sessions = sessions
-        self.redis = redis
-        self.hashing = hashing
-        self.issuer = issuer
-        self.limiter = limiter
-        self.outbox = outbox
-        self.revocations = RevocationList(redis)
-        self.policy = PasswordPolicy(settings.password_min_length, settings.password_max_length)
-        self.service_clients = settings.service_client_secrets()
-        self._dummy_client_secret = secrets.token_urlsafe(32)
+    def __init__(self, state: AuthState) -> None:
+        self.settings = state.settings
+        self.sessions = state.sessions
+        self.redis = state.redis
+        self.hashing = state.hashing
+        self.issuer = state.issuer
+        self.limiter = state.limiter
+        self.outbox = state.outbox
+        self.revocations = state.revocations
+        self.policy = state.policy
+        self.service_clients = state.service_clients
+        self._dummy_client_secret = state.dummy_client_secret
 
     # --- registration and sign-in ------------------------------------------------------------
 
@@ -825,10 +814,6 @@ class AccountService:
                 delete(SessionModel).where(SessionModel.id.in_(stale)).returning(SessionModel.id)
             )
             return len(result.all())
-
-    def close(self) -> None:
-        self.hashing.shutdown()
-        self.outbox.close()
 
 
 def _uuid(value: str) -> uuid.UUID:
