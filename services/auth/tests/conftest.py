@@ -13,7 +13,6 @@ from litestar.testing import AsyncTestClient
 
 from nova_auth.app import create_app
 from nova_auth.config import AuthSettings
-from nova_auth.services import AccountService
 from nova_auth.state import AuthState, build_auth_state, provide_auth_state
 from nova_kit.db import DatabaseConfig, async_url
 from nova_kit.migrations import upgrade
@@ -155,10 +154,10 @@ def make_admin(api: AuthApi, migrated_database: str) -> Callable[[str], Any]:
 
 
 @pytest.fixture
-async def direct_service(
+async def direct_state(
     make_settings: SettingsFactory, clean_state: None
-) -> AsyncIterator[AccountService]:
-    """An account service on this test's event loop (for service-level checks)."""
+) -> AsyncIterator[AuthState]:
+    """The service's state on this test's event loop (for service-level checks)."""
     import httpx
 
     from nova_auth.app import build_key_ring
@@ -179,7 +178,7 @@ async def direct_service(
     )
     state = build_auth_state(settings, runtime, build_key_ring(settings))
     try:
-        yield AccountService(state)
+        yield state
     finally:
         state.close()
         await runtime.http.aclose()

@@ -21,8 +21,8 @@ from nova_auth.controllers import (
 )
 from nova_auth.graphql import graphql_controller
 from nova_auth.keys import KeyRing, load_dev_key, parse_signing_keys
-from nova_auth.services import AccountService
-from nova_auth.state import AUTH_STATE, AuthState, build_auth_state, provide_auth_state
+from nova_auth.services.housekeeping import Housekeeping
+from nova_auth.state import AUTH_STATE, build_auth_state, provide_auth_state
 from nova_kit.app import Runtime, create_service_app
 from nova_kit.logs import configure_logging
 from nova_kit.settings import SettingsError
@@ -48,28 +48,6 @@ class _Background:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-async def run_maintenance(state: AuthState, stop: asyncio.Event) -> None:
-    """Purge old published outbox rows and long-dead sessions, every maintenance interval."""
-    settings = state.settings
-    service = AccountService(state)
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.maintenance_interval_seconds)
-        if stop.is_set():
-            return
-        try:
-            events = await service.outbox.purge_published(
-                keep_seconds=settings.outbox_retention_seconds
-            )
-            sessions = await service.purge_expired_sessions(
-                keep_seconds=settings.session_retention_seconds
-            )
-            if events or sessions:
-                logger.info("housekeeping", extra={"outbox_rows": events, "sessions": sessions})
-        except Exception:
-            logger.exception("housekeeping failed")
-
-
 def create_app(settings: AuthSettings) -> Litestar:
     # Logging first, so a generated development key is announced in the service's log format.
     configure_logging(settings.service_name, settings.log_level, json_lines=settings.log_json)
@@ -90,7 +68,7 @@ def create_app(settings: AuthSettings) -> Litestar:
                 name="nova-auth-outbox-sweeper",
             ),
             asyncio.create_task(
-                run_maintenance(state, background.stop),
+                Housekeeping(state).run(background.stop),
                 name="nova-auth-maintenance",
             ),
         ]
