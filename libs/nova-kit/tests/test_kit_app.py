@@ -51,8 +51,8 @@ def search(q: FromQuery[str]) -> dict[str, str]:
     return {"q": q}
 
 
-def make_app(database_url: str, redis_url: str) -> Litestar:
-    settings = ServiceSettings(
+def kit_settings(database_url: str, redis_url: str) -> ServiceSettings:
+    return ServiceSettings(
         service_name="kit",
         environment="test",
         database_url=database_url,
@@ -60,8 +60,11 @@ def make_app(database_url: str, redis_url: str) -> Litestar:
         redis_url=redis_url,
         log_json=True,
     )
+
+
+def make_app(database_url: str, redis_url: str) -> Litestar:
     return create_service_app(
-        settings,
+        kit_settings(database_url, redis_url),
         route_handlers=[read_item, create_thing, search, plain_text_error],
         verify_tokens=False,
     )
@@ -246,16 +249,8 @@ async def test_a_start_up_hook_hands_typed_state_to_handlers(
     def stop(runtime: Runtime) -> None:
         taken.append(COUNTER.pop(runtime.state))
 
-    settings = ServiceSettings(
-        service_name="kit",
-        environment="test",
-        database_url=database_url,
-        database_schema="kit",
-        redis_url=redis_url,
-        log_json=True,
-    )
     app = create_service_app(
-        settings,
+        kit_settings(database_url, redis_url),
         route_handlers=[read_counter],
         verify_tokens=False,
         on_startup=[start],

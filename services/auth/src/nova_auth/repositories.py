@@ -46,8 +46,16 @@ class AccountRepository:
         )
         return account_id
 
-    async def add(self, account: AccountModel) -> AccountModel:
-        """Insert now (``uq_accounts_email`` raises here, inside the caller's transaction)."""
+    async def create(self, email: str, password_hash: str, roles: list[str]) -> AccountModel:
+        """A new active account, inserted now (a taken address raises ``IntegrityError`` on
+        ``uq_accounts_email`` here, inside the caller's transaction)."""
+        account = AccountModel(
+            id=uuid.uuid4(),
+            email=email,
+            password_hash=password_hash,
+            status=AccountStatus.ACTIVE,
+            roles=roles,
+        )
         self.session.add(account)
         await self.session.flush()
         return account

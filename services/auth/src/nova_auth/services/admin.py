@@ -125,14 +125,8 @@ class AccountAdminService:
         password_hash = await self.state.hashing.hash(normalised)
         try:
             async with self.state.sessions() as session, session.begin():
-                account = await AccountRepository(session).add(
-                    AccountModel(
-                        id=uuid.uuid4(),
-                        email=address,
-                        password_hash=password_hash,
-                        status=AccountStatus.ACTIVE,
-                        roles=sorted({Role.USER, *roles}),
-                    )
+                account = await AccountRepository(session).create(
+                    address, password_hash, sorted({Role.USER, *roles})
                 )
                 event = record_event(
                     session,

@@ -81,14 +81,8 @@ class CredentialService:
         name = (display_name or "").strip() or address.split("@", 1)[0]
         try:
             async with self.state.sessions() as session, session.begin():
-                account = await AccountRepository(session).add(
-                    AccountModel(
-                        id=uuid.uuid4(),
-                        email=address,
-                        password_hash=password_hash,
-                        status=AccountStatus.ACTIVE,
-                        roles=[Role.USER],
-                    )
+                account = await AccountRepository(session).create(
+                    address, password_hash, [Role.USER]
                 )
                 event = record_event(
                     session,
