@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 import pytest
 from litestar import Litestar, MediaType, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.testing import AsyncTestClient
 
-from nova_kit.app import create_service_app
+from nova_kit.app import Runtime, StateKey, create_service_app
 from nova_kit.errors import ConflictError
 from nova_kit.settings import ServiceSettings
 
@@ -49,8 +51,8 @@ def search(q: FromQuery[str]) -> dict[str, str]:
     return {"q": q}
 
 
-def make_app(database_url: str, redis_url: str) -> Litestar:
-    settings = ServiceSettings(
+def kit_settings(database_url: str, redis_url: str) -> ServiceSettings:
+    return ServiceSettings(
         service_name="kit",
         environment="test",
         database_url=database_url,
@@ -58,8 +60,11 @@ def make_app(database_url: str, redis_url: str) -> Litestar:
         redis_url=redis_url,
         log_json=True,
     )
+
+
+def make_app(database_url: str, redis_url: str) -> Litestar:
     return create_service_app(
-        settings,
+        kit_settings(database_url, redis_url),
         route_handlers=[read_item, create_thing, search, plain_text_error],
         verify_tokens=False,
     )
@@ -212,3 +217,51 @@ async def test_oversized_request_headers_are_431_before_routing(
         "/items/1", headers={"cookie": "a=" + "b" * 4096, "authorization": "Bearer " + "t" * 2048}
     )
     assert usual.status_code == 200
+
+
+@dataclass(frozen=True)
+class Counter:
+    start: int
+
+
+COUNTER = StateKey[Counter]("test_counter")
+
+
+def provide_counter(state: State) -> Counter:
+    return COUNTER.get(state)
+
+
+@get("/counter", sync_to_thread=False)
+def read_counter(counter: NamedDependency[Counter]) -> dict[str, int]:
+    return {"start": counter.start}
+
+
+async def test_a_start_up_hook_hands_typed_state_to_handlers(
+    database_url: str, redis_url: str
+) -> None:
+    """What a hook stores under a :class:`StateKey` reaches handlers through a typed provider,
+    and is gone once the shutdown hook takes it back."""
+    taken: list[Counter | None] = []
+
+    def start(runtime: Runtime) -> None:
+        COUNTER.put(runtime.state, Counter(start=41))
+
+    def stop(runtime: Runtime) -> None:
+        taken.append(COUNTER.pop(runtime.state))
+
+    app = create_service_app(
+        kit_settings(database_url, redis_url),
+        route_handlers=[read_counter],
+        verify_tokens=False,
+        on_startup=[start],
+        on_shutdown=[stop],
+        dependencies={"counter": Provide(provide_counter, sync_to_thread=False)},
+    )
+    with pytest.raises(RuntimeError, match="test_counter"):
+        COUNTER.get(app.state)
+    async with AsyncTestClient(app) as client:
+        response = await client.get("/counter")
+        assert response.status_code == 200
+        assert response.json() == {"start": 41}
+    assert taken == [Counter(start=41)]
+    assert COUNTER.pop(app.state) is None

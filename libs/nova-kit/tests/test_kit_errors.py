@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import msgspec
 import pytest
 import sqlalchemy.exc
 from litestar import Litestar, get
@@ -10,7 +11,7 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from nova_kit.embedded import free_port
-from nova_kit.errors import dependency_failure, exception_handlers
+from nova_kit.errors import decode_error_details, dependency_failure, exception_handlers
 
 
 async def refused_database_error() -> BaseException:
@@ -95,3 +96,33 @@ async def test_handlers_answer_503_with_retry_after_and_mask_the_rest() -> None:
         assert response.status_code == 500
         assert response.json()["code"] == "internal_error"
         assert "secret" not in response.text
+
+
+class _Address(msgspec.Struct, forbid_unknown_fields=True):
+    city: str
+
+
+class _Person(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    address: _Address | None = None
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"name": 1}, "name"),
+        ({"name": "a", "nickname": "b"}, "nickname"),
+        ({"name": "a", "address": {"city": "x", "zip": "1"}}, "address.zip"),
+        ({"name": "a", "address": {"city": 2}}, "address.city"),
+        ([], "body"),
+    ],
+)
+def test_decode_errors_name_the_field_an_unknown_field_by_its_own_name(
+    data: object, field: str
+) -> None:
+    with pytest.raises(msgspec.ValidationError) as raised:
+        msgspec.convert(data, _Person)
+    details = decode_error_details(raised.value)
+    assert details["field"] == field
+    assert details["message"]
+    assert " - at `" not in details["message"]

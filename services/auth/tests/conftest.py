@@ -13,8 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from nova_auth.app import create_app
 from nova_auth.config import AuthSettings
-from nova_auth.services import AccountService
-from nova_kit.app import get_runtime
+from nova_auth.state import AuthState, build_auth_state, provide_auth_state
 from nova_kit.db import DatabaseConfig, async_url
 from nova_kit.migrations import upgrade
 from nova_kit.testing.plugin import truncate_schema
@@ -84,10 +83,9 @@ class AuthApi:
         self.client = client
 
     @property
-    def accounts(self) -> AccountService:
-        service = get_runtime(self.client.app).extras["accounts"]
-        assert isinstance(service, AccountService)
-        return service
+    def state(self) -> AuthState:
+        """The app's process-wide state (signing keys, hashing pool, database sessions)."""
+        return provide_auth_state(self.client.app.state)
 
     @staticmethod
     def bearer(token: str) -> dict[str, str]:
@@ -156,13 +154,13 @@ def make_admin(api: AuthApi, migrated_database: str) -> Callable[[str], Any]:
 
 
 @pytest.fixture
-async def direct_service(
+async def direct_state(
     make_settings: SettingsFactory, clean_state: None
-) -> AsyncIterator[AccountService]:
-    """An account service on this test's event loop (for service-level checks)."""
+) -> AsyncIterator[AuthState]:
+    """The service's state on this test's event loop (for service-level checks)."""
     import httpx
 
-    from nova_auth.app import build_account_service, build_key_ring
+    from nova_auth.app import build_key_ring
     from nova_kit import db
     from nova_kit.app import Runtime
     from nova_kit.redis import create_redis
@@ -178,11 +176,11 @@ async def direct_service(
         sessions=db.create_session_factory(engine),
         redis=redis,
     )
-    service = build_account_service(settings, runtime, build_key_ring(settings))
+    state = build_auth_state(settings, runtime, build_key_ring(settings))
     try:
-        yield service
+        yield state
     finally:
-        service.close()
+        state.close()
         await runtime.http.aclose()
         await redis.aclose()
         await engine.dispose()

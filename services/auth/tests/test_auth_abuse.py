@@ -28,7 +28,7 @@ async def test_unknown_wrong_and_disabled_look_the_same(api: Any, migrated_datab
     finally:
         await connection.close()
 
-    hashing = api.accounts.hashing
+    hashing = api.state.hashing
     outcomes = []
     for email, password in [
         ("nobody@example.com", "whatever password"),
@@ -88,7 +88,7 @@ async def test_control_characters_are_refused_not_a_database_error(
 
 
 async def test_oversized_passwords_are_refused_before_hashing(api: Any) -> None:
-    hashing = api.accounts.hashing
+    hashing = api.state.hashing
     before = (hashing.hash_count, hashing.verify_count)
     huge = "a" * 1_048_576
     for path, body in [
@@ -138,7 +138,7 @@ async def test_failed_logins_are_rate_limited_then_recover(
     async with make_client(**settings) as client:
         api = api_for(client)
         await api.register("target@example.com")
-        hashing = api.accounts.hashing
+        hashing = api.state.hashing
         before = hashing.verify_count
         statuses = []
         retry_after = 0

@@ -125,7 +125,7 @@ async def test_entities_are_batched_and_private(api: Any) -> None:
     statements: list[str] = []
     from sqlalchemy import event
 
-    engine = api.accounts.sessions.kw["bind"].sync_engine
+    engine = api.state.sessions.kw["bind"].sync_engine
 
     def count(*args: Any) -> None:
         statements.append(str(args[2]))

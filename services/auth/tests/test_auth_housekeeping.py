@@ -6,19 +6,24 @@ from typing import Any
 
 import asyncpg
 
-from nova_auth.services import AccountService
+from nova_auth.services.admin import AccountAdminService
+from nova_auth.services.credentials import CredentialService
+from nova_auth.services.housekeeping import Housekeeping
+from nova_auth.services.sessions import SessionService
+from nova_auth.state import AuthState
 
 
 async def test_old_sessions_and_published_events_are_purged(
-    direct_service: AccountService, migrated_database: str
+    direct_state: AuthState, migrated_database: str
 ) -> None:
-    service = direct_service
-    await service.create_account("keep@example.com", "a good long password")
-    await service.register("old@example.com", "a good long password")
-    await service.login("old@example.com", "a good long password")
-    await service.register("live@example.com", "a good long password")
-    live = await service.login("live@example.com", "a good long password")
-    await service.outbox.sweep()
+    state = direct_state
+    credentials = CredentialService(state)
+    await AccountAdminService(state).create_account("keep@example.com", "a good long password")
+    await credentials.register("old@example.com", "a good long password")
+    await credentials.login("old@example.com", "a good long password")
+    await credentials.register("live@example.com", "a good long password")
+    live = await credentials.login("live@example.com", "a good long password")
+    await state.outbox.sweep()
     connection = await asyncpg.connect(migrated_database)
     try:
         await connection.execute(
@@ -31,15 +36,17 @@ async def test_old_sessions_and_published_events_are_purged(
             "confirmed_at = now() - interval '8 days', redeliver_at = NULL "
             "WHERE data->>'email' = 'keep@example.com'"
         )
-        assert await service.purge_expired_sessions(keep_seconds=86_400) == 1
-        assert await service.outbox.purge_published(keep_seconds=7 * 86_400) == 1
+        assert await Housekeeping(state).purge_expired_sessions(keep_seconds=86_400) == 1
+        assert await state.outbox.purge_published(keep_seconds=7 * 86_400) == 1
         assert await connection.fetchval("SELECT count(*) FROM auth.sessions") == 1
         assert await connection.fetchval("SELECT count(*) FROM auth.refresh_tokens") == 1
         assert await connection.fetchval("SELECT count(*) FROM auth.outbox") == 2
     finally:
         await connection.close()
     # the live session still refreshes
-    assert (await service.refresh(live.refresh_token)).account.email == "live@example.com"
+    assert (
+        await SessionService(state).refresh(live.refresh_token)
+    ).account.email == "live@example.com"
 
 
 async def test_operations_are_counted_in_metrics(api: Any) -> None:

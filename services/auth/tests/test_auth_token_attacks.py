@@ -46,7 +46,7 @@ def _encode(header: dict[str, Any], payload: dict[str, Any], signature: str) -> 
 
 def _resign(api: Any, payload: dict[str, Any], **header: Any) -> str:
     """A token signed with auth's real current key, with the claims/header given."""
-    key = api.accounts.issuer.ring.current
+    key = api.state.issuer.ring.current
     headers = {"kid": key.kid, "typ": "at+jwt", **header}
     return jwt.encode(payload, key.private_key, algorithm="EdDSA", headers=headers)
 
@@ -80,7 +80,7 @@ async def test_hs256_signed_with_the_public_key_is_refused(
     header, payload, _ = _segments(token)
     jwk = (await api.client.get("/.well-known/jwks.json")).json()["keys"][0]
     public_pem = serialization.load_pem_public_key(
-        api.accounts.issuer.ring.current.private_key.public_key().public_bytes(
+        api.state.issuer.ring.current.private_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     ).public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -124,7 +124,7 @@ async def test_claims_and_headers_are_checked(
     if "typ" in header and header["typ"] is None:
         # PyJWT leaves a None header out of what it signs: a genuine signature, no type.
         assert "typ" not in jwt.get_unverified_header(token)
-        public = api.accounts.issuer.ring.current.private_key.public_key()
+        public = api.state.issuer.ring.current.private_key.public_key()
         assert jwt.decode(token, public, algorithms=["EdDSA"], options={"verify_aud": False})
     await _refused(api, token)
 
@@ -140,7 +140,7 @@ async def test_a_foreign_key_with_a_known_kid_is_refused(
     api: Any, genuine: tuple[str, dict[str, Any]]
 ) -> None:
     _, payload = genuine
-    kid = api.accounts.issuer.ring.current.kid
+    kid = api.state.issuer.ring.current.kid
     forged = jwt.encode(
         payload,
         Ed25519PrivateKey.generate(),

@@ -52,9 +52,44 @@ logger = logging.getLogger(__name__)
 RUNTIME_STATE_KEY = "nova_runtime"
 
 
+@dataclass(frozen=True, slots=True)
+class StateKey[T]:
+    """A typed slot in the app's state for what a service builds at start-up.
+
+    A service declares one key per object and one provider function reading it back, so
+    handlers and dependencies get a typed value, never a ``dict`` lookup checked with
+    ``isinstance``::
+
+        AUTH_STATE = StateKey[AuthState]("nova_auth")
+
+        def provide_auth_state(state: State) -> AuthState:
+            return AUTH_STATE.get(state)
+
+    The start-up hook stores the value: ``AUTH_STATE.put(runtime.state, AuthState(...))``.
+    """
+
+    name: str
+
+    def put(self, state: State, value: T) -> None:
+        state[self.name] = value
+
+    def get(self, state: State) -> T:
+        try:
+            return cast("T", state[self.name])
+        except KeyError:
+            raise RuntimeError(f"{self.name!r} is set at start-up and was read before") from None
+
+    def pop(self, state: State) -> T | None:
+        return cast("T | None", state.pop(self.name, None))
+
+
 @dataclass(slots=True)
 class Runtime:
-    """Connections a service opens at start-up and closes at shutdown."""
+    """Connections a service opens at start-up and closes at shutdown.
+
+    ``state`` is the app's state: start-up hooks keep what the service builds there under
+    typed :class:`StateKey` s.
+    """
 
     settings: ServiceSettings
     http: httpx.AsyncClient
@@ -62,7 +97,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession] | None = None
     redis: Redis | None = None
     verifier: TokenVerifier | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    state: State = field(default_factory=State)
 
     def require_sessions(self) -> async_sessionmaker[AsyncSession]:
         if self.sessions is None:
@@ -168,6 +203,7 @@ def create_service_app(
                 timeout=httpx.Timeout(5.0, connect=2.0),
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             ),
+            state=app.state,
         )
         if uses_database:
             engine = db.create_engine(db.DatabaseConfig.from_settings(settings))

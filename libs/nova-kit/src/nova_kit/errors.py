@@ -17,6 +17,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
@@ -26,6 +27,10 @@ from nova_kit.logs import current_request_id
 logger = logging.getLogger(__name__)
 
 _MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(.+)`$")
+_AT_PATH = re.compile(r"^(.*) - at `\$\.?([^`]*)`$", re.DOTALL)
+BODY_PARAMETER = "data"
+"""The name Litestar gives a handler's body: a problem with the whole body is reported there."""
 
 
 class AppError(Exception):
@@ -150,14 +155,32 @@ def _app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[dict[str, A
     return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
 
+def _field(path: str, message: str) -> str:
+    """The field a problem is about: an unknown field is named itself (``email``, not the
+    object holding it), whichever library decoded the body."""
+    unknown = _UNKNOWN_FIELD.match(message)
+    if unknown:
+        parent = "" if path in {"", BODY_PARAMETER} else path
+        return f"{parent}.{unknown[1]}" if parent else unknown[1]
+    return path or "body"
+
+
+def decode_error_details(error: msgspec.ValidationError) -> dict[str, str]:
+    """``{field, message}`` of msgspec's decoding error (``"... - at `$.bio`"``)."""
+    text = str(error)
+    located = _AT_PATH.match(text)
+    path, message = (located[2], located[1]) if located else ("", text)
+    return {"field": _field(path, message), "message": message}
+
+
 def field_errors(exc: ValidationException) -> list[dict[str, str]]:
     """Litestar's validation details as ``[{field, message}]`` (``field`` is ``body`` when the
     whole body is wrong)."""
     details: list[dict[str, str]] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            field = str(item.get("key") or item.get("source") or "body")
             message = str(item.get("message", "invalid")).removeprefix("Value error, ")
+            field = _field(str(item.get("key") or item.get("source") or ""), message)
             details.append({"field": field, "message": message})
     if details:
         return details

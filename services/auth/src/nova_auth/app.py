@@ -8,11 +8,10 @@ import logging
 from dataclasses import dataclass, field
 
 from litestar import Litestar
+from litestar.di import Provide
 
 from nova_auth.config import AuthSettings
 from nova_auth.controllers import (
-    ACCOUNTS_KEY,
-    KEY_RING_KEY,
     AccountAdminController,
     AuthController,
     InternalAccountController,
@@ -20,14 +19,12 @@ from nova_auth.controllers import (
     ServiceTokenController,
     jwks,
 )
-from nova_auth.events import Outbox, Redelivery
 from nova_auth.graphql import graphql_controller
-from nova_auth.keys import KeyRing, TokenIssuer, load_dev_key, parse_signing_keys
-from nova_auth.passwords import PasswordHashing
-from nova_auth.services import AccountService
+from nova_auth.keys import KeyRing, load_dev_key, parse_signing_keys
+from nova_auth.services.housekeeping import Housekeeping
+from nova_auth.state import AUTH_STATE, build_auth_state, provide_auth_state
 from nova_kit.app import Runtime, create_service_app
 from nova_kit.logs import configure_logging
-from nova_kit.ratelimit import RateLimiter
 from nova_kit.settings import SettingsError
 from nova_kit.tokens import KeySource
 
@@ -43,70 +40,12 @@ def build_key_ring(settings: AuthSettings) -> KeyRing:
     return KeyRing([load_dev_key(settings.dev_key_file)])
 
 
-def build_account_service(
-    settings: AuthSettings, runtime: Runtime, ring: KeyRing
-) -> AccountService:
-    if settings.redis_url is None:
-        raise SettingsError(f"{settings.env_name('redis_url')} is not set")
-    redis = runtime.require_redis()
-    sessions = runtime.require_sessions()
-    return AccountService(
-        settings,
-        sessions,
-        redis,
-        hashing=PasswordHashing.from_settings(settings),
-        issuer=TokenIssuer(ring, issuer=settings.jwt_issuer, audience=settings.jwt_audience),
-        limiter=RateLimiter(
-            redis,
-            prefix="nova:auth:rl",
-            name="auth",
-            window_seconds=settings.rate_limit_window_seconds,
-            strategy=settings.rate_limit_strategy,
-            fail_open=settings.rate_limits_fail_open,
-        ),
-        outbox=Outbox.for_redis(
-            sessions,
-            settings.redis_url.get_secret_value(),
-            publish_timeout_seconds=settings.outbox_publish_timeout_seconds,
-            batch_size=settings.outbox_batch_size,
-            backoff_seconds=settings.outbox_backoff_seconds,
-            redelivery=Redelivery(
-                first_seconds=settings.outbox_redelivery_seconds,
-                max_seconds=settings.outbox_redelivery_max_seconds,
-                max_deliveries=settings.outbox_max_deliveries,
-            ),
-        ),
-    )
-
-
 @dataclass
 class _Background:
     """The background tasks of this process: the outbox sweeper and housekeeping."""
 
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-
-async def run_maintenance(
-    service: AccountService, settings: AuthSettings, stop: asyncio.Event
-) -> None:
-    """Purge old published outbox rows and long-dead sessions, every maintenance interval."""
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.maintenance_interval_seconds)
-        if stop.is_set():
-            return
-        try:
-            events = await service.outbox.purge_published(
-                keep_seconds=settings.outbox_retention_seconds
-            )
-            sessions = await service.purge_expired_sessions(
-                keep_seconds=settings.session_retention_seconds
-            )
-            if events or sessions:
-                logger.info("housekeeping", extra={"outbox_rows": events, "sessions": sessions})
-        except Exception:
-            logger.exception("housekeeping failed")
 
 
 def create_app(settings: AuthSettings) -> Litestar:
@@ -119,18 +58,17 @@ def create_app(settings: AuthSettings) -> Litestar:
         return ring.key_source()
 
     async def start(runtime: Runtime) -> None:
-        service = build_account_service(settings, runtime, ring)
-        await service.hashing.prepare()
-        runtime.extras[KEY_RING_KEY] = ring
-        runtime.extras[ACCOUNTS_KEY] = service
+        state = build_auth_state(settings, runtime, ring)
+        await state.hashing.prepare()
+        AUTH_STATE.put(runtime.state, state)
         background.stop = asyncio.Event()
         background.tasks = [
             asyncio.create_task(
-                service.outbox.run_sweeper(settings.outbox_sweep_interval_seconds, background.stop),
+                state.outbox.run_sweeper(settings.outbox_sweep_interval_seconds, background.stop),
                 name="nova-auth-outbox-sweeper",
             ),
             asyncio.create_task(
-                run_maintenance(service, settings, background.stop),
+                Housekeeping(state).run(background.stop),
                 name="nova-auth-maintenance",
             ),
         ]
@@ -140,9 +78,9 @@ def create_app(settings: AuthSettings) -> Litestar:
         for task in background.tasks:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(task, 5)
-        service = runtime.extras.get(ACCOUNTS_KEY)
-        if isinstance(service, AccountService):
-            service.close()
+        state = AUTH_STATE.pop(runtime.state)
+        if state is not None:
+            state.close()
 
     return create_service_app(
         settings,
@@ -161,5 +99,6 @@ def create_app(settings: AuthSettings) -> Litestar:
         key_source=key_source,
         on_startup=[start],
         on_shutdown=[stop],
+        dependencies={"auth_state": Provide(provide_auth_state, sync_to_thread=False)},
         max_body_bytes=settings.max_body_bytes,
     )

@@ -21,11 +21,13 @@ from pathlib import Path
 
 import httpx
 
-from nova_auth.app import build_account_service, build_key_ring, create_app
+from nova_auth.app import build_key_ring, create_app
 from nova_auth.config import AuthSettings
 from nova_auth.keys import generate_signing_key, parse_signing_keys
 from nova_auth.models import AccountModel, Role
-from nova_auth.services import AccountService
+from nova_auth.services.admin import AccountAdminService
+from nova_auth.services.credentials import CredentialService
+from nova_auth.state import AuthState, build_auth_state
 from nova_kit import db
 from nova_kit.app import Runtime
 from nova_kit.cli import ServiceCLI, run
@@ -84,10 +86,8 @@ def _create_admin_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--password", default=None, help="default: a generated one, printed once")
 
 
-async def _with_service[T](
-    settings: AuthSettings, work: Callable[[AccountService], Awaitable[T]]
-) -> T:
-    """Run ``work`` with an account service on a throw-away engine (CLI commands)."""
+async def _with_state[T](settings: AuthSettings, work: Callable[[AuthState], Awaitable[T]]) -> T:
+    """Run ``work`` with the service's state on a throw-away engine (CLI commands)."""
     if settings.redis_url is None:
         raise SystemExit(f"nova-auth: {settings.env_name('redis_url')} is not set")
     engine = db.create_engine(db.DatabaseConfig.from_settings(settings), pooled=False)
@@ -99,11 +99,11 @@ async def _with_service[T](
         sessions=db.create_session_factory(engine),
         redis=redis,
     )
-    service = build_account_service(settings, runtime, build_key_ring(settings))
+    state = build_auth_state(settings, runtime, build_key_ring(settings))
     try:
-        return await work(service)
+        return await work(state)
     finally:
-        service.close()
+        state.close()
         await runtime.http.aclose()
         await redis.aclose()
         await engine.dispose()
@@ -112,11 +112,13 @@ async def _with_service[T](
 def create_admin(args: argparse.Namespace, settings: AuthSettings) -> int:
     password = args.password or secrets.token_urlsafe(18)
 
-    async def work(service: AccountService) -> AccountModel:
-        return await service.create_account(args.email, password, roles=[Role.ADMIN])
+    async def work(state: AuthState) -> AccountModel:
+        return await AccountAdminService(state).create_account(
+            args.email, password, roles=[Role.ADMIN]
+        )
 
     try:
-        account = asyncio.run(_with_service(settings, work))
+        account = asyncio.run(_with_state(settings, work))
     except AppError as error:
         print(f"nova-auth: {error.message} ({error.code})", file=sys.stderr)
         return 1
@@ -156,7 +158,8 @@ def seed_dev_admin(args: argparse.Namespace, settings: AuthSettings) -> int:
         return 2
     password = secrets.token_urlsafe(12)
 
-    async def work(service: AccountService) -> AccountModel | None:
+    async def work(state: AuthState) -> AccountModel | None:
+        service = AccountAdminService(state)
         if await service.find_by_email(settings.dev_admin_email) is not None:
             return None
         try:
@@ -168,7 +171,7 @@ def seed_dev_admin(args: argparse.Namespace, settings: AuthSettings) -> int:
                 return None
             raise
 
-    account = asyncio.run(_with_service(settings, work))
+    account = asyncio.run(_with_state(settings, work))
     if account is None:
         print(f"development administrator {settings.dev_admin_email} already exists")
         return 0
@@ -183,15 +186,16 @@ def reset_dev_admin_password(args: argparse.Namespace, settings: AuthSettings) -
         return 2
     password = secrets.token_urlsafe(12)
 
-    async def work(service: AccountService) -> AccountModel:
+    async def work(state: AuthState) -> AccountModel:
+        service = AccountAdminService(state)
         account = await service.find_by_email(settings.dev_admin_email)
         if account is None:
             return await service.create_account(
                 settings.dev_admin_email, password, roles=[Role.ADMIN], display_name="Admin"
             )
-        return await service.reset_password(account.id, password)
+        return await CredentialService(state).reset_password(account.id, password)
 
-    account = asyncio.run(_with_service(settings, work))
+    account = asyncio.run(_with_state(settings, work))
     _keep_credentials(args.credentials_file, account.email, password)
     print(f"development administrator: {account.email} / {password} (every session ended)")
     return 0

@@ -7,7 +7,6 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.connection import ASGIConnection
-from litestar.datastructures import State
 from litestar.datastructures.response_header import ResponseHeader
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -17,7 +16,6 @@ from litestar.status_codes import (
     HTTP_204_NO_CONTENT,
 )
 
-from nova_auth.keys import KeyRing
 from nova_auth.schemas import (
     AccountView,
     ChangePasswordRequest,
@@ -36,33 +34,51 @@ from nova_auth.schemas import (
     SetStatusRequest,
     TokenResponse,
 )
-from nova_auth.services import AccountService
-from nova_kit.app import provide_runtime
+from nova_auth.services.admin import AccountAdminService
+from nova_auth.services.clients import ServiceClientService
+from nova_auth.services.credentials import CredentialService
+from nova_auth.services.sessions import SessionService
+from nova_auth.state import AuthState
 from nova_kit.errors import AppError, ConflictError
 from nova_kit.proxies import client_host
 from nova_kit.security import current_claims, requires_admin, requires_service, requires_user
 from nova_kit.tokens import AccessClaims
 
-ACCOUNTS_KEY = "accounts"
-KEY_RING_KEY = "key_ring"
-
-Accounts = NamedDependency[AccountService]
+AuthStateDep = NamedDependency[AuthState]
+Credentials = NamedDependency[CredentialService]
+Sessions = NamedDependency[SessionService]
+AccountAdmin = NamedDependency[AccountAdminService]
+ServiceClients = NamedDependency[ServiceClientService]
 Claims = NamedDependency[AccessClaims]
 AccountId = FromPath[UUID]
 
 
-def provide_accounts(state: State) -> AccountService:
-    service = provide_runtime(state).extras[ACCOUNTS_KEY]
-    assert isinstance(service, AccountService)
-    return service
+# Each request gets its services, built over the process-wide state (``auth_state``, an app
+# dependency). They hold no database session: every method opens its own unit of work.
+
+
+def provide_credentials(auth_state: AuthStateDep) -> CredentialService:
+    return CredentialService(auth_state)
+
+
+def provide_sessions(auth_state: AuthStateDep) -> SessionService:
+    return SessionService(auth_state)
+
+
+def provide_account_admin(auth_state: AuthStateDep) -> AccountAdminService:
+    return AccountAdminService(auth_state)
+
+
+def provide_service_clients(auth_state: AuthStateDep) -> ServiceClientService:
+    return ServiceClientService(auth_state)
+
+
+ACCOUNT_ADMIN_DEPENDENCIES = {"accounts": Provide(provide_account_admin, sync_to_thread=False)}
 
 
 def client_address(request: ASGIConnection[Any, Any, Any, Any]) -> str:
     """The client's address, resolved through the trusted proxies (:mod:`nova_kit.proxies`)."""
     return client_host(request.scope)
-
-
-ACCOUNT_DEPENDENCIES = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
 
 
 class AuthController(Controller):
@@ -72,7 +88,10 @@ class AuthController(Controller):
     tags = ["auth"]  # noqa: RUF012 - Litestar reads a plain list
     # Responses carry tokens: never cached by a browser or a proxy (RFC 6749 §5.1).
     response_headers = [ResponseHeader(name="Cache-Control", value="no-store")]  # noqa: RUF012 - Litestar reads a plain list
-    dependencies = ACCOUNT_DEPENDENCIES
+    dependencies = {  # noqa: RUF012 - Litestar reads a plain dict
+        "credentials": Provide(provide_credentials, sync_to_thread=False),
+        "sessions": Provide(provide_sessions, sync_to_thread=False),
+    }
 
     @post(
         "/register",
@@ -85,9 +104,12 @@ class AuthController(Controller):
         ),
     )
     async def register(
-        self, data: JSONBody[RegisterRequest], accounts: Accounts, request: Request[Any, Any, Any]
+        self,
+        data: JSONBody[RegisterRequest],
+        credentials: Credentials,
+        request: Request[Any, Any, Any],
     ) -> RegistrationAccepted:
-        await accounts.register(
+        await credentials.register(
             data.email,
             data.password,
             display_name=data.display_name,
@@ -97,9 +119,12 @@ class AuthController(Controller):
 
     @post("/login", status_code=HTTP_200_OK, summary="Sign in with e-mail and password")
     async def login(
-        self, data: JSONBody[LoginRequest], accounts: Accounts, request: Request[Any, Any, Any]
+        self,
+        data: JSONBody[LoginRequest],
+        credentials: Credentials,
+        request: Request[Any, Any, Any],
     ) -> TokenResponse:
-        sign_in = await accounts.login(
+        sign_in = await credentials.login(
             data.email, data.password, client_address=client_address(request)
         )
         return TokenResponse.of(sign_in)
@@ -116,9 +141,9 @@ class AuthController(Controller):
         ),
     )
     async def refresh(
-        self, data: JSONBody[RefreshRequest], accounts: Accounts, request: Request[Any, Any, Any]
+        self, data: JSONBody[RefreshRequest], sessions: Sessions, request: Request[Any, Any, Any]
     ) -> TokenResponse:
-        sign_in = await accounts.refresh(data.refresh_token, client_address=client_address(request))
+        sign_in = await sessions.refresh(data.refresh_token, client_address=client_address(request))
         return TokenResponse.of(sign_in)
 
     @post(
@@ -129,11 +154,11 @@ class AuthController(Controller):
     )
     async def logout(
         self,
-        accounts: Accounts,
+        sessions: Sessions,
         request: Request[Any, Any, Any],
         data: JSONBody[LogoutRequest | None] = None,
     ) -> None:
-        await accounts.logout(current_claims(request), data.refresh_token if data else None)
+        await sessions.logout(current_claims(request), data.refresh_token if data else None)
 
     @post(
         "/logout-all",
@@ -141,9 +166,11 @@ class AuthController(Controller):
         guards=[requires_user],
         summary="End every session of this account",
     )
-    async def logout_all(self, accounts: Accounts, claims: Claims) -> None:
-        account = await accounts.current_account(claims)
-        await accounts.logout_all(account.id)
+    async def logout_all(
+        self, credentials: Credentials, sessions: Sessions, claims: Claims
+    ) -> None:
+        account = await credentials.current_account(claims)
+        await sessions.logout_all(account.id)
 
     @post(
         "/change-password",
@@ -154,11 +181,11 @@ class AuthController(Controller):
     async def change_password(
         self,
         data: JSONBody[ChangePasswordRequest],
-        accounts: Accounts,
+        credentials: Credentials,
         claims: Claims,
         request: Request[Any, Any, Any],
     ) -> TokenResponse:
-        sign_in = await accounts.change_password(
+        sign_in = await credentials.change_password(
             claims,
             data.current_password,
             data.new_password,
@@ -167,8 +194,8 @@ class AuthController(Controller):
         return TokenResponse.of(sign_in)
 
     @get("/me", guards=[requires_user], summary="The signed-in account")
-    async def me(self, accounts: Accounts, claims: Claims) -> AccountView:
-        return AccountView.of(await accounts.current_account(claims))
+    async def me(self, credentials: Credentials, claims: Claims) -> AccountView:
+        return AccountView.of(await credentials.current_account(claims))
 
     @delete(
         "/me",
@@ -177,9 +204,9 @@ class AuthController(Controller):
         summary="Delete the signed-in account (password required)",
     )
     async def delete_me(
-        self, data: JSONBody[DeleteAccountRequest], accounts: Accounts, claims: Claims
+        self, data: JSONBody[DeleteAccountRequest], credentials: Credentials, claims: Claims
     ) -> None:
-        await accounts.delete_account(claims, data.password)
+        await credentials.delete_account(claims, data.password)
 
 
 class AccountAdminController(Controller):
@@ -188,17 +215,17 @@ class AccountAdminController(Controller):
     path = "/api/auth/accounts"
     tags = ["auth-admin"]  # noqa: RUF012 - Litestar reads a plain list
     guards = [requires_admin]  # noqa: RUF012
-    dependencies = ACCOUNT_DEPENDENCIES
+    dependencies = ACCOUNT_ADMIN_DEPENDENCIES
 
     @get("/{account_id:uuid}", summary="An account")
-    async def read(self, account_id: AccountId, accounts: Accounts) -> AccountView:
+    async def read(self, account_id: AccountId, accounts: AccountAdmin) -> AccountView:
         return AccountView.of(await accounts.get_account(account_id))
 
     @post("/{account_id:uuid}/disable", status_code=HTTP_200_OK, summary="Disable an account")
     async def disable(
         self,
         account_id: AccountId,
-        accounts: Accounts,
+        accounts: AccountAdmin,
         claims: Claims,
         data: JSONBody[SetStatusRequest | None] = None,
     ) -> AccountView:
@@ -211,7 +238,7 @@ class AccountAdminController(Controller):
         return AccountView.of(await accounts.set_status(account_id, "disabled", reason))
 
     @post("/{account_id:uuid}/enable", status_code=HTTP_200_OK, summary="Re-enable an account")
-    async def enable(self, account_id: AccountId, accounts: Accounts) -> AccountView:
+    async def enable(self, account_id: AccountId, accounts: AccountAdmin) -> AccountView:
         return AccountView.of(await accounts.set_status(account_id, "active", None))
 
 
@@ -221,10 +248,10 @@ class InternalAccountController(Controller):
     path = "/internal/accounts"
     tags = ["internal"]  # noqa: RUF012 - Litestar reads a plain list
     guards = [requires_service]  # noqa: RUF012
-    dependencies = ACCOUNT_DEPENDENCIES
+    dependencies = ACCOUNT_ADMIN_DEPENDENCIES
 
     @get("/{account_id:uuid}", summary="An account")
-    async def read(self, account_id: AccountId, accounts: Accounts) -> AccountView:
+    async def read(self, account_id: AccountId, accounts: AccountAdmin) -> AccountView:
         return AccountView.of(await accounts.get_account(account_id))
 
     @post(
@@ -233,7 +260,7 @@ class InternalAccountController(Controller):
         summary="Disable active accounts not seen since the cut-off (idempotent)",
     )
     async def deactivate_inactive(
-        self, data: JSONBody[DeactivateInactiveRequest], accounts: Accounts
+        self, data: JSONBody[DeactivateInactiveRequest], accounts: AccountAdmin
     ) -> DeactivateInactiveResponse:
         return DeactivateInactiveResponse(disabled=await accounts.deactivate_inactive(data.cutoff))
 
@@ -244,7 +271,6 @@ class InternalEventController(Controller):
     path = "/internal/events"
     tags = ["internal"]  # noqa: RUF012 - Litestar reads a plain list
     guards = [requires_service]  # noqa: RUF012
-    dependencies = ACCOUNT_DEPENDENCIES
 
     @post(
         "/confirmations",
@@ -252,9 +278,9 @@ class InternalEventController(Controller):
         summary="Confirm handled account events, so they are not redelivered (idempotent)",
     )
     async def confirm(
-        self, data: JSONBody[ConfirmEventsRequest], accounts: Accounts
+        self, data: JSONBody[ConfirmEventsRequest], auth_state: AuthStateDep
     ) -> ConfirmEventsResponse:
-        return ConfirmEventsResponse(confirmed=await accounts.outbox.confirm(data.ids))
+        return ConfirmEventsResponse(confirmed=await auth_state.outbox.confirm(data.ids))
 
 
 class ServiceTokenController(Controller):
@@ -262,20 +288,20 @@ class ServiceTokenController(Controller):
 
     path = "/oauth"
     tags = ["internal"]  # noqa: RUF012 - Litestar reads a plain list
-    dependencies = ACCOUNT_DEPENDENCIES
+    dependencies = {"clients": Provide(provide_service_clients, sync_to_thread=False)}  # noqa: RUF012 - Litestar reads a plain dict
 
     @post("/token", status_code=HTTP_200_OK, summary="Issue a service access token")
     async def token(
         self,
         data: JSONBody[ServiceTokenRequest],
-        accounts: Accounts,
+        clients: ServiceClients,
         request: Request[Any, Any, Any],
     ) -> Response[ServiceTokenResponse]:
         if data.grant_type != "client_credentials":
             raise AppError(
                 "only the client_credentials grant is supported", code="unsupported_grant_type"
             )
-        issued = await accounts.issue_service_token(
+        issued = await clients.issue_service_token(
             data.client_id, data.client_secret, client_address=client_address(request)
         )
         return Response(
@@ -290,7 +316,5 @@ class ServiceTokenController(Controller):
     tags=["auth"],
     sync_to_thread=False,
 )
-def jwks(state: State) -> Response[dict[str, Any]]:
-    ring = provide_runtime(state).extras[KEY_RING_KEY]
-    assert isinstance(ring, KeyRing)
-    return Response(ring.jwks(), headers={"Cache-Control": "public, max-age=300"})
+def jwks(auth_state: AuthStateDep) -> Response[dict[str, Any]]:
+    return Response(auth_state.key_ring.jwks(), headers={"Cache-Control": "public, max-age=300"})

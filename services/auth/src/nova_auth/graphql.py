@@ -6,7 +6,7 @@ one SQL query. Account fields are visible to the account itself, administrators 
 for anyone else the entity resolves with its ``id`` only.
 
 ``Query.me`` belongs to the users subgraph; auth exposes ``Query.account`` (the caller's
-account). The mutations call the same :class:`~nova_auth.services.AccountService` methods as the
+account). The mutations call the same service methods (:mod:`nova_auth.services`) as the
 REST API, so limits and rules are identical (an aliased batch of ``login`` mutations is charged
 one attempt per alias). Mutation results are nullable so one failed alias does not discard the
 others' results; each failure is an error with ``extensions.code``.
@@ -29,11 +29,13 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimit
 from strawberry.litestar import BaseContext
 from strawberry.types import ExecutionContext, Info
 
-from nova_auth.controllers import ACCOUNTS_KEY, client_address
+from nova_auth.controllers import client_address
 from nova_auth.models import AccountModel
-from nova_auth.services import AccountService, SignIn
+from nova_auth.services.admin import AccountAdminService
+from nova_auth.services.credentials import CredentialService
+from nova_auth.services.sessions import SessionService, SignIn
+from nova_auth.state import provide_auth_state
 from nova_kit import graphql_http
-from nova_kit.app import provide_runtime
 from nova_kit.errors import AppError
 from nova_kit.graphql_cache import OperationCache
 from nova_kit.security import current_claims
@@ -41,7 +43,10 @@ from nova_kit.tokens import AccessClaims
 
 
 class GraphQLContext(BaseContext, kw_only=True):
-    accounts: AccountService
+    """Per-request context: the caller and the request's services (the same as REST's)."""
+
+    credentials: CredentialService
+    sessions: SessionService
     claims: AccessClaims | None
     client_address: str | None
     account_loader: DataLoader[str, AccountModel | None]
@@ -160,7 +165,7 @@ def _require_claims(context: GraphQLContext) -> AccessClaims:
 
 async def resolve_account(info: Info[GraphQLContext, None]) -> UserType:
     claims = _require_claims(info.context)
-    return UserType.of(await _run(info.context.accounts.current_account(claims)))
+    return UserType.of(await _run(info.context.credentials.current_account(claims)))
 
 
 async def resolve_register(
@@ -169,7 +174,7 @@ async def resolve_register(
 ) -> bool:
     context = info.context
     await _run(
-        context.accounts.register(
+        context.credentials.register(
             input.email,
             input.password,
             display_name=input.display_name,
@@ -186,7 +191,7 @@ async def resolve_login(
     context = info.context
     return AuthPayload.of(
         await _run(
-            context.accounts.login(
+            context.credentials.login(
                 input.email, input.password, client_address=context.client_address
             )
         )
@@ -198,7 +203,7 @@ async def resolve_refresh_token(
 ) -> AuthPayload:
     context = info.context
     return AuthPayload.of(
-        await _run(context.accounts.refresh(refresh_token, client_address=context.client_address))
+        await _run(context.sessions.refresh(refresh_token, client_address=context.client_address))
     )
 
 
@@ -206,7 +211,7 @@ async def resolve_logout(
     info: Info[GraphQLContext, None], refresh_token: str | None = None
 ) -> bool:
     context = info.context
-    await _run(context.accounts.logout(context.claims, refresh_token))
+    await _run(context.sessions.logout(context.claims, refresh_token))
     return True
 
 
@@ -218,7 +223,7 @@ async def resolve_change_password(
     claims = _require_claims(context)
     return AuthPayload.of(
         await _run(
-            context.accounts.change_password(
+            context.credentials.change_password(
                 claims,
                 input.current_password,
                 input.new_password,
@@ -297,7 +302,7 @@ def export_sdl() -> str:
     return create_schema().as_str()
 
 
-def _loader(accounts: AccountService) -> DataLoader[str, AccountModel | None]:
+def _loader(accounts: AccountAdminService) -> DataLoader[str, AccountModel | None]:
     async def load(keys: Sequence[str]) -> list[AccountModel | None]:
         ids: list[uuid.UUID | None] = []
         for key in keys:
@@ -312,13 +317,16 @@ def _loader(accounts: AccountService) -> DataLoader[str, AccountModel | None]:
 
 
 async def graphql_context(request: Request[Any, Any, Any]) -> GraphQLContext:
-    accounts = provide_runtime(request.app.state).extras[ACCOUNTS_KEY]
+    """The request's context. It holds no database session: each service call opens its own,
+    so root fields resolved concurrently (and the loader's batches) never share one."""
+    state = provide_auth_state(request.app.state)
     return GraphQLContext(
         request=request,
-        accounts=accounts,
+        credentials=CredentialService(state),
+        sessions=SessionService(state),
         claims=current_claims(request),
         client_address=client_address(request),
-        account_loader=_loader(accounts),
+        account_loader=_loader(AccountAdminService(state)),
     )
 
 

@@ -14,7 +14,7 @@ import msgspec
 
 from nova_auth.keys import IssuedToken
 from nova_auth.models import AccountModel
-from nova_auth.services import SignIn
+from nova_auth.services.sessions import SignIn
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, examples=["ada@example.com"])]
 # Longer than any acceptable password (128 characters after NFKC), short enough to never hash.

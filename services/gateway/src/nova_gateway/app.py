@@ -16,10 +16,9 @@ from nova_gateway.federation.execution.transport import TransportConfig
 from nova_gateway.federation.limits import OperationLimits
 from nova_gateway.federation.supergraph.loader import SupergraphLoader
 from nova_gateway.graphql_route import ENGINE_KEY, graphql_get, graphql_post
-from nova_kit.app import Runtime, create_service_app
+from nova_kit.app import Runtime, StateKey, create_service_app
 
-LOADER_KEY = "supergraph_loader"
-POLL_TASK_KEY = "supergraph_poll_task"
+POLL_TASK_KEY = StateKey[asyncio.Task[None]]("supergraph_poll_task")
 
 
 def engine_config(settings: GatewaySettings) -> EngineConfig:
@@ -71,16 +70,15 @@ def create_app(settings: GatewaySettings) -> Litestar:
             runtime.http,
             on_loaded=settle_heap if settings.freeze_heap else None,
         )
-        runtime.extras[ENGINE_KEY] = engine
-        runtime.extras[LOADER_KEY] = loader
+        ENGINE_KEY.put(runtime.state, engine)
         await loader.load()
         if settings.supergraph_poll_seconds > 0:
-            runtime.extras[POLL_TASK_KEY] = asyncio.create_task(
-                loader.poll(settings.supergraph_poll_seconds)
+            POLL_TASK_KEY.put(
+                runtime.state, asyncio.create_task(loader.poll(settings.supergraph_poll_seconds))
             )
 
     async def stop_federation(runtime: Runtime) -> None:
-        task = runtime.extras.pop(POLL_TASK_KEY, None)
+        task = POLL_TASK_KEY.pop(runtime.state)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -26,18 +26,16 @@ from nova_gateway.federation.engine import (
 )
 from nova_gateway.federation.errors import graphql_error
 from nova_kit import graphql_http
-from nova_kit.app import Runtime
+from nova_kit.app import Runtime, StateKey
 from nova_kit.proxies import client_host
 
 logger = logging.getLogger(__name__)
 
-ENGINE_KEY = "federation_engine"
+ENGINE_KEY = StateKey[FederationEngine]("federation_engine")
 
 
 def _engine(runtime: Runtime) -> FederationEngine:
-    engine = runtime.extras[ENGINE_KEY]
-    assert isinstance(engine, FederationEngine)
-    return engine
+    return ENGINE_KEY.get(runtime.state)
 
 
 def _forwarded(request: Request[Any, Any, Any], settings: GatewaySettings) -> dict[str, str]:

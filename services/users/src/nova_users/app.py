@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from litestar import Litestar
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from litestar.di import Provide
 
-from nova_kit.app import KeySourceFactory, Runtime, create_service_app
+from nova_kit.app import KeySourceFactory, create_service_app
 from nova_users.admin import AdminController
 from nova_users.config import UsersSettings
 from nova_users.controllers import InternalProfileController, ProfileController
 from nova_users.graphql import graphql_controller
-from nova_users.models import UsersSession
-
-
-def use_users_sessions(runtime: Runtime) -> None:
-    """Sessions of this service hide soft-deleted rows by default (see ``models.py``)."""
-    if runtime.engine is None:
-        raise RuntimeError("nova-users needs its database")
-    runtime.sessions = async_sessionmaker(
-        runtime.engine, expire_on_commit=False, autoflush=False, sync_session_class=UsersSession
-    )
+from nova_users.state import provide_users_state, store_users_state
 
 
 def create_app(settings: UsersSettings, *, key_source: KeySourceFactory | None = None) -> Litestar:
@@ -36,6 +27,7 @@ def create_app(settings: UsersSettings, *, key_source: KeySourceFactory | None =
         uses_redis=True,
         verify_tokens=True,
         key_source=key_source,
-        on_startup=[use_users_sessions],
+        on_startup=[store_users_state],
+        dependencies={"users_state": Provide(provide_users_state, sync_to_thread=False)},
         max_body_bytes=65_536,
     )

@@ -13,7 +13,6 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nova_kit.errors import ForbiddenError
 from nova_kit.security import current_claims, requires_admin, requires_service, requires_user
@@ -26,16 +25,17 @@ from nova_users.schemas import (
     ProfileUpdate,
 )
 from nova_users.services import ProfileFilter, ProfileService, Viewer, present
+from nova_users.state import UsersState
 
 UserId = Annotated[uuid.UUID, PathParameter(description="the user's id (auth's user id)")]
 Profiles = NamedDependency[ProfileService]
 Claims = NamedDependency[AccessClaims]
 
 
-def provide_profile_service(
-    db_sessions: NamedDependency[async_sessionmaker[AsyncSession]],
-) -> ProfileService:
-    return ProfileService(db_sessions)
+def provide_profile_service(users_state: NamedDependency[UsersState]) -> ProfileService:
+    """A service for this request, over the process-wide state. It holds no database session:
+    every method opens its own unit of work."""
+    return ProfileService(users_state)
 
 
 SERVICE_DEPENDENCIES = {"profiles": Provide(provide_profile_service, sync_to_thread=False)}

@@ -31,7 +31,6 @@ from strawberry.types.execution import ExecutionContext as StrawberryExecutionCo
 from strawberry.types.execution import ExecutionResult
 
 from nova_kit import graphql_http
-from nova_kit.app import provide_runtime
 from nova_kit.errors import AppError, NotFoundError
 from nova_kit.graphql_cache import OperationCache
 from nova_kit.security import check_admin, check_user, current_claims
@@ -45,6 +44,7 @@ from nova_users.schemas import (
     validation_error,
 )
 from nova_users.services import ProfileFilter, ProfileService, Viewer, present
+from nova_users.state import provide_users_state
 
 logger = logging.getLogger(__name__)
 
@@ -341,7 +341,7 @@ def export_sdl() -> str:
 async def users_context(request: Request[Any, Any, Any]) -> UsersContext:
     """The request's context. It holds no session: :class:`ProfileService` opens one per call,
     so root fields resolved concurrently (and the entity loader's batches) never share one."""
-    profiles = ProfileService(provide_runtime(request.app.state).require_sessions())
+    profiles = ProfileService(provide_users_state(request.app.state))
 
     async def load(user_ids: Sequence[uuid.UUID]) -> list[ProfileModel | None]:
         return await profiles.get_many(user_ids)

@@ -1,8 +1,8 @@
 """What the users API accepts and returns, and the rules a profile's fields follow.
 
-Inputs are pydantic models with ``extra="forbid"``: an unknown field is a 422, like any other
-invalid value, with one ``{field, message}`` entry per problem. The same models validate the
-GraphQL inputs, so both APIs apply one set of rules.
+Bodies are msgspec structs both ways (ADR 0013). Inputs forbid unknown fields: an unknown field
+is a 422, like any other invalid value, with one ``{field, message}`` entry per problem. The same
+structs validate the GraphQL inputs, so both APIs apply one set of rules.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ import logging
 import unicodedata
 import uuid
 import zoneinfo
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
 from babel.localedata import locale_identifiers
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
-from nova_kit.errors import AppError
+from nova_kit.errors import AppError, decode_error_details
 
 logger = logging.getLogger(__name__)
 
@@ -108,30 +108,51 @@ def check_timezone(value: str | None) -> str | None:
     return zone
 
 
-DisplayName = Annotated[str, AfterValidator(check_display_name)]
-Bio = Annotated[str | None, AfterValidator(check_bio)]
-AvatarUrl = Annotated[str | None, AfterValidator(check_avatar_url)]
-Locale = Annotated[str | None, AfterValidator(check_locale)]
-Timezone = Annotated[str | None, AfterValidator(check_timezone)]
+_UPDATE_RULES: dict[str, Callable[[Any], Any]] = {
+    "display_name": check_display_name,
+    "bio": check_bio,
+    "avatar_url": check_avatar_url,
+    "locale": check_locale,
+    "timezone": check_timezone,
+}
 
 
-class ProfileUpdate(BaseModel):
-    """``PATCH /api/users/me``: only the fields sent change; ``null`` clears an optional one."""
+class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``PATCH /api/users/me``: only the fields sent change; ``null`` clears an optional one.
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    The fields' rules run when the body is decoded: every broken rule is one entry of the 422.
+    """
 
-    display_name: DisplayName | None = None
-    bio: Bio = None
-    avatar_url: AvatarUrl = None
-    locale: Locale = None
-    timezone: Timezone = None
+    display_name: str | msgspec.UnsetType | None = msgspec.UNSET
+    bio: str | msgspec.UnsetType | None = msgspec.UNSET
+    avatar_url: str | msgspec.UnsetType | None = msgspec.UNSET
+    locale: str | msgspec.UnsetType | None = msgspec.UNSET
+    timezone: str | msgspec.UnsetType | None = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        problems: list[tuple[str, str]] = []
+        for name, rule in _UPDATE_RULES.items():
+            value = getattr(self, name)
+            if value is msgspec.UNSET:
+                continue
+            if value is None and name == "display_name":
+                problems.append((name, "must not be null"))
+                continue
+            try:
+                setattr(self, name, rule(value))
+            except ValueError as error:
+                problems.append((name, str(error)))
+        if problems:
+            # Not a ValueError: msgspec would keep only its text; this keeps every field.
+            raise validation_error(problems)
 
     def changes(self) -> dict[str, Any]:
-        """The fields the client sent, validated; a ``null`` display name is refused."""
-        values = self.model_dump(exclude_unset=True)
-        if "display_name" in values and values["display_name"] is None:
-            raise validation_error([("display_name", "must not be null")])
-        return values
+        """The fields the client sent, validated."""
+        return {
+            name: getattr(self, name)
+            for name in self.__struct_fields__
+            if getattr(self, name) is not msgspec.UNSET
+        }
 
 
 def seed_display_name(value: str) -> str:
@@ -153,7 +174,7 @@ def seed_locale(value: str | None) -> str | None:
         return None
 
 
-class ProfileSeed(BaseModel):
+class ProfileSeed(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``PUT /internal/profiles/{id}``: what the profile starts with if it does not exist.
 
     The values come from the registration (through the worker), so a name that is too long or
@@ -161,10 +182,12 @@ class ProfileSeed(BaseModel):
     the user can change them. Unknown fields and wrong types are still a 422.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    display_name: str = DEFAULT_DISPLAY_NAME
+    locale: str | None = None
 
-    display_name: Annotated[str, AfterValidator(seed_display_name)] = DEFAULT_DISPLAY_NAME
-    locale: Annotated[str | None, AfterValidator(seed_locale)] = None
+    def __post_init__(self) -> None:
+        self.display_name = seed_display_name(self.display_name)
+        self.locale = seed_locale(self.locale)
 
 
 class ProfileRead(msgspec.Struct, kw_only=True):
@@ -206,17 +229,11 @@ def validation_error(problems: list[tuple[str, str]], message: str | None = None
     return AppError(summary, code="validation_error", status_code=422, details=details)
 
 
-def from_pydantic(error: ValidationError) -> AppError:
-    problems: list[tuple[str, str]] = []
-    for item in error.errors(include_url=False):
-        field = ".".join(str(part) for part in item["loc"]) or "body"
-        problems.append((field, str(item["msg"]).removeprefix("Value error, ")))
-    return validation_error(problems)
-
-
-def parse_model[M: BaseModel](model: type[M], data: Any) -> M:
-    """Validate ``data`` with ``model`` or raise the 422 ``validation_error``."""
+def parse_model[M: msgspec.Struct](model: type[M], data: Any) -> M:
+    """Decode ``data`` into ``model`` (the GraphQL inputs) or raise the 422 ``validation_error``
+    the REST API answers for the same body."""
     try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise from_pydantic(error) from None
+        return msgspec.convert(data, model)
+    except msgspec.ValidationError as error:
+        entry = decode_error_details(error)
+        raise validation_error([(entry["field"], entry["message"])]) from None

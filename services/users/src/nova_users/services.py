@@ -11,16 +11,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from prometheus_client import Counter
-from sqlalchemy import Select, false, func, literal, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from nova_kit.errors import AppError, NotFoundError
 from nova_kit.tokens import AccessClaims
-from nova_users.models import INCLUDE_DELETED, ProfileModel
+from nova_users.models import ProfileModel
+from nova_users.repositories import ProfileRepository
 from nova_users.schemas import (
     DEFAULT_DISPLAY_NAME,
     PAGE_SIZE_DEFAULT,
@@ -34,6 +34,7 @@ from nova_users.schemas import (
     seed_display_name,
     validation_error,
 )
+from nova_users.state import UsersState
 
 PROFILE_CHANGES = Counter(
     "nova_users_profile_changes_total",
@@ -152,32 +153,32 @@ class ProfileService:
     Every public method is one unit of work on a session of its own, opened from the service's
     session factory and closed before it returns: callers that run at the same time (GraphQL
     root fields, which Strawberry resolves concurrently; DataLoader batches) never share an
-    ``AsyncSession``, which is not safe to use from two coroutines.
+    ``AsyncSession``, which is not safe to use from two coroutines. The SQL is in
+    :class:`~nova_users.repositories.ProfileRepository` (ADR 0012).
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self.sessions = sessions
+    def __init__(self, state: UsersState) -> None:
+        self.state = state
 
     # --- reads -----------------------------------------------------------------------------
 
     async def get(self, user_id: uuid.UUID, *, include_deleted: bool = False) -> ProfileModel:
-        async with self.sessions() as session:
-            return await self._get(session, user_id, include_deleted=include_deleted)
+        async with self.state.sessions() as session:
+            return await self._get(
+                ProfileRepository(session), user_id, include_deleted=include_deleted
+            )
 
     async def get_many(self, user_ids: Sequence[uuid.UUID]) -> list[ProfileModel | None]:
         """Live profiles for ``user_ids`` in that order (``None`` where missing), in one query."""
         if not user_ids:
             return []
-        async with self.sessions() as session:
-            rows = await session.scalars(
-                select(ProfileModel).where(ProfileModel.id.in_(set(user_ids)))
-            )
-            found = {profile.id: profile for profile in rows}
+        async with self.state.sessions() as session:
+            found = await ProfileRepository(session).get_many(user_ids)
         return [found.get(user_id) for user_id in user_ids]
 
     async def get_own(self, claims: AccessClaims) -> ProfileModel:
         """The caller's profile, created on first read if the registration event is late."""
-        async with self.sessions() as session:
+        async with self.state.sessions() as session:
             return await self._get_own(session, claims)
 
     async def list(
@@ -191,23 +192,12 @@ class ProfileService:
         """One page of profiles, newest first, by keyset on ``(created_at, id)``: rows inserted
         while a client pages never shift the pages it has not read yet."""
         check_page_size(first)
-        statement = select(ProfileModel).order_by(
-            ProfileModel.created_at.desc(), ProfileModel.id.desc()
-        )
-        statement = self._filter_status(statement, status)
-        if after:
-            created_at, user_id = decode_cursor(after)
-            statement = statement.where(
-                tuple_(ProfileModel.created_at, ProfileModel.id)
-                < tuple_(literal(created_at), literal(user_id))
+        before = decode_cursor(after) if after else None
+        deleted = {ProfileFilter.ACTIVE: False, ProfileFilter.DELETED: True}.get(status)
+        async with self.state.sessions() as session:
+            rows = await ProfileRepository(session).newest_first(
+                limit=first + 1, before=before, term=(search or "").strip(), deleted=deleted
             )
-        term = (search or "").strip()
-        if "\x00" in term:  # no name holds NUL, and PostgreSQL text cannot carry one
-            statement = statement.where(false())
-        elif term:
-            statement = statement.where(self._matches(term))
-        async with self.sessions() as session:
-            rows = list(await session.scalars(statement.limit(first + 1)))
         return Page(profiles=rows[:first], has_next_page=len(rows) > first)
 
     # --- writes ----------------------------------------------------------------------------
@@ -221,22 +211,19 @@ class ProfileService:
     ) -> tuple[ProfileModel, bool]:
         """Create the profile if missing, else keep it as it is. Safe under concurrency:
         ``INSERT … ON CONFLICT DO NOTHING`` lets exactly one caller create the row."""
-        async with self.sessions() as session:
+        async with self.state.sessions() as session:
             return await self._ensure(session, user_id, seed, source=source)
 
     async def update_own(self, claims: AccessClaims, changes: ProfileUpdate) -> ProfileModel:
         values = changes.changes()
-        async with self.sessions() as session:
+        async with self.state.sessions() as session:
             profile = await self._get_own(session, claims)
             if not values:
                 return profile
-            updated = await self._update(
-                session,
-                profile.id,
-                ProfileModel.deleted_at.is_(None),
-                **values,
-                updated_at=func.now(),
+            updated = await ProfileRepository(session).update(
+                profile.id, ProfileModel.deleted_at.is_(None), **values, updated_at=func.now()
             )
+            await session.commit()
         if updated is None:
             raise ProfileDeletedError("this profile has been deleted")
         PROFILE_CHANGES.labels("updated").inc()
@@ -245,18 +232,10 @@ class ProfileService:
     async def delete(self, user_id: uuid.UUID) -> None:
         """Soft-delete; idempotent. A profile that does not exist yet is recorded as deleted,
         so a late ``user.registered`` cannot bring it back."""
-        async with self.sessions() as session:
-            result = await session.execute(
-                pg_insert(ProfileModel)
-                .values(id=user_id, display_name=DEFAULT_DISPLAY_NAME, deleted_at=func.now())
-                .on_conflict_do_update(
-                    index_elements=[ProfileModel.id],
-                    set_={"deleted_at": func.now(), "updated_at": func.now()},
-                    where=ProfileModel.deleted_at.is_(None),
-                )
-                .returning(ProfileModel.id)
+        async with self.state.sessions() as session:
+            changed = await ProfileRepository(session).mark_deleted(
+                user_id, display_name=DEFAULT_DISPLAY_NAME
             )
-            changed = result.scalar_one_or_none() is not None
             await session.commit()
         if changed:
             PROFILE_CHANGES.labels("deleted").inc()
@@ -266,32 +245,34 @@ class ProfileService:
 
     async def restore(self, user_id: uuid.UUID) -> ProfileModel:
         """Undo a soft delete; restoring a live profile changes nothing."""
-        async with self.sessions() as session:
-            restored = await self._update(
-                session,
+        async with self.state.sessions() as session:
+            profiles = ProfileRepository(session)
+            restored = await profiles.update(
                 user_id,
                 ProfileModel.deleted_at.is_not(None),
                 deleted_at=None,
                 updated_at=func.now(),
             )
+            await session.commit()
             if restored is None:
-                return await self._get(session, user_id, include_deleted=True)
+                return await self._get(profiles, user_id, include_deleted=True)
         PROFILE_CHANGES.labels("restored").inc()
         return restored
 
     # --- internals: steps of one unit of work, on the caller's session ---------------------
 
+    @staticmethod
     async def _get(
-        self, session: AsyncSession, user_id: uuid.UUID, *, include_deleted: bool
+        profiles: ProfileRepository, user_id: uuid.UUID, *, include_deleted: bool
     ) -> ProfileModel:
-        profile = await self._find(session, user_id, include_deleted=include_deleted)
+        profile = await profiles.find(user_id, include_deleted=include_deleted)
         if profile is None:
             raise NotFoundError("no such user", code="user_not_found")
         return profile
 
     async def _get_own(self, session: AsyncSession, claims: AccessClaims) -> ProfileModel:
         user_id = self._own_id(claims)
-        profile = await self._find(session, user_id, include_deleted=True)
+        profile = await ProfileRepository(session).find(user_id, include_deleted=True)
         if profile is None:
             profile, _ = await self._ensure(
                 session,
@@ -311,45 +292,15 @@ class ProfileService:
         *,
         source: Literal["event", "first_read"],
     ) -> tuple[ProfileModel, bool]:
-        inserted = await session.scalars(
-            pg_insert(ProfileModel)
-            .values(id=user_id, display_name=seed.display_name, locale=seed.locale)
-            .on_conflict_do_nothing(index_elements=[ProfileModel.id])
-            .returning(ProfileModel),
-            execution_options={"populate_existing": True},
+        profiles = ProfileRepository(session)
+        profile = await profiles.insert_if_missing(
+            user_id, display_name=seed.display_name, locale=seed.locale
         )
-        profile = inserted.one_or_none()
         await session.commit()
         if profile is not None:
             PROFILE_CHANGES.labels(f"created_on_{source}").inc()
             return profile, True
-        return await self._get(session, user_id, include_deleted=True), False
-
-    @staticmethod
-    async def _find(
-        session: AsyncSession, user_id: uuid.UUID, *, include_deleted: bool
-    ) -> ProfileModel | None:
-        result = await session.scalars(
-            select(ProfileModel)
-            .where(ProfileModel.id == user_id)
-            .execution_options(**{INCLUDE_DELETED: include_deleted, "populate_existing": True})
-        )
-        return result.one_or_none()
-
-    @staticmethod
-    async def _update(
-        session: AsyncSession, user_id: uuid.UUID, condition: Any, **values: Any
-    ) -> ProfileModel | None:
-        result = await session.scalars(
-            update(ProfileModel)
-            .where(ProfileModel.id == user_id, condition)
-            .values(**values)
-            .returning(ProfileModel),
-            execution_options={"synchronize_session": False, "populate_existing": True},
-        )
-        profile = result.one_or_none()
-        await session.commit()
-        return profile
+        return await self._get(profiles, user_id, include_deleted=True), False
 
     @staticmethod
     def _own_id(claims: AccessClaims) -> uuid.UUID:
@@ -357,23 +308,3 @@ class ProfileService:
         if viewer.user_id is None:
             raise validation_error([("sub", "the token's subject is not a user id")])
         return viewer.user_id
-
-    @staticmethod
-    def _filter_status(
-        statement: Select[tuple[ProfileModel]], status: ProfileFilter
-    ) -> Select[tuple[ProfileModel]]:
-        if status is ProfileFilter.ACTIVE:
-            return statement
-        statement = statement.execution_options(**{INCLUDE_DELETED: True})
-        if status is ProfileFilter.DELETED:
-            return statement.where(ProfileModel.deleted_at.is_not(None))
-        return statement
-
-    @staticmethod
-    def _matches(term: str) -> Any:
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        condition = ProfileModel.display_name.ilike(f"%{escaped}%", escape="\\")
-        try:
-            return or_(condition, ProfileModel.id == uuid.UUID(term))
-        except ValueError:
-            return condition

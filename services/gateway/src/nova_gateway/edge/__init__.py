@@ -95,7 +95,7 @@ def build_edge(settings: EdgeSettings) -> Edge:
     def start(runtime: Runtime) -> None:
         upstreams.start()
         # A few fetches at start-up and on refresh: the service's own (instrumented) client.
-        runtime.extras[DOCUMENT_KEY] = MergedOpenAPI(settings, runtime.http)
+        DOCUMENT_KEY.put(runtime.state, MergedOpenAPI(settings, runtime.http))
         if settings.rate_limit_enabled and runtime.redis is not None:
             rate_limits.limiter = RateLimiter(
                 runtime.redis,

@@ -20,9 +20,9 @@ from litestar.di import NamedDependency
 from litestar.enums import MediaType
 
 from nova_gateway.edge.settings import EdgeSettings
-from nova_kit.app import SCALAR_BROWSER, SCALAR_OFFLINE_OPTIONS, Runtime
+from nova_kit.app import SCALAR_BROWSER, SCALAR_OFFLINE_OPTIONS, Runtime, StateKey
 
-DOCUMENT_KEY = "nova_merged_openapi"
+DOCUMENT_KEY = StateKey["MergedOpenAPI"]("nova_merged_openapi")
 _REF = re.compile(r"^#/components/schemas/(.+)$")
 
 
@@ -119,8 +119,7 @@ class MergedOpenAPI:
 @get("/api/openapi.json", media_type=MediaType.JSON, include_in_schema=False)
 async def merged_openapi(runtime: NamedDependency[Runtime]) -> dict[str, Any]:
     """The merged OpenAPI document of every REST route behind the gateway."""
-    merged: MergedOpenAPI = runtime.extras[DOCUMENT_KEY]
-    return await merged.document()
+    return await DOCUMENT_KEY.get(runtime.state).document()
 
 
 DOCS_PAGE = """<!doctype html>

@@ -1,0 +1,161 @@
+"""The SQL of nova-auth: accounts, and sessions with their refresh tokens.
+
+A repository works on the ``AsyncSession`` of one unit of work, which the service method that
+opens it owns (``async with state.sessions() as session, session.begin()``) and closes before it
+returns. Repositories never commit, and no session outlives the call that opened it: GraphQL root
+fields run concurrently, and an ``AsyncSession`` is not safe to share (ADR 0012).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nova_auth.models import AccountModel, AccountStatus, RefreshTokenModel, SessionModel
+
+
+class AccountRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, account_id: uuid.UUID, *, for_update: bool = False) -> AccountModel | None:
+        return await self.session.get(
+            AccountModel, account_id, with_for_update=True if for_update else None
+        )
+
+    async def get_many(self, account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, AccountModel]:
+        rows = await self.session.scalars(
+            select(AccountModel).where(AccountModel.id.in_(set(account_ids)))
+        )
+        return {row.id: row for row in rows}
+
+    async def by_email(self, address: str) -> AccountModel | None:
+        account: AccountModel | None = await self.session.scalar(
+            select(AccountModel).where(AccountModel.email == address)
+        )
+        return account
+
+    async def id_by_email(self, address: str) -> uuid.UUID | None:
+        account_id: uuid.UUID | None = await self.session.scalar(
+            select(AccountModel.id).where(AccountModel.email == address)
+        )
+        return account_id
+
+    async def create(self, email: str, password_hash: str, roles: list[str]) -> AccountModel:
+        """A new active account, inserted now (a taken address raises ``IntegrityError`` on
+        ``uq_accounts_email`` here, inside the caller's transaction)."""
+        account = AccountModel(
+            id=uuid.uuid4(),
+            email=email,
+            password_hash=password_hash,
+            status=AccountStatus.ACTIVE,
+            roles=roles,
+        )
+        self.session.add(account)
+        await self.session.flush()
+        return account
+
+    async def update(
+        self, account_id: uuid.UUID, *, only_active: bool = False, **values: Any
+    ) -> AccountModel | None:
+        """Set ``values`` on the account and answer it as stored; ``None`` when there is no such
+        account (or, with ``only_active``, it is no longer active)."""
+        condition = [AccountModel.id == account_id]
+        if only_active:
+            condition.append(AccountModel.status == AccountStatus.ACTIVE)
+        stored: AccountModel | None = await self.session.scalar(
+            update(AccountModel).where(*condition).values(**values).returning(AccountModel)
+        )
+        return stored
+
+    async def update_many(self, account_ids: Sequence[uuid.UUID], **values: Any) -> None:
+        await self.session.execute(
+            update(AccountModel).where(AccountModel.id.in_(account_ids)).values(**values)
+        )
+
+    async def lock_inactive_since(self, cutoff: datetime) -> list[uuid.UUID]:
+        """Ids of active accounts not seen (signed in, or registered) since ``cutoff``, locked;
+        rows another transaction holds are skipped (a concurrent run takes them)."""
+        return list(
+            await self.session.scalars(
+                select(AccountModel.id)
+                .where(
+                    AccountModel.status == AccountStatus.ACTIVE,
+                    func.coalesce(AccountModel.last_login_at, AccountModel.created_at) < cutoff,
+                )
+                .with_for_update(skip_locked=True)
+            )
+        )
+
+
+class SessionRepository:
+    """Sessions (refresh-token families) and their refresh tokens."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_family(self, family: SessionModel) -> None:
+        self.session.add(family)
+        await self.session.flush()  # the family row first: its tokens reference it
+
+    async def add_token(self, token: RefreshTokenModel, *, flush: bool = True) -> None:
+        self.session.add(token)
+        if flush:
+            await self.session.flush()
+
+    async def lock_token(
+        self, token_hash: str
+    ) -> tuple[RefreshTokenModel, SessionModel, AccountModel] | None:
+        """The token and its family locked, the account read alongside, in one round trip."""
+        found = (
+            await self.session.execute(
+                select(RefreshTokenModel, SessionModel, AccountModel)
+                .join(SessionModel, SessionModel.id == RefreshTokenModel.session_id)
+                .join(AccountModel, AccountModel.id == SessionModel.account_id)
+                .where(RefreshTokenModel.token_hash == token_hash)
+                .with_for_update(of=[RefreshTokenModel, SessionModel])
+            )
+        ).first()
+        return None if found is None else found._tuple()
+
+    async def token_used_at(self, token_id: uuid.UUID) -> datetime | None:
+        used_at: datetime | None = await self.session.scalar(
+            select(RefreshTokenModel.used_at).where(RefreshTokenModel.id == token_id)
+        )
+        return used_at
+
+    async def token_by_hash(self, token_hash: str) -> RefreshTokenModel | None:
+        token: RefreshTokenModel | None = await self.session.scalar(
+            select(RefreshTokenModel).where(RefreshTokenModel.token_hash == token_hash)
+        )
+        return token
+
+    async def lock_family(self, session_id: uuid.UUID) -> SessionModel | None:
+        return await self.session.get(SessionModel, session_id, with_for_update=True)
+
+    async def revoke_for_accounts(self, account_ids: Sequence[uuid.UUID], reason: str) -> int:
+        """End every live session of the accounts; how many ended."""
+        result = await self.session.execute(
+            update(SessionModel)
+            .where(SessionModel.account_id.in_(account_ids), SessionModel.revoked_at.is_(None))
+            .values(revoked_at=func.now(), revoked_reason=reason)
+            .returning(SessionModel.id)
+        )
+        return len(result.all())
+
+    async def purge_ended_before(self, horizon: datetime, *, limit: int) -> int:
+        """Delete sessions (their tokens cascade) expired or revoked before ``horizon``."""
+        stale = (
+            select(SessionModel.id)
+            .where(or_(SessionModel.expires_at < horizon, SessionModel.revoked_at < horizon))
+            .limit(limit)
+        )
+        result = await self.session.execute(
+            delete(SessionModel).where(SessionModel.id.in_(stale)).returning(SessionModel.id)
+        )
+        return len(result.all())

@@ -1,0 +1,263 @@
+"""Credentials: registration, sign-in, the password, and the caller's own account.
+
+Sign-in failures for an unknown e-mail, a wrong password and a disabled account are one and the
+same answer (401 ``invalid_credentials``), and all three run one Argon2 verification (against a
+dummy hash for unknown e-mails) so timing does not tell them apart either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from prometheus_client import Counter
+from sqlalchemy.exc import IntegrityError
+
+from nova_auth.events import record_event
+from nova_auth.models import AccountModel, AccountStatus, Role
+from nova_auth.passwords import normalise_password
+from nova_auth.repositories import AccountRepository, SessionRepository
+from nova_auth.services.admin import AccountAdminService
+from nova_auth.services.operations import (
+    MAX_EMAIL_LENGTH,
+    check_display_name,
+    check_input_size,
+    counted,
+    normalise_email,
+)
+from nova_auth.services.sessions import SessionService, SignIn, account_id_of
+from nova_auth.state import AuthState
+from nova_kit.errors import AppError, ForbiddenError, UnauthorizedError
+from nova_kit.ratelimit import Limit
+from nova_kit.tokens import AccessClaims
+
+LOGIN_SLOWDOWNS = Counter(
+    "nova_auth_login_slowdowns_total",
+    "Sign-in attempts delayed because their account had too many recent failures",
+)
+
+
+class InvalidCredentialsError(UnauthorizedError):
+    code = "invalid_credentials"
+
+    def __init__(self) -> None:
+        super().__init__("invalid e-mail or password")
+
+
+class CredentialService:
+    def __init__(self, state: AuthState) -> None:
+        self.state = state
+        self.settings = state.settings
+        self.session_service = SessionService(state)
+
+    # --- registration and sign-in ------------------------------------------------------------
+
+    @counted("register")
+    async def register(
+        self,
+        email: str,
+        password: str,
+        *,
+        display_name: str | None = None,
+        client_address: str | None = None,
+    ) -> None:
+        """Accept a registration without telling whether the address already has an account.
+
+        Both branches check the input, spend a rate-limit unit, hash the password and record an
+        event in the outbox, so neither the answer nor its timing differs: a new address gets
+        its account (``user.registered``: profile and welcome e-mail), an existing one gets an
+        e-mail saying it already has an account (``user.registration_attempted``). Either way
+        the address's owner learns what happened, and only from their inbox.
+        """
+        check_input_size(password)
+        check_display_name(display_name)
+        address = normalise_email(email)
+        normalised = self.state.policy.check(password, email=address)
+        await self.state.limiter.hit(
+            [Limit("register:ip", client_address or "-", self.settings.register_limit_per_client)]
+        )
+        password_hash = await self.state.hashing.hash(normalised)
+        name = (display_name or "").strip() or address.split("@", 1)[0]
+        try:
+            async with self.state.sessions() as session, session.begin():
+                account = await AccountRepository(session).create(
+                    address, password_hash, [Role.USER]
+                )
+                event = record_event(
+                    session,
+                    "user.registered",
+                    account.id,
+                    {"email": address, "display_name": name},
+                )
+        except IntegrityError as error:
+            if "uq_accounts_email" not in str(error.orig):
+                raise
+            async with self.state.sessions() as session, session.begin():
+                existing = await AccountRepository(session).id_by_email(address)
+                if existing is None:  # deleted meanwhile: nothing to tell anyone
+                    return
+                event = record_event(session, "user.registration_attempted", existing)
+        await self.state.outbox.publish_after_commit([event])
+
+    @counted("login")
+    async def login(
+        self, email: str, password: str, *, client_address: str | None = None
+    ) -> SignIn:
+        check_input_size(password)
+        normalised = normalise_password(password)
+        try:
+            address = normalise_email(email)
+        except AppError:
+            address = None  # stored addresses are all normalised: no account has this one
+        limited = address or email.strip().lower()[:MAX_EMAIL_LENGTH]
+        client = client_address or "-"
+        limiter = self.state.limiter
+        # Hard limits for one client, per account and in all; a soft one per account: a
+        # growing delay, never a lock one client can put on someone else's account.
+        decision = await limiter.hit(
+            [
+                Limit(
+                    "login:account-client",
+                    f"{limited} {client}",
+                    self.settings.login_limit_per_account_client,
+                ),
+                Limit("login:ip", client, self.settings.login_limit_per_client),
+            ]
+        )
+        failures, account_counter = await limiter.count("login:account", limited)
+        await self._slow_down(failures)
+        charged = (*decision.charged, *account_counter)
+        account = None
+        if address is not None:
+            async with self.state.sessions() as session:
+                account = await AccountRepository(session).by_email(address)
+        hashing = self.state.hashing
+        if account is None:
+            await hashing.verify_dummy(normalised)
+            raise InvalidCredentialsError
+        valid = await hashing.verify(account.password_hash, normalised)
+        if not valid or account.status != AccountStatus.ACTIVE:
+            raise InvalidCredentialsError
+        await limiter.refund(charged, "login:account")
+        await limiter.refund(charged, "login:account-client")
+        new_hash = (
+            await hashing.hash(normalised) if hashing.needs_rehash(account.password_hash) else None
+        )
+        now = datetime.now(UTC)
+        async with self.state.sessions() as session, session.begin():
+            values: dict[str, object] = {"last_login_at": now}
+            if new_hash is not None:
+                values["password_hash"] = new_hash
+            stored = await AccountRepository(session).update(account.id, only_active=True, **values)
+            if stored is None:  # disabled or deleted meanwhile
+                raise InvalidCredentialsError
+            opened = await self.session_service.open(
+                SessionRepository(session), stored, now, client_address
+            )
+        return await self.session_service.sign_in(stored, opened, now)
+
+    async def _slow_down(self, attempts: int) -> None:
+        """Past ``login_slowdown_after`` failed sign-ins to one account in the window (from any
+        client), every attempt waits longer — doubling, up to ``login_slowdown_max_seconds``:
+        guessing gets slow, the owner with the right password still gets in."""
+        over = attempts - self.settings.login_slowdown_after
+        if over <= 0:
+            return
+        delay = min(self.settings.login_slowdown_max_seconds, 0.25 * 2 ** min(over - 1, 16))
+        LOGIN_SLOWDOWNS.inc()
+        await asyncio.sleep(delay)
+
+    # --- the signed-in user's account --------------------------------------------------------
+
+    async def current_account(self, claims: AccessClaims) -> AccountModel:
+        """The caller's own active account (401 if it no longer is)."""
+        if claims.is_service:
+            raise ForbiddenError("this operation is for users, not service accounts")
+        async with self.state.sessions() as session:
+            account = await AccountRepository(session).get(account_id_of(claims.subject))
+        if account is None or account.status != AccountStatus.ACTIVE:
+            raise UnauthorizedError("this account is not active", code="account_inactive")
+        return account
+
+    async def _check_password(self, account: AccountModel, password: str, message: str) -> None:
+        """403 ``invalid_password`` unless ``password`` is the account's (rate-limited)."""
+        await self.state.limiter.hit(
+            [
+                Limit(
+                    "password:account",
+                    str(account.id),
+                    self.settings.login_limit_per_account,
+                )
+            ]
+        )
+        if not await self.state.hashing.verify(account.password_hash, normalise_password(password)):
+            raise ForbiddenError(message, code="invalid_password")
+
+    @counted("change_password")
+    async def change_password(
+        self,
+        claims: AccessClaims,
+        current_password: str,
+        new_password: str,
+        *,
+        client_address: str | None = None,
+    ) -> SignIn:
+        """Set a new password, end every session, and start a fresh one for the caller."""
+        check_input_size(current_password, new_password)
+        account = await self.current_account(claims)
+        await self._check_password(account, current_password, "the current password is wrong")
+        normalised = self.state.policy.check(new_password, email=account.email)
+        if normalised == normalise_password(current_password):
+            raise AppError(
+                "the new password must differ from the current one",
+                code="weak_password",
+                status_code=422,
+            )
+        password_hash = await self.state.hashing.hash(normalised)
+        now = datetime.now(UTC)
+        async with self.state.sessions() as session, session.begin():
+            stored = await AccountRepository(session).update(
+                account.id, only_active=True, password_hash=password_hash, password_changed_at=now
+            )
+            if stored is None:
+                raise UnauthorizedError("this account is not active", code="account_inactive")
+            families = SessionRepository(session)
+            await families.revoke_for_accounts([account.id], "password_changed")
+            event = record_event(session, "user.password_changed", account.id)
+            opened = await self.session_service.open(families, stored, now, client_address)
+        await self.session_service.revoke_user_tokens([account.id], at=now.timestamp())
+        await self.state.outbox.publish_after_commit([event])
+        return await self.session_service.sign_in(stored, opened, now)
+
+    async def reset_password(self, account_id: uuid.UUID, new_password: str) -> AccountModel:
+        """An operator's reset (no current password): the new password passes the same policy,
+        and every session of the account ends, as after a change."""
+        check_input_size(new_password)
+        account = await AccountAdminService(self.state).get_account(account_id)
+        normalised = self.state.policy.check(new_password, email=account.email)
+        password_hash = await self.state.hashing.hash(normalised)
+        now = datetime.now(UTC)
+        async with self.state.sessions() as session, session.begin():
+            stored = await AccountRepository(session).update(
+                account.id, password_hash=password_hash, password_changed_at=now
+            )
+            assert stored is not None
+            await SessionRepository(session).revoke_for_accounts([account.id], "password_changed")
+            event = record_event(session, "user.password_changed", account.id)
+        await self.session_service.revoke_user_tokens([account.id], at=now.timestamp())
+        await self.state.outbox.publish_after_commit([event])
+        return stored
+
+    @counted("delete_account")
+    async def delete_account(self, claims: AccessClaims, password: str) -> None:
+        """Delete the caller's account after re-checking the password."""
+        check_input_size(password)
+        account = await self.current_account(claims)
+        await self._check_password(account, password, "the password is wrong")
+        lifecycle = AccountAdminService(self.state)
+        async with self.state.sessions() as session, session.begin():
+            rows = await lifecycle.change_status(
+                session, [account.id], AccountStatus.DELETED, "deleted by the user"
+            )
+        await lifecycle.after_status_change([account.id], rows)
