@@ -74,16 +74,21 @@ def test_liveness_follows_the_consumer_heartbeat(heartbeat: Heartbeat, redis_url
         assert httpx.get(f"{base}/nope", timeout=5).status_code == 404
 
 
-def test_readiness_needs_a_ready_consumer_and_a_reachable_broker(
-    heartbeat: Heartbeat, redis_url: str
-) -> None:
-    up = ProbeState(
+def consuming_state(heartbeat: Heartbeat, broker_url: str) -> ProbeState:
+    """Probes whose liveness stays green for a minute, and without broker gauges."""
+    return ProbeState(
         heartbeat=heartbeat,
         max_age=60,
         startup_grace=60,
-        broker_url=redis_url,
+        broker_url=broker_url,
         registry=build_registry(None, [], heartbeat.age),
     )
+
+
+def test_readiness_needs_a_ready_consumer_and_a_reachable_broker(
+    heartbeat: Heartbeat, redis_url: str
+) -> None:
+    up = consuming_state(heartbeat, redis_url)
     with serve(up) as base:
         assert httpx.get(f"{base}/ready", timeout=5).status_code == 503  # not consuming yet
         up.ready = True
@@ -95,13 +100,7 @@ def test_readiness_needs_a_ready_consumer_and_a_reachable_broker(
         assert draining.status_code == 503
         assert draining.json()["checks"]["consumer"]["detail"] == "draining"
 
-    down = ProbeState(
-        heartbeat=heartbeat,
-        max_age=60,
-        startup_grace=60,
-        broker_url=f"redis://127.0.0.1:{free_port()}/0",
-        registry=build_registry(None, [], heartbeat.age),
-    )
+    down = consuming_state(heartbeat, f"redis://127.0.0.1:{free_port()}/0")
     down.ready = True
     with serve(down) as base:
         answer = httpx.get(f"{base}/ready", timeout=5)
@@ -145,13 +144,7 @@ def without_timings(body: dict[str, Any]) -> dict[str, Any]:
 def test_readiness_answers_like_every_services_ready(heartbeat: Heartbeat, redis_url: str) -> None:
     """The same status codes, headers and body as ``/ready`` of a service built by the kit,
     given the same checks (a broker ping, and the consumer's state)."""
-    state = ProbeState(
-        heartbeat=heartbeat,
-        max_age=60,
-        startup_grace=60,
-        broker_url=redis_url,
-        registry=build_registry(None, [], heartbeat.age),
-    )
+    state = consuming_state(heartbeat, redis_url)
     consumer_detail = {"now": "starting"}
 
     async def broker() -> None:
