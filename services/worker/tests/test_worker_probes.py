@@ -1,4 +1,5 @@
-"""The :9808 endpoint: liveness follows the consumer heartbeat, readiness the broker."""
+"""The :9808 endpoint: liveness follows the consumer heartbeat, readiness the broker, answered
+as every service's ``/ready`` answers."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.testing import TestClient
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from nova_kit.embedded import free_port
+from nova_kit.health import READINESS_STATE_KEY, NotReadyError, Readiness, ready
 from nova_kit.testing.raw_http import raw_request
 from nova_worker.metrics import BEAT_HEARTBEAT_KEY, build_registry
 from nova_worker.probes import Heartbeat, ProbeServer, ProbeState
@@ -67,16 +74,21 @@ def test_liveness_follows_the_consumer_heartbeat(heartbeat: Heartbeat, redis_url
         assert httpx.get(f"{base}/nope", timeout=5).status_code == 404
 
 
-def test_readiness_needs_a_ready_consumer_and_a_reachable_broker(
-    heartbeat: Heartbeat, redis_url: str
-) -> None:
-    up = ProbeState(
+def consuming_state(heartbeat: Heartbeat, broker_url: str) -> ProbeState:
+    """Probes whose liveness stays green for a minute, and without broker gauges."""
+    return ProbeState(
         heartbeat=heartbeat,
         max_age=60,
         startup_grace=60,
-        broker_url=redis_url,
+        broker_url=broker_url,
         registry=build_registry(None, [], heartbeat.age),
     )
+
+
+def test_readiness_needs_a_ready_consumer_and_a_reachable_broker(
+    heartbeat: Heartbeat, redis_url: str
+) -> None:
+    up = consuming_state(heartbeat, redis_url)
     with serve(up) as base:
         assert httpx.get(f"{base}/ready", timeout=5).status_code == 503  # not consuming yet
         up.ready = True
@@ -88,13 +100,7 @@ def test_readiness_needs_a_ready_consumer_and_a_reachable_broker(
         assert draining.status_code == 503
         assert draining.json()["checks"]["consumer"]["detail"] == "draining"
 
-    down = ProbeState(
-        heartbeat=heartbeat,
-        max_age=60,
-        startup_grace=60,
-        broker_url=f"redis://127.0.0.1:{free_port()}/0",
-        registry=build_registry(None, [], heartbeat.age),
-    )
+    down = consuming_state(heartbeat, f"redis://127.0.0.1:{free_port()}/0")
     down.ready = True
     with serve(down) as base:
         answer = httpx.get(f"{base}/ready", timeout=5)
@@ -125,3 +131,43 @@ def test_metrics_name_the_build_and_the_leading_beats_last_tick(
     finally:
         client.delete(BEAT_HEARTBEAT_KEY)
         client.close()
+
+
+def without_timings(body: dict[str, Any]) -> dict[str, Any]:
+    checks = {
+        name: {k: v for k, v in check.items() if k != "ms"}
+        for name, check in body["checks"].items()
+    }
+    return {**body, "checks": checks}
+
+
+def test_readiness_answers_like_every_services_ready(heartbeat: Heartbeat, redis_url: str) -> None:
+    """The same status codes, headers and body as ``/ready`` of a service built by the kit,
+    given the same checks (a broker ping, and the consumer's state)."""
+    state = consuming_state(heartbeat, redis_url)
+    consumer_detail = {"now": "starting"}
+
+    async def broker() -> None:
+        async with AsyncRedis.from_url(redis_url) as client:
+            await client.ping()
+
+    async def consumer() -> None:
+        if consumer_detail["now"] != "ok":
+            raise NotReadyError(consumer_detail["now"])
+
+    readiness = Readiness(checks={"broker": broker, "consumer": consumer})
+    service = Litestar(route_handlers=[ready], state=State({READINESS_STATE_KEY: readiness}))
+    with serve(state) as base, TestClient(service) as client:
+        for ready_now, draining, detail in [
+            (False, False, "starting"),
+            (True, False, "ok"),
+            (True, True, "draining"),
+        ]:
+            consumer_detail["now"] = detail
+            state.ready, state.draining = ready_now, draining
+            worker = httpx.get(f"{base}/ready", timeout=5)
+            kit = client.get("/ready")
+            assert worker.status_code == kit.status_code
+            assert worker.headers["content-type"] == kit.headers["content-type"]
+            assert worker.headers["cache-control"] == kit.headers["cache-control"]
+            assert without_timings(worker.json()) == without_timings(kit.json())

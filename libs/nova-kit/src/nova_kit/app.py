@@ -8,6 +8,8 @@ Redis clients — and a service adds its own controllers, GraphQL subgraph and c
         return create_service_app(settings, route_handlers=[AccountController], ...)
 
 Nothing connects at construction time: engines and clients are created in the lifespan.
+SQLAlchemy (``nova-kit[db]``) is imported only by a service built with ``uses_database=True``:
+a service without a database neither installs nor loads it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 from litestar import Litestar, Request
@@ -31,9 +33,7 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, ControllerRouterHandler, Middleware
 from prometheus_client import start_http_server
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from nova_kit import db
 from nova_kit.compat import wrap_asgi_handler
 from nova_kit.errors import exception_handlers, plain_errors_as_json
 from nova_kit.headers import HeaderLimitsMiddleware, SecurityHeadersMiddleware
@@ -46,6 +46,23 @@ from nova_kit.security import TokenAuthMiddleware, provide_claims
 from nova_kit.settings import ServiceSettings
 from nova_kit.tokens import JWKSKeySource, KeySource, RevocationList, TokenVerifier
 from nova_kit.tracing import RouteSpanMiddleware, configure_tracing, instrument_engine
+
+
+class _AnyOf:
+    """``_AnyOf[X]`` is ``Any``."""
+
+    def __class_getitem__(cls, item: object) -> object:
+        return Any
+
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+else:
+    # SQLAlchemy (nova-kit[db]) is imported by the lifespan of a service that uses a database,
+    # never here. Litestar resolves Runtime's annotations at run time (msgspec validates
+    # `runtime: Runtime` handler parameters), so at run time its SQLAlchemy names are Any.
+    AsyncEngine = AsyncSession = Any
+    async_sessionmaker = _AnyOf
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +223,8 @@ def create_service_app(
             state=app.state,
         )
         if uses_database:
+            from nova_kit import db
+
             engine = db.create_engine(db.DatabaseConfig.from_settings(settings))
             instrument_engine(engine)
             DB_POOLS.register(settings.service_name, engine)

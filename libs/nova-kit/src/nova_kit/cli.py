@@ -7,7 +7,8 @@ A service builds its console script from a :class:`ServiceCLI` and adds its own 
     main = cli.main
 
 Settings are loaded when a command runs (never at import), and a bad setting stops the command
-with one line naming it.
+with one line naming it. The database commands import ``nova_kit.db`` (``nova-kit[db]``) when
+they run, so a service without a database loads no SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Any
 
 from litestar import Litestar
 
-from nova_kit.db import DatabaseConfig, validate_schema_name
 from nova_kit.settings import ServiceSettings, load_settings
 
 Handler = Callable[[argparse.Namespace, Any], int | None]
@@ -99,6 +99,7 @@ class ServiceCLI:
     def _gate_readiness_on_migrations(self, app: Litestar, settings: ServiceSettings) -> None:
         """``/ready`` answers 503 until the service's schema is at this build's head revision."""
         from nova_kit.app import RUNTIME_STATE_KEY
+        from nova_kit.db import validate_schema_name
         from nova_kit.health import READINESS_STATE_KEY
         from nova_kit.migrations import SchemaAtHead
 
@@ -114,6 +115,7 @@ class ServiceCLI:
 
     def _migrate(self, args: argparse.Namespace, settings: ServiceSettings) -> int:
         from nova_kit import migrations
+        from nova_kit.db import DatabaseConfig
 
         assert self.migrations_dir is not None
         database = DatabaseConfig.from_settings(settings)

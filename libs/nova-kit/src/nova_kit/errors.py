@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from http import HTTPStatus
 from typing import Any
 
@@ -247,9 +248,9 @@ def _raised_in(exc: BaseException) -> set[str]:
 def dependency_failure(exc: BaseException) -> tuple[str, str] | None:
     """``(code, message)`` when ``exc`` means PostgreSQL or Redis is out of reach or saturated:
     the request did nothing wrong and may be retried shortly."""
-    import sqlalchemy.exc
-
-    if isinstance(exc, sqlalchemy.exc.TimeoutError):
+    # Only a process that loaded SQLAlchemy (nova-kit[db]) can have raised one of its errors.
+    sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_errors is not None and isinstance(exc, sqlalchemy_errors.TimeoutError):
         return "database_busy", "no database connection became free in time; retry shortly"
     causes = _causes(exc)
     names = {type(cause).__name__ for cause in causes}

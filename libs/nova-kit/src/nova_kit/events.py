@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from celery import Celery
+from opentelemetry import context as otel_context
 from opentelemetry import propagate
 
 EventType = Literal[
@@ -99,7 +100,19 @@ def create_celery_producer(redis_url: str, name: str = "nova-producer") -> Celer
     app = Celery(name, broker=redis_url, set_as_current=False)
     app.conf.update(broker_options())
     app.conf.broker_connection_timeout = 2
+    instrument_celery()
     return app
+
+
+def instrument_celery() -> None:
+    """Trace Celery messages with OpenTelemetry's Celery instrumentation, once per process: a
+    PRODUCER span around every publish, whose context the message carries (``traceparent``),
+    and a CONSUMER span around every task, continuing the context of its message."""
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+
+    instrumentor = CeleryInstrumentor()  # type: ignore[no-untyped-call]
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()
 
 
 def trace_headers() -> dict[str, str]:
@@ -118,16 +131,26 @@ def publish_event(
 ) -> None:
     """Send ``event`` to the worker; raises if the broker is unreachable (the outbox retries).
 
-    The message carries the trace context in its headers — ``trace_context`` when the caller
-    kept the one of the request that caused the event (an outbox row), else the current one — so
-    the worker's task continues the request's trace.
+    The message is published inside ``trace_context`` when the caller kept the one of the
+    request that caused the event (an outbox row, a thread of its own), else the current one,
+    and carries it in its headers — the Celery instrumentation's PRODUCER span's when it is
+    installed (:func:`instrument_celery`) — so the worker's task continues the request's trace.
     """
-    headers = {"nova_event_type": event.type, **(trace_context or trace_headers())}
-    producer.send_task(
-        EVENT_TASKS[event.type],
-        kwargs={"event": event.to_dict()},
-        queue=EVENTS_QUEUE,
-        task_id=event.id,
-        retry=retry,
-        headers=headers,
+    parent = (
+        propagate.extract(trace_context)
+        if trace_context is not None
+        else otel_context.get_current()
     )
+    token = otel_context.attach(parent)
+    try:
+        headers = {"nova_event_type": event.type, **trace_headers()}
+        producer.send_task(
+            EVENT_TASKS[event.type],
+            kwargs={"event": event.to_dict()},
+            queue=EVENTS_QUEUE,
+            task_id=event.id,
+            retry=retry,
+            headers=headers,
+        )
+    finally:
+        otel_context.detach(token)

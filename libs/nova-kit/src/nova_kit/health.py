@@ -19,6 +19,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 Check = Callable[[], Awaitable[object]]
 """A readiness check: returns (anything, e.g. details) when healthy, raises when not."""
 
+
+class NotReadyError(Exception):
+    """What a check raises to fail with its message alone as the detail (``"starting"``)."""
+
+
 READINESS_STATE_KEY = "nova_readiness"
 
 
@@ -36,6 +41,8 @@ async def run_check(name: str, check: Check, timeout: float) -> CheckResult:
         result = await asyncio.wait_for(check(), timeout=timeout)
     except TimeoutError:
         ok, detail = False, f"timed out after {timeout:g}s"
+    except NotReadyError as error:
+        ok, detail = False, str(error)
     except Exception as error:
         ok, detail = False, f"{type(error).__name__}: {error}"[:300]
     else:
@@ -70,6 +77,30 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+async def readiness_report(readiness: Readiness) -> tuple[int, dict[str, Any]]:
+    """The status code and body of a readiness probe: every service's ``/ready``, and the
+    worker's probe endpoint, which is no Litestar app."""
+    if readiness.draining:
+        return HTTP_503_SERVICE_UNAVAILABLE, {
+            "status": "draining",
+            "code": "not_ready",
+            "message": "shutting down",
+            "checks": {},
+        }
+    results = await run_checks(readiness.checks, readiness.timeout)
+    checks = {r.name: {"ok": r.ok, "detail": r.detail, "ms": r.duration_ms} for r in results}
+    failing = [r.name for r in results if not r.ok]
+    if failing:
+        return HTTP_503_SERVICE_UNAVAILABLE, {
+            "status": "unavailable",
+            "code": "not_ready",
+            "message": f"unavailable: {', '.join(failing)}",
+            "failing": failing,
+            "checks": checks,
+        }
+    return HTTP_200_OK, {"status": "ready", "checks": checks}
+
+
 @route(
     "/ready",
     http_method=[HttpMethod.GET, HttpMethod.HEAD],
@@ -78,29 +109,5 @@ def health() -> dict[str, str]:
 )
 async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Readiness: every hard dependency answered within the timeout."""
-    readiness: Readiness = request.app.state[READINESS_STATE_KEY]
-    if readiness.draining:
-        return Response(
-            {"status": "draining", "code": "not_ready", "message": "shutting down", "checks": {}},
-            status_code=HTTP_503_SERVICE_UNAVAILABLE,
-        )
-    results = await run_checks(readiness.checks, readiness.timeout)
-    checks = {r.name: {"ok": r.ok, "detail": r.detail, "ms": r.duration_ms} for r in results}
-    failing = [r.name for r in results if not r.ok]
-    if failing:
-        return Response(
-            {
-                "status": "unavailable",
-                "code": "not_ready",
-                "message": f"unavailable: {', '.join(failing)}",
-                "failing": failing,
-                "checks": checks,
-            },
-            status_code=HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Cache-Control": "no-store"},
-        )
-    return Response(
-        {"status": "ready", "checks": checks},
-        status_code=HTTP_200_OK,
-        headers={"Cache-Control": "no-store"},
-    )
+    status, body = await readiness_report(request.app.state[READINESS_STATE_KEY])
+    return Response(body, status_code=status, headers={"Cache-Control": "no-store"})

@@ -112,8 +112,6 @@ class PoolCollector(Collector):
         self.engines[name] = engine
 
     def collect(self) -> Iterator[Metric]:
-        from nova_kit.db import pool_status
-
         usage = GaugeMetricFamily(
             "db_client_connections",
             "Connections of the service's database pool, by pool and state (used, idle).",
@@ -123,6 +121,9 @@ class PoolCollector(Collector):
             "db_client_connections_max", "Pool size of the database pool.", labels=["pool"]
         )
         for name, engine in list(self.engines.items()):
+            # Imported once there is an engine: a service without a database has no SQLAlchemy.
+            from nova_kit.db import pool_status
+
             status = pool_status(engine)
             usage.add_metric([name, "used"], status["checked_out"])
             usage.add_metric([name, "idle"], status["idle"])

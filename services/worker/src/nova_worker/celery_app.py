@@ -25,11 +25,8 @@ from typing import Any, ClassVar
 
 from celery import Celery, bootsteps, signals
 from kombu.entity import Exchange, Queue
-from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from nova_kit.events import BROKER_KEY_PREFIX, EVENTS_QUEUE, broker_options
+from nova_kit.events import BROKER_KEY_PREFIX, EVENTS_QUEUE, broker_options, instrument_celery
 from nova_worker import broker, runtime
 from nova_worker.config import WorkerSettings
 from nova_worker.metrics import TASK_DURATION, TASKS, TaskTimer
@@ -156,24 +153,13 @@ def create_celery_app(settings: WorkerSettings) -> Celery:
     app.nova_settings = settings
     runtime.configure(settings)
     _connect_signals()
+    # A CONSUMER span per task, continuing the publisher's trace (its message's traceparent),
+    # and a PRODUCER span per task the worker queues itself.
+    instrument_celery()
     return app
 
 
 _timer = TaskTimer()
-_tracer = trace.get_tracer("nova_worker")
-_spans: dict[str, tuple[trace.Span, object]] = {}
-
-
-def _trace_carrier(request: Any) -> dict[str, str]:
-    """W3C trace headers of a task message (``traceparent`` set by the publisher)."""
-    carrier: dict[str, str] = {}
-    headers = getattr(request, "headers", None) or {}
-    for key in ("traceparent", "tracestate", "baggage"):
-        value = headers.get(key) if isinstance(headers, dict) else None
-        value = value or getattr(request, key, None)
-        if isinstance(value, str):
-            carrier[key] = value
-    return carrier
 
 
 def _on_process_init(**_: Any) -> None:
@@ -184,24 +170,9 @@ def _on_process_shutdown(**_: Any) -> None:
     runtime.stop_process_runtime()
 
 
-def _on_prerun(task_id: str | None = None, task: Any = None, **_: Any) -> None:
-    if not task_id:
-        return
-    _timer.start(task_id)
-    name = getattr(task, "name", "unknown")
-    parent = propagate.extract(_trace_carrier(getattr(task, "request", None)))
-    span = _tracer.start_span(
-        f"process {name}",
-        context=parent,
-        kind=SpanKind.CONSUMER,
-        attributes={
-            "messaging.system": "celery",
-            "messaging.operation.type": "process",
-            "messaging.message.id": task_id,
-            "celery.task_name": name,
-        },
-    )
-    _spans[task_id] = (span, otel_context.attach(trace.set_span_in_context(span)))
+def _on_prerun(task_id: str | None = None, **_: Any) -> None:
+    if task_id:
+        _timer.start(task_id)
 
 
 def _on_postrun(
@@ -212,14 +183,6 @@ def _on_postrun(
     if elapsed is not None:
         TASK_DURATION.labels(name).observe(elapsed)
     TASKS.labels(name, OUTCOMES.get(state or "", (state or "unknown").lower())).inc()
-    traced = _spans.pop(task_id, None) if task_id else None
-    if traced is not None:
-        span, token = traced
-        span.set_attribute("celery.state", state or "unknown")
-        if state == "FAILURE":
-            span.set_status(Status(StatusCode.ERROR))
-        span.end()
-        otel_context.detach(token)  # type: ignore[arg-type]
 
 
 def _on_received(request: Any = None, **_: Any) -> None:

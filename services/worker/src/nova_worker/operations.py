@@ -39,6 +39,7 @@ class WorkerOperations:
             startup_grace=settings.startup_grace_seconds,
             broker_url=redis_url,
             registry=build_registry(redis_url, list(settings.queues), self.heartbeat.age),
+            readiness_timeout=settings.readiness_timeout_seconds,
         )
         self.port = settings.metrics_port if port is None else port
         self.server: ProbeServer | None = None

@@ -5,7 +5,8 @@ file, and a timestamp in memory) from a timer of its own event loop, so the hear
 when the consumer stops consuming, not merely when the process is alive:
 
 - ``GET /health`` (liveness) is 200 while the heartbeat is fresh (or during start-up grace);
-- ``GET /ready`` (readiness) is 200 once the worker is ready and Redis answers a ping;
+- ``GET /ready`` (readiness) is 200 once the worker is ready and Redis answers a ping, with
+  the body and status codes of every service's ``/ready`` (``nova_kit.health``);
 - ``GET /metrics`` renders the task metrics of every pool process and the broker gauges.
 
 The server is a small threaded stdlib HTTP server in the worker's main process: it needs no
@@ -14,6 +15,7 @@ event loop, so it is unaffected by the pool forking children.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -27,7 +29,8 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from redis import Redis
-from redis.exceptions import RedisError
+
+from nova_kit.health import Check, NotReadyError, Readiness, readiness_report
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +80,7 @@ class ProbeState:
         startup_grace: float,
         broker_url: str | None,
         registry: CollectorRegistry,
+        readiness_timeout: float = 1.0,
     ) -> None:
         self.heartbeat = heartbeat
         self.max_age = max_age
@@ -90,6 +94,9 @@ class ProbeState:
             if broker_url
             else None
         )
+        checks: dict[str, Check] = {"broker": self._ping_broker} if self._broker else {}
+        checks["consumer"] = self._consumer
+        self._readiness = Readiness(checks=checks, timeout=readiness_timeout)
 
     def health(self) -> tuple[int, dict[str, Any]]:
         age = self.heartbeat.age()
@@ -108,29 +115,19 @@ class ProbeState:
         }
 
     def readiness(self) -> tuple[int, dict[str, Any]]:
-        checks: dict[str, dict[str, Any]] = {}
-        if self._broker is not None:
-            start = time.perf_counter()
-            try:
-                self._broker.ping()
-                checks["broker"] = {"ok": True, "detail": "ok"}
-            except RedisError as error:
-                checks["broker"] = {"ok": False, "detail": f"{type(error).__name__}: {error}"}
-            checks["broker"]["ms"] = round((time.perf_counter() - start) * 1000, 2)
-        checks["consumer"] = {
-            "ok": self.ready and not self.draining,
-            "detail": "draining" if self.draining else ("ok" if self.ready else "starting"),
-        }
-        failing = [name for name, check in checks.items() if not check["ok"]]
-        if failing:
-            return 503, {
-                "status": "unavailable",
-                "code": "not_ready",
-                "message": f"unavailable: {', '.join(failing)}",
-                "failing": failing,
-                "checks": checks,
-            }
-        return 200, {"status": "ready", "checks": checks}
+        """The kit's readiness report (what every service's ``/ready`` answers) over the
+        broker and the consumer; one short-lived event loop per probe request."""
+        return asyncio.run(readiness_report(self._readiness))
+
+    async def _ping_broker(self) -> None:
+        assert self._broker is not None
+        await asyncio.to_thread(self._broker.ping)
+
+    async def _consumer(self) -> None:
+        if self.draining:
+            raise NotReadyError("draining")
+        if not self.ready:
+            raise NotReadyError("starting")
 
 
 def _handler(state: ProbeState) -> type[BaseHTTPRequestHandler]:

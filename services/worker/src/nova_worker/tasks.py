@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Celery, Task
-from opentelemetry import propagate
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,9 +64,9 @@ def _email_service(runtime: TaskRuntime) -> EmailService:
 
 
 def _queue_email(task: Task, email: events.Email, confirms: str | None) -> None:
-    """Queue ``send_email`` for ``email``; its delivery confirms the event ``confirms``."""
-    headers: dict[str, str] = {}
-    propagate.inject(headers)  # the e-mail's trace continues the event's
+    """Queue ``send_email`` for ``email``; its delivery confirms the event ``confirms``. The
+    Celery instrumentation (``nova_kit.events.instrument_celery``) puts the task's trace context
+    in the message: the e-mail's trace continues the event's."""
     task.app.send_task(
         SEND_EMAIL,
         kwargs={
@@ -78,7 +77,6 @@ def _queue_email(task: Task, email: events.Email, confirms: str | None) -> None:
             "confirms": confirms,
         },
         task_id=f"email:{email.key}",
-        headers=headers,
     )
 
 
