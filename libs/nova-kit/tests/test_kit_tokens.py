@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -19,7 +17,7 @@ from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
 from nova_kit.redis import create_redis
-from nova_kit.testing.tokens import TokenFactory
+from nova_kit.testing.tokens import JWKSServer, TokenFactory
 from nova_kit.tokens import (
     JWKSKeySource,
     RevocationList,
@@ -27,36 +25,6 @@ from nova_kit.tokens import (
     TokenError,
     TokenVerifier,
 )
-
-
-class JWKSServer:
-    """A real HTTP server on loopback publishing a JWKS and counting fetches."""
-
-    def __init__(self, jwks: dict[str, Any]) -> None:
-        self.jwks = jwks
-        self.fetches = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.fetches += 1
-                body = json.dumps(outer.jwks).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class FakeClock:
@@ -74,9 +42,8 @@ def factory() -> TokenFactory:
 
 @pytest.fixture
 def jwks_server(factory: TokenFactory) -> Iterator[JWKSServer]:
-    server = JWKSServer(factory.jwks())
-    yield server
-    server.close()
+    with JWKSServer(factory.jwks()) as server:
+        yield server
 
 
 def verifier_for(factory: TokenFactory, **kwargs: Any) -> TokenVerifier:

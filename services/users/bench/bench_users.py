@@ -24,18 +24,16 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from nova_kit.embedded import free_port
-from nova_kit.testing.tokens import TokenFactory
+from nova_kit.testing.tokens import JWKSServer, TokenFactory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 import benchstack
@@ -44,31 +42,6 @@ import loadgen
 DATABASE = "nova_users_bench_test"
 
 BIN = Path(sys.executable).parent
-
-
-@contextlib.contextmanager
-def jwks_server(factory: TokenFactory) -> Iterator[str]:
-    document = json.dumps(factory.jwks()).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(document)))
-            self.end_headers()
-            self.wfile.write(document)
-
-        def log_message(self, *_: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextlib.contextmanager
@@ -185,14 +158,14 @@ def main() -> int:
         workdir = Path(tmp)
         with (
             benchstack.data_services(workdir, DATABASE) as (database_url, redis_url),
-            jwks_server(factory) as jwks_url,
+            JWKSServer(factory.jwks()) as jwks,
         ):
             env = {
                 **os.environ,
                 "NOVA_ENVIRONMENT": "test",
                 "NOVA_USERS_DATABASE_URL": database_url,
                 "NOVA_USERS_REDIS_URL": redis_url,
-                "NOVA_USERS_JWKS_URL": jwks_url,
+                "NOVA_USERS_JWKS_URL": jwks.url,
                 "NOVA_USERS_LOG_LEVEL": "WARNING",
                 "NOVA_USERS_DB_POOL_SIZE": str(min(args.concurrency, 20)),
             }

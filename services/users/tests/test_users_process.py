@@ -3,13 +3,10 @@ against a JWKS endpoint over HTTP, and the migrations matching the models."""
 
 from __future__ import annotations
 
-import json
 import signal
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -21,32 +18,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from nova_kit.db import async_url
-from nova_kit.embedded import free_port
-from nova_kit.testing.tokens import TokenFactory
+from nova_kit.testing.tokens import JWKSServer, TokenFactory
 from nova_users.models import Base
 
 
 @pytest.fixture
 def jwks_url(token_factory: TokenFactory) -> Iterator[str]:
-    document = json.dumps(token_factory.jwks()).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(document)))
-            self.end_headers()
-            self.wfile.write(document)
-
-        def log_message(self, *_: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    server.shutdown()
-    server.server_close()
+    with JWKSServer(token_factory.jwks()) as server:
+        yield server.url
 
 
 def test_served_process_verifies_tokens_from_the_jwks_url(

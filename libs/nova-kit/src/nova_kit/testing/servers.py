@@ -42,6 +42,7 @@ class ThreadedServer:
         self.url = f"{self.base_url}{path}"
         options: dict[str, Any] = {
             "lifespan": lifespan,
+            "interface": "asgi3",  # uvicorn would take a bound method for ASGI 2
             "log_config": None,
             "log_level": "warning",
             "access_log": False,

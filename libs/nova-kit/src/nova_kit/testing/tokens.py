@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
+from nova_kit.testing.servers import ThreadedServer
 from nova_kit.tokens import ACCESS_TOKEN_TYPE, StaticKeySource
 
 
@@ -62,3 +64,39 @@ class TokenFactory:
 
     def service_token(self, service: str, lifetime: int = 300) -> str:
         return self.mint(f"service:{service}", roles=["service"], kind="service", lifetime=lifetime)
+
+
+class JWKSServer:
+    """A JWKS published over HTTP on loopback, as auth publishes ``/.well-known/jwks.json``.
+
+    ``with JWKSServer(factory.jwks()) as server: ... server.url``; :attr:`jwks` may be replaced
+    (a key rotation) and :attr:`fetches` counts the GETs it answered.
+    """
+
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        self.jwks = jwks
+        self.fetches = 0
+        self._server = ThreadedServer(
+            self._app, path="/.well-known/jwks.json", lifespan="off", name="jwks"
+        )
+        self.url = self._server.url
+
+    async def _app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.fetches += 1
+        body = json.dumps(self.jwks).encode()
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def close(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
