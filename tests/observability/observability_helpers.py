@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,3 +284,28 @@ def rendered_rules(values: Mapping[str, Any]) -> list[dict[str, Any]]:
             for group in document["spec"]["groups"]:
                 rules.extend({**rule, "group": group["name"]} for rule in group["rules"])
     return rules
+
+
+def exercise_account(client: httpx.Client, prefix: str) -> dict[str, str]:
+    """One new account through the gateway, touching every HTTP family of gateway, auth and
+    users: register, login, a wrong password (401), refresh, GraphQL ``me``, REST ``me`` with and
+    without a token (401), an unknown path (404). Answers the account's bearer header."""
+    email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
+    registered = client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+    assert registered.status_code == 202, registered.text
+    login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    wrong = client.post("/api/auth/login", json={"email": email, "password": "not it at all!"})
+    assert wrong.status_code == 401, wrong.text
+    refreshed = client.post(
+        "/api/auth/refresh", json={"refresh_token": login.json()["refresh_token"]}
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    me = client.post("/graphql", json={"query": "{ me { id displayName email } }"}, headers=bearer)
+    assert me.status_code == 200, me.text
+    assert me.json()["data"]["me"]["email"] == email
+    assert client.get("/api/users/me", headers=bearer).status_code == 200
+    assert client.get("/api/users/me").status_code == 401
+    assert client.get(f"/nowhere/{uuid.uuid4()}").status_code == 404
+    return bearer

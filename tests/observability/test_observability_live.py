@@ -51,6 +51,7 @@ from scripts.observe import Layout, chart_objects
 from tests.observability.observability_helpers import (
     PASSWORD,
     dashboards,
+    exercise_account,
     panels,
     register,
     tool,
@@ -243,26 +244,7 @@ def exercise(observed: Observed, *, rounds: int = 3) -> None:
     gateway = observed.stack.gateway
     with httpx.Client(base_url=gateway, timeout=30) as client:
         for _ in range(rounds):
-            email = f"live-{uuid.uuid4().hex[:8]}@example.com"
-            registered = client.post(
-                "/api/auth/register", json={"email": email, "password": PASSWORD}
-            )
-            assert registered.status_code == 202, registered.text
-            login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-            assert login.status_code == 200, login.text
-            bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
-            wrong = client.post("/api/auth/login", json={"email": email, "password": "not it!!"})
-            assert wrong.status_code == 401, wrong.text
-            refreshed = client.post(
-                "/api/auth/refresh", json={"refresh_token": login.json()["refresh_token"]}
-            )
-            assert refreshed.status_code == 200, refreshed.text
-            me = client.post(
-                "/graphql", json={"query": "{ me { id displayName email } }"}, headers=bearer
-            )
-            assert me.status_code == 200, me.text
-            assert client.get("/api/users/me", headers=bearer).status_code == 200
-            assert client.get("/api/users/me").status_code == 401
+            exercise_account(client, "live")
             client.post("/graphql", json={"query": "{ me { id } }"})
             assert client.get(f"/nowhere/{uuid.uuid4()}").status_code == 404
         # the per-account login limit

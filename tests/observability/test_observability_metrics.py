@@ -25,10 +25,10 @@ from nova_kit.events import EVENT_TASKS, create_celery_producer
 from nova_kit.testing.stack import SERVICES, Stack, running_stack
 from nova_worker.sink import SmtpSink
 from tests.observability.observability_helpers import (
-    PASSWORD,
     DocumentedMetric,
     Family,
     documented_metrics,
+    exercise_account,
     own_families,
     scrape,
     wait_for,
@@ -97,31 +97,12 @@ def sum_of(stack: Stack, family: str, labels: dict[str, str]) -> float:
 def exercise_http(stack: Stack) -> dict[str, str]:
     """Requests touching every HTTP family of gateway, auth and users; the account's bearer."""
     with httpx.Client(base_url=stack.gateway, timeout=30) as client:
-        email = f"metrics-{uuid.uuid4().hex[:8]}@example.com"
-        registered = client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
-        assert registered.status_code == 202, registered.text
-        login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-        assert login.status_code == 200, login.text
-        bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        wrong = client.post("/api/auth/login", json={"email": email, "password": "not it at all!"})
-        assert wrong.status_code == 401, wrong.text
-        refreshed = client.post(
-            "/api/auth/refresh", json={"refresh_token": login.json()["refresh_token"]}
-        )
-        assert refreshed.status_code == 200, refreshed.text
-        me = client.post(
-            "/graphql", json={"query": "{ me { id displayName email } }"}, headers=bearer
-        )
-        assert me.status_code == 200, me.text
-        assert me.json()["data"]["me"]["email"] == email
-        assert client.get("/api/users/me", headers=bearer).status_code == 200
-        assert client.get("/api/users/me").status_code == 401
-        assert client.get(f"/nowhere/{uuid.uuid4()}").status_code == 404
+        bearer = exercise_account(client, "metrics")
     with httpx.Client(timeout=30) as direct:
-        assert direct.get(f"{stack.urls['users']}/api/users/{uuid.uuid4()}").status_code in {
-            401,
-            404,
-        }
+        # users' own port: public profiles need no token; an unknown id is a 404
+        unknown = direct.get(f"{stack.urls['users']}/api/users/{uuid.uuid4()}")
+        assert unknown.status_code == 404, unknown.text
+        assert unknown.json()["code"] == "user_not_found"
     return bearer
 
 
