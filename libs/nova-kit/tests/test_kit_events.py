@@ -18,6 +18,15 @@ from nova_kit.events import (
 from nova_kit.tracing import ExportAwareTracerProvider, configure_tracing
 
 
+def empty_events_queue(redis_url: str) -> None:
+    """Messages other tests left on the shared queue must not be read as this test's."""
+    client = Redis.from_url(redis_url)
+    try:
+        client.delete(f"{BROKER_KEY_PREFIX}{EVENTS_QUEUE}")
+    finally:
+        client.close()
+
+
 def published_headers(redis_url: str) -> dict[str, str]:
     client = Redis.from_url(redis_url)
     try:
@@ -33,6 +42,7 @@ def test_an_event_carries_the_trace_it_was_given_not_the_current_one(redis_url: 
     """The outbox publishes from a thread of its own, after the request: the trace context the
     row kept is the one the worker continues, whatever span is current when it is sent."""
     configure_tracing("kit-test")  # the Celery instrumentation's spans, as in a service
+    empty_events_queue(redis_url)
     producer = create_celery_producer(redis_url)
     request_trace = os.urandom(16).hex()
     kept = {"traceparent": f"00-{request_trace}-{os.urandom(8).hex()}-01"}

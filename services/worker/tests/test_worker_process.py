@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 from celery import Celery
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 from redis import Redis
 from worker_probe_tasks import RECORD_EFFECT
 from worker_testing import fetch, metric_value, metrics_text, wait_until
@@ -24,6 +26,7 @@ from nova_kit.embedded import EmbeddedRedis
 from nova_kit.events import create_celery_producer
 from nova_kit.testing.plugin import StartService
 from nova_kit.testing.processes import ServiceProcess
+from nova_kit.tracing import configure_tracing
 from nova_worker.sink import SmtpSink
 
 if TYPE_CHECKING:
@@ -260,17 +263,24 @@ def test_a_task_continues_the_publishers_trace(
 ) -> None:
     worker = start_worker(database_url=clean_worker_db, sink=smtp_sink, NOVA_WORKER_LOG_JSON="true")
     trace_id = uuid.uuid4().hex
-    producer.send_task(
-        "nova.worker.send_email",
-        kwargs={
-            "to": "trace@example.com",
-            "template": "plain",
-            "context": {"subject": "traced", "body": "hello"},
-            "idempotency_key": "trace-1",
-        },
-        queue="default",
-        headers={"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"},
-    )
+    # The publisher is inside a request's trace, as a service is: the Celery instrumentation's
+    # PRODUCER span continues it and the message carries that span's context.
+    configure_tracing("worker-test")
+    parent = propagate.extract({"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"})
+    token = otel_context.attach(parent)
+    try:
+        producer.send_task(
+            "nova.worker.send_email",
+            kwargs={
+                "to": "trace@example.com",
+                "template": "plain",
+                "context": {"subject": "traced", "body": "hello"},
+                "idempotency_key": "trace-1",
+            },
+            queue="default",
+        )
+    finally:
+        otel_context.detach(token)
     wait_until(smtp_sink.messages, timeout=30, what="the e-mail")
 
     def sent_log() -> list[dict[str, object]]:
