@@ -92,6 +92,7 @@ test-python: setup ## the Python suites (embedded servers, or NOVA_TEST_DATABASE
 test-frontend: setup ## the frontend: Vitest, generated types up to date, Playwright in Debian's Chromium
 	npm test --prefix frontend
 	npm run --prefix frontend codegen:check
+	npm run --prefix frontend codegen:rest:check
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
@@ -125,7 +126,7 @@ lint: setup ## ruff, mypy --strict, actionlint, Biome, tsc; known vulnerabilitie
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/mypy libs/nova-kit/src services/auth/src services/users/src services/gateway/src services/worker/src \
 	  deploy/render.py deploy/containers/run.py tests/deploy tests/observability tests/e2e tests/resilience tests/attack scripts/devstack.py scripts/bench.py \
-	  scripts/loadgen.py scripts/benchstack.py scripts/audit.py scripts/observe.py \
+	  scripts/loadgen.py scripts/benchstack.py scripts/audit.py scripts/observe.py scripts/openapi.py \
 	  libs/nova-kit/tests services/auth/tests services/users/tests services/gateway/tests services/worker/tests
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 	npm run --prefix frontend lint
@@ -140,6 +141,10 @@ format: setup ## apply ruff's fixes and formatting
 .PHONY: supergraph
 supergraph: setup ## compose deploy/supergraph.graphql from every service's subgraph SDL
 	scripts/supergraph.sh
+
+.PHONY: openapi
+openapi: setup ## write frontend/openapi.json (the gateway's merged REST document) and its TS types
+	npm run --prefix frontend codegen:rest
 
 .PHONY: supergraph-check
 supergraph-check: setup ## fail when deploy/supergraph.graphql differs from a fresh composition
