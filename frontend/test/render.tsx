@@ -4,6 +4,7 @@ import type { ReactNode } from "react";
 import { vi } from "vitest";
 import { createApolloClient } from "@/lib/apollo";
 import { SessionProvider } from "@/lib/session";
+import { EXPIRES_AT_KEY } from "@/lib/session-clock";
 
 export const router = {
   push: vi.fn(),
@@ -25,8 +26,15 @@ export const account = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-/** The app's providers around `ui` (the session probe is the first scripted request). */
-export function renderApp(ui: ReactNode) {
+/**
+ * The app's providers around `ui`. A browser that signed in before (the default) probes the
+ * session first (the first scripted request); a visitor who never did (`signedIn: false`) sends
+ * nothing until they act.
+ */
+export function renderApp(ui: ReactNode, { signedIn = true }: { signedIn?: boolean } = {}) {
+  if (signedIn && window.localStorage.getItem(EXPIRES_AT_KEY) === null) {
+    window.localStorage.setItem(EXPIRES_AT_KEY, String(Date.now() + 600_000));
+  }
   const client = createApolloClient();
   return render(
     <ApolloProvider client={client}>

@@ -23,8 +23,9 @@ import { authApi, type SessionResponse } from "./rest";
 import {
   clearExpiresAt,
   EXPIRES_AT_KEY,
+  mayHaveSession,
   readExpiresAt,
-  recordExpiresIn,
+  recordSession,
   refreshDelay,
 } from "./session-clock";
 
@@ -62,20 +63,31 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [endReason, setEndReason] = useState<Session["endReason"]>(null);
 
   const reload = useCallback(async () => {
+    const signedOut = () => {
+      clearExpiresAt();
+      setAccount(null);
+      setStatus((previous) => {
+        if (previous === "authenticated") setEndReason((reason) => reason ?? "expired");
+        return "anonymous";
+      });
+    };
+    // No session was started in this browser, or it is over: asking could only answer 401.
+    if (!mayHaveSession()) return signedOut();
     try {
+      const expiresAt = readExpiresAt();
+      // An access token known to have expired is refreshed first rather than refused first.
+      if (expiresAt !== null && expiresAt <= Date.now() && !(await refreshSession())) {
+        return signedOut();
+      }
       const view = await authApi.me({ probe: true });
       setAccount(accountFromRest(view));
       setStatus("authenticated");
       setExpiresAt(readExpiresAt());
     } catch (error) {
-      setAccount(null);
       if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
-        clearExpiresAt();
-        setStatus((previous) => {
-          if (previous === "authenticated") setEndReason((reason) => reason ?? "expired");
-          return "anonymous";
-        });
+        signedOut();
       } else {
+        setAccount(null);
         setStatus("unavailable");
       }
     }
@@ -117,7 +129,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [status, expiresAt, client]);
 
   const signedIn = useCallback((response: SessionResponse) => {
-    setExpiresAt(recordExpiresIn(response.expires_in));
+    setExpiresAt(recordSession(response.expires_in, response.refresh_expires_in));
     setAccount(accountFromRest(response.account));
     setEndReason(null);
     setStatus("authenticated");
