@@ -1,8 +1,10 @@
 import { ApolloProvider } from "@apollo/client/react";
+import { QueryClientProvider } from "@tanstack/react-query";
 import { render } from "@testing-library/react";
 import type { ReactNode } from "react";
 import { vi } from "vitest";
 import { createApolloClient } from "@/lib/apollo";
+import { createQueryClient } from "@/lib/query";
 import { SessionProvider } from "@/lib/session";
 import { EXPIRES_AT_KEY } from "@/lib/session-clock";
 
@@ -38,7 +40,9 @@ export function renderApp(ui: ReactNode, { signedIn = true }: { signedIn?: boole
   const client = createApolloClient();
   return render(
     <ApolloProvider client={client}>
-      <SessionProvider>{ui}</SessionProvider>
+      <QueryClientProvider client={createQueryClient()}>
+        <SessionProvider>{ui}</SessionProvider>
+      </QueryClientProvider>
     </ApolloProvider>,
   );
 }

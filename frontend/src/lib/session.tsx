@@ -7,6 +7,7 @@
  */
 
 import { useApolloClient } from "@apollo/client/react";
+import { useQueryClient } from "@tanstack/react-query";
 import {
   createContext,
   type ReactNode,
@@ -57,6 +58,12 @@ export function useSession(): Session {
 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const client = useApolloClient();
+  const queryClient = useQueryClient();
+  /** Drop every cached answer of the ended session: Apollo's and TanStack Query's. */
+  const forget = useCallback(async () => {
+    queryClient.clear();
+    await client.clearStore();
+  }, [client, queryClient]);
   const [status, setStatus] = useState<SessionStatus>("loading");
   const [account, setAccount] = useState<Account | null>(null);
   const [expiresAt, setExpiresAt] = useState<number | null>(null);
@@ -102,7 +109,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     const onStorage = (event: StorageEvent) => {
       if (event.key !== EXPIRES_AT_KEY && event.key !== null) return;
       if (event.newValue === null) {
-        void client.clearStore();
+        void forget();
         void reload();
       } else {
         setExpiresAt(readExpiresAt());
@@ -110,7 +117,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     };
     window.addEventListener("storage", onStorage);
     return () => window.removeEventListener("storage", onStorage);
-  }, [client, reload]);
+  }, [forget, reload]);
 
   // Silent refresh a little before the access token expires.
   useEffect(() => {
@@ -119,14 +126,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       if (await refreshSession()) {
         setExpiresAt(readExpiresAt());
       } else {
-        await client.clearStore();
+        await forget();
         setAccount(null);
         setEndReason("expired");
         setStatus("anonymous");
       }
     }, refreshDelay(expiresAt));
     return () => window.clearTimeout(timer);
-  }, [status, expiresAt, client]);
+  }, [status, expiresAt, forget]);
 
   const signedIn = useCallback((response: SessionResponse) => {
     setExpiresAt(recordSession(response.expires_in, response.refresh_expires_in));
@@ -142,24 +149,24 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         else await authApi.logout();
       } finally {
         clearExpiresAt();
-        await client.clearStore();
+        await forget();
         setAccount(null);
         setEndReason("signed-out");
         setStatus("anonymous");
       }
     },
-    [client],
+    [forget],
   );
 
   const ended = useCallback(
     async (reason: Exclude<Session["endReason"], null>) => {
       clearExpiresAt();
-      await client.clearStore();
+      await forget();
       setAccount(null);
       setEndReason(reason);
       setStatus("anonymous");
     },
-    [client],
+    [forget],
   );
 
   const value = useMemo<Session>(

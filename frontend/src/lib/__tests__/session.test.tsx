@@ -1,8 +1,10 @@
 import { ApolloProvider } from "@apollo/client/react";
+import { QueryClientProvider } from "@tanstack/react-query";
 import { act, render, screen, waitFor } from "@testing-library/react";
 import { json, scriptFetch } from "../../../test/fetch";
 import { account } from "../../../test/render";
 import { createApolloClient } from "../apollo";
+import { createQueryClient } from "../query";
 import { SessionProvider, useSession } from "../session";
 import { EXPIRES_AT_KEY, SESSION_UNTIL_KEY } from "../session-clock";
 
@@ -19,9 +21,11 @@ function Status() {
 function renderSession() {
   return render(
     <ApolloProvider client={createApolloClient()}>
-      <SessionProvider>
-        <Status />
-      </SessionProvider>
+      <QueryClientProvider client={createQueryClient()}>
+        <SessionProvider>
+          <Status />
+        </SessionProvider>
+      </QueryClientProvider>
     </ApolloProvider>,
   );
 }
