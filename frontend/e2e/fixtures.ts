@@ -1,0 +1,54 @@
+import { type BrowserContext, test as base, expect, type Page } from "@playwright/test";
+
+/**
+ * `test` for every spec: besides Playwright's own fixtures it fails a test in which a page logged
+ * an error (or threw) while the visitor was signed out — a visitor who has not signed in during
+ * the test and holds no session cookie. Such a visitor makes no request that fails: the session
+ * provider asks nothing without a session, so a 401 on a public page is a bug, not noise.
+ *
+ * Not counted: a refused login or registration (the answer is about the credentials typed) and
+ * anything after the test signed in (an expired or revoked session answers 401 by design).
+ */
+const SESSION_COOKIES = new Set(["nova_at", "nova_rt"]);
+const CREDENTIAL_CHECKS = /\/api\/auth\/(login|register)$/;
+
+async function signedOut(context: BrowserContext): Promise<boolean> {
+  try {
+    return !(await context.cookies()).some((cookie) => SESSION_COOKIES.has(cookie.name));
+  } catch {
+    return false; // the context is closing: nothing to judge
+  }
+}
+
+export const test = base.extend<{ signedOutConsole: undefined }>({
+  signedOutConsole: [
+    async ({ context }, use) => {
+      let signedInOnce = false;
+      const found: Promise<string | null>[] = [];
+      const record = (page: Page, what: string) => {
+        if (signedInOnce) return;
+        const at = page.url();
+        found.push(signedOut(context).then((out) => (out ? `${what} on ${at}` : null)));
+      };
+      const watch = (page: Page) => {
+        page.on("console", (message) => {
+          if (message.type() !== "error") return;
+          if (CREDENTIAL_CHECKS.test(message.location().url)) return;
+          record(page, `${message.text()} (${message.location().url})`);
+        });
+        page.on("pageerror", (error) => record(page, `uncaught: ${error.message}`));
+      };
+      context.on("response", (response) => {
+        if (/\/api\/auth\/login$/.test(response.url()) && response.ok()) signedInOnce = true;
+      });
+      for (const page of context.pages()) watch(page);
+      context.on("page", watch);
+      await use(undefined);
+      const errors = (await Promise.all(found)).filter((error) => error !== null);
+      expect(errors, "console errors while signed out").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
