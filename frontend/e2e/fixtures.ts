@@ -2,7 +2,7 @@ import { type BrowserContext, test as base, expect, type Page } from "@playwrigh
 
 /**
  * `test` for every spec: besides Playwright's own fixtures it fails a test in which a page logged
- * an error (or threw) while the visitor was signed out — a visitor who has not signed in during
+ * an error (or threw) on one of the frontend's pages while the visitor was signed out — a visitor who has not signed in during
  * the test and holds no session cookie. Such a visitor makes no request that fails: the session
  * provider asks nothing without a session, so a 401 on a public page is a bug, not noise.
  *
@@ -22,12 +22,14 @@ async function signedOut(context: BrowserContext): Promise<boolean> {
 
 export const test = base.extend<{ signedOutConsole: undefined }>({
   signedOutConsole: [
-    async ({ context }, use) => {
+    async ({ context, baseURL }, use) => {
+      const origin = new URL(baseURL ?? "http://127.0.0.1:3000").origin;
       let signedInOnce = false;
       const found: Promise<string | null>[] = [];
       const record = (page: Page, what: string) => {
-        if (signedInOnce) return;
         const at = page.url();
+        // Only the frontend's pages: the services' own pages (API docs, metrics) are not its.
+        if (signedInOnce || !at.startsWith(origin)) return;
         found.push(signedOut(context).then((out) => (out ? `${what} on ${at}` : null)));
       };
       const watch = (page: Page) => {

@@ -28,6 +28,20 @@ export const account = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+/** A profile as the users service answers it (REST, snake_case). */
+export const restProfile = (overrides: Record<string, unknown> = {}) => ({
+  id: account().id,
+  display_name: "Ada Lovelace",
+  bio: null,
+  avatar_url: null,
+  locale: "en-GB",
+  timezone: "Europe/London",
+  created_at: "2026-01-02T10:00:00Z",
+  updated_at: "2026-01-02T10:00:00Z",
+  deleted_at: null,
+  ...overrides,
+});
+
 /**
  * The app's providers around `ui`. A browser that signed in before (the default) probes the
  * session first (the first scripted request); a visitor who never did (`signedIn: false`) sends

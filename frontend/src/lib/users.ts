@@ -6,7 +6,12 @@
  */
 
 import { useMutation, useQuery } from "@apollo/client/react";
-import { keepPreviousData, useQueryClient, useQuery as useRestQuery } from "@tanstack/react-query";
+import {
+  keepPreviousData,
+  type UseQueryResult,
+  useQueryClient,
+  useQuery as useRestQuery,
+} from "@tanstack/react-query";
 import { useCallback, useEffect, useRef } from "react";
 import {
   AdminUsersQuery,
@@ -46,6 +51,17 @@ function asApiError(error: unknown): ApiError | null {
   return error instanceof ApiError
     ? error
     : new ApiError(errorMessage(error), { code: "network_error", status: 0 });
+}
+
+/** A REST query's state in the screens' shape (a reload asks again even if fresh). */
+function restLoaded<T>(query: UseQueryResult<T>): Loaded<T> {
+  return {
+    source: "rest",
+    data: query.data,
+    loading: query.isFetching,
+    error: asApiError(query.error),
+    reload: () => void query.refetch(),
+  };
 }
 
 /**
@@ -88,8 +104,6 @@ export function useMyProfile(): Loaded<UserProfile> {
   const { refetch } = graphql;
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
   useRevalidateOnShow(source === "graphql" ? reloadGraphQL : null);
-  const { refetch: refetchRest } = rest;
-  const reloadRest = useCallback(() => void refetchRest(), [refetchRest]);
   if (source === "graphql") {
     return {
       source,
@@ -99,13 +113,7 @@ export function useMyProfile(): Loaded<UserProfile> {
       reload: reloadGraphQL,
     };
   }
-  return {
-    source,
-    data: rest.data,
-    loading: rest.isFetching,
-    error: asApiError(rest.error),
-    reload: reloadRest,
-  };
+  return restLoaded(rest);
 }
 
 export function useUpdateProfile(): (changes: ProfileChanges) => Promise<UserProfile> {
@@ -181,8 +189,6 @@ export function useAdminUsers(params: UsersPageParams): Loaded<UsersPage> {
     // The page on screen stays while the next one loads (as GraphQL's previous answer does).
     placeholderData: keepPreviousData,
   });
-  const { refetch: refetchRest } = rest;
-  const reloadRest = useCallback(() => void refetchRest(), [refetchRest]);
   const { refetch } = graphql;
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
   useRevalidateOnShow(source === "graphql" ? reloadGraphQL : null);
@@ -202,13 +208,7 @@ export function useAdminUsers(params: UsersPageParams): Loaded<UsersPage> {
       reload: reloadGraphQL,
     };
   }
-  return {
-    source,
-    data: rest.data,
-    loading: rest.isFetching,
-    error: asApiError(rest.error),
-    reload: reloadRest,
-  };
+  return restLoaded(rest);
 }
 
 export function useRestoreUser(): (id: string) => Promise<UserProfile> {

@@ -3,23 +3,14 @@ import { QueryClientProvider } from "@tanstack/react-query";
 import { act, renderHook, waitFor } from "@testing-library/react";
 import type { ReactNode } from "react";
 import { json, scriptFetch } from "../../../test/fetch";
-import { account } from "../../../test/render";
+import { account, restProfile } from "../../../test/render";
 import { createApolloClient } from "../apollo";
 import { DATA_SOURCE_KEY } from "../data-source";
 import { createQueryClient } from "../query";
 import { restKeys, useAdminUsers, useMyProfile, useUpdateProfile } from "../users";
 
-const profile = (overrides: Record<string, unknown> = {}) => ({
-  id: account().id,
-  display_name: "Ada",
-  bio: null,
-  avatar_url: null,
-  locale: null,
-  timezone: null,
-  created_at: "2026-01-02T10:00:00Z",
-  updated_at: "2026-01-02T10:00:00Z",
-  ...overrides,
-});
+const profile = (overrides: Record<string, unknown> = {}) =>
+  restProfile({ display_name: "Ada", ...overrides });
 const page = (names: string[], endCursor: string | null) =>
   json({
     edges: names.map((name, index) => ({
