@@ -6,8 +6,8 @@ import { type BrowserContext, test as base, expect, type Page } from "@playwrigh
  * the test and holds no session cookie. Such a visitor makes no request that fails: the session
  * provider asks nothing without a session, so a 401 on a public page is a bug, not noise.
  *
- * Not counted: a refused login or registration (the answer is about the credentials typed) and
- * anything after the test signed in (an expired or revoked session answers 401 by design).
+ * Not counted: a refused login or registration (the answer is about the credentials typed), the
+ * status of the page's own document (the 404 page answers 404), and anything after the test signed in (an expired or revoked session answers 401 by design).
  */
 const SESSION_COOKIES = new Set(["nova_at", "nova_rt"]);
 const CREDENTIAL_CHECKS = /\/api\/auth\/(login|register)$/;
@@ -35,8 +35,11 @@ export const test = base.extend<{ signedOutConsole: undefined }>({
       const watch = (page: Page) => {
         page.on("console", (message) => {
           if (message.type() !== "error") return;
-          if (CREDENTIAL_CHECKS.test(message.location().url)) return;
-          record(page, `${message.text()} (${message.location().url})`);
+          const source = message.location().url;
+          if (CREDENTIAL_CHECKS.test(source)) return;
+          // The page's own status (a 404 page answers 404): the test asserts it, not an error.
+          if (source === page.url()) return;
+          record(page, `${message.text()} (${source})`);
         });
         page.on("pageerror", (error) => record(page, `uncaught: ${error.message}`));
       };

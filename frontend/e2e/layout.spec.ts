@@ -67,7 +67,7 @@ test.describe("the header at 375 px", () => {
     const menu = header.getByRole("button", { name: "Menu" });
     const toggle = header.getByRole("group", { name: "Data source" });
     // The session is known (signed out) once the page has hydrated: the menu works from then.
-    await expect(header.getByRole("link", { name: "Log in" })).toBeAttached();
+    await expect(header.getByRole("link", { name: "Log in", includeHidden: true })).toBeAttached();
     await expect(menu).toBeVisible();
     await expect(toggle).toBeHidden();
 
