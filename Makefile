@@ -87,6 +87,7 @@ test-python: setup ## the Python suites (embedded servers, or NOVA_TEST_DATABASE
 test-frontend: setup ## the frontend: Vitest, generated types up to date, Playwright in Debian's Chromium
 	npm test --prefix frontend
 	npm run --prefix frontend codegen:check
+	npm run --prefix frontend codegen:rest:check
 	@scripts/ensure-system-tools.sh browser
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm run --prefix frontend e2e
 
@@ -120,7 +121,7 @@ lint: setup ## ruff, mypy --strict, actionlint, Biome, tsc; known vulnerabilitie
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/mypy libs/nova-kit/src services/auth/src services/users/src services/gateway/src services/worker/src \
 	  deploy/render.py deploy/containers/run.py tests/deploy tests/observability tests/e2e tests/resilience tests/attack scripts/devstack.py scripts/bench.py \
-	  scripts/loadgen.py scripts/benchstack.py scripts/audit.py scripts/observe.py \
+	  scripts/loadgen.py scripts/benchstack.py scripts/audit.py scripts/observe.py scripts/openapi.py \
 	  libs/nova-kit/tests services/auth/tests services/users/tests services/gateway/tests services/worker/tests
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 	npm run --prefix frontend lint
@@ -135,6 +136,10 @@ format: setup ## apply ruff's fixes and formatting
 .PHONY: supergraph
 supergraph: setup ## compose deploy/supergraph.graphql from every service's subgraph SDL
 	scripts/supergraph.sh
+
+.PHONY: openapi
+openapi: setup ## write frontend/openapi.json (the gateway's merged REST document) and its TS types
+	npm run --prefix frontend codegen:rest
 
 .PHONY: supergraph-check
 supergraph-check: setup ## fail when deploy/supergraph.graphql differs from a fresh composition

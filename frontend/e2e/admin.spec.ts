@@ -1,5 +1,5 @@
-import { expect, test } from "@playwright/test";
 import { expectAccessible } from "./a11y";
+import { expect, test } from "./fixtures";
 import {
   apiRegister,
   chooseSource,

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { register, screenshot, uniqueEmail } from "./helpers";
 
 const JWT = /eyJ[\w-]+\.[\w-]+\.[\w-]+/;

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 
 test("switching the data source in one tab switches it in the others", async ({ context }) => {
   const first = await context.newPage();

@@ -79,6 +79,12 @@ type GraphQLUser = ProfileFieldsFragment & {
   lastLoginAt?: string | null;
 };
 
+const STATUS: Record<GraphQLAccountStatus, AccountStatus> = {
+  ACTIVE: "active",
+  DISABLED: "disabled",
+  DELETED: "deleted",
+};
+
 export function profileFromGraphQL(user: GraphQLUser): UserProfile {
   return {
     id: user.id,
@@ -92,7 +98,7 @@ export function profileFromGraphQL(user: GraphQLUser): UserProfile {
     deletedAt: user.deletedAt ?? null,
     email: user.email ?? null,
     roles: user.roles ?? null,
-    status: user.status ? (user.status.toLowerCase() as AccountStatus) : null,
+    status: user.status ? STATUS[user.status] : null,
     lastLoginAt: user.lastLoginAt ?? null,
   };
 }

@@ -4,9 +4,8 @@
  * session — a 401 triggers one refresh; if the refresh fails the user is sent to the login page.
  */
 
-import { ApiError, apiErrorFromResponse } from "./errors";
 import { loginUrl } from "./next-path";
-import { clearExpiresAt, readExpiresAt, recordExpiresIn } from "./session-clock";
+import { clearExpiresAt, readExpiresAt, recordSession } from "./session-clock";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** Auth calls whose answer is about the credentials sent, not about an expired session. */
@@ -100,23 +99,6 @@ export async function apiFetch(path: string, init: ApiRequestInit = {}): Promise
   return response;
 }
 
-/** `apiFetch` that answers the parsed JSON body (undefined for 204) or throws an ApiError. */
-export async function apiJson<T>(path: string, init: ApiRequestInit = {}): Promise<T> {
-  let response: Response;
-  try {
-    response = await apiFetch(path, init);
-  } catch {
-    throw new ApiError("The server could not be reached. Check your connection and try again.", {
-      code: "network_error",
-      status: 0,
-    });
-  }
-  if (!response.ok) throw await apiErrorFromResponse(response);
-  if (response.status === 204) return undefined as T;
-  const text = await response.text();
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
 // --- refresh -----------------------------------------------------------------------------------
 
 let inflight: Promise<boolean> | null = null;
@@ -130,6 +112,13 @@ function locks(): LockManagerLike | null {
   return candidate && typeof candidate.request === "function" ? candidate : null;
 }
 
+/** A number of seconds from the refresh answer (read without trusting its shape). */
+function lifetime(body: unknown, key: "expires_in" | "refresh_expires_in"): number | undefined {
+  if (typeof body !== "object" || body === null || !(key in body)) return undefined;
+  const value: unknown = Reflect.get(body, key);
+  return typeof value === "number" ? value : undefined;
+}
+
 async function refreshNow(seenExpiresAt: number | null): Promise<boolean> {
   // Another tab may have refreshed while this one waited for the lock: its cookies are ours.
   const latest = readExpiresAt();
@@ -141,8 +130,8 @@ async function refreshNow(seenExpiresAt: number | null): Promise<boolean> {
     return false;
   }
   if (response.ok) {
-    const body = (await response.json().catch(() => ({}))) as { expires_in?: unknown };
-    recordExpiresIn(typeof body.expires_in === "number" ? body.expires_in : 300);
+    const body: unknown = await response.json().catch(() => null);
+    recordSession(lifetime(body, "expires_in") ?? 300, lifetime(body, "refresh_expires_in"));
     return true;
   }
   if (response.status === 409) {

@@ -1,56 +1,83 @@
 /**
- * The gateway's REST API, typed. Bodies and field names are the services' own
- * (`services/auth/.../schemas.py`, `services/users/.../schemas.py`): snake_case on the wire.
+ * The gateway's REST API, typed from its merged OpenAPI document (`openapi.json`, generated into
+ * `src/rest/schema.d.ts` by `npm run codegen:rest`): paths, parameters, bodies and answers are
+ * the services' own, snake_case on the wire. Requests go through `apiFetch`, so the session rules
+ * of `http.ts` (CSRF header, cookie sessions, one refresh on 401) apply to every call.
  */
 
-import { apiErrorFromResponse } from "./errors";
-import { apiFetch, apiJson } from "./http";
+import createClient, { type Client } from "openapi-fetch";
+import type { components, paths } from "@/rest/schema";
+import { ApiError, apiErrorFromResponse } from "./errors";
+import { type ApiRequestInit, apiFetch } from "./http";
 
-export type AccountStatus = "active" | "disabled" | "deleted";
-
-export interface AccountView {
-  id: string;
-  email: string;
-  email_verified: boolean;
-  roles: string[];
-  status: AccountStatus;
-  created_at: string;
-  last_login_at: string | null;
-  password_changed_at?: string;
-}
-
-/** Auth answer in cookie mode: the tokens stay in httpOnly cookies, `expires_in` remains. */
-export interface SessionResponse {
-  expires_in: number;
-  refresh_expires_in?: number;
-  token_type?: string;
-  account: AccountView;
-}
-
-export interface ProfileRead {
-  id: string;
-  display_name: string;
-  bio: string | null;
-  avatar_url: string | null;
-  locale: string | null;
-  timezone: string | null;
-  created_at: string;
-  updated_at: string;
-  deleted_at?: string | null;
-}
-
-export interface ProfilePage {
-  edges: { cursor: string; node: ProfileRead }[];
-  page_info: { has_next_page: boolean; end_cursor: string | null };
-}
-
+type Schemas = components["schemas"];
+export type AccountView = Schemas["AuthAccountView"];
+export type AccountStatus = AccountView["status"];
+/** Auth answer in cookie mode: the gateway moves both tokens into httpOnly cookies. */
+export type SessionResponse = Omit<Schemas["AuthTokenResponse"], "access_token" | "refresh_token">;
+export type RegistrationAccepted = Schemas["AuthRegistrationAccepted"];
+export type ProfileRead = Schemas["UsersProfileRead"];
+export type ProfilePage = Schemas["UsersProfilePage"];
 /** `PATCH /api/users/me`: only the fields sent change; `null` clears an optional one. */
-export interface ProfilePatch {
-  display_name?: string;
-  bio?: string | null;
-  avatar_url?: string | null;
-  locale?: string | null;
-  timezone?: string | null;
+export type ProfilePatch = Schemas["UsersProfileUpdate"];
+
+type SessionOptions = Pick<ApiRequestInit, "cookieSession" | "onSessionEnd">;
+
+/**
+ * openapi-fetch's `fetch`: the prepared request through `apiFetch` (same-origin path, session
+ * rules); an answer that is not 2xx, or no answer, rejects with an {@link ApiError}.
+ */
+export function sessionFetch(
+  options: SessionOptions = {},
+): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const url = new URL(request.url);
+    const body = request.body === null ? undefined : await request.text();
+    let response: Response;
+    try {
+      response = await apiFetch(`${url.pathname}${url.search}`, {
+        ...options,
+        method: request.method,
+        headers: request.headers,
+        rawBody: body || undefined,
+        signal: request.signal,
+      });
+    } catch {
+      throw new ApiError("The server could not be reached. Check your connection and try again.", {
+        code: "network_error",
+        status: 0,
+      });
+    }
+    if (!response.ok) throw await apiErrorFromResponse(response);
+    return response;
+  };
+}
+
+const plainFetch = sessionFetch();
+const cookieFetch = sessionFetch({ cookieSession: true });
+/** Credentials are checked, not a session: a refused one must not end the session. */
+const quietFetch = sessionFetch({ cookieSession: true, onSessionEnd: "return" });
+
+let current: { origin: string; client: Client<paths> } | null = null;
+
+/** The typed client for this page's origin (the gateway is reached same-origin). */
+function api(): Client<paths> {
+  const origin = window.location.origin;
+  if (current?.origin !== origin) {
+    current = { origin, client: createClient<paths>({ baseUrl: origin, fetch: plainFetch }) };
+  }
+  return current.client;
+}
+
+/** The answer's data; a 2xx without the body the schema promises is a server fault. */
+function required<D>(result: { data?: D; response: Response }): D {
+  if (result.data === undefined) {
+    throw new ApiError("The server answered without data.", {
+      code: "server_error",
+      status: result.response.status,
+    });
+  }
+  return result.data;
 }
 
 export interface ListUsersParams {
@@ -60,76 +87,72 @@ export interface ListUsersParams {
   includeDeleted?: boolean;
 }
 
-const segment = (id: string) => encodeURIComponent(id);
-
-/** `POST /api/auth/register`: 202, the same for a new and an existing address (no enumeration). */
-export interface RegistrationAccepted {
-  status: "accepted";
-  message: string;
-}
-
 export const authApi = {
-  register: (body: { email: string; password: string; display_name?: string | null }) =>
-    apiJson<RegistrationAccepted>("/api/auth/register", {
-      method: "POST",
-      json: body,
-      cookieSession: true,
-    }),
-  login: (body: { email: string; password: string }) =>
-    apiJson<SessionResponse>("/api/auth/login", {
-      method: "POST",
-      json: body,
-      cookieSession: true,
-    }),
-  logout: () =>
-    apiJson<void>("/api/auth/logout", {
-      method: "POST",
-      cookieSession: true,
-      onSessionEnd: "return",
-    }),
-  logoutAll: () => apiJson<void>("/api/auth/logout-all", { method: "POST", cookieSession: true }),
+  /** 202, the same for a new and an existing address (no enumeration). */
+  register: async (body: Schemas["AuthRegisterRequest"]): Promise<RegistrationAccepted> =>
+    required(await api().POST("/api/auth/register", { body, fetch: cookieFetch })),
+  login: async (body: Schemas["AuthLoginRequest"]): Promise<SessionResponse> =>
+    required(await api().POST("/api/auth/login", { body, fetch: cookieFetch })),
+  logout: async (): Promise<void> => {
+    // The gateway adds the refresh cookie's token to the (JSON object) body.
+    await api().POST("/api/auth/logout", { body: {}, fetch: quietFetch });
+  },
+  logoutAll: async (): Promise<void> => {
+    await api().POST("/api/auth/logout-all", { fetch: cookieFetch });
+  },
   /**
    * Change the password. The answer's body is never read: it would carry the new session's
    * tokens unless the gateway turns them into cookies, and JavaScript must not see tokens.
    */
-  changePassword: async (body: { current_password: string; new_password: string }) => {
-    const response = await apiFetch("/api/auth/change-password", {
-      method: "POST",
-      json: body,
-      cookieSession: true,
+  changePassword: async (body: Schemas["AuthChangePasswordRequest"]): Promise<void> => {
+    const { response } = await api().POST("/api/auth/change-password", {
+      body,
+      fetch: cookieFetch,
+      parseAs: "stream",
     });
-    if (!response.ok) throw await apiErrorFromResponse(response);
     await response.body?.cancel();
   },
   /** The signed-in account; `probe` answers 401 instead of redirecting to the login page. */
-  me: (options: { probe?: boolean } = {}) =>
-    apiJson<AccountView>("/api/auth/me", { onSessionEnd: options.probe ? "return" : "redirect" }),
+  me: async (options: { probe?: boolean } = {}): Promise<AccountView> =>
+    required(
+      await api().GET("/api/auth/me", {
+        fetch: options.probe ? sessionFetch({ onSessionEnd: "return" }) : plainFetch,
+      }),
+    ),
   /** Delete the account; in cookie mode the gateway also clears the session cookies. */
-  deleteAccount: (password: string) =>
-    apiJson<void>("/api/auth/me", {
-      method: "DELETE",
-      json: { password },
-      cookieSession: true,
-    }),
+  deleteAccount: async (password: string): Promise<void> => {
+    await api().DELETE("/api/auth/me", { body: { password }, fetch: cookieFetch });
+  },
 };
 
 export const usersApi = {
-  me: () => apiJson<ProfileRead>("/api/users/me"),
-  updateMe: (patch: ProfilePatch) =>
-    apiJson<ProfileRead>("/api/users/me", { method: "PATCH", json: patch }),
-  get: (id: string, includeDeleted = false) =>
-    apiJson<ProfileRead>(
-      `/api/users/${segment(id)}${includeDeleted ? "?include_deleted=true" : ""}`,
+  me: async (): Promise<ProfileRead> => required(await api().GET("/api/users/me")),
+  updateMe: async (patch: ProfilePatch): Promise<ProfileRead> =>
+    required(await api().PATCH("/api/users/me", { body: patch })),
+  get: async (id: string, includeDeleted = false): Promise<ProfileRead> =>
+    required(
+      await api().GET("/api/users/{user_id}", {
+        params: {
+          path: { user_id: id },
+          query: includeDeleted ? { include_deleted: true } : undefined,
+        },
+      }),
     ),
-  list: (params: ListUsersParams = {}) => {
-    const query = new URLSearchParams();
-    if (params.first !== undefined) query.set("first", String(params.first));
-    if (params.after) query.set("after", params.after);
-    if (params.search) query.set("search", params.search);
-    if (params.includeDeleted) query.set("include_deleted", "true");
-    const suffix = query.toString();
-    return apiJson<ProfilePage>(`/api/users${suffix ? `?${suffix}` : ""}`);
-  },
-  restore: (id: string) =>
-    apiJson<ProfileRead>(`/api/users/${segment(id)}/restore`, { method: "POST" }),
+  list: async (params: ListUsersParams = {}): Promise<ProfilePage> =>
+    required(
+      await api().GET("/api/users", {
+        params: {
+          query: {
+            first: params.first,
+            after: params.after || undefined,
+            search: params.search || undefined,
+            include_deleted: params.includeDeleted || undefined,
+          },
+        },
+      }),
+    ),
+  restore: async (id: string): Promise<ProfileRead> =>
+    required(
+      await api().POST("/api/users/{user_id}/restore", { params: { path: { user_id: id } } }),
+    ),
 };

@@ -7,6 +7,8 @@
  */
 
 export const EXPIRES_AT_KEY = "nova.session.expiresAt";
+/** When the session itself (the refresh token) ends: the hint that a session may exist. */
+export const SESSION_UNTIL_KEY = "nova.session.until";
 
 function storage(): Storage | null {
   try {
@@ -29,8 +31,40 @@ export function recordExpiresIn(expiresInSeconds: number, now = Date.now()): num
   return expiresAt;
 }
 
+/**
+ * Record a sign-in or refresh: the access token's lifetime and, when the answer says it, the
+ * session's (`refresh_expires_in`).
+ */
+export function recordSession(
+  expiresInSeconds: number,
+  sessionSeconds?: number,
+  now = Date.now(),
+): number {
+  if (sessionSeconds !== undefined) {
+    storage()?.setItem(SESSION_UNTIL_KEY, String(now + Math.max(0, sessionSeconds) * 1000));
+  }
+  return recordExpiresIn(expiresInSeconds, now);
+}
+
+/** The session ended (or never began): forget both times. */
 export function clearExpiresAt(): void {
   storage()?.removeItem(EXPIRES_AT_KEY);
+  storage()?.removeItem(SESSION_UNTIL_KEY);
+}
+
+/**
+ * Whether this browser may hold a session: one was started here, has not ended and has not run
+ * out. The cookies are httpOnly, so this is what spares a visitor who never signed in (or whose
+ * session is over) a request that can only answer 401.
+ */
+export function mayHaveSession(now = Date.now()): boolean {
+  const raw = storage()?.getItem(SESSION_UNTIL_KEY);
+  if (raw) {
+    const until = Number(raw);
+    return Number.isFinite(until) && until > now;
+  }
+  // Signed in before the session's end was recorded: the access expiry alone says so.
+  return readExpiresAt() !== null;
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 
 import { useApolloClient } from "@apollo/client/react";
+import { useQueryClient } from "@tanstack/react-query";
 import {
   createContext,
   type ReactNode,
@@ -23,8 +24,9 @@ import { authApi, type SessionResponse } from "./rest";
 import {
   clearExpiresAt,
   EXPIRES_AT_KEY,
+  mayHaveSession,
   readExpiresAt,
-  recordExpiresIn,
+  recordSession,
   refreshDelay,
 } from "./session-clock";
 
@@ -56,26 +58,43 @@ export function useSession(): Session {
 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const client = useApolloClient();
+  const queryClient = useQueryClient();
+  /** Drop every cached answer of the ended session: Apollo's and TanStack Query's. */
+  const forget = useCallback(async () => {
+    queryClient.clear();
+    await client.clearStore();
+  }, [client, queryClient]);
   const [status, setStatus] = useState<SessionStatus>("loading");
   const [account, setAccount] = useState<Account | null>(null);
   const [expiresAt, setExpiresAt] = useState<number | null>(null);
   const [endReason, setEndReason] = useState<Session["endReason"]>(null);
 
   const reload = useCallback(async () => {
+    const signedOut = () => {
+      clearExpiresAt();
+      setAccount(null);
+      setStatus((previous) => {
+        if (previous === "authenticated") setEndReason((reason) => reason ?? "expired");
+        return "anonymous";
+      });
+    };
+    // No session was started in this browser, or it is over: asking could only answer 401.
+    if (!mayHaveSession()) return signedOut();
     try {
+      const expiresAt = readExpiresAt();
+      // An access token known to have expired is refreshed first rather than refused first.
+      if (expiresAt !== null && expiresAt <= Date.now() && !(await refreshSession())) {
+        return signedOut();
+      }
       const view = await authApi.me({ probe: true });
       setAccount(accountFromRest(view));
       setStatus("authenticated");
       setExpiresAt(readExpiresAt());
     } catch (error) {
-      setAccount(null);
       if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
-        clearExpiresAt();
-        setStatus((previous) => {
-          if (previous === "authenticated") setEndReason((reason) => reason ?? "expired");
-          return "anonymous";
-        });
+        signedOut();
       } else {
+        setAccount(null);
         setStatus("unavailable");
       }
     }
@@ -90,7 +109,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     const onStorage = (event: StorageEvent) => {
       if (event.key !== EXPIRES_AT_KEY && event.key !== null) return;
       if (event.newValue === null) {
-        void client.clearStore();
+        void forget();
         void reload();
       } else {
         setExpiresAt(readExpiresAt());
@@ -98,7 +117,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     };
     window.addEventListener("storage", onStorage);
     return () => window.removeEventListener("storage", onStorage);
-  }, [client, reload]);
+  }, [forget, reload]);
 
   // Silent refresh a little before the access token expires.
   useEffect(() => {
@@ -107,17 +126,17 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       if (await refreshSession()) {
         setExpiresAt(readExpiresAt());
       } else {
-        await client.clearStore();
+        await forget();
         setAccount(null);
         setEndReason("expired");
         setStatus("anonymous");
       }
     }, refreshDelay(expiresAt));
     return () => window.clearTimeout(timer);
-  }, [status, expiresAt, client]);
+  }, [status, expiresAt, forget]);
 
   const signedIn = useCallback((response: SessionResponse) => {
-    setExpiresAt(recordExpiresIn(response.expires_in));
+    setExpiresAt(recordSession(response.expires_in, response.refresh_expires_in));
     setAccount(accountFromRest(response.account));
     setEndReason(null);
     setStatus("authenticated");
@@ -130,24 +149,24 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         else await authApi.logout();
       } finally {
         clearExpiresAt();
-        await client.clearStore();
+        await forget();
         setAccount(null);
         setEndReason("signed-out");
         setStatus("anonymous");
       }
     },
-    [client],
+    [forget],
   );
 
   const ended = useCallback(
     async (reason: Exclude<Session["endReason"], null>) => {
       clearExpiresAt();
-      await client.clearStore();
+      await forget();
       setAccount(null);
       setEndReason(reason);
       setStatus("anonymous");
     },
-    [client],
+    [forget],
   );
 
   const value = useMemo<Session>(

@@ -6,7 +6,13 @@
  */
 
 import { useMutation, useQuery } from "@apollo/client/react";
-import { useCallback } from "react";
+import {
+  keepPreviousData,
+  type UseQueryResult,
+  useQueryClient,
+  useQuery as useRestQuery,
+} from "@tanstack/react-query";
+import { useCallback, useEffect, useRef } from "react";
 import {
   AdminUsersQuery,
   MyProfileQuery,
@@ -23,8 +29,7 @@ import {
 import { apolloError } from "./apollo";
 import type { DataSource } from "./data-source";
 import { useDataSource } from "./data-source";
-import type { ApiError } from "./errors";
-import { useResource, useRevalidateOnShow } from "./resource";
+import { ApiError, errorMessage } from "./errors";
 import { authApi, usersApi } from "./rest";
 
 export interface Loaded<T> {
@@ -35,9 +40,44 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-export interface MyProfile extends Loaded<UserProfile> {
-  /** Show a profile a write answered (GraphQL's cache already has it; REST has no cache). */
-  accept: (profile: UserProfile) => void;
+/** REST answers are cached by TanStack Query under these keys (GraphQL's by Apollo). */
+export const restKeys = {
+  me: ["rest", "me"] as const,
+  users: (params: UsersPageParams) => ["rest", "users", params] as const,
+};
+
+function asApiError(error: unknown): ApiError | null {
+  if (error === null || error === undefined) return null;
+  return error instanceof ApiError
+    ? error
+    : new ApiError(errorMessage(error), { code: "network_error", status: 0 });
+}
+
+/** A REST query's state in the screens' shape (a reload asks again even if fresh). */
+function restLoaded<T>(query: UseQueryResult<T>): Loaded<T> {
+  return {
+    source: "rest",
+    data: query.data,
+    loading: query.isFetching,
+    error: asApiError(query.error),
+    reload: () => void query.refetch(),
+  };
+}
+
+/**
+ * Call `revalidate` each time the component is shown again after its first showing. The App
+ * Router keeps recently visited pages alive while hidden (their effects are torn down and set up
+ * again when shown), so a GraphQL screen coming back asks again instead of trusting the cache.
+ * (TanStack Query does the same for REST: a query observed again refetches when stale.)
+ */
+function useRevalidateOnShow(revalidate: (() => void) | null): void {
+  const latest = useRef(revalidate);
+  latest.current = revalidate;
+  const shownBefore = useRef(false);
+  useEffect(() => {
+    if (shownBefore.current) latest.current?.();
+    shownBefore.current = true;
+  }, []);
 }
 
 /** The profile fields of a write's answer over what was loaded (the account fields stay). */
@@ -47,24 +87,23 @@ function withProfileFields(current: UserProfile | undefined, saved: UserProfile)
   return { ...current, ...profile };
 }
 
-export function useMyProfile(): MyProfile {
+export function useMyProfile(): Loaded<UserProfile> {
   const [source] = useDataSource();
   const graphql = useQuery(MyProfileQuery, {
     skip: source !== "graphql",
     fetchPolicy: "network-only",
   });
-  const rest = useResource(source === "rest" ? "me" : null, async () => {
-    const [profile, account] = await Promise.all([usersApi.me(), authApi.me()]);
-    return profileFromRest(profile, account);
+  const rest = useRestQuery({
+    queryKey: restKeys.me,
+    queryFn: async () => {
+      const [profile, account] = await Promise.all([usersApi.me(), authApi.me()]);
+      return profileFromRest(profile, account);
+    },
+    enabled: source === "rest",
   });
   const { refetch } = graphql;
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
   useRevalidateOnShow(source === "graphql" ? reloadGraphQL : null);
-  const { replace } = rest;
-  const acceptRest = useCallback(
-    (saved: UserProfile) => replace((current) => withProfileFields(current, saved)),
-    [replace],
-  );
   if (source === "graphql") {
     return {
       source,
@@ -72,26 +111,26 @@ export function useMyProfile(): MyProfile {
       loading: graphql.loading && !graphql.data,
       error: graphql.error ? apolloError(graphql.error) : null,
       reload: reloadGraphQL,
-      accept: () => undefined,
     };
   }
-  return {
-    source,
-    data: rest.data,
-    loading: rest.loading,
-    error: rest.error,
-    reload: rest.reload,
-    accept: acceptRest,
-  };
+  return restLoaded(rest);
 }
 
 export function useUpdateProfile(): (changes: ProfileChanges) => Promise<UserProfile> {
   const [source] = useDataSource();
-  // The answer is normalised into Apollo's cache (User:<id>), so `me` updates with it.
+  const queryClient = useQueryClient();
+  // The answer is normalised into Apollo's cache (User:<id>), so `me` updates with it; over
+  // REST it replaces the profile fields of the cached `me`.
   const [mutate] = useMutation(UpdateProfileMutation);
   return useCallback(
     async (changes: ProfileChanges) => {
-      if (source === "rest") return profileFromRest(await usersApi.updateMe(profilePatch(changes)));
+      if (source === "rest") {
+        const saved = profileFromRest(await usersApi.updateMe(profilePatch(changes)));
+        queryClient.setQueryData<UserProfile>(restKeys.me, (current) =>
+          withProfileFields(current, saved),
+        );
+        return saved;
+      }
       try {
         const result = await mutate({ variables: { input: changes } });
         if (!result.data) throw new Error("The server answered without data.");
@@ -100,7 +139,7 @@ export function useUpdateProfile(): (changes: ProfileChanges) => Promise<UserPro
         throw apolloError(error);
       }
     },
-    [source, mutate],
+    [source, mutate, queryClient],
   );
 }
 
@@ -130,9 +169,10 @@ export function useAdminUsers(params: UsersPageParams): Loaded<UsersPage> {
     },
     fetchPolicy: "network-only",
   });
-  const rest = useResource(
-    source === "rest" ? JSON.stringify({ ...params, search }) : null,
-    async (): Promise<UsersPage> => {
+  const restParams = { ...params, search: search ?? "" };
+  const rest = useRestQuery({
+    queryKey: restKeys.users(restParams),
+    queryFn: async (): Promise<UsersPage> => {
       const page = await usersApi.list({
         first: params.first,
         after: params.after,
@@ -145,7 +185,10 @@ export function useAdminUsers(params: UsersPageParams): Loaded<UsersPage> {
         endCursor: page.page_info.end_cursor,
       };
     },
-  );
+    enabled: source === "rest",
+    // The page on screen stays while the next one loads (as GraphQL's previous answer does).
+    placeholderData: keepPreviousData,
+  });
   const { refetch } = graphql;
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
   useRevalidateOnShow(source === "graphql" ? reloadGraphQL : null);
@@ -165,7 +208,7 @@ export function useAdminUsers(params: UsersPageParams): Loaded<UsersPage> {
       reload: reloadGraphQL,
     };
   }
-  return { source, ...rest };
+  return restLoaded(rest);
 }
 
 export function useRestoreUser(): (id: string) => Promise<UserProfile> {

@@ -7,16 +7,11 @@ import { RequireSession } from "@/components/RequireSession.client";
 import { json, scriptFetch } from "../../../test/fetch";
 import { account, renderApp, router } from "../../../test/render";
 
-const anonymous = () => [
-  json({ code: "unauthenticated" }, 401),
-  json({ code: "session_expired" }, 401),
-];
-
 describe("RegisterForm", () => {
   it("checks the fields before sending anything", async () => {
     const user = userEvent.setup();
-    const { requests } = scriptFetch(...anonymous());
-    renderApp(<RegisterForm />);
+    const { requests } = scriptFetch();
+    renderApp(<RegisterForm />, { signedIn: false });
     await user.type(screen.getByLabelText("Display name"), "Ada");
     await user.type(screen.getByLabelText("E-mail address"), "not-an-address");
     await user.type(screen.getByLabelText("Password"), "short");
@@ -28,17 +23,17 @@ describe("RegisterForm", () => {
       "The passwords do not match.",
     );
     await waitFor(() => expect(screen.getByLabelText("E-mail address")).toHaveFocus());
-    await waitFor(() => expect(requests).toHaveLength(2));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(requests).toHaveLength(0);
   });
 
   it("sends an address that already has an account to the login page, telling nothing more", async () => {
     const user = userEvent.setup();
     scriptFetch(
-      ...anonymous(),
       json({ status: "accepted", message: "Check your inbox." }, 202),
       json({ code: "invalid_credentials", message: "invalid e-mail or password" }, 401),
     );
-    renderApp(<RegisterForm />);
+    renderApp(<RegisterForm />, { signedIn: false });
     await user.type(screen.getByLabelText("Display name"), "Ada");
     await user.type(screen.getByLabelText("E-mail address"), "ada@example.com");
     await user.type(screen.getByLabelText("Password"), "correct horse battery");
@@ -51,25 +46,24 @@ describe("RegisterForm", () => {
   it("creates the account with a cookie session and opens the profile", async () => {
     const user = userEvent.setup();
     const { requests } = scriptFetch(
-      ...anonymous(),
       json({ status: "accepted", message: "Check your inbox." }, 202),
       json({ expires_in: 600, account: account() }),
     );
-    renderApp(<RegisterForm />);
+    renderApp(<RegisterForm />, { signedIn: false });
     await user.type(screen.getByLabelText("Display name"), " Ada Lovelace ");
     await user.type(screen.getByLabelText("E-mail address"), "ada@example.com");
     await user.type(screen.getByLabelText("Password"), "correct horse battery");
     await user.type(screen.getByLabelText("Repeat the password"), "correct horse battery");
     await user.click(screen.getByRole("button", { name: "Create account" }));
     await waitFor(() => expect(router.replace).toHaveBeenCalledWith("/profile?welcome=1"));
-    expect(requests[2]?.headers.get("X-Nova-Session")).toBe("cookie");
-    expect(JSON.parse(requests[2]?.body ?? "")).toEqual({
+    expect(requests[0]?.headers.get("X-Nova-Session")).toBe("cookie");
+    expect(JSON.parse(requests[0]?.body ?? "")).toEqual({
       email: "ada@example.com",
       password: "correct horse battery",
       display_name: "Ada Lovelace",
     });
-    expect(requests[3]?.url).toContain("/api/auth/login");
-    expect(JSON.parse(requests[3]?.body ?? "")).toEqual({
+    expect(requests[1]?.url).toContain("/api/auth/login");
+    expect(JSON.parse(requests[1]?.body ?? "")).toEqual({
       email: "ada@example.com",
       password: "correct horse battery",
     });

@@ -5,21 +5,9 @@ import { ProfileScreen } from "@/app/profile/ProfileScreen.client";
 import { RequireSession } from "@/components/RequireSession.client";
 import { DATA_SOURCE_KEY, type DataSource } from "@/lib/data-source";
 import { json, type RecordedRequest, scriptFetch } from "../../../test/fetch";
-import { account, renderApp, router } from "../../../test/render";
+import { account, renderApp, restProfile, router } from "../../../test/render";
 
 const ID = account().id;
-const restProfile = (overrides: Record<string, unknown> = {}) => ({
-  id: ID,
-  display_name: "Ada Lovelace",
-  bio: null,
-  avatar_url: null,
-  locale: "en-GB",
-  timezone: "Europe/London",
-  created_at: "2026-01-02T10:00:00Z",
-  updated_at: "2026-01-02T10:00:00Z",
-  deleted_at: null,
-  ...overrides,
-});
 const graphqlUser = (overrides: Record<string, unknown> = {}) => ({
   __typename: "User",
   id: ID,

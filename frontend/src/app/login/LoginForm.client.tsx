@@ -2,7 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect } from "react";
-import { Button, Field, Form, FormError, Input } from "@/components/ui";
+import { Button, Form, FormError, PasswordField, TextField } from "@/components/ui";
 import { useForm } from "@/lib/form";
 import { authApi } from "@/lib/rest";
 import { useSession } from "@/lib/session";
@@ -35,31 +35,22 @@ export function LoginForm({ next }: { next: string }) {
   return (
     <Form ref={form.formRef} onSubmit={form.onSubmit} className="stack" aria-label="Log in">
       <FormError ref={form.errorRef} message={form.formError} title="Could not log in" />
-      <Field label="E-mail address" error={form.errors.email} required>
-        {(control) => (
-          <Input
-            {...control}
-            type="email"
-            name="email"
-            autoComplete="username"
-            inputMode="email"
-            value={form.values.email}
-            onChange={(event) => form.setValue("email", event.target.value)}
-          />
-        )}
-      </Field>
-      <Field label="Password" error={form.errors.password} required>
-        {(control) => (
-          <Input
-            {...control}
-            type="password"
-            name="password"
-            autoComplete="current-password"
-            value={form.values.password}
-            onChange={(event) => form.setValue("password", event.target.value)}
-          />
-        )}
-      </Field>
+      <TextField
+        form={form}
+        name="email"
+        label="E-mail address"
+        required
+        type="email"
+        autoComplete="username"
+        inputMode="email"
+      />
+      <PasswordField
+        form={form}
+        name="password"
+        label="Password"
+        required
+        autoComplete="current-password"
+      />
       <div>
         <Button type="submit" busy={form.submitting}>
           Log in

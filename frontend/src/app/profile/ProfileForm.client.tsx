@@ -1,7 +1,16 @@
 "use client";
 
 import { useEffect, useId, useMemo, useRef } from "react";
-import { Button, Field, Form, FormError, Input, Select, TextArea } from "@/components/ui";
+import {
+  Button,
+  Field,
+  Form,
+  FormError,
+  Input,
+  Select,
+  TextArea,
+  TextField,
+} from "@/components/ui";
 import type { ProfileChanges, UserProfile } from "@/lib/account";
 import { useForm } from "@/lib/form";
 import { useUpdateProfile } from "@/lib/users";
@@ -99,18 +108,14 @@ export function ProfileForm({
   return (
     <Form ref={form.formRef} onSubmit={form.onSubmit} className="stack" aria-label="Edit profile">
       <FormError ref={form.errorRef} message={form.formError} title="Could not save the profile" />
-      <Field label="Display name" error={form.errors.displayName} required>
-        {(control) => (
-          <Input
-            {...control}
-            ref={firstField}
-            name="displayName"
-            maxLength={DISPLAY_NAME_MAX}
-            value={form.values.displayName}
-            onChange={(event) => form.setValue("displayName", event.target.value)}
-          />
-        )}
-      </Field>
+      <TextField
+        form={form}
+        name="displayName"
+        label="Display name"
+        required
+        ref={firstField}
+        maxLength={DISPLAY_NAME_MAX}
+      />
       <Field
         label="Bio"
         optional
@@ -126,24 +131,16 @@ export function ProfileForm({
           />
         )}
       </Field>
-      <Field
+      <TextField
+        form={form}
+        name="avatarUrl"
         label="Avatar URL"
         optional
-        error={form.errors.avatarUrl}
         hint="An https:// address of an image."
-      >
-        {(control) => (
-          <Input
-            {...control}
-            type="url"
-            name="avatarUrl"
-            inputMode="url"
-            placeholder="https://"
-            value={form.values.avatarUrl}
-            onChange={(event) => form.setValue("avatarUrl", event.target.value)}
-          />
-        )}
-      </Field>
+        type="url"
+        inputMode="url"
+        placeholder="https://"
+      />
       <div className="grid-2">
         <Field
           label="Language"

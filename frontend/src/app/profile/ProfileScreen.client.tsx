@@ -68,7 +68,7 @@ function ProfileDetails({ profile }: { profile: UserProfile }) {
 }
 
 export function ProfileScreen({ welcome = false }: { welcome?: boolean }) {
-  const { data: profile, loading, error, reload, accept, source } = useMyProfile();
+  const { data: profile, loading, error, reload, source } = useMyProfile();
   const [editing, setEditing] = useState(false);
   const [saved, setSaved] = useState(false);
   const editButton = useRef<HTMLButtonElement>(null);
@@ -110,8 +110,7 @@ export function ProfileScreen({ welcome = false }: { welcome?: boolean }) {
         <Card title="Edit profile">
           <ProfileForm
             profile={profile}
-            onSaved={(savedProfile) => {
-              accept(savedProfile);
+            onSaved={() => {
               setEditing(false);
               setSaved(true);
             }}

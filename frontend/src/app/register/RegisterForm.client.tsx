@@ -2,7 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect } from "react";
-import { Button, Field, Form, FormError, Input } from "@/components/ui";
+import { Button, Form, FormError, PasswordField, TextField } from "@/components/ui";
 import { ApiError, blameField } from "@/lib/errors";
 import { useForm } from "@/lib/form";
 import { authApi } from "@/lib/rest";
@@ -66,65 +66,39 @@ export function RegisterForm() {
         message={form.formError}
         title="Could not create the account"
       />
-      <Field
+      <TextField
+        form={form}
+        name="displayName"
         label="Display name"
-        error={form.errors.displayName}
         hint="Shown on your profile."
         required
-      >
-        {(control) => (
-          <Input
-            {...control}
-            name="displayName"
-            autoComplete="nickname"
-            maxLength={DISPLAY_NAME_MAX}
-            value={form.values.displayName}
-            onChange={(event) => form.setValue("displayName", event.target.value)}
-          />
-        )}
-      </Field>
-      <Field label="E-mail address" error={form.errors.email} required>
-        {(control) => (
-          <Input
-            {...control}
-            type="email"
-            name="email"
-            autoComplete="email"
-            inputMode="email"
-            value={form.values.email}
-            onChange={(event) => form.setValue("email", event.target.value)}
-          />
-        )}
-      </Field>
-      <Field
+        autoComplete="nickname"
+        maxLength={DISPLAY_NAME_MAX}
+      />
+      <TextField
+        form={form}
+        name="email"
+        label="E-mail address"
+        required
+        type="email"
+        autoComplete="email"
+        inputMode="email"
+      />
+      <PasswordField
+        form={form}
+        name="password"
         label="Password"
-        error={form.errors.password}
         hint={`${PASSWORD_MIN} to ${PASSWORD_MAX} characters. A passphrase works well.`}
         required
-      >
-        {(control) => (
-          <Input
-            {...control}
-            type="password"
-            name="password"
-            autoComplete="new-password"
-            value={form.values.password}
-            onChange={(event) => form.setValue("password", event.target.value)}
-          />
-        )}
-      </Field>
-      <Field label="Repeat the password" error={form.errors.confirm} required>
-        {(control) => (
-          <Input
-            {...control}
-            type="password"
-            name="confirm"
-            autoComplete="new-password"
-            value={form.values.confirm}
-            onChange={(event) => form.setValue("confirm", event.target.value)}
-          />
-        )}
-      </Field>
+        autoComplete="new-password"
+      />
+      <PasswordField
+        form={form}
+        name="confirm"
+        label="Repeat the password"
+        required
+        autoComplete="new-password"
+      />
       <div>
         <Button type="submit" busy={form.submitting}>
           Create account

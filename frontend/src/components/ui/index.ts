@@ -8,3 +8,4 @@ export { Select, type SelectOption } from "./Select";
 export { Spinner } from "./Spinner";
 export { type Column, Table } from "./Table";
 export { TextArea } from "./TextArea";
+export { type BoundForm, PasswordField, TextField } from "./TextField";

@@ -1,6 +1,6 @@
 import { json, scriptFetch } from "../../../test/fetch";
 import { ApiError } from "../errors";
-import { apiFetch, apiJson, onSessionEnded, refreshSession } from "../http";
+import { apiFetch, onSessionEnded, refreshSession } from "../http";
 import { authApi, usersApi } from "../rest";
 import { EXPIRES_AT_KEY, readExpiresAt } from "../session-clock";
 
@@ -116,7 +116,7 @@ describe("apiFetch", () => {
   });
 });
 
-describe("apiJson errors", () => {
+describe("REST client errors", () => {
   it("turns a 422 into field errors keyed like the form", async () => {
     scriptFetch(
       json(
@@ -135,7 +135,7 @@ describe("apiJson errors", () => {
 
   it("answers a friendly message for a gateway error page", async () => {
     scriptFetch(new Response("<html>bad gateway</html>", { status: 502 }));
-    await expect(apiJson("/api/users/me")).rejects.toMatchObject({
+    await expect(usersApi.me()).rejects.toMatchObject({
       status: 502,
       message: expect.stringMatching(/temporarily unavailable|went wrong/),
     });
@@ -143,6 +143,6 @@ describe("apiJson errors", () => {
 
   it("reports an unreachable server as a network error", async () => {
     vi.stubGlobal("fetch", vi.fn().mockRejectedValue(new TypeError("Failed to fetch")));
-    await expect(apiJson("/api/users/me")).rejects.toMatchObject({ code: "network_error" });
+    await expect(usersApi.me()).rejects.toMatchObject({ code: "network_error" });
   });
 });

@@ -1,10 +1,12 @@
 import { ApolloProvider } from "@apollo/client/react";
+import { QueryClientProvider } from "@tanstack/react-query";
 import { act, render, screen, waitFor } from "@testing-library/react";
 import { json, scriptFetch } from "../../../test/fetch";
 import { account } from "../../../test/render";
 import { createApolloClient } from "../apollo";
+import { createQueryClient } from "../query";
 import { SessionProvider, useSession } from "../session";
-import { EXPIRES_AT_KEY } from "../session-clock";
+import { EXPIRES_AT_KEY, SESSION_UNTIL_KEY } from "../session-clock";
 
 function Status() {
   const session = useSession();
@@ -19,9 +21,11 @@ function Status() {
 function renderSession() {
   return render(
     <ApolloProvider client={createApolloClient()}>
-      <SessionProvider>
-        <Status />
-      </SessionProvider>
+      <QueryClientProvider client={createQueryClient()}>
+        <SessionProvider>
+          <Status />
+        </SessionProvider>
+      </QueryClientProvider>
     </ApolloProvider>,
   );
 }
@@ -70,11 +74,7 @@ describe("SessionProvider", () => {
 
   it("follows a log-out in another tab", async () => {
     window.localStorage.setItem(EXPIRES_AT_KEY, String(Date.now() + 600_000));
-    scriptFetch(
-      json(account()),
-      json({ code: "unauthenticated" }, 401),
-      json({ code: "session_expired" }, 401),
-    );
+    const { requests } = scriptFetch(json(account()));
     renderSession();
     await screen.findByText("authenticated");
     act(() => {
@@ -82,9 +82,50 @@ describe("SessionProvider", () => {
       window.dispatchEvent(new StorageEvent("storage", { key: EXPIRES_AT_KEY, newValue: null }));
     });
     expect(await screen.findByText("anonymous (expired)")).toBeInTheDocument();
+    // The other tab ended the session: nothing is left to ask the gateway about.
+    expect(requests).toHaveLength(1);
+  });
+
+  it("asks nothing for a visitor who never signed in in this browser", async () => {
+    const { requests } = scriptFetch();
+    renderSession();
+    expect(await screen.findByText("anonymous")).toBeInTheDocument();
+    expect(requests).toHaveLength(0);
+  });
+
+  it("asks nothing once the session has run out, and forgets it", async () => {
+    window.localStorage.setItem(EXPIRES_AT_KEY, String(Date.now() - 600_000));
+    window.localStorage.setItem(SESSION_UNTIL_KEY, String(Date.now() - 1_000));
+    const { requests } = scriptFetch();
+    renderSession();
+    expect(await screen.findByText("anonymous")).toBeInTheDocument();
+    expect(requests).toHaveLength(0);
+    expect(window.localStorage.getItem(EXPIRES_AT_KEY)).toBeNull();
+    expect(window.localStorage.getItem(SESSION_UNTIL_KEY)).toBeNull();
+  });
+
+  it("refreshes an expired access token before asking who is signed in", async () => {
+    window.localStorage.setItem(EXPIRES_AT_KEY, String(Date.now() - 1_000));
+    window.localStorage.setItem(SESSION_UNTIL_KEY, String(Date.now() + 86_400_000));
+    const { requests } = scriptFetch(
+      json({ expires_in: 900, refresh_expires_in: 86_400, account: account() }),
+      json(account()),
+    );
+    renderSession();
+    expect(await screen.findByText("authenticated")).toBeInTheDocument();
+    expect(requests.map((request) => request.url)).toEqual(["/api/auth/refresh", "/api/auth/me"]);
+  });
+
+  it("does not ask who is signed in when the refresh of an expired token is refused", async () => {
+    window.localStorage.setItem(EXPIRES_AT_KEY, String(Date.now() - 1_000));
+    const { requests } = scriptFetch(json({ code: "session_expired" }, 401));
+    renderSession();
+    expect(await screen.findByText("anonymous")).toBeInTheDocument();
+    expect(requests.map((request) => request.url)).toEqual(["/api/auth/refresh"]);
   });
 
   it("tells an unreachable service from a signed-out visitor", async () => {
+    window.localStorage.setItem(EXPIRES_AT_KEY, String(Date.now() + 600_000));
     scriptFetch(json({ code: "bad_gateway", message: "upstream down" }, 502));
     renderSession();
     expect(await screen.findByText("unavailable")).toBeInTheDocument();

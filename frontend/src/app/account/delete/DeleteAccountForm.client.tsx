@@ -1,7 +1,7 @@
 "use client";
 
 import { useApolloClient } from "@apollo/client/react";
-import { Alert, Button, Field, Form, FormError, Input } from "@/components/ui";
+import { Alert, Button, Form, FormError, PasswordField } from "@/components/ui";
 import { blameField } from "@/lib/errors";
 import { useForm } from "@/lib/form";
 import { authApi } from "@/lib/rest";
@@ -39,18 +39,13 @@ export function DeleteAccountForm() {
         message={form.formError}
         title="Could not delete the account"
       />
-      <Field label="Password" error={form.errors.password} required>
-        {(control) => (
-          <Input
-            {...control}
-            type="password"
-            name="password"
-            autoComplete="current-password"
-            value={form.values.password}
-            onChange={(event) => form.setValue("password", event.target.value)}
-          />
-        )}
-      </Field>
+      <PasswordField
+        form={form}
+        name="password"
+        label="Password"
+        required
+        autoComplete="current-password"
+      />
       <div>
         <label style={{ display: "flex", gap: "0.5rem", alignItems: "flex-start" }}>
           <input

@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
-import { Alert, Button, Field, Form, FormError, Input } from "@/components/ui";
+import { Alert, Button, Form, FormError, PasswordField } from "@/components/ui";
 import { blameField } from "@/lib/errors";
 import { useForm } from "@/lib/form";
 import { authApi } from "@/lib/rest";
@@ -72,47 +72,28 @@ export function ChangePasswordForm() {
         message={form.formError}
         title="Could not change the password"
       />
-      <Field label="Current password" error={form.errors.currentPassword} required>
-        {(control) => (
-          <Input
-            {...control}
-            type="password"
-            name="currentPassword"
-            autoComplete="current-password"
-            value={form.values.currentPassword}
-            onChange={(event) => form.setValue("currentPassword", event.target.value)}
-          />
-        )}
-      </Field>
-      <Field
+      <PasswordField
+        form={form}
+        name="currentPassword"
+        label="Current password"
+        required
+        autoComplete="current-password"
+      />
+      <PasswordField
+        form={form}
+        name="newPassword"
         label="New password"
-        error={form.errors.newPassword}
         hint={`${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`}
         required
-      >
-        {(control) => (
-          <Input
-            {...control}
-            type="password"
-            name="newPassword"
-            autoComplete="new-password"
-            value={form.values.newPassword}
-            onChange={(event) => form.setValue("newPassword", event.target.value)}
-          />
-        )}
-      </Field>
-      <Field label="Repeat the new password" error={form.errors.confirm} required>
-        {(control) => (
-          <Input
-            {...control}
-            type="password"
-            name="confirm"
-            autoComplete="new-password"
-            value={form.values.confirm}
-            onChange={(event) => form.setValue("confirm", event.target.value)}
-          />
-        )}
-      </Field>
+        autoComplete="new-password"
+      />
+      <PasswordField
+        form={form}
+        name="confirm"
+        label="Repeat the new password"
+        required
+        autoComplete="new-password"
+      />
       <div>
         <Button type="submit" busy={form.submitting}>
           Change password
