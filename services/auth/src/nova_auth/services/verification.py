@@ -32,7 +32,7 @@ from nova_auth.models import AccountModel, AccountStatus, OutboxEventModel, Toke
 from nova_auth.one_time_tokens import OneTimeTokenRepository
 from nova_auth.repositories import AccountRepository, SessionRepository
 from nova_auth.security_events import RequestContext, record_security_event
-from nova_auth.services.operations import MAX_EMAIL_LENGTH, check_input_size, counted
+from nova_auth.services.operations import check_input_size, counted, normalise_email
 from nova_auth.services.sessions import SessionService
 from nova_auth.state import AuthState
 from nova_kit.errors import AppError, ConflictError
@@ -140,7 +140,7 @@ class EmailTokenService:
     async def forgot_password(self, email: str, *, context: RequestContext | None = None) -> None:
         """Mail a reset link if the address has an active account; the same answer, the same
         work, whatever the address (no account enumeration)."""
-        address = email.strip().lower()[:MAX_EMAIL_LENGTH]
+        address = normalise_email(email)  # 422 for what cannot be an address, known or not
         client = (context.client_address if context else None) or "-"
         await self.state.limiter.hit(
             [
