@@ -7,7 +7,7 @@ endpoints through the gateway. The gateway then
   answer into httpOnly, ``SameSite=Lax`` cookies (``Secure`` outside dev; the refresh cookie is
   scoped to auth's paths) and answers the rest of the body;
 - on refresh/logout, supplies the refresh token from its cookie;
-- on logout (and logout-all, and account deletion), clears both cookies.
+- on logout (and logout-all, account deletion, and a password reset), clears both cookies.
 
 On every other request the access cookie becomes an ``Authorization: Bearer`` header before the
 token is verified, so upstreams see one kind of credential. A cookie-authenticated request that
@@ -52,6 +52,8 @@ ISSUING = frozenset({"register", "login", "refresh"})
 # Answers that carry new tokens: they go into cookies, never into the browser's JavaScript.
 TOKEN_ANSWERS = ISSUING | {"change-password"}
 ENDING = frozenset({"logout", "logout-all"})
+# A password reset ends every session of the account: a browser's cookies go with them.
+RESETTING = frozenset({"reset-password"})
 
 
 def header(scope: Scope, name: str) -> str | None:
@@ -87,7 +89,7 @@ def session_endpoint(scope: Scope, prefix: str) -> str | None:
     if not path.startswith(f"{prefix}/"):
         return None
     name = path[len(prefix) + 1 :].strip("/")
-    if scope.get("method") == "POST" and name in TOKEN_ANSWERS | ENDING:
+    if scope.get("method") == "POST" and name in TOKEN_ANSWERS | ENDING | RESETTING:
         return name
     if scope.get("method") == "DELETE" and name == "me":
         return "delete-account"
@@ -176,7 +178,8 @@ class SessionProxy:
         # A password change answered to a cookie session carries new tokens: they go into the
         # cookies even when the client did not ask for cookie handling explicitly.
         cookie_mode = (header(scope, SESSION_HEADER) or "").lower() == "cookie" or (
-            name == "change-password" and bool(scope.get("state", {}).get(COOKIE_AUTH_STATE_KEY))
+            name in {"change-password", *RESETTING}
+            and bool(scope.get("state", {}).get(COOKIE_AUTH_STATE_KEY))
         )
         if name is None or not cookie_mode:
             await self.proxy(scope, receive, send)
@@ -298,7 +301,7 @@ class SessionProxy:
             content["session"] = "cookie"
         ends_session = (
             name in ENDING
-            or (name == "delete-account" and ok)
+            or (name in {"delete-account", *RESETTING} and ok)
             or (name == "refresh" and upstream.status in (400, 401))
         )
         if ends_session:
