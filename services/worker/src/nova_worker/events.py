@@ -99,32 +99,28 @@ def _mailed_token(event: AccountEvent) -> str | None:
     return str(token)
 
 
+async def _link_email(
+    event: AccountEvent, auth: AuthClient, public_url: str, page: str, template: str
+) -> Email | None:
+    token = _mailed_token(event)
+    if token is None:
+        return None
+    context = {"link": _link(public_url, page, token), "expires_at": event.data.get("expires_at")}
+    return await _owner_notice(event, auth, template, context)
+
+
 async def verification_email(
     event: AccountEvent, auth: AuthClient, public_url: str
 ) -> Email | None:
     """``user.verification_requested``: the link that verifies the account's address."""
-    token = _mailed_token(event)
-    if token is None:
-        return None
-    context = {
-        "link": _link(public_url, "verify-email", token),
-        "expires_at": event.data.get("expires_at"),
-    }
-    return await _owner_notice(event, auth, "verify_email", context)
+    return await _link_email(event, auth, public_url, "verify-email", "verify_email")
 
 
 async def password_reset_email(
     event: AccountEvent, auth: AuthClient, public_url: str
 ) -> Email | None:
     """``user.password_reset_requested``: the single-use link that sets a new password."""
-    token = _mailed_token(event)
-    if token is None:
-        return None
-    context = {
-        "link": _link(public_url, "reset-password", token),
-        "expires_at": event.data.get("expires_at"),
-    }
-    return await _owner_notice(event, auth, "reset_password", context)
+    return await _link_email(event, auth, public_url, "reset-password", "reset_password")
 
 
 async def already_registered_notice(event: AccountEvent, auth: AuthClient) -> Email | None:
