@@ -9,6 +9,8 @@ from typing import Any
 import asyncpg
 
 from nova_auth.config import DEV_SERVICE_CLIENTS
+from nova_auth.services.housekeeping import Housekeeping
+from nova_auth.state import AuthState
 
 GOOD_PASSWORD = "a brand new long secret"
 
@@ -424,3 +426,31 @@ async def test_malformed_bodies_are_refused_with_4xx(api: Any) -> None:
         headers=api.bearer(tokens["access_token"]),
     )
     assert 400 <= odd.status_code < 500
+
+
+async def test_housekeeping_purges_dead_tokens_and_old_log_entries(
+    api: Any, direct_state: AuthState, migrated_database: str
+) -> None:
+    await api.register("tidy@example.com")
+    await api.register("kept@example.com")
+    await fetch(
+        migrated_database,
+        "UPDATE auth.one_time_tokens SET used_at = now() - interval '2 days' "
+        "WHERE account_id = (SELECT id FROM auth.accounts WHERE email = 'tidy@example.com')",
+    )
+    await fetch(
+        migrated_database,
+        "UPDATE auth.security_events SET occurred_at = now() - interval '400 days' "
+        "WHERE account_id = (SELECT id FROM auth.accounts WHERE email = 'tidy@example.com')",
+    )
+    assert await Housekeeping(direct_state).purge_dead_records() == 2  # a token, a sign-in
+    tokens = await fetch(
+        migrated_database,
+        "SELECT a.email FROM auth.one_time_tokens t JOIN auth.accounts a ON a.id = t.account_id",
+    )
+    assert [row["email"] for row in tokens] == ["kept@example.com"]
+    entries = await fetch(
+        migrated_database,
+        "SELECT a.email FROM auth.security_events e JOIN auth.accounts a ON a.id = e.account_id",
+    )
+    assert [row["email"] for row in entries] == ["kept@example.com"]

@@ -31,6 +31,7 @@ SECURITY_EVENT_KINDS = frozenset(
         "password_changed",
         "password_reset",
         "password_reset_requested",
+        "password_reset_by_operator",
         "email_verified",
         "email_verification_requested",
     }

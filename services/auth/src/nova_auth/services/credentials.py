@@ -280,6 +280,7 @@ class CredentialService:
             assert stored is not None
             await SessionRepository(session).revoke_for_accounts([account.id], "password_changed")
             event = record_event(session, "user.password_changed", account.id)
+            record_security_event(session, account.id, "password_reset_by_operator", at=now)
         await self.session_service.revoke_user_tokens([account.id], at=now.timestamp())
         await self.state.outbox.publish_after_commit([event])
         return stored
