@@ -54,6 +54,9 @@ TOKEN_ANSWERS = ISSUING | {"change-password"}
 ENDING = frozenset({"logout", "logout-all"})
 # A password reset ends every session of the account: a browser's cookies go with them.
 RESETTING = frozenset({"reset-password"})
+# The steps of a mailed link need no credentials: a stale access cookie is not sent with them
+# (an invalid token would be refused at the edge, and lock the person out of their recovery).
+CREDENTIAL_FREE = RESETTING | {"verify-email", "forgot-password"}
 
 
 def header(scope: Scope, name: str) -> str | None:
@@ -82,13 +85,20 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
-def session_endpoint(scope: Scope, prefix: str) -> str | None:
-    """``login``, ``refresh``, ... when the request targets one of auth's session endpoints."""
+def auth_path_name(scope: Scope, prefix: str) -> str | None:
+    """The path below auth's prefix (``login``, ``verify-email``, ...), or None elsewhere."""
     raw = scope.get("raw_path") or scope["path"].encode()
     path = raw.decode("latin-1").split("?", 1)[0]
     if not path.startswith(f"{prefix}/"):
         return None
-    name = path[len(prefix) + 1 :].strip("/")
+    return path[len(prefix) + 1 :].strip("/")
+
+
+def session_endpoint(scope: Scope, prefix: str) -> str | None:
+    """``login``, ``refresh``, ... when the request targets one of auth's session endpoints."""
+    name = auth_path_name(scope, prefix)
+    if name is None:
+        return None
     if scope.get("method") == "POST" and name in TOKEN_ANSWERS | ENDING | RESETTING:
         return name
     if scope.get("method") == "DELETE" and name == "me":
@@ -146,14 +156,17 @@ class CookieSessionMiddleware:
         access = cookies.get(self.settings.access_cookie_name)
         session_mode = (header(scope, SESSION_HEADER) or "").lower() == "cookie"
         uses_cookie = False
-        issuing = (
-            session_mode and session_endpoint(scope, self.settings.session_paths_prefix) in ISSUING
+        prefix = self.settings.session_paths_prefix
+        issuing = session_mode and session_endpoint(scope, prefix) in ISSUING
+        credential_free = (
+            scope.get("method") == "POST" and auth_path_name(scope, prefix) in CREDENTIAL_FREE
         )
         # A stale access cookie must not block the very requests that replace it.
-        if access and header(scope, "authorization") is None and not issuing:
+        if access and header(scope, "authorization") is None and not (issuing or credential_free):
             scope["headers"] = [*scope["headers"], (b"authorization", f"Bearer {access}".encode())]
             uses_cookie = True
-        if session_mode and self.settings.refresh_cookie_name in cookies:
+        has_session_cookie = bool(access) or self.settings.refresh_cookie_name in cookies
+        if (session_mode or credential_free) and has_session_cookie:
             uses_cookie = True
         scope.setdefault("state", {})[COOKIE_AUTH_STATE_KEY] = uses_cookie
         if uses_cookie or session_mode:
