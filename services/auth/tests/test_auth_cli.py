@@ -144,7 +144,7 @@ def test_admin_commands(
     assert "already exists" in capsys.readouterr().err
 
     assert cli.main(["migrate"]) == 0
-    assert "at revision 0002" in capsys.readouterr().out
+    assert "at revision 0003_email_tokens" in capsys.readouterr().out
 
     environment.setenv("NOVA_ENVIRONMENT", "prod")
     environment.setenv("NOVA_AUTH_SIGNING_KEYS", json.dumps([generate_signing_key().entry()]))

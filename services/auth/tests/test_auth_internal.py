@@ -163,7 +163,9 @@ async def test_consumers_confirm_handled_events(api: Any, migrated_database: str
     token = (await service_token(api)).json()["access_token"]
     connection = await asyncpg.connect(migrated_database)
     try:
-        event_id = await connection.fetchval("SELECT id FROM auth.outbox")
+        event_id = await connection.fetchval(
+            "SELECT id FROM auth.outbox WHERE type = 'user.registered'"
+        )
     finally:
         await connection.close()
     url = "/internal/events/confirmations"
@@ -196,7 +198,9 @@ async def test_consumers_confirm_handled_events(api: Any, migrated_database: str
         assert refused.json()["code"] == "validation_error"
     connection = await asyncpg.connect(migrated_database)
     try:
-        row = await connection.fetchrow("SELECT confirmed_at, redeliver_at FROM auth.outbox")
+        row = await connection.fetchrow(
+            "SELECT confirmed_at, redeliver_at FROM auth.outbox WHERE id = $1", event_id
+        )
     finally:
         await connection.close()
     assert row["confirmed_at"] is not None

@@ -81,7 +81,7 @@ async def test_events_follow_the_contract(
     await empty_queue(redis_url)
     registered = await api.register("events@example.com", display_name="Evie")
     user_id = registered["account"]["id"]
-    [event] = await wait_for_events(redis_url, 1)
+    event, verification = await wait_for_events(redis_url, 2)
     row = (await outbox_rows(migrated_database))[0]
     assert event["task"] == EVENT_TASKS["user.registered"] == "nova.events.user_registered"
     assert event["id"] == event["event"]["id"] == str(row["id"])
@@ -90,11 +90,16 @@ async def test_events_follow_the_contract(
     assert event["event"]["data"] == {"email": "events@example.com", "display_name": "Evie"}
     datetime.fromisoformat(event["event"]["occurred_at"])
     assert row["published_at"] is not None
+    # a new account's verification link goes out with its registration
+    assert verification["task"] == "nova.events.user_verification_requested"
+    assert verification["event"]["type"] == "user.verification_requested"
+    assert verification["event"]["user_id"] == user_id
+    assert set(verification["event"]["data"]) == {"email", "token", "expires_at"}
 
     # the display name defaults to the address's local part
     await api.register("local.part@example.com")
-    events = await wait_for_events(redis_url, 2)
-    assert events[-1]["event"]["data"]["display_name"] == "local.part"
+    events = await wait_for_events(redis_url, 4)
+    assert events[-2]["event"]["data"]["display_name"] == "local.part"
 
     changed = await api.client.post(
         "/api/auth/change-password",
@@ -116,12 +121,12 @@ async def test_events_follow_the_contract(
         headers=api.bearer(other["access_token"]),
     )
     assert deleted.status_code == 204
-    events = await wait_for_events(redis_url, 7)
+    events = await wait_for_events(redis_url, 11)
     by_type = [(e["event"]["type"], e["event"]["user_id"], e["event"]["data"]) for e in events]
     assert ("user.password_changed", user_id, {}) in by_type
     assert ("user.disabled", user_id, {"reason": "abuse"}) in by_type
     assert ("user.deleted", other["account"]["id"], {}) in by_type
-    assert len({e["id"] for e in events}) == len(events) == 7
+    assert len({e["id"] for e in events}) == len(events) == 11  # 4 registrations: 2 each
     assert all(r["published_at"] is not None for r in await outbox_rows(migrated_database))
 
 
@@ -139,20 +144,20 @@ async def test_registration_survives_a_redis_outage(
         started = time.monotonic()
         registered = await api.register("offline@example.com")
         assert time.monotonic() - started < 10
-        [row] = await outbox_rows(migrated_database)
+        row, _verification = await outbox_rows(migrated_database)
         assert row["published_at"] is None
         assert (await api.me(registered["access_token"])).status_code == 200
 
         disposable_redis.start()
-        [event] = await wait_for_events(disposable_redis.url, 1)
+        event, _ = await wait_for_events(disposable_redis.url, 2)
         assert event["event"]["type"] == "user.registered"
         assert event["event"]["user_id"] == registered["account"]["id"]
         assert event["id"] == str(row["id"])
         # published once, and marked so
         await asyncio.sleep(1.2)
-        assert len(await queued_events(disposable_redis.url)) == 1
-        [row] = await outbox_rows(migrated_database)
-        assert row["published_at"] is not None
+        assert len(await queued_events(disposable_redis.url)) == 2
+        rows = await outbox_rows(migrated_database)
+        assert all(row["published_at"] is not None for row in rows)
 
 
 async def test_two_sweepers_publish_each_event_exactly_once(

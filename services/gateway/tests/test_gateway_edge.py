@@ -45,6 +45,7 @@ from nova_gateway.edge.proxy import (
     Route,
     safe_path,
 )
+from nova_gateway.edge.settings import DEFAULT_ANONYMOUS
 from nova_kit.embedded import free_port
 from nova_kit.logs import request_id_var
 from nova_kit.testing.servers import ThreadedServer
@@ -136,6 +137,11 @@ class Upstream:
                 await self.json(send, 200, self.tokens("refreshed"))
         elif path == "/api/auth/change-password":
             await self.json(send, 200, self.tokens("changed"))
+        elif path == "/api/auth/reset-password":
+            if json.loads(body).get("token") == "good":
+                await self.json(send, 200, {"status": "password_reset"})
+            else:
+                await self.json(send, 400, {"code": "invalid_token", "message": "no"})
         elif path == "/api/auth/logout":
             self.last_refresh_body = json.loads(body or b"{}")
             await self.json(send, 200, {"logged_out": True})
@@ -279,6 +285,8 @@ def stack(redis_url: str) -> Iterator[Stack]:
                 "POST /api/auth/login",
                 "POST /api/auth/refresh",
                 "POST /api/auth/logout",
+                "POST /api/auth/reset-password",
+                "POST /api/auth/forgot-password",
                 "GET /api/echo/stream",
                 "POST /api/echo/upload",
                 "GET /api/echo/slow",
@@ -765,6 +773,42 @@ def test_cookie_sessions_keep_tokens_out_of_javascript(stack: Stack) -> None:
         logout = browser.post("/api/auth/logout", headers=session)
         assert logout.status_code == 200
         cleared = logout.headers.get_list("set-cookie")
+        assert any(c.startswith("nova_at=;") and "Max-Age=0" in c for c in cleared)
+        assert any(c.startswith("nova_rt=;") and "Max-Age=0" in c for c in cleared)
+        assert browser.get("/api/echo/things").status_code == 401
+
+
+def test_a_password_reset_clears_the_browsers_session_cookies(stack: Stack) -> None:
+    """The reset ended every session of the account: a cookie session's cookies go too."""
+    # the mailed-token steps are for people who cannot sign in: anonymous at the edge
+    for route in ("verify-email", "forgot-password", "reset-password"):
+        assert f"POST /api/auth/{route}" in DEFAULT_ANONYMOUS
+    session = {"X-Nova-Session": "cookie", "X-Nova-CSRF": "1"}
+    with httpx.Client(base_url=stack.gateway) as browser:
+        # anonymous, no cookies: proxied as it is
+        plain = browser.post("/api/auth/reset-password", json={"token": "good", "password": "p"})
+        assert plain.status_code == 200
+        assert plain.json() == {"status": "password_reset"}
+        assert not plain.headers.get_list("set-cookie")
+
+        login = browser.post(
+            "/api/auth/login", json={"email": "ada@example.com", "password": "pw"}, headers=session
+        )
+        assert login.status_code == 200
+        refused = browser.post("/api/auth/reset-password", json={"token": "bad", "password": "p"})
+        assert refused.status_code == 400
+        assert refused.json()["code"] == "invalid_token"
+        assert not refused.headers.get_list("set-cookie")  # nothing ended: the session stays
+
+        # a stale (here: forged) access cookie does not stand in the way of the mailed link
+        browser.cookies.set("nova_at", "not-a-valid-token", path="/")
+        asked = browser.post("/api/auth/forgot-password", json={"email": "ada@example.com"})
+        assert asked.status_code == 200, asked.text
+        assert "authorization" not in asked.json()["headers"]
+        done = browser.post("/api/auth/reset-password", json={"token": "good", "password": "p"})
+        assert done.status_code == 200
+        assert done.json() == {"status": "password_reset"}
+        cleared = done.headers.get_list("set-cookie")
         assert any(c.startswith("nova_at=;") and "Max-Age=0" in c for c in cleared)
         assert any(c.startswith("nova_rt=;") and "Max-Age=0" in c for c in cleared)
         assert browser.get("/api/echo/things").status_code == 401

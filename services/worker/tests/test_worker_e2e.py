@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,6 +32,9 @@ from nova_worker.sink import SmtpSink
 pytestmark = pytest.mark.slow
 
 PASSWORD = "correct horse battery staple"
+VERIFY_SUBJECT = "Verify your Nova e-mail address"
+RESET_SUBJECT = "Reset your Nova password"
+PUBLIC_URL = "https://app.nova.test"
 
 
 @pytest.fixture(scope="session")
@@ -142,6 +146,7 @@ def stack(
             sink=smtp_sink,
             NOVA_WORKER_AUTH_URL=services.urls["auth"],
             NOVA_WORKER_USERS_URL=services.urls["users"],
+            NOVA_WORKER_PUBLIC_URL=PUBLIC_URL,
         )
         yield Stack(
             auth=services.urls["auth"],
@@ -162,18 +167,25 @@ def test_registration_creates_the_profile_and_sends_one_welcome(stack: Stack) ->
     )
     assert isinstance(profile, httpx.Response)  # wait_until returns only a truthy value
     assert profile.json()["display_name"] == "Ada Lovelace"
-    wait_until(lambda: stack.mail_to("ada@example.com"), timeout=30, what="the welcome e-mail")
+    wait_until(
+        lambda: len(stack.mail_to("ada@example.com")) == 2,
+        timeout=30,
+        what="the welcome and verification e-mails",
+    )
     time.sleep(1.5)
-    assert stack.mail_to("ada@example.com") == ["Welcome to Nova"]
-    welcome = stack.sink.messages()[0]
+    assert sorted(stack.mail_to("ada@example.com")) == [VERIFY_SUBJECT, "Welcome to Nova"]
+    [welcome] = [m for m in stack.sink.messages() if m["Subject"] == "Welcome to Nova"]
     assert "Hello Ada Lovelace" in welcome.get_content()
     # the e-mail's delivery confirmed the event to auth: its outbox will not deliver it again
     [row] = wait_until(
-        lambda: [r for r in stack.outbox() if r["confirmed_at"] is not None],
+        lambda: [
+            r
+            for r in stack.outbox()
+            if r["confirmed_at"] is not None and r["type"] == "user.registered"
+        ],
         timeout=30,
         what="the event to be confirmed",
     )
-    assert row["type"] == "user.registered"
     assert row["deliveries"] == 1
     assert row["redeliver_at"] is None
 
@@ -379,15 +391,20 @@ def test_a_password_change_sends_a_security_notice(stack: Stack) -> None:
     )
     time.sleep(1)
     assert sorted(stack.mail_to("joan@example.com")) == [
+        VERIFY_SUBJECT,
         "Welcome to Nova",
         "Your Nova password was changed",
     ]
     wait_until(
         lambda: all(r["confirmed_at"] is not None for r in stack.outbox()),
         timeout=30,
-        what="both events to be confirmed",
+        what="every event to be confirmed",
     )
-    assert sorted(r["type"] for r in stack.outbox()) == ["user.password_changed", "user.registered"]
+    assert sorted(r["type"] for r in stack.outbox()) == [
+        "user.password_changed",
+        "user.registered",
+        "user.verification_requested",
+    ]
 
 
 def test_registering_a_taken_address_mails_its_owner_and_changes_nothing(stack: Stack) -> None:
@@ -405,6 +422,7 @@ def test_registering_a_taken_address_mails_its_owner_and_changes_nothing(stack: 
     )
     time.sleep(1)
     assert sorted(stack.mail_to("ines@example.com")) == [
+        VERIFY_SUBJECT,
         "Welcome to Nova",
         "You already have a Nova account",
     ]
@@ -441,3 +459,65 @@ def test_the_service_token_is_cached_and_replaced_after_a_401(stack: Stack) -> N
             assert await auth.get_account(str(uuid.uuid4())) is None
 
     asyncio.run(scenario())
+
+
+def mailed_link(stack: Stack, address: str, subject: str, page: str) -> str:
+    """The token of the link in the one mail with this subject (waiting for it)."""
+    wait_until(lambda: subject in stack.mail_to(address), timeout=30, what=subject)
+    [mail] = [m for m in stack.sink.messages() if m["To"] == address and m["Subject"] == subject]
+    body = mail.get_content()
+    found = re.search(rf"{re.escape(PUBLIC_URL)}/{page}\?token=(\S+)", body)
+    assert found is not None, body
+    return found.group(1)
+
+
+def test_verification_and_reset_mails_carry_working_links(stack: Stack) -> None:
+    user_id = stack.register("eve@example.com", "Eve")
+    token = mailed_link(stack, "eve@example.com", VERIFY_SUBJECT, "verify-email")
+    verified = httpx.post(f"{stack.auth}/api/auth/verify-email", json={"token": token}, timeout=30)
+    assert verified.status_code == 200, verified.text
+    assert stack.account(user_id)["email_verified"] is True
+
+    login = httpx.post(
+        f"{stack.auth}/api/auth/login",
+        json={"email": "eve@example.com", "password": PASSWORD},
+        timeout=30,
+    )
+    assert login.status_code == 200, login.text
+    asked = httpx.post(
+        f"{stack.auth}/api/auth/forgot-password", json={"email": "eve@example.com"}, timeout=30
+    )
+    assert asked.status_code == 202, asked.text
+    reset_token = mailed_link(stack, "eve@example.com", RESET_SUBJECT, "reset-password")
+    reset = httpx.post(
+        f"{stack.auth}/api/auth/reset-password",
+        json={"token": reset_token, "password": "a fresh long passphrase"},
+        timeout=30,
+    )
+    assert reset.status_code == 200, reset.text
+    wait_until(
+        lambda: "Your Nova password was changed" in stack.mail_to("eve@example.com"),
+        timeout=30,
+        what="the password-changed notice",
+    )
+    me = httpx.get(
+        f"{stack.auth}/api/auth/me",
+        headers={"authorization": f"Bearer {login.json()['access_token']}"},
+        timeout=10,
+    )
+    assert me.status_code == 401  # the reset ended the session
+    time.sleep(1)
+    assert sorted(stack.mail_to("eve@example.com")) == [
+        RESET_SUBJECT,
+        VERIFY_SUBJECT,
+        "Welcome to Nova",
+        "Your Nova password was changed",
+    ]
+    # once delivered and confirmed, the outbox keeps no usable token
+    wait_until(
+        lambda: all(r["confirmed_at"] is not None for r in stack.outbox()),
+        timeout=30,
+        what="every event to be confirmed",
+    )
+    rows = asyncio.run(fetch(stack.database_url, "SELECT data::text AS data FROM auth.outbox"))
+    assert all(token not in r["data"] and reset_token not in r["data"] for r in rows)

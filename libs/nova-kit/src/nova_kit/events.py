@@ -27,6 +27,9 @@ EventType = Literal[
     "user.disabled",
     "user.deleted",
     "user.password_changed",
+    "user.verification_requested",
+    "user.email_verified",
+    "user.password_reset_requested",
 ]
 
 EVENTS_QUEUE = "events"
@@ -36,6 +39,9 @@ EVENT_TASKS: dict[str, str] = {
     "user.disabled": "nova.events.user_disabled",
     "user.deleted": "nova.events.user_deleted",
     "user.password_changed": "nova.events.user_password_changed",
+    "user.verification_requested": "nova.events.user_verification_requested",
+    "user.email_verified": "nova.events.user_email_verified",
+    "user.password_reset_requested": "nova.events.user_password_reset_requested",
 }
 BROKER_KEY_PREFIX = "nova:celery:"
 # Above the longest hard task time limit, so Redis never redelivers a task that is still running.

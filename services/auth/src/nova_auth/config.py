@@ -90,6 +90,20 @@ class AuthSettings(ServiceSettings):
     # it runs in development; the chart sets the pod network the gateway runs in.
     forwarded_allow_ips: str = "127.0.0.1,::1"
 
+    # --- e-mail verification and password reset (docs/security.md) ---------------------------
+    # False: unverified accounts sign in (``emailVerified`` tells clients); true: their sign-in
+    # is refused with 403 ``email_not_verified`` (a password reset verifies the address too).
+    require_verified_email: bool = False
+    verification_token_ttl_seconds: int = Field(default=48 * 3600, ge=300, le=30 * 86_400)
+    password_reset_token_ttl_seconds: int = Field(default=1800, ge=300, le=86_400)
+    verification_resend_limit_per_account: int = Field(default=3, ge=1)
+    verification_resend_limit_per_client: int = Field(default=20, ge=1)
+    forgot_password_limit_per_address: int = Field(default=3, ge=1)
+    forgot_password_limit_per_client: int = Field(default=10, ge=1)
+    email_token_limit_per_client: int = Field(default=30, ge=1)
+    """Attempts per window to use a mailed token (verify-email, reset-password) per client."""
+    security_event_retention_seconds: int = Field(default=365 * 86_400, ge=86_400)
+
     # --- service accounts ---------------------------------------------------------------------
     service_clients: SecretStr | None = None
 

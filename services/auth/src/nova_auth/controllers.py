@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures.response_header import ResponseHeader
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import (
     HTTP_200_OK,
     HTTP_202_ACCEPTED,
@@ -24,20 +24,31 @@ from nova_auth.schemas import (
     DeactivateInactiveRequest,
     DeactivateInactiveResponse,
     DeleteAccountRequest,
+    EmailVerified,
+    ForgotPasswordRequest,
     LoginRequest,
     LogoutRequest,
+    PasswordResetDone,
+    PasswordResetRequested,
     RefreshRequest,
     RegisterRequest,
     RegistrationAccepted,
+    ResetPasswordRequest,
+    SecurityEventPageView,
     ServiceTokenRequest,
     ServiceTokenResponse,
     SetStatusRequest,
     TokenResponse,
+    VerificationSent,
+    VerifyEmailRequest,
 )
+from nova_auth.security_events import RequestContext
+from nova_auth.services.activity import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SecurityActivityService
 from nova_auth.services.admin import AccountAdminService
 from nova_auth.services.clients import ServiceClientService
 from nova_auth.services.credentials import CredentialService
 from nova_auth.services.sessions import SessionService
+from nova_auth.services.verification import EmailTokenService
 from nova_auth.state import AuthState
 from nova_kit.errors import AppError, ConflictError
 from nova_kit.proxies import client_host
@@ -47,6 +58,8 @@ from nova_kit.tokens import AccessClaims
 AuthStateDep = NamedDependency[AuthState]
 Credentials = NamedDependency[CredentialService]
 Sessions = NamedDependency[SessionService]
+EmailTokens = NamedDependency[EmailTokenService]
+Activity = NamedDependency[SecurityActivityService]
 AccountAdmin = NamedDependency[AccountAdminService]
 ServiceClients = NamedDependency[ServiceClientService]
 Claims = NamedDependency[AccessClaims]
@@ -65,6 +78,14 @@ def provide_sessions(auth_state: AuthStateDep) -> SessionService:
     return SessionService(auth_state)
 
 
+def provide_email_tokens(auth_state: AuthStateDep) -> EmailTokenService:
+    return EmailTokenService(auth_state)
+
+
+def provide_activity(auth_state: AuthStateDep) -> SecurityActivityService:
+    return SecurityActivityService(auth_state)
+
+
 def provide_account_admin(auth_state: AuthStateDep) -> AccountAdminService:
     return AccountAdminService(auth_state)
 
@@ -81,6 +102,11 @@ def client_address(request: ASGIConnection[Any, Any, Any, Any]) -> str:
     return client_host(request.scope)
 
 
+def request_context(request: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
+    """Where the request came from, for the security log."""
+    return RequestContext(client_address(request), request.headers.get("user-agent"))
+
+
 class AuthController(Controller):
     """Sign-up, sign-in, token refresh, sign-out and the caller's own account."""
 
@@ -91,6 +117,8 @@ class AuthController(Controller):
     dependencies = {  # noqa: RUF012 - Litestar reads a plain dict
         "credentials": Provide(provide_credentials, sync_to_thread=False),
         "sessions": Provide(provide_sessions, sync_to_thread=False),
+        "email_tokens": Provide(provide_email_tokens, sync_to_thread=False),
+        "activity": Provide(provide_activity, sync_to_thread=False),
     }
 
     @post(
@@ -125,7 +153,10 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
     ) -> TokenResponse:
         sign_in = await credentials.login(
-            data.email, data.password, client_address=client_address(request)
+            data.email,
+            data.password,
+            client_address=client_address(request),
+            user_agent=request.headers.get("user-agent"),
         )
         return TokenResponse.of(sign_in)
 
@@ -190,8 +221,106 @@ class AuthController(Controller):
             data.current_password,
             data.new_password,
             client_address=client_address(request),
+            user_agent=request.headers.get("user-agent"),
         )
         return TokenResponse.of(sign_in)
+
+    @post(
+        "/verify-email",
+        status_code=HTTP_200_OK,
+        summary="Verify the account's e-mail address with the token from the mail",
+        description="Unknown, used, expired and superseded tokens: 400 `invalid_token`.",
+    )
+    async def verify_email(
+        self,
+        data: JSONBody[VerifyEmailRequest],
+        email_tokens: EmailTokens,
+        request: Request[Any, Any, Any],
+    ) -> EmailVerified:
+        await email_tokens.verify_email(data.token, context=request_context(request))
+        return EmailVerified()
+
+    @post(
+        "/verify-email/resend",
+        status_code=HTTP_202_ACCEPTED,
+        guards=[requires_user],
+        summary="Mail a new verification link (earlier links stop working)",
+        description=(
+            "Rate-limited per account and per client (429); "
+            "409 `email_already_verified` once the address is verified."
+        ),
+    )
+    async def resend_verification(
+        self,
+        credentials: Credentials,
+        email_tokens: EmailTokens,
+        claims: Claims,
+        request: Request[Any, Any, Any],
+    ) -> VerificationSent:
+        account = await credentials.current_account(claims)
+        await email_tokens.resend_verification(account, context=request_context(request))
+        return VerificationSent()
+
+    @post(
+        "/forgot-password",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Mail a password-reset link",
+        description=(
+            "Always the same 202 answer, whether or not the address has an account; the link "
+            "works once, for a short time, and a later request replaces it. Rate-limited per "
+            "client and per address."
+        ),
+    )
+    async def forgot_password(
+        self,
+        data: JSONBody[ForgotPasswordRequest],
+        email_tokens: EmailTokens,
+        request: Request[Any, Any, Any],
+    ) -> PasswordResetRequested:
+        await email_tokens.forgot_password(data.email, context=request_context(request))
+        return PasswordResetRequested()
+
+    @post(
+        "/reset-password",
+        status_code=HTTP_200_OK,
+        summary="Set a new password with the token from the reset mail; ends every session",
+        description=(
+            "The password follows the registration's rules (422 `weak_password`: too short, "
+            "too common, or like the address); unknown, used, expired or superseded tokens: "
+            "400 `invalid_token`."
+        ),
+    )
+    async def reset_password(
+        self,
+        data: JSONBody[ResetPasswordRequest],
+        email_tokens: EmailTokens,
+        request: Request[Any, Any, Any],
+    ) -> PasswordResetDone:
+        await email_tokens.reset_password(
+            data.token, data.password, context=request_context(request)
+        )
+        return PasswordResetDone()
+
+    @get(
+        "/me/security-events",
+        guards=[requires_user],
+        summary="The signed-in account's security activity, newest first",
+    )
+    async def security_events(
+        self,
+        credentials: Credentials,
+        activity: Activity,
+        claims: Claims,
+        first: Annotated[
+            int, QueryParameter(ge=1, le=PAGE_SIZE_MAX, description="page size (1 to 100)")
+        ] = PAGE_SIZE_DEFAULT,
+        after: Annotated[
+            str | None,
+            QueryParameter(max_length=200, description="cursor of the last entry seen"),
+        ] = None,
+    ) -> SecurityEventPageView:
+        account = await credentials.current_account(claims)
+        return SecurityEventPageView.of(await activity.page(account.id, first=first, after=after))
 
     @get("/me", guards=[requires_user], summary="The signed-in account")
     async def me(self, credentials: Credentials, claims: Claims) -> AccountView:

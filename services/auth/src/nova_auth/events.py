@@ -22,6 +22,10 @@ publishes an unconfirmed event again ``outbox_redelivery_seconds`` after it was 
 doubling the wait each time up to ``outbox_redelivery_max_seconds``, for at most
 ``outbox_max_deliveries`` deliveries in all. A redelivered event the worker has already handled
 costs one duplicate check; one it lost is handled now.
+
+Events that carry a single-use token for the worker to mail (``user.verification_requested``,
+``user.password_reset_requested``: ``data.token``) lose it when they are confirmed: from then
+on the outbox keeps no usable token, as ``auth.one_time_tokens`` keeps only digests.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from typing import Any
 
 from celery import Celery
 from prometheus_client import Counter
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import String, delete, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nova_auth.models import OutboxEventModel
@@ -73,6 +77,7 @@ EVENTS_ABANDONED = Counter(
     "Account events left unconfirmed after their last allowed delivery",
     ["type"],
 )
+MAILED_TOKEN_FIELD = "token"  # noqa: S105 - the name of a field, not a secret
 
 
 def record_event(
@@ -270,7 +275,12 @@ class Outbox:
             result = await session.execute(
                 update(OutboxEventModel)
                 .where(OutboxEventModel.id.in_(set(ids)), OutboxEventModel.confirmed_at.is_(None))
-                .values(confirmed_at=datetime.now(UTC), redeliver_at=None)
+                .values(
+                    confirmed_at=datetime.now(UTC),
+                    redeliver_at=None,
+                    # the mailed token is delivered: the row keeps no usable copy of it
+                    data=OutboxEventModel.data.op("-")(literal(MAILED_TOKEN_FIELD, String)),
+                )
                 .returning(OutboxEventModel.id)
             )
             confirmed = len(result.all())

@@ -29,11 +29,14 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimit
 from strawberry.litestar import BaseContext
 from strawberry.types import ExecutionContext, Info
 
-from nova_auth.controllers import client_address
-from nova_auth.models import AccountModel
+from nova_auth.controllers import client_address, request_context
+from nova_auth.models import AccountModel, SecurityEventModel
+from nova_auth.security_events import RequestContext, encode_cursor
+from nova_auth.services.activity import PAGE_SIZE_DEFAULT, SecurityActivityService
 from nova_auth.services.admin import AccountAdminService
 from nova_auth.services.credentials import CredentialService
 from nova_auth.services.sessions import SessionService, SignIn
+from nova_auth.services.verification import EmailTokenService
 from nova_auth.state import provide_auth_state
 from nova_kit import graphql_http
 from nova_kit.errors import AppError
@@ -49,6 +52,9 @@ class GraphQLContext(BaseContext, kw_only=True):
     sessions: SessionService
     claims: AccessClaims | None
     client_address: str | None
+    request_context: RequestContext
+    email_tokens: EmailTokenService
+    activity: SecurityActivityService
     account_loader: DataLoader[str, AccountModel | None]
 
 
@@ -57,6 +63,71 @@ class AccountStatusEnum(Enum):
     ACTIVE = "active"
     DISABLED = "disabled"
     DELETED = "deleted"
+
+
+@strawberry.type(description="An entry of an account's security activity")
+class SecurityEvent:
+    id: strawberry.ID
+    kind: str = strawberry.field(
+        description=(
+            "sign_in, password_changed, password_reset, password_reset_requested, "
+            "email_verified, email_verification_requested, ..."
+        )
+    )
+    occurred_at: datetime
+    client_address: str | None
+    user_agent: str | None
+
+    @classmethod
+    def of(cls, row: SecurityEventModel) -> SecurityEvent:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            kind=row.kind,
+            occurred_at=row.occurred_at,
+            client_address=row.client_address,
+            user_agent=row.user_agent,
+        )
+
+
+@strawberry.federation.type(shareable=True)
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class SecurityEventEdge:
+    cursor: str
+    node: SecurityEvent
+
+
+@strawberry.type
+class SecurityEventConnection:
+    edges: list[SecurityEventEdge]
+    page_info: PageInfo
+
+
+async def resolve_security_events(
+    root: UserType,
+    info: Info[GraphQLContext, None],
+    first: int = PAGE_SIZE_DEFAULT,
+    after: str | None = None,
+) -> SecurityEventConnection | None:
+    claims = info.context.claims
+    if (
+        claims is None
+        or claims.is_service
+        or not (claims.is_admin or claims.subject == str(root.id))
+    ):
+        return None
+    page = await _run(info.context.activity.page(uuid.UUID(str(root.id)), first=first, after=after))
+    return SecurityEventConnection(
+        edges=[
+            SecurityEventEdge(cursor=encode_cursor(row), node=SecurityEvent.of(row))
+            for row in page.events
+        ],
+        page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+    )
 
 
 @strawberry.federation.type(name="User", keys=["id"])
@@ -68,6 +139,13 @@ class UserType:
     status: AccountStatusEnum | None = None
     last_login_at: datetime | None = None
     created_at: datetime | None = None
+    security_events: SecurityEventConnection | None = strawberry.field(
+        resolver=resolve_security_events,
+        description=(
+            "The account's security activity, newest first, at most 100 per page (the account "
+            "itself and administrators; null for anyone else)"
+        ),
+    )
 
     @classmethod
     def of(cls, account: AccountModel, *, visible: bool = True) -> UserType:
@@ -135,6 +213,12 @@ class LoginInput:
 
 
 @strawberry.input
+class ResetPasswordInput:
+    token: str
+    password: str
+
+
+@strawberry.input
 class ChangePasswordInput:
     current_password: str
     new_password: str
@@ -192,7 +276,10 @@ async def resolve_login(
     return AuthPayload.of(
         await _run(
             context.credentials.login(
-                input.email, input.password, client_address=context.client_address
+                input.email,
+                input.password,
+                client_address=context.client_address,
+                user_agent=context.request_context.user_agent,
             )
         )
     )
@@ -228,9 +315,41 @@ async def resolve_change_password(
                 input.current_password,
                 input.new_password,
                 client_address=context.client_address,
+                user_agent=context.request_context.user_agent,
             )
         )
     )
+
+
+async def resolve_verify_email(info: Info[GraphQLContext, None], token: str) -> bool:
+    context = info.context
+    await _run(context.email_tokens.verify_email(token, context=context.request_context))
+    return True
+
+
+async def resolve_resend_verification_email(info: Info[GraphQLContext, None]) -> bool:
+    context = info.context
+    account = await _run(context.credentials.current_account(_require_claims(context)))
+    await _run(context.email_tokens.resend_verification(account, context=context.request_context))
+    return True
+
+
+async def resolve_forgot_password(info: Info[GraphQLContext, None], email: str) -> bool:
+    context = info.context
+    await _run(context.email_tokens.forgot_password(email, context=context.request_context))
+    return True
+
+
+async def resolve_reset_password(
+    info: Info[GraphQLContext, None], input: ResetPasswordInput
+) -> bool:
+    context = info.context
+    await _run(
+        context.email_tokens.reset_password(
+            input.token, input.password, context=context.request_context
+        )
+    )
+    return True
 
 
 @strawberry.type
@@ -262,6 +381,30 @@ class Mutation:
     change_password: AuthPayload | None = strawberry.mutation(
         resolver=resolve_change_password,
         description="Change the password; ends every session and starts a new one",
+    )
+    verify_email: bool | None = strawberry.mutation(
+        resolver=resolve_verify_email,
+        description=(
+            "Verify the account's e-mail address with the token from the verification mail "
+            "(invalid_token when unknown, used, expired or superseded)"
+        ),
+    )
+    resend_verification_email: bool | None = strawberry.mutation(
+        resolver=resolve_resend_verification_email,
+        description="Mail a new verification link to the signed-in account (rate-limited)",
+    )
+    forgot_password: bool | None = strawberry.mutation(
+        resolver=resolve_forgot_password,
+        description=(
+            "Mail a password-reset link: true for every address, whether or not it has an account"
+        ),
+    )
+    reset_password: bool | None = strawberry.mutation(
+        resolver=resolve_reset_password,
+        description=(
+            "Set a new password with the token from the reset mail; ends every session "
+            "(invalid_token when unknown, used, expired or superseded)"
+        ),
     )
 
 
@@ -326,6 +469,9 @@ async def graphql_context(request: Request[Any, Any, Any]) -> GraphQLContext:
         sessions=SessionService(state),
         claims=current_claims(request),
         client_address=client_address(request),
+        request_context=request_context(request),
+        email_tokens=EmailTokenService(state),
+        activity=SecurityActivityService(state),
         account_loader=_loader(AccountAdminService(state)),
     )
 

@@ -49,6 +49,9 @@ class AccountModel(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     email_verified: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    email_verified_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None
+    )
     password_hash: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=AccountStatus.ACTIVE)
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=lambda: [Role.USER])
@@ -130,3 +133,48 @@ class OutboxEventModel(Base):
     """Times the broker accepted it (``attempts`` also counts failed publishes)."""
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     redeliver_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class TokenPurpose(StrEnum):
+    VERIFY_EMAIL = "verify_email"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a secret
+
+
+class OneTimeTokenModel(Base):
+    """A single-use token mailed to the account's address, stored as the SHA-256 of its value.
+
+    Issuing one deletes the account's earlier tokens of the same purpose; using one stamps
+    ``used_at`` in the statement that checks it (so it is used once, whoever races)."""
+
+    __tablename__ = "one_time_tokens"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('verify_email', 'reset_password')", name="purpose"),
+        Index("ix_one_time_tokens_account_purpose", "account_id", "purpose"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("auth.accounts.id", ondelete="CASCADE")
+    )
+    purpose: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class SecurityEventModel(Base):
+    """One entry of the security activity an account's owner sees: a sign-in, a password
+    change or reset, an e-mail verified, ... with when and from where."""
+
+    __tablename__ = "security_events"
+    __table_args__ = (Index("ix_security_events_account_time", "account_id", "occurred_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("auth.accounts.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(48))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    client_address: Mapped[str | None] = mapped_column(String(64), default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(256), default=None)

@@ -13,7 +13,9 @@ from typing import Annotated, Literal
 import msgspec
 
 from nova_auth.keys import IssuedToken
-from nova_auth.models import AccountModel
+from nova_auth.models import AccountModel, SecurityEventModel
+from nova_auth.security_events import encode_cursor
+from nova_auth.services.activity import SecurityEventPage
 from nova_auth.services.sessions import SignIn
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, examples=["ada@example.com"])]
@@ -44,6 +46,19 @@ class LogoutRequest(msgspec.Struct, forbid_unknown_fields=True):
 class ChangePasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
     current_password: Password
     new_password: Password
+
+
+class VerifyEmailRequest(msgspec.Struct, forbid_unknown_fields=True):
+    token: OpaqueToken
+
+
+class ForgotPasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+
+
+class ResetPasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
+    token: OpaqueToken
+    password: Password
 
 
 class DeleteAccountRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -93,6 +108,76 @@ class RegistrationAccepted(msgspec.Struct):
 
     status: str = "accepted"
     message: str = "Check your inbox: we sent an e-mail to this address."
+
+
+class EmailVerified(msgspec.Struct):
+    status: str = "verified"
+    email_verified: bool = True
+
+
+class VerificationSent(msgspec.Struct):
+    status: str = "accepted"
+    message: str = "We sent a new verification link; earlier links no longer work."
+
+
+class PasswordResetRequested(msgspec.Struct):
+    """The same answer, byte for byte, whether or not the address has an account."""
+
+    status: str = "accepted"
+    message: str = (
+        "If this address has an account, we sent it a link to reset the password. "
+        "The link works once, for a short time."
+    )
+
+
+class PasswordResetDone(msgspec.Struct):
+    status: str = "password_reset"
+    message: str = "Your password was changed and every session was signed out; sign in again."
+
+
+class SecurityEventView(msgspec.Struct):
+    id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    client_address: str | None
+    user_agent: str | None
+
+    @classmethod
+    def of(cls, row: SecurityEventModel) -> SecurityEventView:
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            occurred_at=row.occurred_at,
+            client_address=row.client_address,
+            user_agent=row.user_agent,
+        )
+
+
+class PageInfo(msgspec.Struct, kw_only=True):
+    has_next_page: bool
+    end_cursor: str | None
+
+
+class SecurityEventEdge(msgspec.Struct, kw_only=True):
+    cursor: str
+    node: SecurityEventView
+
+
+class SecurityEventPageView(msgspec.Struct, kw_only=True):
+    """``GET /api/auth/me/security-events``: one page, newest first, and where the next starts."""
+
+    edges: list[SecurityEventEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def of(cls, page: SecurityEventPage) -> SecurityEventPageView:
+        return cls(
+            edges=[
+                SecurityEventEdge(cursor=encode_cursor(row), node=SecurityEventView.of(row))
+                for row in page.events
+            ],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
 
 
 class TokenResponse(msgspec.Struct):

@@ -61,6 +61,9 @@ class WorkerSettings(ServiceSettings):
     smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     mail_from: str = "Nova <no-reply@nova.localhost>"
     product_name: str = "Nova"
+    public_url: str = Field(default="http://localhost:3000", pattern=r"^https?://[^\s]+$")
+    """The frontend's public base URL, which the links in e-mails point to (verify-email,
+    reset-password pages)."""
 
     # scheduled work
     inactive_days: int = Field(default=90, ge=1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from nova_kit.events import AccountEvent
 from nova_worker.clients import AuthClient, UsersClient
@@ -83,6 +84,43 @@ async def _owner_notice(
 async def password_changed_notice(event: AccountEvent, auth: AuthClient) -> Email | None:
     """``user.password_changed``: tell the owner (a security notice: it may not have been them)."""
     return await _owner_notice(event, auth, "password_changed", {"occurred_at": event.occurred_at})
+
+
+def _link(public_url: str, page: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/{page}?{urlencode({'token': token})}"
+
+
+def _mailed_token(event: AccountEvent) -> str | None:
+    token = event.data.get("token")
+    if not token:
+        # Confirmed before (the outbox drops the token then): it was mailed already.
+        logger.info("account event without its token", extra={"event_id": event.id})
+        return None
+    return str(token)
+
+
+async def _link_email(
+    event: AccountEvent, auth: AuthClient, public_url: str, page: str, template: str
+) -> Email | None:
+    token = _mailed_token(event)
+    if token is None:
+        return None
+    context = {"link": _link(public_url, page, token), "expires_at": event.data.get("expires_at")}
+    return await _owner_notice(event, auth, template, context)
+
+
+async def verification_email(
+    event: AccountEvent, auth: AuthClient, public_url: str
+) -> Email | None:
+    """``user.verification_requested``: the link that verifies the account's address."""
+    return await _link_email(event, auth, public_url, "verify-email", "verify_email")
+
+
+async def password_reset_email(
+    event: AccountEvent, auth: AuthClient, public_url: str
+) -> Email | None:
+    """``user.password_reset_requested``: the single-use link that sets a new password."""
+    return await _link_email(event, auth, public_url, "reset-password", "reset_password")
 
 
 async def already_registered_notice(event: AccountEvent, auth: AuthClient) -> Email | None:

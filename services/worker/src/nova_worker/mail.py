@@ -85,6 +85,39 @@ def _already_registered(context: dict[str, Any], product: str) -> RenderedMail:
     )
 
 
+def _until(context: dict[str, Any]) -> str:
+    return f" It works once, until {context['expires_at']}." if context.get("expires_at") else ""
+
+
+def _verify_email(context: dict[str, Any], product: str) -> RenderedMail:
+    return RenderedMail(
+        subject=f"Verify your {product} e-mail address",
+        body=(
+            f"Hello {_name(context)},\n\n"
+            f"please confirm that {context.get('email', 'this address')} is yours by opening "
+            f"this link:\n\n{context['link']}\n\n"
+            f"{_until(context).strip()}\n\n"
+            "If you did not create an account, you can ignore this e-mail.\n\n"
+            f"— The {product} team\n"
+        ),
+    )
+
+
+def _reset_password(context: dict[str, Any], product: str) -> RenderedMail:
+    return RenderedMail(
+        subject=f"Reset your {product} password",
+        body=(
+            f"Hello {_name(context)},\n\n"
+            f"someone asked to reset the password of the {product} account of "
+            f"{context.get('email', 'this address')}. To choose a new password, open this "
+            f"link:\n\n{context['link']}\n\n"
+            f"{_until(context).strip()} Setting a new password signs out every session.\n\n"
+            "If this was not you, ignore this e-mail: your password stays as it is.\n\n"
+            f"— The {product} team\n"
+        ),
+    )
+
+
 def _plain(context: dict[str, Any], product: str) -> RenderedMail:
     return RenderedMail(subject=str(context["subject"]), body=str(context["body"]))
 
@@ -94,6 +127,8 @@ TEMPLATES = {
     "password_changed": _password_changed,
     "account_disabled": _account_disabled,
     "already_registered": _already_registered,
+    "verify_email": _verify_email,
+    "reset_password": _reset_password,
     "plain": _plain,
 }
 

@@ -19,6 +19,7 @@ import math
 import random
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from celery import Celery, Task
@@ -200,6 +201,31 @@ def user_registration_attempted(task: Task, event: dict[str, Any]) -> dict[str, 
     return _notice_event(task, _event(event), events.already_registered_notice)
 
 
+def user_verification_requested(task: Task, event: dict[str, Any]) -> dict[str, Any]:
+    public_url = get_runtime().settings.public_url
+    return _notice_event(
+        task, _event(event), partial(events.verification_email, public_url=public_url)
+    )
+
+
+def user_password_reset_requested(task: Task, event: dict[str, Any]) -> dict[str, Any]:
+    public_url = get_runtime().settings.public_url
+    return _notice_event(
+        task, _event(event), partial(events.password_reset_email, public_url=public_url)
+    )
+
+
+def user_email_verified(task: Task, event: dict[str, Any]) -> dict[str, Any]:
+    """Nothing to do but take note (the security log in auth has it): confirmed at once."""
+    parsed = _event(event)
+
+    async def work(_: AsyncSession) -> dict[str, Any]:
+        return {"noted": True}
+
+    outcome = run_idempotent(task, f"event:{parsed.id}", work)
+    return _complete_event(task, parsed, outcome, None)
+
+
 def send_email(
     task: Task,
     to: str,
@@ -271,6 +297,9 @@ def register_tasks(app: Celery, settings: WorkerSettings) -> dict[str, Task]:
         EVENT_TASKS["user.disabled"]: user_disabled,
         EVENT_TASKS["user.password_changed"]: user_password_changed,
         EVENT_TASKS["user.registration_attempted"]: user_registration_attempted,
+        EVENT_TASKS["user.verification_requested"]: user_verification_requested,
+        EVENT_TASKS["user.password_reset_requested"]: user_password_reset_requested,
+        EVENT_TASKS["user.email_verified"]: user_email_verified,
         SEND_EMAIL: send_email,
     }
     registered: dict[str, Task] = {}

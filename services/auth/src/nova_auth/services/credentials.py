@@ -18,6 +18,7 @@ from nova_auth.events import record_event
 from nova_auth.models import AccountModel, AccountStatus, Role
 from nova_auth.passwords import normalise_password
 from nova_auth.repositories import AccountRepository, SessionRepository
+from nova_auth.security_events import RequestContext, record_security_event
 from nova_auth.services.admin import AccountAdminService
 from nova_auth.services.operations import (
     MAX_EMAIL_LENGTH,
@@ -27,6 +28,7 @@ from nova_auth.services.operations import (
     normalise_email,
 )
 from nova_auth.services.sessions import SessionService, SignIn, account_id_of
+from nova_auth.services.verification import EmailTokenService
 from nova_auth.state import AuthState
 from nova_kit.errors import AppError, ForbiddenError, UnauthorizedError
 from nova_kit.ratelimit import Limit
@@ -43,6 +45,15 @@ class InvalidCredentialsError(UnauthorizedError):
 
     def __init__(self) -> None:
         super().__init__("invalid e-mail or password")
+
+
+class EmailNotVerifiedError(ForbiddenError):
+    code = "email_not_verified"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "verify your e-mail address first: follow the link we sent, or reset your password"
+        )
 
 
 class CredentialService:
@@ -68,7 +79,8 @@ class CredentialService:
         event in the outbox, so neither the answer nor its timing differs: a new address gets
         its account (``user.registered``: profile and welcome e-mail), an existing one gets an
         e-mail saying it already has an account (``user.registration_attempted``). Either way
-        the address's owner learns what happened, and only from their inbox.
+        the address's owner learns what happened, and only from their inbox. A new account
+        also gets its e-mail verification link (``user.verification_requested``).
         """
         check_input_size(password)
         check_display_name(display_name)
@@ -84,12 +96,17 @@ class CredentialService:
                 account = await AccountRepository(session).create(
                     address, password_hash, [Role.USER]
                 )
-                event = record_event(
-                    session,
-                    "user.registered",
-                    account.id,
-                    {"email": address, "display_name": name},
-                )
+                events = [
+                    record_event(
+                        session,
+                        "user.registered",
+                        account.id,
+                        {"email": address, "display_name": name},
+                    ),
+                    await EmailTokenService(self.state).issue_verification(
+                        session, account, datetime.now(UTC)
+                    ),
+                ]
         except IntegrityError as error:
             if "uq_accounts_email" not in str(error.orig):
                 raise
@@ -97,12 +114,17 @@ class CredentialService:
                 existing = await AccountRepository(session).id_by_email(address)
                 if existing is None:  # deleted meanwhile: nothing to tell anyone
                     return
-                event = record_event(session, "user.registration_attempted", existing)
-        await self.state.outbox.publish_after_commit([event])
+                events = [record_event(session, "user.registration_attempted", existing)]
+        await self.state.outbox.publish_after_commit(events)
 
     @counted("login")
     async def login(
-        self, email: str, password: str, *, client_address: str | None = None
+        self,
+        email: str,
+        password: str,
+        *,
+        client_address: str | None = None,
+        user_agent: str | None = None,
     ) -> SignIn:
         check_input_size(password)
         normalised = normalise_password(password)
@@ -141,6 +163,8 @@ class CredentialService:
             raise InvalidCredentialsError
         await limiter.refund(charged, "login:account")
         await limiter.refund(charged, "login:account-client")
+        if self.settings.require_verified_email and not account.email_verified:
+            raise EmailNotVerifiedError
         new_hash = (
             await hashing.hash(normalised) if hashing.needs_rehash(account.password_hash) else None
         )
@@ -154,6 +178,9 @@ class CredentialService:
                 raise InvalidCredentialsError
             opened = await self.session_service.open(
                 SessionRepository(session), stored, now, client_address
+            )
+            record_security_event(
+                session, stored.id, "sign_in", RequestContext(client_address, user_agent), at=now
             )
         return await self.session_service.sign_in(stored, opened, now)
 
@@ -202,6 +229,7 @@ class CredentialService:
         new_password: str,
         *,
         client_address: str | None = None,
+        user_agent: str | None = None,
     ) -> SignIn:
         """Set a new password, end every session, and start a fresh one for the caller."""
         check_input_size(current_password, new_password)
@@ -225,6 +253,13 @@ class CredentialService:
             families = SessionRepository(session)
             await families.revoke_for_accounts([account.id], "password_changed")
             event = record_event(session, "user.password_changed", account.id)
+            record_security_event(
+                session,
+                account.id,
+                "password_changed",
+                RequestContext(client_address, user_agent),
+                at=now,
+            )
             opened = await self.session_service.open(families, stored, now, client_address)
         await self.session_service.revoke_user_tokens([account.id], at=now.timestamp())
         await self.state.outbox.publish_after_commit([event])
@@ -245,6 +280,7 @@ class CredentialService:
             assert stored is not None
             await SessionRepository(session).revoke_for_accounts([account.id], "password_changed")
             event = record_event(session, "user.password_changed", account.id)
+            record_security_event(session, account.id, "password_reset_by_operator", at=now)
         await self.session_service.revoke_user_tokens([account.id], at=now.timestamp())
         await self.state.outbox.publish_after_commit([event])
         return stored

@@ -1,4 +1,5 @@
-"""Housekeeping: long-dead sessions and old published outbox rows are purged periodically."""
+"""Housekeeping: long-dead sessions, old published outbox rows, dead mailed tokens and security
+log entries past their retention are purged periodically."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
+from nova_auth.one_time_tokens import OneTimeTokenRepository
 from nova_auth.repositories import SessionRepository
+from nova_auth.security_events import SecurityEventRepository
 from nova_auth.state import AuthState
 
 logger = logging.getLogger(__name__)
@@ -22,6 +25,19 @@ class Housekeeping:
         horizon = datetime.now(UTC) - timedelta(seconds=keep_seconds)
         async with self.state.sessions() as session, session.begin():
             return await SessionRepository(session).purge_ended_before(horizon, limit=limit)
+
+    async def purge_dead_records(self, *, limit: int = 5000) -> int:
+        """Delete mailed tokens dead for a day, and security-log entries past their retention."""
+        now = datetime.now(UTC)
+        retention = timedelta(seconds=self.state.settings.security_event_retention_seconds)
+        async with self.state.sessions() as session, session.begin():
+            tokens = await OneTimeTokenRepository(session).purge_dead_before(
+                now - timedelta(days=1), limit=limit
+            )
+            entries = await SecurityEventRepository(session).purge_before(
+                now - retention, limit=limit
+            )
+        return tokens + entries
 
     async def run(self, stop: asyncio.Event) -> None:
         """Purge old published outbox rows and long-dead sessions, every maintenance interval."""
@@ -38,7 +54,11 @@ class Housekeeping:
                 sessions = await self.purge_expired_sessions(
                     keep_seconds=settings.session_retention_seconds
                 )
-                if events or sessions:
-                    logger.info("housekeeping", extra={"outbox_rows": events, "sessions": sessions})
+                records = await self.purge_dead_records()
+                if events or sessions or records:
+                    logger.info(
+                        "housekeeping",
+                        extra={"outbox_rows": events, "sessions": sessions, "records": records},
+                    )
             except Exception:
                 logger.exception("housekeeping failed")

@@ -7,7 +7,7 @@ endpoints through the gateway. The gateway then
   answer into httpOnly, ``SameSite=Lax`` cookies (``Secure`` outside dev; the refresh cookie is
   scoped to auth's paths) and answers the rest of the body;
 - on refresh/logout, supplies the refresh token from its cookie;
-- on logout (and logout-all, and account deletion), clears both cookies.
+- on logout (and logout-all, account deletion, and a password reset), clears both cookies.
 
 On every other request the access cookie becomes an ``Authorization: Bearer`` header before the
 token is verified, so upstreams see one kind of credential. A cookie-authenticated request that
@@ -52,6 +52,11 @@ ISSUING = frozenset({"register", "login", "refresh"})
 # Answers that carry new tokens: they go into cookies, never into the browser's JavaScript.
 TOKEN_ANSWERS = ISSUING | {"change-password"}
 ENDING = frozenset({"logout", "logout-all"})
+# A password reset ends every session of the account: a browser's cookies go with them.
+RESETTING = frozenset({"reset-password"})
+# The steps of a mailed link need no credentials: a stale access cookie is not sent with them
+# (an invalid token would be refused at the edge, and lock the person out of their recovery).
+CREDENTIAL_FREE = RESETTING | {"verify-email", "forgot-password"}
 
 
 def header(scope: Scope, name: str) -> str | None:
@@ -80,14 +85,21 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
-def session_endpoint(scope: Scope, prefix: str) -> str | None:
-    """``login``, ``refresh``, ... when the request targets one of auth's session endpoints."""
+def auth_path_name(scope: Scope, prefix: str) -> str | None:
+    """The path below auth's prefix (``login``, ``verify-email``, ...), or None elsewhere."""
     raw = scope.get("raw_path") or scope["path"].encode()
     path = raw.decode("latin-1").split("?", 1)[0]
     if not path.startswith(f"{prefix}/"):
         return None
-    name = path[len(prefix) + 1 :].strip("/")
-    if scope.get("method") == "POST" and name in TOKEN_ANSWERS | ENDING:
+    return path[len(prefix) + 1 :].strip("/")
+
+
+def session_endpoint(scope: Scope, prefix: str) -> str | None:
+    """``login``, ``refresh``, ... when the request targets one of auth's session endpoints."""
+    name = auth_path_name(scope, prefix)
+    if name is None:
+        return None
+    if scope.get("method") == "POST" and name in TOKEN_ANSWERS | ENDING | RESETTING:
         return name
     if scope.get("method") == "DELETE" and name == "me":
         return "delete-account"
@@ -144,14 +156,17 @@ class CookieSessionMiddleware:
         access = cookies.get(self.settings.access_cookie_name)
         session_mode = (header(scope, SESSION_HEADER) or "").lower() == "cookie"
         uses_cookie = False
-        issuing = (
-            session_mode and session_endpoint(scope, self.settings.session_paths_prefix) in ISSUING
+        prefix = self.settings.session_paths_prefix
+        issuing = session_mode and session_endpoint(scope, prefix) in ISSUING
+        credential_free = (
+            scope.get("method") == "POST" and auth_path_name(scope, prefix) in CREDENTIAL_FREE
         )
         # A stale access cookie must not block the very requests that replace it.
-        if access and header(scope, "authorization") is None and not issuing:
+        if access and header(scope, "authorization") is None and not (issuing or credential_free):
             scope["headers"] = [*scope["headers"], (b"authorization", f"Bearer {access}".encode())]
             uses_cookie = True
-        if session_mode and self.settings.refresh_cookie_name in cookies:
+        has_session_cookie = bool(access) or self.settings.refresh_cookie_name in cookies
+        if (session_mode or credential_free) and has_session_cookie:
             uses_cookie = True
         scope.setdefault("state", {})[COOKIE_AUTH_STATE_KEY] = uses_cookie
         if uses_cookie or session_mode:
@@ -176,7 +191,8 @@ class SessionProxy:
         # A password change answered to a cookie session carries new tokens: they go into the
         # cookies even when the client did not ask for cookie handling explicitly.
         cookie_mode = (header(scope, SESSION_HEADER) or "").lower() == "cookie" or (
-            name == "change-password" and bool(scope.get("state", {}).get(COOKIE_AUTH_STATE_KEY))
+            name in {"change-password", *RESETTING}
+            and bool(scope.get("state", {}).get(COOKIE_AUTH_STATE_KEY))
         )
         if name is None or not cookie_mode:
             await self.proxy(scope, receive, send)
@@ -298,7 +314,7 @@ class SessionProxy:
             content["session"] = "cookie"
         ends_session = (
             name in ENDING
-            or (name == "delete-account" and ok)
+            or (name in {"delete-account", *RESETTING} and ok)
             or (name == "refresh" and upstream.status in (400, 401))
         )
         if ends_session:

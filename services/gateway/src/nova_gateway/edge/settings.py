@@ -17,6 +17,9 @@ DEFAULT_ANONYMOUS = [
     "POST /api/auth/login",
     "POST /api/auth/refresh",
     "POST /api/auth/logout",
+    "POST /api/auth/verify-email",
+    "POST /api/auth/forgot-password",
+    "POST /api/auth/reset-password",
     "GET /api/users/*",
 ]
 
