@@ -27,6 +27,8 @@ EventType = Literal[
     "user.disabled",
     "user.deleted",
     "user.password_changed",
+    "user.two_factor_enabled",
+    "user.two_factor_disabled",
 ]
 
 EVENTS_QUEUE = "events"
@@ -36,6 +38,8 @@ EVENT_TASKS: dict[str, str] = {
     "user.disabled": "nova.events.user_disabled",
     "user.deleted": "nova.events.user_deleted",
     "user.password_changed": "nova.events.user_password_changed",
+    "user.two_factor_enabled": "nova.events.user_two_factor_enabled",
+    "user.two_factor_disabled": "nova.events.user_two_factor_disabled",
 }
 BROKER_KEY_PREFIX = "nova:celery:"
 # Above the longest hard task time limit, so Redis never redelivers a task that is still running.

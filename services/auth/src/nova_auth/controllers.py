@@ -26,6 +26,7 @@ from nova_auth.schemas import (
     DeleteAccountRequest,
     LoginRequest,
     LogoutRequest,
+    MfaRequiredResponse,
     RefreshRequest,
     RegisterRequest,
     RegistrationAccepted,
@@ -37,7 +38,7 @@ from nova_auth.schemas import (
 from nova_auth.services.admin import AccountAdminService
 from nova_auth.services.clients import ServiceClientService
 from nova_auth.services.credentials import CredentialService
-from nova_auth.services.sessions import SessionService
+from nova_auth.services.sessions import MfaChallenge, SessionService
 from nova_auth.state import AuthState
 from nova_kit.errors import AppError, ConflictError
 from nova_kit.proxies import client_host
@@ -117,16 +118,27 @@ class AuthController(Controller):
         )
         return RegistrationAccepted()
 
-    @post("/login", status_code=HTTP_200_OK, summary="Sign in with e-mail and password")
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        summary="Sign in with e-mail and password",
+        description=(
+            "Answers the tokens, or — for an account with two-factor sign-in — "
+            "`{mfa_required: true, mfa_token, expires_in, methods}`: send the token with a code "
+            "to `POST /api/auth/login/two-factor`."
+        ),
+    )
     async def login(
         self,
         data: JSONBody[LoginRequest],
         credentials: Credentials,
         request: Request[Any, Any, Any],
-    ) -> TokenResponse:
+    ) -> TokenResponse | MfaRequiredResponse:
         sign_in = await credentials.login(
             data.email, data.password, client_address=client_address(request)
         )
+        if isinstance(sign_in, MfaChallenge):
+            return MfaRequiredResponse.of(sign_in)
         return TokenResponse.of(sign_in)
 
     @post(

@@ -33,7 +33,8 @@ from nova_auth.controllers import client_address
 from nova_auth.models import AccountModel
 from nova_auth.services.admin import AccountAdminService
 from nova_auth.services.credentials import CredentialService
-from nova_auth.services.sessions import SessionService, SignIn
+from nova_auth.services.sessions import MfaChallenge, SessionService, SignIn
+from nova_auth.services.two_factor import TwoFactorService
 from nova_auth.state import provide_auth_state
 from nova_kit import graphql_http
 from nova_kit.errors import AppError
@@ -50,6 +51,8 @@ class GraphQLContext(BaseContext, kw_only=True):
     claims: AccessClaims | None
     client_address: str | None
     account_loader: DataLoader[str, AccountModel | None]
+    two_factor: TwoFactorService
+    two_factor_loader: DataLoader[str, bool]
 
 
 @strawberry.enum(name="AccountStatus", description="Lifecycle state of an account")
@@ -57,6 +60,14 @@ class AccountStatusEnum(Enum):
     ACTIVE = "active"
     DISABLED = "disabled"
     DELETED = "deleted"
+
+
+async def resolve_two_factor_enabled(
+    root: UserType, info: Info[GraphQLContext, None]
+) -> bool | None:
+    if not root.visible:
+        return None
+    return await info.context.two_factor_loader.load(str(root.id))
 
 
 @strawberry.federation.type(name="User", keys=["id"])
@@ -68,11 +79,16 @@ class UserType:
     status: AccountStatusEnum | None = None
     last_login_at: datetime | None = None
     created_at: datetime | None = None
+    visible: strawberry.Private[bool] = True
+    two_factor_enabled: bool | None = strawberry.field(
+        resolver=resolve_two_factor_enabled,
+        description="Whether sign-in asks for a second factor (TOTP)",
+    )
 
     @classmethod
     def of(cls, account: AccountModel, *, visible: bool = True) -> UserType:
         if not visible:
-            return cls(id=strawberry.ID(str(account.id)))
+            return cls(id=strawberry.ID(str(account.id)), visible=False)
         return cls(
             id=strawberry.ID(str(account.id)),
             email=account.email,
@@ -135,6 +151,30 @@ class LoginInput:
 
 
 @strawberry.input
+class LoginTwoFactorInput:
+    mfa_token: str
+    code: str | None = None
+    recovery_code: str | None = None
+
+
+@strawberry.input
+class DisableTwoFactorInput:
+    code: str | None = None
+    password: str | None = None
+
+
+@strawberry.type(description="A pending TOTP secret, shown once; confirmTwoFactor turns it on")
+class TwoFactorEnrolment:
+    secret: str
+    otpauth_uri: str
+
+
+@strawberry.type(description="Single-use recovery codes, shown once")
+class TwoFactorRecoveryCodes:
+    recovery_codes: list[str]
+
+
+@strawberry.input
 class ChangePasswordInput:
     current_password: str
     new_password: str
@@ -189,13 +229,75 @@ async def resolve_login(
     input: LoginInput,
 ) -> AuthPayload:
     context = info.context
+    sign_in = await _run(
+        context.credentials.login(
+            input.email, input.password, client_address=context.client_address
+        )
+    )
+    if isinstance(sign_in, MfaChallenge):
+        # The password was right and a code is due: the challenge rides in the error, and
+        # loginTwoFactor finishes the sign-in (REST answers it as a 200 body instead).
+        raise GraphQLError(
+            "a second factor is required",
+            extensions={
+                "code": "mfa_required",
+                "status": 401,
+                "mfaToken": sign_in.token,
+                "expiresIn": sign_in.expires_in,
+            },
+        )
+    return AuthPayload.of(sign_in)
+
+
+async def resolve_login_two_factor(
+    info: Info[GraphQLContext, None], input: LoginTwoFactorInput
+) -> AuthPayload:
+    context = info.context
     return AuthPayload.of(
         await _run(
-            context.credentials.login(
-                input.email, input.password, client_address=context.client_address
+            context.two_factor.complete(
+                input.mfa_token,
+                code=input.code,
+                recovery_code=input.recovery_code,
+                client_address=context.client_address,
             )
         )
     )
+
+
+async def resolve_enroll_two_factor(
+    info: Info[GraphQLContext, None], password: str
+) -> TwoFactorEnrolment:
+    claims = _require_claims(info.context)
+    enrolment = await _run(info.context.two_factor.enrol(claims, password))
+    return TwoFactorEnrolment(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
+
+
+async def resolve_confirm_two_factor(
+    info: Info[GraphQLContext, None], code: str
+) -> TwoFactorRecoveryCodes:
+    context = info.context
+    claims = _require_claims(context)
+    codes = await _run(
+        context.two_factor.confirm(claims, code, client_address=context.client_address)
+    )
+    return TwoFactorRecoveryCodes(recovery_codes=codes)
+
+
+async def resolve_disable_two_factor(
+    info: Info[GraphQLContext, None], input: DisableTwoFactorInput
+) -> bool:
+    context = info.context
+    claims = _require_claims(context)
+    await _run(
+        context.two_factor.disable(
+            claims,
+            code=input.code,
+            password=input.password,
+            client_address=context.client_address,
+        )
+    )
+    return True
 
 
 async def resolve_refresh_token(
@@ -263,6 +365,27 @@ class Mutation:
         resolver=resolve_change_password,
         description="Change the password; ends every session and starts a new one",
     )
+    login_two_factor: AuthPayload | None = strawberry.mutation(
+        resolver=resolve_login_two_factor,
+        description=(
+            "Second sign-in step: the mfaToken of login's mfa_required error with a code or a "
+            "recovery code"
+        ),
+    )
+    enroll_two_factor: TwoFactorEnrolment | None = strawberry.mutation(
+        resolver=resolve_enroll_two_factor,
+        description=(
+            "Start enrolling a TOTP authenticator (password required); pending until confirmed"
+        ),
+    )
+    confirm_two_factor: TwoFactorRecoveryCodes | None = strawberry.mutation(
+        resolver=resolve_confirm_two_factor,
+        description="Confirm the enrolment with a first code: two-factor sign-in is on",
+    )
+    disable_two_factor: bool | None = strawberry.mutation(
+        resolver=resolve_disable_two_factor,
+        description="Turn two-factor sign-in off (a current code or the password)",
+    )
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -316,10 +439,19 @@ def _loader(accounts: AccountAdminService) -> DataLoader[str, AccountModel | Non
     return DataLoader(load_fn=load)
 
 
+def _two_factor_loader(two_factor: TwoFactorService) -> DataLoader[str, bool]:
+    async def load(keys: Sequence[str]) -> list[bool]:
+        enabled = await two_factor.enabled_for([uuid.UUID(key) for key in keys])
+        return [uuid.UUID(key) in enabled for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
 async def graphql_context(request: Request[Any, Any, Any]) -> GraphQLContext:
     """The request's context. It holds no database session: each service call opens its own,
     so root fields resolved concurrently (and the loader's batches) never share one."""
     state = provide_auth_state(request.app.state)
+    two_factor = TwoFactorService(state)
     return GraphQLContext(
         request=request,
         credentials=CredentialService(state),
@@ -327,6 +459,8 @@ async def graphql_context(request: Request[Any, Any, Any]) -> GraphQLContext:
         claims=current_claims(request),
         client_address=client_address(request),
         account_loader=_loader(AccountAdminService(state)),
+        two_factor=two_factor,
+        two_factor_loader=_two_factor_loader(two_factor),
     )
 
 
