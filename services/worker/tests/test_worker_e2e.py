@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from celery import Celery
 from worker_testing import fetch, metric_value, metrics_text, wait_until
@@ -388,6 +389,55 @@ def test_a_password_change_sends_a_security_notice(stack: Stack) -> None:
         what="both events to be confirmed",
     )
     assert sorted(r["type"] for r in stack.outbox()) == ["user.password_changed", "user.registered"]
+
+
+def test_two_factor_changes_send_security_notices(stack: Stack) -> None:
+    stack.register("kofi@example.com", "Kofi")
+    login = httpx.post(
+        f"{stack.auth}/api/auth/login",
+        json={"email": "kofi@example.com", "password": PASSWORD},
+        timeout=30,
+    )
+    bearer = {"authorization": f"Bearer {login.json()['access_token']}"}
+    enrolment = httpx.post(
+        f"{stack.auth}/api/auth/me/two-factor",
+        json={"password": PASSWORD},
+        headers=bearer,
+        timeout=30,
+    )
+    assert enrolment.status_code == 200, enrolment.text
+    code = pyotp.TOTP(enrolment.json()["secret"]).now()
+    confirmed = httpx.post(
+        f"{stack.auth}/api/auth/me/two-factor/confirm",
+        json={"code": code},
+        headers=bearer,
+        timeout=30,
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    disabled = httpx.request(
+        "DELETE",
+        f"{stack.auth}/api/auth/me/two-factor",
+        json={"password": PASSWORD},
+        headers=bearer,
+        timeout=30,
+    )
+    assert disabled.status_code == 204, disabled.text
+    wait_until(
+        lambda: len(stack.mail_to("kofi@example.com")) >= 3,
+        timeout=30,
+        what="both two-factor notices",
+    )
+    wait_until(
+        lambda: all(r["confirmed_at"] is not None for r in stack.outbox()),
+        timeout=30,
+        what="every event to be confirmed",
+    )
+    time.sleep(1)
+    assert sorted(stack.mail_to("kofi@example.com")) == [
+        "Two-factor sign-in is off for your Nova account",
+        "Two-factor sign-in is on for your Nova account",
+        "Welcome to Nova",
+    ]
 
 
 def test_registering_a_taken_address_mails_its_owner_and_changes_nothing(stack: Stack) -> None:

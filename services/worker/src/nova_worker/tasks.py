@@ -196,6 +196,14 @@ def user_password_changed(task: Task, event: dict[str, Any]) -> dict[str, Any]:
     return _notice_event(task, _event(event), events.password_changed_notice)
 
 
+def user_two_factor_enabled(task: Task, event: dict[str, Any]) -> dict[str, Any]:
+    return _notice_event(task, _event(event), events.two_factor_enabled_notice)
+
+
+def user_two_factor_disabled(task: Task, event: dict[str, Any]) -> dict[str, Any]:
+    return _notice_event(task, _event(event), events.two_factor_disabled_notice)
+
+
 def user_registration_attempted(task: Task, event: dict[str, Any]) -> dict[str, Any]:
     return _notice_event(task, _event(event), events.already_registered_notice)
 
@@ -271,6 +279,8 @@ def register_tasks(app: Celery, settings: WorkerSettings) -> dict[str, Task]:
         EVENT_TASKS["user.disabled"]: user_disabled,
         EVENT_TASKS["user.password_changed"]: user_password_changed,
         EVENT_TASKS["user.registration_attempted"]: user_registration_attempted,
+        EVENT_TASKS["user.two_factor_enabled"]: user_two_factor_enabled,
+        EVENT_TASKS["user.two_factor_disabled"]: user_two_factor_disabled,
         SEND_EMAIL: send_email,
     }
     registered: dict[str, Task] = {}
