@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import time
@@ -39,7 +40,7 @@ from nova_auth.events import record_event
 from nova_auth.mfa_repository import TwoFactorRepository
 from nova_auth.models import AccountModel, TwoFactorModel
 from nova_auth.repositories import AccountRepository
-from nova_auth.secretbox import DEV_KEY, SecretBox, parse_keys
+from nova_auth.secretbox import DEV_KEY, SecretBox, SecretBoxError, parse_keys
 from nova_auth.services.credentials import CredentialService
 from nova_auth.services.operations import check_input_size, counted
 from nova_auth.services.sessions import MfaChallenge, SignIn
@@ -53,6 +54,8 @@ from nova_kit.errors import (
 )
 from nova_kit.ratelimit import Limit
 from nova_kit.tokens import AccessClaims
+
+logger = logging.getLogger(__name__)
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -355,7 +358,18 @@ class TwoFactorService:
         return decision.charged
 
     def _check_totp(self, row: TwoFactorModel, code: str) -> int:
-        secret = self.box.open(row.secret, row.account_id.bytes).decode()
+        try:
+            secret = self.box.open(row.secret, row.account_id.bytes).decode()
+        except SecretBoxError as error:
+            # Sealed under a key no longer configured (docs/runbooks.md, key rotation).
+            logger.error(
+                "a two-factor secret does not open with the configured keys",
+                extra={"account_id": str(row.account_id), "key_id": row.key_id},
+            )
+            raise ServiceUnavailableError(
+                "two-factor sign-in is unavailable for this account; contact support",
+                code="two_factor_key_unavailable",
+            ) from error
         step = matching_step(secret, code, row.last_step, clock())
         if step is None:
             TWO_FACTOR_CHECKS.labels("totp", "invalid").inc()
