@@ -399,29 +399,18 @@ def test_two_factor_changes_send_security_notices(stack: Stack) -> None:
         timeout=30,
     )
     bearer = {"authorization": f"Bearer {login.json()['access_token']}"}
-    enrolment = httpx.post(
-        f"{stack.auth}/api/auth/me/two-factor",
-        json={"password": PASSWORD},
-        headers=bearer,
-        timeout=30,
-    )
-    assert enrolment.status_code == 200, enrolment.text
+
+    def call(method: str, path: str, body: dict[str, str], status: int) -> httpx.Response:
+        response = httpx.request(
+            method, f"{stack.auth}/api/auth/me/{path}", json=body, headers=bearer, timeout=30
+        )
+        assert response.status_code == status, response.text
+        return response
+
+    enrolment = call("POST", "two-factor", {"password": PASSWORD}, 200)
     code = pyotp.TOTP(enrolment.json()["secret"]).now()
-    confirmed = httpx.post(
-        f"{stack.auth}/api/auth/me/two-factor/confirm",
-        json={"code": code},
-        headers=bearer,
-        timeout=30,
-    )
-    assert confirmed.status_code == 200, confirmed.text
-    disabled = httpx.request(
-        "DELETE",
-        f"{stack.auth}/api/auth/me/two-factor",
-        json={"password": PASSWORD},
-        headers=bearer,
-        timeout=30,
-    )
-    assert disabled.status_code == 204, disabled.text
+    call("POST", "two-factor/confirm", {"code": code}, 200)
+    call("DELETE", "two-factor", {"password": PASSWORD}, 204)
     wait_until(
         lambda: len(stack.mail_to("kofi@example.com")) >= 3,
         timeout=30,

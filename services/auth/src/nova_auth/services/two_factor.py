@@ -87,6 +87,19 @@ class MfaTokenInvalidError(UnauthorizedError):
         super().__init__("this sign-in challenge is unknown, expired or used; sign in again")
 
 
+class MfaUnavailableError(ServiceUnavailableError):
+    code = "mfa_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("two-factor sign-in is unavailable; retry shortly")
+
+
+def require_one(first: str | None, second: str | None, message: str) -> None:
+    """422 unless exactly one of the two alternatives was sent."""
+    if (first is None) == (second is None):
+        raise AppError(message, code="validation_error", status_code=422)
+
+
 @dataclass(frozen=True, slots=True)
 class Enrolment:
     secret: str
@@ -236,12 +249,7 @@ class TwoFactorService:
         client_address: str | None = None,
     ) -> None:
         """Turn two-factor sign-in off, with a current code or the password."""
-        if (code is None) == (password is None):
-            raise AppError(
-                "send either a current code or the password",
-                code="validation_error",
-                status_code=422,
-            )
+        require_one(code, password, "send either a current code or the password")
         check_input_size(password or "")
         account = await self.credentials.current_account(claims)
         if password is not None:
@@ -290,9 +298,7 @@ class TwoFactorService:
                 CHALLENGE_PREFIX + hash_secret_token(token), str(account.id), ex=ttl
             )
         except RedisError as error:
-            raise ServiceUnavailableError(
-                "two-factor sign-in is unavailable; retry shortly", code="mfa_unavailable"
-            ) from error
+            raise MfaUnavailableError from error
         return MfaChallenge(account=account, token=token, expires_in=ttl)
 
     @counted("login_two_factor")
@@ -305,19 +311,12 @@ class TwoFactorService:
         client_address: str | None = None,
     ) -> SignIn:
         """The second step: the challenge and a code (or a recovery code) open the session."""
-        if (code is None) == (recovery_code is None):
-            raise AppError(
-                "send either a code or a recovery code",
-                code="validation_error",
-                status_code=422,
-            )
+        require_one(code, recovery_code, "send either a code or a recovery code")
         key = CHALLENGE_PREFIX + hash_secret_token(mfa_token)
         try:
             raw = await self.state.redis.get(key)
         except RedisError as error:
-            raise ServiceUnavailableError(
-                "two-factor sign-in is unavailable; retry shortly", code="mfa_unavailable"
-            ) from error
+            raise MfaUnavailableError from error
         if raw is None:
             raise MfaTokenInvalidError
         account_id = uuid.UUID(raw.decode() if isinstance(raw, bytes) else str(raw))
