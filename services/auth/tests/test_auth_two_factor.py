@@ -206,6 +206,16 @@ async def test_enrol_confirm_and_sign_in_in_two_steps(
     assert '"by": "user"' in next(d for t, d in events if t == "user.two_factor_disabled")
 
 
+async def test_one_code_sent_twice_at_once_signs_in_once(api: Any, clock: Clock) -> None:
+    access = (await api.register(EMAIL))["access_token"]
+    secret, _ = await enrol(api, access, clock)
+    tokens = [await challenge(api), await challenge(api)]
+    clock.step()
+    code = code_at(secret, clock)
+    answers = await asyncio.gather(*(second_step(api, token, code=code) for token in tokens))
+    assert sorted(answer.status_code for answer in answers) == [200, 401]
+
+
 async def test_disable_with_the_password_and_enrolment_conflicts(api: Any, clock: Clock) -> None:
     access = (await api.register(EMAIL))["access_token"]
     not_on = await api.client.request(
