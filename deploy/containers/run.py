@@ -540,6 +540,7 @@ def dev_secrets(release: str) -> list[Obj]:
                 "redis-url": redis,
                 "signing-keys": signing_keys,
                 "service-clients": json.dumps({"worker": client_secret}),
+                "two-factor-key": base64.b64encode(secrets.token_bytes(32)).decode(),
             },
         ),
         secret(

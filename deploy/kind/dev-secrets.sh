@@ -71,6 +71,7 @@ redis="redis://$release-redis:6379/0"
 signing_key="$(openssl genpkey -algorithm ed25519 2>/dev/null | python3 -c '
 import json, sys, uuid
 print(json.dumps([{"kid": "kind-" + uuid.uuid4().hex[:8], "pem": sys.stdin.read()}]))')"
+two_factor_key="$(openssl rand -base64 32)"
 service_clients="$(python3 -c 'import json, sys; print(json.dumps({"worker": sys.argv[1]}))' "$client_secret")"
 
 create_secret "$release-postgresql" \
@@ -78,7 +79,8 @@ create_secret "$release-postgresql" \
   "users-password=$users_pw" "worker-password=$worker_pw"
 create_secret "$release-auth" \
   "database-url=postgresql://auth:$auth_pw@$db" "redis-url=$redis" \
-  "signing-keys=$signing_key" "service-clients=$service_clients"
+  "signing-keys=$signing_key" "service-clients=$service_clients" \
+  "two-factor-key=$two_factor_key"
 create_secret "$release-users" \
   "database-url=postgresql://users:$users_pw@$db" "redis-url=$redis"
 create_secret "$release-worker" \

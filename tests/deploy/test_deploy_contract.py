@@ -140,7 +140,16 @@ def test_secret_env_names_in_values_are_settings() -> None:
         assert not unknown, f"components.{name}.secretEnv: {sorted(unknown)} are not settings"
 
 
-SECRET_MARKERS = ("DATABASE_URL", "REDIS_URL", "SIGNING_KEYS", "CLIENTS", "SECRET", "PASSWORD")
+SECRET_MARKERS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SIGNING_KEYS",
+    "CLIENTS",
+    "SECRET",
+    "PASSWORD",
+    "TWO_FACTOR_KEY",
+    "TWO_FACTOR_OLD_KEYS",
+)
 
 
 def production_requirements(service: str, monkeypatch: pytest.MonkeyPatch) -> set[str]:

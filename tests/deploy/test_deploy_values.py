@@ -557,7 +557,13 @@ def test_preflight_checks_every_secret_the_release_reads_before_anything_else() 
     manifest = rendered("prod-example")[1]
     job, checks = _preflight(manifest)
     assert {check["secret"]: check["keys"] for check in checks} == {
-        "nova-auth-secrets": ["database-url", "redis-url", "service-clients", "signing-keys"],
+        "nova-auth-secrets": [
+            "database-url",
+            "redis-url",
+            "service-clients",
+            "signing-keys",
+            "two-factor-key",
+        ],
         "nova-gateway-secrets": ["redis-url"],
         "nova-smtp": ["smtp-password"],
         "nova-users-secrets": ["database-url", "redis-url"],
@@ -648,7 +654,12 @@ def test_the_rendered_preflight_names_each_missing_secret_and_key(tmp_path: Path
     for directory in mounts.values():
         directory.mkdir(parents=True)  # an optional Secret volume: an empty directory
     present = {
-        "nova-auth-secrets": {"database-url": "u", "redis-url": "r", "signing-keys": "k"},
+        "nova-auth-secrets": {
+            "database-url": "u",
+            "redis-url": "r",
+            "signing-keys": "k",
+            "two-factor-key": "t",
+        },
         "nova-gateway-secrets": {"redis-url": "r"},
         "nova-users-secrets": {"database-url": "u", "redis-url": ""},
         "nova-worker-secrets": {

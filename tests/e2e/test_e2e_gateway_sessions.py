@@ -7,9 +7,11 @@ same account over Bearer tokens; token attacks stop at the gateway.
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
+import pyotp
 
 from nova_kit.testing.stack import Stack
 
@@ -74,6 +76,66 @@ def test_a_browser_session_lives_in_httponly_cookies(stack: Stack) -> None:
         assert logout.status_code == 204, logout.text
         assert browser.get("/api/users/me").status_code == 401
         assert gql(browser, "{ me { id } }").json()["data"] is None
+
+
+def test_a_two_factor_sign_in_in_a_browser_sets_the_cookies_at_its_second_step(
+    stack: Stack,
+) -> None:
+    email = f"grace-{uuid.uuid4().hex[:8]}@example.com"
+    with httpx.Client(base_url=stack.gateway, timeout=30) as browser:
+        browser.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+        signed_in = browser.post(
+            "/api/auth/login", json={"email": email, "password": PASSWORD}, headers=SESSION
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        # Enrol on cookies alone, then sign out.
+        enrolment = browser.post(
+            "/api/auth/me/two-factor", json={"password": PASSWORD}, headers=SESSION
+        )
+        assert enrolment.status_code == 200, enrolment.text
+        totp = pyotp.TOTP(enrolment.json()["secret"])
+        confirmed = browser.post(
+            "/api/auth/me/two-factor/confirm", json={"code": totp.now()}, headers=SESSION
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        me = gql(browser, "{ me { email twoFactorEnabled } }")
+        assert me.json()["data"]["me"] == {"email": email, "twoFactorEnabled": True}
+        assert browser.post("/api/auth/logout", headers=SESSION).status_code in (200, 204)
+        assert browser.get("/api/users/me").status_code == 401
+
+        # The password step answers a challenge and sets no cookie.
+        first = browser.post(
+            "/api/auth/login", json={"email": email, "password": PASSWORD}, headers=SESSION
+        )
+        assert first.status_code == 200, first.text
+        challenge = first.json()
+        assert challenge["mfa_required"] is True
+        assert not first.headers.get_list("set-cookie")
+        assert browser.get("/api/users/me").status_code == 401
+        # The second step, with a code of the next step (this one was spent confirming).
+        code = totp.at(int(time.time()) + 30)
+        second = browser.post(
+            "/api/auth/login/two-factor",
+            json={"mfa_token": challenge["mfa_token"], "code": code},
+            headers=SESSION,
+        )
+        assert second.status_code == 200, second.text
+        assert "access_token" not in second.json()
+        assert "refresh_token" not in second.json()
+        set_cookies = second.headers.get_list("set-cookie")
+        assert all("HttpOnly" in cookie for cookie in set_cookies)
+        assert {c.split("=", 1)[0] for c in set_cookies} == {"nova_at", "nova_rt"}
+        assert browser.get("/api/users/me").status_code == 200
+        # The same code again, on a new challenge: refused.
+        again = browser.post(
+            "/api/auth/login", json={"email": email, "password": PASSWORD}, headers=SESSION
+        )
+        replay = browser.post(
+            "/api/auth/login/two-factor",
+            json={"mfa_token": again.json()["mfa_token"], "code": code},
+            headers=SESSION,
+        )
+        assert (replay.status_code, replay.json()["code"]) == (401, "invalid_code")
 
 
 def test_api_clients_use_bearer_tokens_and_forged_ones_stop_at_the_edge(stack: Stack) -> None:

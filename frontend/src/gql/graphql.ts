@@ -40,29 +40,56 @@ export type ChangePasswordInput = {
   newPassword: Scalars['String']['input'];
 };
 
+export type DisableTwoFactorInput = {
+  code?: InputMaybe<Scalars['String']['input']>;
+  password?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type LoginInput = {
   email: Scalars['String']['input'];
   password: Scalars['String']['input'];
+};
+
+export type LoginTwoFactorInput = {
+  code?: InputMaybe<Scalars['String']['input']>;
+  mfaToken: Scalars['String']['input'];
+  recoveryCode?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type Mutation = {
   __typename?: 'Mutation';
   /** Change the password; ends every session and starts a new one */
   changePassword?: Maybe<AuthPayload>;
+  /** Confirm the enrolment with a first code: two-factor sign-in is on */
+  confirmTwoFactor?: Maybe<TwoFactorRecoveryCodes>;
   /** Delete the caller's profile (soft delete). */
   deleteAccount: Scalars['Boolean']['output'];
+  /** Turn two-factor sign-in off (a current code or the password) */
+  disableTwoFactor?: Maybe<Scalars['Boolean']['output']>;
+  /** Start enrolling a TOTP authenticator (password required); pending until confirmed */
+  enrollTwoFactor?: Maybe<TwoFactorEnrolment>;
+  /** Mail a password-reset link: true for every address, whether or not it has an account */
+  forgotPassword?: Maybe<Scalars['Boolean']['output']>;
   /** Sign in with e-mail and password */
   login?: Maybe<AuthPayload>;
+  /** Second sign-in step: the mfaToken of login's mfa_required error with a code or a recovery code */
+  loginTwoFactor?: Maybe<AuthPayload>;
   /** End this session (by access or refresh token) */
   logout?: Maybe<Scalars['Boolean']['output']>;
   /** Rotate a refresh token */
   refreshToken?: Maybe<AuthPayload>;
   /** Register an e-mail address: true for a new and an existing address alike (an e-mail tells its owner which); a new account then signs in with login */
   register?: Maybe<Scalars['Boolean']['output']>;
+  /** Mail a new verification link to the signed-in account (rate-limited) */
+  resendVerificationEmail?: Maybe<Scalars['Boolean']['output']>;
+  /** Set a new password with the token from the reset mail; ends every session (invalid_token when unknown, used, expired or superseded) */
+  resetPassword?: Maybe<Scalars['Boolean']['output']>;
   /** Restore a soft-deleted profile (administrators). */
   restoreUser: User;
   /** Change the caller's profile. */
   updateProfile: User;
+  /** Verify the account's e-mail address with the token from the verification mail (invalid_token when unknown, used, expired or superseded) */
+  verifyEmail?: Maybe<Scalars['Boolean']['output']>;
 };
 
 
@@ -71,8 +98,33 @@ export type MutationChangePasswordArgs = {
 };
 
 
+export type MutationConfirmTwoFactorArgs = {
+  code: Scalars['String']['input'];
+};
+
+
+export type MutationDisableTwoFactorArgs = {
+  input: DisableTwoFactorInput;
+};
+
+
+export type MutationEnrollTwoFactorArgs = {
+  password: Scalars['String']['input'];
+};
+
+
+export type MutationForgotPasswordArgs = {
+  email: Scalars['String']['input'];
+};
+
+
 export type MutationLoginArgs = {
   input: LoginInput;
+};
+
+
+export type MutationLoginTwoFactorArgs = {
+  input: LoginTwoFactorInput;
 };
 
 
@@ -91,6 +143,11 @@ export type MutationRegisterArgs = {
 };
 
 
+export type MutationResetPasswordArgs = {
+  input: ResetPasswordInput;
+};
+
+
 export type MutationRestoreUserArgs = {
   id: Scalars['ID']['input'];
 };
@@ -98,6 +155,11 @@ export type MutationRestoreUserArgs = {
 
 export type MutationUpdateProfileArgs = {
   input: UpdateProfileInput;
+};
+
+
+export type MutationVerifyEmailArgs = {
+  token: Scalars['String']['input'];
 };
 
 export type PageInfo = {
@@ -138,6 +200,47 @@ export type RegisterInput = {
   password: Scalars['String']['input'];
 };
 
+export type ResetPasswordInput = {
+  password: Scalars['String']['input'];
+  token: Scalars['String']['input'];
+};
+
+/** An entry of an account's security activity */
+export type SecurityEvent = {
+  __typename?: 'SecurityEvent';
+  clientAddress?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  /** sign_in, password_changed, password_reset, password_reset_requested, email_verified, email_verification_requested, two_factor_enabled, two_factor_disabled, two_factor_reset_by_admin, ... */
+  kind: Scalars['String']['output'];
+  occurredAt: Scalars['DateTime']['output'];
+  userAgent?: Maybe<Scalars['String']['output']>;
+};
+
+export type SecurityEventConnection = {
+  __typename?: 'SecurityEventConnection';
+  edges: Array<SecurityEventEdge>;
+  pageInfo: PageInfo;
+};
+
+export type SecurityEventEdge = {
+  __typename?: 'SecurityEventEdge';
+  cursor: Scalars['String']['output'];
+  node: SecurityEvent;
+};
+
+/** A pending TOTP secret, shown once; confirmTwoFactor turns it on */
+export type TwoFactorEnrolment = {
+  __typename?: 'TwoFactorEnrolment';
+  otpauthUri: Scalars['String']['output'];
+  secret: Scalars['String']['output'];
+};
+
+/** Single-use recovery codes, shown once */
+export type TwoFactorRecoveryCodes = {
+  __typename?: 'TwoFactorRecoveryCodes';
+  recoveryCodes: Array<Scalars['String']['output']>;
+};
+
 /** Fields to change; an omitted field is kept, null clears it. */
 export type UpdateProfileInput = {
   avatarUrl?: InputMaybe<Scalars['String']['input']>;
@@ -164,11 +267,22 @@ export type User = {
   /** BCP 47 locale; visible to the user and administrators only. */
   locale?: Maybe<Scalars['String']['output']>;
   roles?: Maybe<Array<Scalars['String']['output']>>;
+  /** The account's security activity, newest first, at most 100 per page (the account itself and administrators; null for anyone else) */
+  securityEvents?: Maybe<SecurityEventConnection>;
   status?: Maybe<AccountStatus>;
   /** IANA time zone; visible to the user and administrators only. */
   timezone?: Maybe<Scalars['String']['output']>;
+  /** Whether sign-in asks for a second factor (TOTP) */
+  twoFactorEnabled?: Maybe<Scalars['Boolean']['output']>;
   /** When the profile last changed. */
   updatedAt: Scalars['DateTime']['output'];
+};
+
+
+/** A Nova user's profile. */
+export type UserSecurityEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: Scalars['Int']['input'];
 };
 
 export type UserConnection = {

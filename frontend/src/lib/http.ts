@@ -11,6 +11,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** Auth calls whose answer is about the credentials sent, not about an expired session. */
 const NO_REFRESH_PATHS = [
   "/api/auth/login",
+  "/api/auth/login/two-factor",
   "/api/auth/register",
   "/api/auth/refresh",
   "/api/auth/logout",

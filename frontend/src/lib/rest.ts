@@ -16,6 +16,11 @@ export type AccountStatus = AccountView["status"];
 /** Auth answer in cookie mode: the gateway moves both tokens into httpOnly cookies. */
 export type SessionResponse = Omit<Schemas["AuthTokenResponse"], "access_token" | "refresh_token">;
 export type RegistrationAccepted = Schemas["AuthRegistrationAccepted"];
+/** What the password step answers: a session, or (a two-factor account) a challenge for the
+ * second step, which `loginTwoFactor` completes. */
+export type LoginResult =
+  | { kind: "session"; session: SessionResponse }
+  | { kind: "two-factor"; mfaToken: string; expiresIn: number };
 export type ProfileRead = Schemas["UsersProfileRead"];
 export type ProfilePage = Schemas["UsersProfilePage"];
 /** `PATCH /api/users/me`: only the fields sent change; `null` clears an optional one. */
@@ -91,8 +96,16 @@ export const authApi = {
   /** 202, the same for a new and an existing address (no enumeration). */
   register: async (body: Schemas["AuthRegisterRequest"]): Promise<RegistrationAccepted> =>
     required(await api().POST("/api/auth/register", { body, fetch: cookieFetch })),
-  login: async (body: Schemas["AuthLoginRequest"]): Promise<SessionResponse> =>
-    required(await api().POST("/api/auth/login", { body, fetch: cookieFetch })),
+  login: async (body: Schemas["AuthLoginRequest"]): Promise<LoginResult> => {
+    const answer = required(await api().POST("/api/auth/login", { body, fetch: cookieFetch }));
+    if ("mfa_required" in answer) {
+      return { kind: "two-factor", mfaToken: answer.mfa_token, expiresIn: answer.expires_in };
+    }
+    return { kind: "session", session: answer };
+  },
+  /** The second sign-in step of a two-factor account: a code or a recovery code. */
+  loginTwoFactor: async (body: Schemas["AuthLoginTwoFactorRequest"]): Promise<SessionResponse> =>
+    required(await api().POST("/api/auth/login/two-factor", { body, fetch: cookieFetch })),
   logout: async (): Promise<void> => {
     // The gateway adds the refresh cookie's token to the (JSON object) body.
     await api().POST("/api/auth/logout", { body: {}, fetch: quietFetch });

@@ -55,6 +55,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/accounts/{account_id}/two-factor/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Remove an account's second factor (its sessions stay) */
+        post: operations["ApiAuthAccountsAccountIdTwoFactorResetReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/change-password": {
         parameters: {
             query?: never;
@@ -72,6 +89,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/forgot-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a password-reset link
+         * @description Always the same 202 answer, whether or not the address has an account; the link works once, for a short time, and a later request replaces it. Rate-limited per client and per address.
+         */
+        post: operations["ApiAuthForgotPasswordForgotPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -81,8 +118,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with e-mail and password */
+        /**
+         * Sign in with e-mail and password
+         * @description Answers the tokens, or — for an account with two-factor sign-in — `{mfa_required: true, mfa_token, expires_in, methods}`: send the token with a code to `POST /api/auth/login/two-factor`.
+         */
         post: operations["ApiAuthLoginLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login/two-factor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Second sign-in step: the MFA challenge and a code (or a recovery code)
+         * @description `mfa_token` comes from `POST /api/auth/login`; send exactly one of `code` (the authenticator's 6 digits) and `recovery_code`. A wrong code: 401 `invalid_code` (the challenge stays usable until it expires); an unknown, expired or used challenge: 401 `mfa_token_invalid`.
+         */
+        post: operations["ApiAuthLoginTwoFactorLoginTwoFactor"];
         delete?: never;
         options?: never;
         head?: never;
@@ -144,6 +204,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/me/security-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in account's security activity, newest first */
+        get: operations["ApiAuthMeSecurityEventsSecurityEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me/two-factor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether two-factor sign-in is on */
+        get: operations["ApiAuthMeTwoFactorStatus"];
+        put?: never;
+        /**
+         * Start enrolling a TOTP authenticator (password required)
+         * @description Answers the new secret once, as `otpauth_uri` (for a QR code) and as text; it stays pending until `POST /api/auth/me/two-factor/confirm` with a first code.
+         */
+        post: operations["ApiAuthMeTwoFactorEnrol"];
+        /** Turn two-factor sign-in off (a current code or the password) */
+        delete: operations["ApiAuthMeTwoFactorDisable"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me/two-factor/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the enrolment with a first code: two-factor sign-in is on
+         * @description Answers ten single-use recovery codes, shown this once.
+         */
+        post: operations["ApiAuthMeTwoFactorConfirmConfirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/refresh": {
         parameters: {
             query?: never;
@@ -178,6 +297,66 @@ export interface paths {
          * @description Always 202 for valid input, whether or not the address has an account: the address gets an e-mail either way (a welcome, or 'you already have an account'). A new account can sign in at once with the password it registered.
          */
         post: operations["ApiAuthRegisterRegister"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/reset-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the token from the reset mail; ends every session
+         * @description The password follows the registration's rules (422 `weak_password`: too short, too common, or like the address); unknown, used, expired or superseded tokens: 400 `invalid_token`.
+         */
+        post: operations["ApiAuthResetPasswordResetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify the account's e-mail address with the token from the mail
+         * @description Unknown, used, expired and superseded tokens: 400 `invalid_token`.
+         */
+        post: operations["ApiAuthVerifyEmailVerifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify-email/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a new verification link (earlier links stop working)
+         * @description Rate-limited per account and per client (429); 409 `email_already_verified` once the address is verified.
+         */
+        post: operations["ApiAuthVerifyEmailResendResendVerification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -286,6 +465,11 @@ export interface components {
         AuthConfirmEventsResponse: {
             confirmed: number;
         };
+        /** ConfirmTwoFactorRequest */
+        AuthConfirmTwoFactorRequest: {
+            /** @example 123456 */
+            code: string;
+        };
         /** DeactivateInactiveRequest */
         AuthDeactivateInactiveRequest: {
             /** Format: date-time */
@@ -299,15 +483,78 @@ export interface components {
         AuthDeleteAccountRequest: {
             password: string;
         };
+        /** DisableTwoFactorRequest */
+        AuthDisableTwoFactorRequest: {
+            /** @example 123456 */
+            code?: string | null;
+            password?: string | null;
+        };
+        /** EmailVerified */
+        AuthEmailVerified: {
+            /** @default verified */
+            status: string;
+            /** @default true */
+            email_verified: boolean;
+        };
+        /** EnrolTwoFactorRequest */
+        AuthEnrolTwoFactorRequest: {
+            password: string;
+        };
+        /** ForgotPasswordRequest */
+        AuthForgotPasswordRequest: {
+            /** @example ada@example.com */
+            email: string;
+        };
         /** LoginRequest */
         AuthLoginRequest: {
             /** @example ada@example.com */
             email: string;
             password: string;
         };
+        /** LoginTwoFactorRequest */
+        AuthLoginTwoFactorRequest: {
+            mfa_token: string;
+            /** @example 123456 */
+            code?: string | null;
+            /** @example 3f9a1-c07be */
+            recovery_code?: string | null;
+        };
         /** LogoutRequest */
         AuthLogoutRequest: {
             refresh_token?: string | null;
+        };
+        /** MfaRequiredResponse */
+        AuthMfaRequiredResponse: {
+            mfa_token: string;
+            expires_in: number;
+            /** @default true */
+            mfa_required: boolean;
+            methods?: string[];
+        };
+        /** PageInfo */
+        AuthPageInfo: {
+            has_next_page: boolean;
+            end_cursor: string | null;
+        };
+        /** PasswordResetDone */
+        AuthPasswordResetDone: {
+            /** @default password_reset */
+            status: string;
+            /** @default Your password was changed and every session was signed out; sign in again. */
+            message: string;
+        };
+        /** PasswordResetRequested */
+        AuthPasswordResetRequested: {
+            /** @default accepted */
+            status: string;
+            /** @default If this address has an account, we sent it a link to reset the password. The link works once, for a short time. */
+            message: string;
+        };
+        /** RecoveryCodesView */
+        AuthRecoveryCodesView: {
+            recovery_codes: string[];
+            /** @default true */
+            enabled: boolean;
         };
         /** RefreshRequest */
         AuthRefreshRequest: {
@@ -326,6 +573,31 @@ export interface components {
             status: string;
             /** @default Check your inbox: we sent an e-mail to this address. */
             message: string;
+        };
+        /** ResetPasswordRequest */
+        AuthResetPasswordRequest: {
+            token: string;
+            password: string;
+        };
+        /** SecurityEventEdge */
+        AuthSecurityEventEdge: {
+            cursor: string;
+            node: components["schemas"]["AuthSecurityEventView"];
+        };
+        /** SecurityEventPageView */
+        AuthSecurityEventPageView: {
+            edges: components["schemas"]["AuthSecurityEventEdge"][];
+            page_info: components["schemas"]["AuthPageInfo"];
+        };
+        /** SecurityEventView */
+        AuthSecurityEventView: {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** Format: date-time */
+            occurred_at: string;
+            client_address: string | null;
+            user_agent: string | null;
         };
         /** ServiceTokenRequest */
         AuthServiceTokenRequest: {
@@ -353,6 +625,31 @@ export interface components {
             account: components["schemas"]["AuthAccountView"];
             /** @default Bearer */
             token_type: string;
+        };
+        /** TwoFactorEnrolmentView */
+        AuthTwoFactorEnrolmentView: {
+            secret: string;
+            otpauth_uri: string;
+            /** @default pending */
+            status: string;
+        };
+        /** TwoFactorStatusView */
+        AuthTwoFactorStatusView: {
+            enabled: boolean;
+            pending: boolean;
+            enabled_at: string | null;
+            recovery_codes_left: number;
+        };
+        /** VerificationSent */
+        AuthVerificationSent: {
+            /** @default accepted */
+            status: string;
+            /** @default We sent a new verification link; earlier links no longer work. */
+            message: string;
+        };
+        /** VerifyEmailRequest */
+        AuthVerifyEmailRequest: {
+            token: string;
         };
         /** PageInfo */
         UsersPageInfo: {
@@ -522,6 +819,41 @@ export interface operations {
             };
         };
     };
+    ApiAuthAccountsAccountIdTwoFactorResetReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
     ApiAuthChangePasswordChangePassword: {
         parameters: {
             query?: never;
@@ -562,6 +894,46 @@ export interface operations {
             };
         };
     };
+    ApiAuthForgotPasswordForgotPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthForgotPasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthPasswordResetRequested"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
     ApiAuthLoginLogin: {
         parameters: {
             query?: never;
@@ -572,6 +944,46 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["AuthLoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthTokenResponse"] | components["schemas"]["AuthMfaRequiredResponse"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiAuthLoginTwoFactorLoginTwoFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthLoginTwoFactorRequest"];
             };
         };
         responses: {
@@ -718,6 +1130,186 @@ export interface operations {
             };
         };
     };
+    ApiAuthMeSecurityEventsSecurityEvents: {
+        parameters: {
+            query?: {
+                /** @description page size (1 to 100) */
+                first?: number;
+                /** @description cursor of the last entry seen */
+                after?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthSecurityEventPageView"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiAuthMeTwoFactorStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthTwoFactorStatusView"];
+                };
+            };
+        };
+    };
+    ApiAuthMeTwoFactorEnrol: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthEnrolTwoFactorRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthTwoFactorEnrolmentView"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiAuthMeTwoFactorDisable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthDisableTwoFactorRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiAuthMeTwoFactorConfirmConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthConfirmTwoFactorRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthRecoveryCodesView"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
     ApiAuthRefreshRefresh: {
         parameters: {
             query?: never;
@@ -794,6 +1386,107 @@ export interface operations {
                             [key: string]: unknown;
                         } | unknown[];
                     };
+                };
+            };
+        };
+    };
+    ApiAuthResetPasswordResetPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthResetPasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthPasswordResetDone"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiAuthVerifyEmailVerifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthVerifyEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthEmailVerified"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiAuthVerifyEmailResendResendVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthVerificationSent"];
                 };
             };
         };

@@ -21,6 +21,7 @@ from nova_auth.keys import generate_signing_key, parse_signing_keys
 
 NOVA_AUTH = str(Path(sys.executable).parent / "nova-auth")
 REAL_CLIENTS = json.dumps({"worker": "k3J9-a-real-random-secret-value"})
+REAL_TWO_FACTOR_KEY = "nSx4YbYmvW2cvo4JyRrF0dBtpqLPp1bNQ1IKB2Xa4D8="
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -83,13 +84,30 @@ def test_settings_checks(
         ),
         ({"NOVA_AUTH_SIGNING_KEYS": key}, 2, "NOVA_AUTH_SERVICE_CLIENTS"),
         ({"NOVA_AUTH_SIGNING_KEYS": '[{"kid": "x", "pem": "nope"}]'}, 2, "NOVA_AUTH_SIGNING_KEYS"),
-        ({"NOVA_AUTH_SIGNING_KEYS": key, "NOVA_AUTH_SERVICE_CLIENTS": REAL_CLIENTS}, 0, ""),
+        (
+            {"NOVA_AUTH_SIGNING_KEYS": key, "NOVA_AUTH_SERVICE_CLIENTS": REAL_CLIENTS},
+            2,
+            "NOVA_AUTH_TWO_FACTOR_KEY",
+        ),
+        (
+            {
+                "NOVA_AUTH_SIGNING_KEYS": key,
+                "NOVA_AUTH_SERVICE_CLIENTS": REAL_CLIENTS,
+                "NOVA_AUTH_TWO_FACTOR_KEY": REAL_TWO_FACTOR_KEY,
+            },
+            0,
+            "",
+        ),
     ]
     environment.setenv("DATABASE_URL", "postgresql://auth@db.example/nova")
     environment.setenv("REDIS_URL", "redis://redis.example:6379/0")
     for env, code, named in cases:
         environment.setenv("NOVA_ENVIRONMENT", "prod")
-        for name in ("NOVA_AUTH_SIGNING_KEYS", "NOVA_AUTH_SERVICE_CLIENTS"):
+        for name in (
+            "NOVA_AUTH_SIGNING_KEYS",
+            "NOVA_AUTH_SERVICE_CLIENTS",
+            "NOVA_AUTH_TWO_FACTOR_KEY",
+        ):
             environment.delenv(name, raising=False)
         for name, value in env.items():
             environment.setenv(name, value)
@@ -144,12 +162,13 @@ def test_admin_commands(
     assert "already exists" in capsys.readouterr().err
 
     assert cli.main(["migrate"]) == 0
-    assert "at revision 0003_email_tokens" in capsys.readouterr().out
+    assert "at revision 0004_two_factor" in capsys.readouterr().out
 
     environment.setenv("NOVA_ENVIRONMENT", "prod")
     environment.setenv("NOVA_AUTH_SIGNING_KEYS", json.dumps([generate_signing_key().entry()]))
     assert "DATABASE_URL" in os.environ
     environment.setenv("NOVA_AUTH_SERVICE_CLIENTS", REAL_CLIENTS)
+    environment.setenv("NOVA_AUTH_TWO_FACTOR_KEY", REAL_TWO_FACTOR_KEY)
     assert cli.main(["seed-dev-admin"]) == 2
     assert "only runs" in capsys.readouterr().err
 
@@ -225,5 +244,6 @@ def test_the_dev_admin_password_can_be_reset_and_is_kept_for_the_banner(
     environment.setenv("NOVA_ENVIRONMENT", "prod")
     environment.setenv("NOVA_AUTH_SIGNING_KEYS", json.dumps([generate_signing_key().entry()]))
     environment.setenv("NOVA_AUTH_SERVICE_CLIENTS", REAL_CLIENTS)
+    environment.setenv("NOVA_AUTH_TWO_FACTOR_KEY", REAL_TWO_FACTOR_KEY)
     assert cli.main(["reset-dev-admin-password"]) == 2
     assert "only runs" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import asyncpg
 from nova_auth.services.admin import AccountAdminService
 from nova_auth.services.credentials import CredentialService
 from nova_auth.services.housekeeping import Housekeeping
-from nova_auth.services.sessions import SessionService
+from nova_auth.services.sessions import SessionService, SignIn
 from nova_auth.state import AuthState
 
 
@@ -23,6 +23,7 @@ async def test_old_sessions_and_published_events_are_purged(
     await credentials.login("old@example.com", "a good long password")
     await credentials.register("live@example.com", "a good long password")
     live = await credentials.login("live@example.com", "a good long password")
+    assert isinstance(live, SignIn)
     await state.outbox.sweep()
     connection = await asyncpg.connect(migrated_database)
     try:

@@ -128,7 +128,17 @@ class Upstream:
             raise RuntimeError("the upstream crashed while answering")
         elif path == "/api/auth/login":
             self.login_body = json.loads(body)
-            await self.json(send, 200, self.tokens("login"))
+            if self.login_body.get("email") == "two-factor@example.com":
+                challenge = {"mfa_required": True, "mfa_token": "mfa-1", "expires_in": 300}
+                await self.json(send, 200, {**challenge, "methods": ["totp", "recovery_code"]})
+            else:
+                await self.json(send, 200, self.tokens("login"))
+        elif path == "/api/auth/login/two-factor":
+            self.login_body = json.loads(body)
+            if self.login_body.get("code") != "123456":
+                await self.json(send, 401, {"code": "invalid_code", "message": "no"})
+            else:
+                await self.json(send, 200, self.tokens("two-factor"))
         elif path == "/api/auth/refresh":
             self.last_refresh_body = json.loads(body)
             if self.last_refresh_body.get("refresh_token") != "refresh-login":
@@ -283,6 +293,7 @@ def stack(redis_url: str) -> Iterator[Stack]:
                 "GET /api/echo/public/*",
                 "GET /api/echo/status/*",
                 "POST /api/auth/login",
+                "POST /api/auth/login/two-factor",
                 "POST /api/auth/refresh",
                 "POST /api/auth/logout",
                 "POST /api/auth/reset-password",
@@ -812,6 +823,62 @@ def test_a_password_reset_clears_the_browsers_session_cookies(stack: Stack) -> N
         assert any(c.startswith("nova_at=;") and "Max-Age=0" in c for c in cleared)
         assert any(c.startswith("nova_rt=;") and "Max-Age=0" in c for c in cleared)
         assert browser.get("/api/echo/things").status_code == 401
+
+
+def test_a_two_factor_sign_in_sets_the_cookies_at_its_second_step(stack: Stack) -> None:
+    session = {"X-Nova-Session": "cookie", "X-Nova-CSRF": "1"}
+    with httpx.Client(base_url=stack.gateway) as browser:
+        # The password step answers a challenge: passed through as is, no cookie set.
+        first = browser.post(
+            "/api/auth/login",
+            json={"email": "two-factor@example.com", "password": "pw"},
+            headers=session,
+        )
+        assert first.status_code == 200
+        assert first.json() == {
+            "mfa_required": True,
+            "mfa_token": "mfa-1",
+            "expires_in": 300,
+            "methods": ["totp", "recovery_code"],
+        }
+        assert first.headers.get_list("set-cookie") == []
+        # A wrong code is auth's answer, untouched, and still no cookie.
+        wrong = browser.post(
+            "/api/auth/login/two-factor",
+            json={"mfa_token": "mfa-1", "code": "000000"},
+            headers=session,
+        )
+        assert (wrong.status_code, wrong.json()["code"]) == (401, "invalid_code")
+        assert wrong.headers.get_list("set-cookie") == []
+        # Anonymous at the edge, even with a stale access cookie in the jar.
+        browser.cookies.set("nova_at", "stale")
+        second = browser.post(
+            "/api/auth/login/two-factor",
+            json={"mfa_token": "mfa-1", "code": "123456"},
+            headers=session,
+        )
+        assert second.status_code == 200, second.text
+        assert stack.upstream.login_body == {"mfa_token": "mfa-1", "code": "123456"}
+        body = second.json()
+        assert "access_token" not in body
+        assert "refresh_token" not in body
+        assert body["session"] == "cookie"
+        cookies = second.headers.get_list("set-cookie")
+        access = next(c for c in cookies if c.startswith("nova_at="))
+        refresh = next(c for c in cookies if c.startswith("nova_rt=refresh-two-factor"))
+        for cookie in (access, refresh):
+            assert "HttpOnly" in cookie
+            assert "SameSite=Lax" in cookie
+        assert "Path=/api/auth" in refresh
+        browser.cookies.clear()
+        browser.cookies.set("nova_at", stack.upstream.access_token)
+        me = browser.get("/api/echo/things")
+        assert me.json()["headers"]["authorization"] == f"Bearer {stack.upstream.access_token}"
+    # Without the session header the tokens stay in the body (a non-browser client).
+    plain = httpx.post(
+        f"{stack.gateway}/api/auth/login/two-factor", json={"mfa_token": "mfa-1", "code": "123456"}
+    )
+    assert plain.json()["refresh_token"] == "refresh-two-factor"
 
 
 def test_the_merged_openapi_document_lists_routed_paths_only(stack: Stack) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from celery import Celery
 from worker_testing import fetch, metric_value, metrics_text, wait_until
@@ -404,6 +405,44 @@ def test_a_password_change_sends_a_security_notice(stack: Stack) -> None:
         "user.password_changed",
         "user.registered",
         "user.verification_requested",
+    ]
+
+
+def test_two_factor_changes_send_security_notices(stack: Stack) -> None:
+    stack.register("kofi@example.com", "Kofi")
+    login = httpx.post(
+        f"{stack.auth}/api/auth/login",
+        json={"email": "kofi@example.com", "password": PASSWORD},
+        timeout=30,
+    )
+    bearer = {"authorization": f"Bearer {login.json()['access_token']}"}
+
+    def call(method: str, path: str, body: dict[str, str], status: int) -> httpx.Response:
+        response = httpx.request(
+            method, f"{stack.auth}/api/auth/me/{path}", json=body, headers=bearer, timeout=30
+        )
+        assert response.status_code == status, response.text
+        return response
+
+    enrolment = call("POST", "two-factor", {"password": PASSWORD}, 200)
+    code = pyotp.TOTP(enrolment.json()["secret"]).now()
+    call("POST", "two-factor/confirm", {"code": code}, 200)
+    call("DELETE", "two-factor", {"password": PASSWORD}, 204)
+    wait_until(
+        lambda: len(stack.mail_to("kofi@example.com")) >= 3,
+        timeout=30,
+        what="both two-factor notices",
+    )
+    wait_until(
+        lambda: all(r["confirmed_at"] is not None for r in stack.outbox()),
+        timeout=30,
+        what="every event to be confirmed",
+    )
+    time.sleep(1)
+    assert sorted(stack.mail_to("kofi@example.com")) == [
+        "Two-factor sign-in is off for your Nova account",
+        "Two-factor sign-in is on for your Nova account",
+        "Welcome to Nova",
     ]
 
 

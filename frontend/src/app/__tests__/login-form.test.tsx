@@ -63,6 +63,57 @@ describe("LoginForm", () => {
   });
 });
 
+describe("LoginForm for a two-factor account", () => {
+  const challenge = { mfa_required: true, mfa_token: "mfa-1", expires_in: 300 };
+
+  async function passwordStep(user: ReturnType<typeof userEvent.setup>) {
+    await user.type(screen.getByLabelText("E-mail address"), "ada@example.com");
+    await user.type(screen.getByLabelText("Password"), "correct horse battery");
+    await user.click(screen.getByRole("button", { name: "Log in" }));
+  }
+
+  it("asks for the code after the password and signs in with it", async () => {
+    const user = userEvent.setup();
+    const { requests } = scriptFetch(
+      json(challenge),
+      json({ expires_in: 900, refresh_expires_in: 86_400, account: account() }),
+    );
+    renderApp(<LoginForm next="/profile" />, { signedIn: false });
+    await passwordStep(user);
+    const code = await screen.findByLabelText("Authentication code");
+    expect(code).toHaveAttribute("autocomplete", "one-time-code");
+    expect(router.replace).not.toHaveBeenCalled();
+    await user.type(code, "123 456");
+    await user.click(screen.getByRole("button", { name: "Sign in" }));
+    await waitFor(() => expect(router.replace).toHaveBeenCalledWith("/profile"));
+    const second = requests[1];
+    expect(second?.url).toBe("/api/auth/login/two-factor");
+    expect(second?.headers.get("X-Nova-Session")).toBe("cookie");
+    expect(JSON.parse(second?.body ?? "")).toEqual({ mfa_token: "mfa-1", code: "123456" });
+  });
+
+  it("takes a recovery code instead, and offers a fresh start once the challenge expired", async () => {
+    const user = userEvent.setup();
+    const { requests } = scriptFetch(
+      json(challenge),
+      json({ code: "mfa_token_invalid", message: "the sign-in challenge expired" }, 401),
+    );
+    renderApp(<LoginForm next="/profile" />, { signedIn: false });
+    await passwordStep(user);
+    await user.click(await screen.findByRole("button", { name: "Use a recovery code" }));
+    await user.type(screen.getByLabelText("Recovery code"), "3f9a1-c07be");
+    await user.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("the sign-in challenge expired");
+    expect(JSON.parse(requests[1]?.body ?? "")).toEqual({
+      mfa_token: "mfa-1",
+      recovery_code: "3f9a1-c07be",
+    });
+    await user.click(screen.getByRole("button", { name: "Start again" }));
+    expect(await screen.findByLabelText("Password")).toBeInTheDocument();
+    expect(router.replace).not.toHaveBeenCalled();
+  });
+});
+
 describe("LoginForm for a signed-in visitor", () => {
   it("goes straight to the next page", async () => {
     scriptFetch(json(account()));

@@ -1,16 +1,57 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { Button, Form, FormError, PasswordField, TextField } from "@/components/ui";
+import { ApiError } from "@/lib/errors";
 import { useForm } from "@/lib/form";
-import { authApi } from "@/lib/rest";
+import { authApi, type SessionResponse } from "@/lib/rest";
 import { useSession } from "@/lib/session";
 import { checkEmail, checkRequired } from "@/lib/validation";
+
+interface Challenge {
+  mfaToken: string;
+  email: string;
+}
 
 export function LoginForm({ next }: { next: string }) {
   const router = useRouter();
   const session = useSession();
+  const [challenge, setChallenge] = useState<Challenge | null>(null);
+  const done = (response: SessionResponse) => {
+    session.signedIn(response);
+    router.replace(next);
+  };
+  // Already signed in (another tab, or a bookmark): nothing to do here.
+  const signedIn = session.status === "authenticated";
+  useEffect(() => {
+    if (signedIn) router.replace(next);
+  }, [signedIn, router, next]);
+
+  if (challenge) {
+    return (
+      <SecondFactorForm
+        challenge={challenge}
+        onSignedIn={done}
+        onRestart={() => setChallenge(null)}
+      />
+    );
+  }
+  return (
+    <PasswordStep
+      onSignedIn={done}
+      onChallenge={(mfaToken, email) => setChallenge({ mfaToken, email })}
+    />
+  );
+}
+
+function PasswordStep({
+  onSignedIn,
+  onChallenge,
+}: {
+  onSignedIn: (response: SessionResponse) => void;
+  onChallenge: (mfaToken: string, email: string) => void;
+}) {
   const form = useForm({
     initial: { email: "", password: "" },
     validate: (values) => ({
@@ -18,20 +59,12 @@ export function LoginForm({ next }: { next: string }) {
       password: checkRequired(values.password, "Enter your password.") ?? undefined,
     }),
     submit: async (values) => {
-      const response = await authApi.login({
-        email: values.email.trim(),
-        password: values.password,
-      });
-      session.signedIn(response);
-      router.replace(next);
+      const email = values.email.trim();
+      const result = await authApi.login({ email, password: values.password });
+      if (result.kind === "two-factor") onChallenge(result.mfaToken, email);
+      else onSignedIn(result.session);
     },
   });
-  // Already signed in (another tab, or a bookmark): nothing to do here.
-  const signedIn = session.status === "authenticated";
-  useEffect(() => {
-    if (signedIn) router.replace(next);
-  }, [signedIn, router, next]);
-
   return (
     <Form ref={form.formRef} onSubmit={form.onSubmit} className="stack" aria-label="Log in">
       <FormError ref={form.errorRef} message={form.formError} title="Could not log in" />
@@ -55,6 +88,83 @@ export function LoginForm({ next }: { next: string }) {
         <Button type="submit" busy={form.submitting}>
           Log in
         </Button>
+      </div>
+    </Form>
+  );
+}
+
+/** The second step of a two-factor account: a code from the authenticator app, or one of the
+ * recovery codes. The challenge is short-lived; an expired one sends the user back to the
+ * password step. */
+function SecondFactorForm({
+  challenge,
+  onSignedIn,
+  onRestart,
+}: {
+  challenge: Challenge;
+  onSignedIn: (response: SessionResponse) => void;
+  onRestart: () => void;
+}) {
+  const [recovery, setRecovery] = useState(false);
+  const [expired, setExpired] = useState(false);
+  const form = useForm({
+    initial: { code: "" },
+    validate: (values) => ({
+      code:
+        checkRequired(
+          values.code,
+          recovery ? "Enter one of your recovery codes." : "Enter the 6-digit code.",
+        ) ?? undefined,
+    }),
+    submit: async (values) => {
+      const code = values.code.replace(/\s+/g, "");
+      try {
+        const response = await authApi.loginTwoFactor(
+          recovery
+            ? { mfa_token: challenge.mfaToken, recovery_code: code }
+            : { mfa_token: challenge.mfaToken, code },
+        );
+        onSignedIn(response);
+      } catch (error) {
+        // The challenge is short-lived and single-use: a new one needs the password again.
+        if (error instanceof ApiError && error.code === "mfa_token_invalid") setExpired(true);
+        throw error;
+      }
+    },
+  });
+  return (
+    <Form
+      ref={form.formRef}
+      onSubmit={form.onSubmit}
+      className="stack"
+      aria-label="Two-factor sign-in"
+    >
+      <p>
+        {recovery
+          ? `Enter one of the recovery codes you saved for ${challenge.email}. Each works once.`
+          : `Enter the code your authenticator app shows for ${challenge.email}.`}
+      </p>
+      <FormError ref={form.errorRef} message={form.formError} title="Could not sign in" />
+      <TextField
+        form={form}
+        name="code"
+        label={recovery ? "Recovery code" : "Authentication code"}
+        required
+        autoComplete="one-time-code"
+        inputMode={recovery ? "text" : "numeric"}
+      />
+      <div className="row">
+        <Button type="submit" busy={form.submitting}>
+          Sign in
+        </Button>
+        <Button type="button" variant="secondary" onClick={() => setRecovery(!recovery)}>
+          {recovery ? "Use the authenticator app" : "Use a recovery code"}
+        </Button>
+        {expired ? (
+          <Button type="button" variant="secondary" onClick={onRestart}>
+            Start again
+          </Button>
+        ) : null}
       </div>
     </Form>
   );

@@ -40,11 +40,13 @@ export function RegisterForm() {
         if (error instanceof ApiError && error.code === "invalid_credentials") return null;
         throw error;
       });
-      if (response === null) {
+      // Refused, or an existing account of this address that asks for a second factor: the
+      // login page takes it from there.
+      if (response === null || response.kind === "two-factor") {
         router.replace("/login?reason=registered");
         return;
       }
-      session.signedIn(response);
+      session.signedIn(response.session);
       router.replace("/profile?welcome=1");
     },
   });

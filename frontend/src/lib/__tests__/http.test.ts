@@ -30,7 +30,7 @@ describe("apiFetch", () => {
     const response = await authApi.login({ email: "a@example.com", password: "pw" });
     expect(requests[0]?.headers.get("X-Nova-Session")).toBe("cookie");
     expect(requests[0]?.headers.get("X-Nova-CSRF")).toBe("1");
-    expect(response.expires_in).toBe(900);
+    expect(response).toMatchObject({ kind: "session", session: { expires_in: 900 } });
     expect(Object.values(window.localStorage).join(" ")).not.toMatch(/token/i);
   });
 

@@ -30,6 +30,8 @@ EventType = Literal[
     "user.verification_requested",
     "user.email_verified",
     "user.password_reset_requested",
+    "user.two_factor_enabled",
+    "user.two_factor_disabled",
 ]
 
 EVENTS_QUEUE = "events"
@@ -42,6 +44,8 @@ EVENT_TASKS: dict[str, str] = {
     "user.verification_requested": "nova.events.user_verification_requested",
     "user.email_verified": "nova.events.user_email_verified",
     "user.password_reset_requested": "nova.events.user_password_reset_requested",
+    "user.two_factor_enabled": "nova.events.user_two_factor_enabled",
+    "user.two_factor_disabled": "nova.events.user_two_factor_disabled",
 }
 BROKER_KEY_PREFIX = "nova:celery:"
 # Above the longest hard task time limit, so Redis never redelivers a task that is still running.

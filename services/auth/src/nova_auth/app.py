@@ -23,6 +23,7 @@ from nova_auth.graphql import graphql_controller
 from nova_auth.keys import KeyRing, load_dev_key, parse_signing_keys
 from nova_auth.services.housekeeping import Housekeeping
 from nova_auth.state import AUTH_STATE, build_auth_state, provide_auth_state
+from nova_auth.two_factor_controllers import TwoFactorAdminController, TwoFactorController
 from nova_kit.app import Runtime, create_service_app
 from nova_kit.logs import configure_logging
 from nova_kit.settings import SettingsError
@@ -90,6 +91,8 @@ def create_app(settings: AuthSettings) -> Litestar:
             InternalAccountController,
             InternalEventController,
             ServiceTokenController,
+            TwoFactorController,
+            TwoFactorAdminController,
             jwks,
             graphql_controller(),
         ],

@@ -8,10 +8,14 @@ Secrets:
   keys are accepted. ``nova-auth rotate-keys`` prints a new entry and the rotation procedure.
 - ``NOVA_AUTH_SERVICE_CLIENTS``: JSON object ``{"<client id>": "<secret>"}`` of the service
   accounts allowed to use ``POST /oauth/token``.
+- ``NOVA_AUTH_TWO_FACTOR_KEY``: the key that encrypts two-factor (TOTP) secrets at rest, 32 bytes
+  in base64 (``openssl rand -base64 32``); ``NOVA_AUTH_TWO_FACTOR_OLD_KEYS``, a
+  comma-separated list of earlier keys that still decrypt (rotation, docs/runbooks.md).
 
 In dev/test a missing signing key becomes a generated development key (ephemeral, or kept in
-``NOVA_AUTH_DEV_KEY_FILE``) and the ``worker`` client gets a fixed development secret; outside
-dev/test both must be set, and the process refuses to start otherwise.
+``NOVA_AUTH_DEV_KEY_FILE``), the ``worker`` client gets a fixed development secret and two-factor
+secrets are encrypted with a fixed development key; outside dev/test all three must be set, and
+the process refuses to start otherwise.
 """
 
 from __future__ import annotations
@@ -125,6 +129,17 @@ class AuthSettings(ServiceSettings):
     outbox_retention_seconds: int = Field(default=7 * 86_400, ge=60)
     session_retention_seconds: int = Field(default=86_400, ge=0)
 
+    # --- two-factor sign-in (TOTP, RFC 6238; nova_auth.services.two_factor) -------------------
+    two_factor_key: SecretStr | None = None
+    two_factor_old_keys: SecretStr | None = None
+    two_factor_issuer: str = Field(default="Nova", min_length=1, max_length=64)
+    """The issuer an authenticator app shows next to the account."""
+    mfa_challenge_ttl_seconds: int = Field(default=300, ge=30, le=900)
+    """How long the challenge a password sign-in answers for a two-factor account is valid."""
+    two_factor_limit_per_account: int = Field(default=10, ge=1)
+    """Code checks per rate-limit window on one account (sign-in, confirmation, disabling)."""
+    two_factor_limit_per_client: int = Field(default=50, ge=1)
+
     # --- development --------------------------------------------------------------------------
     dev_admin_email: str = "admin@nova.local"
 
@@ -144,6 +159,16 @@ class AuthSettings(ServiceSettings):
         if value is None or not value.get_secret_value().strip():
             return None
         parse_service_clients(value.get_secret_value())
+        return value
+
+    @field_validator("two_factor_key", "two_factor_old_keys")
+    @classmethod
+    def _two_factor_keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        from nova_auth.secretbox import parse_keys
+
+        parse_keys(value.get_secret_value())
         return value
 
     def service_client_secrets(self) -> dict[str, str]:
@@ -175,6 +200,19 @@ class AuthSettings(ServiceSettings):
                         f"{self.env_name('service_clients')}: the secret of {client!r} is a "
                         f"placeholder or shorter than {MIN_SERVICE_SECRET_LENGTH} characters"
                     )
+        if self.two_factor_key is None:
+            problems.append(
+                f"{self.env_name('two_factor_key')}: must be set outside dev/test (32 random "
+                "bytes in base64, e.g. from `openssl rand -base64 32`)"
+            )
+        else:
+            from nova_auth.secretbox import DEV_KEY, parse_keys
+
+            if parse_keys(self.two_factor_key.get_secret_value())[0] == DEV_KEY:
+                problems.append(
+                    f"{self.env_name('two_factor_key')}: the development key is not allowed "
+                    "outside dev/test"
+                )
         for name, value in (("database_url", self.database_url), ("redis_url", self.redis_url)):
             if value is None:
                 problems.append(f"{self.env_name(name)}: must be set")

@@ -28,6 +28,7 @@ from nova_auth.schemas import (
     ForgotPasswordRequest,
     LoginRequest,
     LogoutRequest,
+    MfaRequiredResponse,
     PasswordResetDone,
     PasswordResetRequested,
     RefreshRequest,
@@ -47,7 +48,7 @@ from nova_auth.services.activity import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, Securi
 from nova_auth.services.admin import AccountAdminService
 from nova_auth.services.clients import ServiceClientService
 from nova_auth.services.credentials import CredentialService
-from nova_auth.services.sessions import SessionService
+from nova_auth.services.sessions import MfaChallenge, SessionService
 from nova_auth.services.verification import EmailTokenService
 from nova_auth.state import AuthState
 from nova_kit.errors import AppError, ConflictError
@@ -145,19 +146,30 @@ class AuthController(Controller):
         )
         return RegistrationAccepted()
 
-    @post("/login", status_code=HTTP_200_OK, summary="Sign in with e-mail and password")
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        summary="Sign in with e-mail and password",
+        description=(
+            "Answers the tokens, or — for an account with two-factor sign-in — "
+            "`{mfa_required: true, mfa_token, expires_in, methods}`: send the token with a code "
+            "to `POST /api/auth/login/two-factor`."
+        ),
+    )
     async def login(
         self,
         data: JSONBody[LoginRequest],
         credentials: Credentials,
         request: Request[Any, Any, Any],
-    ) -> TokenResponse:
+    ) -> TokenResponse | MfaRequiredResponse:
         sign_in = await credentials.login(
             data.email,
             data.password,
             client_address=client_address(request),
             user_agent=request.headers.get("user-agent"),
         )
+        if isinstance(sign_in, MfaChallenge):
+            return MfaRequiredResponse.of(sign_in)
         return TokenResponse.of(sign_in)
 
     @post(

@@ -35,7 +35,8 @@ from nova_auth.security_events import RequestContext, encode_cursor
 from nova_auth.services.activity import PAGE_SIZE_DEFAULT, SecurityActivityService
 from nova_auth.services.admin import AccountAdminService
 from nova_auth.services.credentials import CredentialService
-from nova_auth.services.sessions import SessionService, SignIn
+from nova_auth.services.sessions import MfaChallenge, SessionService, SignIn
+from nova_auth.services.two_factor import TwoFactorService
 from nova_auth.services.verification import EmailTokenService
 from nova_auth.state import provide_auth_state
 from nova_kit import graphql_http
@@ -56,6 +57,8 @@ class GraphQLContext(BaseContext, kw_only=True):
     email_tokens: EmailTokenService
     activity: SecurityActivityService
     account_loader: DataLoader[str, AccountModel | None]
+    two_factor: TwoFactorService
+    two_factor_loader: DataLoader[str, bool]
 
 
 @strawberry.enum(name="AccountStatus", description="Lifecycle state of an account")
@@ -71,7 +74,8 @@ class SecurityEvent:
     kind: str = strawberry.field(
         description=(
             "sign_in, password_changed, password_reset, password_reset_requested, "
-            "email_verified, email_verification_requested, ..."
+            "email_verified, email_verification_requested, two_factor_enabled, "
+            "two_factor_disabled, two_factor_reset_by_admin, ..."
         )
     )
     occurred_at: datetime
@@ -130,6 +134,14 @@ async def resolve_security_events(
     )
 
 
+async def resolve_two_factor_enabled(
+    root: UserType, info: Info[GraphQLContext, None]
+) -> bool | None:
+    if not root.visible:
+        return None
+    return await info.context.two_factor_loader.load(str(root.id))
+
+
 @strawberry.federation.type(name="User", keys=["id"])
 class UserType:
     id: strawberry.ID
@@ -146,11 +158,16 @@ class UserType:
             "itself and administrators; null for anyone else)"
         ),
     )
+    visible: strawberry.Private[bool] = True
+    two_factor_enabled: bool | None = strawberry.field(
+        resolver=resolve_two_factor_enabled,
+        description="Whether sign-in asks for a second factor (TOTP)",
+    )
 
     @classmethod
     def of(cls, account: AccountModel, *, visible: bool = True) -> UserType:
         if not visible:
-            return cls(id=strawberry.ID(str(account.id)))
+            return cls(id=strawberry.ID(str(account.id)), visible=False)
         return cls(
             id=strawberry.ID(str(account.id)),
             email=account.email,
@@ -219,6 +236,30 @@ class ResetPasswordInput:
 
 
 @strawberry.input
+class LoginTwoFactorInput:
+    mfa_token: str
+    code: str | None = None
+    recovery_code: str | None = None
+
+
+@strawberry.input
+class DisableTwoFactorInput:
+    code: str | None = None
+    password: str | None = None
+
+
+@strawberry.type(description="A pending TOTP secret, shown once; confirmTwoFactor turns it on")
+class TwoFactorEnrolment:
+    secret: str
+    otpauth_uri: str
+
+
+@strawberry.type(description="Single-use recovery codes, shown once")
+class TwoFactorRecoveryCodes:
+    recovery_codes: list[str]
+
+
+@strawberry.input
 class ChangePasswordInput:
     current_password: str
     new_password: str
@@ -273,16 +314,78 @@ async def resolve_login(
     input: LoginInput,
 ) -> AuthPayload:
     context = info.context
+    sign_in = await _run(
+        context.credentials.login(
+            input.email,
+            input.password,
+            client_address=context.client_address,
+            user_agent=context.request_context.user_agent,
+        )
+    )
+    if isinstance(sign_in, MfaChallenge):
+        # The password was right and a code is due: the challenge rides in the error, and
+        # loginTwoFactor finishes the sign-in (REST answers it as a 200 body instead).
+        raise GraphQLError(
+            "a second factor is required",
+            extensions={
+                "code": "mfa_required",
+                "status": 401,
+                "mfaToken": sign_in.token,
+                "expiresIn": sign_in.expires_in,
+            },
+        )
+    return AuthPayload.of(sign_in)
+
+
+async def resolve_login_two_factor(
+    info: Info[GraphQLContext, None], input: LoginTwoFactorInput
+) -> AuthPayload:
+    context = info.context
     return AuthPayload.of(
         await _run(
-            context.credentials.login(
-                input.email,
-                input.password,
+            context.two_factor.complete(
+                input.mfa_token,
+                code=input.code,
+                recovery_code=input.recovery_code,
                 client_address=context.client_address,
-                user_agent=context.request_context.user_agent,
             )
         )
     )
+
+
+async def resolve_enroll_two_factor(
+    info: Info[GraphQLContext, None], password: str
+) -> TwoFactorEnrolment:
+    claims = _require_claims(info.context)
+    enrolment = await _run(info.context.two_factor.enrol(claims, password))
+    return TwoFactorEnrolment(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
+
+
+async def resolve_confirm_two_factor(
+    info: Info[GraphQLContext, None], code: str
+) -> TwoFactorRecoveryCodes:
+    context = info.context
+    claims = _require_claims(context)
+    codes = await _run(
+        context.two_factor.confirm(claims, code, client_address=context.client_address)
+    )
+    return TwoFactorRecoveryCodes(recovery_codes=codes)
+
+
+async def resolve_disable_two_factor(
+    info: Info[GraphQLContext, None], input: DisableTwoFactorInput
+) -> bool:
+    context = info.context
+    claims = _require_claims(context)
+    await _run(
+        context.two_factor.disable(
+            claims,
+            code=input.code,
+            password=input.password,
+            client_address=context.client_address,
+        )
+    )
+    return True
 
 
 async def resolve_refresh_token(
@@ -406,6 +509,27 @@ class Mutation:
             "(invalid_token when unknown, used, expired or superseded)"
         ),
     )
+    login_two_factor: AuthPayload | None = strawberry.mutation(
+        resolver=resolve_login_two_factor,
+        description=(
+            "Second sign-in step: the mfaToken of login's mfa_required error with a code or a "
+            "recovery code"
+        ),
+    )
+    enroll_two_factor: TwoFactorEnrolment | None = strawberry.mutation(
+        resolver=resolve_enroll_two_factor,
+        description=(
+            "Start enrolling a TOTP authenticator (password required); pending until confirmed"
+        ),
+    )
+    confirm_two_factor: TwoFactorRecoveryCodes | None = strawberry.mutation(
+        resolver=resolve_confirm_two_factor,
+        description="Confirm the enrolment with a first code: two-factor sign-in is on",
+    )
+    disable_two_factor: bool | None = strawberry.mutation(
+        resolver=resolve_disable_two_factor,
+        description="Turn two-factor sign-in off (a current code or the password)",
+    )
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -459,10 +583,19 @@ def _loader(accounts: AccountAdminService) -> DataLoader[str, AccountModel | Non
     return DataLoader(load_fn=load)
 
 
+def _two_factor_loader(two_factor: TwoFactorService) -> DataLoader[str, bool]:
+    async def load(keys: Sequence[str]) -> list[bool]:
+        enabled = await two_factor.enabled_for([uuid.UUID(key) for key in keys])
+        return [uuid.UUID(key) in enabled for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
 async def graphql_context(request: Request[Any, Any, Any]) -> GraphQLContext:
     """The request's context. It holds no database session: each service call opens its own,
     so root fields resolved concurrently (and the loader's batches) never share one."""
     state = provide_auth_state(request.app.state)
+    two_factor = TwoFactorService(state)
     return GraphQLContext(
         request=request,
         credentials=CredentialService(state),
@@ -473,6 +606,8 @@ async def graphql_context(request: Request[Any, Any, Any]) -> GraphQLContext:
         email_tokens=EmailTokenService(state),
         activity=SecurityActivityService(state),
         account_loader=_loader(AccountAdminService(state)),
+        two_factor=two_factor,
+        two_factor_loader=_two_factor_loader(two_factor),
     )
 
 

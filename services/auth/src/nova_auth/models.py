@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -178,3 +179,37 @@ class SecurityEventModel(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     client_address: Mapped[str | None] = mapped_column(String(64), default=None)
     user_agent: Mapped[str | None] = mapped_column(String(256), default=None)
+
+
+class TwoFactorModel(Base):
+    """An account's TOTP second factor (RFC 6238): pending until a first code confirms it.
+
+    ``secret`` is the seed sealed by :class:`nova_auth.secretbox.SecretBox` (AES-GCM, bound to
+    the account id), ``key_id`` the key that sealed it; ``last_step`` is the last time step whose
+    code was accepted, so a code is never accepted twice.
+    """
+
+    __tablename__ = "two_factor"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("auth.accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class RecoveryCodeModel(Base):
+    """A single-use recovery code of a two-factor account, stored as its SHA-256."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("auth.accounts.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

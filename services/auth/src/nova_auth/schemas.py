@@ -16,7 +16,7 @@ from nova_auth.keys import IssuedToken
 from nova_auth.models import AccountModel, SecurityEventModel
 from nova_auth.security_events import encode_cursor
 from nova_auth.services.activity import SecurityEventPage
-from nova_auth.services.sessions import SignIn
+from nova_auth.services.sessions import MfaChallenge, SignIn
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, examples=["ada@example.com"])]
 # Longer than any acceptable password (128 characters after NFKC), short enough to never hash.
@@ -226,3 +226,64 @@ class ConfirmEventsRequest(msgspec.Struct, forbid_unknown_fields=True):
 class ConfirmEventsResponse(msgspec.Struct):
     confirmed: int
     """How many of the ids were confirmed by this request (not before, and still kept)."""
+
+
+# --- two-factor sign-in (nova_auth.services.two_factor) ----------------------------------------
+
+TotpCode = Annotated[str, msgspec.Meta(min_length=1, max_length=16, examples=["123456"])]
+RecoveryCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32, examples=["3f9a1-c07be"])]
+
+
+class MfaRequiredResponse(msgspec.Struct):
+    """A correct password on an account with two-factor sign-in: no tokens yet. Send
+    ``mfa_token`` with a code to ``POST /api/auth/login/two-factor`` within ``expires_in``."""
+
+    mfa_token: str
+    expires_in: int
+    mfa_required: bool = True
+    methods: list[str] = msgspec.field(default_factory=lambda: ["totp", "recovery_code"])
+
+    @classmethod
+    def of(cls, challenge: MfaChallenge) -> MfaRequiredResponse:
+        return cls(mfa_token=challenge.token, expires_in=challenge.expires_in)
+
+
+class LoginTwoFactorRequest(msgspec.Struct, forbid_unknown_fields=True):
+    mfa_token: OpaqueToken
+    code: TotpCode | None = None
+    recovery_code: RecoveryCode | None = None
+
+
+class EnrolTwoFactorRequest(msgspec.Struct, forbid_unknown_fields=True):
+    password: Password
+
+
+class ConfirmTwoFactorRequest(msgspec.Struct, forbid_unknown_fields=True):
+    code: TotpCode
+
+
+class DisableTwoFactorRequest(msgspec.Struct, forbid_unknown_fields=True):
+    code: TotpCode | None = None
+    password: Password | None = None
+
+
+class TwoFactorEnrolmentView(msgspec.Struct):
+    """Shown once: the secret, and the ``otpauth://`` URI an authenticator app scans."""
+
+    secret: str
+    otpauth_uri: str
+    status: str = "pending"
+
+
+class RecoveryCodesView(msgspec.Struct):
+    """Shown once: each code signs in once in place of a TOTP code."""
+
+    recovery_codes: list[str]
+    enabled: bool = True
+
+
+class TwoFactorStatusView(msgspec.Struct):
+    enabled: bool
+    pending: bool
+    enabled_at: datetime | None
+    recovery_codes_left: int

@@ -123,6 +123,23 @@ async def password_reset_email(
     return await _link_email(event, auth, public_url, "reset-password", "reset_password")
 
 
+async def two_factor_enabled_notice(event: AccountEvent, auth: AuthClient) -> Email | None:
+    """``user.two_factor_enabled``: tell the owner sign-in now asks for a code."""
+    return await _owner_notice(
+        event, auth, "two_factor_enabled", {"occurred_at": event.occurred_at}
+    )
+
+
+async def two_factor_disabled_notice(event: AccountEvent, auth: AuthClient) -> Email | None:
+    """``user.two_factor_disabled``: tell the owner, by the owner or by an administrator."""
+    return await _owner_notice(
+        event,
+        auth,
+        "two_factor_disabled",
+        {"occurred_at": event.occurred_at, "by": event.data.get("by")},
+    )
+
+
 async def already_registered_notice(event: AccountEvent, auth: AuthClient) -> Email | None:
     """``user.registration_attempted``: someone registered an address that has an account;
     tell its owner (registration answers the same either way, so only the inbox knows)."""

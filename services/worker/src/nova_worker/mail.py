@@ -118,6 +118,39 @@ def _reset_password(context: dict[str, Any], product: str) -> RenderedMail:
     )
 
 
+def _at(context: dict[str, Any]) -> str:
+    return f" at {context['occurred_at']}" if context.get("occurred_at") else ""
+
+
+def _two_factor_enabled(context: dict[str, Any], product: str) -> RenderedMail:
+    return RenderedMail(
+        subject=f"Two-factor sign-in is on for your {product} account",
+        body=(
+            f"Hello {_name(context)},\n\n"
+            f"two-factor sign-in was turned on for your {product} account{_at(context)}: "
+            "signing in now asks for a code from your authenticator app. Keep your recovery "
+            "codes somewhere safe.\n\n"
+            "If you did not do this, change your password now and contact support.\n\n"
+            f"— The {product} team\n"
+        ),
+    )
+
+
+def _two_factor_disabled(context: dict[str, Any], product: str) -> RenderedMail:
+    who = "an administrator" if context.get("by") == "admin" else "you (or someone signed in)"
+    return RenderedMail(
+        subject=f"Two-factor sign-in is off for your {product} account",
+        body=(
+            f"Hello {_name(context)},\n\n"
+            f"two-factor sign-in was turned off for your {product} account{_at(context)} "
+            f"by {who}: signing in now needs only your password.\n\n"
+            "If you did not ask for this, change your password, turn two-factor sign-in on "
+            "again and contact support.\n\n"
+            f"— The {product} team\n"
+        ),
+    )
+
+
 def _plain(context: dict[str, Any], product: str) -> RenderedMail:
     return RenderedMail(subject=str(context["subject"]), body=str(context["body"]))
 
@@ -129,6 +162,8 @@ TEMPLATES = {
     "already_registered": _already_registered,
     "verify_email": _verify_email,
     "reset_password": _reset_password,
+    "two_factor_enabled": _two_factor_enabled,
+    "two_factor_disabled": _two_factor_disabled,
     "plain": _plain,
 }
 

@@ -197,6 +197,14 @@ def user_password_changed(task: Task, event: dict[str, Any]) -> dict[str, Any]:
     return _notice_event(task, _event(event), events.password_changed_notice)
 
 
+def user_two_factor_enabled(task: Task, event: dict[str, Any]) -> dict[str, Any]:
+    return _notice_event(task, _event(event), events.two_factor_enabled_notice)
+
+
+def user_two_factor_disabled(task: Task, event: dict[str, Any]) -> dict[str, Any]:
+    return _notice_event(task, _event(event), events.two_factor_disabled_notice)
+
+
 def user_registration_attempted(task: Task, event: dict[str, Any]) -> dict[str, Any]:
     return _notice_event(task, _event(event), events.already_registered_notice)
 
@@ -300,6 +308,8 @@ def register_tasks(app: Celery, settings: WorkerSettings) -> dict[str, Task]:
         EVENT_TASKS["user.verification_requested"]: user_verification_requested,
         EVENT_TASKS["user.password_reset_requested"]: user_password_reset_requested,
         EVENT_TASKS["user.email_verified"]: user_email_verified,
+        EVENT_TASKS["user.two_factor_enabled"]: user_two_factor_enabled,
+        EVENT_TASKS["user.two_factor_disabled"]: user_two_factor_disabled,
         SEND_EMAIL: send_email,
     }
     registered: dict[str, Task] = {}

@@ -27,7 +27,7 @@ from nova_auth.services.operations import (
     counted,
     normalise_email,
 )
-from nova_auth.services.sessions import SessionService, SignIn, account_id_of
+from nova_auth.services.sessions import MfaChallenge, SessionService, SignIn, account_id_of
 from nova_auth.services.verification import EmailTokenService
 from nova_auth.state import AuthState
 from nova_kit.errors import AppError, ForbiddenError, UnauthorizedError
@@ -125,7 +125,7 @@ class CredentialService:
         *,
         client_address: str | None = None,
         user_agent: str | None = None,
-    ) -> SignIn:
+    ) -> SignIn | MfaChallenge:
         check_input_size(password)
         normalised = normalise_password(password)
         try:
@@ -165,15 +165,32 @@ class CredentialService:
         await limiter.refund(charged, "login:account-client")
         if self.settings.require_verified_email and not account.email_verified:
             raise EmailNotVerifiedError
-        new_hash = (
-            await hashing.hash(normalised) if hashing.needs_rehash(account.password_hash) else None
-        )
+        values: dict[str, object] = {}
+        if hashing.needs_rehash(account.password_hash):
+            values["password_hash"] = await hashing.hash(normalised)
+        from nova_auth.services.two_factor import TwoFactorService
+
+        # With a second factor the password only earns a challenge (docs/adr/0016).
+        challenge = await TwoFactorService(self.state).challenge(account, values)
+        if challenge is not None:
+            return challenge
+        return await self.open_sign_in(account.id, client_address, user_agent=user_agent, **values)
+
+    async def open_sign_in(
+        self,
+        account_id: uuid.UUID,
+        client_address: str | None,
+        *,
+        user_agent: str | None = None,
+        **values: object,
+    ) -> SignIn:
+        """Record the sign-in on the (still active) account, in its security activity too, and
+        open its session."""
         now = datetime.now(UTC)
         async with self.state.sessions() as session, session.begin():
-            values: dict[str, object] = {"last_login_at": now}
-            if new_hash is not None:
-                values["password_hash"] = new_hash
-            stored = await AccountRepository(session).update(account.id, only_active=True, **values)
+            stored = await AccountRepository(session).update(
+                account_id, only_active=True, last_login_at=now, **values
+            )
             if stored is None:  # disabled or deleted meanwhile
                 raise InvalidCredentialsError
             opened = await self.session_service.open(
@@ -207,7 +224,7 @@ class CredentialService:
             raise UnauthorizedError("this account is not active", code="account_inactive")
         return account
 
-    async def _check_password(self, account: AccountModel, password: str, message: str) -> None:
+    async def check_password(self, account: AccountModel, password: str, message: str) -> None:
         """403 ``invalid_password`` unless ``password`` is the account's (rate-limited)."""
         await self.state.limiter.hit(
             [
@@ -234,7 +251,7 @@ class CredentialService:
         """Set a new password, end every session, and start a fresh one for the caller."""
         check_input_size(current_password, new_password)
         account = await self.current_account(claims)
-        await self._check_password(account, current_password, "the current password is wrong")
+        await self.check_password(account, current_password, "the current password is wrong")
         normalised = self.state.policy.check(new_password, email=account.email)
         if normalised == normalise_password(current_password):
             raise AppError(
@@ -290,7 +307,7 @@ class CredentialService:
         """Delete the caller's account after re-checking the password."""
         check_input_size(password)
         account = await self.current_account(claims)
-        await self._check_password(account, password, "the password is wrong")
+        await self.check_password(account, password, "the password is wrong")
         lifecycle = AccountAdminService(self.state)
         async with self.state.sessions() as session, session.begin():
             rows = await lifecycle.change_status(

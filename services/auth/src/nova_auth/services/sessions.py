@@ -73,6 +73,16 @@ class SignIn:
 
 
 @dataclass(frozen=True, slots=True)
+class MfaChallenge:
+    """What a correct password earns an account with a second factor: a short-lived, single-use
+    token to present with a code (``nova_auth.services.two_factor``)."""
+
+    account: AccountModel
+    token: str
+    expires_in: int
+
+
+@dataclass(frozen=True, slots=True)
 class NewSession:
     session: SessionModel
     refresh_token: str

@@ -3,9 +3,10 @@
 A web client asks for cookie sessions by sending ``X-Nova-Session: cookie`` to auth's session
 endpoints through the gateway. The gateway then
 
-- on register/login/refresh, moves ``access_token`` and ``refresh_token`` from auth's JSON
-  answer into httpOnly, ``SameSite=Lax`` cookies (``Secure`` outside dev; the refresh cookie is
-  scoped to auth's paths) and answers the rest of the body;
+- on register/login/refresh (and ``login/two-factor``, the second step of a two-factor sign-in),
+  moves ``access_token`` and ``refresh_token`` from auth's JSON answer into httpOnly,
+  ``SameSite=Lax`` cookies (``Secure`` outside dev; the refresh cookie is scoped to auth's paths)
+  and answers the rest of the body (a two-factor challenge carries no tokens: it passes as is);
 - on refresh/logout, supplies the refresh token from its cookie;
 - on logout (and logout-all, account deletion, and a password reset), clears both cookies.
 
@@ -48,7 +49,10 @@ CSRF_HEADER = "x-nova-csrf"
 COOKIE_AUTH_STATE_KEY = "nova_cookie_auth"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_BODY_LIMIT = 64 * 1024
-ISSUING = frozenset({"register", "login", "refresh"})
+# The sign-in routes whose answers may carry new tokens. A password sign-in on an account with
+# a second factor answers a challenge instead (no tokens, so no cookies: it passes untouched);
+# the second step, ``login/two-factor``, answers the tokens.
+ISSUING = frozenset({"register", "login", "login/two-factor", "refresh"})
 # Answers that carry new tokens: they go into cookies, never into the browser's JavaScript.
 TOKEN_ANSWERS = ISSUING | {"change-password"}
 ENDING = frozenset({"logout", "logout-all"})

@@ -15,6 +15,7 @@ DEFAULT_ROUTES = {
 DEFAULT_ANONYMOUS = [
     "POST /api/auth/register",
     "POST /api/auth/login",
+    "POST /api/auth/login/two-factor",
     "POST /api/auth/refresh",
     "POST /api/auth/logout",
     "POST /api/auth/verify-email",
