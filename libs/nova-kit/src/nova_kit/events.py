@@ -27,6 +27,8 @@ EventType = Literal[
     "user.disabled",
     "user.deleted",
     "user.password_changed",
+    "user.identity_linked",
+    "user.identity_unlinked",
 ]
 
 EVENTS_QUEUE = "events"
@@ -36,6 +38,8 @@ EVENT_TASKS: dict[str, str] = {
     "user.disabled": "nova.events.user_disabled",
     "user.deleted": "nova.events.user_deleted",
     "user.password_changed": "nova.events.user_password_changed",
+    "user.identity_linked": "nova.events.user_identity_linked",
+    "user.identity_unlinked": "nova.events.user_identity_unlinked",
 }
 BROKER_KEY_PREFIX = "nova:celery:"
 # Above the longest hard task time limit, so Redis never redelivers a task that is still running.

@@ -31,6 +31,7 @@ from nova_auth.schemas import (
     RegistrationAccepted,
     ServiceTokenRequest,
     ServiceTokenResponse,
+    SetPasswordRequest,
     SetStatusRequest,
     TokenResponse,
 )
@@ -190,6 +191,28 @@ class AuthController(Controller):
             data.current_password,
             data.new_password,
             client_address=client_address(request),
+        )
+        return TokenResponse.of(sign_in)
+
+    @post(
+        "/me/password",
+        status_code=HTTP_200_OK,
+        guards=[requires_user],
+        summary="Set a first password (accounts created through an identity provider)",
+        description=(
+            "409 `password_already_set` when the account has one (use change-password). Ends "
+            "every session and starts a new one, like a password change."
+        ),
+    )
+    async def set_password(
+        self,
+        data: JSONBody[SetPasswordRequest],
+        credentials: Credentials,
+        claims: Claims,
+        request: Request[Any, Any, Any],
+    ) -> TokenResponse:
+        sign_in = await credentials.set_password(
+            claims, data.new_password, client_address=client_address(request)
         )
         return TokenResponse.of(sign_in)
 
