@@ -200,6 +200,21 @@ def user_registration_attempted(task: Task, event: dict[str, Any]) -> dict[str, 
     return _notice_event(task, _event(event), events.already_registered_notice)
 
 
+def user_identity_linked(task: Task, event: dict[str, Any]) -> dict[str, Any]:
+    return _notice_event(task, _event(event), events.identity_linked_notice)
+
+
+def user_identity_unlinked(task: Task, event: dict[str, Any]) -> dict[str, Any]:
+    """Nothing to do but confirm: the owner unlinked it themselves, signed in."""
+    parsed = _event(event)
+
+    async def work(_: AsyncSession) -> dict[str, Any]:
+        return {"unlinked": parsed.data.get("provider")}
+
+    outcome = run_idempotent(task, f"event:{parsed.id}", work)
+    return _complete_event(task, parsed, outcome, None)
+
+
 def send_email(
     task: Task,
     to: str,
@@ -271,6 +286,8 @@ def register_tasks(app: Celery, settings: WorkerSettings) -> dict[str, Task]:
         EVENT_TASKS["user.disabled"]: user_disabled,
         EVENT_TASKS["user.password_changed"]: user_password_changed,
         EVENT_TASKS["user.registration_attempted"]: user_registration_attempted,
+        EVENT_TASKS["user.identity_linked"]: user_identity_linked,
+        EVENT_TASKS["user.identity_unlinked"]: user_identity_unlinked,
         SEND_EMAIL: send_email,
     }
     registered: dict[str, Task] = {}

@@ -325,15 +325,19 @@ class IdentityService:
             code="oidc_account_exists",
         )
 
-    @staticmethod
     def _linked_event(
-        session: AsyncSession, account_id: uuid.UUID, provider: str, identity: IdentityClaims
+        self,
+        session: AsyncSession,
+        account_id: uuid.UUID,
+        provider: str,
+        identity: IdentityClaims,
     ) -> OutboxEventModel:
+        label = self.providers.get(provider).label
         return record_event(
             session,
             "user.identity_linked",
             account_id,
-            {"provider": provider, "email": identity.email},
+            {"provider": provider, "provider_name": label, "email": identity.email},
         )
 
     async def link(self, account_id: uuid.UUID, provider: str, identity: IdentityClaims) -> None:
