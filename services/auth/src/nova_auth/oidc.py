@@ -129,7 +129,8 @@ class _Cached:
     metadata: ProviderMetadata
     keys: KeySet
     fetched_at: float
-    keys_fetched_at: float
+    refetched_at: float | None = None
+    """When a token naming an unknown key last made the JWKS be fetched again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,11 +276,14 @@ class OidcProviders:
                 except (ValueError, AttributeError):
                     raise ProviderUnavailableError(provider.name, "discovery") from None
                 keys = await self._keys(provider.name, metadata.jwks_uri)
-                cached = _Cached(metadata, keys, now, now)
+                cached = _Cached(metadata, keys, now)
                 self._cache[provider.name] = cached
-            elif refresh_keys and now - cached.keys_fetched_at > JWKS_REFRESH_INTERVAL_SECONDS:
+            elif refresh_keys and (
+                cached.refetched_at is None
+                or now - cached.refetched_at > JWKS_REFRESH_INTERVAL_SECONDS
+            ):
                 cached.keys = await self._keys(provider.name, cached.metadata.jwks_uri)
-                cached.keys_fetched_at = now
+                cached.refetched_at = now
             return cached
 
     async def metadata(self, provider: OidcProviderSettings) -> ProviderMetadata:
