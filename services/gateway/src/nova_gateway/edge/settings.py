@@ -17,6 +17,9 @@ DEFAULT_ANONYMOUS = [
     "POST /api/auth/login",
     "POST /api/auth/refresh",
     "POST /api/auth/logout",
+    "GET /api/auth/oidc/providers",
+    "GET /api/auth/oidc/*/authorize",
+    "GET /api/auth/oidc/*/callback",
     "GET /api/users/*",
 ]
 
