@@ -402,3 +402,39 @@ async def test_malformed_identity_requests_get_a_4xx(
         assert 400 <= response.status_code < 500, (method, path, body, response.text)
     anonymous = await oidc_client.get("/api/auth/me/identities")
     assert anonymous.status_code == 401
+
+
+async def test_identities_over_graphql(
+    oidc_client: Client, provider_login: Callable[..., Any], api_for: Callable[[Client], Any]
+) -> None:
+    api = api_for(oidc_client)
+    providers = await api.gql("{ identityProviders { name displayName } }")
+    assert providers["data"]["identityProviders"] == [{"name": "test", "displayName": "Test ID"}]
+
+    token = (await provider_sign_in(oidc_client, provider_login, "lou@example.com")).json()[
+        "access_token"
+    ]
+    mine = await api.gql(
+        "{ account { email hasPassword } linkedIdentities { id provider email } }", token
+    )
+    assert mine["data"]["account"] == {"email": "lou@example.com", "hasPassword": False}
+    [identity] = mine["data"]["linkedIdentities"]
+    assert identity["provider"] == PROVIDER
+
+    unlink = "mutation($id: ID!) { unlinkIdentity(id: $id) }"
+    refused = await api.gql(unlink, token, id=identity["id"])
+    assert refused["errors"][0]["extensions"]["code"] == "last_sign_in_method"
+    malformed = await api.gql(unlink, token, id="not-an-id")
+    assert malformed["errors"][0]["extensions"]["code"] == "identity_not_found"
+
+    set_password = (
+        "mutation($p: String!) { setPassword(input: {newPassword: $p}) "
+        "{ accessToken user { hasPassword } } }"
+    )
+    payload = (await api.gql(set_password, token, p="correct horse battery staple"))["data"]
+    assert payload["setPassword"]["user"]["hasPassword"] is True
+    token = payload["setPassword"]["accessToken"]
+    assert (await api.gql(unlink, token, id=identity["id"]))["data"]["unlinkIdentity"] is True
+    assert (await api.gql("{ linkedIdentities { id } }", token))["data"] == {"linkedIdentities": []}
+    anonymous = await api.gql("{ linkedIdentities { id } }")
+    assert anonymous["errors"][0]["extensions"]["code"] == "unauthenticated"
