@@ -438,3 +438,35 @@ async def test_identities_over_graphql(
     assert (await api.gql("{ linkedIdentities { id } }", token))["data"] == {"linkedIdentities": []}
     anonymous = await api.gql("{ linkedIdentities { id } }")
     assert anonymous["errors"][0]["extensions"]["code"] == "unauthenticated"
+
+
+async def test_an_unverified_provider_address_creates_no_account_unless_allowed(
+    make_client: Callable[..., Any],
+    oidc_client: Client,
+    oidc_provider: Any,
+    provider_login: Callable[..., Any],
+    migrated_database: str,
+) -> None:
+    address = "max+unverified@example.com"
+    refused = await provider_sign_in(oidc_client, provider_login, address)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "oidc_email_unverified"
+    assert await fetch(migrated_database, "SELECT id FROM auth.accounts") == []
+
+    providers = [
+        {
+            "name": PROVIDER,
+            "issuer": oidc_provider.issuer,
+            "client_id": oidc_provider.client_id,
+            "client_secret": oidc_provider.client_secret,
+        }
+    ]
+    async with make_client(
+        oidc_providers=json.dumps(providers),
+        oidc_redirect_base_url="http://testserver.local",
+        oidc_signup_unverified_email=True,
+    ) as lenient:
+        created = await provider_sign_in(lenient, provider_login, address)
+        assert created.status_code == 200, created.text
+        assert created.json()["outcome"] == "created"
+        assert created.json()["account"]["email_verified"] is False

@@ -130,6 +130,11 @@ class AuthSettings(ServiceSettings):
     oidc_redirect_base_url: str = "http://localhost:8000"
     """The public origin providers send the browser back to (the gateway's, as the browser sees
     it): callbacks are ``<this>/api/auth/oidc/<name>/callback``."""
+    oidc_signup_unverified_email: bool = False
+    """Whether a provider that has not verified the address (``email_verified`` not true) may
+    create an account with it. Off: such a sign-up is refused (403 ``oidc_email_unverified``),
+    so nobody can create an account under someone else's address and keep an identity linked
+    to it after the address's owner takes the account back (pre-account hijacking)."""
     oidc_flow_ttl_seconds: int = Field(default=600, ge=60, le=3600)
     """How long a started sign-in may take at the provider before its state expires."""
     oidc_http_timeout_seconds: float = Field(default=5.0, gt=0, le=30)

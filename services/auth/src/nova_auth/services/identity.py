@@ -12,7 +12,8 @@ validates the ID token against the nonce (:mod:`nova_auth.oidc`), then:
 - an account has the e-mail address → it is linked only when the provider says the address is
   verified **and** the account's own address is verified; otherwise 409
   ``oidc_account_exists``: its owner signs in with the password and links from there;
-- otherwise a new account is created (no password; e-mail verified as the provider says).
+- otherwise a new account is created (no password; e-mail verified as the provider says), when
+  the provider has verified the address (or ``oidc_signup_unverified_email`` allows it).
 """
 
 from __future__ import annotations
@@ -39,7 +40,13 @@ from nova_auth.services.credentials import CredentialService
 from nova_auth.services.operations import counted
 from nova_auth.services.sessions import SessionService, SignIn
 from nova_auth.state import AuthState
-from nova_kit.errors import AppError, ConflictError, NotFoundError, UnauthorizedError
+from nova_kit.errors import (
+    AppError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorizedError,
+)
 from nova_kit.ratelimit import Limit
 from nova_kit.tokens import AccessClaims
 
@@ -59,6 +66,17 @@ class InvalidStateError(AppError):
             "browser); start again",
             code="oidc_state_invalid",
             status_code=400,
+        )
+
+
+class FlowStoreUnavailableError(AppError):
+    """Redis, where flows live, is unreachable (503)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "sign-in is unavailable right now; try again",
+            code="oidc_unavailable",
+            status_code=503,
         )
 
 
@@ -155,11 +173,7 @@ class IdentityService:
                 ex=self.settings.oidc_flow_ttl_seconds,
             )
         except RedisError:
-            raise AppError(
-                "sign-in is unavailable right now; try again",
-                code="oidc_unavailable",
-                status_code=503,
-            ) from None
+            raise FlowStoreUnavailableError from None
         return StartedFlow(url, flow.handle)
 
     async def start_link(
@@ -188,11 +202,7 @@ class IdentityService:
         try:
             raw = await self.state.redis.getdel(FLOW_KEY_PREFIX + state)
         except RedisError:
-            raise AppError(
-                "sign-in is unavailable right now; try again",
-                code="oidc_unavailable",
-                status_code=503,
-            ) from None
+            raise FlowStoreUnavailableError from None
         if raw is None:
             raise InvalidStateError
         flow = Flow(**json.loads(raw))
@@ -306,6 +316,12 @@ class IdentityService:
             )
         existing = await accounts.by_email(identity.email)
         if existing is None:
+            if not identity.email_verified and not self.settings.oidc_signup_unverified_email:
+                raise ForbiddenError(
+                    "the identity provider has not verified this e-mail address; verify it "
+                    "there, or register with a password",
+                    code="oidc_email_unverified",
+                )
             account = await identities.create_account(
                 identity.email, email_verified=identity.email_verified
             )
