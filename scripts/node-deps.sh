@@ -25,7 +25,7 @@ install() {
 }
 
 pids=()
-for dir in deploy/compose frontend libs/nova-kit/dev-assets; do
+for dir in deploy/compose frontend libs/nova-kit/dev-assets services/auth/tests/oidc_provider; do
   install "$dir" &
   pids+=("$!")
 done

@@ -45,6 +45,23 @@ export type DisableTwoFactorInput = {
   password?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** An OpenID provider people can sign in with */
+export type IdentityProvider = {
+  __typename?: 'IdentityProvider';
+  displayName: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+};
+
+/** An identity at an OpenID provider that signs in to this account */
+export type LinkedIdentity = {
+  __typename?: 'LinkedIdentity';
+  createdAt: Scalars['DateTime']['output'];
+  email?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  provider: Scalars['String']['output'];
+};
+
 export type LoginInput = {
   email: Scalars['String']['input'];
   password: Scalars['String']['input'];
@@ -86,6 +103,10 @@ export type Mutation = {
   resetPassword?: Maybe<Scalars['Boolean']['output']>;
   /** Restore a soft-deleted profile (administrators). */
   restoreUser: User;
+  /** Set a first password (accounts created through an identity provider) */
+  setPassword?: Maybe<AuthPayload>;
+  /** Unlink an identity (refused when it is the only way to sign in) */
+  unlinkIdentity?: Maybe<Scalars['Boolean']['output']>;
   /** Change the caller's profile. */
   updateProfile: User;
   /** Verify the account's e-mail address with the token from the verification mail (invalid_token when unknown, used, expired or superseded) */
@@ -153,6 +174,16 @@ export type MutationRestoreUserArgs = {
 };
 
 
+export type MutationSetPasswordArgs = {
+  input: SetPasswordInput;
+};
+
+
+export type MutationUnlinkIdentityArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationUpdateProfileArgs = {
   input: UpdateProfileInput;
 };
@@ -172,6 +203,10 @@ export type Query = {
   __typename?: 'Query';
   /** The signed-in account (profile fields come from the users subgraph's `me`) */
   account: User;
+  /** OpenID providers to sign in with (start at /api/auth/oidc/{name}/authorize) */
+  identityProviders: Array<IdentityProvider>;
+  /** The identities that sign in to the signed-in account */
+  linkedIdentities: Array<LinkedIdentity>;
   /** The caller's profile (created on first read). */
   me: User;
   /** A user's public profile; null if there is none (or it was deleted, unless an administrator asks with includeDeleted). */
@@ -228,6 +263,10 @@ export type SecurityEventEdge = {
   node: SecurityEvent;
 };
 
+export type SetPasswordInput = {
+  newPassword: Scalars['String']['input'];
+};
+
 /** A pending TOTP secret, shown once; confirmTwoFactor turns it on */
 export type TwoFactorEnrolment = {
   __typename?: 'TwoFactorEnrolment';
@@ -262,6 +301,8 @@ export type User = {
   /** Sign-in e-mail address */
   email?: Maybe<Scalars['String']['output']>;
   emailVerified?: Maybe<Scalars['Boolean']['output']>;
+  /** False for an account created through an identity provider with no password */
+  hasPassword?: Maybe<Scalars['Boolean']['output']>;
   id: Scalars['ID']['output'];
   lastLoginAt?: Maybe<Scalars['DateTime']['output']>;
   /** BCP 47 locale; visible to the user and administrators only. */

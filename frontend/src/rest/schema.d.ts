@@ -204,6 +204,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/me/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The identities that sign in to this account */
+        get: operations["ApiAuthMeIdentitiesListIdentities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me/identities/link/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start linking a provider's identity to this account
+         * @description Answers the provider URL to send the browser to and sets the flow cookie; the callback links the identity the browser signs in with there.
+         */
+        post: operations["ApiAuthMeIdentitiesLinkProviderLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me/identities/{identity_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Unlink an identity (refused if it is the only way to sign in) */
+        delete: operations["ApiAuthMeIdentitiesIdentityIdUnlink"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a first password (accounts created through an identity provider)
+         * @description 409 `password_already_set` when the account has one (use change-password). Ends every session and starts a new one, like a password change.
+         */
+        post: operations["ApiAuthMePasswordSetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/me/security-events": {
         parameters: {
             query?: never;
@@ -257,6 +331,63 @@ export interface paths {
          * @description Answers ten single-use recovery codes, shown this once.
          */
         post: operations["ApiAuthMeTwoFactorConfirmConfirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oidc/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The identity providers a user can sign in with */
+        get: operations["ApiAuthOidcProvidersProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oidc/{provider}/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start signing in with a provider (redirects the browser to it)
+         * @description `next` is the path on this site to return to afterwards. Sets the httpOnly flow cookie; the provider sends the browser back to `.../callback`.
+         */
+        get: operations["ApiAuthOidcProviderAuthorizeAuthorize"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oidc/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the provider sends the browser back
+         * @description Validates `state` against the flow cookie (single use), exchanges `code` with the PKCE verifier and validates the ID token. Answers the session's tokens with the `outcome` (`signed_in`, `created`, `linked`) and `next`; through the gateway, a browser gets its session cookies and a redirect to `next` instead.
+         */
+        get: operations["ApiAuthOidcProviderCallbackCallback"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -451,6 +582,12 @@ export interface components {
             last_login_at: string | null;
             /** Format: date-time */
             password_changed_at: string;
+            /** @default true */
+            has_password: boolean;
+        };
+        /** AuthorizationStarted */
+        AuthAuthorizationStarted: {
+            authorization_url: string;
         };
         /** ChangePasswordRequest */
         AuthChangePasswordRequest: {
@@ -505,6 +642,21 @@ export interface components {
             /** @example ada@example.com */
             email: string;
         };
+        /** IdentityView */
+        AuthIdentityView: {
+            /** Format: uuid */
+            id: string;
+            provider: string;
+            email: string | null;
+            /** Format: date-time */
+            created_at: string;
+            last_used_at: string | null;
+        };
+        /** LinkIdentityRequest */
+        AuthLinkIdentityRequest: {
+            /** @example /settings/security */
+            next?: string | null;
+        };
         /** LoginRequest */
         AuthLoginRequest: {
             /** @example ada@example.com */
@@ -530,6 +682,27 @@ export interface components {
             /** @default true */
             mfa_required: boolean;
             methods?: string[];
+        };
+        /** OidcCallbackResponse */
+        AuthOidcCallbackResponse: {
+            /** @enum {string} */
+            outcome: "signed_in" | "created" | "linked";
+            next: string;
+            access_token?: string | null;
+            expires_in?: number | null;
+            refresh_token?: string | null;
+            refresh_expires_in?: number | null;
+            account?: components["schemas"]["AuthAccountView"] | null;
+            token_type?: string | null;
+        };
+        /** OidcProviderView */
+        AuthOidcProviderView: {
+            name: string;
+            display_name: string;
+        };
+        /** OidcProvidersResponse */
+        AuthOidcProvidersResponse: {
+            providers: components["schemas"]["AuthOidcProviderView"][];
         };
         /** PageInfo */
         AuthPageInfo: {
@@ -611,6 +784,10 @@ export interface components {
             expires_in: number;
             /** @default Bearer */
             token_type: string;
+        };
+        /** SetPasswordRequest */
+        AuthSetPasswordRequest: {
+            new_password: string;
         };
         /** SetStatusRequest */
         AuthSetStatusRequest: {
@@ -1130,6 +1307,145 @@ export interface operations {
             };
         };
     };
+    ApiAuthMeIdentitiesListIdentities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthIdentityView"][];
+                };
+            };
+        };
+    };
+    ApiAuthMeIdentitiesLinkProviderLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthLinkIdentityRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthAuthorizationStarted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiAuthMeIdentitiesIdentityIdUnlink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                identity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiAuthMePasswordSetPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthSetPasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthTokenResponse"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
     ApiAuthMeSecurityEventsSecurityEvents: {
         parameters: {
             query?: {
@@ -1291,6 +1607,110 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuthRecoveryCodesView"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiAuthOidcProvidersProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthOidcProvidersResponse"];
+                };
+            };
+        };
+    };
+    ApiAuthOidcProviderAuthorizeAuthorize: {
+        parameters: {
+            query?: {
+                next?: string | null;
+            };
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect Response */
+            302: {
+                headers: {
+                    /** @description target path for the redirect */
+                    location?: string;
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiAuthOidcProviderCallbackCallback: {
+        parameters: {
+            query?: {
+                code?: string | null;
+                state?: string | null;
+                error?: string | null;
+                iss?: string | null;
+            };
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthOidcCallbackResponse"];
                 };
             };
             /** @description Bad request syntax or unsupported method */

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from nova_auth.config import AuthSettings
 from nova_auth.state import AuthState, build_auth_state, provide_auth_state
 from nova_kit.db import DatabaseConfig, async_url
 from nova_kit.migrations import upgrade
+from nova_kit.testing.oidc import RunningProvider, run_provider, sign_in_at_provider
 from nova_kit.testing.plugin import truncate_schema
 
 MIGRATIONS = Path(__file__).parents[1] / "src" / "nova_auth" / "migrations"
@@ -64,7 +65,7 @@ ClientFactory = Callable[..., Any]
 def make_client(make_settings: SettingsFactory, clean_state: None) -> Callable[..., Any]:
     """``async with make_client(**settings) as client`` — an app on its own settings."""
     return lambda **overrides: AsyncTestClient(
-        create_app(make_settings(**overrides)), base_url="http://testserver.local"
+        create_app(make_settings(**overrides)), base_url=TEST_BASE_URL
     )
 
 
@@ -184,3 +185,27 @@ async def direct_state(
         await runtime.http.aclose()
         await redis.aclose()
         await engine.dispose()
+
+
+# --- a real OpenID provider (nova_kit.testing.oidc) -------------------------------------------
+
+OIDC_PROVIDER_PACKAGE = Path(__file__).parent / "oidc_provider"
+TEST_BASE_URL = "http://testserver.local"
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[RunningProvider]:
+    """The provider, with one client that returns to the test apps' callback."""
+    callback = f"{TEST_BASE_URL}/api/auth/oidc/test/callback"
+    with run_provider(OIDC_PROVIDER_PACKAGE, [callback]) as provider:
+        yield provider
+
+
+ProviderLogin = Callable[[str, str], Any]
+
+
+@pytest.fixture
+def provider_login() -> ProviderLogin:
+    """``await provider_login(authorization_url, login)``: the callback URL the provider sends
+    the browser back to, after signing in as ``login`` and consenting."""
+    return lambda url, login: sign_in_at_provider(url, login, TEST_BASE_URL)

@@ -152,6 +152,10 @@ class Upstream:
                 await self.json(send, 200, {"status": "password_reset"})
             else:
                 await self.json(send, 400, {"code": "invalid_token", "message": "no"})
+        elif path == "/api/auth/me/password":
+            await self.json(send, 200, self.tokens("set"))
+        elif path == "/api/auth/oidc/test/callback":
+            await self.oidc_callback(send, headers, query)
         elif path == "/api/auth/logout":
             self.last_refresh_body = json.loads(body or b"{}")
             await self.json(send, 200, {"logged_out": True})
@@ -177,6 +181,27 @@ class Upstream:
                     (b"x-upstream-private", b"leak"),
                 ],
             )
+
+    async def oidc_callback(
+        self, send: Send, headers: dict[str, str], query: dict[str, list[str]]
+    ) -> None:
+        """Auth's callback: a flow is known by its state and needs the flow cookie."""
+        self.oidc_request = {"headers": headers, "query": query}
+        state = query.get("state", [""])[0]
+        clear = [(b"set-cookie", b"nova_oidc_flow=; Path=/api/auth/oidc; Max-Age=0; HttpOnly")]
+        if headers.get("cookie") != "nova_oidc_flow=flow-handle":
+            await self.json(send, 400, {"code": "oidc_state_invalid", "message": "no"})
+        elif state == "sign-in":
+            answer = {"outcome": "created", "next": "/settings", **self.tokens("oidc")}
+            await self.json(send, 200, answer, extra=clear)
+        elif state == "link":
+            await self.json(send, 200, {"outcome": "linked", "next": "/security"}, extra=clear)
+        elif state == "elsewhere":
+            await self.json(send, 200, {"outcome": "linked", "next": "//evil.example/"})
+        else:
+            await self.json(send, 400, {"code": "oidc_state_invalid", "message": "no"})
+
+    oidc_request: dict[str, Any] = field(default_factory=dict)
 
     def tokens(self, kind: str) -> dict[str, Any]:
         return {
@@ -298,6 +323,7 @@ def stack(redis_url: str) -> Iterator[Stack]:
                 "POST /api/auth/logout",
                 "POST /api/auth/reset-password",
                 "POST /api/auth/forgot-password",
+                "GET /api/auth/oidc/*/callback",
                 "GET /api/echo/stream",
                 "POST /api/echo/upload",
                 "GET /api/echo/slow",
@@ -879,6 +905,63 @@ def test_a_two_factor_sign_in_sets_the_cookies_at_its_second_step(stack: Stack) 
         f"{stack.gateway}/api/auth/login/two-factor", json={"mfa_token": "mfa-1", "code": "123456"}
     )
     assert plain.json()["refresh_token"] == "refresh-two-factor"
+
+
+def test_a_provider_callback_becomes_session_cookies_and_a_redirect(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.gateway, follow_redirects=False) as browser:
+        browser.cookies.set("nova_oidc_flow", "flow-handle", path="/api/auth/oidc")
+        # A stale access cookie neither blocks the callback nor reaches auth.
+        browser.cookies.set("nova_at", "expired-garbage", path="/")
+        signed = browser.get("/api/auth/oidc/test/callback?code=the-code&state=sign-in&iss=x")
+        assert signed.status_code == 302, signed.text
+        assert signed.headers["location"] == "/settings"
+        assert signed.headers["cache-control"] == "no-store"
+        assert signed.content == b""
+        cookies = signed.headers.get_list("set-cookie")
+        access = next(c for c in cookies if c.startswith("nova_at="))
+        refresh = next(c for c in cookies if c.startswith("nova_rt="))
+        assert access.startswith(f"nova_at={stack.upstream.access_token};")
+        assert refresh.startswith("nova_rt=refresh-oidc;")
+        assert "Path=/api/auth" in refresh
+        assert all("HttpOnly" in c and "SameSite=Lax" in c for c in (access, refresh))
+        assert any(c.startswith("nova_oidc_flow=;") and "Max-Age=0" in c for c in cookies)
+        seen = stack.upstream.oidc_request
+        assert seen["query"] == {"code": ["the-code"], "state": ["sign-in"], "iss": ["x"]}
+        assert seen["headers"]["cookie"] == "nova_oidc_flow=flow-handle"
+        assert "authorization" not in seen["headers"]
+
+        # the new session works at once
+        assert browser.get("/api/echo/things").status_code == 200
+
+        linked = browser.get("/api/auth/oidc/test/callback?code=c&state=link")
+        assert linked.status_code == 302
+        assert linked.headers["location"] == "/security"
+        assert not any(c.startswith("nova_at=") for c in linked.headers.get_list("set-cookie"))
+
+        # auth checks next; the gateway never redirects off the site whatever it is told
+        elsewhere = browser.get("/api/auth/oidc/test/callback?code=c&state=elsewhere")
+        assert elsewhere.headers["location"] == "/"
+
+        refused = browser.get("/api/auth/oidc/test/callback?code=c&state=forged")
+        assert refused.status_code == 400
+        assert refused.json()["code"] == "oidc_state_invalid"
+        assert not any(c.startswith("nova_") for c in refused.headers.get_list("set-cookie"))
+
+        browser.cookies.delete("nova_oidc_flow", path="/api/auth/oidc")
+        no_cookie = browser.get("/api/auth/oidc/test/callback?code=c&state=sign-in")
+        assert no_cookie.status_code == 400
+
+
+def test_a_first_password_set_through_a_cookie_session_stays_in_cookies(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.gateway) as browser:
+        browser.cookies.set("nova_at", stack.upstream.access_token, path="/")
+        answer = browser.post("/api/auth/me/password", json={"new_password": "a long secret"})
+        assert answer.status_code == 200
+        assert "access_token" not in answer.json()
+        assert "refresh_token" not in answer.json()
+        assert any(
+            c.startswith("nova_rt=refresh-set") for c in answer.headers.get_list("set-cookie")
+        )
 
 
 def test_the_merged_openapi_document_lists_routed_paths_only(stack: Stack) -> None:

@@ -446,6 +446,34 @@ def test_two_factor_changes_send_security_notices(stack: Stack) -> None:
     ]
 
 
+def test_linking_an_identity_provider_sends_a_security_notice(
+    stack: Stack, producer: Celery
+) -> None:
+    user_id = stack.register("lena@example.com", "Lena")
+    wait_until(lambda: stack.mail_to("lena@example.com"), timeout=30, what="the welcome e-mail")
+    linked = AccountEvent.new(
+        "user.identity_linked",
+        user_id,
+        {"provider": "corp", "provider_name": "Corp SSO", "email": "lena@example.com"},
+    )
+    unlinked = AccountEvent.new("user.identity_unlinked", user_id, {"provider": "corp"})
+    for event in (linked, linked, unlinked):
+        publish_event(producer, event)
+    wait_until(
+        lambda: (
+            "Corp SSO can now sign in to your Nova account" in stack.mail_to("lena@example.com")
+        ),
+        timeout=30,
+        what="the identity-linked notice",
+    )
+    time.sleep(1.5)
+    # One notice however often the event is delivered; unlinking (done signed in) mails nothing.
+    assert sorted(stack.mail_to("lena@example.com")) == [
+        "Corp SSO can now sign in to your Nova account",
+        "Welcome to Nova",
+    ]
+
+
 def test_registering_a_taken_address_mails_its_owner_and_changes_nothing(stack: Stack) -> None:
     user_id = stack.register("ines@example.com", "Ines")
     again = httpx.post(

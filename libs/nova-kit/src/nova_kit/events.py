@@ -32,6 +32,8 @@ EventType = Literal[
     "user.password_reset_requested",
     "user.two_factor_enabled",
     "user.two_factor_disabled",
+    "user.identity_linked",
+    "user.identity_unlinked",
 ]
 
 EVENTS_QUEUE = "events"
@@ -46,6 +48,8 @@ EVENT_TASKS: dict[str, str] = {
     "user.password_reset_requested": "nova.events.user_password_reset_requested",
     "user.two_factor_enabled": "nova.events.user_two_factor_enabled",
     "user.two_factor_disabled": "nova.events.user_two_factor_disabled",
+    "user.identity_linked": "nova.events.user_identity_linked",
+    "user.identity_unlinked": "nova.events.user_identity_unlinked",
 }
 BROKER_KEY_PREFIX = "nova:celery:"
 # Above the longest hard task time limit, so Redis never redelivers a task that is still running.

@@ -20,6 +20,7 @@ from nova_auth.controllers import (
     jwks,
 )
 from nova_auth.graphql import graphql_controller
+from nova_auth.identity_controllers import IdentityController, OidcController
 from nova_auth.keys import KeyRing, load_dev_key, parse_signing_keys
 from nova_auth.services.housekeeping import Housekeeping
 from nova_auth.state import AUTH_STATE, build_auth_state, provide_auth_state
@@ -93,6 +94,8 @@ def create_app(settings: AuthSettings) -> Litestar:
             ServiceTokenController,
             TwoFactorController,
             TwoFactorAdminController,
+            OidcController,
+            IdentityController,
             jwks,
             graphql_controller(),
         ],

@@ -24,13 +24,43 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import SettingsConfigDict
 
 from nova_kit.settings import PLACEHOLDER_SECRETS, ServiceSettings
 
 DEV_SERVICE_CLIENTS = {"worker": "nova-dev-worker-secret"}
 MIN_SERVICE_SECRET_LENGTH = 24
+DEV_OIDC_CLIENT_SECRETS = frozenset({"nova-dev-oidc-secret"})
+
+
+class OidcProviderSettings(BaseModel):
+    """One OpenID provider of ``NOVA_AUTH_OIDC_PROVIDERS`` (a JSON list of these)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    """The provider's slug in URLs (``/api/auth/oidc/<name>/...``) and in linked identities."""
+    issuer: str = Field(min_length=8, max_length=512, pattern=r"^https?://[^\s?#]+$")
+    client_id: str = Field(min_length=1, max_length=256)
+    client_secret: SecretStr
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    display_name: str = Field(default="", max_length=64)
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name
+
+
+OIDC_PROVIDERS = TypeAdapter(list[OidcProviderSettings])
 
 
 class AuthSettings(ServiceSettings):
@@ -111,6 +141,28 @@ class AuthSettings(ServiceSettings):
     # --- service accounts ---------------------------------------------------------------------
     service_clients: SecretStr | None = None
 
+    # --- sign-in with OpenID providers (docs/adr/0017) ---------------------------------------
+    oidc_providers: SecretStr | None = None
+    """JSON list of providers: ``[{"name", "issuer", "client_id", "client_secret", "scopes",
+    "display_name"}]``; none configured: the feature is off."""
+    oidc_redirect_base_url: str = "http://localhost:8000"
+    """The public origin providers send the browser back to (the gateway's, as the browser sees
+    it): callbacks are ``<this>/api/auth/oidc/<name>/callback``."""
+    oidc_signup_unverified_email: bool = False
+    """Whether a provider that has not verified the address (``email_verified`` not true) may
+    create an account with it. Off: such a sign-up is refused (403 ``oidc_email_unverified``),
+    so nobody can create an account under someone else's address and keep an identity linked
+    to it after the address's owner takes the account back (pre-account hijacking)."""
+    oidc_flow_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    """How long a started sign-in may take at the provider before its state expires."""
+    oidc_http_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    oidc_metadata_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    """How long a provider's discovery document and JWKS are cached (a token signed by an
+    unknown key refetches the JWKS sooner, at most once a minute)."""
+    oidc_clock_leeway_seconds: int = Field(default=60, ge=0, le=300)
+    oidc_limit_per_client: int = Field(default=30, ge=1)
+    """Sign-ins started and callbacks answered per client address and window."""
+
     # --- outbox -------------------------------------------------------------------------------
     outbox_sweep_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
     outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
@@ -171,6 +223,19 @@ class AuthSettings(ServiceSettings):
         parse_keys(value.get_secret_value())
         return value
 
+    @field_validator("oidc_providers")
+    @classmethod
+    def _oidc_providers_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        parse_oidc_providers(value.get_secret_value())
+        return value
+
+    def oidc_provider_list(self) -> list[OidcProviderSettings]:
+        if self.oidc_providers is None:
+            return []
+        return parse_oidc_providers(self.oidc_providers.get_secret_value())
+
     def service_client_secrets(self) -> dict[str, str]:
         if self.service_clients is None:
             return dict(DEV_SERVICE_CLIENTS) if self.is_dev else {}
@@ -213,10 +278,45 @@ class AuthSettings(ServiceSettings):
                     f"{self.env_name('two_factor_key')}: the development key is not allowed "
                     "outside dev/test"
                 )
+        problems += self._oidc_problems()
         for name, value in (("database_url", self.database_url), ("redis_url", self.redis_url)):
             if value is None:
                 problems.append(f"{self.env_name(name)}: must be set")
         return problems
+
+    def _oidc_problems(self) -> list[str]:
+        providers = self.oidc_provider_list()
+        if not providers:
+            return []
+        problems: list[str] = []
+        env = self.env_name("oidc_providers")
+        if not self.oidc_redirect_base_url.startswith("https://"):
+            problems.append(f"{self.env_name('oidc_redirect_base_url')}: must be an https URL")
+        for provider in providers:
+            secret = provider.client_secret.get_secret_value()
+            if not provider.issuer.startswith("https://"):
+                problems.append(f"{env}: the issuer of {provider.name!r} must be an https URL")
+            if secret.strip().lower() in PLACEHOLDER_SECRETS or secret in DEV_OIDC_CLIENT_SECRETS:
+                problems.append(f"{env}: the client secret of {provider.name!r} is a placeholder")
+        return problems
+
+
+def parse_oidc_providers(raw: str) -> list[OidcProviderSettings]:
+    try:
+        providers = OIDC_PROVIDERS.validate_json(raw)
+    except ValidationError as error:
+        # Where and what, never the input: it holds client secrets.
+        where = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']) or 'value'}: {problem['msg']}"
+            for problem in error.errors(include_input=False)
+        )
+        raise ValueError(f"not a valid provider list ({where})") from None
+    names = [provider.name for provider in providers]
+    if len(set(names)) != len(names):
+        raise ValueError("two providers share a name")
+    if any("openid" not in provider.scopes for provider in providers):
+        raise ValueError('the scopes of every provider must include "openid"')
+    return providers
 
 
 def parse_service_clients(raw: str) -> dict[str, str]:

@@ -38,6 +38,7 @@ from nova_auth.schemas import (
     SecurityEventPageView,
     ServiceTokenRequest,
     ServiceTokenResponse,
+    SetPasswordRequest,
     SetStatusRequest,
     TokenResponse,
     VerificationSent,
@@ -333,6 +334,28 @@ class AuthController(Controller):
     ) -> SecurityEventPageView:
         account = await credentials.current_account(claims)
         return SecurityEventPageView.of(await activity.page(account.id, first=first, after=after))
+
+    @post(
+        "/me/password",
+        status_code=HTTP_200_OK,
+        guards=[requires_user],
+        summary="Set a first password (accounts created through an identity provider)",
+        description=(
+            "409 `password_already_set` when the account has one (use change-password). Ends "
+            "every session and starts a new one, like a password change."
+        ),
+    )
+    async def set_password(
+        self,
+        data: JSONBody[SetPasswordRequest],
+        credentials: Credentials,
+        claims: Claims,
+        request: Request[Any, Any, Any],
+    ) -> TokenResponse:
+        sign_in = await credentials.set_password(
+            claims, data.new_password, client_address=client_address(request)
+        )
+        return TokenResponse.of(sign_in)
 
     @get("/me", guards=[requires_user], summary="The signed-in account")
     async def me(self, credentials: Credentials, claims: Claims) -> AccountView:

@@ -30,11 +30,12 @@ from strawberry.litestar import BaseContext
 from strawberry.types import ExecutionContext, Info
 
 from nova_auth.controllers import client_address, request_context
-from nova_auth.models import AccountModel, SecurityEventModel
+from nova_auth.models import AccountModel, IdentityModel, SecurityEventModel
 from nova_auth.security_events import RequestContext, encode_cursor
 from nova_auth.services.activity import PAGE_SIZE_DEFAULT, SecurityActivityService
 from nova_auth.services.admin import AccountAdminService
 from nova_auth.services.credentials import CredentialService
+from nova_auth.services.identity import IdentityService
 from nova_auth.services.sessions import MfaChallenge, SessionService, SignIn
 from nova_auth.services.two_factor import TwoFactorService
 from nova_auth.services.verification import EmailTokenService
@@ -51,6 +52,7 @@ class GraphQLContext(BaseContext, kw_only=True):
 
     credentials: CredentialService
     sessions: SessionService
+    identities: IdentityService
     claims: AccessClaims | None
     client_address: str | None
     request_context: RequestContext
@@ -163,6 +165,10 @@ class UserType:
         resolver=resolve_two_factor_enabled,
         description="Whether sign-in asks for a second factor (TOTP)",
     )
+    has_password: bool | None = strawberry.field(
+        default=None,
+        description="False for an account created through an identity provider with no password",
+    )
 
     @classmethod
     def of(cls, account: AccountModel, *, visible: bool = True) -> UserType:
@@ -176,6 +182,7 @@ class UserType:
             status=AccountStatusEnum(account.status),
             last_login_at=account.last_login_at,
             created_at=account.created_at,
+            has_password=account.password_hash is not None,
         )
 
     @classmethod
@@ -263,6 +270,36 @@ class TwoFactorRecoveryCodes:
 class ChangePasswordInput:
     current_password: str
     new_password: str
+
+
+@strawberry.input
+class SetPasswordInput:
+    new_password: str
+
+
+@strawberry.type(name="IdentityProvider", description="An OpenID provider people can sign in with")
+class IdentityProviderType:
+    name: str
+    display_name: str
+
+
+@strawberry.type(description="An identity at an OpenID provider that signs in to this account")
+class LinkedIdentity:
+    id: strawberry.ID
+    provider: str
+    email: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, identity: IdentityModel) -> LinkedIdentity:
+        return cls(
+            id=strawberry.ID(str(identity.id)),
+            provider=identity.provider,
+            email=identity.email,
+            created_at=identity.created_at,
+            last_used_at=identity.last_used_at,
+        )
 
 
 def _graphql_error(error: AppError) -> GraphQLError:
@@ -455,11 +492,58 @@ async def resolve_reset_password(
     return True
 
 
+def resolve_identity_providers(info: Info[GraphQLContext, None]) -> list[IdentityProviderType]:
+    return [
+        IdentityProviderType(name=name, display_name=label)
+        for name, label in info.context.identities.provider_list()
+    ]
+
+
+async def resolve_linked_identities(info: Info[GraphQLContext, None]) -> list[LinkedIdentity]:
+    claims = _require_claims(info.context)
+    rows = await _run(info.context.identities.identities(claims))
+    return [LinkedIdentity.of(row) for row in rows]
+
+
+async def resolve_unlink_identity(info: Info[GraphQLContext, None], id: strawberry.ID) -> bool:
+    claims = _require_claims(info.context)
+    try:
+        identity_id = uuid.UUID(str(id))
+    except ValueError:
+        raise GraphQLError(
+            "no such linked identity", extensions={"code": "identity_not_found", "status": 404}
+        ) from None
+    await _run(info.context.identities.unlink(claims, identity_id))
+    return True
+
+
+async def resolve_set_password(
+    info: Info[GraphQLContext, None], input: SetPasswordInput
+) -> AuthPayload:
+    context = info.context
+    claims = _require_claims(context)
+    return AuthPayload.of(
+        await _run(
+            context.credentials.set_password(
+                claims, input.new_password, client_address=context.client_address
+            )
+        )
+    )
+
+
 @strawberry.type
 class Query:
     account: UserType = strawberry.field(
         resolver=resolve_account,
         description="The signed-in account (profile fields come from the users subgraph's `me`)",
+    )
+    identity_providers: list[IdentityProviderType] = strawberry.field(
+        resolver=resolve_identity_providers,
+        description="OpenID providers to sign in with (start at /api/auth/oidc/{name}/authorize)",
+    )
+    linked_identities: list[LinkedIdentity] = strawberry.field(
+        resolver=resolve_linked_identities,
+        description="The identities that sign in to the signed-in account",
     )
 
 
@@ -529,6 +613,14 @@ class Mutation:
     disable_two_factor: bool | None = strawberry.mutation(
         resolver=resolve_disable_two_factor,
         description="Turn two-factor sign-in off (a current code or the password)",
+    )
+    set_password: AuthPayload | None = strawberry.mutation(
+        resolver=resolve_set_password,
+        description="Set a first password (accounts created through an identity provider)",
+    )
+    unlink_identity: bool | None = strawberry.mutation(
+        resolver=resolve_unlink_identity,
+        description="Unlink an identity (refused when it is the only way to sign in)",
     )
 
 
@@ -600,6 +692,7 @@ async def graphql_context(request: Request[Any, Any, Any]) -> GraphQLContext:
         request=request,
         credentials=CredentialService(state),
         sessions=SessionService(state),
+        identities=IdentityService(state),
         claims=current_claims(request),
         client_address=client_address(request),
         request_context=request_context(request),

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -53,7 +54,8 @@ class AccountModel(Base):
     email_verified_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), default=None
     )
-    password_hash: Mapped[str] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(Text, default=None)
+    """None for an account created through an identity provider until it sets a password."""
     status: Mapped[str] = mapped_column(String(16), default=AccountStatus.ACTIVE)
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=lambda: [Role.USER])
     disabled_reason: Mapped[str | None] = mapped_column(Text, default=None)
@@ -213,3 +215,25 @@ class RecoveryCodeModel(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class IdentityModel(Base):
+    """An identity at an OpenID provider (``provider`` + its ``subject``) that signs in to an
+    account; one account may have several, an identity belongs to one account."""
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        UniqueConstraint("provider", "subject", name="uq_identities_provider_subject"),
+        Index("ix_identities_account_id", "account_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("auth.accounts.id", ondelete="CASCADE")
+    )
+    provider: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    """The address the provider stated when the identity was linked."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

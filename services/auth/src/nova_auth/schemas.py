@@ -13,9 +13,10 @@ from typing import Annotated, Literal
 import msgspec
 
 from nova_auth.keys import IssuedToken
-from nova_auth.models import AccountModel, SecurityEventModel
+from nova_auth.models import AccountModel, IdentityModel, SecurityEventModel
 from nova_auth.security_events import encode_cursor
 from nova_auth.services.activity import SecurityEventPage
+from nova_auth.services.identity import FlowOutcome
 from nova_auth.services.sessions import MfaChallenge, SignIn
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, examples=["ada@example.com"])]
@@ -88,6 +89,8 @@ class AccountView(msgspec.Struct):
     created_at: datetime
     last_login_at: datetime | None
     password_changed_at: datetime
+    has_password: bool = True
+    """False for an account created through an identity provider that has set none yet."""
 
     @classmethod
     def of(cls, account: AccountModel) -> AccountView:
@@ -100,6 +103,7 @@ class AccountView(msgspec.Struct):
             created_at=account.created_at,
             last_login_at=account.last_login_at,
             password_changed_at=account.password_changed_at,
+            has_password=account.password_hash is not None,
         )
 
 
@@ -287,3 +291,79 @@ class TwoFactorStatusView(msgspec.Struct):
     pending: bool
     enabled_at: datetime | None
     recovery_codes_left: int
+
+
+# --- sign-in with OpenID providers -------------------------------------------------------------
+
+NextPath = Annotated[str, msgspec.Meta(max_length=512, examples=["/settings/security"])]
+
+
+class SetPasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
+    new_password: Password
+
+
+class OidcProviderView(msgspec.Struct):
+    name: str
+    display_name: str
+
+
+class OidcProvidersResponse(msgspec.Struct):
+    providers: list[OidcProviderView]
+
+
+class LinkIdentityRequest(msgspec.Struct, forbid_unknown_fields=True):
+    next: NextPath | None = None
+
+
+class AuthorizationStarted(msgspec.Struct):
+    """Where to send the browser to confirm at the provider (it holds the flow cookie now)."""
+
+    authorization_url: str
+
+
+class OidcCallbackResponse(msgspec.Struct, omit_defaults=True):
+    """A finished provider sign-in: ``signed_in``/``created`` carry the session's tokens (the
+    gateway turns them into its cookies and a redirect to ``next``); ``linked`` carries none."""
+
+    outcome: Literal["signed_in", "created", "linked"]
+    next: str
+    access_token: str | None = None
+    expires_in: int | None = None
+    refresh_token: str | None = None
+    refresh_expires_in: int | None = None
+    account: AccountView | None = None
+    token_type: str | None = None
+
+    @classmethod
+    def of(cls, outcome: FlowOutcome) -> OidcCallbackResponse:
+        signed = outcome.sign_in
+        if signed is None:
+            return cls(outcome=outcome.outcome, next=outcome.next)
+        return cls(
+            outcome=outcome.outcome,
+            next=outcome.next,
+            access_token=signed.access_token,
+            expires_in=signed.expires_in,
+            refresh_token=signed.refresh_token,
+            refresh_expires_in=signed.refresh_expires_in,
+            account=AccountView.of(signed.account),
+            token_type="Bearer",  # noqa: S106 - the token type, not a secret
+        )
+
+
+class IdentityView(msgspec.Struct):
+    id: uuid.UUID
+    provider: str
+    email: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, identity: IdentityModel) -> IdentityView:
+        return cls(
+            id=identity.id,
+            provider=identity.provider,
+            email=identity.email,
+            created_at=identity.created_at,
+            last_used_at=identity.last_used_at,
+        )

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from nova_auth.config import AuthSettings
 from nova_auth.events import Outbox, Redelivery
 from nova_auth.keys import KeyRing, TokenIssuer
+from nova_auth.oidc import OidcProviders
 from nova_auth.passwords import PasswordHashing, PasswordPolicy
 from nova_kit.app import Runtime, StateKey
 from nova_kit.ratelimit import RateLimiter
@@ -39,6 +40,8 @@ class AuthState:
     revocations: RevocationList
     policy: PasswordPolicy
     service_clients: dict[str, str]
+    oidc: OidcProviders
+    """The configured OpenID providers (sign-in with an identity provider)."""
     dummy_client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     """Compared against when the client id is unknown, so timing does not tell it apart."""
 
@@ -89,4 +92,5 @@ def build_auth_state(settings: AuthSettings, runtime: Runtime, ring: KeyRing) ->
         revocations=RevocationList(redis),
         policy=PasswordPolicy(settings.password_min_length, settings.password_max_length),
         service_clients=settings.service_client_secrets(),
+        oidc=OidcProviders.from_settings(settings, runtime.http),
     )

@@ -150,3 +150,20 @@ async def account_disabled_notice(event: AccountEvent, auth: AuthClient) -> Emai
     """``user.disabled``: tell the owner their account was disabled, and why."""
     reason = event.data.get("reason")
     return await _owner_notice(event, auth, "account_disabled", {"reason": reason})
+
+
+async def identity_linked_notice(event: AccountEvent, auth: AuthClient) -> Email | None:
+    """``user.identity_linked``: tell the owner an identity provider now signs in to their
+    account (a security notice: if it was not them, the account is no longer theirs alone)."""
+    return await _owner_notice(
+        event,
+        auth,
+        "identity_linked",
+        {
+            "provider": str(
+                event.data.get("provider_name")
+                or event.data.get("provider")
+                or "an identity provider"
+            )
+        },
+    )

@@ -151,6 +151,20 @@ def _two_factor_disabled(context: dict[str, Any], product: str) -> RenderedMail:
     )
 
 
+def _identity_linked(context: dict[str, Any], product: str) -> RenderedMail:
+    provider = str(context.get("provider") or "an identity provider")
+    return RenderedMail(
+        subject=f"{provider} can now sign in to your {product} account",
+        body=(
+            f"Hello {_name(context)},\n\n"
+            f"your {product} account can now be signed in to with your {provider} identity.\n\n"
+            "If you did not do this, sign in, unlink it in your security settings, change your "
+            "password and contact support.\n\n"
+            f"— The {product} team\n"
+        ),
+    )
+
+
 def _plain(context: dict[str, Any], product: str) -> RenderedMail:
     return RenderedMail(subject=str(context["subject"]), body=str(context["body"]))
 
@@ -164,6 +178,7 @@ TEMPLATES = {
     "reset_password": _reset_password,
     "two_factor_enabled": _two_factor_enabled,
     "two_factor_disabled": _two_factor_disabled,
+    "identity_linked": _identity_linked,
     "plain": _plain,
 }
 

@@ -234,6 +234,21 @@ def user_email_verified(task: Task, event: dict[str, Any]) -> dict[str, Any]:
     return _complete_event(task, parsed, outcome, None)
 
 
+def user_identity_linked(task: Task, event: dict[str, Any]) -> dict[str, Any]:
+    return _notice_event(task, _event(event), events.identity_linked_notice)
+
+
+def user_identity_unlinked(task: Task, event: dict[str, Any]) -> dict[str, Any]:
+    """Nothing to do but confirm: the owner unlinked it themselves, signed in."""
+    parsed = _event(event)
+
+    async def work(_: AsyncSession) -> dict[str, Any]:
+        return {"unlinked": parsed.data.get("provider")}
+
+    outcome = run_idempotent(task, f"event:{parsed.id}", work)
+    return _complete_event(task, parsed, outcome, None)
+
+
 def send_email(
     task: Task,
     to: str,
@@ -310,6 +325,8 @@ def register_tasks(app: Celery, settings: WorkerSettings) -> dict[str, Task]:
         EVENT_TASKS["user.email_verified"]: user_email_verified,
         EVENT_TASKS["user.two_factor_enabled"]: user_two_factor_enabled,
         EVENT_TASKS["user.two_factor_disabled"]: user_two_factor_disabled,
+        EVENT_TASKS["user.identity_linked"]: user_identity_linked,
+        EVENT_TASKS["user.identity_unlinked"]: user_identity_unlinked,
         SEND_EMAIL: send_email,
     }
     registered: dict[str, Task] = {}

@@ -30,7 +30,7 @@ from nova_auth.services.operations import (
 from nova_auth.services.sessions import MfaChallenge, SessionService, SignIn, account_id_of
 from nova_auth.services.verification import EmailTokenService
 from nova_auth.state import AuthState
-from nova_kit.errors import AppError, ForbiddenError, UnauthorizedError
+from nova_kit.errors import AppError, ConflictError, ForbiddenError, UnauthorizedError
 from nova_kit.ratelimit import Limit
 from nova_kit.tokens import AccessClaims
 
@@ -53,6 +53,15 @@ class EmailNotVerifiedError(ForbiddenError):
     def __init__(self) -> None:
         super().__init__(
             "verify your e-mail address first: follow the link we sent, or reset your password"
+        )
+
+
+class PasswordNotSetError(ForbiddenError):
+    code = "password_not_set"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this account has no password yet: set one with POST /api/auth/me/password"
         )
 
 
@@ -155,7 +164,9 @@ class CredentialService:
             async with self.state.sessions() as session:
                 account = await AccountRepository(session).by_email(address)
         hashing = self.state.hashing
-        if account is None:
+        # An account created through an identity provider has no password until it sets one:
+        # it is refused like an unknown address, after the same dummy verification.
+        if account is None or account.password_hash is None:
             await hashing.verify_dummy(normalised)
             raise InvalidCredentialsError
         valid = await hashing.verify(account.password_hash, normalised)
@@ -225,7 +236,10 @@ class CredentialService:
         return account
 
     async def check_password(self, account: AccountModel, password: str, message: str) -> None:
-        """403 ``invalid_password`` unless ``password`` is the account's (rate-limited)."""
+        """403 ``invalid_password`` unless ``password`` is the account's (rate-limited); 403
+        ``password_not_set`` for an account that has none (see :meth:`set_password`)."""
+        if account.password_hash is None:
+            raise PasswordNotSetError
         await self.state.limiter.hit(
             [
                 Limit(
@@ -260,27 +274,74 @@ class CredentialService:
                 status_code=422,
             )
         password_hash = await self.state.hashing.hash(normalised)
+        return await self._replace_password(
+            account.id, password_hash, client_address, user_agent=user_agent
+        )
+
+    async def _replace_password(
+        self,
+        account_id: uuid.UUID,
+        password_hash: str,
+        client_address: str | None,
+        *,
+        user_agent: str | None = None,
+        only_if_unset: bool = False,
+        security_kind: str = "password_changed",
+    ) -> SignIn:
+        """Store the new hash, end every session, and open a fresh one for the caller; the
+        change goes into the account's security activity as ``security_kind``."""
         now = datetime.now(UTC)
         async with self.state.sessions() as session, session.begin():
-            stored = await AccountRepository(session).update(
-                account.id, only_active=True, password_hash=password_hash, password_changed_at=now
+            accounts = AccountRepository(session)
+            if only_if_unset:
+                locked = await accounts.get(account_id, for_update=True)
+                if locked is None or locked.password_hash is not None:
+                    raise ConflictError(
+                        "this account already has a password", code="password_already_set"
+                    )
+            stored = await accounts.update(
+                account_id, only_active=True, password_hash=password_hash, password_changed_at=now
             )
             if stored is None:
                 raise UnauthorizedError("this account is not active", code="account_inactive")
             families = SessionRepository(session)
-            await families.revoke_for_accounts([account.id], "password_changed")
-            event = record_event(session, "user.password_changed", account.id)
+            await families.revoke_for_accounts([account_id], "password_changed")
+            event = record_event(session, "user.password_changed", account_id)
             record_security_event(
                 session,
-                account.id,
-                "password_changed",
+                account_id,
+                security_kind,
                 RequestContext(client_address, user_agent),
                 at=now,
             )
             opened = await self.session_service.open(families, stored, now, client_address)
-        await self.session_service.revoke_user_tokens([account.id], at=now.timestamp())
+        await self.session_service.revoke_user_tokens([account_id], at=now.timestamp())
         await self.state.outbox.publish_after_commit([event])
         return await self.session_service.sign_in(stored, opened, now)
+
+    @counted("set_password")
+    async def set_password(
+        self, claims: AccessClaims, new_password: str, *, client_address: str | None = None
+    ) -> SignIn:
+        """Give a password to an account that has none (created through an identity provider);
+        409 ``password_already_set`` otherwise — that is what change-password is for. Every
+        session ends and the caller gets a fresh one, as after a change."""
+        check_input_size(new_password)
+        account = await self.current_account(claims)
+        if account.password_hash is not None:
+            raise ConflictError(
+                "this account already has a password: change it with its current one",
+                code="password_already_set",
+            )
+        normalised = self.state.policy.check(new_password, email=account.email)
+        password_hash = await self.state.hashing.hash(normalised)
+        return await self._replace_password(
+            account.id,
+            password_hash,
+            client_address,
+            only_if_unset=True,
+            security_kind="password_set",
+        )
 
     async def reset_password(self, account_id: uuid.UUID, new_password: str) -> AccountModel:
         """An operator's reset (no current password): the new password passes the same policy,

@@ -8,7 +8,10 @@ endpoints through the gateway. The gateway then
   ``SameSite=Lax`` cookies (``Secure`` outside dev; the refresh cookie is scoped to auth's paths)
   and answers the rest of the body (a two-factor challenge carries no tokens: it passes as is);
 - on refresh/logout, supplies the refresh token from its cookie;
-- on logout (and logout-all, account deletion, and a password reset), clears both cookies.
+- on logout (and logout-all, account deletion, and a password reset), clears both cookies;
+- on the callback of a sign-in with an OpenID provider (``GET /api/auth/oidc/<p>/callback``, a
+  browser navigation that cannot carry ``X-Nova-Session``), moves the tokens of auth's answer
+  into the same cookies and redirects the browser to the answer's ``next`` (ADR 0017).
 
 On every other request the access cookie becomes an ``Authorization: Bearer`` header before the
 token is verified, so upstreams see one kind of credential. A cookie-authenticated request that
@@ -54,7 +57,9 @@ SESSION_BODY_LIMIT = 64 * 1024
 # the second step, ``login/two-factor``, answers the tokens.
 ISSUING = frozenset({"register", "login", "login/two-factor", "refresh"})
 # Answers that carry new tokens: they go into cookies, never into the browser's JavaScript.
-TOKEN_ANSWERS = ISSUING | {"change-password"}
+TOKEN_ANSWERS = ISSUING | {"change-password", "me/password"}
+OIDC_CALLBACK = "oidc-callback"
+OIDC_FLOW_COOKIE = "nova_oidc_flow"
 ENDING = frozenset({"logout", "logout-all"})
 # A password reset ends every session of the account: a browser's cookies go with them.
 RESETTING = frozenset({"reset-password"})
@@ -103,6 +108,9 @@ def session_endpoint(scope: Scope, prefix: str) -> str | None:
     name = auth_path_name(scope, prefix)
     if name is None:
         return None
+    parts = name.split("/")
+    if scope.get("method") == "GET" and len(parts) == 3 and parts[::2] == ["oidc", "callback"]:
+        return OIDC_CALLBACK
     if scope.get("method") == "POST" and name in TOKEN_ANSWERS | ENDING | RESETTING:
         return name
     if scope.get("method") == "DELETE" and name == "me":
@@ -161,7 +169,8 @@ class CookieSessionMiddleware:
         session_mode = (header(scope, SESSION_HEADER) or "").lower() == "cookie"
         uses_cookie = False
         prefix = self.settings.session_paths_prefix
-        issuing = session_mode and session_endpoint(scope, prefix) in ISSUING
+        endpoint = session_endpoint(scope, prefix)
+        issuing = (session_mode and endpoint in ISSUING) or endpoint == OIDC_CALLBACK
         credential_free = (
             scope.get("method") == "POST" and auth_path_name(scope, prefix) in CREDENTIAL_FREE
         )
@@ -195,9 +204,12 @@ class SessionProxy:
         # A password change answered to a cookie session carries new tokens: they go into the
         # cookies even when the client did not ask for cookie handling explicitly.
         cookie_mode = (header(scope, SESSION_HEADER) or "").lower() == "cookie" or (
-            name in {"change-password", *RESETTING}
+            name in {"change-password", "me/password", *RESETTING}
             and bool(scope.get("state", {}).get(COOKIE_AUTH_STATE_KEY))
         )
+        if name == OIDC_CALLBACK:
+            await self.oidc_callback(scope, send)
+            return
         if name is None or not cookie_mode:
             await self.proxy(scope, receive, send)
             return
@@ -229,14 +241,52 @@ class SessionProxy:
             return
         await self.answer(name, upstream, send)
 
-    async def exchange(self, scope: Scope, body: bytes) -> UpstreamAnswer | UpstreamFailure:
+    async def oidc_callback(self, scope: Scope, send: Send) -> None:
+        """The provider sent the browser back: auth validates the flow and answers the tokens;
+        the browser gets them as session cookies and a redirect to the page it started from.
+        Refusals (a wrong state, a refused ID token, ...) pass through as auth answered them."""
+        flow = request_cookies(scope).get(OIDC_FLOW_COOKIE)
+        cookie = [("cookie", f"{OIDC_FLOW_COOKIE}={flow}")] if flow else []
+        upstream = await self.exchange(scope, b"", extra_headers=cookie)
+        if isinstance(upstream, UpstreamFailure):
+            await send_upstream_error(send, self.proxy.route.prefix, upstream)
+            return
+        try:
+            content = json.loads(upstream.content)
+        except ValueError:
+            content = None
+        if not (200 <= upstream.status < 300 and isinstance(content, dict)):
+            await self.answer(OIDC_CALLBACK, upstream, send)
+            return
+        target = str(content.get("next") or "/")
+        if not target.startswith("/") or target.startswith(("//", "/\\")):
+            target = "/"
+        cookies = [v for k, v in upstream.headers if k == "set-cookie"]
+        cookies += self.session_cookies(content)
+        headers = [("location", target), ("content-length", "0"), ("cache-control", "no-store")]
+        headers += [("set-cookie", value) for value in cookies]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 302,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def exchange(
+        self, scope: Scope, body: bytes, *, extra_headers: list[tuple[str, str]] | None = None
+    ) -> UpstreamAnswer | UpstreamFailure:
         proxy = self.proxy
         incoming = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         headers = end_to_end(incoming, REPLACED_REQUEST_HEADERS | {"cookie"})
         headers = [h for h in headers if h[0].lower() not in {"content-type"}]
         headers += [("content-type", "application/json"), *forwarded_headers(scope, incoming)]
+        headers += extra_headers or []
         headers.append(("content-length", str(len(body))))
         path = str(scope.get("raw_path", b"").decode("latin-1") or scope["path"])
+        if query := scope.get("query_string", b"").decode("latin-1"):
+            path = f"{path}?{query}"
         try:
             await proxy.client.acquire(proxy.route.connect_timeout)
         except UpstreamBusyError as error:
@@ -289,6 +339,25 @@ class SessionProxy:
             self.cookie(self.settings.refresh_cookie_name, "", 0, self.prefix),
         ]
 
+    def session_cookies(self, content: dict[str, Any]) -> list[str]:
+        """The cookies that carry the tokens of an answer, taken out of it (none if it has none)."""
+        if "access_token" not in content:
+            return []
+        access = str(content.pop("access_token"))
+        refresh = content.pop("refresh_token", None)
+        cookies = [
+            self.cookie(
+                self.settings.access_cookie_name, access, int(content.get("expires_in", 900)), "/"
+            )
+        ]
+        if refresh is not None:
+            max_age = int(content.get("refresh_expires_in", 30 * 24 * 3600))
+            cookies.append(
+                self.cookie(self.settings.refresh_cookie_name, str(refresh), max_age, self.prefix)
+            )
+        content["session"] = "cookie"
+        return cookies
+
     async def answer(self, name: str, upstream: UpstreamAnswer, send: Send) -> None:
         cookies: list[str] = []
         content: Any = None
@@ -297,25 +366,8 @@ class SessionProxy:
         except ValueError:
             content = None
         ok = 200 <= upstream.status < 300
-        if ok and isinstance(content, dict) and "access_token" in content:
-            access = str(content.pop("access_token"))
-            refresh = content.pop("refresh_token", None)
-            cookies.append(
-                self.cookie(
-                    self.settings.access_cookie_name,
-                    access,
-                    int(content.get("expires_in", 900)),
-                    "/",
-                )
-            )
-            if refresh is not None:
-                max_age = int(content.get("refresh_expires_in", 30 * 24 * 3600))
-                cookies.append(
-                    self.cookie(
-                        self.settings.refresh_cookie_name, str(refresh), max_age, self.prefix
-                    )
-                )
-            content["session"] = "cookie"
+        if ok and isinstance(content, dict):
+            cookies = self.session_cookies(content)
         ends_session = (
             name in ENDING
             or (name in {"delete-account", *RESETTING} and ok)

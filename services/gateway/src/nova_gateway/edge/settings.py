@@ -21,6 +21,9 @@ DEFAULT_ANONYMOUS = [
     "POST /api/auth/verify-email",
     "POST /api/auth/forgot-password",
     "POST /api/auth/reset-password",
+    "GET /api/auth/oidc/providers",
+    "GET /api/auth/oidc/*/authorize",
+    "GET /api/auth/oidc/*/callback",
     "GET /api/users/*",
 ]
 
