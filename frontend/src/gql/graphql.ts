@@ -245,7 +245,7 @@ export type SecurityEvent = {
   __typename?: 'SecurityEvent';
   clientAddress?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
-  /** sign_in, password_changed, password_reset, password_reset_requested, email_verified, email_verification_requested, two_factor_enabled, two_factor_disabled, two_factor_reset_by_admin, ... */
+  /** sign_in, password_changed, password_reset, password_reset_requested, email_verified, email_verification_requested, two_factor_enabled, two_factor_disabled, two_factor_reset_by_admin, password_set, sign_in_with_provider, identity_linked, identity_unlinked, ... */
   kind: Scalars['String']['output'];
   occurredAt: Scalars['DateTime']['output'];
   userAgent?: Maybe<Scalars['String']['output']>;

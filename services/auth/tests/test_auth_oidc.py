@@ -138,6 +138,11 @@ async def test_sign_up_through_the_provider_then_sign_in_again(
     )
     assert [row["type"] for row in rows] == ["user.registered"]
     assert json.loads(rows[0]["data"])["provider"] == PROVIDER
+    log = await oidc_client.get(
+        "/api/auth/me/security-events", headers=bearer(again.json()["access_token"])
+    )
+    kinds = [edge["node"]["kind"] for edge in log.json()["edges"]]
+    assert kinds == ["sign_in_with_provider", "sign_in_with_provider"]
 
 
 async def test_an_account_without_password_cannot_sign_in_with_one_until_it_sets_one(
@@ -291,6 +296,12 @@ async def test_verified_on_both_sides_links_to_the_existing_account(
         uuid.UUID(owner["account"]["id"]),
     )
     assert len(rows) == 1
+    log = await oidc_client.get(
+        "/api/auth/me/security-events", headers=bearer(linked.json()["access_token"])
+    )
+    kinds = [edge["node"]["kind"] for edge in log.json()["edges"]]
+    # linked and signed in at the same instant: the two newest entries, in either order
+    assert sorted(kinds[:2]) == ["identity_linked", "sign_in_with_provider"], kinds
 
 
 async def test_a_signed_in_account_links_a_provider_then_signs_in_with_it(

@@ -77,7 +77,8 @@ class SecurityEvent:
         description=(
             "sign_in, password_changed, password_reset, password_reset_requested, "
             "email_verified, email_verification_requested, two_factor_enabled, "
-            "two_factor_disabled, two_factor_reset_by_admin, ..."
+            "two_factor_disabled, two_factor_reset_by_admin, password_set, sign_in_with_provider, "
+            "identity_linked, identity_unlinked, ..."
         )
     )
     occurred_at: datetime

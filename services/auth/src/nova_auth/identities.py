@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,6 +80,7 @@ class IdentityRepository:
             id=uuid.uuid4(),
             email=email,
             email_verified=email_verified,
+            email_verified_at=datetime.now(UTC) if email_verified else None,
             password_hash=None,
             status=AccountStatus.ACTIVE,
             roles=[Role.USER],

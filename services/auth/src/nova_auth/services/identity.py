@@ -36,6 +36,7 @@ from nova_auth.identities import IdentityRepository
 from nova_auth.models import AccountModel, AccountStatus, IdentityModel, OutboxEventModel
 from nova_auth.oidc import IdentityClaims
 from nova_auth.repositories import AccountRepository, SessionRepository
+from nova_auth.security_events import RequestContext, record_security_event
 from nova_auth.services.credentials import CredentialService
 from nova_auth.services.operations import counted
 from nova_auth.services.sessions import SessionService, SignIn
@@ -271,6 +272,7 @@ class IdentityService:
             identities = IdentityRepository(session)
             accounts = AccountRepository(session)
             linked = await identities.by_subject(provider, identity.subject)
+            created = False
             if linked is not None:
                 account_id = linked.account_id
                 await identities.touch(linked.id, now)
@@ -299,6 +301,13 @@ class IdentityService:
                 raise UnauthorizedError("this account is not active", code="account_inactive")
             opened = await self.session_service.open(
                 SessionRepository(session), stored, now, client_address
+            )
+            if linked is None and not created:
+                record_security_event(
+                    session, account_id, "identity_linked", RequestContext(client_address), at=now
+                )
+            record_security_event(
+                session, account_id, "sign_in_with_provider", RequestContext(client_address), at=now
             )
         await self.state.outbox.publish_after_commit(events)
         return outcome, await self.session_service.sign_in(stored, opened, now)
@@ -374,6 +383,7 @@ class IdentityService:
                 return
             await identities.add(account_id, provider, identity.subject, identity.email, now)
             event = self._linked_event(session, account_id, provider, identity)
+            record_security_event(session, account_id, "identity_linked", at=now)
         await self.state.outbox.publish_after_commit([event])
 
     # --- the caller's identities -------------------------------------------------------------
@@ -407,4 +417,5 @@ class IdentityService:
             event = record_event(
                 session, "user.identity_unlinked", account.id, {"provider": removed.provider}
             )
+            record_security_event(session, account.id, "identity_unlinked")
         await self.state.outbox.publish_after_commit([event])
