@@ -429,7 +429,7 @@ def test_two_factor_changes_send_security_notices(stack: Stack) -> None:
     call("POST", "two-factor/confirm", {"code": code}, 200)
     call("DELETE", "two-factor", {"password": PASSWORD}, 204)
     wait_until(
-        lambda: len(stack.mail_to("kofi@example.com")) >= 3,
+        lambda: len(stack.mail_to("kofi@example.com")) >= 4,
         timeout=30,
         what="both two-factor notices",
     )
@@ -442,6 +442,7 @@ def test_two_factor_changes_send_security_notices(stack: Stack) -> None:
     assert sorted(stack.mail_to("kofi@example.com")) == [
         "Two-factor sign-in is off for your Nova account",
         "Two-factor sign-in is on for your Nova account",
+        VERIFY_SUBJECT,
         "Welcome to Nova",
     ]
 
@@ -470,6 +471,7 @@ def test_linking_an_identity_provider_sends_a_security_notice(
     # One notice however often the event is delivered; unlinking (done signed in) mails nothing.
     assert sorted(stack.mail_to("lena@example.com")) == [
         "Corp SSO can now sign in to your Nova account",
+        VERIFY_SUBJECT,
         "Welcome to Nova",
     ]
 
