@@ -259,25 +259,32 @@ def start_seed(env: Mapping[str, str]) -> subprocess.Popen[str] | None:
     )
 
 
-def finish_seed(seed: subprocess.Popen[str] | None) -> None:
+def finish_seed(seed: subprocess.Popen[str] | None) -> bool:
+    """Wait for the admin seed and print what it said; whether it succeeded."""
     if seed is None:
-        return
+        return True
     output, _ = seed.communicate(timeout=300)
     if seed.returncode != 0:
         sys.stderr.write(output)
-        raise SystemExit("nova-auth seed-dev-admin failed")
+        print("nova-auth seed-dev-admin failed: see above", file=sys.stderr, flush=True)
+        return False
     if output.strip():
-        print(output.strip())
+        print(output.strip(), flush=True)
+    return True
 
 
-def prepare_database(env: Mapping[str, str]) -> None:
-    """Migrations here, the admin seed in parallel once auth's schema is ready."""
+def prepare_database(env: Mapping[str, str]) -> subprocess.Popen[str] | None:
+    """Migrations here; the admin seed starts once auth's schema is ready and runs on while the
+    other migrations and then the processes start (the ready banner waits for it)."""
     migrate_all(env, ["auth"])
     seed = start_seed(env)
     try:
         migrate_all(env, [s for s in MIGRATED_SERVICES if s != "auth"])
-    finally:
-        finish_seed(seed)
+    except BaseException:
+        if seed is not None:
+            seed.kill()
+        raise
+    return seed
 
 
 def admin_banner() -> list[str]:
@@ -291,8 +298,14 @@ def admin_banner() -> list[str]:
         return ["  admin     password unknown here: make admin-password sets a new one"]
 
 
-def announce_when_ready(selected: list[DevProcess], stop: threading.Event) -> None:
-    """Print the URLs once every process with a readiness URL answers 200."""
+def announce_when_ready(
+    selected: list[DevProcess],
+    stop: threading.Event,
+    seed: subprocess.Popen[str] | None = None,
+) -> None:
+    """Print the URLs once every process with a readiness URL answers 200 (and the admin seed,
+    whose credentials the banner shows, is done)."""
+    finish_seed(seed)
     pending = {p.name: p.ready_url for p in selected if p.ready_url}
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     with httpx.Client(timeout=1.0) as client:
@@ -323,7 +336,7 @@ def up() -> int:
     data = start_data_services(os.environ)
     try:
         env = service_env(data)
-        prepare_database(env)
+        seed = prepare_database(env)
         skipped = {name.strip() for name in os.environ.get("NOVA_DEV_SKIP", "").split(",")}
         selected = [p for p in processes() if p.name not in skipped and p.enabled()]
         if os.environ.get("NOVA_DEV_OBSERVE"):  # make dev OBS=1: Prometheus and Alertmanager
@@ -348,7 +361,9 @@ def up() -> int:
         # Celery's warm shutdown and uvicorn's drain get time before SIGKILL.
         runner = Supervisor(programs, kill_wait=30.0)
         stop = threading.Event()
-        threading.Thread(target=announce_when_ready, args=(selected, stop), daemon=True).start()
+        threading.Thread(
+            target=announce_when_ready, args=(selected, stop, seed), daemon=True
+        ).start()
         try:
             return runner.run()
         finally:
