@@ -132,6 +132,9 @@ async def test_failed_logins_are_rate_limited_then_recover(
         "login_limit_per_account_client": 5,
         "rate_limit_window_seconds": 60,
         "rate_limit_strategy": strategy,
+        # no real waits: the limiter's keys expire in Redis on the real clock, and the growing
+        # delay after repeated failures (tested on its own) would let them lapse mid-burst
+        "login_slowdown_max_seconds": 0,
     }
     clock = LimiterClock()
     monkeypatch.setattr(ratelimit, "time", clock)
