@@ -109,6 +109,13 @@ class Stack:
             )
         )
 
+    def wait_until_every_event_is_confirmed(self) -> None:
+        wait_until(
+            lambda: all(r["confirmed_at"] is not None for r in self.outbox()),
+            timeout=30,
+            what="every event to be confirmed",
+        )
+
     def mail_to(self, address: str) -> list[str]:
         return [str(m["Subject"]) for m in self.sink.messages() if m["To"] == address]
 
@@ -396,11 +403,7 @@ def test_a_password_change_sends_a_security_notice(stack: Stack) -> None:
         "Welcome to Nova",
         "Your Nova password was changed",
     ]
-    wait_until(
-        lambda: all(r["confirmed_at"] is not None for r in stack.outbox()),
-        timeout=30,
-        what="every event to be confirmed",
-    )
+    stack.wait_until_every_event_is_confirmed()
     assert sorted(r["type"] for r in stack.outbox()) == [
         "user.password_changed",
         "user.registered",
@@ -433,11 +436,7 @@ def test_two_factor_changes_send_security_notices(stack: Stack) -> None:
         timeout=30,
         what="both two-factor notices",
     )
-    wait_until(
-        lambda: all(r["confirmed_at"] is not None for r in stack.outbox()),
-        timeout=30,
-        what="every event to be confirmed",
-    )
+    stack.wait_until_every_event_is_confirmed()
     time.sleep(1)
     assert sorted(stack.mail_to("kofi@example.com")) == [
         "Two-factor sign-in is off for your Nova account",
@@ -583,10 +582,6 @@ def test_verification_and_reset_mails_carry_working_links(stack: Stack) -> None:
         "Your Nova password was changed",
     ]
     # once delivered and confirmed, the outbox keeps no usable token
-    wait_until(
-        lambda: all(r["confirmed_at"] is not None for r in stack.outbox()),
-        timeout=30,
-        what="every event to be confirmed",
-    )
+    stack.wait_until_every_event_is_confirmed()
     rows = asyncio.run(fetch(stack.database_url, "SELECT data::text AS data FROM auth.outbox"))
     assert all(token not in r["data"] and reset_token not in r["data"] for r in rows)
