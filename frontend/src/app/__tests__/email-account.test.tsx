@@ -4,6 +4,7 @@ import { StrictMode } from "react";
 import { ForgotPasswordForm } from "@/app/forgot-password/ForgotPasswordForm.client";
 import { LoginForm } from "@/app/login/LoginForm.client";
 import { ProfileScreen } from "@/app/profile/ProfileScreen.client";
+import { RegisterForm } from "@/app/register/RegisterForm.client";
 import { ResetPasswordForm } from "@/app/reset-password/ResetPasswordForm.client";
 import { VerifyEmail } from "@/app/verify-email/VerifyEmail.client";
 import { RequireSession } from "@/components/RequireSession.client";
@@ -12,7 +13,7 @@ import { DATA_SOURCE_KEY, type DataSource } from "@/lib/data-source";
 import { ApiError } from "@/lib/errors";
 import { EXPIRES_AT_KEY } from "@/lib/session-clock";
 import { json, type RecordedRequest, scriptFetch } from "../../../test/fetch";
-import { account, renderApp, restProfile } from "../../../test/render";
+import { account, renderApp, restProfile, router } from "../../../test/render";
 
 const operation = (request: RecordedRequest | undefined) =>
   JSON.parse(request?.body ?? "{}") as { operationName?: string; variables?: unknown };
@@ -367,6 +368,24 @@ describe("LoginForm with an unverified address", () => {
       "href",
       "/forgot-password",
     );
+  });
+});
+
+describe("RegisterForm where addresses are verified before the first login", () => {
+  it("sends the new account to the login page, which says to check the inbox", async () => {
+    const user = userEvent.setup();
+    scriptFetch(
+      json({ status: "accepted", message: "Check your inbox." }, 202),
+      json({ code: "email_not_verified", message: "verify your e-mail address first" }, 403),
+    );
+    renderApp(<RegisterForm />, { signedIn: false });
+    await user.type(screen.getByLabelText("Display name"), "Ada");
+    await user.type(screen.getByLabelText("E-mail address"), "ada@example.com");
+    await user.type(screen.getByLabelText("Password"), "correct horse battery");
+    await user.type(screen.getByLabelText("Repeat the password"), "correct horse battery");
+    await user.click(screen.getByRole("button", { name: "Create account" }));
+    await waitFor(() => expect(router.replace).toHaveBeenCalledWith("/login?reason=registered"));
+    expect(screen.queryByRole("alert")).toBeNull();
   });
 });
 

@@ -186,7 +186,7 @@ function SecondFactorForm({
  * so the way out without one is the reset mail, which proves the address as well. */
 function UnverifiedEmail() {
   return (
-    <p style={{ margin: 0 }} data-testid="unverified-email">
+    <p style={{ margin: 0 }}>
       Open the link in the verification e-mail we sent to this address, then log in. Cannot find it?{" "}
       <Link href="/forgot-password">Reset your password</Link>: the reset e-mail verifies the
       address too.
