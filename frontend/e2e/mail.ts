@@ -1,7 +1,8 @@
 /**
  * The mails the dev stack's SMTP sink received, read from its Maildir (one file per message in
  * `new/` or `cur/`) and parsed with Node's own means: headers (folded lines, RFC 2047 encoded
- * words), multipart bodies, quoted-printable and base64 transfer encodings, the part's charset.
+ * words), multipart bodies, quoted-printable and base64 transfer encodings, the part's charset
+ * (docs/adr/0018: why not a MIME library).
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
