@@ -123,10 +123,20 @@ async function setUp(config: FullConfig): Promise<void> {
     // Every account of a run registers from the same address: lift the abuse brakes.
     NOVA_AUTH_REGISTER_LIMIT_PER_CLIENT: process.env.NOVA_AUTH_REGISTER_LIMIT_PER_CLIENT ?? "1000",
     NOVA_AUTH_LOGIN_LIMIT_PER_CLIENT: process.env.NOVA_AUTH_LOGIN_LIMIT_PER_CLIENT ?? "1000",
+    NOVA_AUTH_FORGOT_PASSWORD_LIMIT_PER_CLIENT:
+      process.env.NOVA_AUTH_FORGOT_PASSWORD_LIMIT_PER_CLIENT ?? "1000",
+    NOVA_AUTH_EMAIL_TOKEN_LIMIT_PER_CLIENT:
+      process.env.NOVA_AUTH_EMAIL_TOKEN_LIMIT_PER_CLIENT ?? "1000",
+    NOVA_AUTH_VERIFICATION_RESEND_LIMIT_PER_CLIENT:
+      process.env.NOVA_AUTH_VERIFICATION_RESEND_LIMIT_PER_CLIENT ?? "1000",
+    // The links of the mails the worker sends open the frontend under test.
+    NOVA_WORKER_PUBLIC_URL: baseURL,
     NEXT_TELEMETRY_DISABLED: "1",
     PYTHONUNBUFFERED: "1",
   };
 
+  // Where the dev stack's SMTP sink keeps the mails (e2e/mail.ts reads them).
+  state.maildir = join(String(env.NOVA_DEV_STATE_DIR), "mail");
   const frontendRunning = await answers(`${baseURL}/api/health`);
   if (frontendOnly) {
     if (!frontendRunning) state.pgids.push(startFrontend(baseURL, env));
@@ -176,6 +186,9 @@ async function setUp(config: FullConfig): Promise<void> {
     "/profile",
     "/admin/users",
     "/account/password",
+    "/verify-email",
+    "/forgot-password",
+    "/reset-password",
   ]) {
     await fetch(`${baseURL}${path}`, { signal: AbortSignal.timeout(120_000) }).catch(
       () => undefined,

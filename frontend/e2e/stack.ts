@@ -12,6 +12,8 @@ export interface StackState {
   /** Whether the gateway answered /ready (GraphQL and REST both usable). */
   backend: boolean;
   admin?: { email: string; password: string };
+  /** The Maildir the dev stack's SMTP sink writes every mail to. */
+  maildir?: string;
 }
 
 export function stackState(): StackState {

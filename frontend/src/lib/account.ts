@@ -25,6 +25,8 @@ export interface UserProfile {
   deletedAt: string | null;
   /** Account fields: GraphQL merges them in; over REST only for the caller's own profile. */
   email: string | null;
+  /** Whether the address is verified; null when the answer did not say (other users' lists). */
+  emailVerified: boolean | null;
   roles: string[] | null;
   status: AccountStatus | null;
   lastLoginAt: string | null;
@@ -66,6 +68,7 @@ export function profileFromRest(profile: ProfileRead, account?: AccountView | nu
     updatedAt: profile.updated_at,
     deletedAt: profile.deleted_at ?? null,
     email: account?.email ?? null,
+    emailVerified: account?.email_verified ?? null,
     roles: account?.roles ?? null,
     status: account?.status ?? null,
     lastLoginAt: account?.last_login_at ?? null,
@@ -74,6 +77,7 @@ export function profileFromRest(profile: ProfileRead, account?: AccountView | nu
 
 type GraphQLUser = ProfileFieldsFragment & {
   email?: string | null;
+  emailVerified?: boolean | null;
   roles?: string[] | null;
   status?: GraphQLAccountStatus | null;
   lastLoginAt?: string | null;
@@ -97,6 +101,7 @@ export function profileFromGraphQL(user: GraphQLUser): UserProfile {
     updatedAt: user.updatedAt ?? null,
     deletedAt: user.deletedAt ?? null,
     email: user.email ?? null,
+    emailVerified: user.emailVerified ?? null,
     roles: user.roles ?? null,
     status: user.status ? STATUS[user.status] : null,
     lastLoginAt: user.lastLoginAt ?? null,

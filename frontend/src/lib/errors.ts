@@ -8,10 +8,18 @@ export class ApiError extends Error {
   readonly status: number;
   readonly fieldErrors: FieldErrors;
   readonly requestId: string | undefined;
+  /** Seconds to wait before trying again (a 429's `Retry-After`), when the server said. */
+  readonly retryAfter: number | undefined;
 
   constructor(
     message: string,
-    options: { code: string; status: number; fieldErrors?: FieldErrors; requestId?: string },
+    options: {
+      code: string;
+      status: number;
+      fieldErrors?: FieldErrors;
+      requestId?: string;
+      retryAfter?: number;
+    },
   ) {
     super(message);
     this.name = "ApiError";
@@ -19,6 +27,7 @@ export class ApiError extends Error {
     this.status = options.status;
     this.fieldErrors = options.fieldErrors ?? {};
     this.requestId = options.requestId;
+    this.retryAfter = options.retryAfter;
   }
 }
 
@@ -74,7 +83,14 @@ export async function apiErrorFromResponse(response: Response): Promise<ApiError
     status: response.status,
     fieldErrors: fieldErrorsFrom(body.details),
     requestId: typeof body.request_id === "string" ? body.request_id : undefined,
+    retryAfter: seconds(response.headers.get("Retry-After")),
   });
+}
+
+/** A `Retry-After` of delay-seconds (the services never send an HTTP date). */
+function seconds(value: unknown): number | undefined {
+  const number = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  return typeof number === "number" && Number.isFinite(number) && number >= 0 ? number : undefined;
 }
 
 interface GraphQLErrorLike {
@@ -94,7 +110,12 @@ export function apiErrorFromGraphQL(errors: readonly GraphQLErrorLike[]): ApiErr
     Object.assign(fieldErrors, fieldErrorsFrom(error.extensions?.details));
   const message =
     code === "internal_error" ? (FRIENDLY.internal_error as string) : (first?.message ?? code);
-  return new ApiError(message, { code, status, fieldErrors });
+  return new ApiError(message, {
+    code,
+    status,
+    fieldErrors,
+    retryAfter: seconds(extensions.retryAfter),
+  });
 }
 
 function statusForCode(code: string): number {
@@ -139,5 +160,6 @@ export function blameField(error: unknown, fields: Record<string, string>): unkn
     status: error.status,
     fieldErrors: { ...error.fieldErrors, [field]: message },
     requestId: error.requestId,
+    retryAfter: error.retryAfter,
   });
 }

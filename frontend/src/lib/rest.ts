@@ -136,6 +136,22 @@ export const authApi = {
   deleteAccount: async (password: string): Promise<void> => {
     await api().DELETE("/api/auth/me", { body: { password }, fetch: cookieFetch });
   },
+  /** Spend the token of a verification mail (400 `invalid_token`: unknown, used or expired). */
+  verifyEmail: async (token: string): Promise<void> => {
+    required(await api().POST("/api/auth/verify-email", { body: { token } }));
+  },
+  /** Mail the signed-in account a new verification link (rate-limited: 429). */
+  resendVerification: async (): Promise<void> => {
+    required(await api().POST("/api/auth/verify-email/resend"));
+  },
+  /** Mail a reset link; the same 202 whether or not the address has an account. */
+  forgotPassword: async (email: string): Promise<void> => {
+    required(await api().POST("/api/auth/forgot-password", { body: { email } }));
+  },
+  /** Set a new password with the token of a reset mail; the account's sessions all end. */
+  resetPassword: async (body: Schemas["AuthResetPasswordRequest"]): Promise<void> => {
+    required(await api().POST("/api/auth/reset-password", { body }));
+  },
 };
 
 export const usersApi = {

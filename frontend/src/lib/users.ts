@@ -83,7 +83,15 @@ function useRevalidateOnShow(revalidate: (() => void) | null): void {
 /** The profile fields of a write's answer over what was loaded (the account fields stay). */
 function withProfileFields(current: UserProfile | undefined, saved: UserProfile): UserProfile {
   if (!current) return saved;
-  const { email: _e, roles: _r, status: _s, lastLoginAt: _l, createdAt: _c, ...profile } = saved;
+  const {
+    email: _e,
+    emailVerified: _v,
+    roles: _r,
+    status: _s,
+    lastLoginAt: _l,
+    createdAt: _c,
+    ...profile
+  } = saved;
   return { ...current, ...profile };
 }
 

@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { Button, Form, FormError, PasswordField, TextField } from "@/components/ui";
@@ -52,6 +53,7 @@ function PasswordStep({
   onSignedIn: (response: SessionResponse) => void;
   onChallenge: (mfaToken: string, email: string) => void;
 }) {
+  const [unverified, setUnverified] = useState(false);
   const form = useForm({
     initial: { email: "", password: "" },
     validate: (values) => ({
@@ -60,7 +62,16 @@ function PasswordStep({
     }),
     submit: async (values) => {
       const email = values.email.trim();
-      const result = await authApi.login({ email, password: values.password });
+      setUnverified(false);
+      const result = await authApi
+        .login({ email, password: values.password })
+        .catch((error: unknown) => {
+          if (error instanceof ApiError && error.code === "email_not_verified") {
+            setUnverified(true);
+            throw new ApiError("Your e-mail address is not verified yet.", error);
+          }
+          throw error;
+        });
       if (result.kind === "two-factor") onChallenge(result.mfaToken, email);
       else onSignedIn(result.session);
     },
@@ -68,6 +79,7 @@ function PasswordStep({
   return (
     <Form ref={form.formRef} onSubmit={form.onSubmit} className="stack" aria-label="Log in">
       <FormError ref={form.errorRef} message={form.formError} title="Could not log in" />
+      {unverified ? <UnverifiedEmail /> : null}
       <TextField
         form={form}
         name="email"
@@ -167,5 +179,17 @@ function SecondFactorForm({
         ) : null}
       </div>
     </Form>
+  );
+}
+
+/** A login refused until the address is verified. A new verification mail needs a session,
+ * so the way out without one is the reset mail, which proves the address as well. */
+function UnverifiedEmail() {
+  return (
+    <p style={{ margin: 0 }}>
+      Open the link in the verification e-mail we sent to this address, then log in. Cannot find it?{" "}
+      <Link href="/forgot-password">Reset your password</Link>: the reset e-mail verifies the
+      address too.
+    </p>
   );
 }

@@ -37,6 +37,9 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
           <LoginForm next={next} />
         </Card>
         <p>
+          <Link href="/forgot-password">Forgot your password?</Link>
+        </p>
+        <p>
           New here? <Link href="/register">Create an account</Link>.
         </p>
       </div>

@@ -1,8 +1,10 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
+import { VerificationNotice, VerifiedBadge } from "@/components/EmailVerification.client";
 import { Alert, Button, Card, Spinner } from "@/components/ui";
 import type { UserProfile } from "@/lib/account";
+import { useSession } from "@/lib/session";
 import { useMyProfile } from "@/lib/users";
 import { ProfileForm } from "./ProfileForm.client";
 
@@ -42,7 +44,10 @@ function ProfileDetails({ profile }: { profile: UserProfile }) {
           </p>
           {profile.email ? (
             <p className="muted" style={{ margin: 0 }}>
-              {profile.email}
+              {profile.email}{" "}
+              {profile.emailVerified === null ? null : (
+                <VerifiedBadge verified={profile.emailVerified} />
+              )}
             </p>
           ) : null}
         </div>
@@ -69,6 +74,7 @@ function ProfileDetails({ profile }: { profile: UserProfile }) {
 
 export function ProfileScreen({ welcome = false }: { welcome?: boolean }) {
   const { data: profile, loading, error, reload, source } = useMyProfile();
+  const session = useSession();
   const [editing, setEditing] = useState(false);
   const [saved, setSaved] = useState(false);
   const editButton = useRef<HTMLButtonElement>(null);
@@ -106,6 +112,15 @@ export function ProfileScreen({ welcome = false }: { welcome?: boolean }) {
       <div ref={savedRef} tabIndex={-1}>
         {saved ? <Alert tone="success">Your profile was saved.</Alert> : null}
       </div>
+      {profile.emailVerified === false ? (
+        <VerificationNotice
+          email={profile.email}
+          onVerified={() => {
+            reload();
+            void session.reload();
+          }}
+        />
+      ) : null}
       {editing ? (
         <Card title="Edit profile">
           <ProfileForm

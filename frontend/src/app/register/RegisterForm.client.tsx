@@ -16,6 +16,9 @@ import {
   PASSWORD_MIN,
 } from "@/lib/validation";
 
+/** Login answers after a registration that send the user to the login page instead. */
+const LOGIN_LATER = ["invalid_credentials", "email_not_verified"];
+
 export function RegisterForm() {
   const router = useRouter();
   const session = useSession();
@@ -37,11 +40,11 @@ export function RegisterForm() {
       // Registration answers the same whether or not the address already had an account (its
       // owner gets an e-mail either way); a new account signs in with the password just chosen.
       const response = await authApi.login(credentials).catch((error: unknown) => {
-        if (error instanceof ApiError && error.code === "invalid_credentials") return null;
+        if (error instanceof ApiError && LOGIN_LATER.includes(error.code)) return null;
         throw error;
       });
-      // Refused, or an existing account of this address that asks for a second factor: the
-      // login page takes it from there.
+      // Refused (another password, or an address to verify first), or an existing account of
+      // this address that asks for a second factor: the login page takes it from there.
       if (response === null || response.kind === "two-factor") {
         router.replace("/login?reason=registered");
         return;
