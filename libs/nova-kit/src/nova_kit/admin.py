@@ -224,6 +224,7 @@ class AdminSite:
             templates_dir=str(ASSETS / "templates"),
             static_dir=str(ASSETS / "static"),
             auth_provider=NovaAdminAuth(),
+            favicon_url="data:,",  # no /favicon.ico request to answer 404 (console errors)
             # Signs flash messages only (a message lost to another replica is harmless).
             secret_key=secrets.token_hex(32),
         )
