@@ -20,7 +20,7 @@ What every admin of Nova shares (ADR 0018):
 - **No secrets on a page.** Views list their fields explicitly; a field whose name says it holds
   a password, a hash, a secret or a token refuses to be declared.
 - **Offline pages.** Every asset is served from the installed package; the one remote font of
-  starlette-admin's base template is left out (``admin_templates/base.html``).
+  starlette-admin's base template is left out (``admin_assets/templates/base.html``).
 """
 
 from __future__ import annotations
