@@ -185,6 +185,12 @@ def service_env(data: DataServices) -> dict[str, str]:
             )
             for service in ("AUTH", "USERS", "GATEWAY")
         },
+        # The model admins are served through the gateway (:8000/admin/data/...); a browser that
+        # is not signed in is sent to the frontend's sign-in page.
+        **{
+            f"NOVA_{service}_ADMIN_LOGIN_URL": "http://127.0.0.1:3000/login"
+            for service in ("AUTH", "USERS", "GATEWAY")
+        },
         "NOVA_STATE_DIR": str(STATE),
         "NOVA_AUTH_DEV_KEY_FILE": str(STATE / "auth-signing-key.json"),
         "NOVA_WORKER_HEARTBEAT_FILE": str(STATE / "worker" / "heartbeat"),

@@ -40,6 +40,7 @@ KIT_MODULE_EXTRAS = {
     "nova_kit.graphql_http": "graphql",
     "nova_kit.graphql_cache": "subgraph",
     "nova_kit.testing": "testing",
+    "nova_kit.admin": "admin",
 }
 """The kit modules that need an extra; every other kit module runs on the base install."""
 

@@ -524,6 +524,8 @@ def test_ingress_routes_api_and_graphql_to_the_gateway_and_the_rest_to_the_front
         for path in rule["http"]["paths"]
     }
     assert paths == {
+        "/admin/data/auth": "nova-gateway",  # the model admins (on outside prod)
+        "/admin/data/users": "nova-gateway",
         "/graphql": "nova-gateway",
         "/api/auth": "nova-gateway",
         "/api/users": "nova-gateway",

@@ -959,3 +959,61 @@ def test_notes_warn_when_production_mail_goes_nowhere() -> None:
     assert "WARNING: mail.smtp.host is empty, so the e-mail of worker goes to" in notes({})
     assert "WARNING" not in notes(values_file("values-prod-example.yaml"))
     assert "WARNING" not in notes(values_file("values-kind.yaml")), "dev mails its local sink"
+
+
+# --- the model admins: off by default in prod, on in dev/kind, the edge follows -----------------
+
+
+def _admin_switch(manifest: Manifest) -> tuple[str, str, dict[str, str], list[str]]:
+    env = {name: find(manifest, "ConfigMap", f"nova-{name}-env")["data"] for name in SERVED}
+    ingress = by_kind(manifest, "Ingress")
+    paths = [
+        path["path"]
+        for obj in ingress
+        for rule in obj["spec"]["rules"]
+        for path in rule["http"]["paths"]
+        if path["path"].startswith("/admin")
+    ]
+    return (
+        env["auth"]["NOVA_AUTH_ADMIN"],
+        env["users"]["NOVA_USERS_ADMIN"],
+        json.loads(env["gateway"]["NOVA_GATEWAY_ADMIN_ROUTES"]),
+        paths,
+    )
+
+
+SERVED = ("auth", "users", "gateway")
+
+
+def test_the_model_admins_are_off_in_prod_unless_enabled() -> None:
+    off = objects(render({"ingress": {"enabled": True}}))
+    assert _admin_switch(off) == ("false", "false", {}, [])
+    on = objects(render({"ingress": {"enabled": True}, "adminUi": {"enabled": True}}))
+    auth, users, routes, paths = _admin_switch(on)
+    assert (auth, users) == ("true", "true")
+    assert routes == {
+        "/admin/data/auth": "http://nova-auth:8001",
+        "/admin/data/users": "http://nova-users:8002",
+    }
+    assert paths == ["/admin/data/auth", "/admin/data/users"]
+    backends = {
+        path["path"]: path["backend"]["service"]["name"]
+        for rule in by_kind(on, "Ingress")[0]["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    # The admin paths reach the gateway (which checks the role), never a service directly, and
+    # the frontend keeps its own /admin pages.
+    assert backends["/admin/data/auth"] == backends["/admin/data/users"] == "nova-gateway"
+    assert backends["/"] == "nova-frontend"
+
+
+def test_the_model_admins_are_on_in_the_kind_values_and_can_be_turned_off() -> None:
+    auth, users, routes, paths = _admin_switch(rendered("kind")[1])
+    assert (auth, users, sorted(routes)) == (
+        "true",
+        "true",
+        ["/admin/data/auth", "/admin/data/users"],
+    )
+    assert paths == ["/admin/data/auth", "/admin/data/users"]
+    dev_off = {**values_file("values-kind.yaml"), "adminUi": {"enabled": False}}
+    assert _admin_switch(objects(render(dev_off)))[:3] == ("false", "false", {})

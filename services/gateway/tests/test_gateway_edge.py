@@ -86,6 +86,10 @@ class Upstream:
             await self.json(
                 send, int(path.rsplit("/", 1)[1]), {"code": "teapot", "message": "short and stout"}
             )
+        elif path.startswith("/admin/data/echo"):
+            await self.json(
+                send, 200, {"method": scope["method"], "path": path, "headers": headers}
+            )
         elif path == "/api/echo/stream":
             size = int(query["size"][0])
             await send(
@@ -314,6 +318,7 @@ def stack(redis_url: str) -> Iterator[Stack]:
                 "/api/auth": upstream_server.url,
                 "/api/hangup": hanging_up.url,
             },
+            admin_routes={"/admin/data/echo": upstream_server.url},
             anonymous_routes=[
                 "GET /api/echo/public/*",
                 "GET /api/echo/status/*",
@@ -709,6 +714,62 @@ def test_token_attacks_are_401_at_the_edge_with_no_upstream_call(stack: Stack) -
     assert anonymous.json()["code"] == "unauthenticated"
     assert stack.upstream.calls["/api/echo/things"] == before
     assert httpx.get(f"{stack.gateway}/api/echo/public/x").status_code == 200
+
+
+def test_admin_routes_let_administrators_through_and_nobody_else(stack: Stack) -> None:
+    path = "/admin/data/echo/account/list"
+    admin = {"Authorization": f"Bearer {stack.tokens.mint('root', roles=['user', 'admin'])}"}
+    before = stack.upstream.calls[path]
+    refusals = [
+        ({}, 401, "unauthenticated"),
+        (user_headers(stack), 403, "admin_required"),
+        ({"Authorization": "Bearer not.a.token"}, 401, "invalid_token"),
+    ]
+    for headers, status, code in refusals:
+        for method in ("GET", "POST"):
+            refused = httpx.request(method, f"{stack.gateway}{path}", headers=headers)
+            assert (refused.status_code, refused.json()["code"]) == (status, code)
+    page = httpx.get(
+        f"{stack.gateway}{path}", headers={**user_headers(stack), "Accept": "text/html"}
+    )
+    assert page.status_code == 403
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Administrators only" in page.text
+    signed_out = httpx.get(f"{stack.gateway}{path}", headers={"Accept": "text/html"})
+    assert signed_out.status_code == 401
+    assert 'href="/login"' in signed_out.text
+    assert stack.upstream.calls[path] == before  # no refused request reached the service
+
+    through = httpx.get(f"{stack.gateway}{path}?q=ada", headers=admin)
+    assert through.status_code == 200
+    assert through.json()["path"] == path  # the service's own mount path: its links stay right
+    assert through.json()["headers"]["x-forwarded-host"] == stack.gateway.split("://", 1)[1]
+    assert stack.upstream.calls[path] == before + 1
+
+
+def test_an_admin_session_cookie_opens_the_admin_under_the_csrf_rules(stack: Stack) -> None:
+    path = "/admin/data/echo/_api/account/row-action"
+    token = stack.tokens.mint("root", roles=["user", "admin"])
+    with httpx.Client(base_url=stack.gateway, cookies={"nova_at": token}) as browser:
+        page = browser.get("/admin/data/echo/account/list")
+        assert page.status_code == 200
+        assert page.json()["headers"]["authorization"] == f"Bearer {token}"
+        forged = browser.post(path, headers={"Origin": "https://evil.example"})
+        assert (forged.status_code, forged.json()["code"]) == (403, "csrf_rejected")
+        plain_form = browser.post(path, data={"a": "b"})
+        assert (plain_form.status_code, plain_form.json()["code"]) == (403, "csrf_rejected")
+        action = browser.post(path, headers={"X-Nova-CSRF": "1"})
+        assert action.status_code == 200
+        assert action.json()["method"] == "POST"
+    user = stack.tokens.mint("user-1")
+    with httpx.Client(base_url=stack.gateway, cookies={"nova_at": user}) as browser:
+        assert browser.get("/admin/data/echo/account/list").status_code == 403
+
+
+def test_admin_routes_must_not_hide_under_rest_routes() -> None:
+    with pytest.raises(ValidationError):
+        GatewaySettings(environment="test", admin_routes={"/api/users/admin": "http://x"})
+    assert GatewaySettings(environment="test", admin_routes={}).admin_routes == {}
 
 
 def test_cors_preflight_is_allowed_for_listed_origins_only(stack: Stack) -> None:

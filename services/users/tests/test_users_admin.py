@@ -1,14 +1,24 @@
-"""Admin pages at /admin: administrators only, list, search, filter, restore."""
+"""The model admin at /admin/data/users: administrators only on every route; profiles listed,
+searched, filtered, sorted and shown; soft-delete and restore go through ProfileService."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from nova_kit.admin import admin_site_of
+from nova_users.admin import USERS_ADMIN_PATH
+from nova_users.app import create_app
+from nova_users.config import UsersSettings
+
 Client = AsyncTestClient[Litestar]
+PROFILES = f"{USERS_ADMIN_PATH}/profile"
+ROW_ACTION = f"{USERS_ADMIN_PATH}/_api/profile/row-action"
 
 
 async def make_profile(client: Client, callers: Any, name: str) -> str:
@@ -22,105 +32,108 @@ async def make_profile(client: Client, callers: Any, name: str) -> str:
     return user_id
 
 
-async def test_non_admins_are_refused(client: Client, callers: Any) -> None:
-    assert (await client.get("/admin")).status_code == 401
-    for caller in (callers.user(), callers.service()):
-        response = await client.get("/admin", headers=caller.headers)
-        assert response.status_code == 403
-        assert response.json()["code"] == "admin_required"
-        assert "<table" not in response.text
-    restore = await client.post(
-        f"/admin/profiles/{uuid.uuid4()}/restore", headers=callers.user().headers
+def changes(metric: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("nova_users_profile_changes_total", {"change": metric}) or 0.0
+
+
+async def test_every_admin_route_refuses_anyone_but_an_administrator(
+    client: Client, callers: Any
+) -> None:
+    routes = admin_site_of(client.app).route_samples()
+    assert any(path.endswith("/profile/list") for _, path in routes)
+    assert any(method == "POST" and "row-action" in path for method, path in routes)
+    for method, path in routes:
+        assert (await client.request(method, path)).status_code == 401, (method, path)
+        for caller in (callers.user(), callers.service()):
+            refused = await client.request(method, path, headers=caller.headers)
+            assert refused.status_code == 403, (method, path, caller.name)
+            if method != "HEAD":
+                assert refused.json()["code"] == "admin_required"
+                assert "<table" not in refused.text
+    page = await client.get(
+        f"{PROFILES}/list", headers={**callers.user().headers, "Accept": "text/html"}
     )
-    assert restore.status_code == 403
+    assert page.status_code == 403
+    assert "Administrators only" in page.text
 
 
-async def test_admin_sees_searches_filters_and_restores(client: Client, callers: Any) -> None:
+async def test_admin_lists_searches_filters_sorts_and_shows(client: Client, callers: Any) -> None:
     admin = callers.admin()
     ada = await make_profile(client, callers, "Ada <script>alert(1)</script>")
     alan = await make_profile(client, callers, "Alan Turing")
     await client.delete(f"/internal/profiles/{alan}", headers=callers.service().headers)
 
-    page = await client.get("/admin", headers=admin.headers)
-    assert page.status_code == 200
-    assert page.headers["content-type"].startswith("text/html")
-    assert "default-src 'none'" in page.headers["content-security-policy"]
-    html = page.text
-    assert f'data-user-id="{ada}"' in html
-    assert "Ada &lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<script>alert(1)</script>" not in html
-    assert f'data-user-id="{alan}"' not in html
+    listed = await client.get(f"{PROFILES}/list", headers=admin.headers)
+    assert listed.status_code == 200
+    assert listed.headers["content-type"].startswith("text/html")
+    assert "Ada &lt;script&gt;alert(1)&lt;/script&gt;" in listed.text
+    assert "<script>alert(1)</script>" not in listed.text
+    assert ada in listed.text
+    assert alan in listed.text  # administrators see soft-deleted profiles too
 
-    deleted = (await client.get("/admin?status=deleted", headers=admin.headers)).text
-    assert f'data-user-id="{alan}"' in deleted
-    assert f'data-user-id="{ada}"' not in deleted
-    assert f'action="/admin/profiles/{alan}/restore"' in deleted
+    deleted = (
+        await client.get(f"{PROFILES}/list?filter=deleted_at__is_not_null", headers=admin.headers)
+    ).text
+    assert alan in deleted
+    assert ada not in deleted
+    live = (
+        await client.get(f"{PROFILES}/list?filter=deleted_at__is_null", headers=admin.headers)
+    ).text
+    assert ada in live
+    assert alan not in live
+    by_name = (await client.get(f"{PROFILES}/list?q=turing", headers=admin.headers)).text
+    assert alan in by_name
+    assert ada not in by_name
+    by_id = (await client.get(f"{PROFILES}/list?q={ada[:8]}", headers=admin.headers)).text
+    assert ada in by_id
+    ordered = (
+        await client.get(f"{PROFILES}/list?sort=display_name__desc", headers=admin.headers)
+    ).text
+    assert ordered.index(alan) < ordered.index(ada)
 
-    everyone = (await client.get("/admin?status=all", headers=admin.headers)).text
-    assert f'data-user-id="{alan}"' in everyone
-    assert f'data-user-id="{ada}"' in everyone
-    searched = (await client.get("/admin?status=all&q=turing", headers=admin.headers)).text
-    assert f'data-user-id="{alan}"' in searched
-    assert f'data-user-id="{ada}"' not in searched
-
-    detail = await client.get(f"/admin/profiles/{alan}", headers=admin.headers)
+    detail = await client.get(f"{PROFILES}/detail?pk={alan}", headers=admin.headers)
     assert detail.status_code == 200
     assert "Alan Turing" in detail.text
-    assert "deleted" in detail.text
-
-    restored = await client.post(
-        f"/admin/profiles/{alan}/restore", headers=admin.headers, follow_redirects=False
-    )
-    assert restored.status_code == 303
-    assert restored.headers["location"] == f"/admin/profiles/{alan}"
-    assert (await client.get(f"/api/users/{alan}")).json()["display_name"] == "Alan Turing"
-    active = (await client.get("/admin", headers=admin.headers)).text
-    assert f'data-user-id="{alan}"' in active
-
-    bad_filter = await client.get("/admin?status=bogus", headers=admin.headers)
-    assert bad_filter.status_code == 422
-    missing = await client.get(f"/admin/profiles/{uuid.uuid4()}", headers=admin.headers)
+    assert "Restore" in detail.text
+    missing = await client.get(f"{PROFILES}/detail?pk={uuid.uuid4()}", headers=admin.headers)
     assert missing.status_code == 404
+    for editing in ("create", f"edit?pk={ada}"):
+        assert (await client.get(f"{PROFILES}/{editing}", headers=admin.headers)).status_code == 403
 
 
-async def test_admin_list_pages_through_many_profiles(client: Client, callers: Any) -> None:
-    admin = callers.admin()
-    for index in range(55):
-        await make_profile(client, callers, f"Member {index:02d}")
-    first = (await client.get("/admin", headers=admin.headers)).text
-    assert first.count("data-user-id=") == 50
-    assert "Member 54" in first
-    assert "Member 04" not in first
-    marker = 'href="/admin?'
-    assert marker in first
-    next_url = first.split(marker, 1)[1].split('"', 1)[0].replace("&amp;", "&")
-    second = (await client.get(f"/admin?{next_url}", headers=admin.headers)).text
-    assert second.count("data-user-id=") == 5
-    assert "Member 00" in second
-    assert "Member 54" not in second
-
-
-async def test_nul_and_control_characters_are_answered_not_a_database_error(
-    client: Client, callers: Any
+async def test_soft_delete_and_restore_go_through_the_service(
+    client: Client, callers: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # PostgreSQL text cannot hold NUL: a search or a bio carrying one used to fail in the query.
     admin = callers.admin()
-    await make_profile(client, callers, "Grace Hopper")
-    for url in ("/api/users?search=Gr%00ace", "/admin?status=all&q=Gr%00ace"):
-        response = await client.get(url, headers=admin.headers)
-        assert response.status_code == 200, response.text
-        assert "Grace Hopper" not in response.text
-    user = callers.user()
-    for field, value in [
-        ("bio", "a\x00b"),
-        ("bio", "bell\x07"),
-        ("avatar_url", "https://example.com/a\x00.png"),
-        ("avatar_url", "https://exa\x01mple.com/a.png"),
-    ]:
-        response = await client.patch("/api/users/me", json={field: value}, headers=user.headers)
-        assert response.status_code == 422, (field, value, response.text)
-        assert response.json()["details"][0]["field"] == field
-    lines = await client.patch(
-        "/api/users/me", json={"bio": "two\nlines\tand a tab"}, headers=user.headers
-    )
-    assert lines.status_code == 200, lines.text
+    ada = await make_profile(client, callers, "Ada Lovelace")
+    deleted_before, restored_before = changes("deleted"), changes("restored")
+
+    with caplog.at_level(logging.INFO, logger="nova_kit.admin"):
+        gone = await client.post(f"{ROW_ACTION}?pk={ada}&name=soft_delete", headers=admin.headers)
+    assert gone.status_code == 200, gone.text
+    assert changes("deleted") == deleted_before + 1
+    [line] = [r for r in caplog.records if r.getMessage().startswith("admin action soft_delete")]
+    assert line.__dict__["admin_id"] == str(admin.user_id)
+    assert line.__dict__["targets"] == [ada]
+    assert (await client.get(f"/api/users/{ada}")).status_code == 404
+    twice = await client.post(f"{ROW_ACTION}?pk={ada}&name=soft_delete", headers=admin.headers)
+    assert twice.status_code == 400  # only offered for a live profile
+
+    back = await client.post(f"{ROW_ACTION}?pk={ada}&name=restore", headers=admin.headers)
+    assert back.status_code == 200, back.text
+    assert changes("restored") == restored_before + 1
+    assert (await client.get(f"/api/users/{ada}")).json()["display_name"] == "Ada Lovelace"
+    unknown = await client.post(f"{ROW_ACTION}?pk=nope&name=restore", headers=admin.headers)
+    assert unknown.status_code == 400
+
+
+async def test_the_admin_is_off_in_prod_and_when_turned_off(
+    users_settings: UsersSettings, callers: Any
+) -> None:
+    off = create_app(users_settings.model_copy(update={"admin": False}))
+    with pytest.raises(LookupError):
+        admin_site_of(off)
+    assert UsersSettings(environment="dev").admin_enabled is True
+    assert UsersSettings(environment="test", admin=False).admin_enabled is False

@@ -240,7 +240,7 @@ async def test_openapi_documents_the_users_routes(client: Client) -> None:
         "/internal/profiles/{user_id}",
     ):
         assert path in paths, sorted(paths)
-    assert "/admin" not in paths
+    assert not [path for path in paths if path.startswith("/admin")]  # the admin is no API
 
 
 async def test_oversized_and_non_object_bodies_are_refused(client: Client, callers: Any) -> None:

@@ -338,3 +338,36 @@ container gets the chart's container securityContext under its own. Call with (l
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* "true" when the model admins are on: adminUi.enabled, or by default outside prod. */}}
+{{- define "nova.adminEnabled" -}}
+{{- $enabled := .Values.adminUi.enabled -}}
+{{- if kindIs "invalid" $enabled -}}
+{{- ne .Values.global.environment "prod" -}}
+{{- else -}}
+{{- $enabled -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The gateway's admin routes as JSON (path prefix -> the component's Service), {} when off. */}}
+{{- define "nova.adminRoutes" -}}
+{{- $routes := dict -}}
+{{- if eq (include "nova.adminEnabled" .) "true" -}}
+{{- range .Values.adminUi.routes -}}
+{{- $target := index $.Values.components .component -}}
+{{- $_ := set $routes .path (printf "http://%s:%d" (include "nova.componentName" (list $ .component)) (int $target.port)) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $routes -}}
+{{- end -}}
+
+{{/* The edge's routes (Ingress, HTTPRoute): `routes`, and the admin paths to the gateway. */}}
+{{- define "nova.edgeRoutes" -}}
+{{- $routes := list -}}
+{{- if eq (include "nova.adminEnabled" .) "true" -}}
+{{- range .Values.adminUi.routes -}}
+{{- $routes = append $routes (dict "path" .path "component" "gateway") -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (concat $routes .Values.routes) -}}
+{{- end -}}

@@ -8,11 +8,15 @@ installed version leaves that range, so an upgrade re-checks the code here first
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from litestar import Litestar
 from litestar.types import ASGIApp
 
-CHECKED_VERSIONS = {"litestar": ">=2.25,<2.26"}
+if TYPE_CHECKING:
+    from starlette_admin.base import BaseAdmin
+
+CHECKED_VERSIONS = {"litestar": ">=2.25,<2.26", "starlette-admin": ">=1.0.3,<1.1"}
 
 
 def wrap_asgi_handler(app: Litestar, wrap: Callable[[ASGIApp], ASGIApp]) -> None:
@@ -32,3 +36,24 @@ def wrap_asgi_handler(app: Litestar, wrap: Callable[[ASGIApp], ASGIApp]) -> None
             "Litestar no longer has Litestar.asgi_handler: re-check nova_kit.compat (ADR 0014)"
         )
     app.asgi_handler = wrap(handler)
+
+
+def without_starlette_admin_csrf(admin: BaseAdmin) -> None:
+    """Take starlette-admin's own CSRF check out of an admin before it is mounted.
+
+    Its double-submit cookie (``starlette_admin_csrftoken``, ``Path=/``) is signed with a key of
+    each process: behind a load balancer a page served by one replica fails its actions on the
+    next, and two admins on one host overwrite each other's cookie. Nova's admins need none of
+    it: a service accepts only the ``Authorization`` header, which a browser never sends on its
+    own, and the gateway applies its CSRF rules to every cookie-authenticated write (ADR 0019).
+    ``BaseAdmin.__init__`` appends the middleware to ``admin.middlewares``, which
+    ``mount_to`` builds the admin's app from; no argument leaves it out.
+    """
+    from starlette_admin.security.csrf import CSRFMiddleware
+
+    kept = [m for m in admin.middlewares if getattr(m, "cls", None) is not CSRFMiddleware]
+    if len(kept) != len(admin.middlewares) - 1:  # pragma: no cover - a moved middleware
+        raise RuntimeError(
+            "starlette-admin no longer adds one CSRFMiddleware: re-check nova_kit.compat (ADR 0014)"
+        )
+    admin.middlewares = kept

@@ -183,6 +183,20 @@ class ServiceSettings(BaseSettings):
         return []
 
 
+class AdminSettings(ServiceSettings):
+    """The settings of a service with a model admin (``nova_kit.admin``)."""
+
+    admin: bool | None = None
+    """Serve the model admin. None: on in dev/test, off in prod (the chart turns it on)."""
+    admin_login_url: str = "/login"
+    """Where the admin's refusal page sends a browser that is not signed in (the frontend's
+    sign-in page, on the host the gateway serves)."""
+
+    @property
+    def admin_enabled(self) -> bool:
+        return self.is_dev if self.admin is None else self.admin
+
+
 def describe_validation_error(settings_cls: type[ServiceSettings], error: ValidationError) -> str:
     """One line naming the first bad setting and why."""
     first = error.errors()[0]

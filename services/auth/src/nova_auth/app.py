@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from litestar import Litestar
 from litestar.di import Provide
 
+from nova_auth.admin import auth_admin
 from nova_auth.config import AuthSettings
 from nova_auth.controllers import (
     AccountAdminController,
@@ -84,6 +85,7 @@ def create_app(settings: AuthSettings) -> Litestar:
         if state is not None:
             state.close()
 
+    admin = auth_admin(settings) if settings.admin_enabled else None
     return create_service_app(
         settings,
         route_handlers=[
@@ -98,12 +100,13 @@ def create_app(settings: AuthSettings) -> Litestar:
             IdentityController,
             jwks,
             graphql_controller(),
+            *([admin.route_handler()] if admin else []),
         ],
         uses_database=True,
         uses_redis=True,
         verify_tokens=True,
         key_source=key_source,
-        on_startup=[start],
+        on_startup=[start, *([admin.start] if admin else [])],
         on_shutdown=[stop],
         dependencies={"auth_state": Provide(provide_auth_state, sync_to_thread=False)},
         max_body_bytes=settings.max_body_bytes,

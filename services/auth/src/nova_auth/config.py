@@ -35,7 +35,7 @@ from pydantic import (
 )
 from pydantic_settings import SettingsConfigDict
 
-from nova_kit.settings import PLACEHOLDER_SECRETS, ServiceSettings
+from nova_kit.settings import PLACEHOLDER_SECRETS, AdminSettings
 
 DEV_SERVICE_CLIENTS = {"worker": "nova-dev-worker-secret"}
 MIN_SERVICE_SECRET_LENGTH = 24
@@ -63,7 +63,7 @@ class OidcProviderSettings(BaseModel):
 OIDC_PROVIDERS = TypeAdapter(list[OidcProviderSettings])
 
 
-class AuthSettings(ServiceSettings):
+class AuthSettings(AdminSettings):
     model_config = SettingsConfigDict(env_prefix="NOVA_AUTH_", extra="ignore")
 
     service_name: str = "auth"

@@ -52,7 +52,7 @@ from nova_auth.services.credentials import CredentialService
 from nova_auth.services.sessions import MfaChallenge, SessionService
 from nova_auth.services.verification import EmailTokenService
 from nova_auth.state import AuthState
-from nova_kit.errors import AppError, ConflictError
+from nova_kit.errors import AppError
 from nova_kit.proxies import client_host
 from nova_kit.security import current_claims, requires_admin, requires_service, requires_user
 from nova_kit.tokens import AccessClaims
@@ -393,13 +393,8 @@ class AccountAdminController(Controller):
         claims: Claims,
         data: JSONBody[SetStatusRequest | None] = None,
     ) -> AccountView:
-        if str(account_id) == claims.subject:
-            # An administrator locking themselves out helps nobody; another one can do it.
-            raise ConflictError(
-                "administrators cannot disable their own account", code="cannot_disable_self"
-            )
-        reason = (data.reason if data else None) or "disabled by an administrator"
-        return AccountView.of(await accounts.set_status(account_id, "disabled", reason))
+        reason = data.reason if data else None
+        return AccountView.of(await accounts.disable(account_id, by=claims.subject, reason=reason))
 
     @post("/{account_id:uuid}/enable", status_code=HTTP_200_OK, summary="Re-enable an account")
     async def enable(self, account_id: AccountId, accounts: AccountAdmin) -> AccountView:

@@ -1,99 +1,95 @@
-"""Admin pages at ``/admin``: list, search and filter profiles, see deleted ones, restore them.
+"""The model admin of nova-users at ``/admin/data/users``: profiles.
 
-Server-rendered (Jinja) Litestar routes over :class:`ProfileService`, rather than sqladmin or
-starlette-admin: those are Starlette apps that want an engine when they are built (ours exists
-only once the lifespan has started), sign admins in with their own login form and session, and
-would read and restore rows without the service's rules. Here the pages use the same service,
-the same ``requires_admin`` guard and the same access tokens as every other route. Tokens come
-in the ``Authorization: Bearer`` header (a browser cannot forge it cross-site, so the restore
-form needs no CSRF token).
+Generated from :class:`~nova_users.models.ProfileModel` by starlette-admin through the kit's
+admin (``nova_kit.admin``, ADR 0019): list with search (display name or id), filters (a deleted
+profile has ``deleted_at`` set), sorting and a detail page, all read-only; soft-delete and restore
+are actions over :class:`~nova_users.services.ProfileService`, the same calls the REST and
+GraphQL APIs make.
 """
 
 from __future__ import annotations
 
-import uuid
-from functools import cache
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-from litestar import Controller, MediaType, Response, get, post
-from litestar.params import PathParameter, QueryParameter
-from litestar.response import Redirect
-from litestar.status_codes import HTTP_303_SEE_OTHER
+from sqlalchemy import String, cast, or_
+from starlette.requests import Request
+from starlette_admin.actions import row_action
 
-from nova_kit.security import requires_admin
-from nova_users.controllers import SERVICE_DEPENDENCIES, Claims, Profiles
-from nova_users.services import ProfileFilter
+from nova_kit.admin import AdminModelView, AdminSite
+from nova_kit.app import Runtime
+from nova_users.config import UsersSettings
+from nova_users.models import ProfileModel
+from nova_users.services import ProfileService
+from nova_users.state import USERS_STATE
 
-ADMIN_PAGE_SIZE = 50
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+USERS_ADMIN_PATH = "/admin/data/users"
 
 
-@cache
-def templates() -> Environment:
-    return Environment(
-        loader=PackageLoader("nova_users", "templates"),
-        autoescape=select_autoescape(["html"]),
-        auto_reload=False,
+class ProfileAdmin(AdminModelView):
+    key = "profile"
+    display_name = "Profile"
+    menu_label = "Profiles"
+    icon = "fa fa-id-card"
+    fields = (  # type: ignore[assignment]  # names: starlette-admin converts them
+        "id",
+        "display_name",
+        "bio",
+        "avatar_url",
+        "locale",
+        "timezone",
+        "created_at",
+        "updated_at",
+        "deleted_at",
     )
+    exclude_fields_from_list = ("bio", "avatar_url", "updated_at")
+    searchable_fields = ("display_name", "locale", "timezone", "deleted_at")
+    sortable_fields = ("display_name", "created_at", "updated_at", "deleted_at")
+    fields_default_sort = (("created_at", True),)
 
+    def __init__(self, profiles: ProfileService) -> None:
+        self.profiles = profiles
+        super().__init__(ProfileModel)
 
-def render(template: str, **context: Any) -> Response[str]:
-    html = templates().get_template(template).render(**context)
-    return Response(html, media_type=MediaType.HTML, headers=PAGE_HEADERS)
-
-
-class AdminController(Controller):
-    path = "/admin"
-    guards = [requires_admin]  # noqa: RUF012
-    dependencies = SERVICE_DEPENDENCIES
-    include_in_schema = False
-
-    @get("/", summary="Profiles (admin page)")
-    async def list_page(
-        self,
-        claims: Claims,
-        profiles: Profiles,
-        q: Annotated[str, QueryParameter(max_length=200)] = "",
-        status: Annotated[ProfileFilter, QueryParameter()] = ProfileFilter.ACTIVE,
-        after: Annotated[str | None, QueryParameter()] = None,
-    ) -> Response[str]:
-        page = await profiles.list(
-            first=ADMIN_PAGE_SIZE, after=after or None, search=q, status=status
-        )
-        next_url = None
-        if page.has_next_page and page.end_cursor:
-            query = {"q": q, "status": status.value, "after": page.end_cursor}
-            next_url = f"/admin?{urlencode(query)}"
-        return render(
-            "admin/profiles.html",
-            profiles=page.profiles,
-            search=q,
-            status=status.value,
-            statuses=[option.value for option in ProfileFilter],
-            next_url=next_url,
-            admin_id=claims.subject,
+    def get_search_query(self, request: Request, term: str) -> Any:
+        term = term.strip()
+        return or_(
+            ProfileModel.display_name.ilike(f"%{term}%"),
+            cast(ProfileModel.id, String).ilike(f"{term}%"),
         )
 
-    @get("/profiles/{user_id:uuid}", summary="One profile (admin page)")
-    async def detail_page(
-        self, claims: Claims, profiles: Profiles, user_id: Annotated[uuid.UUID, PathParameter()]
-    ) -> Response[str]:
-        profile = await profiles.get(user_id, include_deleted=True)
-        return render("admin/profile.html", profile=profile, admin_id=claims.subject)
+    async def is_row_action_allowed_for_obj(self, request: Request, name: str, obj: Any) -> bool:
+        if name == "soft_delete":
+            return obj.deleted_at is None
+        if name == "restore":
+            return obj.deleted_at is not None
+        return await super().is_row_action_allowed_for_obj(request, name, obj)
 
-    @post("/profiles/{user_id:uuid}/restore", summary="Restore a profile (admin page)")
-    async def restore(
-        self, profiles: Profiles, user_id: Annotated[uuid.UUID, PathParameter()]
-    ) -> Redirect:
-        await profiles.restore(user_id)
-        return Redirect(f"/admin/profiles/{user_id}", status_code=HTTP_303_SEE_OTHER)
+    @row_action(
+        name="soft_delete",
+        text="Soft-delete",
+        confirmation="Hide this profile from everyone but administrators?",
+        submit_btn_text="Soft-delete",
+        icon_class="fa fa-eye-slash",
+    )
+    async def soft_delete(self, request: Request, pk: Any) -> None:
+        await self.run(request, lambda: self.profiles.delete(self.uuid_of(pk)), "Profile deleted.")
+
+    @row_action(
+        name="restore",
+        text="Restore",
+        confirmation="Make this profile visible again?",
+        submit_btn_text="Restore",
+        icon_class="fa fa-rotate-left",
+    )
+    async def restore(self, request: Request, pk: Any) -> None:
+        await self.run(
+            request, lambda: self.profiles.restore(self.uuid_of(pk)), "Profile restored."
+        )
+
+
+def profile_views(runtime: Runtime) -> list[AdminModelView]:
+    return [ProfileAdmin(ProfileService(USERS_STATE.get(runtime.state)))]
+
+
+def users_admin(settings: UsersSettings) -> AdminSite:
+    return AdminSite("Nova · users", USERS_ADMIN_PATH, views=profile_views, settings=settings)

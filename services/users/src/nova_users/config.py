@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from nova_kit.settings import ServiceSettings
+from nova_kit.settings import AdminSettings
 
 
-class UsersSettings(ServiceSettings):
+class UsersSettings(AdminSettings):
     model_config = SettingsConfigDict(env_prefix="NOVA_USERS_", extra="ignore")
 
     service_name: str = "users"

@@ -162,6 +162,12 @@ def running_stack(
                     "/api/users": local.format(upstream["users"]),
                 }
             ),
+            "NOVA_GATEWAY_ADMIN_ROUTES": json.dumps(
+                {
+                    "/admin/data/auth": local.format(upstream["auth"]),
+                    "/admin/data/users": local.format(upstream["users"]),
+                }
+            ),
         }
     commands = {
         "auth": [str(BIN / "nova-auth"), "serve"],

@@ -44,6 +44,19 @@ class AccountAdminService:
         async with self.state.sessions() as session:
             return await AccountRepository(session).by_email(normalise_email(email))
 
+    async def disable(
+        self, account_id: uuid.UUID, *, by: str, reason: str | None = None
+    ) -> AccountModel:
+        """An administrator (``by``, their subject) disables an account, never their own."""
+        if str(account_id) == by:
+            # An administrator locking themselves out helps nobody; another one can do it.
+            raise ConflictError(
+                "administrators cannot disable their own account", code="cannot_disable_self"
+            )
+        return await self.set_status(
+            account_id, "disabled", reason or "disabled by an administrator"
+        )
+
     async def set_status(
         self, account_id: uuid.UUID, status: Literal["active", "disabled"], reason: str | None
     ) -> AccountModel:

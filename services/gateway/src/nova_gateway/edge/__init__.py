@@ -15,6 +15,7 @@ from litestar.handlers import ASGIRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from nova_gateway.edge.client import UpstreamClient
+from nova_gateway.edge.metrics import EDGE_REJECTIONS
 from nova_gateway.edge.openapi import DOCUMENT_KEY, MergedOpenAPI, api_docs, merged_openapi
 from nova_gateway.edge.proxy import AnonymousRule, BufferBudget, RestProxy, RetryBudget, Route
 from nova_gateway.edge.ratelimit import EdgeRateLimitMiddleware
@@ -25,7 +26,9 @@ from nova_gateway.edge.sessions import (
     SessionProxy,
 )
 from nova_gateway.edge.settings import EdgeSettings
+from nova_kit.admin_access import admin_claims_or_refusal, send_admin_refusal
 from nova_kit.app import Runtime
+from nova_kit.errors import AppError
 from nova_kit.ratelimit import RateLimiter
 
 
@@ -53,7 +56,7 @@ class _Upstreams:
         budget = RetryBudget(settings.retry_budget_ratio, settings.retry_budget_min_per_second)
         buffers = BufferBudget(settings.proxy_buffer_total_bytes)
         anonymous = [AnonymousRule.parse(rule) for rule in settings.anonymous_routes]
-        for prefix, upstream in settings.routes.items():
+        for prefix, upstream in {**settings.routes, **settings.admin_routes}.items():
             route = Route(
                 prefix,
                 upstream,
@@ -71,12 +74,35 @@ class _Upstreams:
                 buffers=buffers,
             )
             session_prefix = settings.session_paths_prefix.rstrip("/")
-            self.apps[prefix] = SessionProxy(proxy, settings) if prefix == session_prefix else proxy
+            if prefix in settings.admin_routes:
+                self.apps[prefix] = AdminOnly(proxy, settings)
+            elif prefix == session_prefix:
+                self.apps[prefix] = SessionProxy(proxy, settings)
+            else:
+                self.apps[prefix] = proxy
 
     async def stop(self) -> None:
         if self.client is not None:
             await self.client.close()
             self.client = None
+
+
+class AdminOnly:
+    """An admin route: administrators only, checked here before the service checks again, so
+    nobody else's request ever reaches the service (401 without a token, 403 without the role;
+    a page for a browser, JSON otherwise)."""
+
+    def __init__(self, proxy: RestProxy, settings: EdgeSettings) -> None:
+        self.proxy = proxy
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        claims = admin_claims_or_refusal(scope)
+        if isinstance(claims, AppError):
+            EDGE_REJECTIONS.labels("admin_only").inc()
+            await send_admin_refusal(scope, send, claims, login_url=self.settings.admin_login_url)
+            return
+        await self.proxy(scope, receive, send)
 
 
 def _mount(prefix: str, upstreams: _Upstreams) -> ASGIRouteHandler:
@@ -110,7 +136,11 @@ def build_edge(settings: EdgeSettings) -> Edge:
         await upstreams.stop()
 
     return Edge(
-        route_handlers=[merged_openapi, api_docs, *(_mount(p, upstreams) for p in settings.routes)],
+        route_handlers=[
+            merged_openapi,
+            api_docs,
+            *(_mount(prefix, upstreams) for prefix in {**settings.routes, **settings.admin_routes}),
+        ],
         middleware=[rate_limits],
         edge_middleware=[lambda app: CookieSessionMiddleware(app, settings)],
         on_startup=[start],

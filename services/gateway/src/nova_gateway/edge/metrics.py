@@ -35,6 +35,7 @@ EDGE_REJECTION_REASONS = (
     "buffer_full",
     "csrf",
     "rate_limited",
+    "admin_only",
 )
 # Every reason is exported from the start (at 0): a dashboard shows no rejections, not no data.
 for _reason in EDGE_REJECTION_REASONS:

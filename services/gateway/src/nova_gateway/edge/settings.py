@@ -12,6 +12,10 @@ DEFAULT_ROUTES = {
     "/api/auth": "http://127.0.0.1:8001",
     "/api/users": "http://127.0.0.1:8002",
 }
+DEFAULT_ADMIN_ROUTES = {
+    "/admin/data/auth": "http://127.0.0.1:8001",
+    "/admin/data/users": "http://127.0.0.1:8002",
+}
 DEFAULT_ANONYMOUS = [
     "POST /api/auth/register",
     "POST /api/auth/login",
@@ -33,6 +37,12 @@ class EdgeSettings(ServiceSettings):
 
     routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
     """REST routes: path prefix → upstream base URL (JSON object). ``/internal`` never routes."""
+    admin_routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ADMIN_ROUTES))
+    """The services' model admins: path prefix → upstream base URL (JSON object; ``{}`` routes
+    none). Only administrators are let through: the edge checks the token's ``admin`` role
+    before any upstream call. The prefix is the service's own mount path (links stay right)."""
+    admin_login_url: str = "/login"
+    """Where the admin's refusal page sends a browser that is not signed in."""
     anonymous_routes: list[str] = Field(default_factory=lambda: list(DEFAULT_ANONYMOUS))
     """``METHOD /path`` patterns (``*`` = one path segment) callable without a token; every
     other proxied request needs a valid access token at the edge."""
@@ -70,7 +80,7 @@ class EdgeSettings(ServiceSettings):
     upstream_openapi_path: str = "/schema/openapi.json"
     openapi_cache_seconds: float = Field(default=60.0, ge=0)
 
-    @field_validator("routes")
+    @field_validator("routes", "admin_routes")
     @classmethod
     def _valid_routes(cls, routes: dict[str, str]) -> dict[str, str]:
         cleaned: dict[str, str] = {}
@@ -82,6 +92,16 @@ class EdgeSettings(ServiceSettings):
                 raise ValueError(f"upstream of {prefix!r} must be an http(s) URL")
             cleaned[normalised] = upstream.rstrip("/")
         return cleaned
+
+    @model_validator(mode="after")
+    def _admin_routes_apart(self) -> Self:
+        for prefix in self.admin_routes:
+            if any(f"{prefix}/".startswith(f"{other}/") for other in self.routes):
+                raise ValueError(
+                    f"{self.env_name('admin_routes')}: {prefix!r} is under a REST route; an "
+                    "admin route must have a prefix of its own"
+                )
+        return self
 
     @model_validator(mode="after")
     def _buffer_fits_one_body(self) -> Self:
