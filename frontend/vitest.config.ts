@@ -2,15 +2,13 @@ import { fileURLToPath } from "node:url";
 import { storybookTest } from "@storybook/addon-vitest/vitest-plugin";
 import { playwright } from "@vitest/browser-playwright";
 import { defineConfig } from "vitest/config";
+import { CHROMIUM, CHROMIUM_ARGS } from "./e2e/chromium";
 
 /**
  * Two projects: `unit` (jsdom: `npm test`) and `storybook` (every story rendered in Debian's
  * Chromium, its play function and accessibility checks run: `npm run test:story:run`). The
- * browser is the system's (NOVA_E2E_CHROMIUM, default /usr/bin/chromium), never a downloaded one,
- * and resolves no host but this machine.
+ * browser is Debian's, launched as the end-to-end tests launch it (e2e/chromium.ts).
  */
-const chromium = process.env.NOVA_E2E_CHROMIUM ?? "/usr/bin/chromium";
-
 export default defineConfig({
   resolve: { alias: { "@": fileURLToPath(new URL("./src", import.meta.url)) } },
   test: {
@@ -38,19 +36,7 @@ export default defineConfig({
             enabled: true,
             headless: true,
             provider: playwright({
-              launchOptions: {
-                executablePath: chromium,
-                args: [
-                  "--no-sandbox",
-                  "--disable-gpu",
-                  "--disable-quic",
-                  "--no-first-run",
-                  "--disable-background-networking",
-                  "--disable-component-update",
-                  "--disable-sync",
-                  '--host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"',
-                ],
-              },
+              launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS },
             }),
             instances: [{ browser: "chromium" }],
           },

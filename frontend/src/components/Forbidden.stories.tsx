@@ -1,5 +1,6 @@
 import type { Meta, StoryObj } from "@storybook/nextjs-vite";
 import { expect } from "storybook/test";
+import { narrowScreen } from "@/mocks/frames";
 import { Forbidden } from "./Forbidden";
 
 const meta = { title: "Layout/Forbidden", component: Forbidden } satisfies Meta<typeof Forbidden>;
@@ -16,4 +17,4 @@ export const Default: Story = {
   },
 };
 
-export const Narrow: Story = { globals: { viewport: { value: "narrow", isRotated: false } } };
+export const Narrow: Story = { globals: narrowScreen };

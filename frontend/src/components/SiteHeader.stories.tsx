@@ -3,6 +3,7 @@ import { getRouter } from "@storybook/nextjs-vite/navigation.mock";
 import { HttpResponse, http } from "msw";
 import { expect, userEvent, waitFor } from "storybook/test";
 import { administrator, member } from "@/mocks/fixtures";
+import { narrowScreen } from "@/mocks/frames";
 import { SiteHeader } from "./SiteHeader.client";
 
 const meta = {
@@ -66,7 +67,7 @@ export const LogOut: Story = {
 /** Under 40rem the links fold into a menu; Escape closes it again. */
 export const NarrowMenu: Story = {
   parameters: { session: { account: member() } },
-  globals: { viewport: { value: "narrow", isRotated: false } },
+  globals: narrowScreen,
   play: async ({ canvas }) => {
     const menu = await canvas.findByRole("button", { name: "Menu" });
     await expect(menu).toHaveAttribute("aria-expanded", "false");
@@ -80,7 +81,7 @@ export const NarrowMenu: Story = {
 };
 
 export const NarrowAnonymous: Story = {
-  globals: { viewport: { value: "narrow", isRotated: false } },
+  globals: narrowScreen,
   play: async ({ canvas }) => {
     await expect(canvas.getByRole("button", { name: "Menu" })).toBeVisible();
   },

@@ -1,8 +1,8 @@
-import type { Meta, StoryObj } from "@storybook/nextjs-vite";
+import type { Meta, StoryContext, StoryObj } from "@storybook/nextjs-vite";
 import { getRouter } from "@storybook/nextjs-vite/navigation.mock";
 import { HttpResponse, http } from "msw";
 import { expect, userEvent, waitFor } from "storybook/test";
-import { Card } from "@/components/ui";
+import { expectBusy, inPageCard, narrowScreen } from "@/mocks/frames";
 import { apiError, pending, sessionAnswer } from "@/mocks/handlers";
 import { LoginForm } from "./LoginForm.client";
 
@@ -10,15 +10,7 @@ const meta = {
   title: "Pages/Login/LoginForm",
   component: LoginForm,
   args: { next: "/profile" },
-  decorators: [
-    (Story) => (
-      <div className="page-narrow">
-        <Card>
-          <Story />
-        </Card>
-      </div>
-    ),
-  ],
+  decorators: [inPageCard],
 } satisfies Meta<typeof LoginForm>;
 
 export default meta;
@@ -29,7 +21,7 @@ const twoFactorChallenge = http.post("/api/auth/login", () =>
   HttpResponse.json({ mfa_required: true, mfa_token: "challenge", expires_in: 300 }),
 );
 
-async function logIn(canvas: Parameters<NonNullable<Story["play"]>>[0]["canvas"]) {
+async function logIn(canvas: StoryContext["canvas"]) {
   await userEvent.type(canvas.getByLabelText("E-mail address"), "grace@example.com");
   await userEvent.type(canvas.getByLabelText("Password"), "correct horse battery");
   await userEvent.click(canvas.getByRole("button", { name: "Log in" }));
@@ -54,10 +46,7 @@ export const Submitting: Story = {
   },
   play: async ({ canvas }) => {
     await logIn(canvas);
-    await expect(await canvas.findByRole("button", { name: "Log in" })).toHaveAttribute(
-      "aria-busy",
-      "true",
-    );
+    await expectBusy(canvas, "Log in");
   },
 };
 
@@ -137,6 +126,6 @@ export const TwoFactorExpired: Story = {
 };
 
 export const Narrow: Story = {
-  globals: { viewport: { value: "narrow", isRotated: false } },
+  globals: narrowScreen,
   play: ValidationError.play,
 };

@@ -4,6 +4,7 @@ import { expect, fn, userEvent } from "storybook/test";
 import { Card } from "@/components/ui";
 import { profileFromRest } from "@/lib/account";
 import { member, profile } from "@/mocks/fixtures";
+import { expectBusy, narrowScreen } from "@/mocks/frames";
 import { graphqlError, pending } from "@/mocks/handlers";
 import { ProfileForm } from "./ProfileForm.client";
 
@@ -67,10 +68,7 @@ export const Saving: Story = {
   play: async ({ canvas }) => {
     await userEvent.type(canvas.getByLabelText(/Bio/), " And more.");
     await userEvent.click(canvas.getByRole("button", { name: "Save profile" }));
-    await expect(await canvas.findByRole("button", { name: "Save profile" })).toHaveAttribute(
-      "aria-busy",
-      "true",
-    );
+    await expectBusy(canvas, "Save profile");
     await expect(canvas.getByRole("button", { name: "Cancel" })).toBeDisabled();
   },
 };
@@ -91,4 +89,4 @@ export const SaveError: Story = {
   },
 };
 
-export const Narrow: Story = { globals: { viewport: { value: "narrow", isRotated: false } } };
+export const Narrow: Story = { globals: narrowScreen };

@@ -2,6 +2,7 @@ import type { Meta, StoryObj } from "@storybook/nextjs-vite";
 import { graphql, HttpResponse, http } from "msw";
 import { expect, userEvent, waitFor } from "storybook/test";
 import { graphqlUser, member, profile } from "@/mocks/fixtures";
+import { narrowScreen } from "@/mocks/frames";
 import { apiError, graphqlError, myProfile, pending } from "@/mocks/handlers";
 import { ProfileScreen } from "./ProfileScreen.client";
 
@@ -118,6 +119,6 @@ export const EditAndSave: Story = {
 };
 
 export const Narrow: Story = {
-  globals: { viewport: { value: "narrow", isRotated: false } },
+  globals: narrowScreen,
   play: Filled.play,
 };

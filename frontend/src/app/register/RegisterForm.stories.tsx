@@ -1,23 +1,15 @@
-import type { Meta, StoryObj } from "@storybook/nextjs-vite";
+import type { Meta, StoryContext, StoryObj } from "@storybook/nextjs-vite";
 import { getRouter } from "@storybook/nextjs-vite/navigation.mock";
 import { HttpResponse, http } from "msw";
 import { expect, userEvent, waitFor } from "storybook/test";
-import { Card } from "@/components/ui";
+import { expectBusy, inPageCard, narrowScreen } from "@/mocks/frames";
 import { apiError, pending, sessionAnswer } from "@/mocks/handlers";
 import { RegisterForm } from "./RegisterForm.client";
 
 const meta = {
   title: "Pages/Register/RegisterForm",
   component: RegisterForm,
-  decorators: [
-    (Story) => (
-      <div className="page-narrow">
-        <Card>
-          <Story />
-        </Card>
-      </div>
-    ),
-  ],
+  decorators: [inPageCard],
 } satisfies Meta<typeof RegisterForm>;
 
 export default meta;
@@ -30,7 +22,7 @@ const accepted = http.post("/api/auth/register", () =>
   ),
 );
 
-async function fillIn(canvas: Parameters<NonNullable<Story["play"]>>[0]["canvas"]) {
+async function fillIn(canvas: StoryContext["canvas"]) {
   await userEvent.type(canvas.getByLabelText("Display name"), "Grace Hopper");
   await userEvent.type(canvas.getByLabelText("E-mail address"), "grace@example.com");
   await userEvent.type(canvas.getByLabelText("Password"), "correct horse battery");
@@ -69,10 +61,7 @@ export const Submitting: Story = {
   play: async ({ canvas }) => {
     await fillIn(canvas);
     await userEvent.click(canvas.getByRole("button", { name: "Create account" }));
-    await expect(await canvas.findByRole("button", { name: "Create account" })).toHaveAttribute(
-      "aria-busy",
-      "true",
-    );
+    await expectBusy(canvas, "Create account");
   },
 };
 
@@ -111,6 +100,6 @@ export const Registered: Story = {
 };
 
 export const Narrow: Story = {
-  globals: { viewport: { value: "narrow", isRotated: false } },
+  globals: narrowScreen,
   play: ValidationError.play,
 };

@@ -1,4 +1,5 @@
 import type { Meta, StoryObj } from "@storybook/nextjs-vite";
+import { narrowScreen } from "@/mocks/frames";
 import { Button } from "./Button";
 import { Card } from "./Card";
 
@@ -39,4 +40,4 @@ export const SubsectionTitle: Story = {
   ),
 };
 
-export const Narrow: Story = { globals: { viewport: { value: "narrow", isRotated: false } } };
+export const Narrow: Story = { globals: narrowScreen };

@@ -1,5 +1,6 @@
 import type { Meta, StoryObj } from "@storybook/nextjs-vite";
 import { expect, fn, userEvent } from "storybook/test";
+import { narrowScreen } from "@/mocks/frames";
 import { Button } from "./Button";
 import { Form } from "./Form";
 import { Input } from "./Input";
@@ -36,4 +37,4 @@ export const Submits: Story = {
   },
 };
 
-export const Narrow: Story = { globals: { viewport: { value: "narrow", isRotated: false } } };
+export const Narrow: Story = { globals: narrowScreen };

@@ -1,5 +1,6 @@
 import type { Meta, StoryObj } from "@storybook/nextjs-vite";
 import { expect } from "storybook/test";
+import { narrowScreen } from "@/mocks/frames";
 import { type Column, Table } from "./Table";
 
 interface Person {
@@ -51,7 +52,7 @@ export const HiddenCaption: Story = {
 
 /** Wider than the screen: the table scrolls inside its frame, the page does not. */
 export const Narrow: Story = {
-  globals: { viewport: { value: "narrow", isRotated: false } },
+  globals: narrowScreen,
   play: async ({ canvasElement }) => {
     const page = canvasElement.ownerDocument.documentElement;
     await expect(page.scrollWidth).toBeLessThanOrEqual(page.clientWidth);

@@ -1,41 +1,41 @@
 import type { Meta, StoryObj } from "@storybook/nextjs-vite";
 import { expect, userEvent } from "storybook/test";
 import { useForm } from "@/lib/form";
-import { checkEmail, checkRequired } from "@/lib/validation";
+import { checkDisplayName, checkNewPassword } from "@/lib/validation";
+import { narrowScreen } from "@/mocks/frames";
 import { Button } from "./Button";
 import { Form } from "./Form";
 import { PasswordField, TextField } from "./TextField";
 
 /** A text field and a password field bound to one `useForm`, validated on submit. */
-function SignInFields({ email = "", password = "" }: { email?: string; password?: string }) {
+function AccountFields({ name = "", password = "" }: { name?: string; password?: string }) {
   const form = useForm({
-    initial: { email, password },
+    initial: { name, password },
     validate: (values) => ({
-      email: checkEmail(values.email) ?? undefined,
-      password: checkRequired(values.password, "Enter your password.") ?? undefined,
+      name: checkDisplayName(values.name) ?? undefined,
+      password: checkNewPassword(values.password) ?? undefined,
     }),
     submit: async () => {},
   });
   return (
-    <Form ref={form.formRef} onSubmit={form.onSubmit} className="stack" aria-label="Log in">
+    <Form ref={form.formRef} onSubmit={form.onSubmit} className="stack" aria-label="Your account">
       <TextField
         form={form}
-        name="email"
-        label="E-mail address"
-        hint="The address you registered with."
+        name="name"
+        label="Display name"
+        hint="Shown on your profile."
         required
-        type="email"
-        autoComplete="username"
       />
       <PasswordField
         form={form}
         name="password"
-        label="Password"
+        label="New password"
+        hint="A passphrase works well."
         required
-        autoComplete="current-password"
+        autoComplete="new-password"
       />
       <div>
-        <Button type="submit">Log in</Button>
+        <Button type="submit">Save</Button>
       </div>
     </Form>
   );
@@ -43,8 +43,8 @@ function SignInFields({ email = "", password = "" }: { email?: string; password?
 
 const meta = {
   title: "UI/TextField",
-  component: SignInFields,
-} satisfies Meta<typeof SignInFields>;
+  component: AccountFields,
+} satisfies Meta<typeof AccountFields>;
 
 export default meta;
 type Story = StoryObj<typeof meta>;
@@ -52,34 +52,32 @@ type Story = StoryObj<typeof meta>;
 export const Empty: Story = {};
 
 export const Filled: Story = {
-  args: { email: "grace@example.com", password: "correct horse battery" },
+  args: { name: "Grace Hopper", password: "correct horse battery" },
   play: async ({ canvas }) => {
-    await expect(canvas.getByLabelText("Password")).toHaveAttribute("type", "password");
-    await expect(canvas.getByLabelText("Password")).toHaveAttribute(
-      "autocomplete",
-      "current-password",
-    );
+    const password = canvas.getByLabelText("New password");
+    await expect(password).toHaveAttribute("type", "password");
+    await expect(password).toHaveAttribute("autocomplete", "new-password");
   },
 };
 
 /** A submit with bad values: each field shows its error and focus goes to the first. */
 export const ValidationErrors: Story = {
-  args: { email: "grace@" },
+  args: { password: "short" },
   play: async ({ canvas }) => {
-    await userEvent.click(canvas.getByRole("button", { name: "Log in" }));
-    const email = canvas.getByRole("textbox", { name: "E-mail address" });
-    await expect(email).toBeInvalid();
-    await expect(email).toHaveFocus();
-    await expect(canvas.getByLabelText("Password")).toHaveAccessibleDescription(
-      "Enter your password.",
+    await userEvent.click(canvas.getByRole("button", { name: "Save" }));
+    const name = canvas.getByRole("textbox", { name: "Display name" });
+    await expect(name).toBeInvalid();
+    await expect(name).toHaveFocus();
+    await expect(canvas.getByLabelText("New password")).toHaveAccessibleDescription(
+      expect.stringContaining("Use at least"),
     );
     // Typing into a field clears its error.
-    await userEvent.type(email, "example.com");
-    await expect(email).toBeValid();
+    await userEvent.type(name, "Grace Hopper");
+    await expect(name).toBeValid();
   },
 };
 
 export const Narrow: Story = {
-  args: { email: "grace@example.com" },
-  globals: { viewport: { value: "narrow", isRotated: false } },
+  args: { name: "Grace Hopper" },
+  globals: narrowScreen,
 };

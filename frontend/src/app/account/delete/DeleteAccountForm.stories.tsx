@@ -1,8 +1,8 @@
-import type { Meta, StoryObj } from "@storybook/nextjs-vite";
+import type { Meta, StoryContext, StoryObj } from "@storybook/nextjs-vite";
 import { http } from "msw";
 import { expect, userEvent, waitFor } from "storybook/test";
-import { Card } from "@/components/ui";
 import { member } from "@/mocks/fixtures";
+import { expectBusy, inPageCard, narrowScreen } from "@/mocks/frames";
 import { apiError, pending } from "@/mocks/handlers";
 import { DeleteAccountForm } from "./DeleteAccountForm.client";
 
@@ -10,21 +10,13 @@ const meta = {
   title: "Pages/Account/DeleteAccountForm",
   component: DeleteAccountForm,
   parameters: { session: { account: member() } },
-  decorators: [
-    (Story) => (
-      <div className="page-narrow">
-        <Card>
-          <Story />
-        </Card>
-      </div>
-    ),
-  ],
+  decorators: [inPageCard],
 } satisfies Meta<typeof DeleteAccountForm>;
 
 export default meta;
 type Story = StoryObj<typeof meta>;
 
-async function confirm(canvas: Parameters<NonNullable<Story["play"]>>[0]["canvas"]) {
+async function confirm(canvas: StoryContext["canvas"]) {
   await userEvent.type(canvas.getByLabelText("Password"), "correct horse battery");
   await userEvent.click(canvas.getByRole("checkbox"));
   await userEvent.click(canvas.getByRole("button", { name: "Delete my account" }));
@@ -49,10 +41,7 @@ export const Deleting: Story = {
   },
   play: async ({ canvas }) => {
     await confirm(canvas);
-    await expect(await canvas.findByRole("button", { name: "Delete my account" })).toHaveAttribute(
-      "aria-busy",
-      "true",
-    );
+    await expectBusy(canvas, "Delete my account");
   },
 };
 
@@ -70,6 +59,6 @@ export const WrongPassword: Story = {
 };
 
 export const Narrow: Story = {
-  globals: { viewport: { value: "narrow", isRotated: false } },
+  globals: narrowScreen,
   play: ValidationError.play,
 };

@@ -1,8 +1,8 @@
-import type { Meta, StoryObj } from "@storybook/nextjs-vite";
+import type { Meta, StoryContext, StoryObj } from "@storybook/nextjs-vite";
 import { HttpResponse, http } from "msw";
 import { expect, userEvent, waitFor } from "storybook/test";
-import { Card } from "@/components/ui";
 import { member } from "@/mocks/fixtures";
+import { expectBusy, inPageCard, narrowScreen } from "@/mocks/frames";
 import { apiError, pending } from "@/mocks/handlers";
 import { ChangePasswordForm } from "./ChangePasswordForm.client";
 
@@ -10,21 +10,13 @@ const meta = {
   title: "Pages/Account/ChangePasswordForm",
   component: ChangePasswordForm,
   parameters: { session: { account: member() } },
-  decorators: [
-    (Story) => (
-      <div className="page-narrow">
-        <Card>
-          <Story />
-        </Card>
-      </div>
-    ),
-  ],
+  decorators: [inPageCard],
 } satisfies Meta<typeof ChangePasswordForm>;
 
 export default meta;
 type Story = StoryObj<typeof meta>;
 
-async function fillIn(canvas: Parameters<NonNullable<Story["play"]>>[0]["canvas"]) {
+async function fillIn(canvas: StoryContext["canvas"]) {
   await userEvent.type(canvas.getByLabelText("Current password"), "correct horse battery");
   await userEvent.type(canvas.getByLabelText("New password"), "staple battery horse correct");
   await userEvent.type(
@@ -54,10 +46,7 @@ export const Submitting: Story = {
   },
   play: async ({ canvas }) => {
     await fillIn(canvas);
-    await expect(await canvas.findByRole("button", { name: "Change password" })).toHaveAttribute(
-      "aria-busy",
-      "true",
-    );
+    await expectBusy(canvas, "Change password");
   },
 };
 
@@ -92,6 +81,6 @@ export const Changed: Story = {
 };
 
 export const Narrow: Story = {
-  globals: { viewport: { value: "narrow", isRotated: false } },
+  globals: narrowScreen,
   play: ValidationError.play,
 };

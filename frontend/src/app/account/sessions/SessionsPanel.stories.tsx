@@ -3,6 +3,7 @@ import { getRouter } from "@storybook/nextjs-vite/navigation.mock";
 import { HttpResponse, http } from "msw";
 import { expect, userEvent, waitFor } from "storybook/test";
 import { member } from "@/mocks/fixtures";
+import { expectBusy, narrowScreen } from "@/mocks/frames";
 import { apiError, pending } from "@/mocks/handlers";
 import { SessionsPanel } from "./SessionsPanel.client";
 
@@ -24,10 +25,7 @@ export const LoggingOut: Story = {
   },
   play: async ({ canvas }) => {
     await userEvent.click(canvas.getByRole("button", { name: "Log out everywhere" }));
-    await expect(await canvas.findByRole("button", { name: "Log out everywhere" })).toHaveAttribute(
-      "aria-busy",
-      "true",
-    );
+    await expectBusy(canvas, "Log out everywhere");
     await expect(canvas.getByRole("button", { name: "Log out here" })).toBeDisabled();
   },
 };
@@ -59,4 +57,4 @@ export const LoggedOut: Story = {
   },
 };
 
-export const Narrow: Story = { globals: { viewport: { value: "narrow", isRotated: false } } };
+export const Narrow: Story = { globals: narrowScreen };

@@ -2,6 +2,7 @@ import type { Meta, StoryObj } from "@storybook/nextjs-vite";
 import { graphql, HttpResponse, http } from "msw";
 import { expect, userEvent, waitFor } from "storybook/test";
 import { administrator, graphqlUser, profile, profiles } from "@/mocks/fixtures";
+import { narrowScreen } from "@/mocks/frames";
 import { apiError, graphqlError, pending, usersPage } from "@/mocks/handlers";
 import { AdminUsers } from "./AdminUsers.client";
 
@@ -126,6 +127,6 @@ export const Search: Story = {
 };
 
 export const Narrow: Story = {
-  globals: { viewport: { value: "narrow", isRotated: false } },
+  globals: narrowScreen,
   play: Filled.play,
 };
