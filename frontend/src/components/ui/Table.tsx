@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { type ReactNode, useId } from "react";
 import styles from "./ui.module.css";
 
 export interface Column<Row> {
@@ -7,7 +7,10 @@ export interface Column<Row> {
   cell: (row: Row) => ReactNode;
 }
 
-/** A data table with a caption (its accessible name) and row headers in the first column. */
+/**
+ * A data table with a caption (its accessible name) and row headers in the first column. On a
+ * narrow screen it scrolls sideways in its frame, which the keyboard can focus and scroll too.
+ */
 export function Table<Row>({
   caption,
   columns,
@@ -21,10 +24,14 @@ export function Table<Row>({
   rowKey: (row: Row) => string;
   captionHidden?: boolean;
 }) {
+  const captionId = useId();
   return (
-    <div className={styles.tableWrap}>
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take focus to be scrolled with the keyboard
+    <section className={styles.tableWrap} aria-labelledby={captionId} tabIndex={0}>
       <table className={styles.table}>
-        <caption className={captionHidden ? styles.visuallyHidden : undefined}>{caption}</caption>
+        <caption id={captionId} className={captionHidden ? styles.visuallyHidden : undefined}>
+          {caption}
+        </caption>
         <thead>
           <tr>
             {columns.map((column) => (
@@ -50,6 +57,6 @@ export function Table<Row>({
           ))}
         </tbody>
       </table>
-    </div>
+    </section>
   );
 }

@@ -1,0 +1,20 @@
+import type { StorybookConfig } from "@storybook/nextjs-vite";
+
+/**
+ * Storybook for the design system and the feature components, on Vite with Next's module
+ * mocks (`next/navigation`, `next/link`). Every story is also a test: `npm run test:story:run`
+ * renders each one in Debian's Chromium through Vitest (vitest.config.ts, project `storybook`),
+ * runs its `play` function and its accessibility checks.
+ *
+ * Nothing is fetched from the network: the fonts are the system's, the API is answered by Mock
+ * Service Worker (its worker script is served from ./public), and telemetry is off.
+ */
+const config: StorybookConfig = {
+  stories: ["../src/**/*.stories.tsx"],
+  addons: ["@storybook/addon-a11y", "@storybook/addon-vitest"],
+  framework: { name: "@storybook/nextjs-vite", options: {} },
+  staticDirs: ["./public"],
+  core: { disableTelemetry: true, disableWhatsNewNotifications: true },
+};
+
+export default config;
