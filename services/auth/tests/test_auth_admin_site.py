@@ -229,6 +229,16 @@ async def test_disable_ends_sessions_and_enable_lets_the_account_back(
     enabled = await client.post(f"{ROW_ACTION}?pk={ada}&name=enable", headers=admin)
     assert enabled.status_code == 200, enabled.text
     assert (await api.login("ada@example.com")).status_code == 200
+    log = await rows(
+        migrated_database,
+        "SELECT kind, actor FROM auth.security_events WHERE account_id = $1"
+        " AND kind LIKE 'account_%' ORDER BY occurred_at",
+        uuid.UUID(ada),
+    )
+    assert [(row["kind"], row["actor"]) for row in log] == [
+        ("account_disabled", subject(root)),
+        ("account_enabled", subject(root)),
+    ]
 
     own = await client.post(f"{ROW_ACTION}?pk={subject(root)}&name=disable", headers=admin)
     assert own.status_code == 400
@@ -240,7 +250,8 @@ async def test_disable_ends_sessions_and_enable_lets_the_account_back(
 async def test_reset_two_factor_removes_the_factor_with_its_events(
     client: Client, api: Any, make_admin: Any, migrated_database: str
 ) -> None:
-    admin = api.bearer((await make_admin("root@example.com"))["access_token"])
+    root = await make_admin("root@example.com")
+    admin = api.bearer(root["access_token"])
     tokens = await api.register("ada@example.com")
     await enrol(api, tokens["access_token"])
     ada = await account_id(migrated_database, "ada@example.com")
@@ -252,10 +263,12 @@ async def test_reset_two_factor_removes_the_factor_with_its_events(
     assert await rows(migrated_database, "SELECT * FROM auth.two_factor") == []
     kinds = await rows(
         migrated_database,
-        "SELECT kind FROM auth.security_events WHERE account_id = $1",
+        "SELECT kind, actor FROM auth.security_events WHERE account_id = $1",
         uuid.UUID(ada),
     )
-    assert "two_factor_reset_by_admin" in [row["kind"] for row in kinds]
+    assert ("two_factor_reset_by_admin", subject(root)) in [
+        (row["kind"], row["actor"]) for row in kinds
+    ]
     events = await rows(
         migrated_database, "SELECT type, data FROM auth.outbox WHERE user_id = $1", uuid.UUID(ada)
     )

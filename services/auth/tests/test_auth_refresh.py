@@ -142,4 +142,16 @@ async def test_disabling_an_account_ends_its_sessions(api: Any, make_admin: Any)
         f"/api/auth/accounts/{user_id}/enable", headers=api.bearer(admin["access_token"])
     )
     assert enabled.json()["status"] == "active"
-    assert (await api.login("worker-bee@example.com")).status_code == 200
+    again = await api.login("worker-bee@example.com")
+    assert again.status_code == 200
+    # The owner's security log shows both; which administrator acted stays with administrators.
+    log = await api.client.get(
+        "/api/auth/me/security-events", headers=api.bearer(again.json()["access_token"])
+    )
+    nodes = [edge["node"] for edge in log.json()["edges"]]
+    assert [node["kind"] for node in nodes][:3] == [
+        "sign_in",
+        "account_enabled",
+        "account_disabled",
+    ]
+    assert all("actor" not in node for node in nodes)

@@ -96,6 +96,7 @@ class RecentSecurityEvents(ComputedField):
             " · ".join(
                 f"{_when(row.occurred_at)} {row.kind}"
                 + (f" from {row.client_address}" if row.client_address else "")
+                + (f" by {row.actor}" if row.actor else "")
                 for row in rows
             )
             or "none"
@@ -216,9 +217,10 @@ class AccountAdmin(AdminModelView):
         icon_class="fa fa-circle-check",
     )
     async def enable(self, request: Request, pk: Any) -> None:
+        admin = admin_claims(request).subject
         await self.run(
             request,
-            lambda: self.accounts.set_status(self.uuid_of(pk), "active", None),
+            lambda: self.accounts.set_status(self.uuid_of(pk), "active", None, by=admin),
             "Account enabled.",
         )
 
@@ -232,8 +234,8 @@ class AccountAdmin(AdminModelView):
         exclude_from_list=True,
     )
     async def reset_two_factor(self, request: Request, pk: Any) -> None:
-        account_id = self.uuid_of(pk)
-        if not await self.run(request, lambda: self.two_factor.reset(account_id), None):
+        account_id, admin = self.uuid_of(pk), admin_claims(request).subject
+        if not await self.run(request, lambda: self.two_factor.reset(account_id, by=admin), None):
             raise ActionFailed("this account has no second factor")
         flash(request, "Second factor removed.", "success")
 
@@ -250,6 +252,7 @@ class SecurityEventAdmin(AdminModelView):
         "occurred_at",
         "client_address",
         "user_agent",
+        "actor",
     )
     exclude_fields_from_list = ("id", "user_agent")
     searchable_fields = ("kind", "client_address", "occurred_at")

@@ -397,8 +397,12 @@ class AccountAdminController(Controller):
         return AccountView.of(await accounts.disable(account_id, by=claims.subject, reason=reason))
 
     @post("/{account_id:uuid}/enable", status_code=HTTP_200_OK, summary="Re-enable an account")
-    async def enable(self, account_id: AccountId, accounts: AccountAdmin) -> AccountView:
-        return AccountView.of(await accounts.set_status(account_id, "active", None))
+    async def enable(
+        self, account_id: AccountId, accounts: AccountAdmin, claims: Claims
+    ) -> AccountView:
+        return AccountView.of(
+            await accounts.set_status(account_id, "active", None, by=claims.subject)
+        )
 
 
 class InternalAccountController(Controller):

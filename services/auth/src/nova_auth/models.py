@@ -181,6 +181,9 @@ class SecurityEventModel(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     client_address: Mapped[str | None] = mapped_column(String(64), default=None)
     user_agent: Mapped[str | None] = mapped_column(String(256), default=None)
+    actor: Mapped[str | None] = mapped_column(String(128), default=None)
+    """Who did it when not the owner: the administrator's subject (disable, enable, a second
+    factor reset). Shown to administrators, not in the owner's own log."""
 
 
 class TwoFactorModel(Base):

@@ -55,8 +55,10 @@ def record_security_event(
     request_context: RequestContext | None = None,
     *,
     at: datetime | None = None,
+    actor: str | None = None,
 ) -> SecurityEventModel:
-    """Add a security-log entry for the account to the caller's transaction."""
+    """Add a security-log entry for the account to the caller's transaction; ``actor`` names the
+    administrator when someone other than the owner acted."""
     context = request_context or RequestContext()
     row = SecurityEventModel(
         id=uuid.uuid4(),
@@ -65,6 +67,7 @@ def record_security_event(
         occurred_at=at or datetime.now(UTC),
         client_address=(context.client_address or None) and context.client_address[:MAX_ADDRESS],
         user_agent=(context.user_agent or None) and context.user_agent[:MAX_USER_AGENT],
+        actor=actor,
     )
     session.add(row)
     return row

@@ -145,5 +145,5 @@ class TwoFactorAdminController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Remove an account's second factor (its sessions stay)",
     )
-    async def reset(self, account_id: AccountId, two_factor: TwoFactor) -> None:
-        await two_factor.reset(account_id)
+    async def reset(self, account_id: AccountId, two_factor: TwoFactor, claims: Claims) -> None:
+        await two_factor.reset(account_id, by=claims.subject)

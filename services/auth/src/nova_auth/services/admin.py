@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nova_auth.events import record_event
 from nova_auth.models import AccountModel, AccountStatus, OutboxEventModel, Role
 from nova_auth.repositories import AccountRepository, SessionRepository
+from nova_auth.security_events import record_security_event
 from nova_auth.services.operations import check_display_name, check_input_size, normalise_email
 from nova_auth.services.sessions import SessionService
 from nova_auth.state import AuthState
@@ -54,13 +55,19 @@ class AccountAdminService:
                 "administrators cannot disable their own account", code="cannot_disable_self"
             )
         return await self.set_status(
-            account_id, "disabled", reason or "disabled by an administrator"
+            account_id, "disabled", reason or "disabled by an administrator", by=by
         )
 
     async def set_status(
-        self, account_id: uuid.UUID, status: Literal["active", "disabled"], reason: str | None
+        self,
+        account_id: uuid.UUID,
+        status: Literal["active", "disabled"],
+        reason: str | None,
+        *,
+        by: str | None = None,
     ) -> AccountModel:
-        """Disable (ending every session) or re-enable an account; deleted ones stay deleted."""
+        """Disable (ending every session) or re-enable an account; deleted ones stay deleted.
+        A change is an entry of the account's security log naming ``by``, the administrator."""
         async with self.state.sessions() as session, session.begin():
             account = await AccountRepository(session).get(account_id, for_update=True)
             if account is None:
@@ -72,10 +79,12 @@ class AccountAdminService:
                 rows = await self.change_status(
                     session, [account.id], AccountStatus.DISABLED, reason or "disabled"
                 )
+                record_security_event(session, account.id, "account_disabled", actor=by)
             elif status == "active" and account.status == AccountStatus.DISABLED:
                 account.status = AccountStatus.ACTIVE
                 account.disabled_reason = None
                 account.last_login_at = datetime.now(UTC)
+                record_security_event(session, account.id, "account_enabled", actor=by)
         await self.after_status_change([account.id], rows)
         return await self.get_account(account_id)
 

@@ -274,9 +274,9 @@ class TwoFactorService:
             )
         await self.state.outbox.publish_after_commit([event])
 
-    async def reset(self, account_id: uuid.UUID) -> bool:
-        """An administrator's reset (lost device): the second factor is gone, nothing else is
-        revoked; whether there was one to remove."""
+    async def reset(self, account_id: uuid.UUID, *, by: str | None = None) -> bool:
+        """An administrator's (``by``, their subject) reset for a lost device: the second factor
+        is gone, nothing else is revoked; whether there was one to remove."""
         async with self.state.sessions() as session, session.begin():
             account = await AccountRepository(session).get(account_id)
             if account is None:
@@ -284,7 +284,7 @@ class TwoFactorService:
             if not await TwoFactorRepository(session).remove(account_id):
                 return False
             event = record_event(session, "user.two_factor_disabled", account_id, {"by": "admin"})
-            record_security_event(session, account_id, "two_factor_reset_by_admin")
+            record_security_event(session, account_id, "two_factor_reset_by_admin", actor=by)
         await self.state.outbox.publish_after_commit([event])
         return True
 
