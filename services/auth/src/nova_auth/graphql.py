@@ -426,6 +426,19 @@ async def resolve_disable_two_factor(
     return True
 
 
+async def resolve_reset_two_factor(info: Info[GraphQLContext, None], id: strawberry.ID) -> bool:
+    claims = _require_claims(info.context)
+    if not claims.is_admin:
+        raise GraphQLError("administrators only", extensions={"code": "forbidden", "status": 403})
+    try:
+        account_id = uuid.UUID(str(id))
+    except ValueError:
+        raise GraphQLError(
+            "no such account", extensions={"code": "account_not_found", "status": 404}
+        ) from None
+    return await _run(info.context.two_factor.reset(account_id))
+
+
 async def resolve_refresh_token(
     info: Info[GraphQLContext, None], refresh_token: str
 ) -> AuthPayload:
@@ -614,6 +627,13 @@ class Mutation:
     disable_two_factor: bool | None = strawberry.mutation(
         resolver=resolve_disable_two_factor,
         description="Turn two-factor sign-in off (a current code or the password)",
+    )
+    reset_two_factor: bool | None = strawberry.mutation(
+        resolver=resolve_reset_two_factor,
+        description=(
+            "Remove an account's second factor for a lost device (administrators); whether it "
+            "had one. Its sessions stay."
+        ),
     )
     set_password: AuthPayload | None = strawberry.mutation(
         resolver=resolve_set_password,
