@@ -11,7 +11,10 @@ endpoints through the gateway. The gateway then
 - on logout (and logout-all, account deletion, and a password reset), clears both cookies;
 - on the callback of a sign-in with an OpenID provider (``GET /api/auth/oidc/<p>/callback``, a
   browser navigation that cannot carry ``X-Nova-Session``), moves the tokens of auth's answer
-  into the same cookies and redirects the browser to the answer's ``next`` (ADR 0017).
+  into the same cookies and redirects the browser to the answer's ``next`` (ADR 0017); when
+  the account has two-factor sign-in, auth answers a challenge instead, which the gateway keeps
+  in a short-lived httpOnly cookie scoped to ``login/two-factor`` while it sends the browser to
+  the login page's second step, and adds to that step's request (never in a URL);
 
 On every other request the access cookie becomes an ``Authorization: Bearer`` header before the
 token is verified, so upstreams see one kind of credential. A cookie-authenticated request that
@@ -25,7 +28,7 @@ import json
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from litestar.enums import ScopeType
@@ -222,15 +225,22 @@ class SessionProxy:
         except (BodyTooLargeError, ClientDisconnectedError) as error:
             await send_upstream_error(send, label, UpstreamFailure.of(error))
             return
-        refresh = request_cookies(scope).get(self.settings.refresh_cookie_name)
-        if name in {"refresh", "logout"} and refresh:
+        jar = request_cookies(scope)
+        # The token a cookie stands in for: the refresh token, or a provider sign-in's challenge.
+        held = {
+            "refresh": ("refresh_token", jar.get(self.settings.refresh_cookie_name)),
+            "logout": ("refresh_token", jar.get(self.settings.refresh_cookie_name)),
+            "login/two-factor": ("mfa_token", jar.get(self.settings.mfa_cookie_name)),
+        }
+        field, value = held.get(name, ("", None))
+        if value:
             try:
                 payload = json.loads(body) if body.strip() else {}
             except ValueError:
                 await send_json_error(send, 400, "bad_request", "the body must be JSON")
                 return
             if isinstance(payload, dict):
-                payload.setdefault("refresh_token", refresh)
+                payload.setdefault(field, value)
                 body = json.dumps(payload).encode()
         elif name == "refresh":
             await self.send_cleared(send, 401, {"code": "session_expired", "message": "no session"})
@@ -262,7 +272,14 @@ class SessionProxy:
         if not target.startswith("/") or target.startswith(("//", "/\\")):
             target = "/"
         cookies = [v for k, v in upstream.headers if k == "set-cookie"]
-        cookies += self.session_cookies(content)
+        challenge = content.get("mfa_token")
+        if content.get("mfa_required") is True and isinstance(challenge, str):
+            # The provider's sign-in was the first step: the second is the login page's.
+            cookies.append(self.challenge_cookie(challenge, int(content.get("expires_in", 300))))
+            page = self.settings.two_factor_page
+            target = f"{page}{'&' if '?' in page else '?'}{urlencode({'next': target})}"
+        else:
+            cookies += self.session_cookies(content)
         headers = [("location", target), ("content-length", "0"), ("cache-control", "no-store")]
         headers += [("set-cookie", value) for value in cookies]
         await send(
@@ -319,13 +336,15 @@ class SessionProxy:
         finally:
             proxy.client.release()
 
-    def cookie(self, name: str, value: str, max_age: int, path: str) -> str:
+    def cookie(
+        self, name: str, value: str, max_age: int, path: str, *, same_site: str = "Lax"
+    ) -> str:
         parts = [
             f"{name}={value}",
             f"Path={path}",
             f"Max-Age={max_age}",
             "HttpOnly",
-            "SameSite=Lax",
+            f"SameSite={same_site}",
         ]
         if self.settings.secure_cookies:
             parts.append("Secure")
@@ -338,6 +357,12 @@ class SessionProxy:
             self.cookie(self.settings.access_cookie_name, "", 0, "/"),
             self.cookie(self.settings.refresh_cookie_name, "", 0, self.prefix),
         ]
+
+    def challenge_cookie(self, token: str, max_age: int) -> str:
+        """The cookie of a provider sign-in's two-factor challenge: sent only with the second
+        step, only from this site, gone when the challenge expires (or is spent)."""
+        path = f"{self.prefix}/login/two-factor"
+        return self.cookie(self.settings.mfa_cookie_name, token, max_age, path, same_site="Strict")
 
     def session_cookies(self, content: dict[str, Any]) -> list[str]:
         """The cookies that carry the tokens of an answer, taken out of it (none if it has none)."""
@@ -375,6 +400,9 @@ class SessionProxy:
         )
         if ends_session:
             cookies = self.clearing_cookies()
+        spent = ok or (isinstance(content, dict) and content.get("code") == "mfa_token_invalid")
+        if name == "login/two-factor" and spent:
+            cookies.append(self.challenge_cookie("", 0))
         body = json.dumps(content).encode() if content is not None else upstream.content
         headers = [
             (k, v)
