@@ -54,7 +54,7 @@ function asApiError(error: unknown): ApiError | null {
 }
 
 /** A REST query's state in the screens' shape (a reload asks again even if fresh). */
-function restLoaded<T>(query: UseQueryResult<T>): Loaded<T> {
+export function restLoaded<T>(query: UseQueryResult<T>): Loaded<T> {
   return {
     source: "rest",
     data: query.data,

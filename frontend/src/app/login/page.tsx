@@ -4,6 +4,7 @@ import { PageHeader } from "@/components/PageHeader.server";
 import { Alert, Card } from "@/components/ui";
 import { safeNextPath } from "@/lib/next-path";
 import { LoginForm } from "./LoginForm.client";
+import { ProviderSignIn } from "./ProviderSignIn.client";
 
 export const metadata: Metadata = { title: "Log in" };
 
@@ -34,8 +35,9 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
       <div className="stack">
         {notice ? <Alert tone={notice.tone}>{notice.text}</Alert> : null}
         <Card>
-          <LoginForm next={next} />
+          <LoginForm next={next} twoFactor={first(params.step) === "two-factor"} />
         </Card>
+        <ProviderSignIn next={next} />
         <p>
           New here? <Link href="/register">Create an account</Link>.
         </p>
