@@ -57,7 +57,7 @@ export default defineConfig({
     },
     {
       name: "stack",
-      testMatch: /(account|admin|security|banner)\.spec\.ts/,
+      testMatch: /(account|admin|security|banner|two-factor|provider)\.spec\.ts/,
       use: { ...devices["Desktop Chrome"] },
     },
   ],

@@ -6,11 +6,11 @@ import { type BrowserContext, test as base, expect, type Page } from "@playwrigh
  * the test and holds no session cookie. Such a visitor makes no request that fails: the session
  * provider asks nothing without a session, so a 401 on a public page is a bug, not noise.
  *
- * Not counted: a refused login or registration (the answer is about the credentials typed), the
+ * Not counted: a refused login, second sign-in step or registration (the answer is about the credentials typed), the
  * status of the page's own document (the 404 page answers 404), and anything after the test signed in (an expired or revoked session answers 401 by design).
  */
 const SESSION_COOKIES = new Set(["nova_at", "nova_rt"]);
-const CREDENTIAL_CHECKS = /\/api\/auth\/(login|register)$/;
+const CREDENTIAL_CHECKS = /\/api\/auth\/(login|login\/two-factor|register)$/;
 
 async function signedOut(context: BrowserContext): Promise<boolean> {
   try {

@@ -12,6 +12,9 @@ export interface StackState {
   /** Whether the gateway answered /ready (GraphQL and REST both usable). */
   backend: boolean;
   admin?: { email: string; password: string };
+  /** The OpenID provider the setup started and configured auth with (its dev login signs
+   * anyone in), when it started the backend. */
+  oidc?: { name: string; label: string; issuer: string };
 }
 
 export function stackState(): StackState {
