@@ -65,8 +65,9 @@ RECOVERY_CODE_COUNT = 10
 CHALLENGE_PREFIX = "nova:auth:mfa:"
 _CODE = re.compile(r"^[0-9]{6}$")
 clock = time.time
-FirstStep = Literal["password", "provider"]
 """The time codes are checked against (tests move it)."""
+FirstStep = Literal["password", "provider"]
+"""What earned a challenge: a correct password, or a provider's sign-in (ADR 0017)."""
 
 TWO_FACTOR_CHECKS = Counter(
     "nova_auth_two_factor_checks_total",
