@@ -24,7 +24,7 @@ import { apolloError } from "./apollo";
 import { useDataSource } from "./data-source";
 import { authApi } from "./rest";
 import { securityApi } from "./security-api";
-import { type Loaded, restLoaded } from "./users";
+import { graphqlLoaded, type Loaded, restLoaded } from "./users";
 
 export interface Provider {
   name: string;
@@ -112,27 +112,21 @@ export function useSecurityOverview(): Loaded<SecurityOverview> {
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
   if (source === "graphql") {
     const data = graphql.data;
-    return {
-      source,
-      data: data
-        ? {
-            twoFactorEnabled: data.account.twoFactorEnabled ?? false,
-            recoveryCodesLeft: null,
-            hasPassword: data.account.hasPassword ?? true,
-            identities: data.linkedIdentities.map((row) => ({
-              id: row.id,
-              provider: row.provider,
-              email: row.email ?? null,
-              createdAt: row.createdAt,
-              lastUsedAt: row.lastUsedAt ?? null,
-            })),
-            providers: data.identityProviders,
-          }
-        : undefined,
-      loading: graphql.loading && !data,
-      error: graphql.error ? apolloError(graphql.error) : null,
-      reload: reloadGraphQL,
+    const overview = data && {
+      twoFactorEnabled: data.account.twoFactorEnabled ?? false,
+      recoveryCodesLeft: null,
+      hasPassword: data.account.hasPassword ?? true,
+      identities: data.linkedIdentities.map((row) => ({
+        id: row.id,
+        provider: row.provider,
+        email: row.email ?? null,
+        createdAt: row.createdAt,
+        lastUsedAt: row.lastUsedAt ?? null,
+      })),
+      providers: data.identityProviders,
     };
+    const loading = graphql.loading && !data;
+    return graphqlLoaded(overview, { loading, error: graphql.error }, reloadGraphQL);
   }
   return restLoaded(rest);
 }
@@ -183,25 +177,18 @@ export function useSecurityEvents(first: number, after: string | null): Loaded<S
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
   if (source === "graphql") {
     const connection = graphql.data?.account.securityEvents;
-    return {
-      source,
-      data: connection
-        ? {
-            events: connection.edges.map(({ node }) => ({
-              id: node.id,
-              kind: node.kind,
-              occurredAt: node.occurredAt,
-              clientAddress: node.clientAddress ?? null,
-              userAgent: node.userAgent ?? null,
-            })),
-            hasNextPage: connection.pageInfo.hasNextPage,
-            endCursor: connection.pageInfo.endCursor ?? null,
-          }
-        : undefined,
-      loading: graphql.loading,
-      error: graphql.error ? apolloError(graphql.error) : null,
-      reload: reloadGraphQL,
+    const page = connection && {
+      events: connection.edges.map(({ node }) => ({
+        id: node.id,
+        kind: node.kind,
+        occurredAt: node.occurredAt,
+        clientAddress: node.clientAddress ?? null,
+        userAgent: node.userAgent ?? null,
+      })),
+      hasNextPage: connection.pageInfo.hasNextPage,
+      endCursor: connection.pageInfo.endCursor ?? null,
     };
+    return graphqlLoaded(page ?? undefined, graphql, reloadGraphQL);
   }
   return restLoaded(rest);
 }
