@@ -92,8 +92,8 @@ def test_a_browser_signs_in_with_the_provider_and_gets_a_cookie_session(
 
         # The same callback again: its state is spent.
         replayed = browser.get(back.removeprefix(oidc_stack.gateway))
-        assert replayed.status_code == 400
-        assert replayed.json()["code"] == "oidc_state_invalid"
+        assert replayed.status_code == 302
+        assert replayed.headers["location"] == "/login?error=oidc_state_invalid"
 
 
 def test_a_provider_sign_in_of_a_two_factor_account_needs_the_code_at_the_gateway(

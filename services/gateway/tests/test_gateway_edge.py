@@ -946,14 +946,15 @@ def test_a_provider_callback_becomes_session_cookies_and_a_redirect(stack: Stack
         elsewhere = browser.get("/api/auth/oidc/test/callback?code=c&state=elsewhere")
         assert elsewhere.headers["location"] == "/"
 
+        # A refusal goes to the site's page with auth's code, not as JSON in the window.
         refused = browser.get("/api/auth/oidc/test/callback?code=c&state=forged")
-        assert refused.status_code == 400
-        assert refused.json()["code"] == "oidc_state_invalid"
+        assert refused.status_code == 302
+        assert refused.headers["location"] == "/login?error=oidc_state_invalid"
         assert not any(c.startswith("nova_") for c in refused.headers.get_list("set-cookie"))
 
         browser.cookies.delete("nova_oidc_flow", path="/api/auth/oidc")
         no_cookie = browser.get("/api/auth/oidc/test/callback?code=c&state=sign-in")
-        assert no_cookie.status_code == 400
+        assert no_cookie.headers["location"] == "/login?error=oidc_state_invalid"
 
 
 def test_a_provider_sign_in_with_two_factor_goes_to_the_second_step(stack: Stack) -> None:

@@ -25,6 +25,7 @@ and must not be a cross-site request from an origin outside the allow-list.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
@@ -69,6 +70,7 @@ RESETTING = frozenset({"reset-password"})
 # The steps of a mailed link need no credentials: a stale access cookie is not sent with them
 # (an invalid token would be refused at the edge, and lock the person out of their recovery).
 CREDENTIAL_FREE = RESETTING | {"verify-email", "forgot-password"}
+ERROR_CODE = re.compile(r"^[a-z][a-z_]{0,63}$")
 
 
 def header(scope: Scope, name: str) -> str | None:
@@ -254,7 +256,8 @@ class SessionProxy:
     async def oidc_callback(self, scope: Scope, send: Send) -> None:
         """The provider sent the browser back: auth validates the flow and answers the tokens;
         the browser gets them as session cookies and a redirect to the page it started from.
-        Refusals (a wrong state, a refused ID token, ...) pass through as auth answered them."""
+        Refusals (a wrong state, a refused ID token, ...) send it to the site's page for them
+        with auth's error code (``oidc_error_page?error=<code>``)."""
         flow = request_cookies(scope).get(OIDC_FLOW_COOKIE)
         cookie = [("cookie", f"{OIDC_FLOW_COOKIE}={flow}")] if flow else []
         upstream = await self.exchange(scope, b"", extra_headers=cookie)
@@ -265,13 +268,21 @@ class SessionProxy:
             content = json.loads(upstream.content)
         except ValueError:
             content = None
+        cookies = [v for k, v in upstream.headers if k == "set-cookie"]
+        code = content.get("code") if isinstance(content, dict) else None
+        if not 200 <= upstream.status < 300 and isinstance(code, str) and ERROR_CODE.match(code):
+            # A refusal (an address that already has an account, a cancelled or expired
+            # sign-in, ...) is shown by the site's page, not as JSON in the browser's window.
+            page = self.settings.oidc_error_page
+            target = f"{page}{'&' if '?' in page else '?'}{urlencode({'error': code})}"
+            await self.redirect(send, target, cookies)
+            return
         if not (200 <= upstream.status < 300 and isinstance(content, dict)):
             await self.answer(OIDC_CALLBACK, upstream, send)
             return
         target = str(content.get("next") or "/")
         if not target.startswith("/") or target.startswith(("//", "/\\")):
             target = "/"
-        cookies = [v for k, v in upstream.headers if k == "set-cookie"]
         challenge = content.get("mfa_token")
         if content.get("mfa_required") is True and isinstance(challenge, str):
             # The provider's sign-in was the first step: the second is the login page's.
@@ -280,6 +291,9 @@ class SessionProxy:
             target = f"{page}{'&' if '?' in page else '?'}{urlencode({'next': target})}"
         else:
             cookies += self.session_cookies(content)
+        await self.redirect(send, target, cookies)
+
+    async def redirect(self, send: Send, target: str, cookies: list[str]) -> None:
         headers = [("location", target), ("content-length", "0"), ("cache-control", "no-store")]
         headers += [("set-cookie", value) for value in cookies]
         await send(

@@ -64,6 +64,8 @@ class EdgeSettings(ServiceSettings):
     two_factor_page: str = Field(default="/login?step=two-factor", pattern=r"^/[^/\\]")
     """The site's page of the second sign-in step, where a provider sign-in of an account with
     two-factor sign-in is sent (with ``next``, the page to return to)."""
+    oidc_error_page: str = Field(default="/login", pattern=r"^/[^/\\]")
+    """Where a refused provider sign-in sends the browser, with auth's error code as ``error``."""
 
     rate_limit_enabled: bool = True
     rate_limit_per_client: int = Field(default=600, ge=1)
