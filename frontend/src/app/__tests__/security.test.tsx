@@ -9,6 +9,7 @@ import {
 } from "@/app/account/security/TwoFactorCard.client";
 import { LoginForm } from "@/app/login/LoginForm.client";
 import { ProviderSignIn } from "@/app/login/ProviderSignIn.client";
+import LoginPage from "@/app/login/page";
 import { QrCode } from "@/components/QrCode";
 import { DATA_SOURCE_KEY, type DataSource } from "@/lib/data-source";
 import type { SecurityOverview } from "@/lib/security";
@@ -315,5 +316,28 @@ describe("ActivityLog over REST", () => {
     const older = requests.filter((request) => request.url.includes("security-events"))[1];
     expect(new URL(older?.url ?? "", "http://x").searchParams.get("after")).toBe("c2");
     expect(screen.getByRole("button", { name: "Older" })).toBeDisabled();
+  });
+});
+
+describe("the login page after a refused provider sign-in", () => {
+  it("says why, in words, for the code the gateway passed on", async () => {
+    useSource("rest");
+    scriptFetch(json({ providers: [{ name: "corp", display_name: "Corp ID" }] }));
+    const page = await LoginPage({
+      searchParams: Promise.resolve({ error: "oidc_account_exists" }),
+    });
+    renderApp(page, { signedIn: false });
+    expect(
+      screen.getByText(/An account already uses this e-mail address\. Log in with its password/),
+    ).toBeVisible();
+    expect(await screen.findByRole("link", { name: "Sign in with Corp ID" })).toBeVisible();
+  });
+
+  it("has a general message for a code it does not know", async () => {
+    useSource("rest");
+    scriptFetch(json({ providers: [] }));
+    const page = await LoginPage({ searchParams: Promise.resolve({ error: "something_new" }) });
+    renderApp(page, { signedIn: false });
+    expect(screen.getByText(/Signing in with the provider did not work/)).toBeVisible();
   });
 });
