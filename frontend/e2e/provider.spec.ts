@@ -108,3 +108,23 @@ test("a provider sign-in to an account with two-factor on asks for the code", as
   );
   expect((await context.cookies()).some((cookie) => cookie.name === "nova_mfa")).toBe(false);
 });
+
+test("a provider sign-in to an address that has a password account is refused on the login page", async ({
+  page,
+}) => {
+  const { label } = provider();
+  const email = uniqueEmail("provider-taken");
+  await register(page, { name: "Taken Address", email, password: PASSWORD });
+  await page.getByRole("button", { name: "Log out", exact: true }).click();
+  await expect(page).toHaveURL(/\/login\?reason=signed-out/);
+  await atProvider(page, email, () =>
+    page.getByRole("link", { name: `Sign in with ${label}` }).click(),
+  );
+  // Neither side has vouched for the address: no account is taken over, and the page says
+  // what to do instead.
+  await expect(page).toHaveURL(/\/login\?error=oidc_account_exists$/);
+  await expect(
+    page.locator("#main").getByText("An account already uses this e-mail address."),
+  ).toBeVisible();
+  expect((await page.context().cookies()).some((cookie) => cookie.name === "nova_at")).toBe(false);
+});
