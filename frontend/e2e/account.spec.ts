@@ -125,12 +125,12 @@ test("log out everywhere ends the sessions of other browsers", async ({ browser 
     // The other browser has its profile on screen before its session is ended.
     await expect(b.getByTestId("display-name")).toHaveText("Everywhere");
 
-    await a.getByRole("link", { name: "Sessions" }).click();
-    await expect(a).toHaveURL(/\/account\/sessions$/);
-    await expect(a).toHaveTitle("Sessions · Nova");
+    await a.getByRole("link", { name: "Security" }).click();
+    await expect(a).toHaveURL(/\/account\/security$/);
+    await expect(a).toHaveTitle("Security · Nova");
     await expect(a.getByRole("button", { name: "Log out everywhere" })).toBeEnabled();
-    await screenshot(a, "sessions");
-    await expectAccessible(a, "/account/sessions");
+    await screenshot(a, "security");
+    await expectAccessible(a, "/account/security");
     const ended = a.waitForResponse(
       (response) =>
         response.url().endsWith("/api/auth/logout-all") && response.request().method() === "POST",

@@ -6,12 +6,14 @@ import { type BrowserContext, test as base, expect, type Page } from "@playwrigh
  * the test and holds no session cookie. Such a visitor makes no request that fails: the session
  * provider asks nothing without a session, so a 401 on a public page is a bug, not noise.
  *
- * Not counted: a refused login or registration (the answer is about the credentials typed), a
- * refused mailed link (about the token in it, or the new password typed), the
- * status of the page's own document (the 404 page answers 404), and anything after the test signed in (an expired or revoked session answers 401 by design).
+ * Not counted: a refused login, second sign-in step or registration (the answer is about the
+ * credentials typed), a refused mailed link (about the token in it, or the new password typed),
+ * the status of the page's own document (the 404 page answers 404), and anything after the test
+ * signed in (an expired or revoked session answers 401 by design).
  */
 const SESSION_COOKIES = new Set(["nova_at", "nova_rt"]);
-const CREDENTIAL_CHECKS = /\/api\/auth\/(login|register|verify-email|reset-password)$/;
+const CREDENTIAL_CHECKS =
+  /\/api\/auth\/(login|login\/two-factor|register|verify-email|reset-password)$/;
 
 async function signedOut(context: BrowserContext): Promise<boolean> {
   try {

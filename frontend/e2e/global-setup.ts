@@ -9,14 +9,19 @@
  *   16479 so a developer's `make dev` data is not touched; like `make dev`'s, below the ports
  *   the kernel gives outgoing connections, which could hold them at start);
  * - an administrator for the admin tests (`nova-auth create-admin`), unless NOVA_E2E_ADMIN_EMAIL
- *   and NOVA_E2E_ADMIN_PASSWORD name one.
+ *   and NOVA_E2E_ADMIN_PASSWORD name one;
+ * - with the backend, a real OpenID provider (panva's `oidc-provider`,
+ *   services/auth/tests/oidc_provider, installed by scripts/node-deps.sh) on a free loopback
+ *   port in its own process group, and auth configured to offer it (NOVA_AUTH_OIDC_PROVIDERS)
+ *   with callbacks through the frontend's origin, as a browser sees the site.
  *
  * NOVA_E2E_FRONTEND_ONLY=1 starts only the frontend, for the `frontend` project. Every wait is
  * bounded; the output of what was started goes to test-results/e2e-stack.log.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { FullConfig } from "@playwright/test";
 import globalTeardown from "./global-teardown";
@@ -79,6 +84,57 @@ function startFrontend(baseURL: string, env: NodeJS.ProcessEnv): number {
     timeout: 600_000,
   });
   return startDetached("npx", ["next", "start", ...where], env, FRONTEND);
+}
+
+const OIDC_PACKAGE = join(ROOT, "services", "auth", "tests", "oidc_provider");
+const OIDC_PROVIDER = { name: "dev", label: "Dev ID" };
+
+/** A port the kernel says is free on loopback now. */
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? done(address.port) : fail(new Error("no port")),
+      );
+    });
+  });
+}
+
+/**
+ * The OpenID provider in its own process group (stopped by the teardown), with one client that
+ * returns to the site's callback; answers its issuer once its discovery document answers.
+ */
+async function startOidcProvider(baseURL: string, state: StackState, deadline: number) {
+  if (!existsSync(join(OIDC_PACKAGE, "node_modules", "oidc-provider"))) {
+    throw new Error(`${OIDC_PACKAGE}/node_modules is missing: run \`make setup\``);
+  }
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const client = { id: "nova-e2e", secret: `e2e-${randomBytes(18).toString("base64url")}` };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OIDC_PORT: String(port),
+    OIDC_CLIENT_ID: client.id,
+    OIDC_CLIENT_SECRET: client.secret,
+    OIDC_REDIRECT_URIS: `${baseURL}/api/auth/oidc/${OIDC_PROVIDER.name}/callback`,
+    NODE_ENV: "development",
+  };
+  state.pgids.push(startDetached("node", [join(OIDC_PACKAGE, "provider.mjs")], env, OIDC_PACKAGE));
+  writeFileSync(STATE_FILE, JSON.stringify(state));
+  await waitFor(`${issuer}/.well-known/openid-configuration`, deadline, "the OpenID provider");
+  state.oidc = { ...OIDC_PROVIDER, issuer };
+  return JSON.stringify([
+    {
+      name: OIDC_PROVIDER.name,
+      issuer,
+      client_id: client.id,
+      client_secret: client.secret,
+      display_name: OIDC_PROVIDER.label,
+    },
+  ]);
 }
 
 function createAdmin(env: NodeJS.ProcessEnv): { email: string; password: string } {
@@ -144,6 +200,8 @@ async function setUp(config: FullConfig): Promise<void> {
     await waitFor(`${baseURL}/api/health`, deadline, "the frontend");
   } else {
     if (!(await answers(`${gatewayURL}/ready`))) {
+      env.NOVA_AUTH_OIDC_PROVIDERS = await startOidcProvider(baseURL, state, deadline);
+      env.NOVA_AUTH_OIDC_REDIRECT_BASE_URL = baseURL;
       // The backend without devstack's own `next dev`: the frontend is started below, its way.
       const skip = skipping(env.NOVA_DEV_SKIP, "frontend");
       state.pgids.push(

@@ -14,6 +14,9 @@ export interface StackState {
   admin?: { email: string; password: string };
   /** The Maildir the dev stack's SMTP sink writes every mail to. */
   maildir?: string;
+  /** The OpenID provider the setup started and configured auth with (its dev login signs
+   * anyone in), when it started the backend. */
+  oidc?: { name: string; label: string; issuer: string };
 }
 
 export function stackState(): StackState {

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 
 from nova_kit.embedded import free_port
@@ -90,5 +92,63 @@ def test_a_browser_signs_in_with_the_provider_and_gets_a_cookie_session(
 
         # The same callback again: its state is spent.
         replayed = browser.get(back.removeprefix(oidc_stack.gateway))
-        assert replayed.status_code == 400
-        assert replayed.json()["code"] == "oidc_state_invalid"
+        assert replayed.status_code == 302
+        assert replayed.headers["location"] == "/login?error=oidc_state_invalid"
+
+
+def test_a_provider_sign_in_of_a_two_factor_account_needs_the_code_at_the_gateway(
+    oidc_stack: Stack,
+) -> None:
+    """The account's own second factor applies after the provider too: the callback leaves no
+    session, only the challenge in a cookie the second step receives, never in the URL."""
+    email = f"oidc-2fa-{uuid.uuid4().hex[:8]}@example.com"
+    password = "correct horse battery staple"
+    cookie_mode = {"X-Nova-Session": "cookie"}
+    with httpx.Client(base_url=oidc_stack.gateway, timeout=30) as browser:
+        assert browser.post(
+            "/api/auth/register", json={"email": email, "password": password}
+        ).is_success
+        signed = browser.post(
+            "/api/auth/login", json={"email": email, "password": password}, headers=cookie_mode
+        )
+        assert signed.status_code == 200, signed.text
+        linking = browser.post("/api/auth/me/identities/link/corp", json={"next": "/security"})
+        assert linking.status_code == 200, linking.text
+        back = asyncio.run(
+            sign_in_at_provider(linking.json()["authorization_url"], email, oidc_stack.gateway)
+        )
+        assert browser.get(back.removeprefix(oidc_stack.gateway)).headers["location"] == (
+            "/security"
+        )
+        secret = browser.post("/api/auth/me/two-factor", json={"password": password}).json()[
+            "secret"
+        ]
+        totp = pyotp.TOTP(secret)
+        confirmed = browser.post("/api/auth/me/two-factor/confirm", json={"code": totp.now()})
+        assert confirmed.status_code == 200, confirmed.text
+        assert browser.post("/api/auth/logout", json={}, headers=cookie_mode).is_success
+        browser.cookies.clear()
+
+        started = browser.get("/api/auth/oidc/corp/authorize", params={"next": "/settings"})
+        back = asyncio.run(
+            sign_in_at_provider(started.headers["location"], email, oidc_stack.gateway)
+        )
+        callback = browser.get(back.removeprefix(oidc_stack.gateway))
+        assert callback.status_code == 302, callback.text
+        assert callback.headers["location"] == "/login?step=two-factor&next=%2Fsettings"
+        names = {c.split("=", 1)[0] for c in callback.headers.get_list("set-cookie")}
+        assert names == {"nova_oidc_flow", "nova_mfa"}
+        assert browser.get("/api/auth/me").status_code == 401
+
+        # The next time step's code (the enrolment spent this one), the token from the cookie.
+        code = totp.at(time.time() + 30)
+        answered = browser.post(
+            "/api/auth/login/two-factor", json={"code": code}, headers=cookie_mode
+        )
+        assert answered.status_code == 200, answered.text
+        assert "access_token" not in answered.json()
+        assert answered.json()["account"]["email"] == email
+        me = browser.get("/api/auth/me")
+        assert me.status_code == 200, me.text
+        events = browser.get("/api/auth/me/security-events").json()["edges"]
+        assert events[0]["node"]["kind"] == "sign_in_with_provider"

@@ -25,9 +25,10 @@ export default function LandingPage() {
             time; they are yours to delete.
           </p>
         </Card>
-        <Card title="Sessions" titleLevel={2}>
+        <Card title="Security" titleLevel={2}>
           <p>
-            Sessions live in secure, HTTP-only cookies. Log out here, or everywhere at once when a
+            Sessions live in secure, HTTP-only cookies. Add two-factor sign-in, sign in with a
+            provider you already use, see recent activity, and log out everywhere at once when a
             device goes missing.
           </p>
         </Card>

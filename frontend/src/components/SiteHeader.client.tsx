@@ -16,7 +16,7 @@ interface NavItem {
 const ACCOUNT_NAV: NavItem[] = [
   { href: "/profile", label: "Profile" },
   { href: "/account/password", label: "Password" },
-  { href: "/account/sessions", label: "Sessions" },
+  { href: "/account/security", label: "Security" },
   { href: "/account/delete", label: "Delete account" },
 ];
 

@@ -48,6 +48,7 @@ export const AdminUsersQuery = graphql(`
           roles
           status
           lastLoginAt
+          twoFactorEnabled
         }
       }
       pageInfo {
@@ -87,5 +88,96 @@ export const ForgotPasswordMutation = graphql(`
 export const ResetPasswordMutation = graphql(`
   mutation ResetPassword($input: ResetPasswordInput!) {
     resetPassword(input: $input)
+  }
+`);
+
+/* Security settings: the second factor, linked identities, the activity log. */
+
+export const SecurityOverviewQuery = graphql(`
+  query SecurityOverview {
+    account {
+      id
+      twoFactorEnabled
+      hasPassword
+    }
+    linkedIdentities {
+      id
+      provider
+      email
+      createdAt
+      lastUsedAt
+    }
+    identityProviders {
+      name
+      displayName
+    }
+  }
+`);
+
+export const IdentityProvidersQuery = graphql(`
+  query IdentityProviders {
+    identityProviders {
+      name
+      displayName
+    }
+  }
+`);
+
+export const SecurityEventsQuery = graphql(`
+  query SecurityEvents($first: Int!, $after: String) {
+    account {
+      id
+      securityEvents(first: $first, after: $after) {
+        edges {
+          cursor
+          node {
+            id
+            kind
+            occurredAt
+            clientAddress
+            userAgent
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
+export const EnrollTwoFactorMutation = graphql(`
+  mutation EnrollTwoFactor($password: String!) {
+    enrollTwoFactor(password: $password) {
+      secret
+      otpauthUri
+    }
+  }
+`);
+
+export const ConfirmTwoFactorMutation = graphql(`
+  mutation ConfirmTwoFactor($code: String!) {
+    confirmTwoFactor(code: $code) {
+      recoveryCodes
+    }
+  }
+`);
+
+export const DisableTwoFactorMutation = graphql(`
+  mutation DisableTwoFactor($input: DisableTwoFactorInput!) {
+    disableTwoFactor(input: $input)
+  }
+`);
+
+export const UnlinkIdentityMutation = graphql(`
+  mutation UnlinkIdentity($id: ID!) {
+    unlinkIdentity(id: $id)
+  }
+`);
+
+export const ResetTwoFactorMutation = graphql(`
+  mutation ResetTwoFactor($id: ID!) {
+    resetTwoFactor(id: $id)
   }
 `);

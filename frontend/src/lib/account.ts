@@ -30,6 +30,8 @@ export interface UserProfile {
   roles: string[] | null;
   status: AccountStatus | null;
   lastLoginAt: string | null;
+  /** Whether sign-in asks for a second factor: GraphQL tells administrators; REST: null. */
+  twoFactorEnabled?: boolean | null;
 }
 
 /** The profile fields a user edits (camelCase, GraphQL's `UpdateProfileInput`). */
@@ -81,6 +83,7 @@ type GraphQLUser = ProfileFieldsFragment & {
   roles?: string[] | null;
   status?: GraphQLAccountStatus | null;
   lastLoginAt?: string | null;
+  twoFactorEnabled?: boolean | null;
 };
 
 const STATUS: Record<GraphQLAccountStatus, AccountStatus> = {
@@ -105,6 +108,7 @@ export function profileFromGraphQL(user: GraphQLUser): UserProfile {
     roles: user.roles ?? null,
     status: user.status ? STATUS[user.status] : null,
     lastLoginAt: user.lastLoginAt ?? null,
+    twoFactorEnabled: user.twoFactorEnabled ?? null,
   };
 }
 

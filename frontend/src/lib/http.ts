@@ -62,8 +62,21 @@ async function send(path: string, init: ApiRequestInit): Promise<Response> {
   });
 }
 
+/** 401s that refuse a second-factor code the signed-in user typed, not their session. */
+const CODE_REFUSALS = new Set(["invalid_code"]);
+
+async function refusesCode(response: Response): Promise<boolean> {
+  try {
+    const body: unknown = await response.clone().json();
+    const code = typeof body === "object" && body !== null ? Reflect.get(body, "code") : null;
+    return typeof code === "string" && CODE_REFUSALS.has(code);
+  } catch {
+    return false;
+  }
+}
+
 async function unauthenticated(response: Response, init: ApiRequestInit): Promise<boolean> {
-  if (response.status === 401) return true;
+  if (response.status === 401) return !(await refusesCode(response));
   if (response.ok && init.isUnauthenticated) return init.isUnauthenticated(response.clone());
   return false;
 }

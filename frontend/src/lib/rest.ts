@@ -66,7 +66,7 @@ const quietFetch = sessionFetch({ cookieSession: true, onSessionEnd: "return" })
 let current: { origin: string; client: Client<paths> } | null = null;
 
 /** The typed client for this page's origin (the gateway is reached same-origin). */
-function api(): Client<paths> {
+export function api(): Client<paths> {
   const origin = window.location.origin;
   if (current?.origin !== origin) {
     current = { origin, client: createClient<paths>({ baseUrl: origin, fetch: plainFetch }) };
@@ -75,7 +75,7 @@ function api(): Client<paths> {
 }
 
 /** The answer's data; a 2xx without the body the schema promises is a server fault. */
-function required<D>(result: { data?: D; response: Response }): D {
+export function required<D>(result: { data?: D; response: Response }): D {
   if (result.data === undefined) {
     throw new ApiError("The server answered without data.", {
       code: "server_error",
@@ -103,9 +103,17 @@ export const authApi = {
     }
     return { kind: "session", session: answer };
   },
-  /** The second sign-in step of a two-factor account: a code or a recovery code. */
-  loginTwoFactor: async (body: Schemas["AuthLoginTwoFactorRequest"]): Promise<SessionResponse> =>
-    required(await api().POST("/api/auth/login/two-factor", { body, fetch: cookieFetch })),
+  /** The second sign-in step of a two-factor account: a code or a recovery code. Without
+   * `mfa_token` (a provider sign-in's challenge) the gateway adds the one its cookie holds. */
+  loginTwoFactor: async (
+    body: Omit<Schemas["AuthLoginTwoFactorRequest"], "mfa_token"> & { mfa_token?: string },
+  ): Promise<SessionResponse> =>
+    required(
+      await api().POST("/api/auth/login/two-factor", {
+        body: body as Schemas["AuthLoginTwoFactorRequest"],
+        fetch: cookieFetch,
+      }),
+    ),
   logout: async (): Promise<void> => {
     // The gateway adds the refresh cookie's token to the (JSON object) body.
     await api().POST("/api/auth/logout", { body: {}, fetch: quietFetch });

@@ -10,9 +10,9 @@ export const EXPIRES_AT_KEY = "nova.session.expiresAt";
 /** When the session itself (the refresh token) ends: the hint that a session may exist. */
 export const SESSION_UNTIL_KEY = "nova.session.until";
 
-function storage(): Storage | null {
+function storage(kind: "localStorage" | "sessionStorage" = "localStorage"): Storage | null {
   try {
-    return typeof window === "undefined" ? null : window.localStorage;
+    return typeof window === "undefined" ? null : window[kind];
   } catch {
     return null;
   }
@@ -50,6 +50,7 @@ export function recordSession(
 export function clearExpiresAt(): void {
   storage()?.removeItem(EXPIRES_AT_KEY);
   storage()?.removeItem(SESSION_UNTIL_KEY);
+  storage("sessionStorage")?.removeItem(SIGN_IN_PENDING_KEY);
 }
 
 /**
@@ -65,6 +66,25 @@ export function mayHaveSession(now = Date.now()): boolean {
   }
   // Signed in before the session's end was recorded: the access expiry alone says so.
   return readExpiresAt() !== null;
+}
+
+/** Set in this tab while it signs in at an identity provider (sessionStorage: the same tab). */
+export const SIGN_IN_PENDING_KEY = "nova.session.pending";
+
+/**
+ * A sign-in that ends outside this app's JavaScript is under way: the provider sends the browser
+ * back through the gateway, which sets the cookies and redirects, so nothing records the session
+ * the way a password sign-in does. The page it lands on asks who is signed in once.
+ */
+export function markSignInPending(): void {
+  storage("sessionStorage")?.setItem(SIGN_IN_PENDING_KEY, "1");
+}
+
+/** Whether a provider sign-in was under way (the mark is spent). */
+export function takeSignInPending(): boolean {
+  const pending = storage("sessionStorage")?.getItem(SIGN_IN_PENDING_KEY) === "1";
+  if (pending) storage("sessionStorage")?.removeItem(SIGN_IN_PENDING_KEY);
+  return pending;
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   readExpiresAt,
   recordSession,
   refreshDelay,
+  takeSignInPending,
 } from "./session-clock";
 
 export type SessionStatus = "loading" | "authenticated" | "anonymous" | "unavailable";
@@ -78,8 +79,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         return "anonymous";
       });
     };
-    // No session was started in this browser, or it is over: asking could only answer 401.
-    if (!mayHaveSession()) return signedOut();
+    // No session was started in this browser, or it is over: asking could only answer 401. A
+    // provider sign-in lands here with cookies nothing recorded (except on the login page,
+    // where its second step, when the account has one, records the session as a password's).
+    const fromProvider =
+      !mayHaveSession() && window.location.pathname !== "/login" && takeSignInPending();
+    if (!mayHaveSession() && !fromProvider) return signedOut();
     try {
       const expiresAt = readExpiresAt();
       // An access token known to have expired is refreshed first rather than refused first.
@@ -87,6 +92,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         return signedOut();
       }
       const view = await authApi.me({ probe: true });
+      // The session's lifetimes are learnt the way a refresh learns them.
+      if (fromProvider) await refreshSession();
       setAccount(accountFromRest(view));
       setStatus("authenticated");
       setExpiresAt(readExpiresAt());
@@ -136,6 +143,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [status, expiresAt, forget]);
 
   const signedIn = useCallback((response: SessionResponse) => {
+    takeSignInPending(); // a provider's second step ends here, like a password's
     setExpiresAt(recordSession(response.expires_in, response.refresh_expires_in));
     setAccount(accountFromRest(response.account));
     setEndReason(null);

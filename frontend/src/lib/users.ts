@@ -54,13 +54,28 @@ function asApiError(error: unknown): ApiError | null {
 }
 
 /** A REST query's state in the screens' shape (a reload asks again even if fresh). */
-function restLoaded<T>(query: UseQueryResult<T>): Loaded<T> {
+export function restLoaded<T>(query: UseQueryResult<T>): Loaded<T> {
   return {
     source: "rest",
     data: query.data,
     loading: query.isFetching,
     error: asApiError(query.error),
     reload: () => void query.refetch(),
+  };
+}
+
+/** A GraphQL query's state in the screens' shape: `data` already mapped, errors as ApiError. */
+export function graphqlLoaded<T>(
+  data: T | undefined,
+  state: { loading: boolean; error?: unknown },
+  reload: () => void,
+): Loaded<T> {
+  return {
+    source: "graphql",
+    data,
+    loading: state.loading,
+    error: state.error ? apolloError(state.error) : null,
+    reload,
   };
 }
 
@@ -113,13 +128,9 @@ export function useMyProfile(): Loaded<UserProfile> {
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
   useRevalidateOnShow(source === "graphql" ? reloadGraphQL : null);
   if (source === "graphql") {
-    return {
-      source,
-      data: graphql.data ? profileFromGraphQL(graphql.data.me) : undefined,
-      loading: graphql.loading && !graphql.data,
-      error: graphql.error ? apolloError(graphql.error) : null,
-      reload: reloadGraphQL,
-    };
+    const profile = graphql.data ? profileFromGraphQL(graphql.data.me) : undefined;
+    const loading = graphql.loading && !graphql.data;
+    return graphqlLoaded(profile, { loading, error: graphql.error }, reloadGraphQL);
   }
   return restLoaded(rest);
 }
@@ -202,19 +213,12 @@ export function useAdminUsers(params: UsersPageParams): Loaded<UsersPage> {
   useRevalidateOnShow(source === "graphql" ? reloadGraphQL : null);
   if (source === "graphql") {
     const connection = graphql.data?.users;
-    return {
-      source,
-      data: connection
-        ? {
-            users: connection.edges.map((edge) => profileFromGraphQL(edge.node)),
-            hasNextPage: connection.pageInfo.hasNextPage,
-            endCursor: connection.pageInfo.endCursor ?? null,
-          }
-        : undefined,
-      loading: graphql.loading,
-      error: graphql.error ? apolloError(graphql.error) : null,
-      reload: reloadGraphQL,
+    const page = connection && {
+      users: connection.edges.map((edge) => profileFromGraphQL(edge.node)),
+      hasNextPage: connection.pageInfo.hasNextPage,
+      endCursor: connection.pageInfo.endCursor ?? null,
     };
+    return graphqlLoaded(page, graphql, reloadGraphQL);
   }
   return restLoaded(rest);
 }

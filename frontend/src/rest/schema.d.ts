@@ -383,7 +383,7 @@ export interface paths {
         };
         /**
          * Where the provider sends the browser back
-         * @description Validates `state` against the flow cookie (single use), exchanges `code` with the PKCE verifier and validates the ID token. Answers the session's tokens with the `outcome` (`signed_in`, `created`, `linked`) and `next`; through the gateway, a browser gets its session cookies and a redirect to `next` instead.
+         * @description Validates `state` against the flow cookie (single use), exchanges `code` with the PKCE verifier and validates the ID token. Answers the session's tokens with the `outcome` (`signed_in`, `created`, `linked`) and `next`; through the gateway, a browser gets its session cookies and a redirect to `next` instead. An account with two-factor sign-in answers `mfa_required` with an `mfa_token` for `POST /api/auth/login/two-factor` (the gateway keeps it in a short-lived httpOnly cookie and sends the browser to its login page's second step).
          */
         get: operations["ApiAuthOidcProviderCallbackCallback"];
         put?: never;
@@ -686,8 +686,11 @@ export interface components {
         /** OidcCallbackResponse */
         AuthOidcCallbackResponse: {
             /** @enum {string} */
-            outcome: "signed_in" | "created" | "linked";
+            outcome: "signed_in" | "created" | "linked" | "mfa_required";
             next: string;
+            mfa_required?: boolean | null;
+            mfa_token?: string | null;
+            methods?: string[] | null;
             access_token?: string | null;
             expires_in?: number | null;
             refresh_token?: string | null;

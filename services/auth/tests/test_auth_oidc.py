@@ -6,17 +6,20 @@ followed to the app's callback."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import asyncpg
+import pyotp
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from nova_auth.services import two_factor as two_factor_module
 from nova_auth.services.identity import FLOW_COOKIE, FLOW_KEY_PREFIX
 
 PROVIDER = "test"
@@ -325,6 +328,85 @@ async def test_a_signed_in_account_links_a_provider_then_signs_in_with_it(
     assert signed.status_code == 200, signed.text
     assert signed.json()["outcome"] == "signed_in"
     assert signed.json()["account"]["id"] == owner["account"]["id"]
+
+
+async def test_a_provider_sign_in_to_a_two_factor_account_still_asks_for_a_code(
+    oidc_client: Client,
+    provider_login: Callable[..., Any],
+    api_for: Callable[[Client], Any],
+    monkeypatch: pytest.MonkeyPatch,
+    migrated_database: str,
+) -> None:
+    """Whoever vouched for the address, the account's own second factor protects it: the
+    callback answers the password step's challenge, and only a code opens the session."""
+    now = [float(int(time.time()) // 30 * 30 + 5)]
+    monkeypatch.setattr(two_factor_module, "clock", lambda: now[0])
+    api = api_for(oidc_client)
+    owner = await api.register("kim@example.com")
+    token = owner["access_token"]
+    started = await oidc_client.post(
+        f"/api/auth/me/identities/link/{PROVIDER}", json={}, headers=bearer(token)
+    )
+    url = await provider_login(started.json()["authorization_url"], "kim@example.com")
+    assert (await oidc_client.get(callback_path(url))).json()["outcome"] == "linked"
+    enrolment = await oidc_client.post(
+        "/api/auth/me/two-factor", json={"password": api.password}, headers=bearer(token)
+    )
+    secret = enrolment.json()["secret"]
+    confirmed = await oidc_client.post(
+        "/api/auth/me/two-factor/confirm",
+        json={"code": pyotp.TOTP(secret).at(now[0])},
+        headers=bearer(token),
+    )
+    assert confirmed.status_code == 200, confirmed.text
+
+    answer = await provider_sign_in(oidc_client, provider_login, "kim@example.com", "/security")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["outcome"] == "mfa_required"
+    assert body["mfa_required"] is True
+    assert body["next"] == "/security"
+    assert body["expires_in"] == 300
+    assert body["methods"] == ["totp", "recovery_code"]
+    assert not {"access_token", "refresh_token", "account"} & body.keys()
+    # the same challenge as a password's: the second step completes it, once
+    now[0] += 30
+    wrong = await oidc_client.post(
+        "/api/auth/login/two-factor", json={"mfa_token": body["mfa_token"], "code": "000000"}
+    )
+    assert wrong.status_code == 401
+    assert wrong.json()["code"] == "invalid_code"
+    signed = await oidc_client.post(
+        "/api/auth/login/two-factor",
+        json={"mfa_token": body["mfa_token"], "code": pyotp.TOTP(secret).at(now[0])},
+    )
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["account"]["id"] == owner["account"]["id"]
+    again = await oidc_client.post(
+        "/api/auth/login/two-factor",
+        json={
+            "mfa_token": body["mfa_token"],
+            "recovery_code": confirmed.json()["recovery_codes"][0],
+        },
+    )
+    assert again.status_code == 401
+    assert again.json()["code"] == "mfa_token_invalid"
+    log = await oidc_client.get(
+        "/api/auth/me/security-events", headers=bearer(signed.json()["access_token"])
+    )
+    kinds = [edge["node"]["kind"] for edge in log.json()["edges"]]
+    # the provider's first step alone is no sign-in; the completed second step is one
+    assert kinds.count("sign_in_with_provider") == 1
+    assert kinds[0] == "sign_in_with_provider"
+
+    # with the factor gone (an administrator's reset), the provider signs in directly again
+    await fetch(
+        migrated_database,
+        "DELETE FROM auth.two_factor WHERE account_id = $1",
+        uuid.UUID(owner["account"]["id"]),
+    )
+    direct = await provider_sign_in(oidc_client, provider_login, "kim@example.com")
+    assert direct.json()["outcome"] == "signed_in"
 
 
 async def test_unlinking_the_only_way_to_sign_in_is_refused(

@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -325,6 +326,32 @@ async def test_an_administrator_resets_a_lost_second_factor(
         "SELECT data->>'by' AS by FROM auth.outbox WHERE type = 'user.two_factor_disabled'",
     )
     assert [e["by"] for e in events] == ["admin"]
+
+
+async def test_an_administrator_resets_over_graphql(
+    api: Any, clock: Clock, make_admin: Callable[[str], Any], migrated_database: str
+) -> None:
+    signed = await api.register(EMAIL)
+    access, account_id = signed["access_token"], signed["account"]["id"]
+    await enrol(api, access, clock)
+    mutation = "mutation($id: ID!) { resetTwoFactor(id: $id) }"
+    refused = await api.gql(mutation, access, id=account_id)
+    assert refused["errors"][0]["extensions"]["code"] == "forbidden"
+    admin = (await make_admin("root@example.com"))["access_token"]
+    assert (await api.gql(mutation, admin, id=account_id))["data"] == {"resetTwoFactor": True}
+    assert "access_token" in (await api.login(EMAIL)).json()
+    # nothing left to remove: false, not an error
+    assert (await api.gql(mutation, admin, id=account_id))["data"] == {"resetTwoFactor": False}
+    missing = await api.gql(mutation, admin, id="00000000-0000-0000-0000-000000000000")
+    assert missing["errors"][0]["extensions"]["code"] == "account_not_found"
+    garbage = await api.gql(mutation, admin, id="not-a-uuid")
+    assert garbage["errors"][0]["extensions"]["code"] == "account_not_found"
+    log = await fetch(
+        migrated_database,
+        "SELECT kind FROM auth.security_events WHERE account_id = $1 ORDER BY occurred_at",
+        uuid.UUID(account_id),
+    )
+    assert [row["kind"] for row in log].count("two_factor_reset_by_admin") == 1
 
 
 async def test_malformed_bodies_are_client_errors(api: Any, clock: Clock) -> None:

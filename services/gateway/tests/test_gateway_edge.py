@@ -200,6 +200,10 @@ class Upstream:
             await self.json(send, 200, answer, extra=clear)
         elif state == "link":
             await self.json(send, 200, {"outcome": "linked", "next": "/security"}, extra=clear)
+        elif state == "two-factor":
+            challenge = {"mfa_required": True, "mfa_token": "mfa-oidc", "expires_in": 300}
+            answer = {"outcome": "mfa_required", "next": "/settings?tab=a b", **challenge}
+            await self.json(send, 200, answer, extra=clear)
         elif state == "elsewhere":
             await self.json(send, 200, {"outcome": "linked", "next": "//evil.example/"})
         else:
@@ -1003,14 +1007,62 @@ def test_a_provider_callback_becomes_session_cookies_and_a_redirect(stack: Stack
         elsewhere = browser.get("/api/auth/oidc/test/callback?code=c&state=elsewhere")
         assert elsewhere.headers["location"] == "/"
 
+        # A refusal goes to the site's page with auth's code, not as JSON in the window.
         refused = browser.get("/api/auth/oidc/test/callback?code=c&state=forged")
-        assert refused.status_code == 400
-        assert refused.json()["code"] == "oidc_state_invalid"
+        assert refused.status_code == 302
+        assert refused.headers["location"] == "/login?error=oidc_state_invalid"
         assert not any(c.startswith("nova_") for c in refused.headers.get_list("set-cookie"))
 
         browser.cookies.delete("nova_oidc_flow", path="/api/auth/oidc")
         no_cookie = browser.get("/api/auth/oidc/test/callback?code=c&state=sign-in")
-        assert no_cookie.status_code == 400
+        assert no_cookie.headers["location"] == "/login?error=oidc_state_invalid"
+
+
+def test_a_provider_sign_in_with_two_factor_goes_to_the_second_step(stack: Stack) -> None:
+    """The callback of an account with two-factor sign-in opens no session: the challenge waits
+    in a short-lived cookie only the second step receives, and the browser goes to that step."""
+    with httpx.Client(base_url=stack.gateway, follow_redirects=False) as browser:
+        browser.cookies.set("nova_oidc_flow", "flow-handle", path="/api/auth/oidc")
+        answer = browser.get("/api/auth/oidc/test/callback?code=c&state=two-factor")
+        assert answer.status_code == 302, answer.text
+        assert answer.headers["location"] == "/login?step=two-factor&next=%2Fsettings%3Ftab%3Da+b"
+        cookies = answer.headers.get_list("set-cookie")
+        assert not any(c.startswith(("nova_at=", "nova_rt=")) for c in cookies)
+        held = next(c for c in cookies if c.startswith("nova_mfa="))
+        assert held.startswith("nova_mfa=mfa-oidc;")
+        assert "Path=/api/auth/login/two-factor" in held
+        assert "Max-Age=300" in held
+        assert "HttpOnly" in held
+        assert "SameSite=Strict" in held
+        assert "mfa-oidc" not in answer.headers["location"]
+        session = {"X-Nova-Session": "cookie"}
+
+        wrong = browser.post("/api/auth/login/two-factor", json={"code": "000000"}, headers=session)
+        assert wrong.status_code == 401
+        assert stack.upstream.login_body == {"code": "000000", "mfa_token": "mfa-oidc"}
+        # a wrong code keeps the challenge (the person retypes)
+        assert not any(c.startswith("nova_mfa=") for c in wrong.headers.get_list("set-cookie"))
+
+        signed = browser.post(
+            "/api/auth/login/two-factor", json={"code": "123456"}, headers=session
+        )
+        assert signed.status_code == 200, signed.text
+        assert "access_token" not in signed.json()
+        assert stack.upstream.login_body == {"code": "123456", "mfa_token": "mfa-oidc"}
+        cookies = signed.headers.get_list("set-cookie")
+        assert any(c.startswith(f"nova_at={stack.upstream.access_token};") for c in cookies)
+        cleared = next(c for c in cookies if c.startswith("nova_mfa="))
+        assert cleared.startswith("nova_mfa=;")
+        assert "Max-Age=0" in cleared
+
+        # A token in the body wins over the cookie (a password sign-in's own challenge).
+        browser.cookies.set("nova_mfa", "mfa-oidc", path="/api/auth/login/two-factor")
+        browser.post(
+            "/api/auth/login/two-factor",
+            json={"mfa_token": "mfa-1", "code": "123456"},
+            headers=session,
+        )
+        assert stack.upstream.login_body == {"mfa_token": "mfa-1", "code": "123456"}
 
 
 def test_a_first_password_set_through_a_cookie_session_stays_in_cookies(stack: Stack) -> None:

@@ -10,6 +10,7 @@ interface Row {
   id: string;
   name: string;
   deleted?: boolean;
+  twoFactor?: boolean;
 }
 
 function page(source: DataSource, rows: Row[], next: string | null) {
@@ -54,6 +55,7 @@ function page(source: DataSource, rows: Row[], next: string | null) {
             roles: ["user"],
             status: row.deleted ? "DELETED" : "ACTIVE",
             lastLoginAt: null,
+            twoFactorEnabled: row.twoFactor ?? false,
           },
         })),
         pageInfo: { __typename: "PageInfo", hasNextPage: next !== null, endCursor: next },
@@ -135,6 +137,49 @@ describe.each<DataSource>(["graphql", "rest"])("admin users over %s", (source) =
       search: "zzz",
       includeDeleted: true,
     });
+  });
+
+  it("resets a user's second factor after a confirmation", async () => {
+    const user = userEvent.setup();
+    const { requests } = scriptFetch(
+      admin(),
+      page(source, [{ id: "u7", name: "Lost Phone", twoFactor: true }], null),
+      source === "rest" ? json(null, 204) : json({ data: { resetTwoFactor: true } }),
+      page(source, [{ id: "u7", name: "Lost Phone", twoFactor: false }], null),
+    );
+    renderApp(
+      <RequireSession admin>
+        <AdminUsers />
+      </RequireSession>,
+    );
+    const row = (await screen.findByRole("rowheader", { name: "Lost Phone" })).closest(
+      "tr",
+    ) as HTMLElement;
+    // GraphQL tells administrators who has a second factor; the REST listing cannot.
+    if (source === "graphql") expect(within(row).getByRole("cell", { name: "On" })).toBeVisible();
+    const reset = within(row).getByRole("button", {
+      name: "Reset two-factor sign-in of Lost Phone",
+    });
+    await user.click(reset);
+    expect(await screen.findByText("Reset the two-factor sign-in of Lost Phone?")).toBeVisible();
+    await user.click(screen.getByRole("button", { name: "Cancel" }));
+    expect(screen.queryByText("Reset the two-factor sign-in of Lost Phone?")).toBeNull();
+    expect(requests).toHaveLength(2);
+    await user.click(reset);
+    await user.click(screen.getByRole("button", { name: "Reset two-factor sign-in" }));
+    expect(await screen.findByText(/Two-factor sign-in of Lost Phone is off/)).toBeInTheDocument();
+    const sent = requests[2];
+    expect(sent?.headers.get("X-Nova-CSRF")).toBe("1");
+    if (source === "rest") {
+      expect(sent?.method).toBe("POST");
+      expect(sent?.url).toBe("/api/auth/accounts/u7/two-factor/reset");
+    } else {
+      expect(JSON.parse(sent?.body ?? "")).toMatchObject({
+        operationName: "ResetTwoFactor",
+        variables: { id: "u7" },
+      });
+    }
+    await waitFor(() => expect(requests).toHaveLength(4));
   });
 
   it("restores a deleted user and says so", async () => {

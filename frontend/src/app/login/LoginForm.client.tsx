@@ -10,15 +10,19 @@ import { authApi, type SessionResponse } from "@/lib/rest";
 import { useSession } from "@/lib/session";
 import { checkEmail, checkRequired } from "@/lib/validation";
 
+/** The second step's challenge: the password step's token, or none after a provider sign-in
+ * (the gateway holds that challenge in an httpOnly cookie and adds it to the request). */
 interface Challenge {
-  mfaToken: string;
-  email: string;
+  mfaToken: string | null;
+  email: string | null;
 }
 
-export function LoginForm({ next }: { next: string }) {
+export function LoginForm({ next, twoFactor = false }: { next: string; twoFactor?: boolean }) {
   const router = useRouter();
   const session = useSession();
-  const [challenge, setChallenge] = useState<Challenge | null>(null);
+  const [challenge, setChallenge] = useState<Challenge | null>(
+    twoFactor ? { mfaToken: null, email: null } : null,
+  );
   const done = (response: SessionResponse) => {
     session.signedIn(response);
     router.replace(next);
@@ -131,10 +135,9 @@ function SecondFactorForm({
     submit: async (values) => {
       const code = values.code.replace(/\s+/g, "");
       try {
+        const token = challenge.mfaToken === null ? {} : { mfa_token: challenge.mfaToken };
         const response = await authApi.loginTwoFactor(
-          recovery
-            ? { mfa_token: challenge.mfaToken, recovery_code: code }
-            : { mfa_token: challenge.mfaToken, code },
+          recovery ? { ...token, recovery_code: code } : { ...token, code },
         );
         onSignedIn(response);
       } catch (error) {
@@ -153,8 +156,8 @@ function SecondFactorForm({
     >
       <p>
         {recovery
-          ? `Enter one of the recovery codes you saved for ${challenge.email}. Each works once.`
-          : `Enter the code your authenticator app shows for ${challenge.email}.`}
+          ? `Enter one of the recovery codes you saved for ${challenge.email ?? "your account"}. Each works once.`
+          : `Enter the code your authenticator app shows for ${challenge.email ?? "your account"}.`}
       </p>
       <FormError ref={form.errorRef} message={form.formError} title="Could not sign in" />
       <TextField

@@ -2,6 +2,7 @@
 
 import { useEffect, useRef, useState } from "react";
 import { VerificationNotice, VerifiedBadge } from "@/components/EmailVerification.client";
+import { LoadError } from "@/components/LoadError";
 import { Alert, Button, Card, Spinner } from "@/components/ui";
 import type { UserProfile } from "@/lib/account";
 import { useSession } from "@/lib/session";
@@ -86,19 +87,7 @@ export function ProfileScreen({ welcome = false }: { welcome?: boolean }) {
 
   if (loading && !profile) return <Spinner label="Loading your profile…" />;
   if (error && !profile) {
-    return (
-      <Alert
-        tone="error"
-        title="Your profile could not be loaded"
-        action={
-          <Button variant="secondary" size="small" onClick={reload}>
-            Try again
-          </Button>
-        }
-      >
-        {error.message}
-      </Alert>
-    );
+    return <LoadError title="Your profile could not be loaded" error={error} onRetry={reload} />;
   }
   if (!profile) return <Spinner label="Loading your profile…" />;
 

@@ -6,7 +6,12 @@ import { account } from "../../../test/render";
 import { createApolloClient } from "../apollo";
 import { createQueryClient } from "../query";
 import { SessionProvider, useSession } from "../session";
-import { EXPIRES_AT_KEY, SESSION_UNTIL_KEY } from "../session-clock";
+import {
+  EXPIRES_AT_KEY,
+  markSignInPending,
+  SESSION_UNTIL_KEY,
+  SIGN_IN_PENDING_KEY,
+} from "../session-clock";
 
 function Status() {
   const session = useSession();
@@ -129,5 +134,37 @@ describe("SessionProvider", () => {
     scriptFetch(json({ code: "bad_gateway", message: "upstream down" }, 502));
     renderSession();
     expect(await screen.findByText("unavailable")).toBeInTheDocument();
+  });
+});
+
+describe("SessionProvider after a sign-in at an identity provider", () => {
+  afterEach(() => window.sessionStorage.clear());
+
+  it("asks who is signed in once and learns the session's lifetimes", async () => {
+    markSignInPending();
+    const { requests } = scriptFetch(
+      json(account()),
+      json({ expires_in: 900, refresh_expires_in: 86_400, account: account() }),
+    );
+    renderSession();
+    await screen.findByText("authenticated");
+    expect(requests.map((request) => request.url)).toEqual(["/api/auth/me", "/api/auth/refresh"]);
+    expect(Number(window.localStorage.getItem(SESSION_UNTIL_KEY))).toBeGreaterThan(
+      Date.now() + 80_000_000,
+    );
+    expect(window.sessionStorage.getItem(SIGN_IN_PENDING_KEY)).toBeNull();
+  });
+
+  it("asks nothing on the login page, where a second step records the session itself", async () => {
+    markSignInPending();
+    window.history.replaceState(null, "", "/login?step=two-factor");
+    const { requests } = scriptFetch();
+    try {
+      renderSession();
+      await screen.findByText("anonymous");
+      expect(requests).toHaveLength(0);
+    } finally {
+      window.history.replaceState(null, "", "/");
+    }
   });
 });

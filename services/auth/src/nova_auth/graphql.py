@@ -326,6 +326,14 @@ def _require_claims(context: GraphQLContext) -> AccessClaims:
     return context.claims
 
 
+def _id_or_not_found(id: strawberry.ID, message: str, code: str) -> uuid.UUID:
+    """The UUID an ``ID`` argument names; one that is no UUID names nothing (404 ``code``)."""
+    try:
+        return uuid.UUID(str(id))
+    except ValueError:
+        raise GraphQLError(message, extensions={"code": code, "status": 404}) from None
+
+
 async def resolve_account(info: Info[GraphQLContext, None]) -> UserType:
     claims = _require_claims(info.context)
     return UserType.of(await _run(info.context.credentials.current_account(claims)))
@@ -426,6 +434,14 @@ async def resolve_disable_two_factor(
     return True
 
 
+async def resolve_reset_two_factor(info: Info[GraphQLContext, None], id: strawberry.ID) -> bool:
+    claims = _require_claims(info.context)
+    if not claims.is_admin:
+        raise GraphQLError("administrators only", extensions={"code": "forbidden", "status": 403})
+    account_id = _id_or_not_found(id, "no such account", "account_not_found")
+    return await _run(info.context.two_factor.reset(account_id, by=claims.subject))
+
+
 async def resolve_refresh_token(
     info: Info[GraphQLContext, None], refresh_token: str
 ) -> AuthPayload:
@@ -508,12 +524,7 @@ async def resolve_linked_identities(info: Info[GraphQLContext, None]) -> list[Li
 
 async def resolve_unlink_identity(info: Info[GraphQLContext, None], id: strawberry.ID) -> bool:
     claims = _require_claims(info.context)
-    try:
-        identity_id = uuid.UUID(str(id))
-    except ValueError:
-        raise GraphQLError(
-            "no such linked identity", extensions={"code": "identity_not_found", "status": 404}
-        ) from None
+    identity_id = _id_or_not_found(id, "no such linked identity", "identity_not_found")
     await _run(info.context.identities.unlink(claims, identity_id))
     return True
 
@@ -614,6 +625,13 @@ class Mutation:
     disable_two_factor: bool | None = strawberry.mutation(
         resolver=resolve_disable_two_factor,
         description="Turn two-factor sign-in off (a current code or the password)",
+    )
+    reset_two_factor: bool | None = strawberry.mutation(
+        resolver=resolve_reset_two_factor,
+        description=(
+            "Remove an account's second factor for a lost device (administrators); whether it "
+            "had one. Its sessions stay."
+        ),
     )
     set_password: AuthPayload | None = strawberry.mutation(
         resolver=resolve_set_password,

@@ -107,7 +107,10 @@ class OidcController(Controller):
             "Validates `state` against the flow cookie (single use), exchanges `code` with the "
             "PKCE verifier and validates the ID token. Answers the session's tokens with the "
             "`outcome` (`signed_in`, `created`, `linked`) and `next`; through the gateway, a "
-            "browser gets its session cookies and a redirect to `next` instead."
+            "browser gets its session cookies and a redirect to `next` instead. An account with "
+            "two-factor sign-in answers `mfa_required` with an `mfa_token` for "
+            "`POST /api/auth/login/two-factor` (the gateway keeps it in a short-lived httpOnly "
+            "cookie and sends the browser to its login page's second step)."
         ),
     )
     async def callback(

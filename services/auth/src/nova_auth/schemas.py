@@ -323,10 +323,15 @@ class AuthorizationStarted(msgspec.Struct):
 
 class OidcCallbackResponse(msgspec.Struct, omit_defaults=True):
     """A finished provider sign-in: ``signed_in``/``created`` carry the session's tokens (the
-    gateway turns them into its cookies and a redirect to ``next``); ``linked`` carries none."""
+    gateway turns them into its cookies and a redirect to ``next``); ``linked`` carries none;
+    ``mfa_required`` (an account with two-factor sign-in) carries the challenge of
+    ``POST /api/auth/login/two-factor`` instead, as a correct password does."""
 
-    outcome: Literal["signed_in", "created", "linked"]
+    outcome: Literal["signed_in", "created", "linked", "mfa_required"]
     next: str
+    mfa_required: bool | None = None
+    mfa_token: str | None = None
+    methods: list[str] | None = None
     access_token: str | None = None
     expires_in: int | None = None
     refresh_token: str | None = None
@@ -337,6 +342,16 @@ class OidcCallbackResponse(msgspec.Struct, omit_defaults=True):
     @classmethod
     def of(cls, outcome: FlowOutcome) -> OidcCallbackResponse:
         signed = outcome.sign_in
+        if outcome.challenge is not None:
+            challenge = MfaRequiredResponse.of(outcome.challenge)
+            return cls(
+                outcome=outcome.outcome,
+                next=outcome.next,
+                mfa_required=True,
+                mfa_token=challenge.mfa_token,
+                expires_in=challenge.expires_in,
+                methods=challenge.methods,
+            )
         if signed is None:
             return cls(outcome=outcome.outcome, next=outcome.next)
         return cls(

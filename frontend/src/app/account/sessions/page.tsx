@@ -1,17 +1,6 @@
-import type { Metadata } from "next";
-import { PageHeader } from "@/components/PageHeader.server";
-import { RequireSession } from "@/components/RequireSession.client";
-import { SessionsPanel } from "./SessionsPanel.client";
+import { permanentRedirect } from "next/navigation";
 
-export const metadata: Metadata = { title: "Sessions" };
-
-export default function SessionsPage() {
-  return (
-    <>
-      <PageHeader title="Sessions" lead="Where your account is signed in." />
-      <RequireSession>
-        <SessionsPanel />
-      </RequireSession>
-    </>
-  );
+/** Sessions are a section of the security page now; old links and bookmarks land there. */
+export default function SessionsPage(): never {
+  permanentRedirect("/account/security");
 }

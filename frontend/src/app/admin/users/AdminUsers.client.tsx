@@ -2,9 +2,11 @@
 
 import { type FormEvent, useEffect, useId, useRef, useState } from "react";
 import { Forbidden } from "@/components/Forbidden";
+import { LoadError } from "@/components/LoadError";
 import { Alert, Button, type Column, Form, Input, Spinner, Table } from "@/components/ui";
 import type { UserProfile } from "@/lib/account";
 import { errorMessage } from "@/lib/errors";
+import { useResetTwoFactor } from "@/lib/security";
 import { useAdminUsers, useRestoreUser } from "@/lib/users";
 
 export const PAGE_SIZE = 10;
@@ -26,6 +28,9 @@ export function AdminUsers() {
   const [after, setAfter] = useState<string | null>(null);
   const [notice, setNotice] = useState<{ tone: "success" | "error"; text: string } | null>(null);
   const [restoring, setRestoring] = useState<string | null>(null);
+  // The user whose second factor an administrator is about to reset (asked to confirm first).
+  const [confirmReset, setConfirmReset] = useState<UserProfile | null>(null);
+  const [resetting, setResetting] = useState(false);
   const searchId = useId();
   const resultsHeading = useRef<HTMLHeadingElement>(null);
 
@@ -36,6 +41,7 @@ export function AdminUsers() {
     includeDeleted,
   });
   const restore = useRestoreUser();
+  const resetTwoFactor = useResetTwoFactor();
 
   // The data source changed in this tab or another: start again from the first page.
   const previousSource = useRef(source);
@@ -92,6 +98,26 @@ export function AdminUsers() {
     }
   }
 
+  async function onResetTwoFactor(user: UserProfile) {
+    setResetting(true);
+    try {
+      await resetTwoFactor(user.id);
+      setNotice({
+        tone: "success",
+        text: `Two-factor sign-in of ${user.displayName} is off: the password alone signs in until they turn it on again.`,
+      });
+      reload();
+    } catch (caught) {
+      setNotice({
+        tone: "error",
+        text: `The two-factor sign-in of ${user.displayName} could not be reset: ${errorMessage(caught)}`,
+      });
+    } finally {
+      setResetting(false);
+      setConfirmReset(null);
+    }
+  }
+
   if (error?.status === 403) return <Forbidden />;
 
   const columns: Column<UserProfile>[] = [
@@ -113,6 +139,19 @@ export function AdminUsers() {
       cell: (user) => (user.deletedAt ? `Deleted ${formatDate(user.deletedAt)}` : "Active"),
     },
     {
+      key: "two-factor",
+      header: "Two-factor",
+      // GraphQL tells administrators; the REST listing does not (users owns it, auth the factor).
+      cell: (user) =>
+        user.twoFactorEnabled == null ? (
+          <span className="muted">—</span>
+        ) : user.twoFactorEnabled ? (
+          "On"
+        ) : (
+          "Off"
+        ),
+    },
+    {
       key: "actions",
       header: <span className="sr-only">Actions</span>,
       cell: (user) =>
@@ -126,6 +165,19 @@ export function AdminUsers() {
             aria-label={`Restore ${user.displayName}`}
           >
             Restore
+          </Button>
+        ) : user.twoFactorEnabled !== false ? (
+          <Button
+            size="small"
+            variant="secondary"
+            disabled={resetting}
+            onClick={() => {
+              setNotice(null);
+              setConfirmReset(user);
+            }}
+            aria-label={`Reset two-factor sign-in of ${user.displayName}`}
+          >
+            Reset 2FA
           </Button>
         ) : null,
     },
@@ -168,6 +220,36 @@ export function AdminUsers() {
 
       <div aria-live="polite">
         {notice ? <Alert tone={notice.tone}>{notice.text}</Alert> : null}
+        {confirmReset ? (
+          <Alert
+            tone="warning"
+            title={`Reset the two-factor sign-in of ${confirmReset.displayName}?`}
+            action={
+              <div className="row">
+                <Button
+                  size="small"
+                  variant="danger"
+                  busy={resetting}
+                  onClick={() => onResetTwoFactor(confirmReset)}
+                >
+                  Reset two-factor sign-in
+                </Button>
+                <Button
+                  size="small"
+                  variant="secondary"
+                  disabled={resetting}
+                  onClick={() => setConfirmReset(null)}
+                >
+                  Cancel
+                </Button>
+              </div>
+            }
+          >
+            For a lost authenticator: the password alone will sign in to{" "}
+            {confirmReset.email ?? "this account"} until its owner turns two-factor sign-in on
+            again. Their sessions stay, and they are told by e-mail.
+          </Alert>
+        ) : null}
       </div>
 
       <h2 ref={resultsHeading} tabIndex={-1} style={{ fontSize: "1.1rem", margin: 0 }}>
@@ -175,17 +257,7 @@ export function AdminUsers() {
       </h2>
 
       {error ? (
-        <Alert
-          tone="error"
-          title="The users could not be loaded"
-          action={
-            <Button size="small" variant="secondary" onClick={reload}>
-              Try again
-            </Button>
-          }
-        >
-          {error.message}
-        </Alert>
+        <LoadError title="The users could not be loaded" error={error} onRetry={reload} />
       ) : loading && !data ? (
         <Spinner label="Loading users…" />
       ) : data && data.users.length === 0 ? (

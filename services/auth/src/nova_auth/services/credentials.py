@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy.exc import IntegrityError
@@ -176,7 +177,7 @@ class CredentialService:
         await limiter.refund(charged, "login:account-client")
         if self.settings.require_verified_email and not account.email_verified:
             raise EmailNotVerifiedError
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         if hashing.needs_rehash(account.password_hash):
             values["password_hash"] = await hashing.hash(normalised)
         from nova_auth.services.two_factor import TwoFactorService
@@ -193,10 +194,11 @@ class CredentialService:
         client_address: str | None,
         *,
         user_agent: str | None = None,
+        kind: str = "sign_in",
         **values: object,
     ) -> SignIn:
-        """Record the sign-in on the (still active) account, in its security activity too, and
-        open its session."""
+        """Record the sign-in on the (still active) account, in its security activity too (as
+        ``kind``), and open its session."""
         now = datetime.now(UTC)
         async with self.state.sessions() as session, session.begin():
             stored = await AccountRepository(session).update(
@@ -208,7 +210,7 @@ class CredentialService:
                 SessionRepository(session), stored, now, client_address
             )
             record_security_event(
-                session, stored.id, "sign_in", RequestContext(client_address, user_agent), at=now
+                session, stored.id, kind, RequestContext(client_address, user_agent), at=now
             )
         return await self.session_service.sign_in(stored, opened, now)
 

@@ -14,6 +14,10 @@ validates the ID token against the nonce (:mod:`nova_auth.oidc`), then:
   ``oidc_account_exists``: its owner signs in with the password and links from there;
 - otherwise a new account is created (no password; e-mail verified as the provider says), when
   the provider has verified the address (or ``oidc_signup_unverified_email`` allows it).
+
+An account with two-factor sign-in on gets no session from the callback: the provider's sign-in
+is its first step, and the callback answers the same MFA challenge as a correct password
+(``mfa_required``), which ``login/two-factor`` completes.
 """
 
 from __future__ import annotations
@@ -33,13 +37,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nova_auth.events import record_event
 from nova_auth.identities import IdentityRepository
+from nova_auth.mfa_repository import TwoFactorRepository
 from nova_auth.models import AccountModel, AccountStatus, IdentityModel, OutboxEventModel
 from nova_auth.oidc import IdentityClaims
 from nova_auth.repositories import AccountRepository, SessionRepository
 from nova_auth.security_events import RequestContext, record_security_event
 from nova_auth.services.credentials import CredentialService
 from nova_auth.services.operations import counted
-from nova_auth.services.sessions import SessionService, SignIn
+from nova_auth.services.sessions import MfaChallenge, NewSession, SessionService, SignIn
+from nova_auth.services.two_factor import TwoFactorService
 from nova_auth.state import AuthState
 from nova_kit.errors import (
     AppError,
@@ -115,13 +121,18 @@ class StartedFlow:
     """The browser's proof that it started the flow (the value of the flow cookie)."""
 
 
+Outcome = Literal["signed_in", "created", "linked", "mfa_required"]
+
+
 @dataclass(frozen=True, slots=True)
 class FlowOutcome:
-    """What a callback did: ``signed_in`` (``created`` when the account is new) or ``linked``."""
+    """What a callback did: ``signed_in`` (``created`` when the account is new), ``linked``, or
+    ``mfa_required`` (the account has a second factor: a challenge, no session yet)."""
 
-    outcome: Literal["signed_in", "created", "linked"]
+    outcome: Outcome
     next: str
     sign_in: SignIn | None = None
+    challenge: MfaChallenge | None = None
 
 
 class IdentityService:
@@ -246,12 +257,14 @@ class IdentityService:
             assert flow.account_id is not None
             await self.link(uuid.UUID(flow.account_id), provider.name, identity)
             return FlowOutcome("linked", flow.next)
-        outcome, sign_in = await self._sign_in(provider.name, identity, client_address)
-        return FlowOutcome(outcome, flow.next, sign_in)
+        outcome, signed = await self._sign_in(provider.name, identity, client_address)
+        if isinstance(signed, MfaChallenge):
+            return FlowOutcome(outcome, flow.next, challenge=signed)
+        return FlowOutcome(outcome, flow.next, sign_in=signed)
 
     async def _sign_in(
         self, provider: str, identity: IdentityClaims, client_address: str | None
-    ) -> tuple[Literal["signed_in", "created"], SignIn]:
+    ) -> tuple[Outcome, SignIn | MfaChallenge]:
         # Two attempts: a concurrent first sign-in of the same identity (or e-mail) makes the
         # loser's insert fail; the second attempt finds what the winner stored.
         for attempt in (1, 2):
@@ -264,10 +277,12 @@ class IdentityService:
 
     async def _sign_in_once(
         self, provider: str, identity: IdentityClaims, client_address: str | None
-    ) -> tuple[Literal["signed_in", "created"], SignIn]:
+    ) -> tuple[Outcome, SignIn | MfaChallenge]:
         now = datetime.now(UTC)
         events: list[OutboxEventModel] = []
-        outcome: Literal["signed_in", "created"] = "signed_in"
+        outcome: Outcome = "signed_in"
+        second_factor: AccountModel | None = None
+        opened_for: tuple[AccountModel, NewSession] | None = None
         async with self.state.sessions() as session, session.begin():
             identities = IdentityRepository(session)
             accounts = AccountRepository(session)
@@ -296,21 +311,43 @@ class IdentityService:
                     )
                 else:
                     events.append(self._linked_event(session, account.id, provider, identity))
-            stored = await accounts.update(account_id, only_active=True, last_login_at=now)
-            if stored is None:
-                raise UnauthorizedError("this account is not active", code="account_inactive")
-            opened = await self.session_service.open(
-                SessionRepository(session), stored, now, client_address
-            )
             if linked is None and not created:
                 record_security_event(
                     session, account_id, "identity_linked", RequestContext(client_address), at=now
                 )
-            record_security_event(
-                session, account_id, "sign_in_with_provider", RequestContext(client_address), at=now
-            )
+            if not created and await self._has_second_factor(session, account_id):
+                # The account's own factor protects it whoever vouched for the address: the
+                # provider's sign-in is the first step only, like a password (ADR 0017).
+                second_factor = await accounts.get(account_id)
+                if second_factor is None or second_factor.status != AccountStatus.ACTIVE:
+                    raise UnauthorizedError("this account is not active", code="account_inactive")
+            else:
+                stored = await accounts.update(account_id, only_active=True, last_login_at=now)
+                if stored is None:
+                    raise UnauthorizedError("this account is not active", code="account_inactive")
+                opened = await self.session_service.open(
+                    SessionRepository(session), stored, now, client_address
+                )
+                opened_for = (stored, opened)
+                record_security_event(
+                    session,
+                    account_id,
+                    "sign_in_with_provider",
+                    RequestContext(client_address),
+                    at=now,
+                )
         await self.state.outbox.publish_after_commit(events)
-        return outcome, await self.session_service.sign_in(stored, opened, now)
+        if opened_for is not None:
+            return outcome, await self.session_service.sign_in(*opened_for, now)
+        assert second_factor is not None  # no session was opened: the account has a factor
+        challenge = await TwoFactorService(self.state).issue_challenge(
+            second_factor, first_step="provider"
+        )
+        return "mfa_required", challenge
+
+    @staticmethod
+    async def _has_second_factor(session: AsyncSession, account_id: uuid.UUID) -> bool:
+        return account_id in await TwoFactorRepository(session).enabled_among([account_id])
 
     async def _account_for(
         self, identities: IdentityRepository, accounts: AccountRepository, identity: IdentityClaims

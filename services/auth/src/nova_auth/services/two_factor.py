@@ -29,7 +29,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import pyotp
 from prometheus_client import Counter
@@ -66,6 +66,8 @@ CHALLENGE_PREFIX = "nova:auth:mfa:"
 _CODE = re.compile(r"^[0-9]{6}$")
 clock = time.time
 """The time codes are checked against (tests move it)."""
+FirstStep = Literal["password", "provider"]
+"""What earned a challenge: a correct password, or a provider's sign-in (ADR 0017)."""
 
 TWO_FACTOR_CHECKS = Counter(
     "nova_auth_two_factor_checks_total",
@@ -299,12 +301,18 @@ class TwoFactorService:
                 return None
             if values:
                 await AccountRepository(session).update(account.id, **values)
+        return await self.issue_challenge(account)
+
+    async def issue_challenge(
+        self, account: AccountModel, *, first_step: FirstStep = "password"
+    ) -> MfaChallenge:
+        """A new challenge for an account whose first step (the password, or a provider's
+        sign-in, ADR 0017) succeeded; the second step records which it was."""
         token = secrets.token_urlsafe(32)
         ttl = self.settings.mfa_challenge_ttl_seconds
+        value = str(account.id) if first_step == "password" else f"{account.id} {first_step}"
         try:
-            await self.state.redis.set(
-                CHALLENGE_PREFIX + hash_secret_token(token), str(account.id), ex=ttl
-            )
+            await self.state.redis.set(CHALLENGE_PREFIX + hash_secret_token(token), value, ex=ttl)
         except RedisError as error:
             raise MfaUnavailableError from error
         return MfaChallenge(account=account, token=token, expires_in=ttl)
@@ -327,7 +335,9 @@ class TwoFactorService:
             raise MfaUnavailableError from error
         if raw is None:
             raise MfaTokenInvalidError
-        account_id = uuid.UUID(raw.decode() if isinstance(raw, bytes) else str(raw))
+        value = raw.decode() if isinstance(raw, bytes) else str(raw)
+        account_text, _, first_step = value.partition(" ")  # "<account id>[ provider]"
+        account_id = uuid.UUID(account_text)
         decision = await self._charge(account_id, client_address)
         now = datetime.now(UTC)
         async with self.state.sessions() as session, session.begin():
@@ -343,7 +353,8 @@ class TwoFactorService:
             if not await self.state.redis.delete(key):
                 raise MfaTokenInvalidError
         await self.state.limiter.refund(decision, "two_factor:account")
-        return await self.credentials.open_sign_in(account_id, client_address)
+        kind = "sign_in_with_provider" if first_step == "provider" else "sign_in"
+        return await self.credentials.open_sign_in(account_id, client_address, kind=kind)
 
     # --- checks -------------------------------------------------------------------------------
 

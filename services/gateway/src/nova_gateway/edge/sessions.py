@@ -11,7 +11,10 @@ endpoints through the gateway. The gateway then
 - on logout (and logout-all, account deletion, and a password reset), clears both cookies;
 - on the callback of a sign-in with an OpenID provider (``GET /api/auth/oidc/<p>/callback``, a
   browser navigation that cannot carry ``X-Nova-Session``), moves the tokens of auth's answer
-  into the same cookies and redirects the browser to the answer's ``next`` (ADR 0017).
+  into the same cookies and redirects the browser to the answer's ``next`` (ADR 0017); when
+  the account has two-factor sign-in, auth answers a challenge instead, which the gateway keeps
+  in a short-lived httpOnly cookie scoped to ``login/two-factor`` while it sends the browser to
+  the login page's second step, and adds to that step's request (never in a URL);
 
 On every other request the access cookie becomes an ``Authorization: Bearer`` header before the
 token is verified, so upstreams see one kind of credential. A cookie-authenticated request that
@@ -22,10 +25,11 @@ and must not be a cross-site request from an origin outside the allow-list.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from litestar.enums import ScopeType
@@ -66,6 +70,7 @@ RESETTING = frozenset({"reset-password"})
 # The steps of a mailed link need no credentials: a stale access cookie is not sent with them
 # (an invalid token would be refused at the edge, and lock the person out of their recovery).
 CREDENTIAL_FREE = RESETTING | {"verify-email", "forgot-password"}
+ERROR_CODE = re.compile(r"^[a-z][a-z_]{0,63}$")
 
 
 def header(scope: Scope, name: str) -> str | None:
@@ -222,15 +227,22 @@ class SessionProxy:
         except (BodyTooLargeError, ClientDisconnectedError) as error:
             await send_upstream_error(send, label, UpstreamFailure.of(error))
             return
-        refresh = request_cookies(scope).get(self.settings.refresh_cookie_name)
-        if name in {"refresh", "logout"} and refresh:
+        jar = request_cookies(scope)
+        # The token a cookie stands in for: the refresh token, or a provider sign-in's challenge.
+        held = {
+            "refresh": ("refresh_token", jar.get(self.settings.refresh_cookie_name)),
+            "logout": ("refresh_token", jar.get(self.settings.refresh_cookie_name)),
+            "login/two-factor": ("mfa_token", jar.get(self.settings.mfa_cookie_name)),
+        }
+        field, value = held.get(name, ("", None))
+        if value:
             try:
                 payload = json.loads(body) if body.strip() else {}
             except ValueError:
                 await send_json_error(send, 400, "bad_request", "the body must be JSON")
                 return
             if isinstance(payload, dict):
-                payload.setdefault("refresh_token", refresh)
+                payload.setdefault(field, value)
                 body = json.dumps(payload).encode()
         elif name == "refresh":
             await self.send_cleared(send, 401, {"code": "session_expired", "message": "no session"})
@@ -244,7 +256,8 @@ class SessionProxy:
     async def oidc_callback(self, scope: Scope, send: Send) -> None:
         """The provider sent the browser back: auth validates the flow and answers the tokens;
         the browser gets them as session cookies and a redirect to the page it started from.
-        Refusals (a wrong state, a refused ID token, ...) pass through as auth answered them."""
+        Refusals (a wrong state, a refused ID token, ...) send it to the site's page for them
+        with auth's error code (``oidc_error_page?error=<code>``)."""
         flow = request_cookies(scope).get(OIDC_FLOW_COOKIE)
         cookie = [("cookie", f"{OIDC_FLOW_COOKIE}={flow}")] if flow else []
         upstream = await self.exchange(scope, b"", extra_headers=cookie)
@@ -255,14 +268,32 @@ class SessionProxy:
             content = json.loads(upstream.content)
         except ValueError:
             content = None
+        cookies = [v for k, v in upstream.headers if k == "set-cookie"]
+        code = content.get("code") if isinstance(content, dict) else None
+        if not 200 <= upstream.status < 300 and isinstance(code, str) and ERROR_CODE.match(code):
+            # A refusal (an address that already has an account, a cancelled or expired
+            # sign-in, ...) is shown by the site's page, not as JSON in the browser's window.
+            page = self.settings.oidc_error_page
+            target = f"{page}{'&' if '?' in page else '?'}{urlencode({'error': code})}"
+            await self.redirect(send, target, cookies)
+            return
         if not (200 <= upstream.status < 300 and isinstance(content, dict)):
             await self.answer(OIDC_CALLBACK, upstream, send)
             return
         target = str(content.get("next") or "/")
         if not target.startswith("/") or target.startswith(("//", "/\\")):
             target = "/"
-        cookies = [v for k, v in upstream.headers if k == "set-cookie"]
-        cookies += self.session_cookies(content)
+        challenge = content.get("mfa_token")
+        if content.get("mfa_required") is True and isinstance(challenge, str):
+            # The provider's sign-in was the first step: the second is the login page's.
+            cookies.append(self.challenge_cookie(challenge, int(content.get("expires_in", 300))))
+            page = self.settings.two_factor_page
+            target = f"{page}{'&' if '?' in page else '?'}{urlencode({'next': target})}"
+        else:
+            cookies += self.session_cookies(content)
+        await self.redirect(send, target, cookies)
+
+    async def redirect(self, send: Send, target: str, cookies: list[str]) -> None:
         headers = [("location", target), ("content-length", "0"), ("cache-control", "no-store")]
         headers += [("set-cookie", value) for value in cookies]
         await send(
@@ -319,13 +350,15 @@ class SessionProxy:
         finally:
             proxy.client.release()
 
-    def cookie(self, name: str, value: str, max_age: int, path: str) -> str:
+    def cookie(
+        self, name: str, value: str, max_age: int, path: str, *, same_site: str = "Lax"
+    ) -> str:
         parts = [
             f"{name}={value}",
             f"Path={path}",
             f"Max-Age={max_age}",
             "HttpOnly",
-            "SameSite=Lax",
+            f"SameSite={same_site}",
         ]
         if self.settings.secure_cookies:
             parts.append("Secure")
@@ -338,6 +371,12 @@ class SessionProxy:
             self.cookie(self.settings.access_cookie_name, "", 0, "/"),
             self.cookie(self.settings.refresh_cookie_name, "", 0, self.prefix),
         ]
+
+    def challenge_cookie(self, token: str, max_age: int) -> str:
+        """The cookie of a provider sign-in's two-factor challenge: sent only with the second
+        step, only from this site, gone when the challenge expires (or is spent)."""
+        path = f"{self.prefix}/login/two-factor"
+        return self.cookie(self.settings.mfa_cookie_name, token, max_age, path, same_site="Strict")
 
     def session_cookies(self, content: dict[str, Any]) -> list[str]:
         """The cookies that carry the tokens of an answer, taken out of it (none if it has none)."""
@@ -375,6 +414,9 @@ class SessionProxy:
         )
         if ends_session:
             cookies = self.clearing_cookies()
+        spent = ok or (isinstance(content, dict) and content.get("code") == "mfa_token_invalid")
+        if name == "login/two-factor" and spent:
+            cookies.append(self.challenge_cookie("", 0))
         body = json.dumps(content).encode() if content is not None else upstream.content
         headers = [
             (k, v)

@@ -67,6 +67,15 @@ class EdgeSettings(ServiceSettings):
     access_cookie_name: str = "nova_at"
     refresh_cookie_name: str = "nova_rt"
     session_paths_prefix: str = "/api/auth"
+    mfa_cookie_name: str = "nova_mfa"
+    """Holds the two-factor challenge of a provider sign-in until the second step (httpOnly,
+    ``SameSite=Strict``, scoped to ``<prefix>/login/two-factor``, as short-lived as the
+    challenge)."""
+    two_factor_page: str = Field(default="/login?step=two-factor", pattern=r"^/[^/\\]")
+    """The site's page of the second sign-in step, where a provider sign-in of an account with
+    two-factor sign-in is sent (with ``next``, the page to return to)."""
+    oidc_error_page: str = Field(default="/login", pattern=r"^/[^/\\]")
+    """Where a refused provider sign-in sends the browser, with auth's error code as ``error``."""
 
     rate_limit_enabled: bool = True
     rate_limit_per_client: int = Field(default=600, ge=1)

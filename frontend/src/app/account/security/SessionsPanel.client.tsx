@@ -29,7 +29,7 @@ export function SessionsPanel() {
       {/* Outside the grid: the live region is always there, and would take a column. */}
       <FormError message={error} title="Could not log out" />
       <div className="grid-2">
-        <Card title="This device">
+        <Card title="This device" titleLevel={3}>
           <p>End the session of this browser. Your other devices stay signed in.</p>
           <Button
             variant="secondary"
@@ -40,7 +40,7 @@ export function SessionsPanel() {
             Log out here
           </Button>
         </Card>
-        <Card title="Every device">
+        <Card title="Every device" titleLevel={3}>
           <p>
             End every session of your account, on every device — for example after losing a phone.
             You will need to log in again everywhere.
