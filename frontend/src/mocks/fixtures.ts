@@ -57,6 +57,24 @@ export function graphqlUser(read: ProfileRead, account: AccountView | null = mem
   };
 }
 
+/** The auth service's refusal of a mailed link's token: unknown, used, expired or replaced. */
+export const invalidLink = {
+  status: 400,
+  code: "invalid_token",
+  message: "this link is invalid or has expired; ask for a new one",
+};
+
+/** The auth service's rate limit, with the `Retry-After` it sends (seconds). */
+export const rateLimited = (retryAfter: number) => ({
+  status: 429,
+  code: "rate_limited",
+  message: "too many attempts; retry later",
+  retryAfter,
+});
+
+/** A service's failure as the gateway passes it on (its message is never shown). */
+export const internalError = { status: 500, code: "internal_error", message: "boom" };
+
 const NAMES = [
   "Ada Lovelace",
   "Alan Turing",

@@ -11,19 +11,27 @@ import { graphqlUser, member, profile } from "./fixtures";
 /** Who the stories' browser is signed in as; `checking` never answers, `unavailable` is a 503. */
 export type StorySession = "anonymous" | "checking" | "unavailable" | { account: AccountView };
 
-/** A REST error answer of the gateway. */
+/** A REST error answer of the gateway (`headers`: a 429's `Retry-After`, say). */
 export function apiError(
   status: number,
   code: string,
   message: string,
   details?: { field: string; message: string }[],
+  headers?: HeadersInit,
 ) {
-  return HttpResponse.json({ code, message, details, request_id: "story" }, { status });
+  return HttpResponse.json({ code, message, details, request_id: "story" }, { status, headers });
 }
 
-/** A GraphQL answer with one error (`extensions.code`) and no data, as the gateway gives it. */
-export function graphqlError(code: string, message: string): Response {
-  return Response.json({ data: null, errors: [{ message, extensions: { code } }] });
+/**
+ * A GraphQL answer with one error (`extensions.code`) and no data, as the gateway gives it;
+ * `extensions` adds the service's others (`status`, a rate limit's `retryAfter`).
+ */
+export function graphqlError(
+  code: string,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): Response {
+  return Response.json({ data: null, errors: [{ message, extensions: { code, ...extensions } }] });
 }
 
 /** An answer that never comes: the component stays in its loading state. */
@@ -105,4 +113,90 @@ export function usersPage(rows: ProfileRead[], hasNextPage = false) {
 
 function emailOf(row: ProfileRead): string {
   return `${row.display_name.toLowerCase().replace(/[^a-z]+/g, ".")}@example.com`;
+}
+
+/**
+ * The auth service's steps through the mailbox, by GraphQL operation name: the mutation's field
+ * (a `Boolean`) and the REST path with its answer.
+ */
+const MAIL_STEPS = {
+  VerifyEmail: {
+    field: "verifyEmail",
+    path: "/api/auth/verify-email",
+    status: 200,
+    body: { status: "verified", email_verified: true },
+  },
+  ResendVerificationEmail: {
+    field: "resendVerificationEmail",
+    path: "/api/auth/verify-email/resend",
+    status: 202,
+    body: {
+      status: "accepted",
+      message: "We sent a new verification link; earlier links no longer work.",
+    },
+  },
+  ForgotPassword: {
+    field: "forgotPassword",
+    path: "/api/auth/forgot-password",
+    status: 202,
+    body: {
+      status: "accepted",
+      message:
+        "If this address has an account, we sent it a link to reset the password. " +
+        "The link works once, for a short time.",
+    },
+  },
+  ResetPassword: {
+    field: "resetPassword",
+    path: "/api/auth/reset-password",
+    status: 200,
+    body: {
+      status: "password_reset",
+      message: "Your password was changed and every session was signed out; sign in again.",
+    },
+  },
+} as const;
+
+export type MailStep = keyof typeof MAIL_STEPS;
+
+/** A mailed-link step done, over both APIs. */
+export function mailStepDone(step: MailStep) {
+  const { field, path, status, body } = MAIL_STEPS[step];
+  return [
+    graphql.mutation(step, () => HttpResponse.json({ data: { [field]: true } })),
+    http.post(path, () => HttpResponse.json(body, { status })),
+  ];
+}
+
+/**
+ * A mailed-link step refused with the service's error over both APIs; a rate limit's
+ * `retryAfter` (seconds) is REST's `Retry-After` header and GraphQL's `extensions.retryAfter`.
+ */
+export function mailStepRefused(
+  step: MailStep,
+  error: { status: number; code: string; message: string; retryAfter?: number },
+) {
+  const { status, code, message, retryAfter } = error;
+  const waiting = retryAfter === undefined ? undefined : { "Retry-After": String(retryAfter) };
+  return [
+    graphql.mutation(step, () => graphqlError(code, message, { status, retryAfter })),
+    http.post(MAIL_STEPS[step].path, () => apiError(status, code, message, undefined, waiting)),
+  ];
+}
+
+/** A mailed-link step whose answer never comes, over both APIs (the busy state). */
+export function mailStepPending(step: MailStep) {
+  return [graphql.mutation(step, pending), http.post(MAIL_STEPS[step].path, pending)];
+}
+
+/**
+ * The step's first request over either API fails to connect (no answer at all); later ones go
+ * to the handlers after these (`msw.use(...mailStepUnreachableOnce(step), ...mailStepDone(step))`).
+ */
+export function mailStepUnreachableOnce(step: MailStep) {
+  const unreachable = () => HttpResponse.error();
+  return [
+    graphql.mutation(step, unreachable, { once: true }),
+    http.post(MAIL_STEPS[step].path, unreachable, { once: true }),
+  ];
 }

@@ -66,6 +66,32 @@ export const WrongPassword: Story = {
   },
 };
 
+/** Refused until the address is verified: the way out is the mailed link, or a reset. */
+export const EmailNotVerified: Story = {
+  beforeEach({ msw }) {
+    msw.use(
+      http.post("/api/auth/login", () =>
+        apiError(
+          403,
+          "email_not_verified",
+          "verify your e-mail address first: follow the link we sent, or reset your password",
+        ),
+      ),
+    );
+  },
+  play: async ({ canvas }) => {
+    await logIn(canvas);
+    const alert = await canvas.findByRole("alert");
+    await expect(alert).toHaveTextContent("Could not log in");
+    await expect(alert).toHaveTextContent("Your e-mail address is not verified yet.");
+    await expect(canvas.getByText(/Open the link in the verification e-mail/)).toBeVisible();
+    await expect(canvas.getByRole("link", { name: "Reset your password" })).toHaveAttribute(
+      "href",
+      "/forgot-password",
+    );
+  },
+};
+
 export const SignedIn: Story = {
   beforeEach({ msw }) {
     msw.use(http.post("/api/auth/login", () => HttpResponse.json(sessionAnswer())));
