@@ -57,7 +57,7 @@ export default defineConfig({
     },
     {
       name: "stack",
-      testMatch: /(account|admin|security|banner|email)\.spec\.ts/,
+      testMatch: /(account|admin|security|banner|email|server-render)\.spec\.ts/,
       use: { ...devices["Desktop Chrome"] },
     },
   ],
