@@ -45,9 +45,12 @@ function Seed({ view, children }: { view: ServerView; children: ReactNode }) {
     seeded.current = { view, value: { account: view.account, keys } };
   }
 
-  // The access token's expiry, as the server read it (a refresh on the server moved it).
+  // The access token's expiry, as the server read it, where this browser knows none or one
+  // already past (the server refreshed the session on the way, or the cookies came from
+  // elsewhere): the refresh timer then neither refreshes at once nor misses the new token.
   useEffect(() => {
-    if (view.expiresAt !== null && view.expiresAt !== readExpiresAt()) {
+    const known = readExpiresAt();
+    if (view.expiresAt !== null && (known === null || known <= Date.now())) {
       recordExpiresIn((view.expiresAt - Date.now()) / 1000);
     }
   }, [view.expiresAt]);

@@ -298,4 +298,20 @@ describe.each<DataSource>(["graphql", "rest"])("a server-rendered profile over %
     // The server's reading of the access token's expiry reaches the refresh timer.
     expect(window.localStorage.getItem(EXPIRES_AT_KEY)).toBe(String(rendered.expiresAt));
   });
+
+  it("keeps the browser's own expiry while it is still ahead", async () => {
+    const known = String(Date.now() + 60_000);
+    window.localStorage.setItem(EXPIRES_AT_KEY, known);
+    window.localStorage.setItem(DATA_SOURCE_KEY, source);
+    const { requests } = scriptFetch(json(account({ email_verified: true })));
+    renderApp(
+      <ServerData view={view()}>
+        <RequireSession>
+          <ProfileScreen />
+        </RequireSession>
+      </ServerData>,
+    );
+    await waitFor(() => expect(requests).toHaveLength(1));
+    expect(window.localStorage.getItem(EXPIRES_AT_KEY)).toBe(known);
+  });
 });

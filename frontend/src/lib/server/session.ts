@@ -49,7 +49,8 @@ export function resumeUrl(here: string): string {
  * where the browser comes back after a refresh or a sign-in.
  *
  * - no access cookie, or the gateway says the session ended: redirect through the refresh
- *   route (once; right after one, the page is left to the browser: null);
+ *   route (once; right after one, or in the running app's own navigations, the page is left
+ *   to the browser's code: null);
  * - the gateway cannot answer now: null — the page renders its client components alone, which
  *   ask again and show the error (and the "Try again") as they always have;
  * - an administrators' page (`admin`) for another account, or a 403 from `load`: "forbidden",
@@ -61,14 +62,21 @@ export async function loadSignedIn<T>(
   { admin = false }: { admin?: boolean } = {},
 ): Promise<SignedInView<T> | "forbidden" | null> {
   const jar = await cookies();
+  const request = await headers();
   const access = jar.get(ACCESS_COOKIE)?.value;
   const source = dataSourceFromCookie(jar.get(DATA_SOURCE_COOKIE)?.value);
+  // A navigation inside the running app (its fetch of the page's React Server Components: not a
+  // document load, `Sec-Fetch-Mode: navigate`) leaves an ended session to the browser's code,
+  // which knows whether this tab was signed in and says so on the login page; so does a page
+  // right after a refresh here (no second one, no loop).
+  const mode = request.get("sec-fetch-mode");
+  const leaveToBrowser = (mode !== null && mode !== "navigate") || jar.has(RESUMED_COOKIE);
   const resume = (): null => {
-    if (jar.has(RESUMED_COOKIE)) return null;
+    if (leaveToBrowser) return null;
     redirect(resumeUrl(here));
   };
   if (!access) return resume();
-  const gateway = new Gateway(access, { forwardedFor: (await headers()).get("x-forwarded-for") });
+  const gateway = new Gateway(access, { forwardedFor: request.get("x-forwarded-for") });
   try {
     const accountView = await gateway.get<AccountView>("/api/auth/me");
     const account = accountFromRest(accountView);

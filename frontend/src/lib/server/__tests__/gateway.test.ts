@@ -211,12 +211,30 @@ describe("loadSignedIn", () => {
     await expect(loadSignedIn("/profile?welcome=1", load)).rejects.toMatchObject({
       location: "/api/auth/resume?next=%2Fprofile%3Fwelcome%3D1",
     });
+    requestHeaders.set("Sec-Fetch-Mode", "navigate");
+    try {
+      await expect(loadSignedIn("/profile", load)).rejects.toBeInstanceOf(Redirected);
+    } finally {
+      requestHeaders.delete("Sec-Fetch-Mode");
+    }
     expect(load).not.toHaveBeenCalled();
   });
 
   it("leaves the page to the browser right after a refresh (no second one, no loop)", async () => {
     jar.set("nova_resumed", "1");
     await expect(loadSignedIn("/profile", load)).resolves.toBeNull();
+  });
+
+  it("leaves an ended session to the running app in its own navigations", async () => {
+    requestHeaders.set("Sec-Fetch-Mode", "cors");
+    try {
+      await expect(loadSignedIn("/profile", load)).resolves.toBeNull();
+      jar.set("nova_at", "refused");
+      vi.stubGlobal("fetch", script(json({ code: "unauthenticated" }, 401)).fetch);
+      await expect(loadSignedIn("/profile", load)).resolves.toBeNull();
+    } finally {
+      requestHeaders.delete("Sec-Fetch-Mode");
+    }
   });
 
   it("loads with the account and the data source of the cookie", async () => {
