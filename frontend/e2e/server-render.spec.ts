@@ -73,6 +73,8 @@ test.describe("server-rendered pages", () => {
       try {
         const page = await bare.newPage();
         await page.goto("/profile");
+        // Visible, not only in the document: streamed content stays hidden without scripts.
+        await expect(page.getByTestId("display-name")).toBeVisible();
         await expect(page.getByTestId("display-name")).toHaveText(name);
         await expect(page.getByText(`Loaded through ${SOURCE_LABEL[source]}`)).toBeVisible();
         await expect(page.getByText(LOADING)).toHaveCount(0);
@@ -136,6 +138,7 @@ test.describe("server-rendered pages", () => {
         });
         await page.goto("/profile");
         await expect(page).toHaveURL(/\/profile$/);
+        await expect(page.getByTestId("display-name")).toBeVisible();
         await expect(page.getByTestId("display-name")).toHaveText(name);
         expect(resumed).toHaveLength(1);
         const cookies = await context.cookies();

@@ -156,7 +156,7 @@ export interface RefreshAnswer {
  */
 export async function refreshSession(
   refreshToken: string,
-  options: Omit<GatewayOptions, "forwardedFor"> & { forwardedFor?: string | null } = {},
+  options: GatewayOptions = {},
 ): Promise<RefreshAnswer | null> {
   const headers = new Headers({
     Accept: "application/json",
