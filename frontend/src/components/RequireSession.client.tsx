@@ -3,13 +3,17 @@
 import { usePathname, useRouter } from "next/navigation";
 import { type ReactNode, useEffect } from "react";
 import { Alert, Button, Spinner } from "@/components/ui";
+import { isAdmin } from "@/lib/account";
 import { loginUrl } from "@/lib/next-path";
+import { useServerAccount } from "@/lib/server-view";
 import { useSession } from "@/lib/session";
 import { Forbidden } from "./Forbidden";
 
 /**
  * Renders its children for a signed-in user (an administrator with `admin`); otherwise a
  * loading state while the session is checked, a redirect to the login page, or a 403 page.
+ * A server-rendered page's account (`ServerData`) stands for the session until the check
+ * answers, so such a page shows its content at once.
  */
 export function RequireSession({
   children,
@@ -21,6 +25,8 @@ export function RequireSession({
   const session = useSession();
   const router = useRouter();
   const pathname = usePathname();
+  const rendered = useServerAccount();
+  const status = session.status === "loading" && rendered ? "authenticated" : session.status;
 
   useEffect(() => {
     if (session.status !== "anonymous") return;
@@ -32,9 +38,9 @@ export function RequireSession({
     router.replace(loginUrl(here, session.endReason === "expired" ? "expired" : undefined));
   }, [session.status, session.endReason, router, pathname]);
 
-  if (session.status === "loading") return <Spinner label="Checking your session…" />;
-  if (session.status === "anonymous") return <Spinner label="Redirecting to the login page…" />;
-  if (session.status === "unavailable") {
+  if (status === "loading") return <Spinner label="Checking your session…" />;
+  if (status === "anonymous") return <Spinner label="Redirecting to the login page…" />;
+  if (status === "unavailable") {
     return (
       <Alert
         tone="error"
@@ -49,6 +55,6 @@ export function RequireSession({
       </Alert>
     );
   }
-  if (admin && !session.isAdmin) return <Forbidden />;
+  if (admin && !isAdmin((session.account ?? rendered)?.roles)) return <Forbidden />;
   return <>{children}</>;
 }

@@ -93,7 +93,7 @@ function seconds(value: unknown): number | undefined {
   return typeof number === "number" && Number.isFinite(number) && number >= 0 ? number : undefined;
 }
 
-interface GraphQLErrorLike {
+export interface GraphQLErrorLike {
   message: string;
   extensions?: Record<string, unknown> | null;
 }

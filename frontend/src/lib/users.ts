@@ -12,7 +12,7 @@ import {
   useQueryClient,
   useQuery as useRestQuery,
 } from "@tanstack/react-query";
-import { useCallback, useEffect, useRef } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import {
   AdminUsersQuery,
   MyProfileQuery,
@@ -30,7 +30,10 @@ import { apolloError } from "./apollo";
 import type { DataSource } from "./data-source";
 import { useDataSource } from "./data-source";
 import { ApiError, errorMessage } from "./errors";
+import { restKeys } from "./query-keys";
 import { authApi, usersApi } from "./rest";
+import { graphqlSeedKey } from "./server-data";
+import { useServerSeeded } from "./server-view";
 
 export interface Loaded<T> {
   source: DataSource;
@@ -40,11 +43,7 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** REST answers are cached by TanStack Query under these keys (GraphQL's by Apollo). */
-export const restKeys = {
-  me: ["rest", "me"] as const,
-  users: (params: UsersPageParams) => ["rest", "users", params] as const,
-};
+export { restKeys };
 
 function asApiError(error: unknown): ApiError | null {
   if (error === null || error === undefined) return null;
@@ -95,6 +94,27 @@ function useRevalidateOnShow(revalidate: (() => void) | null): void {
   }, []);
 }
 
+/**
+ * Apollo's fetch policy for a screen's query: the cache first while it holds the server's
+ * answer for these variables (written by `ServerData` as the page arrived), the network for
+ * everything after — other variables, a refetch, the screen shown again. Over REST the same
+ * rule is `refetchOnMount` (TanStack Query's hydrated entry stays until it is stale).
+ */
+function useServerFirst(
+  active: boolean,
+  key: string,
+): { fetchPolicy: "cache-first" | "network-only"; nextFetchPolicy: () => "network-only" } {
+  const seeded = useServerSeeded();
+  const [primed, setPrimed] = useState(() => active && seeded(key));
+  const [primedKey] = useState(key);
+  // Another data source or other variables: this screen no longer shows the server's answer.
+  if (primed && (!active || key !== primedKey)) setPrimed(false);
+  return {
+    fetchPolicy: primed && key === primedKey ? "cache-first" : "network-only",
+    nextFetchPolicy: () => "network-only",
+  };
+}
+
 /** The profile fields of a write's answer over what was loaded (the account fields stay). */
 function withProfileFields(current: UserProfile | undefined, saved: UserProfile): UserProfile {
   if (!current) return saved;
@@ -112,9 +132,10 @@ function withProfileFields(current: UserProfile | undefined, saved: UserProfile)
 
 export function useMyProfile(): Loaded<UserProfile> {
   const [source] = useDataSource();
+  const seeded = useServerSeeded();
   const graphql = useQuery(MyProfileQuery, {
     skip: source !== "graphql",
-    fetchPolicy: "network-only",
+    ...useServerFirst(source === "graphql", graphqlSeedKey("MyProfile", {})),
   });
   const rest = useRestQuery({
     queryKey: restKeys.me,
@@ -123,6 +144,7 @@ export function useMyProfile(): Loaded<UserProfile> {
       return profileFromRest(profile, account);
     },
     enabled: source === "rest",
+    refetchOnMount: (query) => !seeded(query.queryHash),
   });
   const { refetch } = graphql;
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
@@ -177,16 +199,18 @@ export interface UsersPage {
 
 export function useAdminUsers(params: UsersPageParams): Loaded<UsersPage> {
   const [source] = useDataSource();
+  const seeded = useServerSeeded();
   const search = params.search.trim() || null;
+  const variables = {
+    first: params.first,
+    after: params.after,
+    search,
+    includeDeleted: params.includeDeleted,
+  };
   const graphql = useQuery(AdminUsersQuery, {
     skip: source !== "graphql",
-    variables: {
-      first: params.first,
-      after: params.after,
-      search,
-      includeDeleted: params.includeDeleted,
-    },
-    fetchPolicy: "network-only",
+    variables,
+    ...useServerFirst(source === "graphql", graphqlSeedKey("AdminUsers", variables)),
   });
   const restParams = { ...params, search: search ?? "" };
   const rest = useRestQuery({
@@ -205,6 +229,7 @@ export function useAdminUsers(params: UsersPageParams): Loaded<UsersPage> {
       };
     },
     enabled: source === "rest",
+    refetchOnMount: (query) => !seeded(query.queryHash),
     // The page on screen stays while the next one loads (as GraphQL's previous answer does).
     placeholderData: keepPreviousData,
   });

@@ -1,9 +1,14 @@
+import { dehydrate, QueryClient } from "@tanstack/react-query";
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { profileChanges } from "@/app/profile/ProfileForm.client";
 import { ProfileScreen } from "@/app/profile/ProfileScreen.client";
 import { RequireSession } from "@/components/RequireSession.client";
+import { ServerData } from "@/components/ServerData.client";
 import { DATA_SOURCE_KEY, type DataSource } from "@/lib/data-source";
+import { restKeys } from "@/lib/query-keys";
+import type { ServerView } from "@/lib/server-view";
+import { EXPIRES_AT_KEY } from "@/lib/session-clock";
 import { json, type RecordedRequest, scriptFetch } from "../../../test/fetch";
 import { account, renderApp, restProfile, router } from "../../../test/render";
 
@@ -221,5 +226,92 @@ describe("RequireSession", () => {
       </RequireSession>,
     );
     expect(await screen.findByText("admin tools")).toBeInTheDocument();
+  });
+});
+
+describe.each<DataSource>(["graphql", "rest"])("a server-rendered profile over %s", (source) => {
+  function view(): ServerView {
+    const signedIn = {
+      id: ID,
+      email: "ada@example.com",
+      emailVerified: true,
+      roles: ["user"],
+      status: "active" as const,
+      createdAt: "2026-01-02T10:00:00Z",
+      lastLoginAt: null,
+    };
+    const base = { account: signedIn, source, expiresAt: Date.now() + 900_000 };
+    if (source === "graphql") {
+      const data = {
+        me: {
+          ...graphqlUser(),
+          __typename: "User" as const,
+          email: "ada@example.com",
+          emailVerified: true,
+          roles: ["user"],
+          status: "ACTIVE" as const,
+          lastLoginAt: null,
+        },
+      };
+      return { ...base, data: { api: "graphql", operation: "MyProfile", variables: {}, data } };
+    }
+    const client = new QueryClient();
+    client.setQueryData(restKeys.me, {
+      id: ID,
+      displayName: "Ada Lovelace",
+      bio: null,
+      avatarUrl: null,
+      locale: "en-GB",
+      timezone: "Europe/London",
+      createdAt: "2026-01-02T10:00:00Z",
+      updatedAt: "2026-01-02T10:00:00Z",
+      deletedAt: null,
+      email: "ada@example.com",
+      emailVerified: true,
+      roles: ["user"],
+      status: "active",
+      lastLoginAt: null,
+    });
+    return { ...base, data: { api: "rest", state: dehydrate(client) } };
+  }
+
+  it("shows the server's answer in the first render and asks only who is signed in", async () => {
+    window.localStorage.setItem(DATA_SOURCE_KEY, source);
+    const { requests } = scriptFetch(json(account({ email_verified: true })));
+    const rendered = view();
+    renderApp(
+      <ServerData view={rendered}>
+        <RequireSession>
+          <ProfileScreen />
+        </RequireSession>
+      </ServerData>,
+      { signedIn: false },
+    );
+    // No loading state: the content is there from the first render on.
+    expect(screen.getByTestId("display-name")).toHaveTextContent("Ada Lovelace");
+    expect(screen.queryByRole("status")).not.toBeInTheDocument();
+    await waitFor(() => expect(requests).toHaveLength(1));
+    expect(requests[0]?.url).toMatch(/\/api\/auth\/me$/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(requests).toHaveLength(1);
+    expect(screen.getByTestId("display-name")).toHaveTextContent("Ada Lovelace");
+    // The server's reading of the access token's expiry reaches the refresh timer.
+    expect(window.localStorage.getItem(EXPIRES_AT_KEY)).toBe(String(rendered.expiresAt));
+  });
+
+  it("keeps the browser's own expiry while it is still ahead", async () => {
+    const known = String(Date.now() + 60_000);
+    window.localStorage.setItem(EXPIRES_AT_KEY, known);
+    window.localStorage.setItem(DATA_SOURCE_KEY, source);
+    const { requests } = scriptFetch(json(account({ email_verified: true })));
+    renderApp(
+      <ServerData view={view()}>
+        <RequireSession>
+          <ProfileScreen />
+        </RequireSession>
+      </ServerData>,
+    );
+    await waitFor(() => expect(requests).toHaveLength(1));
+    expect(window.localStorage.getItem(EXPIRES_AT_KEY)).toBe(known);
   });
 });

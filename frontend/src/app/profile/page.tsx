@@ -1,6 +1,9 @@
 import type { Metadata } from "next";
 import { PageHeader } from "@/components/PageHeader.server";
 import { RequireSession } from "@/components/RequireSession.client";
+import { ServerData } from "@/components/ServerData.client";
+import { myProfileSeed } from "@/lib/server/seeds";
+import { loadSignedIn } from "@/lib/server/session";
 import { ProfileScreen } from "./ProfileScreen.client";
 
 export const metadata: Metadata = { title: "Your profile" };
@@ -8,13 +11,16 @@ export const metadata: Metadata = { title: "Your profile" };
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
 export default async function ProfilePage({ searchParams }: { searchParams: SearchParams }) {
-  const { welcome } = await searchParams;
+  const welcome = (await searchParams).welcome === "1";
+  const view = await loadSignedIn(welcome ? "/profile?welcome=1" : "/profile", myProfileSeed);
   return (
     <>
       <PageHeader title="Your profile" lead="What other Nova users see about you." />
-      <RequireSession>
-        <ProfileScreen welcome={welcome === "1"} />
-      </RequireSession>
+      <ServerData view={view === "forbidden" ? null : view}>
+        <RequireSession>
+          <ProfileScreen welcome={welcome} />
+        </RequireSession>
+      </ServerData>
     </>
   );
 }

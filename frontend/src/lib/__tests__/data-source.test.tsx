@@ -1,7 +1,13 @@
 import { act, render, renderHook, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
+import { hydrateRoot } from "react-dom/client";
 import { DataSourceToggle } from "@/components/DataSourceToggle.client";
-import { DATA_SOURCE_KEY, readDataSource, useDataSource } from "../data-source";
+import {
+  DATA_SOURCE_KEY,
+  readDataSource,
+  ServerDataSourceContext,
+  useDataSource,
+} from "../data-source";
 
 /** What the browser does in this tab when another tab writes localStorage. */
 function otherTabWrites(value: string | null) {
@@ -16,7 +22,47 @@ function otherTabWrites(value: string | null) {
   );
 }
 
+/** What each render of {@link Probe} saw. */
+const seen: string[] = [];
+function Probe() {
+  seen.push(useDataSource()[0]);
+  return null;
+}
+
+const cookieSource = () => /(?:^|; )nova\.dataSource=([^;]*)/.exec(document.cookie)?.[1];
+
 describe("useDataSource", () => {
+  beforeEach(() => {
+    // biome-ignore lint/suspicious/noDocumentCookie: jsdom's cookie jar, reset between tests
+    document.cookie = "nova.dataSource=; Path=/; Max-Age=0";
+  });
+
+  it("mirrors the choice into a cookie for the server, and a choice stored before it", () => {
+    window.localStorage.setItem(DATA_SOURCE_KEY, "rest");
+    const { result } = renderHook(() => useDataSource());
+    expect(cookieSource()).toBe("rest");
+    act(() => result.current[1]("graphql"));
+    expect(cookieSource()).toBe("graphql");
+  });
+
+  it("renders the server's source until hydration is over", () => {
+    window.localStorage.setItem(DATA_SOURCE_KEY, "rest");
+    seen.length = 0;
+    const container = document.createElement("div");
+    document.body.append(container);
+    act(() => {
+      hydrateRoot(
+        container,
+        <ServerDataSourceContext.Provider value="graphql">
+          <Probe />
+        </ServerDataSourceContext.Provider>,
+      );
+    });
+    expect(seen[0]).toBe("graphql");
+    expect(seen.at(-1)).toBe("rest");
+    container.remove();
+  });
+
   it("defaults to GraphQL", () => {
     const { result } = renderHook(() => useDataSource());
     expect(result.current[0]).toBe("graphql");

@@ -6,10 +6,11 @@ import { LoadError } from "@/components/LoadError";
 import { Alert, Button, type Column, Form, Input, Spinner, Table } from "@/components/ui";
 import type { UserProfile } from "@/lib/account";
 import { errorMessage } from "@/lib/errors";
+import { USERS_PAGE_SIZE } from "@/lib/query-keys";
 import { useResetTwoFactor } from "@/lib/security";
 import { useAdminUsers, useRestoreUser } from "@/lib/users";
 
-export const PAGE_SIZE = 10;
+export const PAGE_SIZE = USERS_PAGE_SIZE;
 
 function formatDate(value: string | null): string {
   if (!value) return "—";

@@ -1,15 +1,23 @@
 import type { Metadata } from "next";
+import { Forbidden } from "@/components/Forbidden";
 import { PageHeader } from "@/components/PageHeader.server";
 import { RequireSession } from "@/components/RequireSession.client";
+import { ServerData } from "@/components/ServerData.client";
+import { usersPageSeed } from "@/lib/server/seeds";
+import { loadSignedIn } from "@/lib/server/session";
 import { AdminUsers } from "./AdminUsers.client";
 
 export const metadata: Metadata = { title: "Users" };
 
-export default function AdminUsersPage() {
+export default async function AdminUsersPage() {
+  const view = await loadSignedIn("/admin/users", usersPageSeed, { admin: true });
+  if (view === "forbidden") return <Forbidden />;
   return (
-    <RequireSession admin>
-      <PageHeader title="Users" lead="Search, page through and restore user profiles." />
-      <AdminUsers />
-    </RequireSession>
+    <ServerData view={view}>
+      <RequireSession admin>
+        <PageHeader title="Users" lead="Search, page through and restore user profiles." />
+        <AdminUsers />
+      </RequireSession>
+    </ServerData>
   );
 }

@@ -1,5 +1,0 @@
-import { Spinner } from "@/components/ui";
-
-export default function Loading() {
-  return <Spinner label="Loading…" />;
-}

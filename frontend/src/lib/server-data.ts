@@ -1,0 +1,42 @@
+/**
+ * What a server-rendered page hands the browser's caches: one query's answer, over the API the
+ * page was rendered with. Shared by the server loaders and the client boundary that writes it
+ * into Apollo's cache or TanStack Query's (`ServerData.client.tsx`).
+ */
+
+import type { DehydratedState } from "@tanstack/react-query";
+import type {
+  AdminUsersQuery,
+  AdminUsersQueryVariables,
+  MyProfileQuery,
+  MyProfileQueryVariables,
+} from "@/gql/graphql";
+
+export type ServerSeed =
+  | {
+      api: "graphql";
+      operation: "MyProfile";
+      variables: MyProfileQueryVariables;
+      data: MyProfileQuery;
+    }
+  | {
+      api: "graphql";
+      operation: "AdminUsers";
+      variables: AdminUsersQueryVariables;
+      data: AdminUsersQuery;
+    }
+  | { api: "rest"; state: DehydratedState };
+
+/**
+ * How long after the page arrived its server data counts as fresh: a screen mounting in that
+ * time shows it without asking again (later, or shown again, it asks as it always does).
+ */
+export const SERVER_DATA_FRESH_MS = 5_000;
+
+/** One key per GraphQL operation and variables (the order of the variables does not matter). */
+export function graphqlSeedKey(operation: string, variables: Record<string, unknown>): string {
+  const sorted = Object.keys(variables)
+    .sort()
+    .map((name) => [name, variables[name] ?? null]);
+  return `${operation}:${JSON.stringify(sorted)}`;
+}
