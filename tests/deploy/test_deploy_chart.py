@@ -527,6 +527,7 @@ def test_ingress_routes_api_and_graphql_to_the_gateway_and_the_rest_to_the_front
         "/admin/data/auth": "nova-gateway",  # the model admins (on outside prod)
         "/admin/data/users": "nova-gateway",
         "/graphql": "nova-gateway",
+        "/api/auth/resume": "nova-frontend",  # the frontend's session resume, before /api/auth
         "/api/auth": "nova-gateway",
         "/api/users": "nova-gateway",
         "/": "nova-frontend",
