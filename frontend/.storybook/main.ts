@@ -15,6 +15,15 @@ const config: StorybookConfig = {
   framework: { name: "@storybook/nextjs-vite", options: {} },
   staticDirs: ["./public"],
   core: { disableTelemetry: true, disableWhatsNewNotifications: true },
+  // Dependencies only some stories import are bundled up front: Vite would otherwise find one
+  // mid-run (the first story that draws a QR code) and reload the page under a running test.
+  viteFinal: (vite) => ({
+    ...vite,
+    optimizeDeps: {
+      ...vite.optimizeDeps,
+      include: [...(vite.optimizeDeps?.include ?? []), "qrcode"],
+    },
+  }),
 };
 
 export default config;

@@ -6,7 +6,8 @@
 
 import { delay, graphql, HttpResponse, http } from "msw";
 import type { AccountView, ProfileRead } from "@/lib/rest";
-import { graphqlUser, member, profile } from "./fixtures";
+import type { components } from "@/rest/schema";
+import { enrolment, graphqlUser, member, profile, providers, recoveryCodes } from "./fixtures";
 
 /** Who the stories' browser is signed in as; `checking` never answers, `unavailable` is a 503. */
 export type StorySession = "anonymous" | "checking" | "unavailable" | { account: AccountView };
@@ -198,5 +199,232 @@ export function mailStepUnreachableOnce(step: MailStep) {
   return [
     graphql.mutation(step, unreachable, { once: true }),
     http.post(MAIL_STEPS[step].path, unreachable, { once: true }),
+  ];
+}
+
+type Schemas = components["schemas"];
+
+/** What the security page reads; a function is asked again on each request (a story's state). */
+export interface SecurityState {
+  twoFactorEnabled?: boolean;
+  recoveryCodesLeft?: number;
+  hasPassword?: boolean;
+  identities?: Schemas["AuthIdentityView"][];
+  providers?: Schemas["AuthOidcProviderView"][];
+}
+
+/**
+ * The security settings over both APIs: GraphQL's `SecurityOverview`, REST's second factor,
+ * linked identities and providers (REST's `has_password` is `/api/auth/me`'s: the session's).
+ */
+export function securityOverview(state: SecurityState | (() => SecurityState) = {}) {
+  const read = () => {
+    const current = typeof state === "function" ? state() : state;
+    return {
+      twoFactorEnabled: current.twoFactorEnabled ?? false,
+      recoveryCodesLeft: current.recoveryCodesLeft ?? 10,
+      hasPassword: current.hasPassword ?? true,
+      identities: current.identities ?? [],
+      providers: current.providers ?? providers(),
+    };
+  };
+  return [
+    graphql.query("SecurityOverview", () => {
+      const current = read();
+      return HttpResponse.json({
+        data: {
+          account: {
+            __typename: "User",
+            id: member().id,
+            twoFactorEnabled: current.twoFactorEnabled,
+            hasPassword: current.hasPassword,
+          },
+          linkedIdentities: current.identities.map((row) => ({
+            __typename: "LinkedIdentity",
+            id: row.id,
+            provider: row.provider,
+            email: row.email,
+            createdAt: row.created_at,
+            lastUsedAt: row.last_used_at,
+          })),
+          identityProviders: current.providers.map(graphqlProvider),
+        },
+      });
+    }),
+    http.get("/api/auth/me/two-factor", () => {
+      const current = read();
+      return HttpResponse.json({
+        enabled: current.twoFactorEnabled,
+        pending: false,
+        enabled_at: current.twoFactorEnabled ? "2026-10-20T18:00:00Z" : null,
+        recovery_codes_left: current.twoFactorEnabled ? current.recoveryCodesLeft : 0,
+      });
+    }),
+    http.get("/api/auth/me/identities", () => HttpResponse.json(read().identities)),
+    ...identityProviders(() => read().providers),
+  ];
+}
+
+function graphqlProvider(row: Schemas["AuthOidcProviderView"]) {
+  return { __typename: "IdentityProvider", name: row.name, displayName: row.display_name };
+}
+
+/** The providers people can sign in with, over both APIs (the login page's buttons). */
+export function identityProviders(
+  rows: Schemas["AuthOidcProviderView"][] | (() => Schemas["AuthOidcProviderView"][]),
+) {
+  const read = () => (typeof rows === "function" ? rows() : rows);
+  return [
+    graphql.query("IdentityProviders", () =>
+      HttpResponse.json({ data: { identityProviders: read().map(graphqlProvider) } }),
+    ),
+    http.get("/api/auth/oidc/providers", () => HttpResponse.json({ providers: read() })),
+  ];
+}
+
+/** The account's security log over both APIs, `first` at a time after a cursor, as auth pages it. */
+export function securityLog(events: Schemas["AuthSecurityEventView"][]) {
+  const page = (first: number, after: string | null) => {
+    const start = after === null ? 0 : Number(after.replace("event-", "")) + 1;
+    const rows = events.slice(start, start + first);
+    const hasNextPage = start + first < events.length;
+    const endCursor = rows.length > 0 ? `event-${start + rows.length - 1}` : null;
+    return { rows, start, hasNextPage, endCursor };
+  };
+  return [
+    graphql.query("SecurityEvents", ({ variables }) => {
+      const { rows, start, hasNextPage, endCursor } = page(
+        Number(variables.first),
+        (variables.after as string | null | undefined) ?? null,
+      );
+      return HttpResponse.json({
+        data: {
+          account: {
+            __typename: "User",
+            id: member().id,
+            securityEvents: {
+              __typename: "SecurityEventConnection",
+              edges: rows.map((row, index) => ({
+                __typename: "SecurityEventEdge",
+                cursor: `event-${start + index}`,
+                node: {
+                  __typename: "SecurityEvent",
+                  id: row.id,
+                  kind: row.kind,
+                  occurredAt: row.occurred_at,
+                  clientAddress: row.client_address,
+                  userAgent: row.user_agent,
+                },
+              })),
+              pageInfo: { __typename: "PageInfo", hasNextPage, endCursor },
+            },
+          },
+        },
+      });
+    }),
+    http.get("/api/auth/me/security-events", ({ request }) => {
+      const query = new URL(request.url).searchParams;
+      const { rows, start, hasNextPage, endCursor } = page(
+        Number(query.get("first") ?? 20),
+        query.get("after"),
+      );
+      return HttpResponse.json({
+        edges: rows.map((row, index) => ({ cursor: `event-${start + index}`, node: row })),
+        page_info: { has_next_page: hasNextPage, end_cursor: endCursor },
+      });
+    }),
+  ];
+}
+
+/**
+ * Turning two-factor sign-in on accepted over both APIs: the pending secret, then the codes
+ * (`onConfirmed` lets a story's state follow).
+ */
+export function twoFactorEnrolment(codes: string[] = recoveryCodes(), onConfirmed = () => {}) {
+  const pendingSecret = enrolment();
+  return [
+    graphql.mutation("EnrollTwoFactor", () =>
+      HttpResponse.json({
+        data: {
+          enrollTwoFactor: {
+            __typename: "TwoFactorEnrolment",
+            secret: pendingSecret.secret,
+            otpauthUri: pendingSecret.otpauth_uri,
+          },
+        },
+      }),
+    ),
+    http.post("/api/auth/me/two-factor", () => HttpResponse.json(pendingSecret)),
+    graphql.mutation("ConfirmTwoFactor", () => {
+      onConfirmed();
+      return HttpResponse.json({
+        data: {
+          confirmTwoFactor: { __typename: "TwoFactorRecoveryCodes", recoveryCodes: codes },
+        },
+      });
+    }),
+    http.post("/api/auth/me/two-factor/confirm", () => {
+      onConfirmed();
+      return HttpResponse.json({ recovery_codes: codes, enabled: true });
+    }),
+  ];
+}
+
+/** Turning two-factor sign-in off accepted over both APIs (`onDisabled`: the story's state). */
+export const twoFactorDisabling = (onDisabled = () => {}) => [
+  graphql.mutation("DisableTwoFactor", () => {
+    onDisabled();
+    return HttpResponse.json({ data: { disableTwoFactor: true } });
+  }),
+  http.delete("/api/auth/me/two-factor", () => {
+    onDisabled();
+    return new HttpResponse(null, { status: 204 });
+  }),
+];
+
+/** Unlinking an identity accepted over both APIs. */
+export const identityUnlinking = () => [
+  graphql.mutation("UnlinkIdentity", () => HttpResponse.json({ data: { unlinkIdentity: true } })),
+  http.delete("/api/auth/me/identities/:id", () => new HttpResponse(null, { status: 204 })),
+];
+
+/** An administrator's reset of an account's second factor accepted over both APIs (`onReset`
+ * gets the account's id). */
+export const twoFactorReset = (onReset = (_accountId: string) => {}) => [
+  graphql.mutation("ResetTwoFactor", ({ variables }) => {
+    onReset(String(variables.id));
+    return HttpResponse.json({ data: { resetTwoFactor: true } });
+  }),
+  http.post("/api/auth/accounts/:id/two-factor/reset", ({ params }) => {
+    onReset(String(params.id));
+    return new HttpResponse(null, { status: 204 });
+  }),
+];
+
+/**
+ * A mutation auth refuses, over both APIs: REST's error answer, and GraphQL's error on the
+ * (nullable) field with `extensions.code` and `status`, the rest of `data` kept, as the gateway
+ * passes it on.
+ */
+export function refusedMutation(
+  operation: string,
+  rest: { method: "post" | "delete"; path: string },
+  error: { status: number; code: string; message: string },
+) {
+  const field = operation.charAt(0).toLowerCase() + operation.slice(1);
+  return [
+    graphql.mutation(operation, () =>
+      HttpResponse.json({
+        data: { [field]: null },
+        errors: [
+          {
+            message: error.message,
+            path: [field],
+            extensions: { code: error.code, status: error.status },
+          },
+        ],
+      }),
+    ),
+    http[rest.method](rest.path, () => apiError(error.status, error.code, error.message)),
   ];
 }

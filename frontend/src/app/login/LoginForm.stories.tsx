@@ -155,3 +155,30 @@ export const Narrow: Story = {
   globals: narrowScreen,
   play: ValidationError.play,
 };
+
+/**
+ * Back from a provider for a two-factor account (`/login?step=two-factor`): the gateway holds
+ * the challenge in an httpOnly cookie, so the request carries the code only.
+ */
+export const ProviderTwoFactorStep: Story = {
+  args: { twoFactor: true },
+  beforeEach({ msw }) {
+    msw.use(
+      http.post("/api/auth/login/two-factor", async ({ request }) => {
+        const body = (await request.json()) as Record<string, unknown>;
+        if ("mfa_token" in body || body.code !== "123456") {
+          return apiError(401, "invalid_code", "the code is not valid");
+        }
+        return HttpResponse.json(sessionAnswer());
+      }),
+    );
+  },
+  play: async ({ canvas }) => {
+    await expect(canvas.getByRole("form", { name: "Two-factor sign-in" })).toHaveTextContent(
+      "Enter the code your authenticator app shows for your account.",
+    );
+    await userEvent.type(canvas.getByLabelText("Authentication code"), "123 456");
+    await userEvent.click(canvas.getByRole("button", { name: "Sign in" }));
+    await waitFor(() => expect(getRouter().replace).toHaveBeenCalledWith("/profile"));
+  },
+};

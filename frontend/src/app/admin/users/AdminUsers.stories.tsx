@@ -1,9 +1,10 @@
 import type { Meta, StoryObj } from "@storybook/nextjs-vite";
 import { graphql, HttpResponse, http } from "msw";
 import { expect, userEvent, waitFor } from "storybook/test";
-import { administrator, graphqlUser, profile, profiles } from "@/mocks/fixtures";
+import type { ProfileRead } from "@/lib/rest";
+import { administrator, graphqlUser, member, profile, profiles } from "@/mocks/fixtures";
 import { narrowScreen } from "@/mocks/frames";
-import { apiError, graphqlError, pending, usersPage } from "@/mocks/handlers";
+import { apiError, graphqlError, pending, twoFactorReset, usersPage } from "@/mocks/handlers";
 import { AdminUsers } from "./AdminUsers.client";
 
 const meta = {
@@ -129,4 +130,117 @@ export const Search: Story = {
 export const Narrow: Story = {
   globals: narrowScreen,
   play: Filled.play,
+};
+
+const emailOf = (row: ProfileRead) =>
+  `${row.display_name.split(" ")[0]?.toLowerCase()}@example.com`;
+
+/** Three users over GraphQL, which tells administrators whose two-factor sign-in is on. */
+function twoFactorUsers(enabled: () => ReadonlySet<string>) {
+  const rows = profiles(3);
+  return graphql.query("AdminUsers", () =>
+    HttpResponse.json({
+      data: {
+        users: {
+          __typename: "UserConnection",
+          edges: rows.map((row) => ({
+            __typename: "UserEdge",
+            cursor: `cursor-${row.id}`,
+            node: {
+              ...graphqlUser(row, member({ id: row.id, email: emailOf(row) })),
+              twoFactorEnabled: enabled().has(row.id),
+            },
+          })),
+          pageInfo: { __typename: "PageInfo", hasNextPage: false, endCursor: null },
+        },
+      },
+    }),
+  );
+}
+
+/**
+ * A lost authenticator: an administrator resets a user's second factor. "Reset 2FA" only where
+ * it is on; a confirmation first, then a notice, and the list reads it off.
+ */
+export const ResetTwoFactor: Story = {
+  beforeEach({ msw }) {
+    const enabled = new Set(profiles(2).map((row) => row.id));
+    msw.use(
+      twoFactorUsers(() => enabled),
+      ...twoFactorReset((id) => enabled.delete(id)),
+    );
+  },
+  play: async ({ canvas }) => {
+    const reset = await canvas.findByRole("button", {
+      name: "Reset two-factor sign-in of Ada Lovelace",
+    });
+    await expect(
+      canvas.queryByRole("button", { name: "Reset two-factor sign-in of Barbara Liskov" }),
+    ).toBeNull();
+    await userEvent.click(reset);
+    const question = canvas.getByRole("status");
+    await expect(question).toHaveTextContent("Reset the two-factor sign-in of Ada Lovelace?");
+    await expect(question).toHaveTextContent("the password alone will sign in to ada@example.com");
+    await userEvent.click(canvas.getByRole("button", { name: "Reset two-factor sign-in" }));
+    await expect(
+      await canvas.findByText(
+        "Two-factor sign-in of Ada Lovelace is off: the password alone signs in until they turn it on again.",
+      ),
+    ).toBeVisible();
+    await waitFor(() =>
+      expect(
+        canvas.queryByRole("button", { name: "Reset two-factor sign-in of Ada Lovelace" }),
+      ).toBeNull(),
+    );
+    await expect(
+      canvas.getByRole("button", { name: "Reset two-factor sign-in of Alan Turing" }),
+    ).toBeEnabled();
+  },
+};
+
+/** Cancelled at the confirmation: nothing is sent (no handler would answer). */
+export const ResetTwoFactorCancelled: Story = {
+  beforeEach({ msw }) {
+    msw.use(twoFactorUsers(() => new Set(profiles(1).map((row) => row.id))));
+  },
+  play: async ({ canvas }) => {
+    await userEvent.click(
+      await canvas.findByRole("button", { name: "Reset two-factor sign-in of Ada Lovelace" }),
+    );
+    await userEvent.click(canvas.getByRole("button", { name: "Cancel" }));
+    await expect(canvas.queryByText(/Reset the two-factor sign-in of/)).toBeNull();
+  },
+};
+
+/** Over REST the list cannot tell whose factor is on: every active row may be reset. */
+export const ResetTwoFactorOverRest: Story = {
+  parameters: { dataSource: "rest" },
+  beforeEach({ msw }) {
+    msw.use(...twoFactorReset());
+  },
+  play: async ({ canvas }) => {
+    await userEvent.click(
+      await canvas.findByRole("button", { name: "Reset two-factor sign-in of Alan Turing" }),
+    );
+    await userEvent.click(canvas.getByRole("button", { name: "Reset two-factor sign-in" }));
+    await expect(await canvas.findByText(/Two-factor sign-in of Alan Turing is off/)).toBeVisible();
+  },
+};
+
+export const ResetTwoFactorError: Story = {
+  beforeEach({ msw }) {
+    msw.use(
+      twoFactorUsers(() => new Set(profiles(1).map((row) => row.id))),
+      graphql.mutation("ResetTwoFactor", () => graphqlError("internal_error", "boom")),
+    );
+  },
+  play: async ({ canvas }) => {
+    await userEvent.click(
+      await canvas.findByRole("button", { name: "Reset two-factor sign-in of Ada Lovelace" }),
+    );
+    await userEvent.click(canvas.getByRole("button", { name: "Reset two-factor sign-in" }));
+    await expect(await canvas.findByRole("alert")).toHaveTextContent(
+      "The two-factor sign-in of Ada Lovelace could not be reset",
+    );
+  },
 };
