@@ -1064,6 +1064,16 @@ def test_a_provider_sign_in_with_two_factor_goes_to_the_second_step(stack: Stack
         )
         assert stack.upstream.login_body == {"mfa_token": "mfa-1", "code": "123456"}
 
+        # A password sign-in's second step, no challenge cookie held: none is cleared either.
+        browser.cookies.clear()
+        plain = browser.post(
+            "/api/auth/login/two-factor",
+            json={"mfa_token": "mfa-1", "code": "123456"},
+            headers=session,
+        )
+        assert plain.status_code == 200, plain.text
+        assert not any(c.startswith("nova_mfa=") for c in plain.headers.get_list("set-cookie"))
+
 
 def test_a_first_password_set_through_a_cookie_session_stays_in_cookies(stack: Stack) -> None:
     with httpx.Client(base_url=stack.gateway) as browser:

@@ -251,7 +251,8 @@ class SessionProxy:
         if isinstance(upstream, UpstreamFailure):
             await send_upstream_error(send, label, upstream)
             return
-        await self.answer(name, upstream, send)
+        challenge_held = name == "login/two-factor" and bool(jar.get(self.settings.mfa_cookie_name))
+        await self.answer(name, upstream, send, challenge_held=challenge_held)
 
     async def oidc_callback(self, scope: Scope, send: Send) -> None:
         """The provider sent the browser back: auth validates the flow and answers the tokens;
@@ -397,7 +398,11 @@ class SessionProxy:
         content["session"] = "cookie"
         return cookies
 
-    async def answer(self, name: str, upstream: UpstreamAnswer, send: Send) -> None:
+    async def answer(
+        self, name: str, upstream: UpstreamAnswer, send: Send, *, challenge_held: bool = False
+    ) -> None:
+        """auth's answer to a cookie exchange, its tokens turned into cookies; a challenge cookie
+        the request carried (``challenge_held``) is cleared once spent."""
         cookies: list[str] = []
         content: Any = None
         try:
@@ -415,7 +420,7 @@ class SessionProxy:
         if ends_session:
             cookies = self.clearing_cookies()
         spent = ok or (isinstance(content, dict) and content.get("code") == "mfa_token_invalid")
-        if name == "login/two-factor" and spent:
+        if challenge_held and spent:
             cookies.append(self.challenge_cookie("", 0))
         body = json.dumps(content).encode() if content is not None else upstream.content
         headers = [
