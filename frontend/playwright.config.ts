@@ -44,7 +44,8 @@ export default defineConfig({
     },
     {
       name: "stack",
-      testMatch: /(account|admin|security|banner|email|two-factor|provider|server-render)\.spec\.ts/,
+      testMatch:
+        /(account|admin|security|banner|email|two-factor|provider|server-render)\.spec\.ts/,
       use: { ...devices["Desktop Chrome"] },
     },
   ],
