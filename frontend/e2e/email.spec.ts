@@ -165,9 +165,10 @@ for (const source of SOURCES) {
       await device.close();
     }
 
-    // The first browser's session ended with the reset: its next data request leads to login.
-    await page.getByRole("link", { name: "Sessions" }).click();
-    await expect(page.getByRole("heading", { name: "Sessions", level: 1 })).toBeVisible();
+    // The first browser's session ended with the reset: a page that asks nothing on its own
+    // shows as before, and the next data request leads to login.
+    await page.getByRole("link", { name: "Password", exact: true }).click();
+    await expect(page.getByRole("heading", { name: "Change password", level: 1 })).toBeVisible();
     await page.getByRole("link", { name: "Profile" }).click();
     await expect(page).toHaveURL(/\/login\?next=%2Fprofile/);
 
