@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { PageHeader } from "@/components/PageHeader.server";
 import { Card } from "@/components/ui";
-import { ForgotPasswordForm } from "./ForgotPasswordForm.client";
+import { ForgotPasswordForm } from "@/features/auth/ForgotPasswordForm.client";
 
 export const metadata: Metadata = { title: "Forgot your password?" };
 

@@ -2,9 +2,9 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { PageHeader } from "@/components/PageHeader.server";
 import { Alert, Card } from "@/components/ui";
+import { LoginForm } from "@/features/auth/LoginForm.client";
+import { ProviderSignIn } from "@/features/auth/ProviderSignIn.client";
 import { safeNextPath } from "@/lib/next-path";
-import { LoginForm } from "./LoginForm.client";
-import { ProviderSignIn } from "./ProviderSignIn.client";
 
 export const metadata: Metadata = { title: "Log in" };
 

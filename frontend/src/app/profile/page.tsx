@@ -2,9 +2,9 @@ import type { Metadata } from "next";
 import { PageHeader } from "@/components/PageHeader.server";
 import { RequireSession } from "@/components/RequireSession.client";
 import { ServerData } from "@/components/ServerData.client";
+import { ProfileScreen } from "@/features/profile/ProfileScreen.client";
 import { myProfileSeed } from "@/lib/server/seeds";
 import { loadSignedIn } from "@/lib/server/session";
-import { ProfileScreen } from "./ProfileScreen.client";
 
 export const metadata: Metadata = { title: "Your profile" };
 

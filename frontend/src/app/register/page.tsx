@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { PageHeader } from "@/components/PageHeader.server";
 import { Card } from "@/components/ui";
-import { RegisterForm } from "./RegisterForm.client";
+import { RegisterForm } from "@/features/auth/RegisterForm.client";
 
 export const metadata: Metadata = { title: "Create an account" };
 

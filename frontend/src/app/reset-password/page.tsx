@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { PageHeader } from "@/components/PageHeader.server";
 import { Card } from "@/components/ui";
-import { ResetPasswordForm } from "./ResetPasswordForm.client";
+import { ResetPasswordForm } from "@/features/auth/ResetPasswordForm.client";
 
 // The token is in the address: no page this one links to learns it through the Referer.
 export const metadata: Metadata = { title: "Choose a new password", referrer: "no-referrer" };

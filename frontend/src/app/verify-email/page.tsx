@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { PageHeader } from "@/components/PageHeader.server";
 import { Card } from "@/components/ui";
-import { VerifyEmail } from "./VerifyEmail.client";
+import { VerifyEmail } from "@/features/auth/VerifyEmail.client";
 
 // The token is in the address: no page this one links to learns it through the Referer.
 export const metadata: Metadata = { title: "Verify your e-mail address", referrer: "no-referrer" };

@@ -2,8 +2,8 @@
 
 import Link from "next/link";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { ResendVerification } from "@/components/EmailVerification.client";
 import { Alert, Button, ButtonLink, Spinner } from "@/components/ui";
+import { ResendVerification } from "@/features/profile/EmailVerification.client";
 import { isInvalidLink, useVerifyEmail } from "@/lib/account-mail";
 import { errorMessage } from "@/lib/errors";
 import { useHydrated } from "@/lib/hydrated";

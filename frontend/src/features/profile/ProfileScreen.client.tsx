@@ -1,12 +1,12 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
-import { VerificationNotice, VerifiedBadge } from "@/components/EmailVerification.client";
 import { LoadError } from "@/components/LoadError";
 import { Alert, Button, Card, Spinner } from "@/components/ui";
 import type { UserProfile } from "@/lib/account";
 import { useSession } from "@/lib/session";
 import { useMyProfile } from "@/lib/users";
+import { VerificationNotice, VerifiedBadge } from "./EmailVerification.client";
 import { ProfileForm } from "./ProfileForm.client";
 
 function formatDate(value: string | null, timeZone?: string | null): string {

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { PageHeader } from "@/components/PageHeader.server";
 import { RequireSession } from "@/components/RequireSession.client";
 import { Card } from "@/components/ui";
-import { DeleteAccountForm } from "./DeleteAccountForm.client";
+import { DeleteAccountForm } from "@/features/account/DeleteAccountForm.client";
 
 export const metadata: Metadata = { title: "Delete account" };
 

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { PageHeader } from "@/components/PageHeader.server";
 import { RequireSession } from "@/components/RequireSession.client";
 import { Card } from "@/components/ui";
-import { ChangePasswordForm } from "./ChangePasswordForm.client";
+import { ChangePasswordForm } from "@/features/account/ChangePasswordForm.client";
 
 export const metadata: Metadata = { title: "Change password" };
 

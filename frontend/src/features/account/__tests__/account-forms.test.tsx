@@ -1,11 +1,11 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { DeleteAccountForm } from "@/app/account/delete/DeleteAccountForm.client";
-import { ChangePasswordForm } from "@/app/account/password/ChangePasswordForm.client";
-import { RegisterForm } from "@/app/register/RegisterForm.client";
 import { RequireSession } from "@/components/RequireSession.client";
-import { json, scriptFetch } from "../../../test/fetch";
-import { account, renderApp, router } from "../../../test/render";
+import { ChangePasswordForm } from "@/features/account/ChangePasswordForm.client";
+import { DeleteAccountForm } from "@/features/account/DeleteAccountForm.client";
+import { RegisterForm } from "@/features/auth/RegisterForm.client";
+import { json, scriptFetch } from "../../../../test/fetch";
+import { account, renderApp, router } from "../../../../test/render";
 
 describe("RegisterForm", () => {
   it("checks the fields before sending anything", async () => {

@@ -1,20 +1,20 @@
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { ActivityLog } from "@/app/account/security/ActivityLog.client";
-import { IdentitiesCard } from "@/app/account/security/IdentitiesCard.client";
+import LoginPage from "@/app/login/page";
+import { QrCode } from "@/components/QrCode";
+import { ActivityLog } from "@/features/account/ActivityLog.client";
+import { IdentitiesCard } from "@/features/account/IdentitiesCard.client";
 import {
   groupSecret,
   recoveryCodesText,
   TwoFactorCard,
-} from "@/app/account/security/TwoFactorCard.client";
-import { LoginForm } from "@/app/login/LoginForm.client";
-import { ProviderSignIn } from "@/app/login/ProviderSignIn.client";
-import LoginPage from "@/app/login/page";
-import { QrCode } from "@/components/QrCode";
+} from "@/features/account/TwoFactorCard.client";
+import { LoginForm } from "@/features/auth/LoginForm.client";
+import { ProviderSignIn } from "@/features/auth/ProviderSignIn.client";
 import { DATA_SOURCE_KEY, type DataSource } from "@/lib/data-source";
 import type { SecurityOverview } from "@/lib/security";
-import { json, type RecordedRequest, scriptFetch } from "../../../test/fetch";
-import { account, renderApp, router } from "../../../test/render";
+import { json, type RecordedRequest, scriptFetch } from "../../../../test/fetch";
+import { account, renderApp, router } from "../../../../test/render";
 
 const SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 const URI = `otpauth://totp/Nova:ada%40example.com?secret=${SECRET}&issuer=Nova`;

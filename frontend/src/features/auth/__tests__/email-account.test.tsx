@@ -1,19 +1,19 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { StrictMode } from "react";
-import { ForgotPasswordForm } from "@/app/forgot-password/ForgotPasswordForm.client";
-import { LoginForm } from "@/app/login/LoginForm.client";
-import { ProfileScreen } from "@/app/profile/ProfileScreen.client";
-import { RegisterForm } from "@/app/register/RegisterForm.client";
-import { ResetPasswordForm } from "@/app/reset-password/ResetPasswordForm.client";
-import { VerifyEmail } from "@/app/verify-email/VerifyEmail.client";
 import { RequireSession } from "@/components/RequireSession.client";
+import { ForgotPasswordForm } from "@/features/auth/ForgotPasswordForm.client";
+import { LoginForm } from "@/features/auth/LoginForm.client";
+import { RegisterForm } from "@/features/auth/RegisterForm.client";
+import { ResetPasswordForm } from "@/features/auth/ResetPasswordForm.client";
+import { VerifyEmail } from "@/features/auth/VerifyEmail.client";
+import { ProfileScreen } from "@/features/profile/ProfileScreen.client";
 import { retryWhen } from "@/lib/account-mail";
 import { DATA_SOURCE_KEY, type DataSource } from "@/lib/data-source";
 import { ApiError } from "@/lib/errors";
 import { EXPIRES_AT_KEY } from "@/lib/session-clock";
-import { json, type RecordedRequest, scriptFetch } from "../../../test/fetch";
-import { account, renderApp, restProfile, router } from "../../../test/render";
+import { json, type RecordedRequest, scriptFetch } from "../../../../test/fetch";
+import { account, renderApp, restProfile, router } from "../../../../test/render";
 
 const operation = (request: RecordedRequest | undefined) =>
   JSON.parse(request?.body ?? "{}") as { operationName?: string; variables?: unknown };

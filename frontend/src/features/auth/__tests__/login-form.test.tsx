@@ -1,9 +1,9 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { LoginForm } from "@/app/login/LoginForm.client";
+import { LoginForm } from "@/features/auth/LoginForm.client";
 import { EXPIRES_AT_KEY, SESSION_UNTIL_KEY } from "@/lib/session-clock";
-import { json, scriptFetch } from "../../../test/fetch";
-import { account, renderApp, router } from "../../../test/render";
+import { json, scriptFetch } from "../../../../test/fetch";
+import { account, renderApp, router } from "../../../../test/render";
 
 describe("LoginForm", () => {
   it("labels its fields and flags empty ones, moving focus to the first", async () => {

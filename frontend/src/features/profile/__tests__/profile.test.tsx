@@ -1,16 +1,16 @@
 import { dehydrate, QueryClient } from "@tanstack/react-query";
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { profileChanges } from "@/app/profile/ProfileForm.client";
-import { ProfileScreen } from "@/app/profile/ProfileScreen.client";
 import { RequireSession } from "@/components/RequireSession.client";
 import { ServerData } from "@/components/ServerData.client";
+import { profileChanges } from "@/features/profile/ProfileForm.client";
+import { ProfileScreen } from "@/features/profile/ProfileScreen.client";
 import { DATA_SOURCE_KEY, type DataSource } from "@/lib/data-source";
 import { restKeys } from "@/lib/query-keys";
 import type { ServerView } from "@/lib/server-view";
 import { EXPIRES_AT_KEY } from "@/lib/session-clock";
-import { json, type RecordedRequest, scriptFetch } from "../../../test/fetch";
-import { account, renderApp, restProfile, router } from "../../../test/render";
+import { json, type RecordedRequest, scriptFetch } from "../../../../test/fetch";
+import { account, renderApp, restProfile, router } from "../../../../test/render";
 
 const ID = account().id;
 const graphqlUser = (overrides: Record<string, unknown> = {}) => ({
