@@ -78,3 +78,8 @@ export function timeZones(): string[] {
     return ["UTC"];
   }
 }
+
+/** The repeated password: the same as the one chosen. */
+export function checkRepeated(repeat: string, password: string): string | null {
+  return repeat === password ? null : "The passwords do not match.";
+}

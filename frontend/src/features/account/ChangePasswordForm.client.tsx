@@ -2,11 +2,12 @@
 
 import { useEffect, useRef, useState } from "react";
 import { Alert, Button, Form, FormError, PasswordField } from "@/components/ui";
+import { NewPasswordFields } from "@/features/auth/NewPasswordFields";
 import { blameField } from "@/lib/errors";
 import { useForm } from "@/lib/form";
 import { authApi } from "@/lib/rest";
 import { useSession } from "@/lib/session";
-import { checkNewPassword, checkRequired, PASSWORD_MAX, PASSWORD_MIN } from "@/lib/validation";
+import { checkNewPassword, checkRepeated, checkRequired } from "@/lib/validation";
 
 export function ChangePasswordForm() {
   const session = useSession();
@@ -27,7 +28,7 @@ export function ChangePasswordForm() {
         (values.newPassword === values.currentPassword
           ? "Choose a password different from the current one."
           : undefined),
-      confirm: values.confirm === values.newPassword ? undefined : "The passwords do not match.",
+      confirm: checkRepeated(values.confirm, values.newPassword) ?? undefined,
     }),
     submit: async (values) => {
       setDone(false);
@@ -79,21 +80,7 @@ export function ChangePasswordForm() {
         required
         autoComplete="current-password"
       />
-      <PasswordField
-        form={form}
-        name="newPassword"
-        label="New password"
-        hint={`${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`}
-        required
-        autoComplete="new-password"
-      />
-      <PasswordField
-        form={form}
-        name="confirm"
-        label="Repeat the new password"
-        required
-        autoComplete="new-password"
-      />
+      <NewPasswordFields form={form} name="newPassword" repeat="confirm" />
       <div>
         <Button type="submit" busy={form.submitting}>
           Change password

@@ -2,7 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect } from "react";
-import { Button, Form, FormError, PasswordField, TextField } from "@/components/ui";
+import { Button, Form, FormError, TextField } from "@/components/ui";
 import { ApiError, blameField } from "@/lib/errors";
 import { useForm } from "@/lib/form";
 import { authApi } from "@/lib/rest";
@@ -11,10 +11,10 @@ import {
   checkDisplayName,
   checkEmail,
   checkNewPassword,
+  checkRepeated,
   DISPLAY_NAME_MAX,
-  PASSWORD_MAX,
-  PASSWORD_MIN,
 } from "@/lib/validation";
+import { NewPasswordFields } from "./NewPasswordFields";
 
 /** Login answers after a registration that send the user to the login page instead. */
 const LOGIN_LATER = ["invalid_credentials", "email_not_verified"];
@@ -28,7 +28,7 @@ export function RegisterForm() {
       displayName: checkDisplayName(values.displayName) ?? undefined,
       email: checkEmail(values.email) ?? undefined,
       password: checkNewPassword(values.password) ?? undefined,
-      confirm: values.confirm === values.password ? undefined : "The passwords do not match.",
+      confirm: checkRepeated(values.confirm, values.password) ?? undefined,
     }),
     submit: async (values) => {
       const credentials = { email: values.email.trim(), password: values.password };
@@ -89,21 +89,7 @@ export function RegisterForm() {
         autoComplete="email"
         inputMode="email"
       />
-      <PasswordField
-        form={form}
-        name="password"
-        label="Password"
-        hint={`${PASSWORD_MIN} to ${PASSWORD_MAX} characters. A passphrase works well.`}
-        required
-        autoComplete="new-password"
-      />
-      <PasswordField
-        form={form}
-        name="confirm"
-        label="Repeat the password"
-        required
-        autoComplete="new-password"
-      />
+      <NewPasswordFields form={form} name="password" repeat="confirm" label="Password" />
       <div>
         <Button type="submit" busy={form.submitting}>
           Create account

@@ -2,12 +2,13 @@
 
 import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
-import { Alert, Button, ButtonLink, Form, FormError, PasswordField } from "@/components/ui";
+import { Alert, Button, ButtonLink, Form, FormError } from "@/components/ui";
 import { isInvalidLink, useResetPassword } from "@/lib/account-mail";
 import { blameField } from "@/lib/errors";
 import { useForm } from "@/lib/form";
 import { useSession } from "@/lib/session";
-import { checkNewPassword, PASSWORD_MAX, PASSWORD_MIN } from "@/lib/validation";
+import { checkNewPassword, checkRepeated } from "@/lib/validation";
+import { NewPasswordFields } from "./NewPasswordFields";
 
 /**
  * A new password with the reset link's token. The service checks it as it checks a new
@@ -29,7 +30,7 @@ export function ResetPasswordForm({ token }: { token: string | null }) {
     initial: { password: "", confirm: "" },
     validate: (values) => ({
       password: checkNewPassword(values.password) ?? undefined,
-      confirm: values.confirm === values.password ? undefined : "The passwords do not match.",
+      confirm: checkRepeated(values.confirm, values.password) ?? undefined,
     }),
     submit: async (values) => {
       if (!token) return;
@@ -82,21 +83,7 @@ export function ResetPasswordForm({ token }: { token: string | null }) {
       aria-label="Choose a new password"
     >
       <FormError ref={form.errorRef} message={form.formError} title="Could not set the password" />
-      <PasswordField
-        form={form}
-        name="password"
-        label="New password"
-        hint={`${PASSWORD_MIN} to ${PASSWORD_MAX} characters. A passphrase works well.`}
-        required
-        autoComplete="new-password"
-      />
-      <PasswordField
-        form={form}
-        name="confirm"
-        label="Repeat the new password"
-        required
-        autoComplete="new-password"
-      />
+      <NewPasswordFields form={form} name="password" repeat="confirm" />
       <div>
         <Button type="submit" busy={form.submitting}>
           Set the new password
