@@ -11,8 +11,9 @@ import { stackState } from "./stack";
  */
 
 const PASSWORD = "correct horse battery staple";
-/** The texts of the loading states the profile and users screens had before content. */
-const LOADING = /Checking your session|Loading your profile|Loading users|Redirecting to the login/;
+/** The texts of the loading states the signed-in screens had before content. */
+const LOADING =
+  /Checking your session|Loading your profile|Loading users|Loading the security settings|Loading the activity|Redirecting to the login/;
 
 type Jar = Awaited<ReturnType<BrowserContext["storageState"]>>;
 
@@ -58,7 +59,10 @@ async function watchForLoading(page: Page): Promise<void> {
 
 const isDataRequest = (request: Request) =>
   /\/graphql$/.test(new URL(request.url()).pathname) ||
-  /^\/api\/users(\/me)?$/.test(new URL(request.url()).pathname);
+  /^\/api\/users(\/me)?$/.test(new URL(request.url()).pathname) ||
+  /^\/api\/auth\/(me\/(two-factor|identities|security-events)|oidc\/providers)$/.test(
+    new URL(request.url()).pathname,
+  );
 
 test.describe("server-rendered pages", () => {
   for (const source of SOURCES) {
@@ -110,6 +114,67 @@ test.describe("server-rendered pages", () => {
         expect(requests.length).toBeGreaterThan(0);
         await page.reload();
         await expect(page.getByTestId("display-name")).toHaveText(`${name} edited`);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  for (const source of SOURCES) {
+    test(`the security page is rendered on the server over ${SOURCE_LABEL[source]}`, async ({
+      browser,
+    }) => {
+      const jar = await signedIn(browser, source, `Secure ${source} ${Date.now().toString(36)}`);
+      const activity = (page: Page) =>
+        page.getByRole("table", { name: "Security activity, newest first" });
+
+      // Without JavaScript: the second factor's state, the sessions and the activity log.
+      const bare = await withoutScripts(browser, jar.cookies);
+      try {
+        const page = await bare.newPage();
+        await page.goto("/account/security");
+        await expect(page).toHaveURL(/\/account\/security$/);
+        await expect(page.getByRole("heading", { name: "Two-factor sign-in" })).toBeVisible();
+        await expect(page.getByText(/^Off\./)).toBeVisible();
+        await expect(page.getByRole("heading", { name: "Sessions" })).toBeVisible();
+        await expect(page.getByRole("button", { name: "Log out everywhere" })).toBeVisible();
+        await expect(activity(page)).toBeAttached();
+        await expect(
+          activity(page).getByRole("rowheader", { name: "Signed in with the password" }).first(),
+        ).toBeAttached();
+        await expect(page.getByText(LOADING)).toHaveCount(0);
+      } finally {
+        await bare.close();
+      }
+
+      // With JavaScript: content from the first paint, no request for it on mount, and the
+      // screens still ask for themselves afterwards.
+      const context = await browser.newContext({ storageState: jar });
+      try {
+        const page = await context.newPage();
+        await watchForLoading(page);
+        const requests: string[] = [];
+        page.on("request", (request) => {
+          if (isDataRequest(request)) requests.push(request.url());
+        });
+        const response = await page.goto("/account/security");
+        expect(await response?.text()).toContain("Signed in with the password");
+        await expect(page.getByText(/^Off\./)).toBeVisible();
+        const start = page.getByRole("button", { name: "Turn on two-factor sign-in" });
+        await expect(start).toBeEnabled();
+        await page.waitForLoadState("networkidle");
+        expect(await page.evaluate(() => (window as { sawLoading?: string }).sawLoading)).toBe(
+          undefined,
+        );
+        expect(requests, "data requests after the server rendered the page").toEqual([]);
+        await expectAccessible(page, "/account/security (server-rendered)");
+
+        // Away and back: the page asks again instead of trusting what the server gave.
+        await page.getByRole("link", { name: "Profile" }).first().click();
+        await expect(page).toHaveURL(/\/profile$/);
+        await page.getByRole("link", { name: "Security" }).click();
+        await expect(activity(page)).toBeVisible();
+        await expect.poll(() => requests.length).toBeGreaterThan(0);
       } finally {
         await context.close();
       }

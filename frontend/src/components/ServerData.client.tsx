@@ -1,9 +1,14 @@
 "use client";
 
 import { useApolloClient } from "@apollo/client/react";
-import { HydrationBoundary } from "@tanstack/react-query";
+import { type DehydratedState, HydrationBoundary } from "@tanstack/react-query";
 import { type ReactNode, useEffect, useRef } from "react";
-import { AdminUsersQuery, MyProfileQuery } from "@/graphql/operations";
+import {
+  AdminUsersQuery,
+  MyProfileQuery,
+  SecurityEventsQuery,
+  SecurityOverviewQuery,
+} from "@/graphql/operations";
 import { ServerDataSourceContext } from "@/lib/data-source";
 import { graphqlSeedKey, type ServerSeed } from "@/lib/server-data";
 import { type Seeded, ServerDataContext, type ServerView } from "@/lib/server-view";
@@ -11,15 +16,39 @@ import { readExpiresAt, recordExpiresIn } from "@/lib/session-clock";
 
 type ApolloLike = ReturnType<typeof useApolloClient>;
 
-/** Write the server's GraphQL answer into Apollo's cache; the keys it seeded. */
-function seedApollo(client: ApolloLike, seed: ServerSeed, at: number): Map<string, number> {
-  if (seed.api !== "graphql") return new Map();
-  if (seed.operation === "MyProfile") {
-    client.writeQuery({ query: MyProfileQuery, variables: seed.variables, data: seed.data });
-  } else {
-    client.writeQuery({ query: AdminUsersQuery, variables: seed.variables, data: seed.data });
+type GraphQLSeed = Extract<ServerSeed, { api: "graphql" }>;
+
+/** Write one of the server's GraphQL answers into Apollo's cache; the key it seeded. */
+function seedApollo(client: ApolloLike, seed: GraphQLSeed): string {
+  switch (seed.operation) {
+    case "MyProfile":
+      client.writeQuery({ query: MyProfileQuery, variables: seed.variables, data: seed.data });
+      break;
+    case "AdminUsers":
+      client.writeQuery({ query: AdminUsersQuery, variables: seed.variables, data: seed.data });
+      break;
+    case "SecurityOverview":
+      client.writeQuery({
+        query: SecurityOverviewQuery,
+        variables: seed.variables,
+        data: seed.data,
+      });
+      break;
+    case "SecurityEvents":
+      client.writeQuery({ query: SecurityEventsQuery, variables: seed.variables, data: seed.data });
+      break;
   }
-  return new Map([[graphqlSeedKey(seed.operation, seed.variables), at]]);
+  return graphqlSeedKey(seed.operation, seed.variables);
+}
+
+/** The REST answers of a page, as one dehydrated state (one `HydrationBoundary`). */
+function restState(seeds: readonly ServerSeed[]): DehydratedState | null {
+  const states = seeds.flatMap((seed) => (seed.api === "rest" ? [seed.state] : []));
+  if (states.length === 0) return null;
+  return {
+    mutations: states.flatMap((state) => state.mutations),
+    queries: states.flatMap((state) => state.queries),
+  };
 }
 
 /**
@@ -35,14 +64,19 @@ export function ServerData({ view, children }: { view: ServerView | null; childr
 
 function Seed({ view, children }: { view: ServerView; children: ReactNode }) {
   const client = useApolloClient();
-  const seeded = useRef<{ view: ServerView; value: Seeded } | null>(null);
+  const seeded = useRef<{
+    view: ServerView;
+    value: Seeded;
+    rest: DehydratedState | null;
+  } | null>(null);
   if (seeded.current?.view !== view) {
     const at = Date.now();
-    const keys =
-      view.data.api === "rest"
-        ? new Map(view.data.state.queries.map((query) => [query.queryHash, at]))
-        : seedApollo(client, view.data, at);
-    seeded.current = { view, value: { account: view.account, keys } };
+    const seeds: readonly ServerSeed[] = Array.isArray(view.data) ? view.data : [view.data];
+    const rest = restState(seeds);
+    const keys = new Map<string, number>();
+    for (const query of rest?.queries ?? []) keys.set(query.queryHash, at);
+    for (const seed of seeds) if (seed.api === "graphql") keys.set(seedApollo(client, seed), at);
+    seeded.current = { view, value: { account: view.account, keys }, rest };
   }
 
   // The access token's expiry, as the server read it, where this browser knows none or one
@@ -55,7 +89,7 @@ function Seed({ view, children }: { view: ServerView; children: ReactNode }) {
     }
   }, [view.expiresAt]);
 
-  const rest = view.data.api === "rest" ? view.data.state : null;
+  const rest = seeded.current.rest;
   return (
     <ServerDataSourceContext.Provider value={view.source}>
       <ServerDataContext.Provider value={seeded.current.value}>

@@ -12,3 +12,14 @@ export const restKeys = {
 
 /** The admin list's page size: the server renders its first page with the same. */
 export const USERS_PAGE_SIZE = 10;
+
+export const securityKeys = {
+  all: ["rest", "security"] as const,
+  overview: ["rest", "security", "overview"] as const,
+  events: (first: number, after: string | null) =>
+    ["rest", "security", "events", first, after] as const,
+  providers: ["rest", "providers"] as const,
+};
+
+/** The security page's activity log: events a page (the server renders the first with it). */
+export const ACTIVITY_PAGE_SIZE = 10;

@@ -5,7 +5,7 @@
  */
 
 import type { components } from "@/rest/schema";
-import { api, required } from "./rest";
+import { type AccountView, api, required } from "./rest";
 
 type Schemas = components["schemas"];
 export type TwoFactorStatusView = Schemas["AuthTwoFactorStatusView"];
@@ -56,3 +56,82 @@ export const securityApi = {
     });
   },
 };
+
+export interface Provider {
+  name: string;
+  displayName: string;
+}
+
+export interface LinkedIdentity {
+  id: string;
+  provider: string;
+  email: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface SecurityOverview {
+  twoFactorEnabled: boolean;
+  /** Unused recovery codes (REST tells; GraphQL does not: null). */
+  recoveryCodesLeft: number | null;
+  hasPassword: boolean;
+  identities: LinkedIdentity[];
+  providers: Provider[];
+}
+
+export interface SecurityEvent {
+  id: string;
+  kind: string;
+  occurredAt: string;
+  clientAddress: string | null;
+  userAgent: string | null;
+}
+
+export interface SecurityEventsPage {
+  events: SecurityEvent[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+export interface Enrolment {
+  secret: string;
+  otpauthUri: string;
+}
+
+export type DisableProof = { code: string } | { password: string };
+
+/** REST's answers for the security page in the screens' shape (GraphQL's is mapped alike). */
+export function overviewFromRest(
+  status: TwoFactorStatusView,
+  account: AccountView,
+  identities: IdentityView[],
+  providers: ProviderView[],
+): SecurityOverview {
+  return {
+    twoFactorEnabled: status.enabled,
+    recoveryCodesLeft: status.enabled ? status.recovery_codes_left : null,
+    hasPassword: account.has_password,
+    identities: identities.map((row) => ({
+      id: row.id,
+      provider: row.provider,
+      email: row.email,
+      createdAt: row.created_at,
+      lastUsedAt: row.last_used_at,
+    })),
+    providers: providers.map((row) => ({ name: row.name, displayName: row.display_name })),
+  };
+}
+
+export function eventsFromRest(page: SecurityEventPageView): SecurityEventsPage {
+  return {
+    events: page.edges.map(({ node }) => ({
+      id: node.id,
+      kind: node.kind,
+      occurredAt: node.occurred_at,
+      clientAddress: node.client_address,
+      userAgent: node.user_agent,
+    })),
+    hasNextPage: page.page_info.has_next_page,
+    endCursor: page.page_info.end_cursor,
+  };
+}

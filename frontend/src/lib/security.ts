@@ -22,94 +22,63 @@ import {
 } from "@/graphql/operations";
 import { apolloError } from "./apollo";
 import { useDataSource } from "./data-source";
+import { securityKeys } from "./query-keys";
 import { authApi } from "./rest";
-import { securityApi } from "./security-api";
-import { graphqlLoaded, type Loaded, restLoaded } from "./users";
+import {
+  type DisableProof,
+  type Enrolment,
+  eventsFromRest,
+  overviewFromRest,
+  type Provider,
+  type SecurityEventsPage,
+  type SecurityOverview,
+  securityApi,
+} from "./security-api";
+import { graphqlSeedKey } from "./server-data";
+import { useServerSeeded } from "./server-view";
+import {
+  graphqlLoaded,
+  type Loaded,
+  restLoaded,
+  useRevalidateOnShow,
+  useServerFirst,
+} from "./users";
 
-export interface Provider {
-  name: string;
-  displayName: string;
-}
-
-export interface LinkedIdentity {
-  id: string;
-  provider: string;
-  email: string | null;
-  createdAt: string;
-  lastUsedAt: string | null;
-}
-
-export interface SecurityOverview {
-  twoFactorEnabled: boolean;
-  /** Unused recovery codes (REST tells; GraphQL does not: null). */
-  recoveryCodesLeft: number | null;
-  hasPassword: boolean;
-  identities: LinkedIdentity[];
-  providers: Provider[];
-}
-
-export interface SecurityEvent {
-  id: string;
-  kind: string;
-  occurredAt: string;
-  clientAddress: string | null;
-  userAgent: string | null;
-}
-
-export interface SecurityEventsPage {
-  events: SecurityEvent[];
-  hasNextPage: boolean;
-  endCursor: string | null;
-}
-
-export interface Enrolment {
-  secret: string;
-  otpauthUri: string;
-}
-
-export type DisableProof = { code: string } | { password: string };
-
-export const securityKeys = {
-  all: ["rest", "security"] as const,
-  overview: ["rest", "security", "overview"] as const,
-  events: (first: number, after: string | null) =>
-    ["rest", "security", "events", first, after] as const,
-  providers: ["rest", "providers"] as const,
-};
+export type {
+  DisableProof,
+  Enrolment,
+  LinkedIdentity,
+  Provider,
+  SecurityEvent,
+  SecurityEventsPage,
+  SecurityOverview,
+} from "./security-api";
+export { securityKeys };
 
 export function useSecurityOverview(): Loaded<SecurityOverview> {
   const [source] = useDataSource();
+  const seeded = useServerSeeded();
   const graphql = useQuery(SecurityOverviewQuery, {
     skip: source !== "graphql",
-    fetchPolicy: "network-only",
+    ...useServerFirst(source === "graphql", graphqlSeedKey("SecurityOverview", {})),
   });
   const rest = useRestQuery({
     queryKey: securityKeys.overview,
-    queryFn: async (): Promise<SecurityOverview> => {
-      const [status, account, identities, providers] = await Promise.all([
-        securityApi.twoFactor(),
-        authApi.me(),
-        securityApi.identities(),
-        securityApi.providers(),
-      ]);
-      return {
-        twoFactorEnabled: status.enabled,
-        recoveryCodesLeft: status.enabled ? status.recovery_codes_left : null,
-        hasPassword: account.has_password,
-        identities: identities.map((row) => ({
-          id: row.id,
-          provider: row.provider,
-          email: row.email,
-          createdAt: row.created_at,
-          lastUsedAt: row.last_used_at,
-        })),
-        providers: providers.map((row) => ({ name: row.name, displayName: row.display_name })),
-      };
-    },
+    queryFn: async (): Promise<SecurityOverview> =>
+      overviewFromRest(
+        ...(await Promise.all([
+          securityApi.twoFactor(),
+          authApi.me(),
+          securityApi.identities(),
+          securityApi.providers(),
+        ])),
+      ),
     enabled: source === "rest",
+    refetchOnMount: (query) => !seeded(query.queryHash),
   });
   const { refetch } = graphql;
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
+  useRevalidateOnShow(source === "graphql" ? reloadGraphQL : null);
   if (source === "graphql") {
     const data = graphql.data;
     const overview = data && {
@@ -149,32 +118,24 @@ export function useProviders(): Provider[] {
 
 export function useSecurityEvents(first: number, after: string | null): Loaded<SecurityEventsPage> {
   const [source] = useDataSource();
+  const seeded = useServerSeeded();
+  const variables = { first, after };
   const graphql = useQuery(SecurityEventsQuery, {
     skip: source !== "graphql",
-    variables: { first, after },
-    fetchPolicy: "network-only",
+    variables,
+    ...useServerFirst(source === "graphql", graphqlSeedKey("SecurityEvents", variables)),
   });
   const rest = useRestQuery({
     queryKey: securityKeys.events(first, after),
-    queryFn: async (): Promise<SecurityEventsPage> => {
-      const page = await securityApi.events(first, after);
-      return {
-        events: page.edges.map(({ node }) => ({
-          id: node.id,
-          kind: node.kind,
-          occurredAt: node.occurred_at,
-          clientAddress: node.client_address,
-          userAgent: node.user_agent,
-        })),
-        hasNextPage: page.page_info.has_next_page,
-        endCursor: page.page_info.end_cursor,
-      };
-    },
+    queryFn: async (): Promise<SecurityEventsPage> =>
+      eventsFromRest(await securityApi.events(first, after)),
     enabled: source === "rest",
+    refetchOnMount: (query) => !seeded(query.queryHash),
     placeholderData: keepPreviousData,
   });
   const { refetch } = graphql;
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
+  useRevalidateOnShow(source === "graphql" ? reloadGraphQL : null);
   if (source === "graphql") {
     const connection = graphql.data?.account.securityEvents;
     const page = connection && {

@@ -1,5 +1,5 @@
 /**
- * What a server-rendered page hands the browser's caches: one query's answer, over the API the
+ * What a server-rendered page hands the browser's caches: its queries' answers, over the API the
  * page was rendered with. Shared by the server loaders and the client boundary that writes it
  * into Apollo's cache or TanStack Query's (`ServerData.client.tsx`).
  */
@@ -10,6 +10,10 @@ import type {
   AdminUsersQueryVariables,
   MyProfileQuery,
   MyProfileQueryVariables,
+  SecurityEventsQuery,
+  SecurityEventsQueryVariables,
+  SecurityOverviewQuery,
+  SecurityOverviewQueryVariables,
 } from "@/gql/graphql";
 
 export type ServerSeed =
@@ -25,7 +29,22 @@ export type ServerSeed =
       variables: AdminUsersQueryVariables;
       data: AdminUsersQuery;
     }
+  | {
+      api: "graphql";
+      operation: "SecurityOverview";
+      variables: SecurityOverviewQueryVariables;
+      data: SecurityOverviewQuery;
+    }
+  | {
+      api: "graphql";
+      operation: "SecurityEvents";
+      variables: SecurityEventsQueryVariables;
+      data: SecurityEventsQuery;
+    }
   | { api: "rest"; state: DehydratedState };
+
+/** A page's server data: one answer, or several (one per query its screens make). */
+export type ServerSeeds = ServerSeed | readonly ServerSeed[];
 
 /**
  * How long after the page arrived its server data counts as fresh: a screen mounting in that

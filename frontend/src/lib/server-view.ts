@@ -8,14 +8,14 @@
 import { createContext, useContext } from "react";
 import type { Account } from "./account";
 import type { DataSource } from "./data-source";
-import { SERVER_DATA_FRESH_MS, type ServerSeed } from "./server-data";
+import { SERVER_DATA_FRESH_MS, type ServerSeeds } from "./server-data";
 
 /** A server-rendered page's view, as `loadSignedIn` answered it (`src/lib/server/session.ts`). */
 export interface ServerView {
   account: Account;
   source: DataSource;
   expiresAt: number | null;
-  data: ServerSeed;
+  data: ServerSeeds;
 }
 
 export interface Seeded {

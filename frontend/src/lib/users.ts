@@ -84,7 +84,7 @@ export function graphqlLoaded<T>(
  * again when shown), so a GraphQL screen coming back asks again instead of trusting the cache.
  * (TanStack Query does the same for REST: a query observed again refetches when stale.)
  */
-function useRevalidateOnShow(revalidate: (() => void) | null): void {
+export function useRevalidateOnShow(revalidate: (() => void) | null): void {
   const latest = useRef(revalidate);
   latest.current = revalidate;
   const shownBefore = useRef(false);
@@ -100,7 +100,7 @@ function useRevalidateOnShow(revalidate: (() => void) | null): void {
  * everything after — other variables, a refetch, the screen shown again. Over REST the same
  * rule is `refetchOnMount` (TanStack Query's hydrated entry stays until it is stale).
  */
-function useServerFirst(
+export function useServerFirst(
   active: boolean,
   key: string,
 ): { fetchPolicy: "cache-first" | "network-only"; nextFetchPolicy: () => "network-only" } {

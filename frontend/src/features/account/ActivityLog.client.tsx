@@ -3,10 +3,9 @@
 import { useRef, useState } from "react";
 import { LoadError } from "@/components/LoadError";
 import { Button, type Column, Spinner, Table } from "@/components/ui";
+import { ACTIVITY_PAGE_SIZE } from "@/lib/query-keys";
 import { type SecurityEvent, useSecurityEvents } from "@/lib/security";
 import { describeEvent, formatDateTime } from "./format";
-
-export const ACTIVITY_PAGE_SIZE = 10;
 
 const COLUMNS: Column<SecurityEvent>[] = [
   { key: "what", header: "What", cell: (event) => describeEvent(event.kind) },

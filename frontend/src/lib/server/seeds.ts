@@ -15,7 +15,7 @@ import type { ServerSeed } from "../server-data";
 import type { UsersPage, UsersPageParams } from "../users";
 import type { SignedInContext } from "./session";
 
-function restSeed(key: QueryKey, data: unknown): ServerSeed {
+export function restSeed(key: QueryKey, data: unknown): ServerSeed {
   const client = new QueryClient();
   client.setQueryData(key, data);
   return { api: "rest", state: dehydrate(client) };

@@ -1,23 +1,11 @@
 import type { Metadata } from "next";
-import { Suspense } from "react";
-import { PageHeader } from "@/components/PageHeader.server";
-import { RequireSession } from "@/components/RequireSession.client";
-import { SecuritySettings } from "./SecuritySettings.client";
+import { SecurityPage } from "@/features/account/SecurityPage.server";
 
 export const metadata: Metadata = { title: "Security" };
 
-export default function SecurityPage() {
-  return (
-    <>
-      <PageHeader
-        title="Security"
-        lead="Two-factor sign-in, the ways you sign in, your sessions and recent activity."
-      />
-      <RequireSession>
-        <Suspense>
-          <SecuritySettings />
-        </Suspense>
-      </RequireSession>
-    </>
-  );
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+export default async function Page({ searchParams }: { searchParams: SearchParams }) {
+  const linked = (await searchParams).linked;
+  return <SecurityPage linked={typeof linked === "string" ? linked : null} />;
 }
