@@ -17,7 +17,12 @@ function ChoosePassword({ label }: { label?: string }) {
     submit: async () => {},
   });
   return (
-    <Form ref={form.formRef} onSubmit={form.onSubmit} className="stack" aria-label="Password">
+    <Form
+      ref={form.formRef}
+      onSubmit={form.onSubmit}
+      className="stack"
+      aria-label="Choose a password"
+    >
       <NewPasswordFields form={form} name="password" repeat="confirm" label={label} />
       <div>
         <Button type="submit">Save</Button>
