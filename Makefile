@@ -170,7 +170,7 @@ profile: setup bench-deps ## py-spy flame graphs and top-10 tables of the hot pa
 	$(PYTHON) scripts/profile.py --label $(or $(LABEL),current)
 
 .PHONY: bench-deps
-bench-deps: ## install wrk (the load generator) and Hive Gateway and Apollo Gateway (pinned)
+bench-deps: ## install wrk (the load generator) and Hive Gateway, Apollo Gateway and Grafbase (pinned)
 	@if ! command -v wrk >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get install -y --no-install-recommends wrk \
@@ -184,7 +184,7 @@ bench-deps: ## install wrk (the load generator) and Hive Gateway and Apollo Gate
 	npm ci --prefix services/gateway/bench/node --no-audit --no-fund --loglevel=error
 
 .PHONY: bench-gateway
-bench-gateway: setup bench-deps ## nova-gateway against Hive Gateway and Apollo Gateway, same supergraph
+bench-gateway: setup bench-deps ## nova-gateway against Hive Gateway, Apollo Gateway and Grafbase, same supergraph
 	$(PYTHON) scripts/bench.py --only gateway,gateway-proxy --output docs/benchmarks-gateway.md
 
 .PHONY: flower

@@ -2,10 +2,12 @@
 
 Each benchmark starts what it measures on loopback, is bounded in time, puts its HTTP load on
 ``wrk`` (``scripts/loadgen.py``), prints its own tables and writes its headline rows to a JSON
-file; this runner runs them one after another (never two at once, so they do not share the
-machine's cores), stops any that outruns its timeout (its whole process group), and writes the
-machine, a summary of the headline figures and ratios, then every benchmark's tables. Figures
-are comparable only within one run on one machine.
+file with its measured figures by name; this runner runs them one after another (never two at
+once, so they do not share the machine's cores), stops any that outruns its timeout (its whole
+process group), and writes the machine, a summary of the headline figures and ratios, the table
+of performance targets (:data:`TARGETS`, each computed from those figures: goal, measured value,
+PASS or MISS; printed at the end too), then every benchmark's tables. Figures are comparable only
+within one run on one machine.
 
     python scripts/bench.py [--only auth,gateway-proxy] [--output docs/benchmarks.md]
 """
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,9 +46,10 @@ class Benchmark:
 BENCHMARKS = [
     Benchmark(
         "gateway",
-        "GraphQL federation: nova-gateway against Hive Gateway and Apollo Gateway",
+        "GraphQL federation: nova-gateway against Hive Gateway, Apollo Gateway and Grafbase",
         [PYTHON, "services/gateway/bench/bench_gateway.py", "--duration", "10"],
-        timeout_seconds=900,
+        # the project case signs in a thousand accounts first (two Argon2id hashes each)
+        timeout_seconds=1500,
     ),
     Benchmark(
         "gateway-proxy",
@@ -168,6 +172,144 @@ def summary_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class Target:
+    """A goal on one measured figure (``metric``), or on its ratio to another (``per``)."""
+
+    label: str
+    metric: str
+    limit: float
+    at_most: bool = True
+    per: str | None = None
+    unit: str = ""
+
+    def value(self, metrics: Mapping[str, Any]) -> float | None:
+        figure = number(metrics.get(self.metric))
+        if figure is None or self.per is None:
+            return figure
+        base = number(metrics.get(self.per))
+        return figure / base if base else None
+
+    def goal(self) -> str:
+        return f"{'≤' if self.at_most else '≥'} {self.limit:g}{self.unit}"
+
+    def verdict(self, metrics: Mapping[str, Any]) -> str:
+        value = self.value(metrics)
+        if value is None:
+            return "MISS (not measured)"
+        met = value <= self.limit if self.at_most else value >= self.limit
+        return "PASS" if met else "MISS"
+
+
+def number(value: Any) -> float | None:
+    """``value`` as a finite float, or None (missing, NaN, not a number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return None if math.isnan(value) or math.isinf(value) else float(value)
+
+
+FIXTURE_QUERIES = ("one-subgraph", "entities-3-hops", "requires-compound-key")
+TARGETS = (
+    Target(
+        "gateway one-subgraph, CPU ms/req",
+        "gateway.fixture.nova.one-subgraph.cpu_ms",
+        0.25,
+        unit=" ms",
+    ),
+    Target(
+        "gateway entities-3-hops, CPU ms/req",
+        "gateway.fixture.nova.entities-3-hops.cpu_ms",
+        0.6,
+        unit=" ms",
+    ),
+    *(
+        Target(
+            f"gateway {query}, CPU/req nova ÷ Grafbase",
+            f"gateway.fixture.nova.{query}.cpu_ms",
+            2.0,
+            per=f"gateway.fixture.grafbase.{query}.cpu_ms",
+            unit="x",
+        )
+        for query in FIXTURE_QUERIES
+    ),
+    Target(
+        "gateway one-subgraph, req/s at 64 connections ÷ at 16",
+        "gateway.fixture.nova.one-subgraph@64.rps",
+        1.0,
+        at_most=False,
+        per="gateway.fixture.nova.one-subgraph.rps",
+        unit="x",
+    ),
+    Target(
+        "REST through the gateway, gateway CPU ms/req",
+        "gateway-proxy.gateway_cpu_ms",
+        0.3,
+        unit=" ms",
+    ),
+    Target(
+        "REST through the gateway, p50 over direct",
+        "gateway-proxy.overhead_p50_ms",
+        1.0,
+        unit=" ms",
+    ),
+    Target("auth GET /api/auth/me, CPU ms/req", "auth.me.cpu_ms", 1.0, unit=" ms"),
+    Target("users GET /api/users/me, CPU ms/req", "users.me.cpu_ms", 1.0, unit=" ms"),
+    Target("auth refresh, CPU ms/req", "auth.refresh.cpu_ms", 1.5, unit=" ms"),
+    Target("users PATCH /api/users/me, CPU ms/req", "users.patch.cpu_ms", 1.5, unit=" ms"),
+    Target(
+        "auth login req/s ÷ raw Argon2id hashes/s (same parameters and threads)",
+        "auth.login.rps",
+        0.9,
+        at_most=False,
+        per="auth.argon2.hashes_per_s",
+    ),
+    Target(
+        "token verification with the revocation check, µs", "auth.verify.full_us", 150, unit=" µs"
+    ),
+    Target(
+        "token verification, token verified before in the process, µs",
+        "auth.verify.cached_us",
+        15,
+        unit=" µs",
+    ),
+    Target(
+        "`me` through the gateway on the real services (16 accounts), req/s",
+        "gateway.project.nova.project-me.rps",
+        400,
+        at_most=False,
+    ),
+    Target(
+        "`me` through the gateway, a different account on every request, req/s",
+        "gateway.project.nova.project-me-distinct.rps",
+        400,
+        at_most=False,
+    ),
+    Target("worker no-op tasks/s (concurrency 2)", "worker.noop.tasks_per_s", 1000, at_most=False),
+    Target("worker e-mails/s to the SMTP sink", "worker.email.tasks_per_s", 300, at_most=False),
+    Target("worker + beat RSS, MiB", "worker.rss_with_beat_mib", 200, unit=" MiB"),
+)
+
+
+def target_table(metrics: Mapping[str, Any], targets: Sequence[Target] = TARGETS) -> list[str]:
+    """The Markdown table of every target: goal, measured value, PASS or MISS."""
+    lines = ["| target | goal | measured | verdict |", "|---|---:|---:|---|"]
+    for target in targets:
+        value = target.value(metrics)
+        shown = "-" if value is None else f"{value:.3g}" if value < 10 else f"{value:.0f}"
+        lines.append(
+            f"| {target.label} | {target.goal()} | {shown} | **{target.verdict(metrics)}** |"
+        )
+    return lines
+
+
+def read_summary(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(headline rows, metrics) of one benchmark's summary file."""
+    document = json.loads(path.read_text())
+    if isinstance(document, list):
+        return document, {}
+    return list(document.get("headlines", [])), dict(document.get("metrics", {}))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run every benchmark and record the figures.")
     parser.add_argument(
@@ -187,6 +329,7 @@ def main() -> int:
     head = machine()
     sections: list[str] = []
     headlines: list[dict[str, Any]] = []
+    metrics: dict[str, Any] = {}
     failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="nova-bench-") as directory:
         for benchmark in selected:
@@ -198,7 +341,9 @@ def main() -> int:
                 print(errors, file=sys.stderr, flush=True)
                 failed.append(benchmark.name)
             if summary.exists():
-                headlines += json.loads(summary.read_text())
+                rows, figures = read_summary(summary)
+                headlines += rows
+                metrics |= figures
             status = "" if ok else " — **failed**"
             sections += [
                 f"## {benchmark.title}{status}",
@@ -227,6 +372,17 @@ def main() -> int:
     ]
     if failed:
         lines += [f"**Failed:** {', '.join(failed)} (see below).", ""]
+    targets = target_table(metrics)
+    lines += [
+        "## Targets",
+        "",
+        "Computed from the figures the benchmarks wrote (a target whose figure is missing, "
+        "because its benchmark was not run or failed, is a MISS).",
+        "",
+        *targets,
+        "",
+    ]
+    print("\n".join(["", "Targets:", *targets]), flush=True)
     Path(args.output).write_text("\n".join(lines + sections))
     print(f"wrote {args.output}")
     return 1 if failed else 0

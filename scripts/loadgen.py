@@ -505,10 +505,19 @@ def headline(
     return row | extra
 
 
-def write_summary(path: str | Path | None, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write ``rows`` as JSON to ``path`` (nothing when ``path`` is None)."""
+def write_summary(
+    path: str | Path | None,
+    rows: Sequence[Mapping[str, Any]],
+    metrics: Mapping[str, float | None] | None = None,
+) -> None:
+    """Write ``rows`` and ``metrics`` as JSON to ``path`` (nothing when ``path`` is None).
+
+    ``metrics`` are the measured figures by name (``"auth.login.cpu_ms"``): ``scripts/bench.py``
+    computes its table of targets from them, so no figure in it is typed by hand.
+    """
     if path is not None:
-        Path(path).write_text(json.dumps(list(rows), indent=1) + "\n")
+        document = {"headlines": list(rows), "metrics": dict(metrics or {})}
+        Path(path).write_text(json.dumps(document, indent=1) + "\n")
 
 
 def fmt(value: Any, digits: int = 1) -> str:

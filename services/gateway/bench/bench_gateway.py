@@ -1,9 +1,10 @@
-"""Benchmark nova-gateway against Hive Gateway and Apollo Gateway on the same supergraphs.
+"""Benchmark nova-gateway against Hive Gateway, Apollo Gateway and Grafbase on the same graphs.
 
     python services/gateway/bench/bench_gateway.py
-        [--routers nova,nova-nodedupe,hive,hive-nodedupe,apollo] [--cases fixture,project]
-        [--accounts 16] [--duration 10] [--concurrency 16]
-        [--output results.json] [--summary headlines.json]
+        [--routers nova,nova-nodedupe,hive,hive-nodedupe,apollo,grafbase]
+        [--cases fixture,project] [--accounts 16] [--distinct-accounts 1000] [--duration 10]
+        [--concurrency 16] [--wide-concurrency 64] [--output results.json]
+        [--summary headlines.json]
 
 Two cases, one after the other:
 
@@ -17,9 +18,16 @@ Two cases, one after the other:
   ``Authorization: Bearer`` header rides on every request (``--accounts N``: the load rotates
   over N accounts, by default one per connection, as distinct users), and every router passes
   it on to the subgraphs (Hive Gateway with ``node/hive-project.config.mjs``, Apollo Gateway
-  with ``--forward-authorization``; nova-gateway forwards it by default). With one account,
-  concurrent requests ask the subgraphs identical queries, which the routers that share
-  in-flight queries send once.
+  with ``--forward-authorization``, Grafbase with a ``forward`` header rule; nova-gateway
+  forwards it by default). With one account, concurrent requests ask the subgraphs identical
+  queries, which the routers that share in-flight queries send once. ``project-me-distinct`` is
+  the same query with ``--distinct-accounts`` more accounts, signed in first, each request
+  carrying the next one's token: no two requests in flight are alike, nothing is shared.
+
+Grafbase (its CLI's ``grafbase dev``, a native binary) composes the supergraph itself from the
+same subgraphs (``grafbase.toml``: the fixture's SDL files, or introspection of the project's
+services); its composer refuses one fixture shape the others accept, adapted without changing
+the graph (:data:`GRAFBASE_ADAPTATION`).
 
 Each router runs alone (one at a time) on loopback, gets a warm-up, then ``wrk``
 (``scripts/loadgen.py``) holds ``--concurrency`` connections per query for ``--duration`` seconds
@@ -27,10 +35,12 @@ Each router runs alone (one at a time) on loopback, gets a warm-up, then ``wrk``
 compared with nova-gateway's before the load starts, so a faster wrong answer cannot win; an
 answer to a measured query without data or with errors is reported too. Per router and query it
 reports req/s, p50/p99, errors, the CPU time and the peak resident memory of the router's process
-tree (the subgraphs' are not counted), and the ratios nova / Hive Gateway and nova / Apollo
-Gateway.
+tree (the subgraphs' are not counted), and the ratios nova / Hive Gateway, nova / Apollo Gateway
+and nova / Grafbase; a query a router answers with errors or without data is not timed for it
+(the line above the table says so). nova-gateway's ``one-subgraph`` is measured again with
+``--wide-concurrency`` connections (``one-subgraph@64``).
 
-Hive Gateway and Apollo Gateway come from ``bench/node`` (``npm ci --prefix
+Hive Gateway, Apollo Gateway and Grafbase come from ``bench/node`` (``npm ci --prefix
 services/gateway/bench/node``); a router whose files are missing is skipped with a message.
 Numbers are only comparable between routers of one run on one machine.
 """
@@ -43,11 +53,13 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +67,7 @@ from typing import Any
 import httpx
 
 from nova_kit.embedded import free_port
+from nova_kit.testing.stack import Stack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 import benchstack
@@ -63,6 +76,19 @@ import loadgen
 BENCH = Path(__file__).resolve().parent
 NODE_DIR = BENCH / "node"
 FIXTURE_SUPERGRAPH = BENCH.parent / "tests" / "fixtures" / "supergraph.graphql"
+FIXTURE_SUBGRAPHS = BENCH.parent / "tests" / "fixtures" / "subgraphs"
+GRAFBASE = NODE_DIR / "node_modules" / "@grafbase" / "cli-x86_64-unknown-linux-musl" / "grafbase"
+# Grafbase's composer wants a @shareable value type to declare the same fields in every subgraph
+# (Apollo's accepts the fixture's Location, whose `country` only products has): inventory's copy
+# declares `country` too, as @external, so the composed graph still resolves it from products
+# alone, exactly as the fixture's supergraph does.
+GRAFBASE_ADAPTATION = (
+    "inventory",
+    "type Location @shareable {\n  city: String!\n}",
+    "type Location @shareable {\n  city: String!\n  country: String! @external\n}",
+)
+WIDE_QUERY = "one-subgraph"
+"""Measured again with ``--wide-concurrency`` connections (the fixture case, nova-gateway)."""
 
 QUERIES = {
     "one-subgraph": "{ me { name username } }",
@@ -99,6 +125,8 @@ PROJECT_QUERIES = {
     "lastLoginAt } } fragment ProfileFields on User { id displayName bio avatarUrl locale "
     "timezone createdAt updatedAt deletedAt }",
 }
+DISTINCT = "project-me-distinct"
+"""project-me with a different account's token on every request: nothing in flight is shared."""
 PROJECT_DATABASE = "nova_gateway_bench_test"
 PROJECT_PASSWORD = "bench password for nova"  # noqa: S105 - the benchmark accounts' password
 
@@ -108,6 +136,10 @@ CASES = ("fixture", "project")
 CROSS_CHECKED: list[str] = []
 """One line per peer router and case: how many of its responses equal nova-gateway's (and one
 per router whose answer to a measured query has errors or no data)."""
+
+
+NOT_TIMED: list[tuple[str, str]] = []
+"""(router, query) of the measured queries a router answered with errors or without data."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +153,10 @@ class Case:
     cross_check: Mapping[str, str]
     headers: Mapping[str, str] = field(default_factory=dict)
     load_headers: Sequence[Mapping[str, str]] = ()
+    query_load_headers: Mapping[str, Sequence[Mapping[str, str]]] = field(default_factory=dict)
+    """Per measured query, headers the load rotates over instead of ``load_headers``."""
+    grafbase_config: Path | None = None
+    """``grafbase.toml`` naming the same subgraphs (Grafbase composes them itself)."""
 
     @property
     def forwards_authorization(self) -> bool:
@@ -146,15 +182,21 @@ class Result:
     rss_after_mib: float
 
 
-ROUTERS = ("nova", "nova-nodedupe", "hive", "hive-nodedupe", "apollo")
+ROUTERS = ("nova", "nova-nodedupe", "hive", "hive-nodedupe", "apollo", "grafbase")
 """``*-nodedupe``: identical in-flight subgraph queries are not shared (both gateways share them
 by default; Apollo Gateway does not)."""
-PAIRS = (("nova", "hive"), ("nova", "apollo"), ("nova-nodedupe", "hive-nodedupe"))
+PAIRS = (
+    ("nova", "hive"),
+    ("nova", "apollo"),
+    ("nova", "grafbase"),
+    ("nova-nodedupe", "hive-nodedupe"),
+)
 """Which router is compared with which in the ratio table."""
 PEER_NAMES = {
     "hive": "Hive Gateway",
     "hive-nodedupe": "Hive Gateway (no dedupe)",
     "apollo": "Apollo Gateway",
+    "grafbase": "Grafbase",
 }
 
 
@@ -167,6 +209,26 @@ def router_command(name: str, case: Case, port: int) -> list[str] | None:
             str(case.supergraph),
             "--port",
             str(port),
+        ]
+    if name == "grafbase":
+        if not GRAFBASE.exists():
+            print(
+                "skipping grafbase: run npm ci --prefix services/gateway/bench/node",
+                file=sys.stderr,
+            )
+            return None
+        if case.grafbase_config is None:
+            print(f"skipping grafbase: no configuration for the {case.name} case", file=sys.stderr)
+            return None
+        return [
+            str(GRAFBASE),
+            "--home",
+            str(case.grafbase_config.parent / "grafbase-home"),
+            "dev",
+            "--config",
+            str(case.grafbase_config),
+            "--listen-address",
+            f"127.0.0.1:{port}",
         ]
     node = shutil.which("node")
     if node is None:
@@ -245,12 +307,17 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) 
 
 def responses(url: str, case: Case) -> dict[str, Any]:
     with httpx.Client(timeout=10, trust_env=False, headers=dict(case.headers)) as client:
-        return {
-            name: client.post(url, json={"query": q}).json() for name, q in case.cross_check.items()
-        }
+        answers: dict[str, Any] = {}
+        for name, query in case.cross_check.items():
+            response = client.post(url, json={"query": query})
+            try:
+                answers[name] = response.json()
+            except ValueError:
+                answers[name] = {"status": response.status_code, "body": response.text[:500]}
+        return answers
 
 
-def faulty(answers: Mapping[str, Any], queries: Mapping[str, str]) -> list[str]:
+def faulty(answers: Mapping[str, Any], queries: Iterable[str]) -> list[str]:
     """The measured queries whose answer carries errors or no data."""
     return [
         query
@@ -269,14 +336,17 @@ def measure(
     process: subprocess.Popen[bytes],
     url: str,
     args: argparse.Namespace,
+    connections: int | None = None,
+    label: str | None = None,
 ) -> Result:
     body = json.dumps({"query": case.queries[query_name]})
+    rotation = case.query_load_headers.get(query_name) or case.load_headers or [case.headers]
     requests = [
         loadgen.Request("POST", "/graphql", body, {"Content-Type": "application/json", **headers})
-        for headers in case.load_headers or [case.headers]
+        for headers in rotation
     ]
     options: dict[str, Any] = {
-        "connections": args.concurrency,
+        "connections": connections or args.concurrency,
         "threads": args.threads,
         "timeout": args.timeout,
         "fail_pattern": '"errors"%s*:',
@@ -286,7 +356,7 @@ def measure(
         load = loadgen.run_wrk(url, requests, duration=args.duration, **options)
     return Result(
         router=name,
-        query=query_name,
+        query=label or query_name,
         requests=load.requests,
         errors=load.errors,
         seconds=load.seconds,
@@ -325,17 +395,30 @@ def bench_router(
     command = router_command(name, case, port)
     if command is None:
         return [], None
-    process = subprocess.Popen(  # noqa: S603 - fixed commands
-        command, env=router_environment(name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    log = case.supergraph.parent / f"{name}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - fixed commands
+            command,
+            env=router_environment(name),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}/graphql"
     results: list[Result] = []
+    answers: dict[str, Any] | None = None
     try:
-        wait_ready(url, process)
+        try:
+            wait_ready(url, process)
+        except RuntimeError as error:  # reported, and the other routers still run
+            CROSS_CHECKED.append(f"{name} ({case.name}): **not measured**, {error}")
+            tail = log.read_text(errors="replace")[-3000:]
+            print(f"{name} did not start: {error}\n{tail}", file=sys.stderr)
+            return [], None
         answers = responses(url, case)
         if reference is not None:
             compare(name, case, answers, reference)
-        wrong = faulty(answers, case.queries)
+        wrong = faulty(answers, [query for query in case.queries if query in case.cross_check])
         if wrong:
             CROSS_CHECKED.append(
                 f"{name} ({case.name}): errors or no data in the answer to {', '.join(wrong)}"
@@ -343,16 +426,35 @@ def bench_router(
             for query in wrong:
                 print(f"{name} answers {query} with {answers[query]}", file=sys.stderr)
         base_url = f"http://127.0.0.1:{port}"
-        results = [
-            measure(name, case, query_name, process=process, url=base_url, args=args)
-            for query_name in case.queries
-        ]
+        for query_name in case.queries:
+            if query_name in wrong:  # a wrong answer is not timed: a row of the table says so
+                NOT_TIMED.append((name, query_name))
+                continue
+            results.append(
+                measure(name, case, query_name, process=process, url=base_url, args=args)
+            )
+        if name == "nova" and WIDE_QUERY in case.queries and WIDE_QUERY not in wrong:
+            results.append(
+                measure(
+                    name,
+                    case,
+                    WIDE_QUERY,
+                    process=process,
+                    url=base_url,
+                    args=args,
+                    connections=args.wide_concurrency,
+                    label=f"{WIDE_QUERY}@{args.wide_concurrency}",
+                )
+            )
     finally:
-        process.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
     return results, answers
 
 
@@ -373,38 +475,122 @@ def fixture_case(workdir: Path) -> Iterator[Case]:
             text = text.replace(f'url: "http://{name}/graphql"', f'url: "{url}"')
         supergraph = workdir / "fixture-supergraph.graphql"
         supergraph.write_text(text)
-        yield Case("fixture", supergraph, QUERIES, CROSS_CHECK)
+        yield Case(
+            "fixture",
+            supergraph,
+            QUERIES,
+            CROSS_CHECK,
+            grafbase_config=fixture_grafbase_config(workdir / "grafbase", urls),
+        )
     finally:
         if subgraphs.stdin is not None:
             subgraphs.stdin.close()
         subgraphs.wait(timeout=15)
 
 
+def grafbase_toml(subgraphs: Mapping[str, Mapping[str, str]], forward: Sequence[str] = ()) -> str:
+    """A ``grafbase.toml``: one ``[subgraphs.NAME]`` table per subgraph (its keys as given),
+    and a rule forwarding each header of ``forward`` from the client to every subgraph."""
+    lines: list[str] = []
+    for name, settings in subgraphs.items():
+        lines.append(f"[subgraphs.{name}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+        lines.append("")
+    for header in forward:
+        lines += ["[[headers]]", 'rule = "forward"', f"name = {json.dumps(header)}", ""]
+    return "\n".join(lines)
+
+
+def fixture_grafbase_config(directory: Path, urls: Mapping[str, str]) -> Path:
+    """The fixture's subgraph SDLs (adapted as :data:`GRAFBASE_ADAPTATION` says) and routes."""
+    directory.mkdir(parents=True, exist_ok=True)
+    subgraphs: dict[str, dict[str, str]] = {}
+    adapted, before, after = GRAFBASE_ADAPTATION
+    for name, url in urls.items():
+        sdl = (FIXTURE_SUBGRAPHS / f"{name}.graphql").read_text()
+        if name == adapted:
+            if before not in sdl:
+                raise RuntimeError(f"the {name} fixture changed: update GRAFBASE_ADAPTATION")
+            sdl = sdl.replace(before, after)
+        path = directory / f"{name}.graphql"
+        path.write_text(sdl)
+        subgraphs[name] = {"url": url, "schema_path": str(path)}
+    config = directory / "grafbase.toml"
+    config.write_text(grafbase_toml(subgraphs))
+    return config
+
+
+def sign_in_accounts(
+    services: Stack, prefix: str, count: int, parallel: int = 4
+) -> list[dict[str, str]]:
+    """``count`` new accounts, signed in, each profile created (on its first read, before any
+    router, so all see the same); their Authorization headers."""
+
+    def one(number: int) -> dict[str, str]:
+        email = f"{prefix}.{number}@example.com"
+        headers = {
+            "Authorization": f"Bearer {benchstack.register(services, email, PROJECT_PASSWORD)}"
+        }
+        first = httpx.post(
+            services.graphql_url("users"),
+            json={"query": "{ me { id } }"},
+            headers=headers,
+            timeout=30,
+            trust_env=False,
+        ).json()
+        if first.get("errors") or not first.get("data"):
+            raise RuntimeError(f"the users service answers me with {first}")
+        return headers
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        return list(pool.map(one, range(count)))
+
+
 @contextlib.contextmanager
-def project_case(workdir: Path, accounts: int) -> Iterator[Case]:
-    """Nova's auth and users services on a fresh database, ``accounts`` accounts signed in."""
+def project_case(workdir: Path, accounts: int, distinct: int) -> Iterator[Case]:
+    """Nova's auth and users services on a fresh database, ``accounts`` accounts signed in
+    (and ``distinct`` more, one per request of ``project-me-distinct``)."""
     with (
         benchstack.data_services(workdir, PROJECT_DATABASE) as (database_url, redis_url),
         benchstack.running_services(database_url, redis_url, workdir) as services,
     ):
         supergraph = benchstack.compose_supergraph(workdir / "project-supergraph.graphql", services)
-        signed_in: list[dict[str, str]] = []
-        for number in range(accounts):
-            email = f"bench.me.{number}@example.com"
-            token = benchstack.register(services, email, PROJECT_PASSWORD)
-            headers = {"Authorization": f"Bearer {token}"}
-            # a profile is created on its first read: before any router, so all see the same
-            first = httpx.post(
-                services.graphql_url("users"),
-                json={"query": "{ me { id } }"},
-                headers=headers,
-                timeout=30,
-                trust_env=False,
-            ).json()
-            if first.get("errors") or not first.get("data"):
-                raise RuntimeError(f"the users service answers me with {first}")
-            signed_in.append(headers)
-        yield Case("project", supergraph, PROJECT_QUERIES, PROJECT_QUERIES, signed_in[0], signed_in)
+        signed_in = sign_in_accounts(services, "bench.me", accounts)
+        queries = dict(PROJECT_QUERIES)
+        per_query: dict[str, list[dict[str, str]]] = {}
+        if distinct:
+            started = time.monotonic()
+            per_query[DISTINCT] = sign_in_accounts(services, "bench.distinct", distinct)
+            print(
+                f"{distinct} accounts signed in for {DISTINCT} in "
+                f"{time.monotonic() - started:.0f} s",
+                file=sys.stderr,
+            )
+            queries[DISTINCT] = PROJECT_QUERIES["project-me"]
+        grafbase = workdir / "grafbase" / "grafbase.toml"
+        grafbase.parent.mkdir()
+        grafbase.write_text(
+            grafbase_toml(
+                {
+                    name: {
+                        "url": services.graphql_url(name),
+                        "introspection_url": services.graphql_url(name),
+                    }
+                    for name in benchstack.SERVICES
+                },
+                forward=["authorization"],
+            )
+        )
+        yield Case(
+            "project",
+            supergraph,
+            queries,
+            PROJECT_QUERIES,
+            signed_in[0],
+            signed_in,
+            per_query,
+            grafbase_config=grafbase,
+        )
 
 
 def case_setup(
@@ -412,7 +598,7 @@ def case_setup(
 ) -> contextlib.AbstractContextManager[Case]:
     if name == "fixture":
         return fixture_case(workdir)
-    return project_case(workdir, args.accounts)
+    return project_case(workdir, args.accounts, args.distinct_accounts)
 
 
 def ratio(numerator: float, denominator: float) -> float:
@@ -435,6 +621,17 @@ def report(results: list[Result], args: argparse.Namespace) -> list[dict[str, An
             "project-me: Nova's own `me` through the real auth and users services (sharing the "
             f"machine's cores), every request with the Bearer token of {accounts}."
         )
+    if any(r.query == DISTINCT for r in results):
+        print(
+            f"{DISTINCT}: the same query, every request with the token of the next of "
+            f"{args.distinct_accounts} other accounts (no two requests in flight alike, so "
+            "nothing for deduplication to share)."
+        )
+    if any(r.query.startswith(f"{WIDE_QUERY}@") for r in results):
+        print(
+            f"{WIDE_QUERY}@{args.wide_concurrency}: {WIDE_QUERY} again with "
+            f"{args.wide_concurrency} connections."
+        )
     print()
     if CROSS_CHECKED:
         print("Responses compared before the load (details on stderr):\n")
@@ -449,6 +646,8 @@ def report(results: list[Result], args: argparse.Namespace) -> list[dict[str, An
             f"{f(r.p99_ms, 2)} | {r.errors} | {f(r.cpu_ms_per_request, 3)} | "
             f"{f(r.rss_peak_mib)} |"
         )
+    for router, query in NOT_TIMED:
+        print(f"| {router} | {query} | not timed: errors or no data in its answer | | | | | |")
     by_key = {(r.router, r.query): r for r in results}
     routers = {r.router for r in results}
     pairs = [(mine, peer) for mine, peer in PAIRS if mine in routers and peer in routers]
@@ -492,6 +691,23 @@ def report(results: list[Result], args: argparse.Namespace) -> list[dict[str, An
     return rows
 
 
+def figures(results: Sequence[Result]) -> dict[str, float]:
+    """The measured figures by name (``gateway.CASE.ROUTER.QUERY.cpu_ms``), for the targets."""
+    metrics: dict[str, float] = {}
+    for r in results:
+        case = "project" if r.query.startswith("project-") else "fixture"
+        key = f"gateway.{case}.{r.router}.{r.query}"
+        metrics |= {
+            f"{key}.rps": r.requests_per_second,
+            f"{key}.cpu_ms": r.cpu_ms_per_request,
+            f"{key}.p50_ms": r.p50_ms,
+            f"{key}.p99_ms": r.p99_ms,
+            f"{key}.errors": r.errors,
+            f"{key}.rss_mib": r.rss_peak_mib,
+        }
+    return metrics
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--routers", default=",".join(ROUTERS))
@@ -508,6 +724,20 @@ def main() -> int:
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per query (max 120)")
     parser.add_argument("--concurrency", type=int, default=16, help="wrk connections (max 256)")
+    parser.add_argument(
+        "--wide-concurrency",
+        type=int,
+        default=64,
+        help=f"fixture case: {WIDE_QUERY} measured again on nova-gateway with this many "
+        "connections (max 256)",
+    )
+    parser.add_argument(
+        "--distinct-accounts",
+        type=int,
+        default=1000,
+        help=f"project case: accounts signed in for {DISTINCT}, whose requests each carry the "
+        "next account's token (max 10000; 0 skips it)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--timeout", type=float, default=10.0, help="wrk's request timeout, s")
     parser.add_argument("--output", type=Path, default=None, help="write results as JSON")
@@ -516,6 +746,8 @@ def main() -> int:
     args.duration = min(max(args.duration, 1.0), 120.0)
     args.concurrency = min(max(args.concurrency, 1), 256)
     args.accounts = min(max(args.accounts or args.concurrency, 1), 256)
+    args.wide_concurrency = min(max(args.wide_concurrency, 1), 256)
+    args.distinct_accounts = min(max(args.distinct_accounts, 0), 10_000)
     cases = [name.strip() for name in args.cases.split(",") if name.strip()]
     unknown = sorted(set(cases) - set(CASES))
     if unknown or not cases:
@@ -540,7 +772,7 @@ def main() -> int:
                 print(f"the {case_name} case failed: {error}", file=sys.stderr)
                 failed.append(case_name)
 
-    loadgen.write_summary(args.summary, report(all_results, args))
+    loadgen.write_summary(args.summary, report(all_results, args), figures(all_results))
     if args.output is not None:
         args.output.write_text(json.dumps([asdict(r) for r in all_results], indent=2) + "\n")
     return 1 if failed else 0

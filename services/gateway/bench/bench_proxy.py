@@ -169,6 +169,19 @@ def headlines(figures: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def metrics(figures: dict[str, Any]) -> dict[str, float]:
+    """The measured figures by name, for the table of targets."""
+    proxied, direct = figures["through_gateway"], figures["direct"]
+    return {
+        "gateway-proxy.gateway_cpu_ms": proxied["usage"]["gateway"]["cpu_ms_per_request"],
+        "gateway-proxy.overhead_p50_ms": figures["overhead_p50_ms"],
+        "gateway-proxy.overhead_p99_ms": figures["overhead_p99_ms"],
+        "gateway-proxy.rps": proxied["requests_per_second"],
+        "gateway-proxy.direct_rps": direct["requests_per_second"],
+        "gateway-proxy.errors": proxied["errors"] + direct["errors"],
+    }
+
+
 def main() -> int:  # noqa: PLR0915 - one linear script
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per phase (max 60)")
@@ -249,7 +262,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         "concurrency": args.concurrency,
         "duration_seconds": duration,
     }
-    loadgen.write_summary(args.summary, headlines(figures))
+    loadgen.write_summary(args.summary, headlines(figures), metrics(figures))
     if args.json:
         print(json.dumps(figures, indent=2))
     else:

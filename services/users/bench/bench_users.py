@@ -1,7 +1,7 @@
 """Throughput and latency of nova-users' hottest routes, against a real ``nova-users serve``.
 
     .venv/bin/python services/users/bench/bench_users.py [--duration 5] [--concurrency 16]
-        [--users 50] [--json] [--summary headlines.json]
+        [--users 50] [--workers 1,2] [--json] [--summary headlines.json]
 
 Starts (all on 127.0.0.1): PostgreSQL and Redis (embedded, in a temporary directory, unless
 ``NOVA_BENCH_DATABASE_URL`` / ``NOVA_BENCH_REDIS_URL`` name servers to use; the ``users`` schema
@@ -10,8 +10,10 @@ of that database is migrated and written to), a JWKS endpoint with a fresh Ed255
 then ``wrk`` (``scripts/loadgen.py``) measures ``GET /api/users/me`` (read) and ``PATCH
 /api/users/me`` (write) with ``--concurrency`` connections for ``--duration`` seconds each,
 rotating over the users' Bearer tokens, and it prints req/s, p50/p99, errors and the service's
-CPU per request and peak RSS (``--json`` for a machine-readable line). Every phase is bounded in
-time; everything it started is stopped at the end.
+CPU per request and peak RSS (``--json`` for a machine-readable line). The read is measured again
+with the service started with each other process count of ``--workers`` (``NOVA_USERS_WORKERS``,
+the services' process-count setting): the ``processes`` column counts the process tree really
+measured. Every phase is bounded in time; everything it started is stopped at the end.
 """
 
 from __future__ import annotations
@@ -119,8 +121,9 @@ def phase(
 
 
 def measure(
-    base_url: str, pid: int, tokens: list[str], args: argparse.Namespace
+    base_url: str, pid: int, tokens: list[str], args: argparse.Namespace, *, workers: int
 ) -> list[dict[str, Any]]:
+    """The read and write phases (with ``workers`` 1), or the read phase alone (any other)."""
     with httpx.Client(base_url=base_url, timeout=10) as client:
         for token in tokens:  # creates every profile (the first-read upsert)
             response = client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
@@ -132,10 +135,34 @@ def measure(
         connections=args.concurrency,
         timeout=args.timeout,
     )
-    return [
-        phase("read GET /api/users/me", base_url, pid, tokens, args, write=False),
-        phase("write PATCH /api/users/me", base_url, pid, tokens, args, write=True),
-    ]
+    processes = len(loadgen.process_tree(pid))
+    read = phase(
+        f"read GET /api/users/me, {workers} process(es)", base_url, pid, tokens, args, write=False
+    )
+    read |= {"workers": workers, "processes": processes}
+    if workers != 1:
+        return [read]
+    write = phase("write PATCH /api/users/me", base_url, pid, tokens, args, write=True)
+    return [read, write | {"workers": workers, "processes": processes}]
+
+
+def figures(summaries: list[dict[str, Any]]) -> dict[str, float]:
+    """The measured figures by name, for the table of targets."""
+    metrics: dict[str, float] = {}
+    for summary in summaries:
+        name = "patch" if summary["phase"].startswith("write") else "me"
+        keys = [f"users.{name}.workers{summary['workers']}"]
+        if summary["workers"] == 1:
+            keys.append(f"users.{name}")
+        for key in keys:
+            metrics |= {
+                f"{key}.rps": summary["requests_per_second"],
+                f"{key}.cpu_ms": summary["cpu_ms_per_request"],
+                f"{key}.p50_ms": summary["p50_ms"],
+                f"{key}.errors": summary["errors"],
+                f"{key}.processes": summary["processes"],
+            }
+    return metrics
 
 
 def main() -> int:
@@ -146,7 +173,20 @@ def main() -> int:
     parser.add_argument("--summary", type=Path, default=None, help="write headline rows as JSON")
     parser.add_argument("--users", type=int, default=50, help="distinct users (max 1000)")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument(
+        "--workers",
+        default="1,2",
+        help="server process counts to measure the read with (NOVA_USERS_WORKERS), e.g. 1,2",
+    )
     args = parser.parse_args()
+    try:
+        args.workers = list(dict.fromkeys(int(n) for n in args.workers.split(",") if n.strip()))
+    except ValueError:
+        parser.error(f"--workers: expected numbers like 1,2, got {args.workers!r}")
+    if not args.workers or not all(1 <= n <= 16 for n in args.workers):
+        parser.error("--workers: between 1 and 16 processes")
+    if 1 not in args.workers:
+        args.workers.insert(0, 1)
     args.duration = min(max(args.duration, 0.5), 60.0)
     args.concurrency = min(max(args.concurrency, 1), 128)
     args.users = min(max(args.users, 1), 1000)
@@ -160,7 +200,7 @@ def main() -> int:
             benchstack.data_services(workdir, DATABASE) as (database_url, redis_url),
             JWKSServer(factory.jwks()) as jwks,
         ):
-            env = {
+            base_env = {
                 **os.environ,
                 "NOVA_ENVIRONMENT": "test",
                 "NOVA_USERS_DATABASE_URL": database_url,
@@ -169,8 +209,13 @@ def main() -> int:
                 "NOVA_USERS_LOG_LEVEL": "WARNING",
                 "NOVA_USERS_DB_POOL_SIZE": str(min(args.concurrency, 20)),
             }
-            with users_service(env, free_port(), workdir / "users.log") as (base_url, pid):
-                summaries = measure(base_url, pid, tokens, args)
+            summaries: list[dict[str, Any]] = []
+            for workers in args.workers:
+                # the server's process count (the shared setting NOVA_WORKERS, per service
+                # NOVA_USERS_WORKERS); the "processes" column shows the tree really measured
+                env = base_env | {"NOVA_USERS_WORKERS": str(workers)}
+                with users_service(env, free_port(), workdir / "users.log") as (base_url, pid):
+                    summaries += measure(base_url, pid, tokens, args, workers=workers)
 
     loadgen.write_summary(
         args.summary,
@@ -186,6 +231,7 @@ def main() -> int:
             }
             for summary in summaries
         ],
+        figures(summaries),
     )
     if args.json:
         print(
@@ -197,11 +243,14 @@ def main() -> int:
             f"nova-users: wrk, {args.concurrency} connections, {args.duration:g} s per phase, "
             f"{args.users} users' tokens in rotation; CPU and RSS of the service's process tree\n"
         )
-        print("| phase | requests | req/s | p50 ms | p99 ms | errors | CPU ms/req | RSS peak MiB |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        print(
+            "| phase | processes | requests | req/s | p50 ms | p99 ms | errors | CPU ms/req "
+            "| RSS peak MiB |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for summary in summaries:
             print(
-                f"| {summary['phase']} | {summary['requests']} | "
+                f"| {summary['phase']} | {summary['processes']} | {summary['requests']} | "
                 f"{f(summary['requests_per_second'])} | {f(summary['p50_ms'], 2)} | "
                 f"{f(summary['p99_ms'], 2)} | {summary['errors']} | "
                 f"{f(summary['cpu_ms_per_request'], 2)} | {f(summary['rss_peak_mib'])} |"
