@@ -5,7 +5,7 @@ import { RequireSession } from "@/components/RequireSession.client";
 import { ServerData } from "@/components/ServerData.client";
 import { usersPageSeed } from "@/lib/server/seeds";
 import { loadSignedIn } from "@/lib/server/session";
-import { AdminUsers } from "./AdminUsers.client";
+import { AdminUsers } from "@/features/admin/AdminUsers.client";
 
 export const metadata: Metadata = { title: "Users" };
 

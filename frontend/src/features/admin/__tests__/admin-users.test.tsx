@@ -1,10 +1,10 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { AdminUsers, PAGE_SIZE } from "@/app/admin/users/AdminUsers.client";
+import { AdminUsers, PAGE_SIZE } from "@/features/admin/AdminUsers.client";
 import { RequireSession } from "@/components/RequireSession.client";
 import { DATA_SOURCE_KEY, type DataSource } from "@/lib/data-source";
-import { json, type RecordedRequest, scriptFetch } from "../../../test/fetch";
-import { account, renderApp } from "../../../test/render";
+import { json, type RecordedRequest, scriptFetch } from "../../../../test/fetch";
+import { account, renderApp } from "../../../../test/render";
 
 interface Row {
   id: string;
