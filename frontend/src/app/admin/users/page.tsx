@@ -3,9 +3,9 @@ import { Forbidden } from "@/components/Forbidden";
 import { PageHeader } from "@/components/PageHeader.server";
 import { RequireSession } from "@/components/RequireSession.client";
 import { ServerData } from "@/components/ServerData.client";
+import { AdminUsers } from "@/features/admin/AdminUsers.client";
 import { usersPageSeed } from "@/lib/server/seeds";
 import { loadSignedIn } from "@/lib/server/session";
-import { AdminUsers } from "@/features/admin/AdminUsers.client";
 
 export const metadata: Metadata = { title: "Users" };
 
