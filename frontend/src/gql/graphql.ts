@@ -18,6 +18,33 @@ export type Scalars = {
   DateTime: { input: string; output: string; }
 };
 
+/** A page of accounts, newest first */
+export type AccountConnection = {
+  __typename?: 'AccountConnection';
+  edges: Array<AccountEdge>;
+  pageInfo: PageInfo;
+};
+
+export type AccountEdge = {
+  __typename?: 'AccountEdge';
+  cursor: Scalars['String']['output'];
+  /** The account; null only when another subgraph cannot resolve its fields */
+  node?: Maybe<User>;
+};
+
+/** A sign-in of an account (a refresh-token family) */
+export type AccountSession = {
+  __typename?: 'AccountSession';
+  clientAddress?: Maybe<Scalars['String']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  expiresAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  lastUsedAt: Scalars['DateTime']['output'];
+  /** When it ended; null while live */
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  revokedReason?: Maybe<Scalars['String']['output']>;
+};
+
 /** Lifecycle state of an account */
 export type AccountStatus =
   | 'ACTIVE'
@@ -81,8 +108,12 @@ export type Mutation = {
   confirmTwoFactor?: Maybe<TwoFactorRecoveryCodes>;
   /** Delete the caller's profile (soft delete). */
   deleteAccount: Scalars['Boolean']['output'];
+  /** Disable an account and end its sessions (administrators; never their own) */
+  disableAccount?: Maybe<User>;
   /** Turn two-factor sign-in off (a current code or the password) */
   disableTwoFactor?: Maybe<Scalars['Boolean']['output']>;
+  /** Re-enable a disabled account (administrators) */
+  enableAccount?: Maybe<User>;
   /** Start enrolling a TOTP authenticator (password required); pending until confirmed */
   enrollTwoFactor?: Maybe<TwoFactorEnrolment>;
   /** Mail a password-reset link: true for every address, whether or not it has an account */
@@ -126,8 +157,19 @@ export type MutationConfirmTwoFactorArgs = {
 };
 
 
+export type MutationDisableAccountArgs = {
+  id: Scalars['ID']['input'];
+  reason?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type MutationDisableTwoFactorArgs = {
   input: DisableTwoFactorInput;
+};
+
+
+export type MutationEnableAccountArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -210,6 +252,8 @@ export type Query = {
   __typename?: 'Query';
   /** The signed-in account (profile fields come from the users subgraph's `me`) */
   account: User;
+  /** Accounts newest first, at most 100 per page (administrators): search is part of the e-mail address or a whole id; role and status filter; the filters combine */
+  accounts: AccountConnection;
   /** OpenID providers to sign in with (start at /api/auth/oidc/{name}/authorize) */
   identityProviders: Array<IdentityProvider>;
   /** The identities that sign in to the signed-in account */
@@ -220,6 +264,15 @@ export type Query = {
   user?: Maybe<User>;
   /** Profiles, newest first, at most 100 per page (administrators). */
   users: UserConnection;
+};
+
+
+export type QueryAccountsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: Scalars['Int']['input'];
+  role?: InputMaybe<Scalars['String']['input']>;
+  search?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<AccountStatus>;
 };
 
 
@@ -250,6 +303,8 @@ export type ResetPasswordInput = {
 /** An entry of an account's security activity */
 export type SecurityEvent = {
   __typename?: 'SecurityEvent';
+  /** The administrator who acted (administrators only; null for the owner) */
+  actor?: Maybe<Scalars['String']['output']>;
   clientAddress?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   /** sign_in, password_changed, password_reset, password_reset_requested, email_verified, email_verification_requested, two_factor_enabled, two_factor_disabled, two_factor_reset_by_admin, password_set, sign_in_with_provider, identity_linked, identity_unlinked, ... */
@@ -317,6 +372,8 @@ export type User = {
   roles?: Maybe<Array<Scalars['String']['output']>>;
   /** The account's security activity, newest first, at most 100 per page (the account itself and administrators; null for anyone else) */
   securityEvents?: Maybe<SecurityEventConnection>;
+  /** The account's latest sessions, live and ended, most recent first, at most 50 (administrators; null for anyone else) */
+  sessions?: Maybe<Array<AccountSession>>;
   status?: Maybe<AccountStatus>;
   /** IANA time zone; visible to the user and administrators only. */
   timezone?: Maybe<Scalars['String']['output']>;
