@@ -3,7 +3,12 @@
 import { useApolloClient } from "@apollo/client/react";
 import { HydrationBoundary } from "@tanstack/react-query";
 import { type ReactNode, useEffect, useRef } from "react";
-import { AdminUsersQuery, MyProfileQuery } from "@/graphql/operations";
+import {
+  AdminAccountsQuery,
+  AdminUserQuery,
+  AdminUsersQuery,
+  MyProfileQuery,
+} from "@/graphql/operations";
 import { ServerDataSourceContext } from "@/lib/data-source";
 import { graphqlSeedKey, type ServerSeed } from "@/lib/server-data";
 import { type Seeded, ServerDataContext, type ServerView } from "@/lib/server-view";
@@ -16,6 +21,10 @@ function seedApollo(client: ApolloLike, seed: ServerSeed, at: number): Map<strin
   if (seed.api !== "graphql") return new Map();
   if (seed.operation === "MyProfile") {
     client.writeQuery({ query: MyProfileQuery, variables: seed.variables, data: seed.data });
+  } else if (seed.operation === "AdminAccounts") {
+    client.writeQuery({ query: AdminAccountsQuery, variables: seed.variables, data: seed.data });
+  } else if (seed.operation === "AdminUser") {
+    client.writeQuery({ query: AdminUserQuery, variables: seed.variables, data: seed.data });
   } else {
     client.writeQuery({ query: AdminUsersQuery, variables: seed.variables, data: seed.data });
   }

@@ -7,12 +7,34 @@ import "server-only";
  */
 
 import { dehydrate, QueryClient, type QueryKey } from "@tanstack/react-query";
-import { AdminUsersQuery, MyProfileQuery } from "@/graphql/operations";
+import type {
+  AccountPageView,
+  AccountSessionView,
+  AdminSecurityEventPageView,
+} from "@/features/admin/admin-api";
+import {
+  type AdminUserDetail,
+  accountsPageFromRest,
+  accountsVariables,
+  adminKeys,
+  EVENTS_SHOWN,
+  eventsFromRest,
+  sessionFromRest,
+  userFromAccount,
+} from "@/features/admin/admin-shapes";
+import { listsAccounts, type UserFilters } from "@/features/admin/filters";
+import {
+  AdminAccountsQuery,
+  AdminUserQuery,
+  AdminUsersQuery,
+  MyProfileQuery,
+} from "@/graphql/operations";
 import { profileFromRest } from "../account";
 import { restKeys, USERS_PAGE_SIZE } from "../query-keys";
-import type { ProfilePage, ProfileRead } from "../rest";
+import type { AccountView, ProfilePage, ProfileRead } from "../rest";
 import type { ServerSeed } from "../server-data";
 import type { UsersPage, UsersPageParams } from "../users";
+import { GatewayError } from "./gateway";
 import type { SignedInContext } from "./session";
 
 function restSeed(key: QueryKey, data: unknown): ServerSeed {
@@ -35,24 +57,89 @@ export async function myProfileSeed({
   return restSeed(restKeys.me, profileFromRest(profile, accountView));
 }
 
-/** `/admin/users`: the list's first page, no search, deleted users hidden. */
-export async function usersPageSeed({ gateway, source }: SignedInContext): Promise<ServerSeed> {
-  const params: UsersPageParams = {
-    first: USERS_PAGE_SIZE,
-    after: null,
-    search: "",
-    includeDeleted: false,
+/** `/admin/users`: the list's first page for the filters of the page's URL. */
+export function usersPageSeed(filters: UserFilters) {
+  return async ({ gateway, source }: SignedInContext): Promise<ServerSeed> => {
+    const first = USERS_PAGE_SIZE;
+    if (listsAccounts(filters)) {
+      const params = { first, after: null, ...filters };
+      const { includeDeleted: _, ...listParams } = params;
+      if (source === "graphql") {
+        const variables = accountsVariables(listParams);
+        const data = await gateway.query(AdminAccountsQuery, variables);
+        return { api: "graphql", operation: "AdminAccounts", variables, data };
+      }
+      const query = new URLSearchParams({ first: String(first) });
+      if (filters.search) query.set("search", filters.search);
+      if (filters.role) query.set("role", filters.role);
+      if (filters.state) query.set("status", filters.state);
+      const page = await gateway.get<AccountPageView>(`/api/auth/accounts?${query}`);
+      return restSeed(adminKeys.accounts(listParams), accountsPageFromRest(page));
+    }
+    const params: UsersPageParams = {
+      first,
+      after: null,
+      search: filters.search,
+      includeDeleted: filters.includeDeleted,
+    };
+    if (source === "graphql") {
+      const variables = {
+        first,
+        after: null,
+        search: filters.search || null,
+        includeDeleted: filters.includeDeleted,
+      };
+      const data = await gateway.query(AdminUsersQuery, variables);
+      return { api: "graphql", operation: "AdminUsers", variables, data };
+    }
+    const query = new URLSearchParams({ first: String(first) });
+    if (filters.search) query.set("search", filters.search);
+    if (filters.includeDeleted) query.set("include_deleted", "true");
+    const page = await gateway.get<ProfilePage>(`/api/users?${query}`);
+    const users: UsersPage = {
+      users: page.edges.map((edge) => profileFromRest(edge.node)),
+      hasNextPage: page.page_info.has_next_page,
+      endCursor: page.page_info.end_cursor,
+    };
+    return restSeed(restKeys.users(params), users);
   };
-  if (source === "graphql") {
-    const variables = { first: params.first, after: null, search: null, includeDeleted: false };
-    const data = await gateway.query(AdminUsersQuery, variables);
-    return { api: "graphql", operation: "AdminUsers", variables, data };
+}
+
+/** A missing resource (404) as `null`; other failures as they are. */
+async function orNull<T>(call: Promise<T>): Promise<T | null> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof GatewayError && error.status === 404) return null;
+    throw error;
   }
-  const page = await gateway.get<ProfilePage>(`/api/users?first=${params.first}`);
-  const users: UsersPage = {
-    users: page.edges.map((edge) => profileFromRest(edge.node)),
-    hasNextPage: page.page_info.has_next_page,
-    endCursor: page.page_info.end_cursor,
+}
+
+/** `/admin/users/[id]`: the user's profile, account, sessions and security log. */
+export function adminUserSeed(id: string) {
+  return async ({ gateway, source }: SignedInContext): Promise<ServerSeed> => {
+    if (source === "graphql") {
+      const variables = { id };
+      const data = await gateway.query(AdminUserQuery, variables);
+      return { api: "graphql", operation: "AdminUser", variables, data };
+    }
+    const base = `/api/auth/accounts/${id}`;
+    const [profile, account, sessions, events] = await Promise.all([
+      orNull(gateway.get<ProfileRead>(`/api/users/${id}?include_deleted=true`)),
+      orNull(gateway.get<AccountView>(base)),
+      orNull(gateway.get<AccountSessionView[]>(`${base}/sessions`)),
+      orNull(
+        gateway.get<AdminSecurityEventPageView>(`${base}/security-events?first=${EVENTS_SHOWN}`),
+      ),
+    ]);
+    const detail: AdminUserDetail | null =
+      account && sessions && events
+        ? {
+            user: userFromAccount(account, profile && profileFromRest(profile)),
+            sessions: sessions.map(sessionFromRest),
+            events: eventsFromRest(events),
+          }
+        : null;
+    return restSeed(adminKeys.user(id), detail);
   };
-  return restSeed(restKeys.users(params), users);
 }
