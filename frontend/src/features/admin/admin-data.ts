@@ -8,7 +8,7 @@
  */
 
 import { useMutation, useQuery } from "@apollo/client/react";
-import { keepPreviousData, useQueryClient, useQuery as useRestQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery as useRestQuery } from "@tanstack/react-query";
 import { useCallback } from "react";
 import {
   AdminAccountsQuery,
@@ -151,34 +151,27 @@ export interface AccountActions {
 /** Disable or re-enable an account; the caller reloads what it shows. */
 export function useAccountActions(): AccountActions {
   const [source] = useDataSource();
-  const queryClient = useQueryClient();
   const [disableMutation] = useMutation(DisableAccountMutation);
   const [enableMutation] = useMutation(EnableAccountMutation);
   const run = useCallback(
-    async (id: string, rest: () => Promise<unknown>, graphql: () => Promise<unknown>) => {
-      if (source === "rest") {
-        await rest();
-      } else {
-        try {
-          await graphql();
-        } catch (error) {
-          throw apolloError(error);
-        }
+    async (rest: () => Promise<unknown>, graphql: () => Promise<unknown>) => {
+      if (source === "rest") return void (await rest());
+      try {
+        await graphql();
+      } catch (error) {
+        throw apolloError(error);
       }
-      await queryClient.invalidateQueries({ queryKey: adminKeys.user(id) });
     },
-    [source, queryClient],
+    [source],
   );
   return {
     disable: (id) =>
       run(
-        id,
         () => accountsApi.disable(id),
         () => disableMutation({ variables: { id } }),
       ),
     enable: (id) =>
       run(
-        id,
         () => accountsApi.enable(id),
         () => enableMutation({ variables: { id } }),
       ),

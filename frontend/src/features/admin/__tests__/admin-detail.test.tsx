@@ -1,0 +1,236 @@
+import { screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { RequireSession } from "@/components/RequireSession.client";
+import { AdminUserDetailView, kindLabel } from "@/features/admin/AdminUserDetail.client";
+import { AdminUsers } from "@/features/admin/AdminUsers.client";
+import { filtersFromQuery, filtersToQuery, listsAccounts } from "@/features/admin/filters";
+import { DATA_SOURCE_KEY, type DataSource } from "@/lib/data-source";
+import { json, type RecordedRequest, scriptFetch } from "../../../../test/fetch";
+import { account, renderApp, restProfile } from "../../../../test/render";
+
+const ID = "3f2b8c1e-7a4d-4b6e-9c0f-2d1e5a6b7c8d";
+const ADMIN_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+const admin = () => json(account({ id: ADMIN_ID, roles: ["admin"] }));
+
+/** One fake backend over both APIs: the account's state changes when it is disabled. */
+function backend() {
+  let status: "active" | "disabled" = "active";
+  const session = (revoked: boolean) => ({
+    id: "5e1d2c3b-4a59-4867-9a6b-7c8d9e0f1a2b",
+    created_at: "2026-03-01T09:00:00Z",
+    last_used_at: "2026-03-01T09:30:00Z",
+    expires_at: "2099-01-01T00:00:00Z",
+    revoked_at: revoked ? "2026-03-02T10:00:00Z" : null,
+    revoked_reason: revoked ? "disabled" : null,
+    client_address: "203.0.113.7",
+  });
+  const events = () =>
+    status === "disabled"
+      ? [{ kind: "account_disabled", actor: ADMIN_ID }]
+      : [{ kind: "sign_in", actor: null }];
+  return (request: RecordedRequest): Response => {
+    const url = new URL(request.url, "http://x");
+    if (url.pathname === "/graphql") {
+      const body = JSON.parse(request.body ?? "{}") as { query: string };
+      if (body.query.includes("mutation DisableAccount")) {
+        status = "disabled";
+        return json({
+          data: { disableAccount: { __typename: "User", id: ID, status: "DISABLED" } },
+        });
+      }
+      const revoked = status === "disabled";
+      return json({
+        data: {
+          user: {
+            __typename: "User",
+            id: ID,
+            displayName: "Grace Hopper",
+            bio: null,
+            avatarUrl: null,
+            locale: "en-US",
+            timezone: null,
+            createdAt: "2026-01-02T10:00:00Z",
+            updatedAt: "2026-01-02T10:00:00Z",
+            deletedAt: null,
+            email: "grace@example.com",
+            emailVerified: true,
+            roles: ["user"],
+            status: status.toUpperCase(),
+            lastLoginAt: "2026-03-01T09:00:00Z",
+            twoFactorEnabled: false,
+            sessions: [session(revoked)].map((row) => ({
+              __typename: "AccountSession",
+              id: row.id,
+              createdAt: row.created_at,
+              lastUsedAt: row.last_used_at,
+              expiresAt: row.expires_at,
+              revokedAt: row.revoked_at,
+              revokedReason: row.revoked_reason,
+              clientAddress: row.client_address,
+            })),
+            securityEvents: {
+              __typename: "SecurityEventConnection",
+              edges: events().map((event, index) => ({
+                __typename: "SecurityEventEdge",
+                node: {
+                  __typename: "SecurityEvent",
+                  id: `e${index}`,
+                  kind: event.kind,
+                  occurredAt: "2026-03-02T10:00:00Z",
+                  clientAddress: null,
+                  userAgent: null,
+                  actor: event.actor,
+                },
+              })),
+            },
+          },
+        },
+      });
+    }
+    if (url.pathname === `/api/users/${ID}`) {
+      return json(restProfile({ id: ID, display_name: "Grace Hopper" }));
+    }
+    if (url.pathname === `/api/auth/accounts/${ID}/disable`) {
+      status = "disabled";
+      return json(account({ id: ID, status }));
+    }
+    if (url.pathname === `/api/auth/accounts/${ID}`) {
+      return json(account({ id: ID, email: "grace@example.com", status }));
+    }
+    if (url.pathname === `/api/auth/accounts/${ID}/sessions`) {
+      return json([session(status === "disabled")]);
+    }
+    if (url.pathname === `/api/auth/accounts/${ID}/security-events`) {
+      return json({
+        edges: events().map((event, index) => ({
+          cursor: `c${index}`,
+          node: {
+            id: `e${index}`,
+            kind: event.kind,
+            occurred_at: "2026-03-02T10:00:00Z",
+            client_address: null,
+            user_agent: null,
+            actor: event.actor,
+          },
+        })),
+        page_info: { has_next_page: false, end_cursor: null },
+      });
+    }
+    throw new Error(`unexpected ${request.method} ${request.url}`);
+  };
+}
+
+describe("the admin filters", () => {
+  it("read and write the URL query, dropping what they do not know", () => {
+    const filters = filtersFromQuery(new URLSearchParams("q=%20ada%20&role=owner&state=disabled"));
+    expect(filters).toEqual({ search: "ada", role: "", state: "disabled", includeDeleted: false });
+    expect(filtersToQuery(filters)).toBe("?q=ada&state=disabled");
+    expect(listsAccounts(filters)).toBe(true);
+    expect(listsAccounts({ ...filters, state: "" })).toBe(false);
+    expect(listsAccounts({ ...filters, state: "", search: "ada@" })).toBe(true);
+    expect(kindLabel("two_factor_reset_by_admin")).toBe("Two factor reset by admin");
+  });
+});
+
+describe.each<DataSource>(["graphql", "rest"])("administration over %s", (source) => {
+  beforeEach(() => window.localStorage.setItem(DATA_SOURCE_KEY, source));
+  afterEach(() => window.history.replaceState(null, "", "/"));
+
+  it("lists accounts by the URL's role and state, and keeps a new filter in the URL", async () => {
+    window.history.replaceState(null, "", "/admin/users?role=admin&state=disabled");
+    const accounts = (email: string) =>
+      source === "rest"
+        ? json({
+            edges: [{ cursor: "c1", node: account({ id: ID, email, status: "disabled" }) }],
+            page_info: { has_next_page: false, end_cursor: null },
+          })
+        : json({
+            data: {
+              accounts: {
+                __typename: "AccountConnection",
+                edges: [
+                  {
+                    __typename: "AccountEdge",
+                    cursor: "c1",
+                    node: {
+                      __typename: "User",
+                      id: ID,
+                      displayName: "Grace Hopper",
+                      bio: null,
+                      avatarUrl: null,
+                      locale: null,
+                      timezone: null,
+                      createdAt: "2026-01-02T10:00:00Z",
+                      updatedAt: "2026-01-02T10:00:00Z",
+                      deletedAt: null,
+                      email,
+                      roles: ["admin", "user"],
+                      status: "DISABLED",
+                      lastLoginAt: null,
+                      twoFactorEnabled: false,
+                    },
+                  },
+                ],
+                pageInfo: { __typename: "PageInfo", hasNextPage: false, endCursor: null },
+              },
+            },
+          });
+    const user = userEvent.setup();
+    const { requests } = scriptFetch(
+      admin(),
+      accounts("grace@example.com"),
+      accounts("grace@example.com"),
+    );
+    renderApp(
+      <RequireSession admin>
+        <AdminUsers />
+      </RequireSession>,
+    );
+    const name = source === "graphql" ? "Grace Hopper" : "grace@example.com";
+    const link = await screen.findByRole("link", { name });
+    expect(link).toHaveAttribute("href", `/admin/users/${ID}`);
+    expect(screen.getByRole("combobox", { name: "State" })).toHaveValue("disabled");
+    expect(screen.queryByRole("checkbox", { name: "Include deleted users" })).toBeNull();
+    if (source === "rest") {
+      const url = new URL(requests[1]?.url ?? "", "http://x");
+      expect(url.pathname).toBe("/api/auth/accounts");
+      expect(url.searchParams.get("role")).toBe("admin");
+      expect(url.searchParams.get("status")).toBe("disabled");
+    } else {
+      const body = JSON.parse(requests[1]?.body ?? "{}") as { variables: unknown };
+      expect(body.variables).toMatchObject({ role: "admin", status: "DISABLED", search: null });
+    }
+
+    await user.type(screen.getByRole("searchbox"), "grace@{Enter}");
+    await screen.findByRole("link", { name });
+    expect(window.location.search).toBe("?q=grace%40&role=admin&state=disabled");
+    expect(requests).toHaveLength(3);
+  });
+
+  it("shows a user's page and disables the account", async () => {
+    const user = userEvent.setup();
+    const answer = backend();
+    scriptFetch(admin(), ...Array.from({ length: 20 }, () => answer));
+    renderApp(
+      <RequireSession admin>
+        <AdminUserDetailView id={ID} />
+      </RequireSession>,
+    );
+    expect(await screen.findByText("grace@example.com")).toBeInTheDocument();
+    expect(screen.getByText("Grace Hopper")).toBeInTheDocument();
+    expect(screen.getByText("Active")).toBeInTheDocument();
+    const sessions = screen.getByRole("table", { name: /Sessions/ });
+    expect(within(sessions).getByText("Live")).toBeInTheDocument();
+    expect(screen.getByRole("cell", { name: "Sign in" })).toBeInTheDocument();
+
+    await user.click(screen.getByRole("button", { name: "Disable account" }));
+    expect(await screen.findByText(/Grace Hopper is disabled/)).toBeInTheDocument();
+    expect(await screen.findByRole("button", { name: "Enable account" })).toBeInTheDocument();
+    expect(screen.getByText("Disabled")).toBeInTheDocument();
+    expect(screen.getByRole("cell", { name: "Account disabled" })).toBeInTheDocument();
+    expect(screen.getByRole("cell", { name: ADMIN_ID })).toBeInTheDocument();
+    expect(
+      within(screen.getByRole("table", { name: /Sessions/ })).getByText(/^Ended/),
+    ).toBeVisible();
+  });
+});
