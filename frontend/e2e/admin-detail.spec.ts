@@ -63,7 +63,7 @@ test.describe("a user's administration page", () => {
       await page.getByRole("searchbox").fill(`target-${RUN}-${source}@`);
       await page.getByRole("button", { name: "Search", exact: true }).click();
       await expect(page.getByRole("rowheader")).toHaveCount(1);
-      await expect(page.getByRole("cell", { name: target.email })).toBeVisible();
+      await expect(page.getByRole("cell", { name: target.email, exact: true })).toBeVisible();
 
       // The filters are in the address: a reload shows the same list.
       await page.reload();
