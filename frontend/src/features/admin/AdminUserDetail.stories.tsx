@@ -39,7 +39,8 @@ export const Disable: Story = {
     await userEvent.click(await canvas.findByRole("button", { name: "Disable account" }));
     await expect(await canvas.findByText(/Grace Hopper is disabled/)).toBeVisible();
     await expect(await canvas.findByRole("button", { name: "Enable account" })).toBeVisible();
-    await expect(canvas.getByRole("cell", { name: "Account disabled" })).toBeVisible();
+    // The account's new state arrives with the answer; the log with the reload after it.
+    await expect(await canvas.findByRole("cell", { name: "Account disabled" })).toBeVisible();
     await expect(canvas.getByRole("cell", { name: administrator().id })).toBeVisible();
     await userEvent.click(canvas.getByRole("button", { name: "Enable account" }));
     await expect(await canvas.findByText("Grace Hopper can sign in again.")).toBeVisible();

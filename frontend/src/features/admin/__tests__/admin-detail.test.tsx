@@ -227,7 +227,7 @@ describe.each<DataSource>(["graphql", "rest"])("administration over %s", (source
     expect(await screen.findByText(/Grace Hopper is disabled/)).toBeInTheDocument();
     expect(await screen.findByRole("button", { name: "Enable account" })).toBeInTheDocument();
     expect(screen.getByText("Disabled")).toBeInTheDocument();
-    expect(screen.getByRole("cell", { name: "Account disabled" })).toBeInTheDocument();
+    expect(await screen.findByRole("cell", { name: "Account disabled" })).toBeInTheDocument();
     expect(screen.getByRole("cell", { name: ADMIN_ID })).toBeInTheDocument();
     expect(
       within(screen.getByRole("table", { name: /Sessions/ })).getByText(/^Ended/),
