@@ -6,7 +6,7 @@ import { graphqlUser, member, profile } from "@/mocks/fixtures";
 
 const ADMIN_ID = "9b1c7e44-0f2a-4c6d-b5e8-7a3f1d2c9e60";
 
-const session = (revoked: boolean) => ({
+export const session = (revoked: boolean) => ({
   id: "6a0e3b2f-1c4d-4e5f-8a9b-0c1d2e3f4a5b",
   created_at: "2026-11-30T17:45:00Z",
   last_used_at: "2026-12-01T08:10:00Z",
@@ -16,23 +16,20 @@ const session = (revoked: boolean) => ({
   client_address: "203.0.113.7",
 });
 
-const events = (disabled: boolean) => [
+export const events = (disabled: boolean) => [
   ...(disabled
     ? [{ id: "e2", kind: "account_disabled", occurred_at: "2026-12-01T09:00:00Z", actor: ADMIN_ID }]
     : []),
   { id: "e1", kind: "sign_in", occurred_at: "2026-11-30T17:45:00Z", actor: null },
 ];
 
-/** One user whose account an administrator can disable and enable again. */
-export function adminUser(read: ProfileRead = profile(), start: AccountView = member()) {
-  let status = start.status;
-  const account = () => ({ ...start, status });
-  const disabled = () => status === "disabled";
-  const graphqlDetail = () => ({
-    ...graphqlUser(read, account()),
-    status: status.toUpperCase(),
+/** `AdminUser`'s user as the gateway answers it (profile and account fields merged). */
+export function graphqlAdminUser(read: ProfileRead, account: AccountView, disabled: boolean) {
+  return {
+    ...graphqlUser(read, account),
+    status: account.status.toUpperCase(),
     twoFactorEnabled: false,
-    sessions: [session(disabled())].map((row) => ({
+    sessions: [session(disabled)].map((row) => ({
       __typename: "AccountSession",
       id: row.id,
       createdAt: row.created_at,
@@ -44,7 +41,7 @@ export function adminUser(read: ProfileRead = profile(), start: AccountView = me
     })),
     securityEvents: {
       __typename: "SecurityEventConnection",
-      edges: events(disabled()).map((event) => ({
+      edges: events(disabled).map((event) => ({
         __typename: "SecurityEventEdge",
         node: {
           __typename: "SecurityEvent",
@@ -57,7 +54,24 @@ export function adminUser(read: ProfileRead = profile(), start: AccountView = me
         },
       })),
     },
-  });
+  };
+}
+
+/** `GET /api/auth/accounts/{id}/security-events`'s page. */
+export const restEvents = (disabled: boolean) => ({
+  edges: events(disabled).map((event) => ({
+    cursor: event.id,
+    node: { ...event, client_address: null, user_agent: null },
+  })),
+  page_info: { has_next_page: false, end_cursor: null },
+});
+
+/** One user whose account an administrator can disable and enable again. */
+export function adminUser(read: ProfileRead = profile(), start: AccountView = member()) {
+  let status = start.status;
+  const account = () => ({ ...start, status });
+  const disabled = () => status === "disabled";
+  const graphqlDetail = () => graphqlAdminUser(read, account(), disabled());
   const changed = (next: "active" | "disabled") => {
     status = next;
     return { __typename: "User", id: read.id, status: next.toUpperCase() };
@@ -76,13 +90,7 @@ export function adminUser(read: ProfileRead = profile(), start: AccountView = me
       HttpResponse.json([session(disabled())]),
     ),
     http.get(`/api/auth/accounts/${read.id}/security-events`, () =>
-      HttpResponse.json({
-        edges: events(disabled()).map((event) => ({
-          cursor: event.id,
-          node: { ...event, client_address: null, user_agent: null },
-        })),
-        page_info: { has_next_page: false, end_cursor: null },
-      }),
+      HttpResponse.json(restEvents(disabled())),
     ),
     http.post(`/api/auth/accounts/${read.id}/disable`, () => {
       changed("disabled");

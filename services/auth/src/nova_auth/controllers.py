@@ -50,7 +50,6 @@ from nova_auth.security_events import RequestContext
 from nova_auth.services.activity import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SecurityActivityService
 from nova_auth.services.admin import (
     ACCOUNT_PAGE_DEFAULT,
-    ACCOUNT_PAGE_MAX,
     SEARCH_MAX,
     AccountAdminService,
     AccountFilter,
@@ -74,6 +73,12 @@ AccountAdmin = NamedDependency[AccountAdminService]
 ServiceClients = NamedDependency[ServiceClientService]
 Claims = NamedDependency[AccessClaims]
 AccountId = FromPath[UUID]
+PageSize = Annotated[
+    int, QueryParameter(ge=1, le=PAGE_SIZE_MAX, description="page size (1 to 100)")
+]
+LogCursor = Annotated[
+    str | None, QueryParameter(max_length=200, description="cursor of the last entry seen")
+]
 
 
 # Each request gets its services, built over the process-wide state (``auth_state``, an app
@@ -332,13 +337,8 @@ class AuthController(Controller):
         credentials: Credentials,
         activity: Activity,
         claims: Claims,
-        first: Annotated[
-            int, QueryParameter(ge=1, le=PAGE_SIZE_MAX, description="page size (1 to 100)")
-        ] = PAGE_SIZE_DEFAULT,
-        after: Annotated[
-            str | None,
-            QueryParameter(max_length=200, description="cursor of the last entry seen"),
-        ] = None,
+        first: PageSize = PAGE_SIZE_DEFAULT,
+        after: LogCursor = None,
     ) -> SecurityEventPageView:
         account = await credentials.current_account(claims)
         return SecurityEventPageView.of(await activity.page(account.id, first=first, after=after))
@@ -406,9 +406,7 @@ class AccountAdminController(Controller):
     async def list_accounts(  # noqa: PLR0917 - query parameters
         self,
         accounts: AccountAdmin,
-        first: Annotated[
-            int, QueryParameter(ge=1, le=ACCOUNT_PAGE_MAX, description="page size (1 to 100)")
-        ] = ACCOUNT_PAGE_DEFAULT,
+        first: PageSize = ACCOUNT_PAGE_DEFAULT,
         after: Annotated[
             str | None, QueryParameter(max_length=200, description="cursor of the last row seen")
         ] = None,
@@ -443,13 +441,8 @@ class AccountAdminController(Controller):
         account_id: AccountId,
         accounts: AccountAdmin,
         activity: Activity,
-        first: Annotated[
-            int, QueryParameter(ge=1, le=PAGE_SIZE_MAX, description="page size (1 to 100)")
-        ] = PAGE_SIZE_DEFAULT,
-        after: Annotated[
-            str | None,
-            QueryParameter(max_length=200, description="cursor of the last entry seen"),
-        ] = None,
+        first: PageSize = PAGE_SIZE_DEFAULT,
+        after: LogCursor = None,
     ) -> SecurityEventPageView:
         account = await accounts.get_account(account_id)
         page = await activity.page(account.id, first=first, after=after)

@@ -3,33 +3,25 @@ import userEvent from "@testing-library/user-event";
 import { RequireSession } from "@/components/RequireSession.client";
 import { AdminUserDetailView, kindLabel } from "@/features/admin/AdminUserDetail.client";
 import { AdminUsers } from "@/features/admin/AdminUsers.client";
+import { graphqlAdminUser, restEvents, session } from "@/features/admin/admin.mocks";
 import { filtersFromQuery, filtersToQuery, listsAccounts } from "@/features/admin/filters";
 import { DATA_SOURCE_KEY, type DataSource } from "@/lib/data-source";
+import { administrator, member, profile } from "@/mocks/fixtures";
 import { json, type RecordedRequest, scriptFetch } from "../../../../test/fetch";
-import { account, renderApp, restProfile } from "../../../../test/render";
+import { account, renderApp } from "../../../../test/render";
 
-const ID = "3f2b8c1e-7a4d-4b6e-9c0f-2d1e5a6b7c8d";
-const ADMIN_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+const ID = member().id;
+const ADMIN_ID = administrator().id;
 const admin = () => json(account({ id: ADMIN_ID, roles: ["admin"] }));
 
 /** One fake backend over both APIs: the account's state changes when it is disabled. */
 function backend() {
   let status: "active" | "disabled" = "active";
-  const session = (revoked: boolean) => ({
-    id: "5e1d2c3b-4a59-4867-9a6b-7c8d9e0f1a2b",
-    created_at: "2026-03-01T09:00:00Z",
-    last_used_at: "2026-03-01T09:30:00Z",
-    expires_at: "2099-01-01T00:00:00Z",
-    revoked_at: revoked ? "2026-03-02T10:00:00Z" : null,
-    revoked_reason: revoked ? "disabled" : null,
-    client_address: "203.0.113.7",
-  });
-  const events = () =>
-    status === "disabled"
-      ? [{ kind: "account_disabled", actor: ADMIN_ID }]
-      : [{ kind: "sign_in", actor: null }];
+  const read = profile();
+  const current = () => member({ status });
   return (request: RecordedRequest): Response => {
     const url = new URL(request.url, "http://x");
+    const disabled = status === "disabled";
     if (url.pathname === "/graphql") {
       const body = JSON.parse(request.body ?? "{}") as { query: string };
       if (body.query.includes("mutation DisableAccount")) {
@@ -38,85 +30,21 @@ function backend() {
           data: { disableAccount: { __typename: "User", id: ID, status: "DISABLED" } },
         });
       }
-      const revoked = status === "disabled";
-      return json({
-        data: {
-          user: {
-            __typename: "User",
-            id: ID,
-            displayName: "Grace Hopper",
-            bio: null,
-            avatarUrl: null,
-            locale: "en-US",
-            timezone: null,
-            createdAt: "2026-01-02T10:00:00Z",
-            updatedAt: "2026-01-02T10:00:00Z",
-            deletedAt: null,
-            email: "grace@example.com",
-            emailVerified: true,
-            roles: ["user"],
-            status: status.toUpperCase(),
-            lastLoginAt: "2026-03-01T09:00:00Z",
-            twoFactorEnabled: false,
-            sessions: [session(revoked)].map((row) => ({
-              __typename: "AccountSession",
-              id: row.id,
-              createdAt: row.created_at,
-              lastUsedAt: row.last_used_at,
-              expiresAt: row.expires_at,
-              revokedAt: row.revoked_at,
-              revokedReason: row.revoked_reason,
-              clientAddress: row.client_address,
-            })),
-            securityEvents: {
-              __typename: "SecurityEventConnection",
-              edges: events().map((event, index) => ({
-                __typename: "SecurityEventEdge",
-                node: {
-                  __typename: "SecurityEvent",
-                  id: `e${index}`,
-                  kind: event.kind,
-                  occurredAt: "2026-03-02T10:00:00Z",
-                  clientAddress: null,
-                  userAgent: null,
-                  actor: event.actor,
-                },
-              })),
-            },
-          },
-        },
-      });
+      return json({ data: { user: graphqlAdminUser(read, current(), disabled) } });
     }
-    if (url.pathname === `/api/users/${ID}`) {
-      return json(restProfile({ id: ID, display_name: "Grace Hopper" }));
-    }
-    if (url.pathname === `/api/auth/accounts/${ID}/disable`) {
-      status = "disabled";
-      return json(account({ id: ID, status }));
-    }
-    if (url.pathname === `/api/auth/accounts/${ID}`) {
-      return json(account({ id: ID, email: "grace@example.com", status }));
-    }
-    if (url.pathname === `/api/auth/accounts/${ID}/sessions`) {
-      return json([session(status === "disabled")]);
-    }
-    if (url.pathname === `/api/auth/accounts/${ID}/security-events`) {
-      return json({
-        edges: events().map((event, index) => ({
-          cursor: `c${index}`,
-          node: {
-            id: `e${index}`,
-            kind: event.kind,
-            occurred_at: "2026-03-02T10:00:00Z",
-            client_address: null,
-            user_agent: null,
-            actor: event.actor,
-          },
-        })),
-        page_info: { has_next_page: false, end_cursor: null },
-      });
-    }
-    throw new Error(`unexpected ${request.method} ${request.url}`);
+    const routes: Record<string, () => unknown> = {
+      [`/api/users/${ID}`]: () => read,
+      [`/api/auth/accounts/${ID}`]: current,
+      [`/api/auth/accounts/${ID}/sessions`]: () => [session(disabled)],
+      [`/api/auth/accounts/${ID}/security-events`]: () => restEvents(disabled),
+      [`/api/auth/accounts/${ID}/disable`]: () => {
+        status = "disabled";
+        return current();
+      },
+    };
+    const route = routes[url.pathname];
+    if (!route) throw new Error(`unexpected ${request.method} ${request.url}`);
+    return json(route());
   };
 }
 
