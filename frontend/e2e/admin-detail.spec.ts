@@ -43,8 +43,9 @@ test.describe("a user's administration page", () => {
       const admin = stackState().admin;
       if (!admin) throw new Error("the global setup provided no administrator");
       const target = person(source, "target");
-      // Over GraphQL the name comes from the users subgraph; auth's REST list has the address.
-      const rowName = source === "graphql" ? target.name : target.email;
+      // Auth pages over the accounts; the names come from the users service (federated over
+      // GraphQL, asked for by the page's ids over REST).
+      const rowName = target.name;
       await page.goto("/login");
       await chooseSource(page, source);
       await logIn(page, admin.email, admin.password);

@@ -2129,6 +2129,8 @@ export interface operations {
                 search?: string | null;
                 /** @description include soft-deleted profiles */
                 include_deleted?: boolean;
+                /** @description only these users (repeat the parameter; at most 100) */
+                ids?: string[] | null;
             };
             header?: never;
             path?: never;

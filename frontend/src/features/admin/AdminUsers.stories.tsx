@@ -276,7 +276,7 @@ export const FilterByState: Story = {
   },
 };
 
-/** Over REST auth's list has no names: the address stands in for one. */
+/** Over REST the page of accounts is named by the users service's profiles of its ids. */
 export const SearchByEmailOverRest: Story = {
   parameters: { dataSource: "rest" },
   beforeEach({ msw }) {
@@ -285,6 +285,6 @@ export const SearchByEmailOverRest: Story = {
   play: async ({ canvas }) => {
     await userEvent.type(await canvas.findByRole("searchbox"), "ada@{enter}");
     await waitFor(() => expect(canvas.getAllByRole("rowheader")).toHaveLength(1));
-    await expect(canvas.getByRole("link", { name: "ada@example.com" })).toBeVisible();
+    await expect(canvas.getByRole("link", { name: "Ada Lovelace" })).toBeVisible();
   },
 };

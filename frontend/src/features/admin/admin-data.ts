@@ -39,6 +39,7 @@ import {
   adminKeys,
   EVENTS_SHOWN,
   eventsFromRest,
+  profilesOf,
   sessionFromRest,
   userFromAccount,
 } from "./admin-shapes";
@@ -54,7 +55,13 @@ export function useAdminAccounts(params: ListAccountsParams, active = true): Loa
   });
   const rest = useRestQuery({
     queryKey: adminKeys.accounts(params),
-    queryFn: async () => accountsPageFromRest(await accountsApi.list(params)),
+    queryFn: async () => {
+      const page = await accountsApi.list(params);
+      const profiles = page.edges.length
+        ? await usersApi.list(profilesOf(page))
+        : { edges: [], page_info: { has_next_page: false, end_cursor: null } };
+      return accountsPageFromRest(page, profiles);
+    },
     enabled: source === "rest" && active,
     refetchOnMount: (query) => !seeded(query.queryHash),
     placeholderData: keepPreviousData,

@@ -3,8 +3,8 @@
  * shared by the client hooks (`admin-data.ts`) and the server's first views (`lib/server`).
  */
 
-import type { UserProfile } from "@/lib/account";
-import type { AccountView } from "@/lib/rest";
+import { profileFromRest, type UserProfile } from "@/lib/account";
+import type { AccountView, ProfilePage } from "@/lib/rest";
 import type { UsersPage } from "@/lib/users";
 import type {
   AccountPageView,
@@ -48,8 +48,8 @@ export interface AdminUserDetail {
 
 const GRAPHQL_STATUS = { active: "ACTIVE", disabled: "DISABLED", deleted: "DELETED" } as const;
 
-/** An account of auth's REST list as the screens show it (the name is the profile's, which
- * auth does not hold: the address stands in for it). */
+/** An account of auth's REST API as the screens show it, with its profile's fields when there
+ * is one (auth holds no name: without a profile the address stands in for it). */
 export function userFromAccount(account: AccountView, profile?: UserProfile | null): UserProfile {
   return {
     id: account.id,
@@ -105,10 +105,19 @@ export function accountsVariables(params: ListAccountsParams) {
   };
 }
 
-export function accountsPageFromRest(page: AccountPageView): UsersPage {
+/** A page of auth's accounts, named by their profiles (`profiles`: the users service's answer
+ * for the page's ids, deleted ones included; an account without one shows its address). */
+export function accountsPageFromRest(page: AccountPageView, profiles: ProfilePage): UsersPage {
+  const named = new Map(profiles.edges.map(({ node }) => [node.id, profileFromRest(node)]));
   return {
-    users: page.edges.map((edge) => userFromAccount(edge.node)),
+    users: page.edges.map((edge) => userFromAccount(edge.node, named.get(edge.node.id))),
     hasNextPage: page.page_info.has_next_page,
     endCursor: page.page_info.end_cursor,
   };
+}
+
+/** The users list's query for the profiles of a page of accounts. */
+export function profilesOf(page: AccountPageView) {
+  const ids = page.edges.map((edge) => edge.node.id);
+  return { first: Math.max(ids.length, 1), ids, includeDeleted: true };
 }

@@ -136,6 +136,17 @@ export function accountsPage(rows: { read: ProfileRead; account: AccountView }[]
         },
       }),
     ),
+    // The names of a page of accounts (other lists fall through to the stories' own handler).
+    http.get("/api/users", ({ request }) => {
+      const ids = new URL(request.url).searchParams.getAll("ids");
+      if (ids.length === 0) return undefined;
+      return HttpResponse.json({
+        edges: rows
+          .filter(({ read }) => ids.includes(read.id))
+          .map(({ read }) => ({ cursor: `cursor-${read.id}`, node: read })),
+        page_info: { has_next_page: false, end_cursor: null },
+      });
+    }),
     http.get("/api/auth/accounts", ({ request }) => {
       const query = new URL(request.url).searchParams;
       const found = matching(query.get("search"), query.get("role"), query.get("status"));

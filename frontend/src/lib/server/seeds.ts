@@ -19,6 +19,7 @@ import {
   adminKeys,
   EVENTS_SHOWN,
   eventsFromRest,
+  profilesOf,
   sessionFromRest,
   userFromAccount,
 } from "@/features/admin/admin-shapes";
@@ -74,7 +75,13 @@ export function usersPageSeed(filters: UserFilters) {
       if (filters.role) query.set("role", filters.role);
       if (filters.state) query.set("status", filters.state);
       const page = await gateway.get<AccountPageView>(`/api/auth/accounts?${query}`);
-      return restSeed(adminKeys.accounts(listParams), accountsPageFromRest(page));
+      const wanted = profilesOf(page);
+      const names = new URLSearchParams({ first: String(wanted.first), include_deleted: "true" });
+      for (const id of wanted.ids) names.append("ids", id);
+      const profiles: ProfilePage = wanted.ids.length
+        ? await gateway.get<ProfilePage>(`/api/users?${names}`)
+        : { edges: [], page_info: { has_next_page: false, end_cursor: null } };
+      return restSeed(adminKeys.accounts(listParams), accountsPageFromRest(page, profiles));
     }
     const params: UsersPageParams = {
       first,

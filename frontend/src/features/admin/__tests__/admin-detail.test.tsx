@@ -104,17 +104,23 @@ describe.each<DataSource>(["graphql", "rest"])("administration over %s", (source
             },
           });
     const user = userEvent.setup();
+    const names = () =>
+      json({
+        edges: [{ cursor: "p1", node: profile() }],
+        page_info: { has_next_page: false, end_cursor: null },
+      });
     const { requests } = scriptFetch(
       admin(),
-      accounts("grace@example.com"),
-      accounts("grace@example.com"),
+      ...(source === "rest"
+        ? [accounts("grace@example.com"), names(), accounts("grace@example.com"), names()]
+        : [accounts("grace@example.com"), accounts("grace@example.com")]),
     );
     renderApp(
       <RequireSession admin>
         <AdminUsers />
       </RequireSession>,
     );
-    const name = source === "graphql" ? "Grace Hopper" : "grace@example.com";
+    const name = "Grace Hopper";
     const link = await screen.findByRole("link", { name });
     expect(link).toHaveAttribute("href", `/admin/users/${ID}`);
     expect(screen.getByRole("combobox", { name: "State" })).toHaveValue("disabled");
@@ -124,6 +130,10 @@ describe.each<DataSource>(["graphql", "rest"])("administration over %s", (source
       expect(url.pathname).toBe("/api/auth/accounts");
       expect(url.searchParams.get("role")).toBe("admin");
       expect(url.searchParams.get("status")).toBe("disabled");
+      const profiles = new URL(requests[2]?.url ?? "", "http://x");
+      expect(profiles.pathname).toBe("/api/users");
+      expect(profiles.searchParams.getAll("ids")).toEqual([ID]);
+      expect(profiles.searchParams.get("include_deleted")).toBe("true");
     } else {
       const body = JSON.parse(requests[1]?.body ?? "{}") as { variables: unknown };
       expect(body.variables).toMatchObject({ role: "admin", status: "DISABLED", search: null });
@@ -132,7 +142,7 @@ describe.each<DataSource>(["graphql", "rest"])("administration over %s", (source
     await user.type(screen.getByRole("searchbox"), "grace@{Enter}");
     await screen.findByRole("link", { name });
     expect(window.location.search).toBe("?q=grace%40&role=admin&state=disabled");
-    expect(requests).toHaveLength(3);
+    expect(requests).toHaveLength(source === "rest" ? 5 : 3);
   });
 
   it("shows a user's page and disables the account", async () => {
