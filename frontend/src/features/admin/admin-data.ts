@@ -16,7 +16,7 @@ import {
   DisableAccountMutation,
   EnableAccountMutation,
 } from "@/graphql/operations";
-import { profileFromGraphQL, profileFromRest } from "@/lib/account";
+import { profileFromGraphQL } from "@/lib/account";
 import { apolloError } from "@/lib/apollo";
 import { useDataSource } from "@/lib/data-source";
 import { ApiError } from "@/lib/errors";
@@ -37,11 +37,9 @@ import {
   accountsPageFromRest,
   accountsVariables,
   adminKeys,
+  detailFromRest,
   EVENTS_SHOWN,
-  eventsFromRest,
   profilesOf,
-  sessionFromRest,
-  userFromAccount,
 } from "./admin-shapes";
 
 export function useAdminAccounts(params: ListAccountsParams, active = true): Loaded<UsersPage> {
@@ -94,8 +92,7 @@ export async function loadAdminUserRest(id: string): Promise<AdminUserDetail | n
       accountsApi.sessions(id),
       accountsApi.events(id, EVENTS_SHOWN),
     ]);
-    const user = userFromAccount(account, found && profileFromRest(found));
-    return { user, sessions: sessions.map(sessionFromRest), events: eventsFromRest(events) };
+    return detailFromRest(found, account, sessions, events);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return null;
     throw error;

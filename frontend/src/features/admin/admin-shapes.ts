@@ -4,7 +4,7 @@
  */
 
 import { profileFromRest, type UserProfile } from "@/lib/account";
-import type { AccountView, ProfilePage } from "@/lib/rest";
+import type { AccountView, ProfilePage, ProfileRead } from "@/lib/rest";
 import type { UsersPage } from "@/lib/users";
 import type {
   AccountPageView,
@@ -120,4 +120,18 @@ export function accountsPageFromRest(page: AccountPageView, profiles: ProfilePag
 export function profilesOf(page: AccountPageView) {
   const ids = page.edges.map((edge) => edge.node.id);
   return { first: Math.max(ids.length, 1), ids, includeDeleted: true };
+}
+
+/** A user's page from REST's four answers (no profile: the account alone). */
+export function detailFromRest(
+  profile: ProfileRead | null,
+  account: AccountView,
+  sessions: AccountSessionView[],
+  events: AdminSecurityEventPageView,
+): AdminUserDetail {
+  return {
+    user: userFromAccount(account, profile && profileFromRest(profile)),
+    sessions: sessions.map(sessionFromRest),
+    events: eventsFromRest(events),
+  };
 }

@@ -3,6 +3,7 @@
 import { graphql, HttpResponse, http } from "msw";
 import type { AccountView, ProfileRead } from "@/lib/rest";
 import { graphqlUser, member, profile } from "@/mocks/fixtures";
+import { sessionFromRest } from "./admin-shapes";
 
 const ADMIN_ID = "9b1c7e44-0f2a-4c6d-b5e8-7a3f1d2c9e60";
 
@@ -31,13 +32,7 @@ export function graphqlAdminUser(read: ProfileRead, account: AccountView, disabl
     twoFactorEnabled: false,
     sessions: [session(disabled)].map((row) => ({
       __typename: "AccountSession",
-      id: row.id,
-      createdAt: row.created_at,
-      lastUsedAt: row.last_used_at,
-      expiresAt: row.expires_at,
-      revokedAt: row.revoked_at,
-      revokedReason: row.revoked_reason,
-      clientAddress: row.client_address,
+      ...sessionFromRest(row),
     })),
     securityEvents: {
       __typename: "SecurityEventConnection",

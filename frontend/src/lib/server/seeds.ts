@@ -13,15 +13,12 @@ import type {
   AdminSecurityEventPageView,
 } from "@/features/admin/admin-api";
 import {
-  type AdminUserDetail,
   accountsPageFromRest,
   accountsVariables,
   adminKeys,
+  detailFromRest,
   EVENTS_SHOWN,
-  eventsFromRest,
   profilesOf,
-  sessionFromRest,
-  userFromAccount,
 } from "@/features/admin/admin-shapes";
 import { listsAccounts, type UserFilters } from "@/features/admin/filters";
 import {
@@ -139,14 +136,8 @@ export function adminUserSeed(id: string) {
         gateway.get<AdminSecurityEventPageView>(`${base}/security-events?first=${EVENTS_SHOWN}`),
       ),
     ]);
-    const detail: AdminUserDetail | null =
-      account && sessions && events
-        ? {
-            user: userFromAccount(account, profile && profileFromRest(profile)),
-            sessions: sessions.map(sessionFromRest),
-            events: eventsFromRest(events),
-          }
-        : null;
+    const detail =
+      account && sessions && events ? detailFromRest(profile, account, sessions, events) : null;
     return restSeed(adminKeys.user(id), detail);
   };
 }
