@@ -140,14 +140,14 @@ class PasswordResetDone(msgspec.Struct):
     message: str = "Your password was changed and every session was signed out; sign in again."
 
 
-class SecurityEventView(msgspec.Struct):
+class SecurityEventView(msgspec.Struct, omit_defaults=True):
     id: uuid.UUID
     kind: str
     occurred_at: datetime
     client_address: str | None
     user_agent: str | None
     actor: str | None = None
-    """The administrator who acted (administrators' view only; null in the owner's own log)."""
+    """The administrator who acted (administrators' view only; never in the owner's own log)."""
 
     @classmethod
     def of(cls, row: SecurityEventModel, *, with_actor: bool = False) -> SecurityEventView:
