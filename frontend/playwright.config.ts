@@ -45,7 +45,7 @@ export default defineConfig({
     {
       name: "stack",
       testMatch:
-        /(account|admin|security|banner|email|two-factor|provider|server-render)\.spec\.ts/,
+        /(account|admin|admin-detail|security|banner|email|two-factor|provider|server-render)\.spec\.ts/,
       use: { ...devices["Desktop Chrome"] },
     },
   ],

@@ -4,6 +4,8 @@ import { useApolloClient } from "@apollo/client/react";
 import { type DehydratedState, HydrationBoundary } from "@tanstack/react-query";
 import { type ReactNode, useEffect, useRef } from "react";
 import {
+  AdminAccountsQuery,
+  AdminUserQuery,
   AdminUsersQuery,
   MyProfileQuery,
   SecurityEventsQuery,
@@ -23,6 +25,12 @@ function seedApollo(client: ApolloLike, seed: GraphQLSeed): string {
   switch (seed.operation) {
     case "MyProfile":
       client.writeQuery({ query: MyProfileQuery, variables: seed.variables, data: seed.data });
+      break;
+    case "AdminAccounts":
+      client.writeQuery({ query: AdminAccountsQuery, variables: seed.variables, data: seed.data });
+      break;
+    case "AdminUser":
+      client.writeQuery({ query: AdminUserQuery, variables: seed.variables, data: seed.data });
       break;
     case "AdminUsers":
       client.writeQuery({ query: AdminUsersQuery, variables: seed.variables, data: seed.data });

@@ -31,6 +31,10 @@ type Documents = {
     "\n  mutation DisableTwoFactor($input: DisableTwoFactorInput!) {\n    disableTwoFactor(input: $input)\n  }\n": typeof types.DisableTwoFactorDocument,
     "\n  mutation UnlinkIdentity($id: ID!) {\n    unlinkIdentity(id: $id)\n  }\n": typeof types.UnlinkIdentityDocument,
     "\n  mutation ResetTwoFactor($id: ID!) {\n    resetTwoFactor(id: $id)\n  }\n": typeof types.ResetTwoFactorDocument,
+    "\n  query AdminAccounts(\n    $first: Int!\n    $after: String\n    $search: String\n    $role: String\n    $status: AccountStatus\n  ) {\n    accounts(first: $first, after: $after, search: $search, role: $role, status: $status) {\n      edges {\n        cursor\n        node {\n          ...ProfileFields\n          email\n          roles\n          status\n          lastLoginAt\n          twoFactorEnabled\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.AdminAccountsDocument,
+    "\n  query AdminUser($id: ID!) {\n    user(id: $id, includeDeleted: true) {\n      ...ProfileFields\n      email\n      emailVerified\n      roles\n      status\n      lastLoginAt\n      twoFactorEnabled\n      sessions {\n        id\n        createdAt\n        lastUsedAt\n        expiresAt\n        revokedAt\n        revokedReason\n        clientAddress\n      }\n      securityEvents(first: 20) {\n        edges {\n          node {\n            id\n            kind\n            occurredAt\n            clientAddress\n            userAgent\n            actor\n          }\n        }\n      }\n    }\n  }\n": typeof types.AdminUserDocument,
+    "\n  mutation DisableAccount($id: ID!) {\n    disableAccount(id: $id) {\n      id\n      status\n    }\n  }\n": typeof types.DisableAccountDocument,
+    "\n  mutation EnableAccount($id: ID!) {\n    enableAccount(id: $id) {\n      id\n      status\n    }\n  }\n": typeof types.EnableAccountDocument,
 };
 const documents: Documents = {
     "\n  fragment ProfileFields on User {\n    id\n    displayName\n    bio\n    avatarUrl\n    locale\n    timezone\n    createdAt\n    updatedAt\n    deletedAt\n  }\n": types.ProfileFieldsFragmentDoc,
@@ -50,6 +54,10 @@ const documents: Documents = {
     "\n  mutation DisableTwoFactor($input: DisableTwoFactorInput!) {\n    disableTwoFactor(input: $input)\n  }\n": types.DisableTwoFactorDocument,
     "\n  mutation UnlinkIdentity($id: ID!) {\n    unlinkIdentity(id: $id)\n  }\n": types.UnlinkIdentityDocument,
     "\n  mutation ResetTwoFactor($id: ID!) {\n    resetTwoFactor(id: $id)\n  }\n": types.ResetTwoFactorDocument,
+    "\n  query AdminAccounts(\n    $first: Int!\n    $after: String\n    $search: String\n    $role: String\n    $status: AccountStatus\n  ) {\n    accounts(first: $first, after: $after, search: $search, role: $role, status: $status) {\n      edges {\n        cursor\n        node {\n          ...ProfileFields\n          email\n          roles\n          status\n          lastLoginAt\n          twoFactorEnabled\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.AdminAccountsDocument,
+    "\n  query AdminUser($id: ID!) {\n    user(id: $id, includeDeleted: true) {\n      ...ProfileFields\n      email\n      emailVerified\n      roles\n      status\n      lastLoginAt\n      twoFactorEnabled\n      sessions {\n        id\n        createdAt\n        lastUsedAt\n        expiresAt\n        revokedAt\n        revokedReason\n        clientAddress\n      }\n      securityEvents(first: 20) {\n        edges {\n          node {\n            id\n            kind\n            occurredAt\n            clientAddress\n            userAgent\n            actor\n          }\n        }\n      }\n    }\n  }\n": types.AdminUserDocument,
+    "\n  mutation DisableAccount($id: ID!) {\n    disableAccount(id: $id) {\n      id\n      status\n    }\n  }\n": types.DisableAccountDocument,
+    "\n  mutation EnableAccount($id: ID!) {\n    enableAccount(id: $id) {\n      id\n      status\n    }\n  }\n": types.EnableAccountDocument,
 };
 
 /**
@@ -134,6 +142,22 @@ export function graphql(source: "\n  mutation UnlinkIdentity($id: ID!) {\n    un
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation ResetTwoFactor($id: ID!) {\n    resetTwoFactor(id: $id)\n  }\n"): (typeof documents)["\n  mutation ResetTwoFactor($id: ID!) {\n    resetTwoFactor(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AdminAccounts(\n    $first: Int!\n    $after: String\n    $search: String\n    $role: String\n    $status: AccountStatus\n  ) {\n    accounts(first: $first, after: $after, search: $search, role: $role, status: $status) {\n      edges {\n        cursor\n        node {\n          ...ProfileFields\n          email\n          roles\n          status\n          lastLoginAt\n          twoFactorEnabled\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query AdminAccounts(\n    $first: Int!\n    $after: String\n    $search: String\n    $role: String\n    $status: AccountStatus\n  ) {\n    accounts(first: $first, after: $after, search: $search, role: $role, status: $status) {\n      edges {\n        cursor\n        node {\n          ...ProfileFields\n          email\n          roles\n          status\n          lastLoginAt\n          twoFactorEnabled\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AdminUser($id: ID!) {\n    user(id: $id, includeDeleted: true) {\n      ...ProfileFields\n      email\n      emailVerified\n      roles\n      status\n      lastLoginAt\n      twoFactorEnabled\n      sessions {\n        id\n        createdAt\n        lastUsedAt\n        expiresAt\n        revokedAt\n        revokedReason\n        clientAddress\n      }\n      securityEvents(first: 20) {\n        edges {\n          node {\n            id\n            kind\n            occurredAt\n            clientAddress\n            userAgent\n            actor\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query AdminUser($id: ID!) {\n    user(id: $id, includeDeleted: true) {\n      ...ProfileFields\n      email\n      emailVerified\n      roles\n      status\n      lastLoginAt\n      twoFactorEnabled\n      sessions {\n        id\n        createdAt\n        lastUsedAt\n        expiresAt\n        revokedAt\n        revokedReason\n        clientAddress\n      }\n      securityEvents(first: 20) {\n        edges {\n          node {\n            id\n            kind\n            occurredAt\n            clientAddress\n            userAgent\n            actor\n          }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DisableAccount($id: ID!) {\n    disableAccount(id: $id) {\n      id\n      status\n    }\n  }\n"): (typeof documents)["\n  mutation DisableAccount($id: ID!) {\n    disableAccount(id: $id) {\n      id\n      status\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EnableAccount($id: ID!) {\n    enableAccount(id: $id) {\n      id\n      status\n    }\n  }\n"): (typeof documents)["\n  mutation EnableAccount($id: ID!) {\n    enableAccount(id: $id) {\n      id\n      status\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

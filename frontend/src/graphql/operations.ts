@@ -181,3 +181,84 @@ export const ResetTwoFactorMutation = graphql(`
     resetTwoFactor(id: $id)
   }
 `);
+
+export const AdminAccountsQuery = graphql(`
+  query AdminAccounts(
+    $first: Int!
+    $after: String
+    $search: String
+    $role: String
+    $status: AccountStatus
+  ) {
+    accounts(first: $first, after: $after, search: $search, role: $role, status: $status) {
+      edges {
+        cursor
+        node {
+          ...ProfileFields
+          email
+          roles
+          status
+          lastLoginAt
+          twoFactorEnabled
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const AdminUserQuery = graphql(`
+  query AdminUser($id: ID!) {
+    user(id: $id, includeDeleted: true) {
+      ...ProfileFields
+      email
+      emailVerified
+      roles
+      status
+      lastLoginAt
+      twoFactorEnabled
+      sessions {
+        id
+        createdAt
+        lastUsedAt
+        expiresAt
+        revokedAt
+        revokedReason
+        clientAddress
+      }
+      securityEvents(first: 20) {
+        edges {
+          node {
+            id
+            kind
+            occurredAt
+            clientAddress
+            userAgent
+            actor
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const DisableAccountMutation = graphql(`
+  mutation DisableAccount($id: ID!) {
+    disableAccount(id: $id) {
+      id
+      status
+    }
+  }
+`);
+
+export const EnableAccountMutation = graphql(`
+  mutation EnableAccount($id: ID!) {
+    enableAccount(id: $id) {
+      id
+      status
+    }
+  }
+`);

@@ -90,6 +90,8 @@ export interface ListUsersParams {
   after?: string | null;
   search?: string | null;
   includeDeleted?: boolean;
+  /** Only these users' profiles (at most 100). */
+  ids?: string[];
 }
 
 export const authApi = {
@@ -184,6 +186,7 @@ export const usersApi = {
             after: params.after || undefined,
             search: params.search || undefined,
             include_deleted: params.includeDeleted || undefined,
+            ids: params.ids,
           },
         },
       }),

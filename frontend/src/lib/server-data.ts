@@ -6,6 +6,10 @@
 
 import type { DehydratedState } from "@tanstack/react-query";
 import type {
+  AdminAccountsQuery,
+  AdminAccountsQueryVariables,
+  AdminUserQuery,
+  AdminUserQueryVariables,
   AdminUsersQuery,
   AdminUsersQueryVariables,
   MyProfileQuery,
@@ -40,6 +44,18 @@ export type ServerSeed =
       operation: "SecurityEvents";
       variables: SecurityEventsQueryVariables;
       data: SecurityEventsQuery;
+    }
+  | {
+      api: "graphql";
+      operation: "AdminAccounts";
+      variables: AdminAccountsQueryVariables;
+      data: AdminAccountsQuery;
+    }
+  | {
+      api: "graphql";
+      operation: "AdminUser";
+      variables: AdminUserQueryVariables;
+      data: AdminUserQuery;
     }
   | { api: "rest"; state: DehydratedState };
 

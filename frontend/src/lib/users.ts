@@ -197,7 +197,8 @@ export interface UsersPage {
   endCursor: string | null;
 }
 
-export function useAdminUsers(params: UsersPageParams): Loaded<UsersPage> {
+/** Profiles for administrators; `active: false` leaves the list unasked (another list shows). */
+export function useAdminUsers(params: UsersPageParams, active = true): Loaded<UsersPage> {
   const [source] = useDataSource();
   const seeded = useServerSeeded();
   const search = params.search.trim() || null;
@@ -208,9 +209,9 @@ export function useAdminUsers(params: UsersPageParams): Loaded<UsersPage> {
     includeDeleted: params.includeDeleted,
   };
   const graphql = useQuery(AdminUsersQuery, {
-    skip: source !== "graphql",
+    skip: source !== "graphql" || !active,
     variables,
-    ...useServerFirst(source === "graphql", graphqlSeedKey("AdminUsers", variables)),
+    ...useServerFirst(source === "graphql" && active, graphqlSeedKey("AdminUsers", variables)),
   });
   const restParams = { ...params, search: search ?? "" };
   const rest = useRestQuery({
@@ -228,14 +229,14 @@ export function useAdminUsers(params: UsersPageParams): Loaded<UsersPage> {
         endCursor: page.page_info.end_cursor,
       };
     },
-    enabled: source === "rest",
+    enabled: source === "rest" && active,
     refetchOnMount: (query) => !seeded(query.queryHash),
     // The page on screen stays while the next one loads (as GraphQL's previous answer does).
     placeholderData: keepPreviousData,
   });
   const { refetch } = graphql;
   const reloadGraphQL = useCallback(() => void refetch().catch(() => undefined), [refetch]);
-  useRevalidateOnShow(source === "graphql" ? reloadGraphQL : null);
+  useRevalidateOnShow(source === "graphql" && active ? reloadGraphQL : null);
   if (source === "graphql") {
     const connection = graphql.data?.users;
     const page = connection && {

@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/api/auth/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find accounts, newest first
+         * @description Filters combine: `search` (part of the e-mail address, or a whole account id), `role` (`user`, `admin`), `status` (`active`, `disabled`, `deleted`). Keyset pages: pass the last `end_cursor` as `after`. Unknown roles or states: 422 `validation_error`.
+         */
+        get: operations["ApiAuthAccountsListAccounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/accounts/{account_id}": {
         parameters: {
             query?: never;
@@ -49,6 +69,40 @@ export interface paths {
         put?: never;
         /** Re-enable an account */
         post: operations["ApiAuthAccountsAccountIdEnableEnable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/accounts/{account_id}/security-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An account's security activity, newest first, with the acting administrator */
+        get: operations["ApiAuthAccountsAccountIdSecurityEventsSecurityEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/accounts/{account_id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An account's latest sessions (at most 50) */
+        get: operations["ApiAuthAccountsAccountIdSessionsSessions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -568,6 +622,30 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountEdge */
+        AuthAccountEdge: {
+            cursor: string;
+            node: components["schemas"]["AuthAccountView"];
+        };
+        /** AccountPageView */
+        AuthAccountPageView: {
+            edges: components["schemas"]["AuthAccountEdge"][];
+            page_info: components["schemas"]["AuthPageInfo"];
+        };
+        /** AccountSessionView */
+        AuthAccountSessionView: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_used_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            revoked_at: string | null;
+            revoked_reason: string | null;
+            client_address: string | null;
+        };
         /** AccountView */
         AuthAccountView: {
             /** Format: uuid */
@@ -774,6 +852,7 @@ export interface components {
             occurred_at: string;
             client_address: string | null;
             user_agent: string | null;
+            actor?: string | null;
         };
         /** ServiceTokenRequest */
         AuthServiceTokenRequest: {
@@ -884,6 +963,52 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    ApiAuthAccountsListAccounts: {
+        parameters: {
+            query?: {
+                /** @description page size (1 to 100) */
+                first?: number;
+                /** @description cursor of the last row seen */
+                after?: string | null;
+                /** @description part of an e-mail, or an id */
+                search?: string | null;
+                /** @description user or admin */
+                role?: string | null;
+                /** @description active, disabled or deleted */
+                status?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthAccountPageView"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
     ApiAuthAccountsAccountIdRead: {
         parameters: {
             query?: never;
@@ -980,6 +1105,85 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuthAccountView"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiAuthAccountsAccountIdSecurityEventsSecurityEvents: {
+        parameters: {
+            query?: {
+                /** @description page size (1 to 100) */
+                first?: number;
+                /** @description cursor of the last entry seen */
+                after?: string | null;
+            };
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthSecurityEventPageView"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiAuthAccountsAccountIdSessionsSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthAccountSessionView"][];
                 };
             };
             /** @description Bad request syntax or unsupported method */
@@ -1925,6 +2129,8 @@ export interface operations {
                 search?: string | null;
                 /** @description include soft-deleted profiles */
                 include_deleted?: boolean;
+                /** @description only these users (repeat the parameter; at most 100) */
+                ids?: string[] | null;
             };
             header?: never;
             path?: never;

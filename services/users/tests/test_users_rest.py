@@ -257,3 +257,33 @@ async def test_oversized_and_non_object_bodies_are_refused(client: Client, calle
     )
     assert long_search.status_code == 422
     assert long_search.json()["details"][0]["field"] == "search"
+
+
+async def test_the_list_narrows_to_the_ids_asked_for_deleted_ones_included_on_request(
+    client: Client, callers: Any
+) -> None:
+    admin = callers.admin()
+    people = [callers.user(name=f"Person {index}") for index in range(3)]
+    for person in people:
+        assert (await client.get("/api/users/me", headers=person.headers)).status_code == 200
+    gone = people[2]
+    assert (await client.delete("/api/users/me", headers=gone.headers)).status_code == 204
+    wanted = [str(people[0].user_id), str(gone.user_id), str(uuid.uuid4())]
+
+    live = await client.get("/api/users", params={"ids": wanted}, headers=admin.headers)
+    assert live.status_code == 200, live.text
+    assert [edge["node"]["id"] for edge in live.json()["edges"]] == [wanted[0]]
+    every = await client.get(
+        "/api/users", params={"ids": wanted, "include_deleted": "true"}, headers=admin.headers
+    )
+    assert sorted(edge["node"]["id"] for edge in every.json()["edges"]) == sorted(wanted[:2])
+
+    too_many = [str(uuid.uuid4()) for _ in range(101)]
+    refused = await client.get("/api/users", params={"ids": too_many}, headers=admin.headers)
+    assert refused.status_code in {400, 422}
+    assert refused.json()["code"] == "validation_error"
+    malformed = await client.get("/api/users", params={"ids": "nope"}, headers=admin.headers)
+    assert malformed.status_code in {400, 422}
+    assert malformed.json()["code"] == "validation_error"
+    member = await client.get("/api/users", params={"ids": wanted}, headers=people[0].headers)
+    assert member.status_code == 403

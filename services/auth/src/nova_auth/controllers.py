@@ -17,6 +17,8 @@ from litestar.status_codes import (
 )
 
 from nova_auth.schemas import (
+    AccountPageView,
+    AccountSessionView,
     AccountView,
     ChangePasswordRequest,
     ConfirmEventsRequest,
@@ -46,7 +48,12 @@ from nova_auth.schemas import (
 )
 from nova_auth.security_events import RequestContext
 from nova_auth.services.activity import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SecurityActivityService
-from nova_auth.services.admin import AccountAdminService
+from nova_auth.services.admin import (
+    ACCOUNT_PAGE_DEFAULT,
+    SEARCH_MAX,
+    AccountAdminService,
+    AccountFilter,
+)
 from nova_auth.services.clients import ServiceClientService
 from nova_auth.services.credentials import CredentialService
 from nova_auth.services.sessions import MfaChallenge, SessionService
@@ -66,6 +73,12 @@ AccountAdmin = NamedDependency[AccountAdminService]
 ServiceClients = NamedDependency[ServiceClientService]
 Claims = NamedDependency[AccessClaims]
 AccountId = FromPath[UUID]
+PageSize = Annotated[
+    int, QueryParameter(ge=1, le=PAGE_SIZE_MAX, description="page size (1 to 100)")
+]
+LogCursor = Annotated[
+    str | None, QueryParameter(max_length=200, description="cursor of the last entry seen")
+]
 
 
 # Each request gets its services, built over the process-wide state (``auth_state``, an app
@@ -324,13 +337,8 @@ class AuthController(Controller):
         credentials: Credentials,
         activity: Activity,
         claims: Claims,
-        first: Annotated[
-            int, QueryParameter(ge=1, le=PAGE_SIZE_MAX, description="page size (1 to 100)")
-        ] = PAGE_SIZE_DEFAULT,
-        after: Annotated[
-            str | None,
-            QueryParameter(max_length=200, description="cursor of the last entry seen"),
-        ] = None,
+        first: PageSize = PAGE_SIZE_DEFAULT,
+        after: LogCursor = None,
     ) -> SecurityEventPageView:
         account = await credentials.current_account(claims)
         return SecurityEventPageView.of(await activity.page(account.id, first=first, after=after))
@@ -374,12 +382,71 @@ class AuthController(Controller):
 
 
 class AccountAdminController(Controller):
-    """Administrators disable and re-enable accounts."""
+    """Administrators find accounts, read their sessions and security log, disable and
+    re-enable them."""
 
     path = "/api/auth/accounts"
     tags = ["auth-admin"]  # noqa: RUF012 - Litestar reads a plain list
     guards = [requires_admin]  # noqa: RUF012
-    dependencies = ACCOUNT_ADMIN_DEPENDENCIES
+    dependencies = {  # noqa: RUF012 - Litestar reads a plain dict
+        **ACCOUNT_ADMIN_DEPENDENCIES,
+        "activity": Provide(provide_activity, sync_to_thread=False),
+    }
+
+    @get(
+        "/",
+        summary="Find accounts, newest first",
+        description=(
+            "Filters combine: `search` (part of the e-mail address, or a whole account id), "
+            "`role` (`user`, `admin`), `status` (`active`, `disabled`, `deleted`). Keyset pages: "
+            "pass the last `end_cursor` as `after`. Unknown roles or states: 422 "
+            "`validation_error`."
+        ),
+    )
+    async def list_accounts(  # noqa: PLR0917 - query parameters
+        self,
+        accounts: AccountAdmin,
+        first: PageSize = ACCOUNT_PAGE_DEFAULT,
+        after: Annotated[
+            str | None, QueryParameter(max_length=200, description="cursor of the last row seen")
+        ] = None,
+        search: Annotated[
+            str | None,
+            QueryParameter(max_length=SEARCH_MAX, description="part of an e-mail, or an id"),
+        ] = None,
+        role: Annotated[
+            str | None, QueryParameter(max_length=32, description="user or admin")
+        ] = None,
+        status: Annotated[
+            str | None, QueryParameter(max_length=16, description="active, disabled or deleted")
+        ] = None,
+    ) -> AccountPageView:
+        where = AccountFilter(search=search, role=role, status=status)
+        return AccountPageView.of(
+            await accounts.list_accounts(first=first, after=after, where=where)
+        )
+
+    @get("/{account_id:uuid}/sessions", summary="An account's latest sessions (at most 50)")
+    async def sessions(
+        self, account_id: AccountId, accounts: AccountAdmin
+    ) -> list[AccountSessionView]:
+        return [AccountSessionView.of(row) for row in await accounts.list_sessions(account_id)]
+
+    @get(
+        "/{account_id:uuid}/security-events",
+        summary="An account's security activity, newest first, with the acting administrator",
+    )
+    async def security_events(
+        self,
+        account_id: AccountId,
+        accounts: AccountAdmin,
+        activity: Activity,
+        first: PageSize = PAGE_SIZE_DEFAULT,
+        after: LogCursor = None,
+    ) -> SecurityEventPageView:
+        account = await accounts.get_account(account_id)
+        page = await activity.page(account.id, first=first, after=after)
+        return SecurityEventPageView.of(page, with_actor=True)
 
     @get("/{account_id:uuid}", summary="An account")
     async def read(self, account_id: AccountId, accounts: AccountAdmin) -> AccountView:

@@ -30,10 +30,15 @@ from strawberry.litestar import BaseContext
 from strawberry.types import ExecutionContext, Info
 
 from nova_auth.controllers import client_address, request_context
-from nova_auth.models import AccountModel, IdentityModel, SecurityEventModel
+from nova_auth.models import AccountModel, IdentityModel, SecurityEventModel, SessionModel
 from nova_auth.security_events import RequestContext, encode_cursor
 from nova_auth.services.activity import PAGE_SIZE_DEFAULT, SecurityActivityService
-from nova_auth.services.admin import AccountAdminService
+from nova_auth.services.admin import (
+    ACCOUNT_PAGE_DEFAULT,
+    AccountAdminService,
+    AccountFilter,
+    account_cursor,
+)
 from nova_auth.services.credentials import CredentialService
 from nova_auth.services.identity import IdentityService
 from nova_auth.services.sessions import MfaChallenge, SessionService, SignIn
@@ -59,6 +64,7 @@ class GraphQLContext(BaseContext, kw_only=True):
     email_tokens: EmailTokenService
     activity: SecurityActivityService
     account_loader: DataLoader[str, AccountModel | None]
+    accounts: AccountAdminService
     two_factor: TwoFactorService
     two_factor_loader: DataLoader[str, bool]
 
@@ -84,15 +90,43 @@ class SecurityEvent:
     occurred_at: datetime
     client_address: str | None
     user_agent: str | None
+    actor: str | None = strawberry.field(
+        default=None,
+        description="The administrator who acted (administrators only; null for the owner)",
+    )
 
     @classmethod
-    def of(cls, row: SecurityEventModel) -> SecurityEvent:
+    def of(cls, row: SecurityEventModel, *, with_actor: bool = False) -> SecurityEvent:
         return cls(
             id=strawberry.ID(str(row.id)),
             kind=row.kind,
             occurred_at=row.occurred_at,
             client_address=row.client_address,
             user_agent=row.user_agent,
+            actor=row.actor if with_actor else None,
+        )
+
+
+@strawberry.type(description="A sign-in of an account (a refresh-token family)")
+class AccountSession:
+    id: strawberry.ID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = strawberry.field(description="When it ended; null while live")
+    revoked_reason: str | None
+    client_address: str | None
+
+    @classmethod
+    def of(cls, row: SessionModel) -> AccountSession:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+            revoked_reason=row.revoked_reason,
+            client_address=row.client_address,
         )
 
 
@@ -130,11 +164,23 @@ async def resolve_security_events(
     page = await _run(info.context.activity.page(uuid.UUID(str(root.id)), first=first, after=after))
     return SecurityEventConnection(
         edges=[
-            SecurityEventEdge(cursor=encode_cursor(row), node=SecurityEvent.of(row))
+            SecurityEventEdge(
+                cursor=encode_cursor(row), node=SecurityEvent.of(row, with_actor=claims.is_admin)
+            )
             for row in page.events
         ],
         page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
     )
+
+
+async def resolve_sessions(
+    root: UserType, info: Info[GraphQLContext, None]
+) -> list[AccountSession] | None:
+    claims = info.context.claims
+    if claims is None or claims.is_service or not claims.is_admin:
+        return None
+    rows = await _run(info.context.accounts.list_sessions(uuid.UUID(str(root.id))))
+    return [AccountSession.of(row) for row in rows]
 
 
 async def resolve_two_factor_enabled(
@@ -159,6 +205,13 @@ class UserType:
         description=(
             "The account's security activity, newest first, at most 100 per page (the account "
             "itself and administrators; null for anyone else)"
+        ),
+    )
+    sessions: list[AccountSession] | None = strawberry.field(
+        resolver=resolve_sessions,
+        description=(
+            "The account's latest sessions, live and ended, most recent first, at most 50 "
+            "(administrators; null for anyone else)"
         ),
     )
     visible: strawberry.Private[bool] = True
@@ -201,6 +254,20 @@ def _may_see(claims: AccessClaims | None, account: AccountModel) -> bool:
     if claims is None:
         return False
     return claims.is_service or claims.is_admin or claims.subject == str(account.id)
+
+
+@strawberry.type
+class AccountEdge:
+    cursor: str
+    node: UserType | None = strawberry.field(
+        description="The account; null only when another subgraph cannot resolve its fields"
+    )
+
+
+@strawberry.type(description="A page of accounts, newest first")
+class AccountConnection:
+    edges: list[AccountEdge]
+    page_info: PageInfo
 
 
 @strawberry.type(description="Tokens answered by register, login, refreshToken, changePassword")
@@ -316,6 +383,13 @@ async def _run[T](call: Awaitable[T]) -> T:
         return await call
     except AppError as error:
         raise _graphql_error(error) from error
+
+
+def _require_admin(context: GraphQLContext) -> AccessClaims:
+    claims = _require_claims(context)
+    if not claims.is_admin:
+        raise GraphQLError("administrators only", extensions={"code": "forbidden", "status": 403})
+    return claims
 
 
 def _require_claims(context: GraphQLContext) -> AccessClaims:
@@ -435,11 +509,52 @@ async def resolve_disable_two_factor(
 
 
 async def resolve_reset_two_factor(info: Info[GraphQLContext, None], id: strawberry.ID) -> bool:
-    claims = _require_claims(info.context)
-    if not claims.is_admin:
-        raise GraphQLError("administrators only", extensions={"code": "forbidden", "status": 403})
+    claims = _require_admin(info.context)
     account_id = _id_or_not_found(id, "no such account", "account_not_found")
     return await _run(info.context.two_factor.reset(account_id, by=claims.subject))
+
+
+async def resolve_accounts(  # noqa: PLR0917 - the query's arguments
+    info: Info[GraphQLContext, None],
+    first: int = ACCOUNT_PAGE_DEFAULT,
+    after: str | None = None,
+    search: str | None = None,
+    role: str | None = None,
+    status: AccountStatusEnum | None = None,
+) -> AccountConnection:
+    _require_admin(info.context)
+    where = AccountFilter(search=search, role=role, status=status.value if status else None)
+    page = await _run(info.context.accounts.list_accounts(first=first, after=after, where=where))
+    return AccountConnection(
+        edges=[
+            AccountEdge(cursor=account_cursor(account), node=UserType.of(account))
+            for account in page.accounts
+        ],
+        page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+    )
+
+
+async def resolve_disable_account(
+    info: Info[GraphQLContext, None], id: strawberry.ID, reason: str | None = None
+) -> UserType:
+    claims = _require_admin(info.context)
+    account_id = _id_or_not_found(id, "no such account", "account_not_found")
+    if reason is not None and len(reason) > 200:
+        raise GraphQLError(
+            "reason is longer than 200 characters",
+            extensions={"code": "validation_error", "status": 422},
+        )
+    return UserType.of(
+        await _run(info.context.accounts.disable(account_id, by=claims.subject, reason=reason))
+    )
+
+
+async def resolve_enable_account(info: Info[GraphQLContext, None], id: strawberry.ID) -> UserType:
+    claims = _require_admin(info.context)
+    account_id = _id_or_not_found(id, "no such account", "account_not_found")
+    return UserType.of(
+        await _run(info.context.accounts.set_status(account_id, "active", None, by=claims.subject))
+    )
 
 
 async def resolve_refresh_token(
@@ -557,6 +672,13 @@ class Query:
         resolver=resolve_linked_identities,
         description="The identities that sign in to the signed-in account",
     )
+    accounts: AccountConnection = strawberry.field(
+        resolver=resolve_accounts,
+        description=(
+            "Accounts newest first, at most 100 per page (administrators): search is part of "
+            "the e-mail address or a whole id; role and status filter; the filters combine"
+        ),
+    )
 
 
 @strawberry.type
@@ -633,6 +755,14 @@ class Mutation:
             "had one. Its sessions stay."
         ),
     )
+    disable_account: UserType | None = strawberry.mutation(
+        resolver=resolve_disable_account,
+        description=("Disable an account and end its sessions (administrators; never their own)"),
+    )
+    enable_account: UserType | None = strawberry.mutation(
+        resolver=resolve_enable_account,
+        description="Re-enable a disabled account (administrators)",
+    )
     set_password: AuthPayload | None = strawberry.mutation(
         resolver=resolve_set_password,
         description="Set a first password (accounts created through an identity provider)",
@@ -707,6 +837,7 @@ async def graphql_context(request: Request[Any, Any, Any]) -> GraphQLContext:
     so root fields resolved concurrently (and the loader's batches) never share one."""
     state = provide_auth_state(request.app.state)
     two_factor = TwoFactorService(state)
+    accounts = AccountAdminService(state)
     return GraphQLContext(
         request=request,
         credentials=CredentialService(state),
@@ -717,7 +848,8 @@ async def graphql_context(request: Request[Any, Any, Any]) -> GraphQLContext:
         request_context=request_context(request),
         email_tokens=EmailTokenService(state),
         activity=SecurityActivityService(state),
-        account_loader=_loader(AccountAdminService(state)),
+        account_loader=_loader(accounts),
+        accounts=accounts,
         two_factor=two_factor,
         two_factor_loader=_two_factor_loader(two_factor),
     )

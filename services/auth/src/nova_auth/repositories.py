@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nova_auth.models import AccountModel, AccountStatus, RefreshTokenModel, SessionModel
@@ -78,6 +78,21 @@ class AccountRepository:
             update(AccountModel).where(AccountModel.id.in_(account_ids)).values(**values)
         )
 
+    async def newest_first(
+        self,
+        *,
+        limit: int,
+        before: tuple[datetime, uuid.UUID] | None,
+        conditions: Sequence[ColumnElement[bool]],
+    ) -> list[AccountModel]:
+        """Up to ``limit`` accounts matching ``conditions``, newest first by keyset on
+        ``(created_at, id)``, after the ``before`` row (accounts added meanwhile shift nothing)."""
+        query = select(AccountModel).where(*conditions)
+        if before is not None:
+            query = query.where(tuple_(AccountModel.created_at, AccountModel.id) < before)
+        query = query.order_by(AccountModel.created_at.desc(), AccountModel.id.desc()).limit(limit)
+        return list(await self.session.scalars(query))
+
     async def lock_inactive_since(self, cutoff: datetime) -> list[uuid.UUID]:
         """Ids of active accounts not seen (signed in, or registered) since ``cutoff``, locked;
         rows another transaction holds are skipped (a concurrent run takes them)."""
@@ -137,6 +152,17 @@ class SessionRepository:
 
     async def lock_family(self, session_id: uuid.UUID) -> SessionModel | None:
         return await self.session.get(SessionModel, session_id, with_for_update=True)
+
+    async def for_account(self, account_id: uuid.UUID, *, limit: int) -> list[SessionModel]:
+        """The account's sessions, most recently used first (live and ended ones alike)."""
+        return list(
+            await self.session.scalars(
+                select(SessionModel)
+                .where(SessionModel.account_id == account_id)
+                .order_by(SessionModel.last_used_at.desc(), SessionModel.id.desc())
+                .limit(limit)
+            )
+        )
 
     async def revoke_for_accounts(self, account_ids: Sequence[uuid.UUID], reason: str) -> int:
         """End every live session of the accounts; how many ended."""

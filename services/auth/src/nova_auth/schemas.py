@@ -13,9 +13,10 @@ from typing import Annotated, Literal
 import msgspec
 
 from nova_auth.keys import IssuedToken
-from nova_auth.models import AccountModel, IdentityModel, SecurityEventModel
+from nova_auth.models import AccountModel, IdentityModel, SecurityEventModel, SessionModel
 from nova_auth.security_events import encode_cursor
 from nova_auth.services.activity import SecurityEventPage
+from nova_auth.services.admin import AccountPage, account_cursor
 from nova_auth.services.identity import FlowOutcome
 from nova_auth.services.sessions import MfaChallenge, SignIn
 
@@ -139,21 +140,24 @@ class PasswordResetDone(msgspec.Struct):
     message: str = "Your password was changed and every session was signed out; sign in again."
 
 
-class SecurityEventView(msgspec.Struct):
+class SecurityEventView(msgspec.Struct, omit_defaults=True):
     id: uuid.UUID
     kind: str
     occurred_at: datetime
     client_address: str | None
     user_agent: str | None
+    actor: str | None = None
+    """The administrator who acted (administrators' view only; never in the owner's own log)."""
 
     @classmethod
-    def of(cls, row: SecurityEventModel) -> SecurityEventView:
+    def of(cls, row: SecurityEventModel, *, with_actor: bool = False) -> SecurityEventView:
         return cls(
             id=row.id,
             kind=row.kind,
             occurred_at=row.occurred_at,
             client_address=row.client_address,
             user_agent=row.user_agent,
+            actor=row.actor if with_actor else None,
         )
 
 
@@ -174,13 +178,61 @@ class SecurityEventPageView(msgspec.Struct, kw_only=True):
     page_info: PageInfo
 
     @classmethod
-    def of(cls, page: SecurityEventPage) -> SecurityEventPageView:
+    def of(cls, page: SecurityEventPage, *, with_actor: bool = False) -> SecurityEventPageView:
         return cls(
             edges=[
-                SecurityEventEdge(cursor=encode_cursor(row), node=SecurityEventView.of(row))
+                SecurityEventEdge(
+                    cursor=encode_cursor(row), node=SecurityEventView.of(row, with_actor=with_actor)
+                )
                 for row in page.events
             ],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+
+class AccountEdge(msgspec.Struct, kw_only=True):
+    cursor: str
+    node: AccountView
+
+
+class AccountPageView(msgspec.Struct, kw_only=True):
+    """``GET /api/auth/accounts``: one page of accounts, newest first."""
+
+    edges: list[AccountEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def of(cls, page: AccountPage) -> AccountPageView:
+        return cls(
+            edges=[
+                AccountEdge(cursor=account_cursor(account), node=AccountView.of(account))
+                for account in page.accounts
+            ],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+
+class AccountSessionView(msgspec.Struct, kw_only=True):
+    """A sign-in of an account as administrators see it; ``revoked_at`` set once it ended."""
+
+    id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoked_reason: str | None
+    client_address: str | None
+
+    @classmethod
+    def of(cls, row: SessionModel) -> AccountSessionView:
+        return cls(
+            id=row.id,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+            revoked_reason=row.revoked_reason,
+            client_address=row.client_address,
         )
 
 

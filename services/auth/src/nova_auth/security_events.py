@@ -13,7 +13,6 @@ documented for clients (``docs/contracts.md``). Entries are read newest first by
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,8 +21,8 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nova_auth.cursors import decode_keyset, encode_keyset
 from nova_auth.models import SecurityEventModel
-from nova_kit.errors import AppError
 
 SECURITY_EVENT_KINDS = frozenset(
     {
@@ -74,23 +73,7 @@ def record_security_event(
 
 
 def encode_cursor(row: SecurityEventModel) -> str:
-    raw = f"{row.occurred_at.isoformat()}|{row.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        moment, _, ident = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
-        when = datetime.fromisoformat(moment)
-        return (when if when.tzinfo else when.replace(tzinfo=UTC)), uuid.UUID(ident)
-    except (ValueError, UnicodeDecodeError):
-        raise AppError(
-            "after is not a cursor returned by this API",
-            code="validation_error",
-            status_code=422,
-            details=[{"field": "after", "message": "is not a cursor returned by this API"}],
-        ) from None
+    return encode_keyset(row.occurred_at, row.id)
 
 
 class SecurityEventRepository:
@@ -104,7 +87,7 @@ class SecurityEventRepository:
         there is a next page)."""
         query = select(SecurityEventModel).where(SecurityEventModel.account_id == account_id)
         if after:
-            moment, ident = decode_cursor(after)
+            moment, ident = decode_keyset(after)
             query = query.where(
                 tuple_(SecurityEventModel.occurred_at, SecurityEventModel.id) < (moment, ident)
             )

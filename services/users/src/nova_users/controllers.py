@@ -95,9 +95,13 @@ class ProfileController(Controller):
         include_deleted: Annotated[
             bool, QueryParameter(description="include soft-deleted profiles")
         ] = False,
+        ids: Annotated[
+            list[uuid.UUID] | None,
+            QueryParameter(description="only these users (repeat the parameter; at most 100)"),
+        ] = None,
     ) -> ProfilePage:
         status = ProfileFilter.ALL if include_deleted else ProfileFilter.ACTIVE
-        page = await profiles.list(first=first, after=after, search=search, status=status)
+        page = await profiles.list(first=first, after=after, search=search, status=status, ids=ids)
         return page.present(Viewer(claims))
 
     @post(

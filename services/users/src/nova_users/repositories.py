@@ -46,11 +46,13 @@ class ProfileRepository:
         before: tuple[datetime, uuid.UUID] | None,
         term: str,
         deleted: bool | None,
+        ids: Sequence[uuid.UUID] | None = None,
     ) -> list[ProfileModel]:
         """Profiles newest first by keyset on ``(created_at, id)``, after the cursor ``before``.
 
         ``deleted``: ``None`` for every profile, ``True`` for soft-deleted ones only, ``False``
-        for live ones only. ``term`` matches part of the display name, or the id.
+        for live ones only. ``term`` matches part of the display name, or the id; ``ids``, when
+        given, keeps those profiles only.
         """
         statement = select(ProfileModel).order_by(
             ProfileModel.created_at.desc(), ProfileModel.id.desc()
@@ -59,6 +61,8 @@ class ProfileRepository:
             statement = statement.execution_options(**{INCLUDE_DELETED: True})
         if deleted:
             statement = statement.where(ProfileModel.deleted_at.is_not(None))
+        if ids is not None:
+            statement = statement.where(ProfileModel.id.in_(set(ids)))
         if before is not None:
             created_at, user_id = before
             statement = statement.where(

@@ -188,15 +188,23 @@ class ProfileService:
         after: str | None = None,
         search: str | None = None,
         status: ProfileFilter = ProfileFilter.ACTIVE,
+        ids: Sequence[uuid.UUID] | None = None,
     ) -> Page:
         """One page of profiles, newest first, by keyset on ``(created_at, id)``: rows inserted
-        while a client pages never shift the pages it has not read yet."""
+        while a client pages never shift the pages it has not read yet. ``ids`` (at most a
+        page's worth) keeps those users' profiles only: the names of a page of accounts."""
         check_page_size(first)
+        if ids is not None and len(ids) > PAGE_SIZE_MAX:
+            raise validation_error([("ids", f"names at most {PAGE_SIZE_MAX} users")])
         before = decode_cursor(after) if after else None
         deleted = {ProfileFilter.ACTIVE: False, ProfileFilter.DELETED: True}.get(status)
         async with self.state.sessions() as session:
             rows = await ProfileRepository(session).newest_first(
-                limit=first + 1, before=before, term=(search or "").strip(), deleted=deleted
+                limit=first + 1,
+                before=before,
+                term=(search or "").strip(),
+                deleted=deleted,
+                ids=ids,
             )
         return Page(profiles=rows[:first], has_next_page=len(rows) > first)
 

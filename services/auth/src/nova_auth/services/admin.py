@@ -5,21 +5,84 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nova_auth.cursors import decode_keyset, encode_keyset
 from nova_auth.events import record_event
-from nova_auth.models import AccountModel, AccountStatus, OutboxEventModel, Role
+from nova_auth.models import AccountModel, AccountStatus, OutboxEventModel, Role, SessionModel
 from nova_auth.repositories import AccountRepository, SessionRepository
 from nova_auth.security_events import record_security_event
 from nova_auth.services.operations import check_display_name, check_input_size, normalise_email
 from nova_auth.services.sessions import SessionService
 from nova_auth.state import AuthState
-from nova_kit.errors import ConflictError, NotFoundError
+from nova_kit.errors import AppError, ConflictError, NotFoundError
+
+ACCOUNT_PAGE_DEFAULT = 20
+ACCOUNT_PAGE_MAX = 100
+SEARCH_MAX = 200
+SESSIONS_SHOWN = 50
+
+
+def _invalid(field: str, message: str) -> AppError:
+    return AppError(
+        f"{field} {message}",
+        code="validation_error",
+        status_code=422,
+        details=[{"field": field, "message": message}],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFilter:
+    """What an administrator looks for: ``search`` is part of an e-mail address or a whole
+    account id; ``role`` one of :class:`Role`; ``status`` one of :class:`AccountStatus`."""
+
+    search: str | None = None
+    role: str | None = None
+    status: str | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        term = (self.search or "").strip()
+        if len(term) > SEARCH_MAX:
+            raise _invalid("search", f"is longer than {SEARCH_MAX} characters")
+        if term:
+            try:
+                conditions.append(AccountModel.id == uuid.UUID(term))
+            except ValueError:
+                escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                conditions.append(AccountModel.email.like(f"%{escaped}%", escape="\\"))
+        if self.role is not None:
+            if self.role not in {role.value for role in Role}:
+                raise _invalid("role", "is not one of: " + ", ".join(role.value for role in Role))
+            conditions.append(AccountModel.roles.contains([self.role]))
+        if self.status is not None:
+            if self.status not in {status.value for status in AccountStatus}:
+                raise _invalid(
+                    "status", "is not one of: " + ", ".join(s.value for s in AccountStatus)
+                )
+            conditions.append(AccountModel.status == self.status)
+        return conditions
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPage:
+    accounts: list[AccountModel]
+    has_next_page: bool
+
+    @property
+    def end_cursor(self) -> str | None:
+        return account_cursor(self.accounts[-1]) if self.accounts else None
+
+
+def account_cursor(account: AccountModel) -> str:
+    return encode_keyset(account.created_at, account.id)
 
 
 class AccountAdminService:
@@ -40,6 +103,32 @@ class AccountAdminService:
             return {}
         async with self.state.sessions() as session:
             return await AccountRepository(session).get_many(account_ids)
+
+    async def list_accounts(
+        self,
+        *,
+        first: int = ACCOUNT_PAGE_DEFAULT,
+        after: str | None = None,
+        where: AccountFilter | None = None,
+    ) -> AccountPage:
+        """One page of accounts matching ``where``, newest first (keyset on creation time and
+        id, so the filter and the paging happen in one query over the owner's table)."""
+        if not 1 <= first <= ACCOUNT_PAGE_MAX:
+            raise _invalid("first", f"must be between 1 and {ACCOUNT_PAGE_MAX}")
+        conditions = (where or AccountFilter()).conditions()
+        before = decode_keyset(after) if after else None
+        async with self.state.sessions() as session:
+            rows = await AccountRepository(session).newest_first(
+                limit=first + 1, before=before, conditions=conditions
+            )
+        return AccountPage(rows[:first], has_next_page=len(rows) > first)
+
+    async def list_sessions(self, account_id: uuid.UUID) -> list[SessionModel]:
+        """The account's latest sessions (at most 50), live and ended, most recent first."""
+        async with self.state.sessions() as session:
+            if await AccountRepository(session).get(account_id) is None:
+                raise NotFoundError("no such account", code="account_not_found")
+            return await SessionRepository(session).for_account(account_id, limit=SESSIONS_SHOWN)
 
     async def find_by_email(self, email: str) -> AccountModel | None:
         async with self.state.sessions() as session:

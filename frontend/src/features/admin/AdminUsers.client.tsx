@@ -1,14 +1,27 @@
 "use client";
 
+import Link from "next/link";
+import { useSearchParams } from "next/navigation";
 import { type FormEvent, useEffect, useId, useRef, useState } from "react";
 import { Forbidden } from "@/components/Forbidden";
 import { LoadError } from "@/components/LoadError";
-import { Alert, Button, type Column, Form, Input, Spinner, Table } from "@/components/ui";
+import { Alert, Button, type Column, Form, Input, Select, Spinner, Table } from "@/components/ui";
 import type { UserProfile } from "@/lib/account";
 import { errorMessage } from "@/lib/errors";
 import { USERS_PAGE_SIZE } from "@/lib/query-keys";
 import { useResetTwoFactor } from "@/lib/security";
 import { useAdminUsers, useRestoreUser } from "@/lib/users";
+import { useAdminAccounts } from "./admin-data";
+import {
+  filtersFromQuery,
+  filtersToQuery,
+  listsAccounts,
+  ROLES,
+  type RoleFilter,
+  STATES,
+  type StateFilter,
+  type UserFilters,
+} from "./filters";
 
 export const PAGE_SIZE = USERS_PAGE_SIZE;
 
@@ -20,10 +33,32 @@ function formatDate(value: string | null): string {
     : date.toLocaleDateString(undefined, { dateStyle: "medium" });
 }
 
+const STATE_LABEL: Record<string, string> = {
+  active: "Active",
+  disabled: "Disabled",
+  deleted: "Deleted",
+};
+
+const ROLE_OPTIONS = ROLES.map((role) => ({
+  value: role,
+  label: role === "admin" ? "Administrator" : "User",
+}));
+const STATE_OPTIONS = STATES.map((state) => ({ value: state, label: STATE_LABEL[state] ?? state }));
+
+function stateOf(user: UserProfile): string {
+  if (user.status && user.status !== "active") return STATE_LABEL[user.status] ?? user.status;
+  return user.deletedAt ? `Deleted ${formatDate(user.deletedAt)}` : "Active";
+}
+
 export function AdminUsers() {
-  const [searchInput, setSearchInput] = useState("");
-  const [search, setSearch] = useState("");
-  const [includeDeleted, setIncludeDeleted] = useState(false);
+  const query = useSearchParams();
+  // The filters live in the URL (they survive a reload); the page keeps its own copy.
+  const [filters, setFilters] = useState<UserFilters>(() => filtersFromQuery(query));
+  const [searchInput, setSearchInput] = useState(filters.search);
+  const { search, includeDeleted } = filters;
+  const accountsListed = listsAccounts(filters);
+  const roleId = useId();
+  const stateId = useId();
   // Cursors of the pages before the current one: "Previous" pops, "Next" pushes.
   const [cursors, setCursors] = useState<(string | null)[]>([]);
   const [after, setAfter] = useState<string | null>(null);
@@ -35,12 +70,15 @@ export function AdminUsers() {
   const searchId = useId();
   const resultsHeading = useRef<HTMLHeadingElement>(null);
 
-  const { data, loading, error, reload, source } = useAdminUsers({
-    first: PAGE_SIZE,
-    after,
-    search,
-    includeDeleted,
-  });
+  const profiles = useAdminUsers(
+    { first: PAGE_SIZE, after, search, includeDeleted },
+    !accountsListed,
+  );
+  const accounts = useAdminAccounts(
+    { first: PAGE_SIZE, after, search, role: filters.role, state: filters.state },
+    accountsListed,
+  );
+  const { data, loading, error, reload, source } = accountsListed ? accounts : profiles;
   const restore = useRestoreUser();
   const resetTwoFactor = useResetTwoFactor();
 
@@ -59,11 +97,18 @@ export function AdminUsers() {
     setAfter(null);
   }
 
+  function applyFilters(changes: Partial<UserFilters>) {
+    const next = { ...filters, ...changes };
+    setFilters(next);
+    setNotice(null);
+    firstPage();
+    // Next.js syncs its router with the History API: the query is the filters' home.
+    window.history.replaceState(null, "", `${window.location.pathname}${filtersToQuery(next)}`);
+  }
+
   function onSearch(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    setNotice(null);
-    setSearch(searchInput.trim());
-    firstPage();
+    applyFilters({ search: searchInput.trim() });
   }
 
   function goNext() {
@@ -122,7 +167,11 @@ export function AdminUsers() {
   if (error?.status === 403) return <Forbidden />;
 
   const columns: Column<UserProfile>[] = [
-    { key: "name", header: "Name", cell: (user) => user.displayName },
+    {
+      key: "name",
+      header: "Name",
+      cell: (user) => <Link href={`/admin/users/${user.id}`}>{user.displayName}</Link>,
+    },
     {
       key: "email",
       header: "E-mail",
@@ -137,7 +186,7 @@ export function AdminUsers() {
     {
       key: "state",
       header: "State",
-      cell: (user) => (user.deletedAt ? `Deleted ${formatDate(user.deletedAt)}` : "Active"),
+      cell: stateOf,
     },
     {
       key: "two-factor",
@@ -190,14 +239,14 @@ export function AdminUsers() {
       <search>
         <Form onSubmit={onSearch} className="row" aria-label="Search users">
           <label htmlFor={searchId} className="sr-only">
-            Search by name or user id
+            Search by name, e-mail or user id
           </label>
           <div style={{ flex: "1 1 16rem" }}>
             <Input
               id={searchId}
               type="search"
               name="search"
-              placeholder="Search by name or user id"
+              placeholder="Search by name, e-mail or user id"
               value={searchInput}
               onChange={(event) => setSearchInput(event.target.value)}
             />
@@ -205,18 +254,38 @@ export function AdminUsers() {
           <Button type="submit" variant="secondary">
             Search
           </Button>
-          <label className="row" style={{ gap: "0.4rem" }}>
-            <input
-              type="checkbox"
-              checked={includeDeleted}
-              onChange={(event) => {
-                setIncludeDeleted(event.target.checked);
-                firstPage();
-              }}
-            />
-            Include deleted users
-          </label>
+          <label htmlFor={roleId}>Role</label>
+          <Select
+            id={roleId}
+            value={filters.role}
+            placeholder="Any role"
+            options={ROLE_OPTIONS}
+            onChange={(event) => applyFilters({ role: event.target.value as RoleFilter })}
+          />
+          <label htmlFor={stateId}>State</label>
+          <Select
+            id={stateId}
+            value={filters.state}
+            placeholder="Any state"
+            options={STATE_OPTIONS}
+            onChange={(event) => applyFilters({ state: event.target.value as StateFilter })}
+          />
+          {accountsListed ? null : (
+            <label className="row" style={{ gap: "0.4rem" }}>
+              <input
+                type="checkbox"
+                checked={includeDeleted}
+                onChange={(event) => applyFilters({ includeDeleted: event.target.checked })}
+              />
+              Include deleted users
+            </label>
+          )}
         </Form>
+        <p className="muted" style={{ margin: "0.4rem 0 0" }}>
+          {accountsListed
+            ? "Listing accounts: the search matches part of an e-mail address or a whole user id."
+            : "Listing profiles: the search matches part of a name or a whole user id."}
+        </p>
       </search>
 
       <div aria-live="polite">
@@ -263,10 +332,10 @@ export function AdminUsers() {
         <Spinner label="Loading users…" />
       ) : data && data.users.length === 0 ? (
         <Alert tone="info" title="No users found">
-          {search
-            ? "Nobody matches this search. Try part of a name, or a full user id."
+          {search || accountsListed
+            ? "Nobody matches these filters. Try part of a name or an e-mail address, or a full user id."
             : "There are no users yet."}
-          {!includeDeleted
+          {!includeDeleted && !accountsListed
             ? " Deleted users are hidden; tick “Include deleted users” to see them."
             : null}
         </Alert>

@@ -6,6 +6,7 @@ import { administrator, graphqlUser, member, profile, profiles } from "@/mocks/f
 import { narrowScreen } from "@/mocks/frames";
 import { apiError, graphqlError, pending, twoFactorReset, usersPage } from "@/mocks/handlers";
 import { AdminUsers } from "./AdminUsers.client";
+import { accountsPage } from "./admin.mocks";
 
 const meta = {
   title: "Pages/Admin/AdminUsers",
@@ -242,5 +243,48 @@ export const ResetTwoFactorError: Story = {
     await expect(await canvas.findByRole("alert")).toHaveTextContent(
       "The two-factor sign-in of Ada Lovelace could not be reset",
     );
+  },
+};
+
+const ACCOUNTS = [
+  { read: profile(), account: member() },
+  {
+    read: profile({ id: "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f", display_name: "Ada Lovelace" }),
+    account: member({
+      id: "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+      email: "ada@example.com",
+      status: "disabled",
+    }),
+  },
+];
+
+/** A state filter lists auth's accounts (the search then matches e-mail addresses); each name
+ * links to the user's page. */
+export const FilterByState: Story = {
+  beforeEach({ msw }) {
+    msw.use(...accountsPage(ACCOUNTS));
+  },
+  play: async ({ canvas }) => {
+    await canvas.findByRole("table");
+    await userEvent.selectOptions(canvas.getByRole("combobox", { name: "State" }), "disabled");
+    await waitFor(() => expect(canvas.getAllByRole("rowheader")).toHaveLength(1));
+    const link = canvas.getByRole("link", { name: "Ada Lovelace" });
+    await expect(link).toHaveAttribute("href", `/admin/users/${ACCOUNTS[1]?.account.id}`);
+    await expect(canvas.getByRole("cell", { name: "Disabled" })).toBeVisible();
+    await expect(canvas.getByText(/Listing accounts/)).toBeVisible();
+    await expect(canvas.queryByRole("checkbox", { name: "Include deleted users" })).toBeNull();
+  },
+};
+
+/** Over REST the page of accounts is named by the users service's profiles of its ids. */
+export const SearchByEmailOverRest: Story = {
+  parameters: { dataSource: "rest" },
+  beforeEach({ msw }) {
+    msw.use(...accountsPage(ACCOUNTS));
+  },
+  play: async ({ canvas }) => {
+    await userEvent.type(await canvas.findByRole("searchbox"), "ada@{enter}");
+    await waitFor(() => expect(canvas.getAllByRole("rowheader")).toHaveLength(1));
+    await expect(canvas.getByRole("link", { name: "Ada Lovelace" })).toBeVisible();
   },
 };

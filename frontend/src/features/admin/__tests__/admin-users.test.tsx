@@ -1,10 +1,10 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { AdminUsers, PAGE_SIZE } from "@/app/admin/users/AdminUsers.client";
 import { RequireSession } from "@/components/RequireSession.client";
+import { AdminUsers, PAGE_SIZE } from "@/features/admin/AdminUsers.client";
 import { DATA_SOURCE_KEY, type DataSource } from "@/lib/data-source";
-import { json, type RecordedRequest, scriptFetch } from "../../../test/fetch";
-import { account, renderApp } from "../../../test/render";
+import { json, type RecordedRequest, scriptFetch } from "../../../../test/fetch";
+import { account, renderApp } from "../../../../test/render";
 
 interface Row {
   id: string;
@@ -81,6 +81,8 @@ const admin = () => json(account({ roles: ["admin"] }));
 
 describe.each<DataSource>(["graphql", "rest"])("admin users over %s", (source) => {
   beforeEach(() => window.localStorage.setItem(DATA_SOURCE_KEY, source));
+  // The list keeps its filters in the URL: each test starts from a bare address.
+  afterEach(() => window.history.replaceState(null, "", "/"));
 
   it("pages forward and back with cursors", async () => {
     const user = userEvent.setup();
