@@ -34,6 +34,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -76,6 +77,7 @@ def _load_profile_script() -> Any:
 
 pyspy = _load_profile_script()
 
+_PROCESS_FRAME = re.compile(r"(process \d+:)&quot;[^&<]*(?:&quot;|\.\.)")
 PROFILE_SECONDS = 120  # an upper bound: py-spy is stopped when the phase ends
 
 DATABASE = ensure_test_database_name("nova_worker_bench_test")
@@ -168,6 +170,8 @@ class Profiler:
                 if not svg.exists() or not raw.exists():
                     raise RuntimeError(f"py-spy failed on the worker: {errors.decode()[-1000:]}")
         pyspy.retitle(svg, f"nova-worker, {title}: worker and its pool")
+        # py-spy names each process by its command line, which holds the machine's paths
+        svg.write_text(_PROCESS_FRAME.sub(r"\1 nova-worker worker", svg.read_text()))
         samples, rows = pyspy.top_functions(raw.read_text())
         self.sections += [
             f"## {title}",
