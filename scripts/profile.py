@@ -144,11 +144,16 @@ def retitle(svg: Path, title: str) -> None:
     svg.write_text(text)
 
 
-def py_spy(pid: int, output: Path, fmt: str, seconds: int) -> subprocess.Popen[bytes]:
+def py_spy(
+    pid: int, output: Path, fmt: str, seconds: int, *, subprocesses: bool = False
+) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` (and, with ``subprocesses``, its children: a prefork pool) for
+    ``seconds``; a SIGINT ends it earlier, and it still writes ``output``."""
     return subprocess.Popen(  # noqa: S603 - py-spy with arguments built here
         [
             str(PY_SPY),
             "record",
+            *(["--subprocesses"] if subprocesses else []),
             "--pid",
             str(pid),
             "--rate",

@@ -19,24 +19,33 @@ created there), or from embedded servers started in a temporary directory.
 The load here is Python, not ``wrk``: tasks are published to Celery (a Redis broker), not sent
 over HTTP, and the registration phase is a sequence of single sign-ups, each timed until its
 effects arrive. The worker's process tree (the Celery parent and its prefork children) is
-sampled for CPU per task and peak RSS (``scripts/loadgen.py``); ``nova-worker beat`` runs beside
-it throughout, and the memory line adds its peak RSS to the worker's.
+sampled for CPU per task and peak RSS (``scripts/loadgen.py``); a ``nova-worker beat`` runs
+alongside, as deployed, and its peak RSS is reported with the worker's
+(``worker_beat_rss_peak_mib``, the sum of the two peaks).
+
+``--profile LABEL`` also samples the worker's tree (``py-spy --subprocesses``, as ``make
+profile`` does) during each throughput phase and writes a flame graph per phase and a
+``README.md`` with the top functions to ``docs/perf/LABEL/``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +60,26 @@ from nova_worker.sink import SmtpSink
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 import benchstack
 import loadgen
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _load_profile_script() -> Any:
+    """``scripts/profile.py`` (``make profile``), by path: the standard library has a
+    ``profile`` module of its own."""
+    spec = importlib.util.spec_from_file_location("nova_profile", ROOT / "scripts" / "profile.py")
+    if spec is None or spec.loader is None:
+        raise RuntimeError("scripts/profile.py is missing")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+pyspy = _load_profile_script()
+
+_PROCESS_FRAME = re.compile(r"(process \d+:)&quot;[^&<]*(?:&quot;|\.\.)")
+PROFILE_SECONDS = 120  # an upper bound: py-spy is stopped when the phase ends
 
 DATABASE = ensure_test_database_name("nova_worker_bench_test")
 SCRIPTS = Path(sys.executable).parent
@@ -95,6 +124,92 @@ def wait(check: Callable[[], bool], deadline: float, interval: float = 0.02) -> 
     return check()
 
 
+def start_beat(workdir: Path, shared: dict[str, str]) -> ServiceProcess:
+    """``nova-worker beat`` as deployed next to the worker; ready once its heartbeat exists."""
+    heartbeat = workdir / "beat" / "heartbeat"
+    heartbeat.parent.mkdir(parents=True, exist_ok=True)
+    process = ServiceProcess(
+        "beat",
+        [str(SCRIPTS / "nova-worker"), "beat"],
+        {
+            **shared,
+            "NOVA_WORKER_LOG_LEVEL": "WARNING",
+            "NOVA_WORKER_BEAT_SCHEDULE_FILE": str(workdir / "beat" / "schedule"),
+            "NOVA_WORKER_BEAT_HEARTBEAT_FILE": str(heartbeat),
+        },
+        workdir / "logs" / "beat.log",
+    ).start()
+    if not wait(heartbeat.exists, time.monotonic() + 90, interval=0.1):
+        process.stop()
+        raise RuntimeError("nova-worker beat wrote no heartbeat within 90 s")
+    return process
+
+
+@dataclass
+class Profiler:
+    """py-spy on the worker's tree (the Celery parent and its prefork children), per phase."""
+
+    directory: Path
+    worker_pid: int
+    sections: list[str] = field(default_factory=list)
+
+    @contextmanager
+    def phase(self, name: str, title: str) -> Iterator[None]:
+        raw = Path(tempfile.mkdtemp(prefix="nova-worker-profile-")) / f"{name}.txt"
+        svg = self.directory / f"{name}.worker.svg"
+        runs = [
+            pyspy.py_spy(self.worker_pid, svg, "flamegraph", PROFILE_SECONDS, subprocesses=True),
+            pyspy.py_spy(self.worker_pid, raw, "raw", PROFILE_SECONDS, subprocesses=True),
+        ]
+        try:
+            yield
+        finally:
+            for run in runs:
+                run.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+            for run in runs:
+                _, errors = run.communicate(timeout=60)
+                if not svg.exists() or not raw.exists():
+                    raise RuntimeError(f"py-spy failed on the worker: {errors.decode()[-1000:]}")
+        pyspy.retitle(svg, f"nova-worker, {title}: worker and its pool")
+        # py-spy names each process by its command line, which holds the machine's paths
+        svg.write_text(_PROCESS_FRAME.sub(r"\1 nova-worker worker", svg.read_text()))
+        samples, rows = pyspy.top_functions(raw.read_text())
+        self.sections += [
+            f"## {title}",
+            "",
+            f"[{svg.name}]({svg.name}): {samples} samples at {pyspy.RATE_HZ} Hz over the worker's "
+            "main process and its prefork children.",
+            "",
+        ]
+        if samples:
+            self.sections += pyspy.table("Top 10 by own time", rows[: pyspy.TOP], samples)
+            self.sections += pyspy.table(
+                "Top 10 by total time (below the pool's loop)", rows[pyspy.TOP :], samples
+            )
+
+    def write(self, label: str, results: list[dict[str, Any]], concurrency: int) -> None:
+        lines = [
+            f"# Profiles: {label}",
+            "",
+            f"Written by `services/worker/bench/bench_worker.py --profile {label}` on "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores: `nova-worker "
+            f"worker` (prefork, concurrency {concurrency}) and `nova-worker beat` on loopback, "
+            "py-spy sampling the worker's tree while each phase runs; percentages are of all "
+            "the tree's samples (idle processes included).",
+            "",
+            "| phase | tasks | tasks/s | CPU ms/task | worker RSS MiB | worker+beat RSS MiB |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for row in results:
+            if "tasks" in row:
+                lines.append(
+                    f"| {row['phase']} | {row['tasks']} | {row['tasks_per_second']} | "
+                    f"{row['cpu_ms_per_task']} | {row['rss_peak_mib']} | "
+                    f"{row.get('worker_beat_rss_peak_mib', '')} |"
+                )
+        (self.directory / "README.md").write_text("\n".join([*lines, "", *self.sections]))
+
+
 def throughput(
     name: str,
     count: int,
@@ -103,15 +218,18 @@ def throughput(
     limit: float,
     *,
     worker_pid: int,
+    beat_pid: int | None = None,
 ) -> dict[str, Any]:
-    with loadgen.UsageSampler(worker_pid) as usage:
+    with ExitStack() as samplers:
+        usage = samplers.enter_context(loadgen.UsageSampler(worker_pid))
+        beat = samplers.enter_context(loadgen.UsageSampler(beat_pid)) if beat_pid else None
         started = time.perf_counter()
         for index in range(count):
             publish(index)
         published = time.perf_counter() - started
         finished = wait(done, time.monotonic() + limit, interval=0.05)
         elapsed = time.perf_counter() - started
-    return {
+    row = {
         "phase": name,
         "tasks": count,
         "completed": finished,
@@ -121,6 +239,10 @@ def throughput(
         "cpu_ms_per_task": usage.cpu_ms_per_request(count),
         "rss_peak_mib": usage.peak_rss_mib,
     }
+    if beat is not None:
+        row["beat_rss_peak_mib"] = beat.peak_rss_mib
+        row["worker_beat_rss_peak_mib"] = round(usage.peak_rss_mib + beat.peak_rss_mib, 1)
+    return row
 
 
 def main() -> int:  # noqa: PLR0915 - one linear script
@@ -132,6 +254,12 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     parser.add_argument("--phase-timeout", type=float, default=180.0)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--summary", type=Path, default=None, help="write headline rows as JSON")
+    parser.add_argument(
+        "--profile",
+        default="",
+        metavar="LABEL",
+        help="py-spy flame graphs of the throughput phases in docs/perf/LABEL",
+    )
     args = parser.parse_args()
     results: list[dict[str, Any]] = []
     processes: list[ServiceProcess] = []
@@ -200,27 +328,23 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 },
                 metrics_port,
             )
-            # Beat runs beside the worker as it does in a deployment; its memory counts in the
-            # worker's budget (worker + beat RSS)
-            beat = subprocess.Popen(  # noqa: S603 - our own console script
-                [str(SCRIPTS / "nova-worker"), "beat", "--schedule", str(workdir / "schedule")],
-                env={
-                    **os.environ,
-                    **shared,
-                    "NOVA_WORKER_LOG_LEVEL": "WARNING",
-                    "NOVA_WORKER_BEAT_HEARTBEAT_FILE": str(workdir / "beat-heartbeat"),
-                },
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            stack.callback(stop_group, beat)
-            beat_usage = stack.enter_context(loadgen.UsageSampler(beat.pid))
+            beat = start_beat(workdir, shared)
+            processes.append(beat)
             producer = create_celery_producer(redis_url)
             stack.callback(producer.close)
+            profiler = None
+            if args.profile:
+                if not pyspy.PY_SPY.exists():
+                    raise RuntimeError("py-spy is not installed: run `make bench-deps`")
+                directory = ROOT / "docs" / "perf" / args.profile
+                directory.mkdir(parents=True, exist_ok=True)
+                profiler = Profiler(directory, worker.pid)
 
-            results.append(
-                throughput(
+            def profiled(name: str, title: str) -> Any:
+                return profiler.phase(name, title) if profiler else nullcontext()
+
+            with profiled("worker-noop", "no-op tasks"):
+                noop = throughput(
                     "no-op tasks",
                     args.noop,
                     lambda _: producer.send_task("nova.worker.ping", queue="default"),
@@ -235,11 +359,12 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                     ),
                     args.phase_timeout,
                     worker_pid=worker.pid,
+                    beat_pid=beat.pid,
                 )
-            )
+            results.append(noop)
             run_id = uuid.uuid4().hex[:8]
-            results.append(
-                throughput(
+            with profiled("worker-email", "e-mail tasks"):
+                email = throughput(
                     "e-mail tasks (SMTP sink)",
                     args.emails,
                     lambda index: producer.send_task(
@@ -255,8 +380,11 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                     lambda: sink.handler.received >= args.emails,
                     args.phase_timeout,
                     worker_pid=worker.pid,
+                    beat_pid=beat.pid,
                 )
-            )
+            results.append(email)
+            if profiler:
+                profiler.write(args.profile, results, args.concurrency)
 
             if with_services and args.registrations:
                 latencies: list[float] = []
@@ -321,18 +449,6 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 results.append(
                     {"phase": "user.registered end to end", "skipped": "nova-auth/nova-users"}
                 )
-            beat_rss = max(beat_usage.peak_rss_mib, loadgen.tree_rss_bytes(beat.pid) / 2**20)
-            if beat.poll() is not None:
-                raise RuntimeError(f"nova-worker beat exited with {beat.returncode}")
-            worker_rss = max(row["rss_peak_mib"] for row in results if "rss_peak_mib" in row)
-            results.append(
-                {
-                    "phase": "memory",
-                    "worker_rss_peak_mib": worker_rss,
-                    "beat_rss_peak_mib": round(beat_rss, 1),
-                    "worker_and_beat_rss_mib": round(worker_rss + beat_rss, 1),
-                }
-            )
         finally:
             for process in reversed(processes):
                 process.stop()
@@ -350,14 +466,18 @@ def main() -> int:  # noqa: PLR0915 - one linear script
 def report(results: list[dict[str, Any]], concurrency: int) -> None:
     f = loadgen.fmt
     print(f"nova-worker, prefork concurrency {concurrency}, loopback; CPU and RSS of its tree\n")
-    print("| phase | tasks | completed | seconds | tasks/s | CPU ms/task | RSS peak MiB |")
-    print("|---|---:|---|---:|---:|---:|---:|")
+    print(
+        "| phase | tasks | completed | seconds | tasks/s | CPU ms/task | RSS peak MiB "
+        "| beat RSS peak MiB | worker+beat RSS peak MiB |"
+    )
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
     for row in results:
         if "tasks" in row:
             print(
                 f"| {row['phase']} | {row['tasks']} | {'yes' if row['completed'] else '**no**'} | "
                 f"{f(row['seconds'], 2)} | {f(row['tasks_per_second'])} | "
-                f"{f(row['cpu_ms_per_task'], 2)} | {f(row['rss_peak_mib'])} |"
+                f"{f(row['cpu_ms_per_task'], 2)} | {f(row['rss_peak_mib'])} | "
+                f"{f(row.get('beat_rss_peak_mib'))} | {f(row.get('worker_beat_rss_peak_mib'))} |"
             )
     for row in results:
         if "tasks" not in row:
@@ -394,10 +514,6 @@ def figures(results: list[dict[str, Any]]) -> dict[str, float | None]:
             metrics["worker.rss_with_beat_mib"] = max(
                 row["worker_beat_rss_peak_mib"], metrics.get("worker.rss_with_beat_mib") or 0.0
             )
-        if row["phase"] == "memory":
-            metrics["worker.rss_mib"] = row["worker_rss_peak_mib"]
-            metrics["worker.beat_rss_mib"] = row["beat_rss_peak_mib"]
-            metrics["worker.rss_with_beat_mib"] = row["worker_and_beat_rss_mib"]
     return metrics
 
 
@@ -412,16 +528,9 @@ def headlines(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "rss_mib": row["rss_peak_mib"],
                     "note": f"{row['tasks_per_second']} tasks/s"
                     + ("" if row["completed"] else " (not all completed)"),
-                }
-            )
-        elif row["phase"] == "memory":
-            rows.append(
-                {
-                    "benchmark": "worker",
-                    "figure": "worker + beat RSS",
-                    "rss_mib": row["worker_and_beat_rss_mib"],
-                    "note": f"worker {row['worker_rss_peak_mib']} MiB + beat "
-                    f"{row['beat_rss_peak_mib']} MiB (peaks)",
+                    "tasks_per_second": row["tasks_per_second"],
+                    "cpu_ms_per_task": row["cpu_ms_per_task"],
+                    "worker_beat_rss_mib": row.get("worker_beat_rss_peak_mib"),
                 }
             )
         elif "p50_ms" in row:

@@ -161,3 +161,127 @@ async def test_a_sigterm_after_smtp_accepted_waits_for_the_commit(
     # The redelivered task finds it sent: one message in all.
     assert await email_service(sessions, settings).deliver(WELCOME) is False
     assert len(smtp_sink.messages()) == 1
+
+
+def _request(index: int) -> EmailRequest:
+    return EmailRequest(
+        idempotency_key=f"reuse:{index}",
+        to=f"user-{index}@example.com",
+        template="welcome",
+        context={"display_name": f"User {index}"},
+    )
+
+
+async def test_several_mails_travel_over_one_connection(
+    sessions: async_sessionmaker[AsyncSession], smtp_sink: SmtpSink, clean_worker_db: str
+) -> None:
+    settings = make_settings(clean_worker_db, "", smtp_sink)
+    mailer = Mailer(settings)
+    service = EmailService(
+        sessions, mailer, sender=settings.mail_from, product="Nova", lock_timeout_seconds=30
+    )
+    try:
+        for index in range(5):
+            assert await service.deliver(_request(index)) is True
+    finally:
+        await mailer.close()
+
+    assert sorted(m["To"] for m in smtp_sink.messages()) == [
+        f"user-{index}@example.com" for index in range(5)
+    ]
+    # The server saw every message come from the same client address: one connection.
+    assert len(smtp_sink.handler.peers) == 5
+    assert len(set(smtp_sink.handler.peers)) == 1
+    assert mailer.connections_opened == 1
+
+
+async def test_a_connection_is_replaced_after_its_message_budget(
+    smtp_sink: SmtpSink, clean_worker_db: str
+) -> None:
+    settings = make_settings(clean_worker_db, "", smtp_sink)
+    settings.smtp_max_messages_per_connection = 2
+    mailer = Mailer(settings)
+    try:
+        for index in range(5):
+            await mailer.send(_plain_message(index))
+    finally:
+        await mailer.close()
+
+    assert len(smtp_sink.messages()) == 5
+    assert mailer.connections_opened == 3
+    assert len(set(smtp_sink.handler.peers)) == 3
+
+
+def _plain_message(index: int) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "Nova <no-reply@nova.localhost>"
+    message["To"] = f"user-{index}@example.com"
+    message["Subject"] = f"message {index}"
+    message.set_content(f"body {index}")
+    return message
+
+
+async def test_a_dropped_connection_is_reopened_and_the_mail_delivered(
+    sessions: async_sessionmaker[AsyncSession], clean_worker_db: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    first = SmtpSink(tmp_path / "first", port=port).start()
+    settings = make_settings(clean_worker_db, "", first)
+    mailer = Mailer(settings)
+    service = EmailService(
+        sessions, mailer, sender=settings.mail_from, product="Nova", lock_timeout_seconds=30
+    )
+    try:
+        assert await service.deliver(_request(1)) is True
+        # The server goes away (a restart): the connection the mailer holds is closed under it.
+        first.stop()
+        with SmtpSink(tmp_path / "second", port=port) as second:
+            assert await service.deliver(_request(2)) is True
+            assert [m["To"] for m in second.messages()] == ["user-2@example.com"]
+            # The next message reuses the new connection.
+            assert await service.deliver(_request(3)) is True
+            assert len(set(second.handler.peers)) == 1
+    finally:
+        await mailer.close()
+
+    assert [m["To"] for m in first.messages()] == ["user-1@example.com"]
+    assert mailer.connections_opened == 2
+    rows = await fetch(
+        clean_worker_db,
+        "SELECT idempotency_key, status, attempts FROM worker.email_deliveries ORDER BY 1",
+    )
+    assert [(r["idempotency_key"], r["status"], r["attempts"]) for r in rows] == [
+        ("reuse:1", "sent", 1),
+        ("reuse:2", "sent", 1),
+        ("reuse:3", "sent", 1),
+    ]
+
+
+async def test_a_server_that_stays_down_is_transient_and_the_next_attempt_delivers(
+    sessions: async_sessionmaker[AsyncSession], clean_worker_db: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    sink = SmtpSink(tmp_path / "first", port=port).start()
+    settings = make_settings(clean_worker_db, "", sink)
+    mailer = Mailer(settings)
+    service = EmailService(
+        sessions, mailer, sender=settings.mail_from, product="Nova", lock_timeout_seconds=30
+    )
+    try:
+        assert await service.deliver(_request(1)) is True
+        sink.stop()
+        # Nothing listens now: the reused connection is closed and a new one is refused. The
+        # task's retry (Celery's autoretry on TransientError) finds the server back.
+        with pytest.raises(TransientError):
+            await service.deliver(_request(2))
+        with SmtpSink(tmp_path / "second", port=port) as back:
+            assert await service.deliver(_request(2)) is True
+            assert [m["To"] for m in back.messages()] == ["user-2@example.com"]
+    finally:
+        await mailer.close()
+
+    rows = await fetch(
+        clean_worker_db,
+        "SELECT status, attempts FROM worker.email_deliveries WHERE idempotency_key = 'reuse:2'",
+    )
+    assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 2)]

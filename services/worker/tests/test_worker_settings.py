@@ -89,7 +89,7 @@ def test_the_celery_configuration_loses_no_work() -> None:
 
     assert config["task_acks_late"] is True
     assert config["task_reject_on_worker_lost"] is True
-    assert config["worker_prefetch_multiplier"] == 1
+    assert config["worker_prefetch_multiplier"] == 4
     assert config["worker_cancel_long_running_tasks_on_connection_loss"] is True
     assert config["broker_connection_retry_on_startup"] is True
     assert config["broker_connection_retry"] is True

@@ -9,7 +9,10 @@ The configuration is chosen so that no work is lost:
 
 - ``task_acks_late`` + ``task_reject_on_worker_lost``: a message is acknowledged only after
   its task finished, and requeued when the pool child running it dies;
-- ``worker_prefetch_multiplier=1``: a worker reserves no more messages than it can run;
+- ``worker_prefetch_multiplier`` (``NOVA_WORKER_PREFETCH_MULTIPLIER``, 4): a worker reserves a
+  few messages per pool process, which stay unacknowledged in Redis like running ones (held
+  for recovery, requeued on a warm shutdown); Celery's fair scheduling hands them only to idle
+  processes, so a long task does not hold up the messages reserved after it;
 - the broker's ``visibility_timeout`` (``nova_kit.events``) is above every hard time limit,
   which settings validate, so Redis never hands a running task to a second worker;
 - ``worker_cancel_long_running_tasks_on_connection_loss``: tasks whose message can no longer
@@ -82,7 +85,7 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
             for name in queues
         ],
         task_routes=routes,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=settings.prefetch_multiplier,
         worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_max_tasks_per_child=settings.max_tasks_per_child,
         worker_hijack_root_logger=False,

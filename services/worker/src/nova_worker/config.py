@@ -59,6 +59,10 @@ class WorkerSettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    # One connection per process carries many messages; replaced after this many, or when idle
+    # this long (servers close idle connections: Postfix after 300 s, many services sooner).
+    smtp_max_messages_per_connection: int = Field(default=100, ge=1, le=100_000)
+    smtp_idle_seconds: float = Field(default=30.0, ge=0, le=3600)
     mail_from: str = "Nova <no-reply@nova.localhost>"
     product_name: str = "Nova"
     public_url: str = Field(default="http://localhost:3000", pattern=r"^https?://[^\s]+$")
@@ -79,6 +83,10 @@ class WorkerSettings(ServiceSettings):
     concurrency: int = Field(default=2, ge=1, le=64)
     pool: Literal["prefork", "solo"] = "prefork"
     max_tasks_per_child: int = Field(default=1000, ge=1)
+    # Messages reserved per pool process. Reserved messages are unacknowledged in Redis like
+    # running ones (recovered if the worker is killed, requeued on a warm shutdown); more than
+    # one saves the broker round trip between a task and the next.
+    prefetch_multiplier: int = Field(default=4, ge=1, le=64)
     task_soft_time_limit_seconds: int = Field(default=60, ge=1)
     task_time_limit_seconds: int = Field(default=90, ge=2)
     deactivate_time_limit_seconds: int = Field(default=600, ge=2)

@@ -7,7 +7,11 @@ message and before the delivery row was marked sent) the copies are recognisably
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import logging
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -17,6 +21,8 @@ import aiosmtplib
 
 from nova_worker.clients import PermanentError, TransientError
 from nova_worker.config import WorkerSettings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,32 +220,136 @@ def build_message(
     return message
 
 
+# A reused connection that fails with one of these was closed under us (an idle timeout, a
+# restarted server, 421 "closing"), or the server never saw the message: the message goes out
+# again over a new connection. If the reply to a message's DATA was what got lost, the copy
+# carries the same Message-ID, as a Celery retry of the task would.
+_STALE_CONNECTION = (aiosmtplib.SMTPServerDisconnected, ConnectionError)
+SERVICE_CLOSING = 421
+
+
 class Mailer:
-    """Sends one message per call over a fresh SMTP connection (STARTTLS/TLS from settings)."""
+    """Sends messages over one SMTP connection per process, opened on first use (connect, EHLO,
+    STARTTLS/TLS and login from settings) and reused from message to message.
+
+    A connection is replaced after ``smtp_max_messages_per_connection`` messages or
+    ``smtp_idle_seconds`` without use. A reused connection found closed is reopened and the
+    message sent over the new one; a failure on a fresh connection raises (the task retries), and
+    the connection is dropped unless the server merely refused the message. One message at a
+    time per process (the lock), on the loop the connection was opened on.
+    """
 
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
+        self.connections_opened = 0
+        self._client: aiosmtplib.SMTP | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock: asyncio.Lock | None = None
+        self._messages = 0
+        self._last_used = 0.0
 
     async def send(self, message: EmailMessage) -> None:
-        settings = self.settings
+        async with self._loop_lock():
+            try:
+                await self._send(message)
+            except aiosmtplib.SMTPRecipientsRefused as error:
+                raise PermanentError(f"SMTP refused the recipient: {error}") from error
+            except aiosmtplib.SMTPResponseException as error:
+                if 500 <= error.code < 600:
+                    raise PermanentError(f"SMTP {error.code}: {error.message}") from error
+                raise TransientError(f"SMTP {error.code}: {error.message}") from error
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+                raise TransientError(f"SMTP: {type(error).__name__}: {error}") from error
+
+    async def close(self) -> None:
+        """Say QUIT on the open connection, if any (process shutdown)."""
+        client, self._client = self._client, None
+        if client is None or not client.is_connected:
+            return
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                username=settings.smtp_username,
-                password=(
-                    settings.smtp_password.get_secret_value() if settings.smtp_password else None
-                ),
-                use_tls=settings.smtp_tls,
-                start_tls=settings.smtp_starttls,
-                timeout=settings.smtp_timeout_seconds,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as error:
-            raise PermanentError(f"SMTP refused the recipient: {error}") from error
+            await client.quit(timeout=min(self.settings.smtp_timeout_seconds, 5.0))
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            client.close()
+
+    def _loop_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # A connection (and a lock) belongs to the loop it was made on.
+            self._drop()
+            self._loop = loop
+            self._lock = asyncio.Lock()
+        assert self._lock is not None
+        return self._lock
+
+    async def _send(self, message: EmailMessage) -> None:
+        client = await self._reusable()
+        if client is not None:
+            try:
+                await self._deliver(client, message)
+            except _STALE_CONNECTION:
+                logger.info("SMTP connection closed by the server; reconnecting")
+                self._drop()
+            except aiosmtplib.SMTPResponseException as error:
+                if error.code != SERVICE_CLOSING:
+                    raise
+                logger.info("SMTP server closing the connection; reconnecting")
+                self._drop()
+            else:
+                return
+        await self._deliver(await self._connect(), message)
+
+    async def _deliver(self, client: aiosmtplib.SMTP, message: EmailMessage) -> None:
+        try:
+            await client.send_message(message)
         except aiosmtplib.SMTPResponseException as error:
-            if 500 <= error.code < 600:
-                raise PermanentError(f"SMTP {error.code}: {error.message}") from error
-            raise TransientError(f"SMTP {error.code}: {error.message}") from error
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
-            raise TransientError(f"SMTP: {type(error).__name__}: {error}") from error
+            # The server refused this message; the connection stays usable (aiosmtplib sent
+            # RSET), unless the server said it is closing it.
+            if error.code == SERVICE_CLOSING:
+                self._drop()
+            raise
+        except BaseException:
+            self._drop()
+            raise
+        self._messages += 1
+        self._last_used = time.monotonic()
+
+    async def _reusable(self) -> aiosmtplib.SMTP | None:
+        client = self._client
+        if client is None:
+            return None
+        settings = self.settings
+        worn = self._messages >= settings.smtp_max_messages_per_connection
+        idle = time.monotonic() - self._last_used > settings.smtp_idle_seconds
+        if client.is_connected and not worn and not idle:
+            return client
+        await self.close()
+        return None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        settings = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            use_tls=settings.smtp_tls,
+            start_tls=settings.smtp_starttls,
+            timeout=settings.smtp_timeout_seconds,
+        )
+        try:
+            await client.connect()
+        except BaseException:
+            client.close()
+            raise
+        self._client = client
+        self._messages = 0
+        self._last_used = time.monotonic()
+        self.connections_opened += 1
+        return client
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            # RuntimeError: its loop is closed already, and the transport went with it
+            with contextlib.suppress(RuntimeError):
+                client.close()

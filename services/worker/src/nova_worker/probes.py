@@ -6,7 +6,7 @@ when the consumer stops consuming, not merely when the process is alive:
 
 - ``GET /health`` (liveness) is 200 while the heartbeat is fresh (or during start-up grace);
 - ``GET /ready`` (readiness) is 200 once the worker is ready and Redis answers a ping, with
-  the body and status codes of every service's ``/ready`` (``nova_kit.health``);
+  the body and status codes of every service's ``/ready`` (``nova_kit.readiness``);
 - ``GET /metrics`` renders the task metrics of every pool process and the broker gauges.
 
 The server is a small threaded stdlib HTTP server in the worker's main process: it needs no
@@ -30,7 +30,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from redis import Redis
 
-from nova_kit.health import Check, NotReadyError, Readiness, readiness_report
+from nova_kit.readiness import Check, NotReadyError, Readiness, readiness_report
 
 logger = logging.getLogger(__name__)
 

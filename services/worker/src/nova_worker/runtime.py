@@ -66,6 +66,8 @@ class TaskRuntime:
             return
 
         async def close_all() -> None:
+            if self.mailer is not None:
+                await self.mailer.close()
             if self.http is not None:
                 await self.http.aclose()
             if self.engine is not None:

@@ -30,6 +30,8 @@ class MaildirHandler:
         self.delay_seconds = delay_seconds
         self._lock = threading.Lock()
         self.received = 0
+        self.peers: list[Any] = []
+        """The client address each message came from, in order (one per connection)."""
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd hook name
         if self.delay_seconds:
@@ -44,6 +46,7 @@ class MaildirHandler:
         with self._lock:
             self.maildir.add(header + content)
             self.received += 1
+            self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
 
