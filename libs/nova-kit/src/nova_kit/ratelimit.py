@@ -5,7 +5,8 @@ room and each is charged, or none is charged and the caller is refused with a ``
 ``sliding`` (the default) is the sliding-window counter — the previous window's count weighted
 by how much of it still overlaps the window ending now, plus the current count; ``fixed``
 counts per window. A unit can be given back (``refund``: a successful sign-in does not count
-against the account). There is no permanent lockout: the window simply moves on.
+against the account). There is no permanent lockout: the window simply moves on. ``take``
+charges several units at once, as many as fit (the gateway's leases, ADR 0027).
 
 ``count`` is the soft variant: it charges one unit and says how many the subject has spent in
 the window, never refusing — the caller turns the number into a slow-down (auth's per-account
