@@ -59,6 +59,24 @@ async def test_an_attempt_over_one_limit_charges_none(redis_client: Redis) -> No
     ]
 
 
+@pytest.mark.parametrize("strategy", ["fixed", "sliding"])
+async def test_take_grants_as_many_units_as_fit_and_never_more(
+    redis_client: Redis, strategy: Literal["fixed", "sliding"]
+) -> None:
+    limiter = limiter_for(redis_client, strategy=strategy, window=3600)
+    limit = Limit("ip", "leasing", 10)
+    granted = [await limiter.take([limit], 4) for _ in range(4)]
+    assert [d.granted for d in granted] == [4, 4, 2, 0]
+    assert [d.allowed for d in granted] == [True, True, True, False]
+    assert granted[-1].retry_after_ms >= 1
+    assert granted[0].window == limiter.window_index()
+    # the smallest room of all the limits bounds a grant; a refusal charges none of them
+    other = Limit("ip", "leasing-other", 100)
+    assert (await limiter.take([other, Limit("ip", "leasing-small", 3)], 50)).granted == 3
+    assert not (await limiter.take([other, Limit("ip", "leasing-small", 3)], 50)).allowed
+    assert (await limiter.take([other], 200)).granted == 97
+
+
 async def test_the_window_expires(redis_client: Redis) -> None:
     limiter = limiter_for(redis_client, window=0.3, strategy="fixed")
     assert (await limiter.check([Limit("s", "x", 1)])).allowed

@@ -45,9 +45,12 @@ from nova_gateway.edge.proxy import (
     Route,
     safe_path,
 )
+from nova_gateway.edge.ratelimit import Leases, lease_size
 from nova_gateway.edge.settings import DEFAULT_ANONYMOUS
 from nova_kit.embedded import free_port
 from nova_kit.logs import request_id_var
+from nova_kit.ratelimit import Limit, RateLimiter, RateLimitUnavailableError
+from nova_kit.redis import create_redis
 from nova_kit.testing.servers import ThreadedServer
 from nova_kit.testing.tokens import TokenFactory
 
@@ -1153,6 +1156,71 @@ def test_a_new_x_forwarded_for_per_request_buys_no_new_budget(redis_url: str) ->
     with ThreadedServer(create_app(settings)) as gateway, httpx.Client() as client:
         plain = [client.get(f"{gateway.url}/api/openapi.json").status_code for _ in range(200)]
     assert spoofed == plain == [200] * 50 + [429] * 150
+
+
+async def test_leased_budgets_never_admit_past_the_limit_across_replicas(
+    redis_client: Any,
+) -> None:
+    # Two replicas spend one client's budget of 1,000 (leases of 10 units) concurrently.
+    limiter = RateLimiter(
+        redis_client, prefix="nova:test:lease", name="lease-test", window_seconds=3600
+    )
+    one, two = Leases(limiter), Leases(limiter)
+    limit = Limit("ip", "203.0.113.9", 1000)
+    assert lease_size(limit.limit) == 10
+    outcomes = await asyncio.gather(
+        *(replica.spend(limit) for _ in range(700) for replica in (one, two))
+    )
+    admitted = sum(outcome is None for outcome in outcomes)
+    # never more than the limit; at most a lease per replica left unspent on the other one
+    assert 1000 - 2 * lease_size(limit.limit) <= admitted <= 1000
+    refused = [outcome for outcome in outcomes if outcome is not None]
+    assert refused
+    assert all(not d.allowed and d.retry_after_seconds >= 1 for d in refused)
+    # a refusal is kept: the next request is refused without a charge in Redis
+    [counter] = [key async for key in redis_client.scan_iter("nova:test:lease:*")]
+    charged = await redis_client.get(counter)
+    assert int(charged) == 1000
+    assert (await one.spend(limit)) is not None
+    assert await redis_client.get(counter) == charged
+    # a small limit is charged request by request: exact on every replica
+    small = Limit("ip", "203.0.113.10", 7)
+    spent = [await replica.spend(small) for replica in (one, two) * 5]
+    assert [d is None for d in spent] == [True] * 7 + [False] * 3
+
+
+@pytest.mark.parametrize("fail_open", [True, False])
+async def test_leases_keep_the_limiters_policy_when_redis_is_down(fail_open: bool) -> None:
+    unreachable = create_redis(f"redis://127.0.0.1:{free_port()}/0")
+    limiter = RateLimiter(
+        unreachable,
+        prefix="nova:test:down",
+        name="lease-test",
+        window_seconds=60,
+        fail_open=fail_open,
+        timeout_seconds=0.2,
+    )
+    leases = Leases(limiter)
+    limit = Limit("ip", "203.0.113.11", 100_000)
+    outcomes = await asyncio.gather(
+        *(leases.spend(limit) for _ in range(5)), return_exceptions=True
+    )
+    if fail_open:
+        assert outcomes == [None] * 5
+    else:
+        # every concurrent request of the client is refused, none waved through by another's
+        assert all(isinstance(outcome, RateLimitUnavailableError) for outcome in outcomes)
+    await unreachable.aclose()
+
+
+async def test_leases_are_bounded_and_end_with_their_window(redis_client: Any) -> None:
+    limiter = RateLimiter(
+        redis_client, prefix="nova:test:lease2", name="lease-test", window_seconds=3600
+    )
+    leases = Leases(limiter, max_leases=8)
+    for i in range(20):
+        assert await leases.spend(Limit("ip", f"198.51.100.{i}", 5000)) is None
+    assert len(leases) <= 8
 
 
 def test_path_rules() -> None:

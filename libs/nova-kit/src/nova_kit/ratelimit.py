@@ -5,7 +5,8 @@ room and each is charged, or none is charged and the caller is refused with a ``
 ``sliding`` (the default) is the sliding-window counter — the previous window's count weighted
 by how much of it still overlaps the window ending now, plus the current count; ``fixed``
 counts per window. A unit can be given back (``refund``: a successful sign-in does not count
-against the account). There is no permanent lockout: the window simply moves on.
+against the account). There is no permanent lockout: the window simply moves on. ``take``
+charges several units at once, as many as fit (the gateway's leases, ADR 0027).
 
 ``count`` is the soft variant: it charges one unit and says how many the subject has spent in
 the window, never refusing — the caller turns the number into a slow-down (auth's per-account
@@ -47,20 +48,24 @@ RATE_LIMIT_DECISIONS = Counter(
 RATE_LIMIT_OUTCOMES = ("allowed", "limited", "unavailable")
 
 # KEYS: per limit, the current and the previous window's counter.
-# ARGV: sliding (0/1), window (ms), elapsed in the current window (ms), then each limit.
-# Returns {1, 0} when charged, {0, retry_after_ms} when refused (nothing charged).
+# ARGV: sliding (0/1), window (ms), elapsed in the current window (ms), units wanted, then each
+# limit. Returns {granted, 0} when charged — the units wanted, or fewer when fewer fit under
+# every limit, at least 1 — and {0, retry_after_ms} when not even one fits (nothing charged).
 _CHECK_AND_CHARGE = """
 local sliding = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local elapsed = tonumber(ARGV[3])
+local grant = tonumber(ARGV[4])
 local n = #KEYS / 2
 local retry = 0
 local weight = (window - elapsed) / window
 for i = 1, n do
-  local limit = tonumber(ARGV[3 + i])
+  local limit = tonumber(ARGV[4 + i])
   local current = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
   local previous = 0
   if sliding == 1 then previous = tonumber(redis.call('GET', KEYS[2 * i]) or '0') end
+  local room = math.floor(limit - previous * weight - current)
+  if room < grant then grant = room end
   if previous * weight + current + 1 > limit then
     local wait
     if sliding == 1 and current + 1 <= limit and previous > 0 then
@@ -76,11 +81,12 @@ for i = 1, n do
   end
 end
 if retry > 0 then return {0, retry} end
+if grant < 1 then grant = 1 end
 for i = 1, n do
-  redis.call('INCR', KEYS[2 * i - 1])
+  redis.call('INCRBY', KEYS[2 * i - 1], grant)
   redis.call('PEXPIRE', KEYS[2 * i - 1], window * 2)
 end
-return {1, 0}
+return {grant, 0}
 """
 
 # KEYS: the current and the previous window's counter. ARGV: sliding, window, elapsed.
@@ -143,6 +149,12 @@ class Decision:
     retry_after_seconds: int = 0
     charged: tuple[str, ...] = ()
     """The counters charged (to give a unit back); empty when refused or Redis was down."""
+    granted: int = 0
+    """The units charged to every limit (:meth:`RateLimiter.take` may charge several)."""
+    window: int = -1
+    """The index of the window charged (or refused in); -1 when Redis was down."""
+    retry_after_ms: int = 0
+    """When refused: milliseconds until one unit could fit again."""
 
 
 class RateLimiter:
@@ -194,23 +206,48 @@ class RateLimiter:
 
     async def check(self, limits: Sequence[Limit]) -> Decision:
         """Charge one unit to every limit, or none and say when to retry."""
+        return await self.take(limits, 1)
+
+    async def take(self, limits: Sequence[Limit], units: int) -> Decision:
+        """Charge up to ``units`` units to every limit at once — as many as fit under all of
+        them, at least one — or none and say when to retry. A caller that admits requests
+        from the units it was granted (a local lease) never admits more than the limits allow,
+        whichever replica spends them."""
         window_index, elapsed = self._window()
         keys: list[str] = []
         for limit in limits:
             keys.extend(self._keys(limit.scope, limit.subject, window_index))
-        args = [1 if self.sliding else 0, self.window_ms, elapsed, *(x.limit for x in limits)]
+        args = [
+            1 if self.sliding else 0,
+            self.window_ms,
+            elapsed,
+            max(1, units),
+            *(x.limit for x in limits),
+        ]
         smallest = min((x.limit for x in limits), default=0)
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                allowed, retry_ms = await self._script(keys=keys, args=args)
+                granted, retry_ms = await self._script(keys=keys, args=args)
         except (RedisError, OSError, TimeoutError) as error:
             self._unavailable(error)
             return Decision(True, smallest)
-        if not int(allowed):
+        if not int(granted):
             RATE_LIMIT_DECISIONS.labels(self.name, "limited").inc()
-            return Decision(False, smallest, max(1, math.ceil(int(retry_ms) / 1000)))
+            return Decision(
+                False,
+                smallest,
+                max(1, math.ceil(int(retry_ms) / 1000)),
+                window=window_index,
+                retry_after_ms=int(retry_ms),
+            )
         RATE_LIMIT_DECISIONS.labels(self.name, "allowed").inc()
-        return Decision(True, smallest, charged=tuple(keys[0::2]))
+        return Decision(
+            True, smallest, charged=tuple(keys[0::2]), granted=int(granted), window=window_index
+        )
+
+    def window_index(self) -> int:
+        """The index of the window the clock is in now (as :meth:`take` reports it)."""
+        return self._window()[0]
 
     async def hit(self, limits: Sequence[Limit]) -> Decision:
         """:meth:`check`, raising :class:`RateLimitedError` (429) when refused."""

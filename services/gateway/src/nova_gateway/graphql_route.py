@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import lru_cache
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -38,15 +39,26 @@ def _engine(runtime: Runtime) -> FederationEngine:
     return ENGINE_KEY.get(runtime.state)
 
 
+@lru_cache(maxsize=16)
+def _wanted(names: tuple[str, ...]) -> frozenset[bytes]:
+    return frozenset(name.lower().encode("latin-1") for name in names)
+
+
 def _forwarded(request: Request[Any, Any, Any], settings: GatewaySettings) -> dict[str, str]:
-    wanted = {name.lower() for name in settings.forward_headers}
-    headers = {k.lower(): v for k, v in request.headers.items() if k.lower() in wanted}
+    wanted = _wanted(tuple(settings.forward_headers))
+    # The raw header list: no header mapping built per request.
+    headers: dict[str, str] = {}
+    sent_request_id: str | None = None
+    for raw_name, value in request.scope["headers"]:
+        name = raw_name.lower()
+        if name in wanted:
+            headers[name.decode("latin-1")] = value.decode("latin-1")
+        if name == b"x-request-id" and sent_request_id is None:
+            sent_request_id = value.decode("latin-1")
     # The client as this gateway resolved it (nova_kit.proxies), never what the client sent.
     headers["x-forwarded-for"] = client_host(request.scope)
-    request_id = request.scope.get("state", {}).get("request_id") or request.headers.get(
-        "x-request-id"
-    )
-    if "x-request-id" in wanted and request_id:
+    request_id = request.scope.get("state", {}).get("request_id") or sent_request_id
+    if b"x-request-id" in wanted and request_id:
         headers["x-request-id"] = str(request_id)
     return headers
 

@@ -47,6 +47,7 @@ from nova_gateway.edge.metrics import (
 )
 from nova_gateway.edge.responses import send_json_error
 from nova_gateway.federation.execution.transport import client_span, record_failure, record_status
+from nova_gateway.metrics import child
 from nova_kit.metrics import status_class
 from nova_kit.proxies import client_host
 from nova_kit.security import CLAIMS_STATE_KEY
@@ -494,7 +495,7 @@ class RestProxy:
             if isinstance(response, UpstreamFailure):
                 await send_upstream_error(send, label, response)
                 return
-            UPSTREAM_DURATION.labels(label, method, status_class(response.status)).observe(
+            child(UPSTREAM_DURATION, label, method, status_class(response.status)).observe(
                 time.perf_counter() - started
             )
             await self.relay(response, send)
@@ -596,6 +597,18 @@ class RestProxy:
                 ],
             }
         )
+        if response.content.is_eof():
+            # The whole answer came with its head (the usual small JSON answer): one body
+            # message, so the server writes it and the end of the response at once.
+            try:
+                body = await response.read()
+            except aiohttp.ClientError:
+                UPSTREAM_FAILURES.labels(self.route.prefix, "protocol").inc()
+                raise
+            finally:
+                response.release()
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
         try:
             async for chunk in response.content.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})

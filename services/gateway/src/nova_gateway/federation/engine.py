@@ -37,7 +37,7 @@ from nova_gateway.federation.plan_cache import LruCache, PlanCache
 from nova_gateway.federation.planning.normalize import find_operation
 from nova_gateway.federation.planning.planner import plan_operation
 from nova_gateway.federation.supergraph.model import Supergraph
-from nova_gateway.metrics import GRAPHQL_REQUESTS
+from nova_gateway.metrics import GRAPHQL_REQUESTS, child
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +270,7 @@ class FederationEngine:
             local_data=local,
             check_invariants=self.config.check_invariants,
         )
-        GRAPHQL_REQUESTS.labels(kind, "errors" if body.get("errors") else "ok").inc()
+        child(GRAPHQL_REQUESTS, kind, "errors" if body.get("errors") else "ok").inc()
         return GraphQLResponse(200, body)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from threading import Lock
 
 from nova_gateway.federation.planning.plan import QueryPlan
-from nova_gateway.metrics import PLAN_CACHE_LOOKUPS
+from nova_gateway.metrics import PLAN_CACHE_LOOKUPS, child
 
 
 class LruCache[K, V]:
@@ -52,7 +52,7 @@ class PlanCache:
         key = (document_key, operation_name)
         cached = self._plans.get(key)
         if cached is not None:
-            PLAN_CACHE_LOOKUPS.labels("hit").inc()
+            child(PLAN_CACHE_LOOKUPS, "hit").inc()
             return cached
         PLAN_CACHE_LOOKUPS.labels("miss").inc()
         planned = plan()

@@ -33,6 +33,7 @@ from nova_gateway.metrics import (
     SUBGRAPH_FETCH_DURATION,
     SUBGRAPH_FETCHES,
     SUBGRAPH_FETCHES_DEDUPLICATED,
+    child,
 )
 
 SUBREQUEST_HTTP_ERROR = "SUBREQUEST_HTTP_ERROR"
@@ -204,7 +205,7 @@ class SubgraphTransport:
             self._in_flight[key] = pending
             pending.add_done_callback(lambda done: self._forget(key, done))
         else:
-            SUBGRAPH_FETCHES_DEDUPLICATED.labels(service).inc()
+            child(SUBGRAPH_FETCHES_DEDUPLICATED, service).inc()
         # A waiter that gives up (its client went away) does not cancel the others' fetch.
         answer = await asyncio.shield(pending)
         return answer.take()
@@ -242,10 +243,10 @@ class SubgraphTransport:
                 record_failure(span, failure.code, failure.message)
                 raise
             finally:
-                SUBGRAPH_FETCH_DURATION.labels(service, outcome).observe(
+                child(SUBGRAPH_FETCH_DURATION, service, outcome).observe(
                     time.perf_counter() - start
                 )
-                SUBGRAPH_FETCHES.labels(service, outcome).inc()
+                child(SUBGRAPH_FETCHES, service, outcome).inc()
 
     async def _post(
         self, service: str, url: str, body: bytes, headers: dict[str, str], attempts: int
