@@ -120,6 +120,22 @@ class TimedQueuePool(AsyncAdaptedQueuePool):
             raise
         finally:
             DB_CONNECTION_WAIT.labels(name).observe(time.perf_counter() - started)
+            self._record()
+
+    def _do_return_conn(self, record: ConnectionPoolEntry) -> None:
+        super()._do_return_conn(record)
+        self._record()
+
+    def _record(self) -> None:
+        from nova_kit.metrics import MULTIPROCESS, record_pool
+
+        if MULTIPROCESS:
+            record_pool(
+                str(self.logging_name or "default"),
+                self.checkedout(),
+                self.checkedin(),
+                self.size(),
+            )
 
 
 def create_engine(config: DatabaseConfig, *, pooled: bool = True) -> AsyncEngine:
