@@ -251,6 +251,8 @@ def create_service_app(
                 audience=settings.jwt_audience,
                 revocations=_revocation_list(settings, runtime.redis),
             )
+            if runtime.verifier.revocations is not None:
+                runtime.verifier.revocations.start()
             auth_middleware.verifier = runtime.verifier
         app.state[RUNTIME_STATE_KEY] = runtime
         metrics_server = None
@@ -391,6 +393,8 @@ async def _shut_down(runtime: Runtime, hooks: Sequence[RuntimeHook]) -> None:
         except Exception:
             logger.exception("shutdown hook failed")
     await runtime.http.aclose()
+    if runtime.verifier is not None and runtime.verifier.revocations is not None:
+        await runtime.verifier.revocations.aclose()
     if runtime.redis is not None:
         await runtime.redis.aclose()
     if runtime.engine is not None:

@@ -13,15 +13,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from nova_auth.models import AccountModel, AccountStatus, RefreshTokenModel, SessionModel
+from nova_kit.db import OneRowRead
 
 
 class AccountRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    @staticmethod
+    async def read(engine: AsyncEngine, account_id: uuid.UUID) -> AccountModel | None:
+        """One account by a single statement outside any session (the hot read of
+        ``GET /api/auth/me``; see :class:`nova_kit.db.OneRowRead`). The object is detached:
+        read it, do not change it."""
+        row = await _ACCOUNT_BY_ID.one_or_none(engine, account_id=account_id)
+        return AccountModel(**row) if row is not None else None
 
     async def get(self, account_id: uuid.UUID, *, for_update: bool = False) -> AccountModel | None:
         return await self.session.get(
@@ -159,3 +168,8 @@ class SessionRepository:
             delete(SessionModel).where(SessionModel.id.in_(stale)).returning(SessionModel.id)
         )
         return len(result.all())
+
+
+_ACCOUNT_BY_ID = OneRowRead(
+    select(AccountModel.__table__).where(AccountModel.__table__.c.id == bindparam("account_id"))
+)

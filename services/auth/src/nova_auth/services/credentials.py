@@ -231,8 +231,12 @@ class CredentialService:
         """The caller's own active account (401 if it no longer is)."""
         if claims.is_service:
             raise ForbiddenError("this operation is for users, not service accounts")
-        async with self.state.sessions() as session:
-            account = await AccountRepository(session).get(account_id_of(claims.subject))
+        account_id = account_id_of(claims.subject)
+        if self.state.engine is not None:
+            account = await AccountRepository.read(self.state.engine, account_id)
+        else:
+            async with self.state.sessions() as session:
+                account = await AccountRepository(session).get(account_id)
         if account is None or account.status != AccountStatus.ACTIVE:
             raise UnauthorizedError("this account is not active", code="account_inactive")
         return account
