@@ -131,3 +131,27 @@ def test_mirror_entries_expire_with_their_keys() -> None:
     assert not mirror.is_revoked(claims("u1", "s1", issued_at=999))
     assert not mirror.sessions
     assert not mirror.valid_after
+
+
+async def test_an_idle_channel_is_not_polled_in_a_loop(redis_client: Redis) -> None:
+    follower = RevocationList(redis_client)
+    follower.PING_SECONDS = 0.2
+    pings = 0
+    real_ping = type(redis_client.pubsub()).ping
+
+    async def counted_ping(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal pings
+        pings += 1
+        return await real_ping(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(redis_client.pubsub()), "ping", counted_ping)
+        follower.start()
+        try:
+            await until(lambda: follower.mirrored)
+            await asyncio.sleep(1.0)
+            # One ping per quiet interval (0.2 s), not one per pong.
+            assert 1 <= pings <= 8
+            assert follower.mirrored
+        finally:
+            await follower.aclose()

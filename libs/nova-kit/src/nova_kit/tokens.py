@@ -337,7 +337,10 @@ class RevocationList:
                 failures = 0
 
     async def _subscribe_and_listen(self) -> None:
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        # Subscription confirmations and pongs are read too: with them ignored, redis-py's
+        # ``get_message`` answers None at once for each, which is indistinguishable from "nothing
+        # within the timeout" and would turn the ping below into a busy loop.
+        pubsub = self.redis.pubsub()
         try:
             await pubsub.subscribe(REVOCATIONS_CHANNEL)
             # Subscribed first, loaded second: a revocation published meanwhile is queued on

@@ -32,6 +32,13 @@ class AccountRepository:
         row = await _ACCOUNT_BY_ID.one_or_none(engine, account_id=account_id)
         return AccountModel(**row) if row is not None else None
 
+    @staticmethod
+    async def read_by_email(engine: AsyncEngine, address: str) -> AccountModel | None:
+        """One account by its (normalised) address, by a single statement outside any session
+        (sign-in's lookup); detached, like :meth:`read`'s."""
+        row = await _ACCOUNT_BY_EMAIL.one_or_none(engine, address=address)
+        return AccountModel(**row) if row is not None else None
+
     async def get(self, account_id: uuid.UUID, *, for_update: bool = False) -> AccountModel | None:
         return await self.session.get(
             AccountModel, account_id, with_for_update=True if for_update else None
@@ -172,4 +179,7 @@ class SessionRepository:
 
 _ACCOUNT_BY_ID = OneRowRead(
     select(AccountModel.__table__).where(AccountModel.__table__.c.id == bindparam("account_id"))
+)
+_ACCOUNT_BY_EMAIL = OneRowRead(
+    select(AccountModel.__table__).where(AccountModel.__table__.c.email == bindparam("address"))
 )

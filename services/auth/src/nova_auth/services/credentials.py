@@ -161,7 +161,9 @@ class CredentialService:
         await self._slow_down(failures)
         charged = (*decision.charged, *account_counter)
         account = None
-        if address is not None:
+        if address is not None and self.state.engine is not None:
+            account = await AccountRepository.read_by_email(self.state.engine, address)
+        elif address is not None:
             async with self.state.sessions() as session:
                 account = await AccountRepository(session).by_email(address)
         hashing = self.state.hashing
