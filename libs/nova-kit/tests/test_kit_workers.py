@@ -26,9 +26,7 @@ SERVICE = textwrap.dedent(
 
     from nova_kit.app import create_service_app
     from nova_kit.server import serve
-    from pydantic_settings import SettingsConfigDict
-
-from nova_kit.settings import ServiceSettings
+    from nova_kit.settings import ServiceSettings
 
 
     @get("/pid", sync_to_thread=False)
@@ -148,6 +146,28 @@ def test_two_workers_share_the_port_sum_their_metrics_and_drain_on_sigterm(
         assert served.headers.get("connection") == "close"
         assert supervisor.wait(timeout=30) == 0
         assert not children(supervisor.pid)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.wait()
+
+
+def test_a_worker_that_cannot_start_stops_the_supervisor(tmp_path: Path) -> None:
+    script = tmp_path / "service.py"
+    script.write_text(
+        "import os, sys\nif 'NOVA_SERVER_SOCKET_FD' in os.environ:\n    sys.exit(3)\n" + SERVICE
+    )
+    env = {
+        **os.environ,
+        "NOVA_ENVIRONMENT": "test",
+        "NOVA_PORT": str(free_port()),
+        "NOVA_WORKERS": "2",
+        "NOVA_LOG_JSON": "false",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    supervisor = subprocess.Popen([sys.executable, str(script)], env=env)
+    try:
+        assert supervisor.wait(timeout=60) == 3
     finally:
         if supervisor.poll() is None:
             supervisor.kill()

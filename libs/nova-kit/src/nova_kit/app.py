@@ -41,7 +41,6 @@ from nova_kit.logs import AccessLogMiddleware, RequestIdMiddleware, configure_lo
 from nova_kit.metrics import (
     BUILD_INFO,
     DB_POOLS,
-    MULTIPROCESS,
     MetricsMiddleware,
     metrics_endpoint,
     serve_metrics_port,
@@ -49,6 +48,7 @@ from nova_kit.metrics import (
 from nova_kit.proxies import resolve_client_addresses
 from nova_kit.redis import create_redis
 from nova_kit.security import TokenAuthMiddleware, provide_claims
+from nova_kit.server import is_worker
 from nova_kit.settings import ServiceSettings
 from nova_kit.tokens import JWKSKeySource, KeySource, RevocationList, TokenVerifier
 from nova_kit.tracing import RouteSpanMiddleware, configure_tracing, instrument_engine
@@ -256,7 +256,7 @@ def create_service_app(
             auth_middleware.verifier = runtime.verifier
         app.state[RUNTIME_STATE_KEY] = runtime
         metrics_server = None
-        if settings.metrics_port and not MULTIPROCESS:
+        if settings.metrics_port and not is_worker():
             # With several workers, their supervisor serves the metrics port.
             metrics_server = serve_metrics_port(settings.metrics_port, settings.host)
         try:

@@ -18,7 +18,8 @@ With ``workers`` above 1 (``NOVA_WORKERS``, or the service's ``NOVA_<SERVICE>_WO
 process becomes a small supervisor: it binds the listening socket once and starts that many
 copies of its own command line, each inheriting the socket (the kernel spreads connections
 among them) and each running the server above. A signal to the supervisor is passed to every
-worker, so every one drains as described; a worker that dies otherwise is started again.
+worker, so every one drains as described; a worker that dies otherwise is started again, unless
+it died while starting (then the supervisor stops them all and exits with its code).
 Prometheus metrics are then kept in ``prometheus_client``'s multi-process mode (a directory of
 memory-mapped files every worker writes), so ``/metrics`` from any worker — or the metrics port,
 served by the supervisor — reports the sum over all of them (see ``nova_kit.metrics``).
@@ -55,6 +56,8 @@ SOCKET_FD_ENV = "NOVA_SERVER_SOCKET_FD"
 WORKER_INDEX_ENV = "NOVA_WORKER_INDEX"
 RESTART_PAUSE_SECONDS = 1.0
 ECHO_SECONDS = 0.25
+EARLY_EXIT_SECONDS = 10.0
+"""A worker that exits this soon after it was started could not start: the supervisor stops."""
 
 
 class CloseWhileDraining:
@@ -212,6 +215,7 @@ class Supervisor:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.workers: dict[int, subprocess.Popen[bytes]] = {}
+        self.started: dict[int, float] = {}
         self.stopping = False
         self.exit_code = 0
 
@@ -249,6 +253,7 @@ class Supervisor:
             raise SystemExit(self.exit_code)
 
     def _start(self, index: int, sock: socket.socket, directory: str) -> None:
+        self.started[index] = time.monotonic()
         env = {
             **os.environ,
             SOCKET_FD_ENV: str(sock.fileno()),
@@ -279,6 +284,13 @@ class Supervisor:
                 if self.stopping:
                     if code not in (0, -signal.SIGTERM, -signal.SIGINT):
                         self.exit_code = self.exit_code or 1
+                    continue
+                if time.monotonic() - self.started[index] < EARLY_EXIT_SECONDS:
+                    # It could not start: starting it again would fail the same way. Stop, and
+                    # let whatever runs the service (Kubernetes) restart it with its back-off.
+                    logger.error("worker %d exited with %s while starting; stopping", index, code)
+                    self.exit_code = code if code and code > 0 else 1
+                    self._on_signal(signal.SIGTERM, None)
                     continue
                 logger.warning("worker %d exited with %s; starting it again", index, code)
                 time.sleep(RESTART_PAUSE_SECONDS)
