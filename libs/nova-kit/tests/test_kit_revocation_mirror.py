@@ -155,3 +155,19 @@ async def test_an_idle_channel_is_not_polled_in_a_loop(redis_client: Redis) -> N
             assert follower.mirrored
         finally:
             await follower.aclose()
+
+
+async def test_a_stopped_redis_ends_the_memory_answers_at_once(disposable_redis: Any) -> None:
+    client = create_redis(disposable_redis.url, timeout_seconds=0.1)
+    follower = RevocationList(client, fail_closed=True, timeout_seconds=0.1)
+    follower.start()
+    try:
+        await until(lambda: follower.mirrored)
+        disposable_redis.stop()
+        # Not after redis-py's reconnect attempts: the next checks already fail closed.
+        await until(lambda: not follower.mirrored, seconds=0.1)
+        with pytest.raises(RevocationUnavailableError):
+            await follower.is_revoked(claims("someone", "session"))
+    finally:
+        await follower.aclose()
+        await client.aclose()

@@ -50,7 +50,9 @@ import httpx
 import jwt
 import msgspec
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
@@ -302,6 +304,7 @@ class RevocationList:
         self.mirrored = False
         """Whether the in-memory copy is complete and current (subscribed and loaded)."""
         self._task: asyncio.Task[None] | None = None
+        self._reconnected = False
 
     def start(self) -> None:
         """Keep the revocations in memory from now on (a task on the running loop)."""
@@ -340,9 +343,13 @@ class RevocationList:
         # Subscription confirmations and pongs are read too: with them ignored, redis-py's
         # ``get_message`` answers None at once for each, which is indistinguishable from "nothing
         # within the timeout" and would turn the ping below into a busy loop.
-        pubsub = self.redis.pubsub()
+        client = self._subscriber()
+        pubsub = client.pubsub()
         try:
             await pubsub.subscribe(REVOCATIONS_CHANNEL)
+            self._reconnected = False
+            connection: Any = pubsub.connection  # set by subscribe (typed as None in redis-py)
+            connection.register_connect_callback(self._on_reconnect)
             # Subscribed first, loaded second: a revocation published meanwhile is queued on
             # the subscription and applied after the load (applying one twice changes nothing).
             self.mirror.clear()
@@ -352,6 +359,8 @@ class RevocationList:
             pruned = heard = time.monotonic()
             while True:
                 message = await pubsub.get_message(timeout=self.PING_SECONDS)
+                if self._reconnected:
+                    raise RedisConnectionError("the revocation channel reconnected")
                 now = time.monotonic()
                 if message is not None:
                     heard = now
@@ -368,6 +377,29 @@ class RevocationList:
         finally:
             self.mirrored = False
             await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await client.connection_pool.disconnect()
+
+    async def _on_reconnect(self, _: Any) -> None:
+        """Messages published while the connection was down are lost: a connection opened
+        again (by redis-py, behind the loop's back) means reload, not carry on."""
+        self._reconnected = True
+        self.mirrored = False
+
+    def _subscriber(self) -> Redis:
+        """A client of the same server for the subscription alone, which never retries: a
+        lost connection must end the in-memory answers at once (the check then asks Redis,
+        and fails closed as it did), not after redis-py's reconnect attempts."""
+        pool = self.redis.connection_pool
+        kwargs = {
+            **pool.connection_kwargs,
+            "retry": Retry(NoBackoff(), 0),
+            "retry_on_error": [],
+        }
+        return Redis(
+            connection_pool=ConnectionPool(
+                connection_class=pool.connection_class, max_connections=2, **kwargs
+            )
+        )
 
     def _apply(self, data: str | bytes) -> None:
         try:
