@@ -277,3 +277,62 @@ async def test_arbitrary_strings_never_verify_and_never_crash(garbage: str) -> N
     factory = TokenFactory(kid="fixed")
     with pytest.raises(TokenError):
         await verifier_for(factory).verify(garbage)
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"sub": 42}, "claims"),
+        ({"jti": ["x"]}, "claims"),
+        ({"exp": True}, "claims"),
+        ({"exp": "never"}, "claims"),
+        ({"aud": ["other", 3]}, "audience"),
+        ({"aud": {"nova": True}}, "audience"),
+    ],
+)
+async def test_registered_claims_of_the_wrong_type_are_rejected(
+    factory: TokenFactory, claims: dict[str, Any], reason: str
+) -> None:
+    now = int(time.time())
+    payload = {
+        "iss": "nova-auth",
+        "aud": "nova",
+        "sub": "u",
+        "iat": now,
+        "exp": now + 300,
+        "jti": "j",
+        **claims,
+    }
+    token = jwt.encode(
+        payload,
+        factory.private_key,
+        algorithm="EdDSA",
+        headers={"kid": factory.kid, "typ": "at+jwt"},
+    )
+    with pytest.raises(TokenError) as error:
+        await verifier_for(factory).verify(token)
+    assert error.value.reason == reason
+
+
+async def test_an_audience_list_naming_the_service_is_accepted(factory: TokenFactory) -> None:
+    token = factory.mint("u", aud=["other", "nova"])
+    assert (await verifier_for(factory).verify(token)).subject == "u"
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t + ".extra",
+        lambda t: "!!" + t,
+        lambda t: t.split(".", 1)[0] + ".e30." + t.rsplit(".", 1)[1],
+        lambda t: (
+            b64({"alg": "EdDSA", "typ": "at+jwt", "kid": "k", "crit": ["b64"]})
+            + "."
+            + t.split(".", 1)[1]
+        ),
+    ],
+)
+async def test_malformed_tokens_are_refused(factory: TokenFactory, mangle: Any) -> None:
+    with pytest.raises(TokenError) as error:
+        await verifier_for(factory).verify(mangle(factory.mint("u")))
+    assert error.value.reason in {"malformed", "signature"}

@@ -98,7 +98,13 @@ async def measure_verification(
         jwks = (await client.get(f"{base_url}/.well-known/jwks.json")).json()
     source = StaticKeySource(jwks)
     redis = create_redis(redis_url)
+    # As the services run it: revocations followed in memory once subscribed (nova_kit.tokens).
     revocations = RevocationList(redis)
+    revocations.start()
+    for _ in range(500):
+        if revocations.mirrored:
+            break
+        await asyncio.sleep(0.01)
     # cache_size=0: every call checks the signature (a token this process has not seen);
     # the default cache: the token was verified before, only its claims and revocation are checked
     checks = (
@@ -122,6 +128,7 @@ async def measure_verification(
             results[label] = (time.perf_counter() - started) / rounds * 1e6
         return results
     finally:
+        await revocations.aclose()
         await redis.aclose()
 
 

@@ -119,6 +119,9 @@ Call with (list $ "auth" $c).
 {{- if and $c.port $c.listenEnv.port -}}
 {{- $_ := set $env (printf "%s%s" $c.envPrefix $c.listenEnv.port) (toString $c.port) -}}
 {{- end -}}
+{{- if and $c.envPrefix (hasKey $c "workers") -}}
+{{- $_ := set $env (printf "%sWORKERS" $c.envPrefix) (include "nova.workers" $c) -}}
+{{- end -}}
 {{- if and $c.envPrefix $c.metrics.port -}}
 {{- $_ := set $env (printf "%sMETRICS_PORT" $c.envPrefix) (toString $c.metrics.port) -}}
 {{- end -}}
@@ -370,4 +373,23 @@ container gets the chart's container securityContext under its own. Call with (l
 {{- end -}}
 {{- end -}}
 {{- toJson (concat $routes .Values.routes) -}}
+{{- end -}}
+
+{{/*
+Server processes of a component: its `workers` value, or else its CPU limit rounded up (at
+least 1; "500m" -> 1, "2" -> 2, "1500m" -> 2). Call with the component's values.
+*/}}
+{{- define "nova.workers" -}}
+{{- if .workers -}}
+{{- int .workers -}}
+{{- else -}}
+{{- $cpu := toString (dig "limits" "cpu" "1" (.resources | default dict)) -}}
+{{- $n := 1 -}}
+{{- if hasSuffix "m" $cpu -}}
+{{- $n = div (add (atoi (trimSuffix "m" $cpu)) 999) 1000 -}}
+{{- else -}}
+{{- $n = int (ceil (float64 $cpu)) -}}
+{{- end -}}
+{{- max 1 $n -}}
+{{- end -}}
 {{- end -}}

@@ -31,7 +31,6 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, ControllerRouterHandler, Middleware
-from prometheus_client import start_http_server
 from redis.asyncio import Redis
 
 from nova_kit.compat import wrap_asgi_handler
@@ -39,10 +38,17 @@ from nova_kit.errors import exception_handlers, plain_errors_as_json
 from nova_kit.headers import HeaderLimitsMiddleware, SecurityHeadersMiddleware
 from nova_kit.health import READINESS_STATE_KEY, Check, Readiness, health, ready
 from nova_kit.logs import AccessLogMiddleware, RequestIdMiddleware, configure_logging
-from nova_kit.metrics import BUILD_INFO, DB_POOLS, MetricsMiddleware, metrics_endpoint
+from nova_kit.metrics import (
+    BUILD_INFO,
+    DB_POOLS,
+    MetricsMiddleware,
+    metrics_endpoint,
+    serve_metrics_port,
+)
 from nova_kit.proxies import resolve_client_addresses
 from nova_kit.redis import create_redis
 from nova_kit.security import TokenAuthMiddleware, provide_claims
+from nova_kit.server import is_worker
 from nova_kit.settings import ServiceSettings
 from nova_kit.tokens import JWKSKeySource, KeySource, RevocationList, TokenVerifier
 from nova_kit.tracing import RouteSpanMiddleware, configure_tracing, instrument_engine
@@ -245,11 +251,14 @@ def create_service_app(
                 audience=settings.jwt_audience,
                 revocations=_revocation_list(settings, runtime.redis),
             )
+            if runtime.verifier.revocations is not None:
+                runtime.verifier.revocations.start()
             auth_middleware.verifier = runtime.verifier
         app.state[RUNTIME_STATE_KEY] = runtime
         metrics_server = None
-        if settings.metrics_port:
-            metrics_server, _ = start_http_server(settings.metrics_port, addr=settings.host)
+        if settings.metrics_port and not is_worker():
+            # With several workers, their supervisor serves the metrics port.
+            metrics_server = serve_metrics_port(settings.metrics_port, settings.host)
         try:
             for hook in on_startup:
                 await _call(hook, runtime)
@@ -384,6 +393,8 @@ async def _shut_down(runtime: Runtime, hooks: Sequence[RuntimeHook]) -> None:
         except Exception:
             logger.exception("shutdown hook failed")
     await runtime.http.aclose()
+    if runtime.verifier is not None and runtime.verifier.revocations is not None:
+        await runtime.verifier.revocations.aclose()
     if runtime.redis is not None:
         await runtime.redis.aclose()
     if runtime.engine is not None:

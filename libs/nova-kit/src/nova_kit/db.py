@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy.exc
-from sqlalchemy import MetaData, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import MetaData, Select, text
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, NullPool
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
 
 from nova_kit.settings import ServiceSettings
 
@@ -120,6 +122,22 @@ class TimedQueuePool(AsyncAdaptedQueuePool):
             raise
         finally:
             DB_CONNECTION_WAIT.labels(name).observe(time.perf_counter() - started)
+            self._record()
+
+    def _do_return_conn(self, record: ConnectionPoolEntry) -> None:
+        super()._do_return_conn(record)
+        self._record()
+
+    def _record(self) -> None:
+        from nova_kit.metrics import MULTIPROCESS, record_pool
+
+        if MULTIPROCESS:
+            record_pool(
+                str(self.logging_name or "default"),
+                self.checkedout(),
+                self.checkedin(),
+                self.size(),
+            )
 
 
 def create_engine(config: DatabaseConfig, *, pooled: bool = True) -> AsyncEngine:
@@ -181,3 +199,58 @@ def pool_status(engine: AsyncEngine) -> dict[str, int]:
         "idle": int(idle()) if callable(idle) else 0,
         "size": int(size()) if callable(size) else 0,
     }
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """A pooled connection's asyncpg ``Connection`` itself, for a hot single-statement read:
+    no ``BEGIN``/``ROLLBACK`` around it (one statement is its own transaction), no ORM, no
+    SQLAlchemy execution. A primary-key read costs ~70 µs of CPU this way against ~430 µs in an
+    ORM session (one process, PostgreSQL on loopback). A connection that failed other than
+    with a statement error (lost, cancelled mid-statement) is discarded, not pooled again;
+    asyncpg's connection errors answer 503 ``database_unavailable`` as SQLAlchemy's do
+    (:func:`nova_kit.errors.dependency_failure`)."""
+    import asyncpg
+
+    fairy = await greenlet_spawn(engine.sync_engine.pool.connect)
+    driver: Any = fairy.driver_connection
+    try:
+        yield driver
+    except BaseException as error:
+        if not isinstance(error, asyncpg.PostgresError) or driver.is_closed():
+            await greenlet_spawn(fairy.invalidate, error)
+        raise
+    finally:
+        await greenlet_spawn(fairy.close)
+
+
+class OneRowRead:
+    """A Core ``SELECT`` of at most one row with named bind parameters, compiled once and run
+    on the driver connection (:func:`driver_connection`); the row comes back as a dict of
+    column names. While SQL statements get spans (an exporter is configured,
+    ``nova_kit.tracing``), it runs through SQLAlchemy so that the trace shows it."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self._compiled: dict[str, SQLCompiler] = {}
+
+    def compiled(self, dialect: Dialect) -> SQLCompiler:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self.statement.compile(dialect=dialect)
+            assert isinstance(compiled, SQLCompiler)
+            self._compiled[dialect.name] = compiled
+        return compiled
+
+    async def one_or_none(self, engine: AsyncEngine, **params: Any) -> dict[str, Any] | None:
+        from nova_kit.tracing import sql_traced
+
+        if sql_traced(engine):
+            async with engine.connect() as connection:
+                found = (await connection.execute(self.statement, params)).mappings().first()
+            return dict(found) if found is not None else None
+        compiled = self.compiled(engine.dialect)
+        args = [params[name] for name in compiled.positiontup or ()]
+        async with driver_connection(engine) as driver:
+            record = await driver.fetchrow(compiled.string, *args)
+        return dict(record) if record is not None else None

@@ -3,13 +3,22 @@
 Names follow OpenTelemetry's HTTP semantic conventions in Prometheus form. Labels are bounded:
 the route *template* (``/api/users/{user_id:uuid}``), never the raw path; the status *class*
 (``2xx``), never user ids.
+
+A service running several worker processes (``nova_kit.server``, ``workers`` above 1) keeps its
+metrics in ``prometheus_client``'s multi-process mode: the supervisor sets
+``PROMETHEUS_MULTIPROC_DIR`` for its workers, each worker writes its values to memory-mapped
+files there, and ``/metrics`` (any worker) or the metrics port (the supervisor) reads them all:
+counters and histograms are summed, ``http_server_active_requests`` and the pool gauges are
+summed over the live workers.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
+from wsgiref.simple_server import WSGIServer
 
 from litestar import Response, get
 from litestar.enums import ScopeType
@@ -23,11 +32,17 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
     generate_latest,
+    multiprocess,
+    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 disable_created_metrics()  # type: ignore[no-untyped-call]
+
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+MULTIPROCESS = bool(os.environ.get(MULTIPROCESS_DIR_ENV))
+"""Whether this process is one of several workers sharing their metrics through files."""
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -53,11 +68,13 @@ HTTP_ACTIVE_REQUESTS = Gauge(
     "http_server_active_requests",
     "HTTP server requests in flight, by method.",
     ["method"],
+    multiprocess_mode="livesum",
 )
 BUILD_INFO = Gauge(
     "nova_build_info",
     "Always 1; labels carry the service name and version.",
     ["service", "version"],
+    multiprocess_mode="max",
 )
 
 
@@ -133,7 +150,59 @@ class PoolCollector(Collector):
 
 
 DB_POOLS = PoolCollector()
-REGISTRY.register(DB_POOLS)
+if not MULTIPROCESS:
+    REGISTRY.register(DB_POOLS)
+    _POOL_USAGE: Gauge | None = None
+    _POOL_LIMIT: Gauge | None = None
+else:
+    # The workers' pools, summed over the live workers; kept up to date on every checkout and
+    # checkin (``nova_kit.db.TimedQueuePool``) since the worker answering a scrape cannot read
+    # the others' pools.
+    _POOL_USAGE = Gauge(
+        "db_client_connections",
+        "Connections of the service's database pool, by pool and state (used, idle).",
+        ["pool", "state"],
+        multiprocess_mode="livesum",
+        registry=None,
+    )
+    _POOL_LIMIT = Gauge(
+        "db_client_connections_max",
+        "Pool size of the database pool.",
+        ["pool"],
+        multiprocess_mode="livesum",
+        registry=None,
+    )
+
+
+def record_pool(name: str, checked_out: int, idle: int, size: int) -> None:
+    """Publish a pool's usage for the other workers' scrapes (multi-process mode only)."""
+    if _POOL_USAGE is None or _POOL_LIMIT is None:
+        return
+    _POOL_USAGE.labels(name, "used").set(checked_out)
+    _POOL_USAGE.labels(name, "idle").set(idle)
+    _POOL_LIMIT.labels(name).set(size)
+
+
+def exposition_registry(directory: str | None = None) -> CollectorRegistry:
+    """The registry a scrape reads: this process's, or every worker's files in multi-process
+    mode."""
+    directory = directory or os.environ.get(MULTIPROCESS_DIR_ENV)
+    if not directory:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    return registry
+
+
+def serve_metrics_port(port: int, host: str, directory: str | None = None) -> WSGIServer:
+    """``/metrics`` on its own port, in a thread (the supervisor's, with several workers)."""
+    server, _ = start_http_server(port, addr=host, registry=exposition_registry(directory))
+    return server
+
+
+def forget_worker(pid: int, directory: str) -> None:
+    """Drop a stopped worker's live gauges (its counters and histograms stay in the sums)."""
+    multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
 
 
 def status_class(status: int) -> str:
@@ -181,9 +250,9 @@ EXPOSITION_MEDIA_TYPE = "; ".join(
 ``text/*`` response itself, and one is all a Content-Type may carry."""
 
 
-def render_metrics(registry: CollectorRegistry = REGISTRY) -> Response[bytes]:
+def render_metrics(registry: CollectorRegistry | None = None) -> Response[bytes]:
     return Response(
-        content=generate_latest(registry),
+        content=generate_latest(registry or exposition_registry()),
         media_type=EXPOSITION_MEDIA_TYPE,
         headers={"Cache-Control": "no-store"},
     )
@@ -191,5 +260,5 @@ def render_metrics(registry: CollectorRegistry = REGISTRY) -> Response[bytes]:
 
 @get("/metrics", include_in_schema=False, sync_to_thread=False, opt={"public": True})
 def metrics_endpoint() -> Response[bytes]:
-    """Prometheus exposition of this process's metrics."""
+    """Prometheus exposition of this process's metrics (of all workers', with several)."""
     return render_metrics()

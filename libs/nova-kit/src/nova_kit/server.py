@@ -13,12 +13,28 @@ Without the drain, a request a client has already written into a keep-alive conn
 server has not read yet is lost: uvicorn closes connections it considers idle the moment it
 stops. Kubernetes adds its ``preStop`` sleep in front of all this (endpoints are removed while
 the pod still serves).
+
+With ``workers`` above 1 (``NOVA_WORKERS``, or the service's ``NOVA_<SERVICE>_WORKERS``) the
+process becomes a small supervisor: it binds the listening socket once and starts that many
+copies of its own command line, each inheriting the socket (the kernel spreads connections
+among them) and each running the server above. A signal to the supervisor is passed to every
+worker, so every one drains as described; a worker that dies otherwise is started again, unless
+it died while starting (then the supervisor stops them all and exits with its code).
+Prometheus metrics are then kept in ``prometheus_client``'s multi-process mode (a directory of
+memory-mapped files every worker writes), so ``/metrics`` from any worker — or the metrics port,
+served by the supervisor — reports the sum over all of them (see ``nova_kit.metrics``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import signal
+import socket
+import subprocess
+import sys
+import tempfile
 import time
 from types import FrameType
 
@@ -28,12 +44,20 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from nova_kit.health import READINESS_STATE_KEY, Readiness
+from nova_kit.metrics import MULTIPROCESS_DIR_ENV, forget_worker, serve_metrics_port
 from nova_kit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
 
 QUIET_SECONDS = 0.5
+SOCKET_FD_ENV = "NOVA_SERVER_SOCKET_FD"
+"""Set in a worker's environment by the supervisor: the inherited listening socket's fd."""
+WORKER_INDEX_ENV = "NOVA_WORKER_INDEX"
+RESTART_PAUSE_SECONDS = 1.0
+ECHO_SECONDS = 0.25
+EARLY_EXIT_SECONDS = 10.0
+"""A worker that exits this soon after it was started could not start: the supervisor stops."""
 
 
 class CloseWhileDraining:
@@ -110,6 +134,8 @@ class DrainingServer(uvicorn.Server):
         self.drain_signal: int = signal.SIGTERM
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._echo(sig):
+            return
         if self.drain_started is not None or self.delay_seconds <= 0:
             super().handle_exit(sig, frame)
             return
@@ -120,6 +146,17 @@ class DrainingServer(uvicorn.Server):
         readiness = self.app.state.get(READINESS_STATE_KEY)
         if isinstance(readiness, Readiness):
             readiness.draining = True
+
+    def _echo(self, sig: int) -> bool:
+        """A worker gets a terminal's Ctrl-C (or a signal to the process group) twice, from the
+        terminal and from its supervisor: the copy arriving right after the first is not a
+        second signal."""
+        return (
+            is_worker()
+            and self.drain_started is not None
+            and sig == self.drain_signal
+            and time.monotonic() - self.drain_started < ECHO_SECONDS
+        )
 
     def drained(self) -> bool:
         if self.drain_started is None:
@@ -137,13 +174,125 @@ class DrainingServer(uvicorn.Server):
         return await super().on_tick(counter)
 
 
+def is_worker() -> bool:
+    """Whether this process is one of a supervisor's workers."""
+    return SOCKET_FD_ENV in os.environ
+
+
 def serve(app: Litestar, settings: ServiceSettings) -> None:
+    if settings.workers > 1 and not is_worker():
+        Supervisor(settings).run()
+        return
     wrapper = CloseWhileDraining(app)
     config = server_config(wrapper, settings)
+    sockets: list[socket.socket] | None = None
+    if is_worker():
+        sockets = [socket.socket(fileno=int(os.environ[SOCKET_FD_ENV]))]
     DrainingServer(
         config,
         app,
         wrapper,
         delay=settings.shutdown_delay_seconds,
         longest=settings.graceful_shutdown_seconds / 2,
-    ).run()
+    ).run(sockets=sockets)
+
+
+def bind_socket(settings: ServiceSettings) -> socket.socket:
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, settings.port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class Supervisor:
+    """Starts ``settings.workers`` copies of this process's command line on one shared socket,
+    passes SIGTERM/SIGINT on to them, starts a worker that died on its own again, and returns
+    once every worker has stopped."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.workers: dict[int, subprocess.Popen[bytes]] = {}
+        self.started: dict[int, float] = {}
+        self.stopping = False
+        self.exit_code = 0
+
+    def run(self) -> None:
+        sock = bind_socket(self.settings)
+        given = os.environ.get(MULTIPROCESS_DIR_ENV)
+        directory = given or tempfile.mkdtemp(prefix="nova-metrics-")
+        if given:
+            for entry in os.scandir(directory):
+                if entry.name.endswith(".db"):
+                    os.unlink(entry.path)
+        metrics = None
+        previous = {
+            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            if self.settings.metrics_port:
+                metrics = serve_metrics_port(
+                    self.settings.metrics_port, self.settings.host, directory
+                )
+            for index in range(self.settings.workers):
+                self._start(index, sock, directory)
+            logger.info("serving with %d workers", self.settings.workers)
+            self._watch(sock, directory)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            sock.close()
+            if metrics is not None:
+                metrics.shutdown()
+                metrics.server_close()
+            if not given:
+                shutil.rmtree(directory, ignore_errors=True)
+        if self.exit_code:
+            raise SystemExit(self.exit_code)
+
+    def _start(self, index: int, sock: socket.socket, directory: str) -> None:
+        self.started[index] = time.monotonic()
+        env = {
+            **os.environ,
+            SOCKET_FD_ENV: str(sock.fileno()),
+            WORKER_INDEX_ENV: str(index),
+            MULTIPROCESS_DIR_ENV: directory,
+        }
+        command = [sys.executable, *sys.orig_argv[1:]]
+        # The command line this process was started with: trusted by definition.
+        self.workers[index] = subprocess.Popen(  # noqa: S603
+            command, env=env, pass_fds=(sock.fileno(),)
+        )
+
+    def _on_signal(self, sig: int, frame: FrameType | None) -> None:
+        self.stopping = True
+        for worker in self.workers.values():
+            if worker.poll() is None:
+                worker.send_signal(sig)
+
+    def _watch(self, sock: socket.socket, directory: str) -> None:
+        while self.workers:
+            time.sleep(0.2)
+            for index, worker in list(self.workers.items()):
+                code = worker.poll()
+                if code is None:
+                    continue
+                forget_worker(worker.pid, directory)
+                del self.workers[index]
+                if self.stopping:
+                    if code not in (0, -signal.SIGTERM, -signal.SIGINT):
+                        self.exit_code = self.exit_code or 1
+                    continue
+                if time.monotonic() - self.started[index] < EARLY_EXIT_SECONDS:
+                    # It could not start: starting it again would fail the same way. Stop, and
+                    # let whatever runs the service (Kubernetes) restart it with its back-off.
+                    logger.error("worker %d exited with %s while starting; stopping", index, code)
+                    self.exit_code = code if code and code > 0 else 1
+                    self._on_signal(signal.SIGTERM, None)
+                    continue
+                logger.warning("worker %d exited with %s; starting it again", index, code)
+                time.sleep(RESTART_PAUSE_SECONDS)
+                if not self.stopping:
+                    self._start(index, sock, directory)

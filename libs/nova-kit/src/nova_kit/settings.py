@@ -2,7 +2,7 @@
 
 Each service subclasses :class:`ServiceSettings` with its own env prefix (``NOVA_AUTH_`` ...).
 A few variables are shared by the whole system and read without a prefix when the prefixed one
-is absent: ``NOVA_ENVIRONMENT``, ``DATABASE_URL``, ``REDIS_URL``.
+is absent: ``NOVA_ENVIRONMENT``, ``DATABASE_URL``, ``REDIS_URL``, ``NOVA_WORKERS`` ...
 
 Outside ``environment=dev|test`` the settings fail closed: :meth:`ServiceSettings.check_production`
 returns the problems, and :func:`load_settings` stops the process with one line naming the
@@ -48,6 +48,7 @@ class _SharedEnvSource(EnvSettingsSource):
         "redis_url": "REDIS_URL",
         "jwks_url": "NOVA_JWKS_URL",
         "otlp_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "workers": "NOVA_WORKERS",
     }
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
@@ -68,6 +69,10 @@ class ServiceSettings(BaseSettings):
     environment: Environment = Environment.DEV
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    """Server processes sharing the port (``nova_kit.server``); the chart sets it to the
+    container's CPU limit. Read from the service's own variable (``NOVA_AUTH_WORKERS`` ...), else
+    ``NOVA_WORKERS``."""
     log_level: str = "INFO"
     log_json: bool = True
     dev_assets: str | None = None

@@ -19,14 +19,27 @@ When Redis cannot answer within ``timeout_seconds`` the list either fails closed
 dev/test: :class:`RevocationUnavailableError`, answered 503 ``token_check_unavailable``) or
 open (dev/test: the token passes); either way the outage is logged and counted in
 ``token_revocation_checks_unavailable{policy}``.
+
+Every revocation is also published on the ``nova:auth:revocations`` channel. A verifier that
+starts its list (:meth:`RevocationList.start`) keeps a copy of the revocations in memory: it
+subscribes, then loads every revocation still in Redis, and from then on answers from memory
+(no round trip per request) while the subscription holds. Whenever the subscription is down —
+before it is first established, after a lost connection, until the reload that follows a
+reconnect has finished — the check asks Redis per request as above, with the same fail-closed
+rule. A revocation reaches the other replicas in the time a published message takes to arrive
+(Redis writes it to every subscriber before ``PUBLISH`` returns).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import contextlib
 import hashlib
 import json
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -35,8 +48,12 @@ from typing import Any, Literal, Protocol
 
 import httpx
 import jwt
+import msgspec
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from nova_kit.metrics import (
@@ -55,6 +72,9 @@ _ALGORITHM_FOR_KEY = {("OKP", "Ed25519"): "EdDSA", ("EC", "P-256"): "ES256"}
 
 REVOKED_SESSION_KEY = "nova:auth:revoked-session:{sid}"
 USER_VALID_AFTER_KEY = "nova:auth:user-valid-after:{sub}"
+REVOCATIONS_CHANNEL = "nova:auth:revocations"
+_SESSION_PREFIX = REVOKED_SESSION_KEY.removesuffix("{sid}")
+_USER_PREFIX = USER_VALID_AFTER_KEY.removesuffix("{sub}")
 
 
 class TokenError(Exception):
@@ -195,12 +215,84 @@ class JWKSKeySource:
         self._client = None
 
 
+class RevocationMirror:
+    """The revocations in Redis, copied into memory and kept current by their channel.
+
+    Entries expire locally when their Redis key does (the TTL read when loading, or the one
+    the published message carries), so the copy stays as small as Redis' own set.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.sessions: dict[str, float] = {}
+        """Revoked session id -> when the entry expires (monotonic)."""
+        self.valid_after: dict[str, tuple[int, float]] = {}
+        """Subject -> (tokens issued before this instant are revoked, when the entry expires)."""
+
+    def clear(self) -> None:
+        self.sessions.clear()
+        self.valid_after.clear()
+
+    def add_session(self, session_id: str, ttl_seconds: float) -> None:
+        self.sessions[session_id] = max(
+            self.sessions.get(session_id, 0.0), self._clock() + ttl_seconds
+        )
+
+    def add_user(self, subject: str, instant: int, ttl_seconds: float) -> None:
+        current = self.valid_after.get(subject)
+        expires = self._clock() + ttl_seconds
+        if current is not None:
+            instant, expires = max(instant, current[0]), max(expires, current[1])
+        self.valid_after[subject] = (instant, expires)
+
+    def apply(self, message: str) -> None:
+        """One published revocation: ``{"session": sid, "ttl": s}`` or
+        ``{"user": sub, "after": instant, "ttl": s}``."""
+        body = json.loads(message)
+        ttl = float(body["ttl"])
+        if "session" in body:
+            self.add_session(str(body["session"]), ttl)
+        else:
+            self.add_user(str(body["user"]), int(body["after"]), ttl)
+
+    def is_revoked(self, claims: AccessClaims) -> bool:
+        now = self._clock()
+        user = self.valid_after.get(claims.subject)
+        if user is not None:
+            if user[1] <= now:
+                del self.valid_after[claims.subject]
+            elif claims.issued_at < user[0]:
+                return True
+        if claims.session_id is None:
+            return False
+        expires = self.sessions.get(claims.session_id)
+        if expires is None:
+            return False
+        if expires <= now:
+            del self.sessions[claims.session_id]
+            return False
+        return True
+
+    def prune(self) -> None:
+        now = self._clock()
+        for sid in [sid for sid, expires in self.sessions.items() if expires <= now]:
+            del self.sessions[sid]
+        for sub in [sub for sub, (_, expires) in self.valid_after.items() if expires <= now]:
+            del self.valid_after[sub]
+
+
 class RevocationList:
     """Reads the revocations auth writes to Redis; honoured by every verifier.
 
     ``fail_closed``: when Redis does not answer within ``timeout_seconds``, refuse the token
     (:class:`RevocationUnavailableError`) rather than accept one that may have been revoked.
+    After :meth:`start`, the list answers from its in-memory copy while its subscription to
+    the revocations channel holds (see the module docstring).
     """
+
+    RECONNECT_SECONDS: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0)
+    PRUNE_SECONDS = 60.0
+    PING_SECONDS = 5.0
 
     def __init__(
         self, redis: Redis, *, fail_closed: bool = True, timeout_seconds: float = 0.2
@@ -208,8 +300,137 @@ class RevocationList:
         self.redis = redis
         self.fail_closed = fail_closed
         self.timeout_seconds = timeout_seconds
+        self.mirror = RevocationMirror()
+        self.mirrored = False
+        """Whether the in-memory copy is complete and current (subscribed and loaded)."""
+        self._task: asyncio.Task[None] | None = None
+        self._reconnected = False
+
+    def start(self) -> None:
+        """Keep the revocations in memory from now on (a task on the running loop)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._follow())
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        self.mirrored = False
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _follow(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await self._subscribe_and_listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self.mirrored = False
+                if failures == 0:
+                    logger.warning(
+                        "revocation channel lost; checking Redis per request until it is back",
+                        extra={"error": str(error) or type(error).__name__},
+                    )
+                pause = self.RECONNECT_SECONDS[min(failures, len(self.RECONNECT_SECONDS) - 1)]
+                failures += 1
+                await asyncio.sleep(pause)
+            else:
+                failures = 0
+
+    async def _subscribe_and_listen(self) -> None:
+        # Subscription confirmations and pongs are read too: with them ignored, redis-py's
+        # ``get_message`` answers None at once for each, which is indistinguishable from "nothing
+        # within the timeout" and would turn the ping below into a busy loop.
+        client = self._subscriber()
+        pubsub = client.pubsub()
+        try:
+            await pubsub.subscribe(REVOCATIONS_CHANNEL)
+            self._reconnected = False
+            connection: Any = pubsub.connection  # set by subscribe (typed as None in redis-py)
+            connection.register_connect_callback(self._on_reconnect)
+            # Subscribed first, loaded second: a revocation published meanwhile is queued on
+            # the subscription and applied after the load (applying one twice changes nothing).
+            self.mirror.clear()
+            await self._load()
+            self.mirrored = True
+            logger.info("revocations followed in memory")
+            pruned = heard = time.monotonic()
+            while True:
+                message = await pubsub.get_message(timeout=self.PING_SECONDS)
+                if self._reconnected:
+                    raise RedisConnectionError("the revocation channel reconnected")
+                now = time.monotonic()
+                if message is not None:
+                    heard = now
+                    if message.get("type") == "message":
+                        self._apply(message["data"])
+                elif now - heard > 3 * self.PING_SECONDS:
+                    raise RedisConnectionError("the revocation channel stopped answering")
+                else:
+                    # Nothing for a while: ask for a pong, so a dead connection is noticed.
+                    await pubsub.ping()
+                if now - pruned > self.PRUNE_SECONDS:
+                    self.mirror.prune()
+                    pruned = now
+        finally:
+            self.mirrored = False
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await client.connection_pool.disconnect()
+
+    async def _on_reconnect(self, _: Any) -> None:
+        """Messages published while the connection was down are lost: a connection opened
+        again (by redis-py, behind the loop's back) means reload, not carry on."""
+        self._reconnected = True
+        self.mirrored = False
+
+    def _subscriber(self) -> Redis:
+        """A client of the same server for the subscription alone, which never retries: a
+        lost connection must end the in-memory answers at once (the check then asks Redis,
+        and fails closed as it did), not after redis-py's reconnect attempts."""
+        pool = self.redis.connection_pool
+        kwargs = {
+            **pool.connection_kwargs,
+            "retry": Retry(NoBackoff(), 0),
+            "retry_on_error": [],
+        }
+        return Redis(
+            connection_pool=ConnectionPool(
+                connection_class=pool.connection_class, max_connections=2, **kwargs
+            )
+        )
+
+    def _apply(self, data: str | bytes) -> None:
+        try:
+            self.mirror.apply(data.decode() if isinstance(data, bytes) else data)
+        except (ValueError, KeyError, TypeError):
+            logger.warning("ignoring a malformed revocation message")
+
+    async def _load(self) -> None:
+        for prefix in (_SESSION_PREFIX, _USER_PREFIX):
+            keys = [key async for key in self.redis.scan_iter(match=f"{prefix}*", count=1000)]
+            for start in range(0, len(keys), 500):
+                batch = keys[start : start + 500]
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for key in batch:
+                        pipe.get(key)
+                        pipe.pttl(key)
+                    replies = await pipe.execute()
+                for key, value, pttl in zip(batch, replies[::2], replies[1::2], strict=True):
+                    if value is None or pttl == -2:
+                        continue
+                    # No expiry (-1) should not happen; keep it for a day, then ask again.
+                    ttl = pttl / 1000 if pttl >= 0 else 86_400.0
+                    name = str(key).removeprefix(prefix)
+                    if prefix == _SESSION_PREFIX:
+                        self.mirror.add_session(name, ttl)
+                    else:
+                        self.mirror.add_user(name, int(float(value)), ttl)
 
     async def is_revoked(self, claims: AccessClaims) -> bool:
+        if self.mirrored:
+            return self.mirror.is_revoked(claims)
         keys = [USER_VALID_AFTER_KEY.format(sub=claims.subject)]
         if claims.session_id:
             keys.append(REVOKED_SESSION_KEY.format(sid=claims.session_id))
@@ -235,6 +456,7 @@ class RevocationList:
 
     async def revoke_session(self, session_id: str, ttl_seconds: int) -> None:
         await self.redis.set(REVOKED_SESSION_KEY.format(sid=session_id), "1", ex=ttl_seconds)
+        await self._publish({"session": session_id, "ttl": ttl_seconds})
 
     async def revoke_user_tokens(
         self, subject: str, ttl_seconds: int, at: float | None = None
@@ -246,6 +468,12 @@ class RevocationList:
         """
         instant = int(at if at is not None else time.time()) + 1
         await self.redis.set(USER_VALID_AFTER_KEY.format(sub=subject), str(instant), ex=ttl_seconds)
+        await self._publish({"user": subject, "after": instant, "ttl": ttl_seconds})
+
+    async def _publish(self, revocation: dict[str, Any]) -> None:
+        """Tell the replicas following the channel (those between subscriptions find the key
+        when they reload). A failure here fails the revocation, as a failed ``SET`` does."""
+        await self.redis.publish(REVOCATIONS_CHANNEL, json.dumps(revocation))
 
 
 class TokenVerifier:
@@ -305,15 +533,23 @@ class TokenVerifier:
         return claims
 
     async def _check_signature(self, token: str, digest: bytes) -> AccessClaims:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as error:
-            raise TokenError("malformed", "the token is not a well-formed JWT") from error
+        """The full check of a token not seen before: its compact JWS parsed once, the header
+        checked, the signature verified by PyJWT's algorithm for the key (Ed25519 or P-256,
+        via ``cryptography``), then the registered claims checked as ``jwt.decode`` does
+        (required ``exp``/``iat``/``iss``/``aud``/``sub``/``jti``, ``nbf`` when present,
+        ``leeway`` on the times). ``jwt.decode`` around the same signature check cost ~170 µs
+        of CPU where this costs ~115 µs, nearly all of it the Ed25519 verification."""
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise TokenError("malformed", "the token is not a well-formed JWT")
+        header = _json_part(parts[0])
         algorithm = header.get("alg")
         if algorithm not in ALLOWED_ALGORITHMS:
             raise TokenError("algorithm", f"algorithm {algorithm!r} is not accepted")
         if header.get("typ") != ACCESS_TOKEN_TYPE:
             raise TokenError("type", f"token type must be {ACCESS_TOKEN_TYPE}")
+        if "crit" in header:
+            raise TokenError("malformed", "the token names critical extensions")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise TokenError("kid", "the token names no signing key")
@@ -324,34 +560,43 @@ class TokenVerifier:
             key.Algorithm, OKPAlgorithm | ECAlgorithm
         ):
             raise TokenError("algorithm", "the token's algorithm does not match its key")
-        try:
-            payload = jwt.decode(
-                token,
-                key=key,
-                algorithms=[algorithm],
-                audience=self.audience,
-                issuer=self.issuer,
-                leeway=self.leeway_seconds,
-                options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
-            )
-        except jwt.ExpiredSignatureError as error:
-            raise TokenError("expired", "the token has expired") from error
-        except jwt.ImmatureSignatureError as error:
-            raise TokenError("not_yet_valid", "the token is not valid yet") from error
-        except jwt.InvalidAudienceError as error:
-            raise TokenError("audience", "the token is not meant for this audience") from error
-        except jwt.InvalidIssuerError as error:
-            raise TokenError("issuer", "the token was issued by an unknown issuer") from error
-        except jwt.MissingRequiredClaimError as error:
-            raise TokenError("claims", str(error)) from error
-        except jwt.PyJWTError as error:
-            raise TokenError("signature", "the token signature is invalid") from error
+        signature = _b64_part(parts[2])
+        signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
+        if not key.Algorithm.verify(signing_input, key.key, signature):
+            raise TokenError("signature", "the token signature is invalid")
+        payload = _json_part(parts[1])
+        self._check_registered_claims(payload)
         claims = self._claims(payload)
         if self.cache_size > 0:
             self._verified[digest] = (claims, kid, key)
             while len(self._verified) > self.cache_size:
                 self._verified.popitem(last=False)
         return claims
+
+    def _check_registered_claims(self, payload: Mapping[str, Any]) -> None:
+        for name in REQUIRED_CLAIMS:
+            if name not in payload:
+                raise TokenError("claims", f'Token is missing the "{name}" claim')
+        now = time.time()
+        exp, iat = _numeric(payload, "exp"), _numeric(payload, "iat")
+        if exp <= now - self.leeway_seconds:
+            raise TokenError("expired", "the token has expired")
+        if iat > now + self.leeway_seconds:
+            raise TokenError("not_yet_valid", "the token was issued in the future")
+        if "nbf" in payload and _numeric(payload, "nbf") > now + self.leeway_seconds:
+            raise TokenError("not_yet_valid", "the token is not valid yet")
+        audience = payload["aud"]
+        audiences = [audience] if isinstance(audience, str) else audience
+        if (
+            not isinstance(audiences, list)
+            or not all(isinstance(a, str) for a in audiences)
+            or self.audience not in audiences
+        ):
+            raise TokenError("audience", "the token is not meant for this audience")
+        if payload["iss"] != self.issuer:
+            raise TokenError("issuer", "the token was issued by an unknown issuer")
+        if not isinstance(payload["sub"], str) or not isinstance(payload["jti"], str):
+            raise TokenError("claims", "sub and jti must be strings")
 
     def _claims(self, payload: Mapping[str, Any]) -> AccessClaims:
         issued_at, expires_at = int(payload["iat"]), int(payload["exp"])
@@ -376,3 +621,32 @@ class TokenVerifier:
             kind=kind,
             raw=dict(payload),
         )
+
+
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_JSON_OBJECT = msgspec.json.Decoder(dict[str, Any])
+
+
+def _b64_part(part: str) -> bytes:
+    """One base64url part of a compact JWS (unpadded, as RFC 7515 writes it)."""
+    if not _B64URL.fullmatch(part):
+        raise TokenError("malformed", "the token is not a well-formed JWT")
+    try:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except (ValueError, binascii.Error) as error:
+        raise TokenError("malformed", "the token is not a well-formed JWT") from error
+
+
+def _json_part(part: str) -> dict[str, Any]:
+    try:
+        return _JSON_OBJECT.decode(_b64_part(part))
+    except msgspec.DecodeError as error:
+        raise TokenError("malformed", "the token is not a well-formed JWT") from error
+
+
+def _numeric(payload: Mapping[str, Any], name: str) -> float:
+    value = payload[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TokenError("claims", f"{name} must be a number")
+    return float(value)

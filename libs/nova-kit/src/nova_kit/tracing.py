@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from litestar.enums import ScopeType
@@ -152,6 +153,9 @@ def _instrument_httpx() -> None:
         instrumentor.instrument()
 
 
+_TRACED_ENGINES: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 def instrument_engine(engine: AsyncEngine) -> None:
     """Spans for every SQL statement run through ``engine``, when spans are exported."""
     if not (isinstance(_provider, ExportAwareTracerProvider) and _provider.recording):
@@ -159,6 +163,13 @@ def instrument_engine(engine: AsyncEngine) -> None:
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)
+    _TRACED_ENGINES.add(engine.sync_engine)
+
+
+def sql_traced(engine: AsyncEngine) -> bool:
+    """Whether ``engine``'s statements get spans (reads that bypass SQLAlchemy's execution
+    then go through it, so that no statement is missing from a trace)."""
+    return engine.sync_engine in _TRACED_ENGINES
 
 
 class RouteSpanMiddleware(ASGIMiddleware):

@@ -9,10 +9,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from nova_auth.models import RecoveryCodeModel, TwoFactorModel
+from nova_kit.db import OneRowRead
 
 
 class TwoFactorRepository:
@@ -25,6 +26,13 @@ class TwoFactorRepository:
         return await self.session.get(
             TwoFactorModel, account_id, with_for_update=True if for_update else None
         )
+
+    @staticmethod
+    async def enabled(engine: AsyncEngine, account_id: uuid.UUID) -> bool:
+        """Whether the account has a confirmed second factor, by a single statement outside any
+        session (see :class:`nova_kit.db.OneRowRead`)."""
+        row = await _ENABLED_AT.one_or_none(engine, account_id=account_id)
+        return row is not None and row["enabled_at"] is not None
 
     async def enabled_among(self, account_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         """Which of the accounts have a confirmed second factor (one query)."""
@@ -98,3 +106,10 @@ class TwoFactorRepository:
             .returning(RecoveryCodeModel.id)
         )
         return result.first() is not None
+
+
+_ENABLED_AT = OneRowRead(
+    select(TwoFactorModel.__table__.c.enabled_at).where(
+        TwoFactorModel.__table__.c.account_id == bindparam("account_id")
+    )
+)

@@ -13,15 +13,31 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from nova_auth.models import AccountModel, AccountStatus, RefreshTokenModel, SessionModel
+from nova_kit.db import OneRowRead
 
 
 class AccountRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    @staticmethod
+    async def read(engine: AsyncEngine, account_id: uuid.UUID) -> AccountModel | None:
+        """One account by a single statement outside any session (the hot read of
+        ``GET /api/auth/me``; see :class:`nova_kit.db.OneRowRead`). The object is detached:
+        read it, do not change it."""
+        row = await _ACCOUNT_BY_ID.one_or_none(engine, account_id=account_id)
+        return AccountModel(**row) if row is not None else None
+
+    @staticmethod
+    async def read_by_email(engine: AsyncEngine, address: str) -> AccountModel | None:
+        """One account by its (normalised) address, by a single statement outside any session
+        (sign-in's lookup); detached, like :meth:`read`'s."""
+        row = await _ACCOUNT_BY_EMAIL.one_or_none(engine, address=address)
+        return AccountModel(**row) if row is not None else None
 
     async def get(self, account_id: uuid.UUID, *, for_update: bool = False) -> AccountModel | None:
         return await self.session.get(
@@ -185,3 +201,11 @@ class SessionRepository:
             delete(SessionModel).where(SessionModel.id.in_(stale)).returning(SessionModel.id)
         )
         return len(result.all())
+
+
+_ACCOUNT_BY_ID = OneRowRead(
+    select(AccountModel.__table__).where(AccountModel.__table__.c.id == bindparam("account_id"))
+)
+_ACCOUNT_BY_EMAIL = OneRowRead(
+    select(AccountModel.__table__).where(AccountModel.__table__.c.email == bindparam("address"))
+)

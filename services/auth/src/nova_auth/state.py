@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from litestar.datastructures import State
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from nova_auth.config import AuthSettings
 from nova_auth.events import Outbox, Redelivery
@@ -43,6 +43,8 @@ class AuthState:
     oidc: OidcProviders
     """The configured OpenID providers (sign-in with an identity provider)."""
     dummy_client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    engine: AsyncEngine | None = None
+    """The engine under ``sessions``, for reads outside a session (``AccountRepository.read``)."""
     """Compared against when the client id is unknown, so timing does not tell it apart."""
 
     def close(self) -> None:
@@ -93,4 +95,5 @@ def build_auth_state(settings: AuthSettings, runtime: Runtime, ring: KeyRing) ->
         policy=PasswordPolicy(settings.password_min_length, settings.password_max_length),
         service_clients=settings.service_client_secrets(),
         oidc=OidcProviders.from_settings(settings, runtime.http),
+        engine=runtime.engine,
     )

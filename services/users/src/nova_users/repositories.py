@@ -13,16 +13,25 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import false, func, literal, or_, select, tuple_, update
+from sqlalchemy import bindparam, false, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from nova_kit.db import OneRowRead
 from nova_users.models import INCLUDE_DELETED, ProfileModel
 
 
 class ProfileRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    @staticmethod
+    async def read(engine: AsyncEngine, user_id: uuid.UUID) -> ProfileModel | None:
+        """One profile, deleted or not, by a single statement outside any session (the hot
+        read of ``GET /api/users/me``; see :class:`nova_kit.db.OneRowRead`). The object is
+        detached: read it, do not change it."""
+        row = await _PROFILE_BY_ID.one_or_none(engine, user_id=user_id)
+        return ProfileModel(**row) if row is not None else None
 
     async def find(self, user_id: uuid.UUID, *, include_deleted: bool) -> ProfileModel | None:
         result = await self.session.scalars(
@@ -124,3 +133,8 @@ def _matches(term: str) -> Any:
         return or_(condition, ProfileModel.id == uuid.UUID(term))
     except ValueError:
         return condition
+
+
+_PROFILE_BY_ID = OneRowRead(
+    select(ProfileModel.__table__).where(ProfileModel.__table__.c.id == bindparam("user_id"))
+)

@@ -177,7 +177,15 @@ class ProfileService:
         return [found.get(user_id) for user_id in user_ids]
 
     async def get_own(self, claims: AccessClaims) -> ProfileModel:
-        """The caller's profile, created on first read if the registration event is late."""
+        """The caller's profile, created on first read if the registration event is late.
+
+        The common case, a profile that exists, is one statement outside any session; a
+        missing profile takes the unit of work that creates it."""
+        found = await ProfileRepository.read(self.state.engine, self._own_id(claims))
+        if found is not None:
+            if found.deleted_at is not None:
+                raise ProfileDeletedError("this profile has been deleted")
+            return found
         async with self.state.sessions() as session:
             return await self._get_own(session, claims)
 

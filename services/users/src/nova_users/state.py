@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar.datastructures import State
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from nova_kit.app import Runtime, StateKey
 from nova_users.models import UsersSession
@@ -20,6 +20,8 @@ class UsersState:
 
     sessions: async_sessionmaker[AsyncSession]
     """Sessions that hide soft-deleted rows by default (see ``models.py``)."""
+    engine: AsyncEngine
+    """The engine under them, for reads outside a session (``ProfileRepository.read``)."""
 
 
 USERS_STATE = StateKey[UsersState]("nova_users")
@@ -38,7 +40,8 @@ def build_users_state(runtime: Runtime) -> UsersState:
             expire_on_commit=False,
             autoflush=False,
             sync_session_class=UsersSession,
-        )
+        ),
+        engine=runtime.engine,
     )
 
 

@@ -161,7 +161,9 @@ class CredentialService:
         await self._slow_down(failures)
         charged = (*decision.charged, *account_counter)
         account = None
-        if address is not None:
+        if address is not None and self.state.engine is not None:
+            account = await AccountRepository.read_by_email(self.state.engine, address)
+        elif address is not None:
             async with self.state.sessions() as session:
                 account = await AccountRepository(session).by_email(address)
         hashing = self.state.hashing
@@ -231,8 +233,12 @@ class CredentialService:
         """The caller's own active account (401 if it no longer is)."""
         if claims.is_service:
             raise ForbiddenError("this operation is for users, not service accounts")
-        async with self.state.sessions() as session:
-            account = await AccountRepository(session).get(account_id_of(claims.subject))
+        account_id = account_id_of(claims.subject)
+        if self.state.engine is not None:
+            account = await AccountRepository.read(self.state.engine, account_id)
+        else:
+            async with self.state.sessions() as session:
+                account = await AccountRepository(session).get(account_id)
         if account is None or account.status != AccountStatus.ACTIVE:
             raise UnauthorizedError("this account is not active", code="account_inactive")
         return account

@@ -295,6 +295,13 @@ class TwoFactorService:
     async def challenge(self, account: AccountModel, values: dict[str, Any]) -> MfaChallenge | None:
         """A challenge when the account has a second factor (after a correct password), else
         None; ``values`` (a rehashed password) are stored either way by the caller's path."""
+        # Most accounts have no second factor: one read outside any transaction says so.
+        if (
+            not values
+            and self.state.engine is not None
+            and not await TwoFactorRepository.enabled(self.state.engine, account.id)
+        ):
+            return None
         async with self.state.sessions() as session, session.begin():
             row = await TwoFactorRepository(session).get(account.id)
             if row is None or row.enabled_at is None:

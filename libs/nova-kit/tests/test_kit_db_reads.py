@@ -1,0 +1,86 @@
+"""One-row reads on the driver connection: the same row as SQLAlchemy's, broken connections
+discarded and answered as a database outage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, bindparam, select, text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from nova_kit.db import DatabaseConfig, OneRowRead, async_url, create_engine, pool_status
+from nova_kit.errors import dependency_failure
+
+SCHEMA = "kit_reads"
+metadata = MetaData(schema=SCHEMA)
+things = Table(
+    "things",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", String(20), nullable=False),
+    Column("note", String(20), nullable=True),
+)
+THING_BY_ID = OneRowRead(select(things).where(things.c.id == bindparam("thing_id")))
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    config = DatabaseConfig(
+        url=async_url(database_url),
+        schema=SCHEMA,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=5,
+        statement_timeout_ms=5_000,
+        application_name="nova-kit-reads",
+        pool_name="kit-reads",
+    )
+    engine = create_engine(config)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+        await connection.run_sync(metadata.create_all)
+    yield engine
+    async with engine.begin() as connection:
+        await connection.execute(text(f"DROP SCHEMA {SCHEMA} CASCADE"))
+    await engine.dispose()
+
+
+async def test_a_row_comes_back_as_sqlalchemy_reads_it(engine: AsyncEngine) -> None:
+    thing_id = uuid.uuid4()
+    async with engine.begin() as connection:
+        await connection.execute(things.insert().values(id=thing_id, name="lamp", note=None))
+        expected = (await connection.execute(select(things))).mappings().one()
+    found = await THING_BY_ID.one_or_none(engine, thing_id=thing_id)
+    assert found == dict(expected)
+    assert isinstance(found["id"], uuid.UUID)
+    assert await THING_BY_ID.one_or_none(engine, thing_id=uuid.uuid4()) is None
+    assert pool_status(engine)["checked_out"] == 0
+
+
+async def test_a_lost_connection_is_discarded_and_answered_as_an_outage(
+    engine: AsyncEngine,
+) -> None:
+    thing_id = uuid.uuid4()
+    async with engine.begin() as connection:
+        await connection.execute(things.insert().values(id=thing_id, name="lamp"))
+    assert await THING_BY_ID.one_or_none(engine, thing_id=thing_id) is not None
+    async with engine.connect() as connection:
+        pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        await connection.rollback()
+    killer = await asyncpg.connect(str(engine.url).replace("+asyncpg", ""))
+    try:
+        await killer.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await killer.close()
+
+    with pytest.raises(Exception) as error:  # noqa: PT011 - asyncpg's connection errors vary
+        await THING_BY_ID.one_or_none(engine, thing_id=thing_id)
+    failure = dependency_failure(error.value)
+    assert failure is not None
+    assert failure[0] == "database_unavailable"
+    # The pool opened a fresh connection instead of handing out the dead one again.
+    assert await THING_BY_ID.one_or_none(engine, thing_id=thing_id) is not None
