@@ -73,7 +73,8 @@ async def test_a_lost_connection_is_discarded_and_answered_as_an_outage(
         await connection.rollback()
     killer = await asyncpg.connect(str(engine.url).replace("+asyncpg", ""))
     try:
-        await killer.execute("SELECT pg_terminate_backend($1)", pid)
+        # wait (at most 5 s) for the backend to be gone, so the next read meets a dead connection
+        await killer.execute("SELECT pg_terminate_backend($1, 5000)", pid)
     finally:
         await killer.close()
 

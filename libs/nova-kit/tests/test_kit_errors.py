@@ -62,6 +62,17 @@ def test_wrapped_statement_timeout_is_a_timeout() -> None:
     assert failure[0] == "database_timeout"
 
 
+def test_a_connection_out_of_step_is_unavailable() -> None:
+    # what asyncpg raises on a pooled connection whose backend was terminated meanwhile
+    error = asyncpg.exceptions.InternalClientError(
+        "cannot switch to state 12; another operation (2) is in progress"
+    )
+    assert dependency_failure(error) == (
+        "database_unavailable",
+        "the database is unavailable; retry shortly",
+    )
+
+
 @pytest.mark.parametrize(
     "error",
     [ValueError("bad"), OSError("disk full"), KeyError("x"), ConnectionRefusedError("elsewhere")],

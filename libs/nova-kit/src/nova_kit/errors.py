@@ -268,6 +268,9 @@ def dependency_failure(exc: BaseException) -> tuple[str, str] | None:
         "CrashShutdownError",
         "TooManyConnectionsError",
         "InterfaceError",
+        # asyncpg's protocol out of step with the server: a backend terminated while the
+        # connection sat in the pool is sometimes seen this way on its next use
+        "InternalClientError",
     }
     database = bool(modules & {"asyncpg", "sqlalchemy"})
     if database and (
