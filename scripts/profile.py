@@ -11,6 +11,13 @@ stacks).
 
     python scripts/profile.py [--label before] [--only users-me,gateway-graphql] [--duration 15]
 
+The ``fixture-*`` and ``proxy`` paths measure nova-gateway alone, set up as its benchmarks set
+it up: ``fixture-<query>`` sends one of ``bench_gateway.py``'s measured queries to a gateway
+in front of the fixture subgraphs (``services/gateway/bench/subgraphs.py``), ``proxy`` sends
+``bench_proxy.py``'s ``GET /api/bench/items`` through a gateway to its upstream (a 1 KiB JSON
+answer; Redis and rate limits on). They start only what they need: with ``--only`` naming none
+of the other paths, neither the databases nor the services start.
+
 py-spy reads the servers' memory without stopping them (``--nonblocking``), so the CPU figures
 are the servers' own; it needs to be allowed to trace them (root, or a ``ptrace_scope`` of 0/1
 for its own descendants).
@@ -19,6 +26,7 @@ for its own descendants).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import json
 import os
@@ -33,6 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -60,6 +69,108 @@ class HotPath:
     request: loadgen.Request
     processes: tuple[str, ...]
     """The processes sampled, the first one being the one the load reaches."""
+
+
+GATEWAY_BENCH = ROOT / "services" / "gateway" / "bench"
+
+
+def gateway_bench_paths() -> list[HotPath]:
+    """nova-gateway alone, as its benchmarks run it (see the module docstring)."""
+    sys.path.insert(0, str(GATEWAY_BENCH))
+    import bench_gateway
+
+    paths = [
+        HotPath(
+            f"fixture-{name}",
+            f"GraphQL fixture `{name}`",
+            "gateway-fixture",
+            loadgen.Request(
+                "POST",
+                "/graphql",
+                body=json.dumps({"query": query}),
+                headers={"Content-Type": "application/json"},
+            ),
+            ("gateway-fixture",),
+        )
+        for name, query in bench_gateway.QUERIES.items()
+    ]
+    paths.append(
+        HotPath(
+            "proxy",
+            "REST `GET /api/bench/items` through the gateway",
+            "gateway-proxy",
+            loadgen.Request("GET", "/api/bench/items"),
+            ("gateway-proxy",),
+        )
+    )
+    return paths
+
+
+@contextmanager
+def gateway_bench(
+    workdir: Path, names: set[str]
+) -> Iterator[tuple[dict[str, str], dict[str, int]]]:
+    """The gateways of :func:`gateway_bench_paths` that ``names`` need: their URLs and pids."""
+    import bench_gateway
+    import bench_proxy
+
+    from nova_kit.embedded import EmbeddedRedis
+
+    urls: dict[str, str] = {}
+    pids: dict[str, int] = {}
+    with contextlib.ExitStack() as stack:
+        if any(name.startswith("fixture-") for name in names):
+            case = stack.enter_context(bench_gateway.fixture_case(workdir))
+            port = free_port()
+            command = bench_gateway.router_command("nova", case, port)
+            assert command is not None
+            process = subprocess.Popen(  # noqa: S603 - the benchmark's own command
+                command,
+                env=bench_gateway.router_environment("nova"),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            stack.callback(_stop_group, process)
+            urls["gateway-fixture"] = f"http://127.0.0.1:{port}"
+            bench_gateway.wait_ready(f"{urls['gateway-fixture']}/graphql", process)
+            pids["gateway-fixture"] = process.pid
+        if "proxy" in names:
+            redis_url = os.environ.get("NOVA_BENCH_REDIS_URL") or os.environ.get(
+                "NOVA_TEST_REDIS_URL"
+            )
+            if not redis_url:
+                redis = EmbeddedRedis(workdir / "redis", persist=False)
+                redis.start()
+                stack.callback(redis.stop)
+                redis_url = redis.url
+            upstream_port, port = free_port(), free_port()
+            upstream = bench_proxy.start_upstream(upstream_port, workdir / "upstream.log")
+            stack.callback(_stop_group, upstream)
+            gateway = ServiceProcess(
+                "gateway",
+                [str(BIN / "nova-gateway"), "serve"],
+                bench_proxy.gateway_environment(
+                    port, redis_url, f"http://127.0.0.1:{upstream_port}"
+                ),
+                workdir / "gateway-proxy.log",
+                f"http://127.0.0.1:{port}",
+            )
+            stack.callback(gateway.stop)
+            gateway.start().wait_until_ready(timeout=60)
+            urls["gateway-proxy"] = gateway.base_url or ""
+            pids["gateway-proxy"] = gateway.pid
+        yield urls, pids
+
+
+def _stop_group(process: subprocess.Popen[Any]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 def hot_paths(bearer: dict[str, str]) -> list[HotPath]:
@@ -263,6 +374,35 @@ def profile_path(
     return lines
 
 
+def profile_services(workdir: Path, wanted: set[str], output: Path, seconds: int) -> list[str]:
+    """The paths through the real services (the benchmark stack's), those ``wanted`` (all
+    without a choice)."""
+    lines: list[str] = []
+    with (
+        benchstack.data_services(workdir, "nova_profile_test") as (database_url, redis_url),
+        benchstack.running_services(database_url, redis_url, workdir) as services,
+    ):
+        token = benchstack.register(services, "profile@example.com", PASSWORD)
+        bearer = {"Authorization": f"Bearer {token}"}
+        first = httpx.get(
+            f"{services.urls['users']}/api/users/me",
+            headers=bearer,
+            timeout=30,
+            trust_env=False,
+        )
+        first.raise_for_status()  # the profile is created on its first read
+        supergraph = benchstack.compose_supergraph(workdir / "supergraph.graphql", services)
+        with gateway(services, supergraph, workdir, redis_url) as router:
+            urls = {**services.urls, "gateway": router.base_url or ""}
+            pids = {**services.pids, "gateway": router.pid}
+            for path in hot_paths(bearer):
+                if wanted and path.name not in wanted:
+                    continue
+                print(f"profiling {path.name}", flush=True)
+                lines += profile_path(path, urls, pids, output, seconds)
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--label", default="current", help="subdirectory of docs/perf")
@@ -279,39 +419,26 @@ def main() -> int:
     output = ROOT / "docs" / "perf" / args.label
     output.mkdir(parents=True, exist_ok=True)
     wanted = {name.strip() for name in args.only.split(",") if name.strip()}
+    lines = [
+        f"# Profiles: {args.label}",
+        "",
+        f"Written by `make profile` (`scripts/profile.py`) on "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores: each path "
+        f"under `wrk` (16 connections, {seconds} s) while py-spy samples at "
+        f"{RATE_HZ} Hz. CPU per request is each process's own CPU time during the "
+        "load divided by the requests; percentages are of the process's samples.",
+        "",
+    ]
+    bench_paths = [p for p in gateway_bench_paths() if p.name in wanted]
     with tempfile.TemporaryDirectory(prefix="nova-profile-") as directory:
         workdir = Path(directory)
-        with (
-            benchstack.data_services(workdir, "nova_profile_test") as (database_url, redis_url),
-            benchstack.running_services(database_url, redis_url, workdir) as services,
-        ):
-            token = benchstack.register(services, "profile@example.com", PASSWORD)
-            bearer = {"Authorization": f"Bearer {token}"}
-            first = httpx.get(
-                f"{services.urls['users']}/api/users/me",
-                headers=bearer,
-                timeout=30,
-                trust_env=False,
-            )
-            first.raise_for_status()  # the profile is created on its first read
-            supergraph = benchstack.compose_supergraph(workdir / "supergraph.graphql", services)
-            with gateway(services, supergraph, workdir, redis_url) as router:
-                urls = {**services.urls, "gateway": router.base_url or ""}
-                pids = {**services.pids, "gateway": router.pid}
-                paths = [p for p in hot_paths(bearer) if not wanted or p.name in wanted]
-                lines = [
-                    f"# Profiles: {args.label}",
-                    "",
-                    f"Written by `make profile` (`scripts/profile.py`) on "
-                    f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores: each path "
-                    f"under `wrk` (16 connections, {seconds} s) while py-spy samples at "
-                    f"{RATE_HZ} Hz. CPU per request is each process's own CPU time during the "
-                    "load divided by the requests; percentages are of the process's samples.",
-                    "",
-                ]
-                for path in paths:
+        if bench_paths:
+            with gateway_bench(workdir, {p.name for p in bench_paths}) as (urls, pids):
+                for path in bench_paths:
                     print(f"profiling {path.name}", flush=True)
                     lines += profile_path(path, urls, pids, output, seconds)
+        if not wanted or wanted - {p.name for p in bench_paths}:
+            lines += profile_services(workdir, wanted, output, seconds)
     (output / "README.md").write_text("\n".join(lines))
     print(f"wrote {output}")
     return 0

@@ -6,7 +6,10 @@ Starts, on free loopback ports, a small upstream (uvicorn in its own process, a 
 answer) and a real ``nova-gateway serve`` routing ``/api/bench`` to it, then runs the same
 ``wrk`` load (``scripts/loadgen.py``) against each for ``--duration`` seconds and reports
 requests per second, p50/p99, errors, CPU per request and peak RSS of the gateway and the
-upstream, and the ratio proxied / direct. Bounded in time, loopback only. Redis comes from
+upstream, and the ratio proxied / direct. At saturation a p50 is about connections divided by
+throughput, so the p50 overhead there mostly restates the throughput; the latency the gateway
+adds to a request is reported apart, from one connection sending one request at a time for up
+to 5 s to each ("unloaded"). Bounded in time, loopback only. Redis comes from
 ``NOVA_BENCH_REDIS_URL`` / ``NOVA_TEST_REDIS_URL`` or an embedded server (rate limits stay on,
 as in production, with a per-client limit far above what one run sends).
 """
@@ -81,10 +84,33 @@ def serve_upstream(port: int) -> None:
     )
 
 
+def gateway_environment(port: int, redis_url: str, upstream_url: str) -> dict[str, str]:
+    """``nova-gateway serve``'s settings here: ``/api/bench`` routed to ``upstream_url``,
+    anonymous reads, rate limits on (far above what a run sends)."""
+    return {
+        "NOVA_ENVIRONMENT": "test",
+        "NOVA_GATEWAY_PORT": str(port),
+        "NOVA_GATEWAY_REDIS_URL": redis_url,
+        "NOVA_GATEWAY_SUPERGRAPH": str(SUPERGRAPH),
+        "NOVA_GATEWAY_SUPERGRAPH_POLL_SECONDS": "0",
+        "NOVA_GATEWAY_ROUTES": json.dumps({"/api/bench": upstream_url}),
+        "NOVA_GATEWAY_ANONYMOUS_ROUTES": '["GET /api/bench/*"]',
+        "NOVA_GATEWAY_RATE_LIMIT_PER_CLIENT": str(RATE_LIMIT),
+        "NOVA_GATEWAY_LOG_LEVEL": "WARNING",
+    }
+
+
 def phase(
-    url: str, path: str, pids: dict[str, int], args: argparse.Namespace, duration: float
+    url: str,
+    path: str,
+    pids: dict[str, int],
+    args: argparse.Namespace,
+    duration: float,
+    *,
+    connections: int | None = None,
 ) -> dict[str, Any]:
-    """wrk against ``url``; the usage of each process tree in ``pids`` while it runs."""
+    """wrk against ``url`` (``args.concurrency`` connections unless ``connections`` says);
+    the usage of each process tree in ``pids`` while it runs."""
     requests = [loadgen.Request("GET", path)]
     with contextlib.ExitStack() as stack:
         usages = {
@@ -94,7 +120,7 @@ def phase(
             url,
             requests,
             duration=duration,
-            connections=args.concurrency,
+            connections=connections or args.concurrency,
             threads=args.threads,
             timeout=args.timeout,
         )
@@ -140,6 +166,12 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
         f"\nproxied / direct: req/s x{figures['throughput_ratio']:.3f}; overhead p50 "
         f"{figures['overhead_p50_ms']:+.2f} ms, p99 {figures['overhead_p99_ms']:+.2f} ms"
     )
+    alone = figures["unloaded"]
+    print(
+        f"unloaded (1 connection, one request at a time): p50 {alone['direct_p50_ms']:.3f} ms "
+        f"direct, {alone['through_gateway_p50_ms']:.3f} ms through the gateway; overhead p50 "
+        f"{alone['overhead_p50_ms']:+.3f} ms, p99 {alone['overhead_p99_ms']:+.3f} ms"
+    )
 
 
 def headlines(figures: dict[str, Any]) -> list[dict[str, Any]]:
@@ -179,6 +211,7 @@ def metrics(figures: dict[str, Any]) -> dict[str, float]:
         "gateway-proxy.rps": proxied["requests_per_second"],
         "gateway-proxy.direct_rps": direct["requests_per_second"],
         "gateway-proxy.errors": proxied["errors"] + direct["errors"],
+        "gateway-proxy.unloaded_overhead_p50_ms": figures["unloaded"]["overhead_p50_ms"],
     }
 
 
@@ -211,17 +244,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     gateway = ServiceProcess(
         "gateway",
         [str(Path(sys.executable).parent / "nova-gateway"), "serve"],
-        {
-            "NOVA_ENVIRONMENT": "test",
-            "NOVA_GATEWAY_PORT": str(gateway_port),
-            "NOVA_GATEWAY_REDIS_URL": redis_url,
-            "NOVA_GATEWAY_SUPERGRAPH": str(SUPERGRAPH),
-            "NOVA_GATEWAY_SUPERGRAPH_POLL_SECONDS": "0",
-            "NOVA_GATEWAY_ROUTES": json.dumps({"/api/bench": f"http://127.0.0.1:{upstream_port}"}),
-            "NOVA_GATEWAY_ANONYMOUS_ROUTES": '["GET /api/bench/*"]',
-            "NOVA_GATEWAY_RATE_LIMIT_PER_CLIENT": str(RATE_LIMIT),
-            "NOVA_GATEWAY_LOG_LEVEL": "WARNING",
-        },
+        gateway_environment(gateway_port, redis_url, f"http://127.0.0.1:{upstream_port}"),
         workdir / "gateway.log",
         f"http://127.0.0.1:{gateway_port}",
     )
@@ -239,6 +262,11 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             args,
             duration,
         )
+        # One connection, one request at a time: the latency the gateway adds to a request,
+        # which the figures above (p50 at saturation ~ connections / throughput) do not show.
+        unloaded = min(duration, 5.0)
+        direct_alone = phase(upstream_url, path, {}, args, unloaded, connections=1)
+        proxied_alone = phase(gateway.base_url or "", path, {}, args, unloaded, connections=1)
     finally:
         gateway.stop()
         with contextlib.suppress(ProcessLookupError):
@@ -261,6 +289,13 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         else 0.0,
         "concurrency": args.concurrency,
         "duration_seconds": duration,
+        "unloaded": {
+            "direct_p50_ms": direct_alone["p50_ms"],
+            "through_gateway_p50_ms": proxied_alone["p50_ms"],
+            "overhead_p50_ms": round(proxied_alone["p50_ms"] - direct_alone["p50_ms"], 3),
+            "overhead_p99_ms": round(proxied_alone["p99_ms"] - direct_alone["p99_ms"], 3),
+            "connections": 1,
+        },
     }
     loadgen.write_summary(args.summary, headlines(figures), metrics(figures))
     if args.json:

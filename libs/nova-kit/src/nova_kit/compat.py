@@ -38,6 +38,16 @@ def wrap_asgi_handler(app: Litestar, wrap: Callable[[ASGIApp], ASGIApp]) -> None
     app.asgi_handler = wrap(handler)
 
 
+def litestar_accepts_host(host: bytes) -> bool:
+    """Whether Litestar's router lets a request with this ``Host`` through (it answers 400 to
+    the others before routing). A server answering some routes without the router (the
+    gateway's hot path, ADR 0028) hands the others to it; the check lives in
+    ``litestar._asgi.utils`` only."""
+    from litestar._asgi.utils import is_valid_host
+
+    return is_valid_host(host)
+
+
 def without_starlette_admin_csrf(admin: BaseAdmin) -> None:
     """Take starlette-admin's own CSRF check out of an admin before it is mounted.
 

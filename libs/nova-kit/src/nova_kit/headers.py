@@ -4,7 +4,7 @@ the request headers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,14 +22,26 @@ API_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
+def security_headers(*, hsts: bool) -> tuple[tuple[bytes, bytes], ...]:
+    return (*API_SECURITY_HEADERS, HSTS) if hsts else API_SECURITY_HEADERS
+
+
+def with_security_headers(
+    headers: Iterable[tuple[bytes, bytes]], security: tuple[tuple[bytes, bytes], ...]
+) -> list[tuple[bytes, bytes]]:
+    """A response's headers and those of ``security`` it did not set itself."""
+    headers = list(headers)
+    present = {name.lower() for name, _ in headers}
+    headers.extend((k, v) for k, v in security if k not in present)
+    return headers
+
+
 class SecurityHeadersMiddleware:
     """Adds the headers a browser needs to treat API answers safely, unless the app set them."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
-        self.headers: Iterable[tuple[bytes, bytes]] = (
-            (*API_SECURITY_HEADERS, HSTS) if hsts else API_SECURITY_HEADERS
-        )
+        self.headers = security_headers(hsts=hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -38,10 +50,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend((k, v) for k, v in self.headers if k not in present)
-                message["headers"] = headers
+                message["headers"] = with_security_headers(message.get("headers", []), self.headers)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -51,6 +60,19 @@ MAX_REQUEST_HEADERS = 100
 """Apache's ``LimitRequestFields``; a browser sends about 20."""
 MAX_REQUEST_HEADER_BYTES = 32 * 1024
 """nginx's default (four 8 KiB buffers) in total; cookies and a token need a few KiB."""
+
+
+def header_problem(
+    headers: Sequence[tuple[bytes, bytes]],
+    max_headers: int = MAX_REQUEST_HEADERS,
+    max_bytes: int = MAX_REQUEST_HEADER_BYTES,
+) -> str | None:
+    """Why a request's headers are refused (431), or ``None``."""
+    if len(headers) > max_headers:
+        return f"more than {max_headers} request headers"
+    if sum(len(name) + len(value) + 4 for name, value in headers) > max_bytes:
+        return f"request headers larger than {max_bytes // 1024} KiB"
+    return None
 
 
 class HeaderLimitsMiddleware:
@@ -70,11 +92,7 @@ class HeaderLimitsMiddleware:
         self.max_bytes = max_bytes
 
     def problem(self, headers: list[tuple[bytes, bytes]]) -> str | None:
-        if len(headers) > self.max_headers:
-            return f"more than {self.max_headers} request headers"
-        if sum(len(name) + len(value) + 4 for name, value in headers) > self.max_bytes:
-            return f"request headers larger than {self.max_bytes // 1024} KiB"
-        return None
+        return header_problem(headers, self.max_headers, self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         problem = self.problem(list(scope["headers"])) if scope["type"] == ScopeType.HTTP else None

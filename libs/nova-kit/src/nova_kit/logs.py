@@ -8,6 +8,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -113,6 +114,23 @@ def accept_request_id(value: str | None) -> str:
     return new_request_id()
 
 
+def request_id_of(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The request's id: its first ``X-Request-ID`` if well-formed, else a fresh one."""
+    for name, value in headers:
+        if name == b"x-request-id":
+            return accept_request_id(value.decode("latin-1"))
+    return new_request_id()
+
+
+def with_request_id(
+    headers: Iterable[tuple[bytes, bytes]], request_id: bytes
+) -> list[tuple[bytes, bytes]]:
+    """A response's headers with ``request_id`` as their only ``X-Request-ID``, last."""
+    kept = [(k, v) for k, v in headers if k.lower() != b"x-request-id"]
+    kept.append((b"x-request-id", request_id))
+    return kept
+
+
 class RequestIdMiddleware:
     """Takes ``X-Request-ID`` from the request (or makes one), exposes it to logs and echoes it."""
 
@@ -123,22 +141,14 @@ class RequestIdMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        incoming = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                incoming = value.decode("latin-1")
-                break
-        request_id = accept_request_id(incoming)
+        request_id = request_id_of(scope["headers"])
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
+        echoed = request_id.encode("latin-1")
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
-                ]
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
-                message["headers"] = headers
+                message["headers"] = with_request_id(message.get("headers", []), echoed)
             await send(message)
 
         try:
@@ -171,6 +181,9 @@ class AccessLogMiddleware:
         started = time.perf_counter()
         status = 500
         sent = 0
+        # Read now: routing replaces a mounted app's path with the part below its mount.
+        method = scope.get("method", "")
+        path = str(scope.get("path", ""))
 
         async def send_logged(message: Message) -> None:
             nonlocal status, sent
@@ -183,20 +196,27 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_logged)
         finally:
-            path = str(scope.get("path", ""))
-            access_logger.log(
-                logging.DEBUG if path in QUIET_PATHS else logging.INFO,
-                "%s %s %s",
-                scope.get("method", ""),
-                path,
-                status,
-                extra={
-                    "http_method": scope.get("method", ""),
-                    "path": path,
-                    "route": scope.get("path_template"),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "bytes": sent,
-                    "request_id": scope.get("state", {}).get("request_id"),
-                },
-            )
+            log_access(scope, method, path, status=status, started=started, sent=sent)
+
+
+def log_access(
+    scope: Scope, method: str, path: str, *, status: int, started: float, sent: int
+) -> None:
+    """The access-log line of a request answered ``status`` with ``sent`` body bytes, begun at
+    ``started`` (``time.perf_counter()``)."""
+    access_logger.log(
+        logging.DEBUG if path in QUIET_PATHS else logging.INFO,
+        "%s %s %s",
+        method,
+        path,
+        status,
+        extra={
+            "http_method": method,
+            "path": path,
+            "route": scope.get("path_template"),
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "bytes": sent,
+            "request_id": scope.get("state", {}).get("request_id"),
+        },
+    )

@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIServer
 
 from litestar import Response, get
@@ -209,6 +210,28 @@ def status_class(status: int) -> str:
     return f"{status // 100}xx"
 
 
+@lru_cache(maxsize=4096)
+def child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once: the hot paths count every request, and
+    ``labels`` takes a lock and builds a key on each call. Bounded: label values are route
+    templates, methods, status classes and the like, never ids."""
+    return metric.labels(*labels)
+
+
+def request_method(scope: Scope) -> str:
+    """The ``method`` label of a request: its method, or ``OTHER`` for an unknown one."""
+    method = str(scope.get("method", "GET"))
+    return method if method in KNOWN_METHODS else "OTHER"
+
+
+def record_request(method: str, route: str | None, status: int, started: float) -> None:
+    """Count a request answered ``status`` that began at ``started`` (``time.perf_counter()``)
+    under its route template (``<unmatched>`` without one)."""
+    labels = (method, route or UNMATCHED_ROUTE, status_class(status))
+    child(HTTP_REQUEST_DURATION, *labels).observe(time.perf_counter() - started)
+    child(HTTP_REQUESTS, *labels).inc()
+
+
 class MetricsMiddleware:
     """Records RED metrics for every HTTP request, matched or not (404s count as unmatched)."""
 
@@ -220,8 +243,7 @@ class MetricsMiddleware:
         if scope["type"] != ScopeType.HTTP or scope["path"] in self.exclude:
             await self.app(scope, receive, send)
             return
-        raw_method = str(scope.get("method", "GET"))
-        method = raw_method if raw_method in KNOWN_METHODS else "OTHER"
+        method = request_method(scope)
         status = 500
         start = time.perf_counter()
 
@@ -231,16 +253,13 @@ class MetricsMiddleware:
                 status = int(message["status"])
             await send(message)
 
-        active = HTTP_ACTIVE_REQUESTS.labels(method)
+        active = child(HTTP_ACTIVE_REQUESTS, method)
         active.inc()
         try:
             await self.app(scope, receive, record_status)
         finally:
             active.dec()
-            route = str(scope.get("path_template") or UNMATCHED_ROUTE)
-            labels = (method, route, status_class(status))
-            HTTP_REQUEST_DURATION.labels(*labels).observe(time.perf_counter() - start)
-            HTTP_REQUESTS.labels(*labels).inc()
+            record_request(method, str(scope.get("path_template") or ""), status, start)
 
 
 EXPOSITION_MEDIA_TYPE = "; ".join(

@@ -63,26 +63,37 @@ class TokenAuthMiddleware(ASGIMiddleware):
         self.users_only = users_only
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        token = extract_bearer(scope)
-        state = scope.setdefault("state", {})
-        state[CLAIMS_STATE_KEY] = None
-        if token is not None:
-            if not token:
-                await _reject(send, "invalid_request", "expected 'Authorization: Bearer <token>'")
-                return
-            try:
-                claims = await self.verifier.verify(token)
-            except RevocationUnavailableError as error:
-                await _reject(send, "temporarily_unavailable", str(error), status=503)
-                return
-            except TokenError as error:
-                await _reject(send, "invalid_token", str(error))
-                return
-            if self.users_only and claims.is_service:
-                await _reject(send, "invalid_token", "service tokens are not accepted here")
-                return
-            state[CLAIMS_STATE_KEY] = claims
-        await next_app(scope, receive, send)
+        if await authenticate(self.verifier, scope, send, users_only=self.users_only):
+            await next_app(scope, receive, send)
+
+
+async def authenticate(
+    verifier: TokenVerifier, scope: Scope, send: Send, *, users_only: bool = False
+) -> bool:
+    """Verify the request's Bearer token, if it sends one, into the scope's state (``None``
+    without a token); ``False`` once a bad token has been answered 401 (503 when its revocation
+    cannot be checked)."""
+    token = extract_bearer(scope)
+    state = scope.setdefault("state", {})
+    state[CLAIMS_STATE_KEY] = None
+    if token is None:
+        return True
+    if not token:
+        await _reject(send, "invalid_request", "expected 'Authorization: Bearer <token>'")
+        return False
+    try:
+        claims = await verifier.verify(token)
+    except RevocationUnavailableError as error:
+        await _reject(send, "temporarily_unavailable", str(error), status=503)
+        return False
+    except TokenError as error:
+        await _reject(send, "invalid_token", str(error))
+        return False
+    if users_only and claims.is_service:
+        await _reject(send, "invalid_token", "service tokens are not accepted here")
+        return False
+    state[CLAIMS_STATE_KEY] = claims
+    return True
 
 
 async def _reject(send: Send, error: str, description: str, *, status: int = 401) -> None:

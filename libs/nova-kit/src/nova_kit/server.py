@@ -27,6 +27,7 @@ served by the supervisor — reports the sum over all of them (see ``nova_kit.me
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -37,11 +38,13 @@ import sys
 import tempfile
 import time
 from types import FrameType
+from typing import Any, cast
 
 import uvicorn
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from nova_kit.health import READINESS_STATE_KEY, Readiness
 from nova_kit.metrics import MULTIPROCESS_DIR_ENV, forget_worker, serve_metrics_port
@@ -97,9 +100,77 @@ class CloseWhileDraining:
             self.last_request = time.monotonic()
 
 
+COALESCE_LIMIT = 64 * 1024
+"""Bytes a connection holds back before writing them at once."""
+
+
+class CoalescingTransport:
+    """A connection's transport whose writes made in one turn of the event loop reach the socket
+    in one ``write`` at the end of that turn (or at once past :data:`COALESCE_LIMIT`).
+
+    uvicorn writes a response's head when the app sends ``http.response.start`` and its body at
+    ``http.response.body``: two system calls, and two segments on the wire, for an answer that
+    is whole at once — a twentieth of a small request's CPU in the gateway. Held until the end of
+    the turn, they go as one. Nothing waits longer than that turn: a head sent before a slow
+    body still leaves at once. Closing (or handing the connection to another protocol) writes
+    what is held first.
+    """
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._held: list[bytes] = []
+        self._size = 0
+        self._loop = asyncio.get_running_loop()
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        if not self._held:
+            self._loop.call_soon(self.flush)
+        self._held.append(bytes(data))
+        self._size += len(data)
+        if self._size >= COALESCE_LIMIT:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._held:
+            return
+        held, self._held, self._size = self._held, [], 0
+        if self._transport.is_closing():
+            return  # the connection is gone: nothing can be delivered
+        self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held, self._size = [], 0
+        self._transport.abort()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.flush()
+        self._transport.set_protocol(protocol)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol on a :class:`CoalescingTransport`."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(cast("asyncio.Transport", CoalescingTransport(transport)))
+
+
 def server_config(app: ASGIApp, settings: ServiceSettings) -> uvicorn.Config:
     return uvicorn.Config(
         app,
+        http=CoalescingHttpToolsProtocol,
         host=settings.host,
         port=settings.port,
         lifespan="on",

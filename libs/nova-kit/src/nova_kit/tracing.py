@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context
+from opentelemetry.instrumentation.asgi import asgi_getter
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider, sampling
@@ -187,6 +189,39 @@ class RouteSpanMiddleware(ASGIMiddleware):
         if template:
             name_server_span(str(scope.get("method", "GET")), str(template))
         await next_app(scope, receive, send)
+
+
+def spans_recorded() -> bool:
+    """Whether this process records spans (an exporter is configured)."""
+    if isinstance(_provider, ExportAwareTracerProvider):
+        return _provider.recording
+    return _provider is not None
+
+
+_PROPAGATED_FIELDS: frozenset[bytes] = frozenset()
+
+
+def attach_server_context(scope: Scope, name: str) -> object:
+    """What the ASGI server span does for a request when no span is recorded, without it: the
+    caller's trace context (``traceparent``, ``tracestate``, ``baggage``) becomes the current
+    context, under a span context of this process's own (:func:`propagated_span`), so logs
+    carry the trace id and outgoing calls continue the trace. Returns the token to
+    :func:`detach_server_context` with."""
+    global _PROPAGATED_FIELDS  # noqa: PLW0603 - the propagator's fields, read once
+    if not _PROPAGATED_FIELDS:
+        _PROPAGATED_FIELDS = frozenset(
+            name.encode("latin-1") for name in propagate.get_global_textmap().fields
+        )
+    parent = otel_context.get_current()
+    if any(key in _PROPAGATED_FIELDS for key, _ in scope["headers"]):
+        parent = propagate.extract(scope, getter=asgi_getter)  # type: ignore[misc]
+    sampler = _provider.sampler if _provider is not None else None
+    span = propagated_span(parent, sampler, name)
+    return otel_context.attach(trace.set_span_in_context(span, parent))
+
+
+def detach_server_context(token: object) -> None:
+    otel_context.detach(token)  # type: ignore[arg-type]
 
 
 def name_server_span(method: str, route: str) -> None:

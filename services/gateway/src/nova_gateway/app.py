@@ -7,9 +7,11 @@ import contextlib
 import gc
 
 from litestar import Litestar
+from litestar.types import ASGIApp
 
 from nova_gateway.config import GatewaySettings
 from nova_gateway.edge import build_edge
+from nova_gateway.edge.hotpath import HotPath
 from nova_gateway.explorer import explorer_routes
 from nova_gateway.federation.engine import EngineConfig, FederationEngine
 from nova_gateway.federation.execution.transport import TransportConfig
@@ -62,6 +64,12 @@ def settle_heap() -> None:
 def create_app(settings: GatewaySettings) -> Litestar:
     engine = FederationEngine(engine_config(settings))
     edge = build_edge(settings)
+    hot_paths: list[HotPath] = []
+
+    def hot_path(stack: ASGIApp) -> ASGIApp:
+        hot = HotPath(stack, settings, rate_limits=edge.rate_limits, proxies=edge.proxies)
+        hot_paths.append(hot)
+        return hot
 
     async def start_federation(runtime: Runtime) -> None:
         loader = SupergraphLoader(
@@ -72,6 +80,8 @@ def create_app(settings: GatewaySettings) -> Litestar:
         )
         ENGINE_KEY.put(runtime.state, engine)
         await loader.load()
+        for hot in hot_paths:
+            hot.start(runtime)
         if settings.supergraph_poll_seconds > 0:
             POLL_TASK_KEY.put(
                 runtime.state, asyncio.create_task(loader.poll(settings.supergraph_poll_seconds))
@@ -108,6 +118,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         on_shutdown=[stop_federation, *edge.on_shutdown],
         middleware=edge.middleware,
         edge_middleware=edge.edge_middleware,
+        hot_path=hot_path,
         cors_allow_headers=edge.cors_allow_headers,
         max_body_bytes=settings.max_body_bytes,
         access_log=True,

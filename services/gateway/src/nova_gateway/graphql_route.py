@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get, post
+from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency
+from litestar.types import Scope
 
 from nova_gateway import explorer
 from nova_gateway.config import GatewaySettings
@@ -44,28 +49,67 @@ def _wanted(names: tuple[str, ...]) -> frozenset[bytes]:
     return frozenset(name.lower().encode("latin-1") for name in names)
 
 
-def _forwarded(request: Request[Any, Any, Any], settings: GatewaySettings) -> dict[str, str]:
+def _forwarded(scope: Scope, settings: GatewaySettings) -> dict[str, str]:
     wanted = _wanted(tuple(settings.forward_headers))
     # The raw header list: no header mapping built per request.
     headers: dict[str, str] = {}
     sent_request_id: str | None = None
-    for raw_name, value in request.scope["headers"]:
+    for raw_name, value in scope["headers"]:
         name = raw_name.lower()
         if name in wanted:
             headers[name.decode("latin-1")] = value.decode("latin-1")
         if name == b"x-request-id" and sent_request_id is None:
             sent_request_id = value.decode("latin-1")
     # The client as this gateway resolved it (nova_kit.proxies), never what the client sent.
-    headers["x-forwarded-for"] = client_host(request.scope)
-    request_id = request.scope.get("state", {}).get("request_id") or sent_request_id
+    headers["x-forwarded-for"] = client_host(scope)
+    request_id = scope.get("state", {}).get("request_id") or sent_request_id
     if b"x-request-id" in wanted and request_id:
         headers["x-request-id"] = str(request_id)
     return headers
 
 
+_ENCODER = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A ``/graphql`` answer: its status, media type, JSON value and extra headers."""
+
+    status: int
+    media_type: str
+    content: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def body(self) -> bytes:
+        return _ENCODER.encode(self.content)
+
+    def encoded_headers(self, body: bytes) -> list[tuple[bytes, bytes]]:
+        """The headers Litestar gives :meth:`response` (same names, values and order)."""
+        return [
+            (b"cache-control", b"no-store"),
+            *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()),
+            (b"content-type", f"{self.media_type}; charset=utf-8".encode("latin-1")),
+            (b"content-length", str(len(body)).encode("latin-1")),
+        ]
+
+    def response(self) -> Response[bytes]:
+        return Response(
+            self.body(),
+            status_code=self.status,
+            media_type=f"{self.media_type}; charset=utf-8",
+            headers={"Cache-Control": "no-store", **self.headers},
+        )
+
+
+def _refuse(error: graphql_http.TransportError, media_type: str | None) -> Reply:
+    return Reply(
+        error.status, media_type or graphql_http.APPLICATION_JSON, error.body, error.headers
+    )
+
+
 async def _run(
     runtime: Runtime,
-    request: Request[Any, Any, Any],
+    scope: Scope,
     params: graphql_http.GraphQLParams,
     *,
     allow_mutations: bool,
@@ -77,10 +121,10 @@ async def _run(
             query=params.query, operation_name=params.operation_name, variables=params.variables
         )
         return await _engine(runtime).execute(
-            item, allow_mutations=allow_mutations, headers=_forwarded(request, settings)
+            item, allow_mutations=allow_mutations, headers=_forwarded(scope, settings)
         )
     except Exception:
-        request_id = str(request.scope.get("state", {}).get("request_id") or uuid.uuid4())
+        request_id = str(scope.get("state", {}).get("request_id") or uuid.uuid4())
         logger.exception("GraphQL request failed", extra={"request_id": request_id})
         return GraphQLResponse(
             500,
@@ -96,16 +140,16 @@ async def _run(
         )
 
 
-def _answer(media_type: str, response: GraphQLResponse) -> Response[bytes]:
+def _answer(media_type: str, response: GraphQLResponse) -> Reply:
     if response.status == 405:
-        return graphql_http.refuse(graphql_http.method_not_allowed(), media_type)
+        return _refuse(graphql_http.method_not_allowed(), media_type)
     status = graphql_http.status_for(media_type, response.body, response.status)
-    return graphql_http.respond(media_type, response.body, status)
+    return Reply(status, media_type, response.body)
 
 
 async def _answer_batch(
-    runtime: Runtime, request: Request[Any, Any, Any], media_type: str, payload: list[Any]
-) -> Response[bytes]:
+    runtime: Runtime, scope: Scope, media_type: str, payload: list[Any]
+) -> Reply:
     settings = runtime.settings
     assert isinstance(settings, GatewaySettings)
     if not settings.batching:
@@ -117,26 +161,56 @@ async def _answer_batch(
             400, BAD_REQUEST, f"A batch holds 1 to {settings.max_batch_size} operations."
         )
     items = [graphql_http.params_of(item) for item in payload]
-    bodies = [(await _run(runtime, request, item, allow_mutations=True)).body for item in items]
-    return graphql_http.respond(media_type, bodies)
+    bodies = [(await _run(runtime, scope, item, allow_mutations=True)).body for item in items]
+    return Reply(200, media_type, bodies)
+
+
+async def answer_post(
+    runtime: Runtime,
+    scope: Scope,
+    accept: str | None,
+    content_type: str | None,
+    body: Callable[[], Awaitable[bytes]],
+) -> Reply:
+    """The answer to a ``POST /graphql`` (``body`` reads the request's body, once the answer's
+    media type is known)."""
+    media_type: str | None = None
+    try:
+        media_type = graphql_http.require_media_type(accept)
+        payload = graphql_http.decode_post_body(content_type, await body())
+        if isinstance(payload, list):
+            return await _answer_batch(runtime, scope, media_type, payload)
+        params = graphql_http.params_of(payload)
+    except graphql_http.TransportError as error:
+        return _refuse(error, media_type)
+    return _answer(media_type, await _run(runtime, scope, params, allow_mutations=True))
+
+
+async def answer_get(
+    runtime: Runtime, scope: Scope, accept: str | None, parameters: MultiDict[str]
+) -> Reply:
+    """The answer to a ``GET /graphql`` that is no request for the explorer's page."""
+    media_type: str | None = None
+    try:
+        media_type = graphql_http.require_media_type(accept)
+        params = graphql_http.params_of_query_string(parameters)
+    except graphql_http.TransportError as error:
+        return _refuse(error, media_type)
+    return _answer(media_type, await _run(runtime, scope, params, allow_mutations=False))
 
 
 @post("/graphql", status_code=200, include_in_schema=False)
 async def graphql_post(
     request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
 ) -> Response[bytes]:
-    media_type: str | None = None
-    try:
-        media_type = graphql_http.require_media_type(request.headers.get("accept"))
-        payload = graphql_http.decode_post_body(
-            request.headers.get("content-type"), await request.body()
-        )
-        if isinstance(payload, list):
-            return await _answer_batch(runtime, request, media_type, payload)
-        params = graphql_http.params_of(payload)
-    except graphql_http.TransportError as error:
-        return graphql_http.refuse(error, media_type)
-    return _answer(media_type, await _run(runtime, request, params, allow_mutations=True))
+    reply = await answer_post(
+        runtime,
+        request.scope,
+        request.headers.get("accept"),
+        request.headers.get("content-type"),
+        request.body,
+    )
+    return reply.response()
 
 
 @get("/graphql", include_in_schema=False)
@@ -150,10 +224,5 @@ async def graphql_get(
         explorer.asset_directories(settings) is not None
     ):
         return explorer.explorer_page()
-    media_type: str | None = None
-    try:
-        media_type = graphql_http.require_media_type(accept)
-        params = graphql_http.params_of_query_string(request.query_params)
-    except graphql_http.TransportError as error:
-        return graphql_http.refuse(error, media_type)
-    return _answer(media_type, await _run(runtime, request, params, allow_mutations=False))
+    reply = await answer_get(runtime, request.scope, accept, request.query_params)
+    return reply.response()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
-
 from prometheus_client import Counter, Gauge, Histogram
 
+from nova_kit import metrics as kit_metrics
 from nova_kit.metrics import LATENCY_BUCKETS
+
+child = kit_metrics.child
+"""``metric.labels(*labels)`` looked up once (:func:`nova_kit.metrics.child`)."""
 
 SUBGRAPH_FETCH_DURATION = Histogram(
     "gateway_subgraph_fetch_duration_seconds",
@@ -51,11 +52,3 @@ GRAPHQL_REQUESTS = Counter(
     "GraphQL operations handled, by operation kind and outcome.",
     ["operation", "outcome"],
 )
-
-
-@lru_cache(maxsize=4096)
-def child(metric: Any, *labels: str) -> Any:
-    """``metric.labels(*labels)``, looked up once: the hot paths count every request, and
-    ``labels`` takes a lock and builds a key on each call. Bounded: label values here are
-    subgraph names, operation kinds and outcomes."""
-    return metric.labels(*labels)

@@ -39,6 +39,9 @@ class Edge:
     edge_middleware: list[Callable[[ASGIApp], ASGIApp]]
     on_startup: list[Callable[[Runtime], Any]]
     on_shutdown: list[Callable[[Runtime], Any]]
+    rate_limits: EdgeRateLimitMiddleware
+    proxies: dict[str, ASGIApp]
+    """Route prefix → its proxy (filled at start-up)."""
     cors_allow_headers: list[str] = field(default_factory=lambda: [SESSION_HEADER, CSRF_HEADER])
 
 
@@ -145,4 +148,6 @@ def build_edge(settings: EdgeSettings) -> Edge:
         edge_middleware=[lambda app: CookieSessionMiddleware(app, settings)],
         on_startup=[start],
         on_shutdown=[stop],
+        rate_limits=rate_limits,
+        proxies=upstreams.apps,
     )

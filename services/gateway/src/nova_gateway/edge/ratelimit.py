@@ -166,9 +166,14 @@ class EdgeRateLimitMiddleware(ASGIMiddleware):
         return await self.leases.spend(limit)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if self.leases is None or scope["path"] in EXEMPT_PATHS:
+        if self.leases is None or scope["path"] in EXEMPT_PATHS or await self.admit(scope, send):
             await next_app(scope, receive, send)
-            return
+
+    async def admit(self, scope: Scope, send: Send) -> bool:
+        """Spend a unit of the request's budget: ``True``, or ``False`` once the refusal has
+        been answered (429, or 503 while Redis is down and the limiter fails closed)."""
+        if self.leases is None:
+            return True
         try:
             refused = await self.check(scope)
         except AppError as error:  # Redis down and the limiter fails closed
@@ -180,7 +185,7 @@ class EdgeRateLimitMiddleware(ASGIMiddleware):
                 error.message,
                 headers=[(name.lower(), value) for name, value in error.headers.items()],
             )
-            return
+            return False
         if refused is not None:
             EDGE_REJECTIONS.labels("rate_limited").inc()
             await send_json_error(
@@ -194,5 +199,5 @@ class EdgeRateLimitMiddleware(ASGIMiddleware):
                     ("ratelimit-remaining", "0"),
                 ],
             )
-            return
-        await next_app(scope, receive, send)
+            return False
+        return True

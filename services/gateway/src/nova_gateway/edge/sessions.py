@@ -82,14 +82,15 @@ def header(scope: Scope, name: str) -> str | None:
 
 
 def request_cookies(scope: Scope) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
+    jar: SimpleCookie | None = None
     for key, value in scope["headers"]:
         if key.lower() == b"cookie":
+            jar = jar if jar is not None else SimpleCookie()
             try:
                 jar.load(value.decode("latin-1"))
             except Exception:  # noqa: S112 - a malformed cookie header is ignored
                 continue
-    return {name: morsel.value for name, morsel in jar.items()}
+    return {} if jar is None else {name: morsel.value for name, morsel in jar.items()}
 
 
 def is_json(content_type: str | None) -> bool:
@@ -166,9 +167,14 @@ class CookieSessionMiddleware:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or not self.settings.cookie_sessions:
+        if scope["type"] != ScopeType.HTTP or await self.admit(scope, send):
             await self.app(scope, receive, send)
-            return
+
+    async def admit(self, scope: Scope, send: Send) -> bool:
+        """Apply the session rules to a request: ``True`` to serve it, ``False`` once it has
+        been refused (403 ``csrf_rejected``)."""
+        if not self.settings.cookie_sessions:
+            return True
         cookies = request_cookies(scope)
         access = cookies.get(self.settings.access_cookie_name)
         session_mode = (header(scope, SESSION_HEADER) or "").lower() == "cookie"
@@ -192,8 +198,8 @@ class CookieSessionMiddleware:
             if problem is not None:
                 EDGE_REJECTIONS.labels("csrf").inc()
                 await send_json_error(send, 403, "csrf_rejected", problem)
-                return
-        await self.app(scope, receive, send)
+                return False
+        return True
 
 
 class SessionProxy:
