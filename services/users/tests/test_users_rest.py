@@ -63,6 +63,19 @@ async def test_patch_me_changes_only_the_fields_sent_and_null_clears(
     assert (await client.get("/api/users/me", headers=alice.headers)).json() == cleared.json()
 
 
+async def test_an_empty_patch_answers_the_profile_as_it_is(client: Client, callers: Any) -> None:
+    carol = callers.user(name="Carol")
+    first = await client.patch("/api/users/me", headers=carol.headers, json={})
+    assert first.status_code == 200, first.text  # created on first use, like a first read
+    assert first.json()["display_name"] == "Carol"
+    again = await client.patch("/api/users/me", headers=carol.headers, json={})
+    assert again.json() == first.json()  # nothing written: updated_at kept
+    assert (await client.delete("/api/users/me", headers=carol.headers)).status_code == 204
+    gone = await client.patch("/api/users/me", headers=carol.headers, json={})
+    assert gone.status_code == 410
+    assert gone.json()["code"] == "profile_deleted"
+
+
 async def test_invalid_input_is_a_422_with_field_errors(client: Client, callers: Any) -> None:
     alice = callers.user()
     cases: list[tuple[dict[str, Any], str]] = [
