@@ -223,14 +223,16 @@ class TokenRotation:
     ) -> None:
         """Spend ``token`` (used now, ``successor`` named), insert ``successor`` and mark the
         family used now: one statement."""
+        # (bind parameters named unlike any column: SQLAlchemy's execution, taken while
+        # statements are traced, would read a column's name as a value for the CTEs' DML)
         await self.statements.execute(
             _ROTATE,
             now=now,
-            token_id=token.id,
-            session_id=successor.session_id,
-            successor_id=successor.id,
-            successor_hash=successor.token_hash,
-            successor_expires_at=successor.expires_at,
+            spent_id=token.id,
+            family_id=successor.session_id,
+            next_id=successor.id,
+            next_hash=successor.token_hash,
+            next_expires_at=successor.expires_at,
         )
         token.used_at = now
         token.successor_id = successor.id
@@ -239,9 +241,9 @@ class TokenRotation:
         """Store the family's end as set on it (``revoked_at``, ``revoked_reason``)."""
         await self.statements.execute(
             _REVOKE_FAMILY,
-            session_id=family.id,
-            revoked_at=family.revoked_at,
-            revoked_reason=family.revoked_reason,
+            family_id=family.id,
+            ended_at=family.revoked_at,
+            reason=family.revoked_reason,
         )
 
 
@@ -274,23 +276,23 @@ _ROTATE = OneRowStatement(
     select(
         insert(_tokens)
         .values(
-            id=bindparam("successor_id"),
-            session_id=bindparam("session_id"),
-            token_hash=bindparam("successor_hash"),
+            id=bindparam("next_id"),
+            session_id=bindparam("family_id"),
+            token_hash=bindparam("next_hash"),
             created_at=bindparam("now"),
-            expires_at=bindparam("successor_expires_at"),
+            expires_at=bindparam("next_expires_at"),
         )
         .returning(_tokens.c.id)
         .cte("successor")
         .c.id
     ).add_cte(
         update(_tokens)
-        .where(_tokens.c.id == bindparam("token_id"))
-        .values(used_at=bindparam("now"), successor_id=bindparam("successor_id"))
+        .where(_tokens.c.id == bindparam("spent_id"))
+        .values(used_at=bindparam("now"), successor_id=bindparam("next_id"))
         .returning(_tokens.c.id)
         .cte("spent"),
         update(_sessions)
-        .where(_sessions.c.id == bindparam("session_id"))
+        .where(_sessions.c.id == bindparam("family_id"))
         .values(last_used_at=bindparam("now"))
         .returning(_sessions.c.id)
         .cte("used"),
@@ -298,6 +300,6 @@ _ROTATE = OneRowStatement(
 )
 _REVOKE_FAMILY = OneRowStatement(
     update(_sessions)
-    .where(_sessions.c.id == bindparam("session_id"))
-    .values(revoked_at=bindparam("revoked_at"), revoked_reason=bindparam("revoked_reason"))
+    .where(_sessions.c.id == bindparam("family_id"))
+    .values(revoked_at=bindparam("ended_at"), revoked_reason=bindparam("reason"))
 )
