@@ -5,10 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from nova_kit import tracing
+
 Client = AsyncTestClient[Litestar]
+
+
+@pytest.fixture(params=["driver", "traced"])
+def statements(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Statements on the driver, and through SQLAlchemy as while statements are traced."""
+    if request.param == "traced":
+        monkeypatch.setattr(tracing, "sql_traced", lambda engine: True)
+    return str(request.param)
 
 
 async def test_me_creates_the_profile_on_first_read_and_returns_it_after(
@@ -35,7 +46,7 @@ async def test_me_uses_the_name_in_the_token_when_there_is_one(
 
 
 async def test_patch_me_changes_only_the_fields_sent_and_null_clears(
-    client: Client, callers: Any
+    client: Client, callers: Any, statements: str
 ) -> None:
     alice = callers.user()
     changed = await client.patch(
