@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,6 +69,9 @@ class HotPath:
     request: loadgen.Request
     processes: tuple[str, ...]
     """The processes sampled, the first one being the one the load reaches."""
+    relay: Callable[[], loadgen.Relay] | None = None
+    """For a path whose every request spends what the previous answer gave (a refresh token):
+    fresh chains, one per connection, for each run (the warm-up spends its own)."""
 
 
 GATEWAY_BENCH = ROOT / "services" / "gateway" / "bench"
@@ -173,7 +176,38 @@ def _stop_group(process: subprocess.Popen[Any]) -> None:
         process.wait(timeout=5)
 
 
-def hot_paths(bearer: dict[str, str]) -> list[HotPath]:
+CONNECTIONS = 16
+NEXT_REFRESH = '"refresh_token"%s*:%s*"([^"]+)"'  # Lua pattern
+
+
+def refresh_chains(auth_url: str, email: str) -> Callable[[], loadgen.Relay]:
+    """Chains of refresh-token rotations: each run signs the account in once per connection and
+    sends every answer's new refresh token with the next request (no token is presented twice)."""
+
+    def chains() -> loadgen.Relay:
+        with httpx.Client(base_url=auth_url, timeout=60, trust_env=False) as client:
+            seeds = []
+            for _ in range(CONNECTIONS):
+                response = client.post(
+                    "/api/auth/login", json={"email": email, "password": PASSWORD}
+                )
+                response.raise_for_status()
+                seeds.append(response.json()["refresh_token"])
+        return loadgen.Relay(
+            loadgen.Request(
+                "POST",
+                "/api/auth/refresh",
+                '{"refresh_token": "{relay}"}',
+                {"Content-Type": "application/json"},
+            ),
+            seeds=seeds,
+            pattern=NEXT_REFRESH,
+        )
+
+    return chains
+
+
+def hot_paths(bearer: dict[str, str], refresh: Callable[[], loadgen.Relay]) -> list[HotPath]:
     graphql = loadgen.Request(
         "POST",
         "/graphql",
@@ -208,6 +242,26 @@ def hot_paths(bearer: dict[str, str]) -> list[HotPath]:
             "gateway",
             graphql,
             ("gateway", "users"),
+        ),
+        HotPath(
+            "auth-refresh",
+            "auth `POST /api/auth/refresh` (rotation chains), direct",
+            "auth",
+            loadgen.Request("POST", "/api/auth/refresh"),
+            ("auth",),
+            relay=refresh,
+        ),
+        HotPath(
+            "users-patch",
+            "users `PATCH /api/users/me`, direct",
+            "users",
+            loadgen.Request(
+                "PATCH",
+                "/api/users/me",
+                body=json.dumps({"bio": "profiled"}),
+                headers={**bearer, "Content-Type": "application/json"},
+            ),
+            ("users",),
         ),
     ]
 
@@ -323,7 +377,15 @@ def profile_path(
     path: HotPath, urls: dict[str, str], pids: dict[str, int], output: Path, seconds: int
 ) -> list[str]:
     url = urls[path.service]
-    loadgen.run_wrk(url, [path.request], duration=WARM_UP_SECONDS, connections=16)
+    requests = [] if path.relay else [path.request]
+    loadgen.run_wrk(
+        url,
+        requests,
+        relay=path.relay() if path.relay else None,
+        duration=WARM_UP_SECONDS,
+        connections=CONNECTIONS,
+    )
+    relay = path.relay() if path.relay else None
     recorders: dict[str, tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], Path]] = {}
     samplers: dict[str, loadgen.UsageSampler] = {}
     raw_dir = Path(tempfile.mkdtemp(prefix="nova-profile-"))
@@ -340,7 +402,9 @@ def profile_path(
         samplers[process] = loadgen.UsageSampler(pids[process])
         usages[process] = samplers[process].__enter__()
     try:
-        result = loadgen.run_wrk(url, [path.request], duration=seconds, connections=16)
+        result = loadgen.run_wrk(
+            url, requests, relay=relay, duration=seconds, connections=CONNECTIONS
+        )
     finally:
         for sampler in samplers.values():
             sampler.__exit__(None, None, None)
@@ -382,7 +446,8 @@ def profile_services(workdir: Path, wanted: set[str], output: Path, seconds: int
         benchstack.data_services(workdir, "nova_profile_test") as (database_url, redis_url),
         benchstack.running_services(database_url, redis_url, workdir) as services,
     ):
-        token = benchstack.register(services, "profile@example.com", PASSWORD)
+        email = "profile@example.com"
+        token = benchstack.register(services, email, PASSWORD)
         bearer = {"Authorization": f"Bearer {token}"}
         first = httpx.get(
             f"{services.urls['users']}/api/users/me",
@@ -395,7 +460,7 @@ def profile_services(workdir: Path, wanted: set[str], output: Path, seconds: int
         with gateway(services, supergraph, workdir, redis_url) as router:
             urls = {**services.urls, "gateway": router.base_url or ""}
             pids = {**services.pids, "gateway": router.pid}
-            for path in hot_paths(bearer):
+            for path in hot_paths(bearer, refresh_chains(services.urls["auth"], email)):
                 if wanted and path.name not in wanted:
                     continue
                 print(f"profiling {path.name}", flush=True)

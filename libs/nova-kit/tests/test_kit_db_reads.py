@@ -1,18 +1,29 @@
-"""One-row reads on the driver connection: the same row as SQLAlchemy's, broken connections
-discarded and answered as a database outage."""
+"""Statements on the driver connection: a one-row read gives the same row as SQLAlchemy's, a
+one-row write commits, a transaction of statements commits or rolls back as a whole (on the
+driver, and through SQLAlchemy while statements are traced), broken connections are discarded
+and answered as a database outage."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, bindparam, select, text
+from sqlalchemy import Column, MetaData, String, Table, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from nova_kit.db import DatabaseConfig, OneRowRead, async_url, create_engine, pool_status
+from nova_kit import tracing
+from nova_kit.db import (
+    DatabaseConfig,
+    OneRowRead,
+    OneRowStatement,
+    async_url,
+    create_engine,
+    driver_transaction,
+    pool_status,
+)
 from nova_kit.errors import dependency_failure
 
 SCHEMA = "kit_reads"
@@ -25,6 +36,15 @@ things = Table(
     Column("note", String(20), nullable=True),
 )
 THING_BY_ID = OneRowRead(select(things).where(things.c.id == bindparam("thing_id")))
+RENAME = OneRowStatement(
+    update(things)
+    .where(things.c.id == bindparam("thing_id"), things.c.note.is_(None))
+    .values(name=bindparam("name"))
+    .returning(things)
+)
+ANNOTATE = OneRowStatement(
+    update(things).where(things.c.id == bindparam("thing_id")).values(note=bindparam("note"))
+)
 
 
 @pytest.fixture
@@ -58,6 +78,67 @@ async def test_a_row_comes_back_as_sqlalchemy_reads_it(engine: AsyncEngine) -> N
     assert found == dict(expected)
     assert isinstance(found["id"], uuid.UUID)
     assert await THING_BY_ID.one_or_none(engine, thing_id=uuid.uuid4()) is None
+    assert pool_status(engine)["checked_out"] == 0
+
+
+async def stored(engine: AsyncEngine, thing_id: uuid.UUID) -> dict[str, object]:
+    async with engine.connect() as connection:
+        row = (await connection.execute(select(things).where(things.c.id == thing_id))).mappings()
+        return dict(row.one())
+
+
+@pytest.fixture
+async def thing_id(engine: AsyncEngine) -> uuid.UUID:
+    """A lamp, stored."""
+    thing_id = uuid.uuid4()
+    async with engine.begin() as connection:
+        await connection.execute(things.insert().values(id=thing_id, name="lamp"))
+    return thing_id
+
+
+@pytest.fixture(params=["driver", "traced"])
+def traced(request: pytest.FixtureRequest, engine: AsyncEngine) -> Iterator[str]:
+    """Each test twice: on the driver, and through SQLAlchemy as while statements get spans."""
+    if request.param == "traced":
+        tracing._TRACED_ENGINES.add(engine.sync_engine)
+    yield request.param
+    tracing._TRACED_ENGINES.discard(engine.sync_engine)
+
+
+async def test_a_one_row_write_commits_and_answers_the_row(
+    engine: AsyncEngine, traced: str, thing_id: uuid.UUID
+) -> None:
+    changed = await RENAME.one_or_none(engine, thing_id=thing_id, name="lantern")
+    assert changed == {"id": thing_id, "name": "lantern", "note": None}
+    assert await stored(engine, thing_id) == changed
+    # the condition does not hold any more: nothing written, no row answered
+    await ANNOTATE.one_or_none(engine, thing_id=thing_id, note="old")
+    assert await RENAME.one_or_none(engine, thing_id=thing_id, name="torch") is None
+    assert (await stored(engine, thing_id))["name"] == "lantern"
+    assert pool_status(engine)["checked_out"] == 0
+
+
+async def test_a_transaction_of_statements_commits_or_rolls_back_as_a_whole(
+    engine: AsyncEngine, traced: str, thing_id: uuid.UUID
+) -> None:
+    async with driver_transaction(engine) as statements:
+        assert (await statements.one_or_none(RENAME, thing_id=thing_id, name="lantern")) == {
+            "id": thing_id,
+            "name": "lantern",
+            "note": None,
+        }
+        await statements.execute(ANNOTATE, thing_id=thing_id, note="lit")
+    assert await stored(engine, thing_id) == {"id": thing_id, "name": "lantern", "note": "lit"}
+
+    async def change_then_fail() -> None:
+        async with driver_transaction(engine) as statements:
+            await statements.execute(ANNOTATE, thing_id=thing_id, note=None)
+            assert await statements.one_or_none(RENAME, thing_id=thing_id, name="torch")
+            raise LookupError("changed my mind")
+
+    with pytest.raises(LookupError):
+        await change_then_fail()
+    assert await stored(engine, thing_id) == {"id": thing_id, "name": "lantern", "note": "lit"}
     assert pool_status(engine)["checked_out"] == 0
 
 

@@ -6,13 +6,26 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import pytest
+
+from nova_kit import tracing
+
+
+@pytest.fixture(params=["driver", "traced"])
+def statements(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The rotation's statements on the driver, and through SQLAlchemy as while traced."""
+    if request.param == "traced":
+        monkeypatch.setattr(tracing, "sql_traced", lambda engine: True)
+    return str(request.param)
 
 
 async def _refresh(api: Any, token: str) -> Any:
     return await api.client.post("/api/auth/refresh", json={"refresh_token": token})
 
 
-async def test_reuse_of_a_spent_token_revokes_the_family(make_client: Any, api_for: Any) -> None:
+async def test_reuse_of_a_spent_token_revokes_the_family(
+    make_client: Any, api_for: Any, statements: str
+) -> None:
     async with make_client(refresh_reuse_grace_seconds=0) as client:
         api = api_for(client)
         first = await api.register("reuse@example.com")
@@ -32,7 +45,7 @@ async def test_reuse_of_a_spent_token_revokes_the_family(make_client: Any, api_f
         assert (await api.login("reuse@example.com")).status_code == 200
 
 
-async def test_a_retry_within_the_grace_window_keeps_the_family(api: Any) -> None:
+async def test_a_retry_within_the_grace_window_keeps_the_family(api: Any, statements: str) -> None:
     first = await api.register("retry@example.com")
     second = await _refresh(api, first["refresh_token"])
     assert second.status_code == 200

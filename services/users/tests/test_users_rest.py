@@ -5,10 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from nova_kit import tracing
+
 Client = AsyncTestClient[Litestar]
+
+
+@pytest.fixture(params=["driver", "traced"])
+def statements(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Statements on the driver, and through SQLAlchemy as while statements are traced."""
+    if request.param == "traced":
+        monkeypatch.setattr(tracing, "sql_traced", lambda engine: True)
+    return str(request.param)
 
 
 async def test_me_creates_the_profile_on_first_read_and_returns_it_after(
@@ -35,7 +46,7 @@ async def test_me_uses_the_name_in_the_token_when_there_is_one(
 
 
 async def test_patch_me_changes_only_the_fields_sent_and_null_clears(
-    client: Client, callers: Any
+    client: Client, callers: Any, statements: str
 ) -> None:
     alice = callers.user()
     changed = await client.patch(
@@ -61,6 +72,19 @@ async def test_patch_me_changes_only_the_fields_sent_and_null_clears(
     assert cleared.json()["display_name"] == "Alice"
     assert cleared.json()["avatar_url"] == "https://cdn.example.com/a.png"
     assert (await client.get("/api/users/me", headers=alice.headers)).json() == cleared.json()
+
+
+async def test_an_empty_patch_answers_the_profile_as_it_is(client: Client, callers: Any) -> None:
+    carol = callers.user(name="Carol")
+    first = await client.patch("/api/users/me", headers=carol.headers, json={})
+    assert first.status_code == 200, first.text  # created on first use, like a first read
+    assert first.json()["display_name"] == "Carol"
+    again = await client.patch("/api/users/me", headers=carol.headers, json={})
+    assert again.json() == first.json()  # nothing written: updated_at kept
+    assert (await client.delete("/api/users/me", headers=carol.headers)).status_code == 204
+    gone = await client.patch("/api/users/me", headers=carol.headers, json={})
+    assert gone.status_code == 410
+    assert gone.json()["code"] == "profile_deleted"
 
 
 async def test_invalid_input_is_a_422_with_field_errors(client: Client, callers: Any) -> None:

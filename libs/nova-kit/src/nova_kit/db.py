@@ -11,8 +11,9 @@ from typing import Any
 
 import sqlalchemy.exc
 from sqlalchemy import MetaData, Select, text
-from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.engine import URL, CursorResult, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, NullPool
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.util import greenlet_spawn
 
 from nova_kit.settings import ServiceSettings
@@ -224,13 +226,25 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
         await greenlet_spawn(fairy.close)
 
 
-class OneRowRead:
-    """A Core ``SELECT`` of at most one row with named bind parameters, compiled once and run
-    on the driver connection (:func:`driver_connection`); the row comes back as a dict of
-    column names. While SQL statements get spans (an exporter is configured,
-    ``nova_kit.tracing``), it runs through SQLAlchemy so that the trace shows it."""
+def _first_row(result: CursorResult[Any]) -> dict[str, Any] | None:
+    """The first row of a result as a dict, ``None`` when there is none (or no rows at all: a
+    write without ``RETURNING``), as the driver's ``fetchrow`` answers."""
+    found = result.mappings().first() if result.returns_rows else None
+    return dict(found) if found is not None else None
 
-    def __init__(self, statement: Select[Any]) -> None:
+
+class OneRowStatement:
+    """A Core statement answering at most one row — a ``SELECT``, or an ``INSERT``/``UPDATE``/
+    ``DELETE … RETURNING`` — with named bind parameters, compiled once and run on the driver
+    connection (:func:`driver_connection`); the row comes back as a dict of column names.
+
+    :meth:`one_or_none` runs it alone: one statement is its own transaction, so a write commits
+    when it returns. :func:`driver_transaction` runs several in one transaction. Values go to
+    asyncpg as they are (no SQLAlchemy type processing on the way in or out): UUIDs, datetimes,
+    strings, numbers and arrays of them. While SQL statements get spans (an exporter is
+    configured, ``nova_kit.tracing``), it runs through SQLAlchemy so that the trace shows it."""
+
+    def __init__(self, statement: Select[Any] | UpdateBase) -> None:
         self.statement = statement
         self._compiled: dict[str, SQLCompiler] = {}
 
@@ -242,15 +256,74 @@ class OneRowRead:
             self._compiled[dialect.name] = compiled
         return compiled
 
+    def arguments(self, dialect: Dialect, params: dict[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL text for ``dialect`` and its positional arguments from ``params``."""
+        compiled = self.compiled(dialect)
+        return compiled.string, [params[name] for name in compiled.positiontup or ()]
+
     async def one_or_none(self, engine: AsyncEngine, **params: Any) -> dict[str, Any] | None:
         from nova_kit.tracing import sql_traced
 
         if sql_traced(engine):
-            async with engine.connect() as connection:
-                found = (await connection.execute(self.statement, params)).mappings().first()
-            return dict(found) if found is not None else None
-        compiled = self.compiled(engine.dialect)
-        args = [params[name] for name in compiled.positiontup or ()]
+            async with engine.begin() as connection:
+                return _first_row(await connection.execute(self.statement, params))
+        sql, args = self.arguments(engine.dialect, params)
         async with driver_connection(engine) as driver:
-            record = await driver.fetchrow(compiled.string, *args)
+            record = await driver.fetchrow(sql, *args)
         return dict(record) if record is not None else None
+
+
+class OneRowRead(OneRowStatement):
+    """A Core ``SELECT`` of at most one row, run as :class:`OneRowStatement` runs any statement:
+    the hot reads (no transaction around one statement, no ORM identity map)."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        super().__init__(statement)
+
+
+class StatementTransaction:
+    """Statements of one transaction on the driver connection (:func:`driver_transaction`)."""
+
+    def __init__(self, driver: Any, dialect: Dialect) -> None:
+        self._driver = driver
+        self._dialect = dialect
+
+    async def one_or_none(self, statement: OneRowStatement, **params: Any) -> dict[str, Any] | None:
+        sql, args = statement.arguments(self._dialect, params)
+        record = await self._driver.fetchrow(sql, *args)
+        return dict(record) if record is not None else None
+
+    async def execute(self, statement: OneRowStatement, **params: Any) -> None:
+        sql, args = statement.arguments(self._dialect, params)
+        await self._driver.execute(sql, *args)
+
+
+class _TracedStatementTransaction(StatementTransaction):
+    """The same statements through SQLAlchemy's connection, so that traces show them."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def one_or_none(self, statement: OneRowStatement, **params: Any) -> dict[str, Any] | None:
+        return _first_row(await self._connection.execute(statement.statement, params))
+
+    async def execute(self, statement: OneRowStatement, **params: Any) -> None:
+        await self._connection.execute(statement.statement, params)
+
+
+@asynccontextmanager
+async def driver_transaction(engine: AsyncEngine) -> AsyncIterator[StatementTransaction]:
+    """One transaction of explicit statements (:class:`OneRowStatement`) on the pooled
+    connection's asyncpg driver: ``BEGIN``, the statements, ``COMMIT`` — or ``ROLLBACK`` when
+    the block raises. For a hot write whose unit of work is a few known statements (a row
+    locked, checked, changed): no ORM session, flush, identity map or statement building per
+    request. A connection that fails is discarded as :func:`driver_connection` does. While SQL
+    statements get spans, the same statements run in a SQLAlchemy transaction instead."""
+    from nova_kit.tracing import sql_traced
+
+    if sql_traced(engine):
+        async with engine.begin() as connection:
+            yield _TracedStatementTransaction(connection)
+    else:
+        async with driver_connection(engine) as driver, driver.transaction():
+            yield StatementTransaction(driver, engine.dialect)

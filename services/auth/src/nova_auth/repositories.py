@@ -11,13 +11,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from nova_auth.models import AccountModel, AccountStatus, RefreshTokenModel, SessionModel
-from nova_kit.db import OneRowRead
+from nova_kit.db import OneRowRead, OneRowStatement, StatementTransaction
 
 
 class AccountRepository:
@@ -139,27 +150,6 @@ class SessionRepository:
         if flush:
             await self.session.flush()
 
-    async def lock_token(
-        self, token_hash: str
-    ) -> tuple[RefreshTokenModel, SessionModel, AccountModel] | None:
-        """The token and its family locked, the account read alongside, in one round trip."""
-        found = (
-            await self.session.execute(
-                select(RefreshTokenModel, SessionModel, AccountModel)
-                .join(SessionModel, SessionModel.id == RefreshTokenModel.session_id)
-                .join(AccountModel, AccountModel.id == SessionModel.account_id)
-                .where(RefreshTokenModel.token_hash == token_hash)
-                .with_for_update(of=[RefreshTokenModel, SessionModel])
-            )
-        ).first()
-        return None if found is None else found._tuple()
-
-    async def token_used_at(self, token_id: uuid.UUID) -> datetime | None:
-        used_at: datetime | None = await self.session.scalar(
-            select(RefreshTokenModel.used_at).where(RefreshTokenModel.id == token_id)
-        )
-        return used_at
-
     async def token_by_hash(self, token_hash: str) -> RefreshTokenModel | None:
         token: RefreshTokenModel | None = await self.session.scalar(
             select(RefreshTokenModel).where(RefreshTokenModel.token_hash == token_hash)
@@ -203,9 +193,113 @@ class SessionRepository:
         return len(result.all())
 
 
+class TokenRotation:
+    """The statements of a refresh token's rotation, in one transaction on the driver connection
+    (:func:`nova_kit.db.driver_transaction`): the token and its family locked with the account
+    read alongside, then either the rotation's writes in one statement or the family's end. The
+    objects answered are detached: the rotation writes what changes through these methods."""
+
+    def __init__(self, statements: StatementTransaction) -> None:
+        self.statements = statements
+
+    async def lock_token(
+        self, token_hash: str
+    ) -> tuple[RefreshTokenModel, SessionModel, AccountModel] | None:
+        """The token and its family locked (``FOR UPDATE``), the account read alongside, in one
+        round trip."""
+        row = await self.statements.one_or_none(_LOCK_TOKEN, token_hash=token_hash)
+        if row is None:
+            return None
+        token = RefreshTokenModel(**{name: row.pop(f"token_{name}") for name in _TOKEN_COLUMNS})
+        family = SessionModel(**{name: row.pop(f"session_{name}") for name in _SESSION_COLUMNS})
+        return token, family, AccountModel(**row)
+
+    async def token_used_at(self, token_id: uuid.UUID) -> datetime | None:
+        row = await self.statements.one_or_none(_TOKEN_USED_AT, token_id=token_id)
+        return None if row is None else row["used_at"]
+
+    async def rotate(
+        self, token: RefreshTokenModel, successor: RefreshTokenModel, now: datetime
+    ) -> None:
+        """Spend ``token`` (used now, ``successor`` named), insert ``successor`` and mark the
+        family used now: one statement."""
+        # (bind parameters named unlike any column: SQLAlchemy's execution, taken while
+        # statements are traced, would read a column's name as a value for the CTEs' DML)
+        await self.statements.execute(
+            _ROTATE,
+            now=now,
+            spent_id=token.id,
+            family_id=successor.session_id,
+            next_id=successor.id,
+            next_hash=successor.token_hash,
+            next_expires_at=successor.expires_at,
+        )
+        token.used_at = now
+        token.successor_id = successor.id
+
+    async def save_revocation(self, family: SessionModel) -> None:
+        """Store the family's end as set on it (``revoked_at``, ``revoked_reason``)."""
+        await self.statements.execute(
+            _REVOKE_FAMILY,
+            family_id=family.id,
+            ended_at=family.revoked_at,
+            reason=family.revoked_reason,
+        )
+
+
 _ACCOUNT_BY_ID = OneRowRead(
     select(AccountModel.__table__).where(AccountModel.__table__.c.id == bindparam("account_id"))
 )
 _ACCOUNT_BY_EMAIL = OneRowRead(
     select(AccountModel.__table__).where(AccountModel.__table__.c.email == bindparam("address"))
+)
+
+_tokens = cast("Table", RefreshTokenModel.__table__)
+_sessions = cast("Table", SessionModel.__table__)
+_TOKEN_COLUMNS = tuple(column.name for column in _tokens.c)
+_SESSION_COLUMNS = tuple(column.name for column in _sessions.c)
+_LOCK_TOKEN = OneRowStatement(
+    select(
+        *(column.label(f"token_{column.name}") for column in _tokens.c),
+        *(column.label(f"session_{column.name}") for column in _sessions.c),
+        AccountModel.__table__,
+    )
+    .join_from(_tokens, _sessions, _sessions.c.id == _tokens.c.session_id)
+    .join(AccountModel.__table__, AccountModel.__table__.c.id == _sessions.c.account_id)
+    .where(_tokens.c.token_hash == bindparam("token_hash"))
+    .with_for_update(of=[_tokens, _sessions])
+)
+_TOKEN_USED_AT = OneRowStatement(
+    select(_tokens.c.used_at).where(_tokens.c.id == bindparam("token_id"))
+)
+_ROTATE = OneRowStatement(
+    select(
+        insert(_tokens)
+        .values(
+            id=bindparam("next_id"),
+            session_id=bindparam("family_id"),
+            token_hash=bindparam("next_hash"),
+            created_at=bindparam("now"),
+            expires_at=bindparam("next_expires_at"),
+        )
+        .returning(_tokens.c.id)
+        .cte("successor")
+        .c.id
+    ).add_cte(
+        update(_tokens)
+        .where(_tokens.c.id == bindparam("spent_id"))
+        .values(used_at=bindparam("now"), successor_id=bindparam("next_id"))
+        .returning(_tokens.c.id)
+        .cte("spent"),
+        update(_sessions)
+        .where(_sessions.c.id == bindparam("family_id"))
+        .values(last_used_at=bindparam("now"))
+        .returning(_sessions.c.id)
+        .cte("used"),
+    )
+)
+_REVOKE_FAMILY = OneRowStatement(
+    update(_sessions)
+    .where(_sessions.c.id == bindparam("family_id"))
+    .values(revoked_at=bindparam("ended_at"), revoked_reason=bindparam("reason"))
 )

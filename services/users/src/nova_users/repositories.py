@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, false, func, literal, or_, select, tuple_, upd
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from nova_kit.db import OneRowRead
+from nova_kit.db import OneRowRead, OneRowStatement
 from nova_users.models import INCLUDE_DELETED, ProfileModel
 
 
@@ -31,6 +31,28 @@ class ProfileRepository:
         read of ``GET /api/users/me``; see :class:`nova_kit.db.OneRowRead`). The object is
         detached: read it, do not change it."""
         row = await _PROFILE_BY_ID.one_or_none(engine, user_id=user_id)
+        return ProfileModel(**row) if row is not None else None
+
+    @staticmethod
+    async def update_live(
+        engine: AsyncEngine, user_id: uuid.UUID, values: dict[str, Any]
+    ) -> ProfileModel | None:
+        """Set ``values`` (and ``updated_at``) on the live profile by a single
+        ``UPDATE … RETURNING`` outside any session (the hot write of ``PATCH /api/users/me``;
+        see :class:`nova_kit.db.OneRowStatement`): the profile as stored, or ``None`` when there
+        is no live profile (missing, or soft-deleted). Detached, like :meth:`read`'s."""
+        names = tuple(values)
+        statement = _LIVE_UPDATES.get(names)
+        if statement is None:
+            table = ProfileModel.__table__
+            statement = OneRowStatement(
+                update(table)
+                .where(table.c.id == bindparam("user_id"), table.c.deleted_at.is_(None))
+                .values({**{name: bindparam(name) for name in names}, "updated_at": func.now()})
+                .returning(table)
+            )
+            _LIVE_UPDATES[names] = statement
+        row = await statement.one_or_none(engine, user_id=user_id, **values)
         return ProfileModel(**row) if row is not None else None
 
     async def find(self, user_id: uuid.UUID, *, include_deleted: bool) -> ProfileModel | None:
@@ -138,3 +160,6 @@ def _matches(term: str) -> Any:
 _PROFILE_BY_ID = OneRowRead(
     select(ProfileModel.__table__).where(ProfileModel.__table__.c.id == bindparam("user_id"))
 )
+_LIVE_UPDATES: dict[tuple[str, ...], OneRowStatement] = {}
+"""``update_live``'s statements by the columns they set (at most one per subset of the fields
+a client may change)."""

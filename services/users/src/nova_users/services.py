@@ -231,11 +231,20 @@ class ProfileService:
             return await self._ensure(session, user_id, seed, source=source)
 
     async def update_own(self, claims: AccessClaims, changes: ProfileUpdate) -> ProfileModel:
+        """Change the caller's profile. The common case, a live profile, is one
+        ``UPDATE … RETURNING`` outside any session (ADR 0030); a missing profile (created on
+        first use, then changed) or a deleted one (410) takes the unit of work."""
         values = changes.changes()
+        if not values:
+            return await self.get_own(claims)
+        updated = await ProfileRepository.update_live(
+            self.state.engine, self._own_id(claims), values
+        )
+        if updated is not None:
+            PROFILE_CHANGES.labels("updated").inc()
+            return updated
         async with self.state.sessions() as session:
             profile = await self._get_own(session, claims)
-            if not values:
-                return profile
             updated = await ProfileRepository(session).update(
                 profile.id, ProfileModel.deleted_at.is_(None), **values, updated_at=func.now()
             )

@@ -3,7 +3,9 @@
 Refresh tokens are opaque 256-bit random strings, stored as their SHA-256, grouped by session
 (the family of tokens descending from one sign-in, the ``sid`` claim). Each use rotates the token
 inside one transaction that locks its row (``SELECT … FOR UPDATE``), so of N concurrent uses
-exactly one gets a successor. Presenting a spent token:
+exactly one gets a successor. That transaction is a few explicit statements on the database
+driver (the lock with the account read alongside, then the rotation's writes as one statement),
+not an ORM unit of work: refresh is a hot path (ADR 0030). Presenting a spent token:
 
 - within ``refresh_reuse_grace_seconds`` of its rotation, while its successor is still unused
   (a client retrying after a lost response, two tabs racing): **409 ``refresh_token_rotated``**,
@@ -26,11 +28,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nova_auth.models import AccountModel, AccountStatus, RefreshTokenModel, SessionModel
-from nova_auth.repositories import SessionRepository
+from nova_auth.repositories import SessionRepository, TokenRotation
 from nova_auth.services.operations import counted
 from nova_auth.state import AuthState
+from nova_kit.db import driver_transaction
 from nova_kit.errors import ConflictError, UnauthorizedError
 from nova_kit.tokens import USER_VALID_AFTER_KEY, AccessClaims
 
@@ -101,8 +105,9 @@ class SessionService:
     async def refresh(self, refresh_token: str, *, client_address: str | None = None) -> SignIn:
         token_hash = hash_refresh_token(refresh_token)
         now = datetime.now(UTC)
-        async with self.state.sessions() as session, session.begin():
-            families = SessionRepository(session)
+        # A few known statements on the driver connection, in one transaction (ADR 0030).
+        async with driver_transaction(self._engine()) as statements:
+            families = TokenRotation(statements)
             found = await families.lock_token(token_hash)
             if found is None:
                 raise InvalidRefreshTokenError("unknown refresh token")
@@ -117,6 +122,7 @@ class SessionService:
                         code="refresh_token_rotated",
                     )
                 self._revoke(family, now, "reuse")
+                await families.save_revocation(family)
                 failure = InvalidRefreshTokenError(
                     "this refresh token was already used; the session has been ended",
                     code="refresh_token_reused",
@@ -127,6 +133,7 @@ class SessionService:
                 )
             elif account.status != AccountStatus.ACTIVE:
                 self._revoke(family, now, "account")
+                await families.save_revocation(family)
                 failure = InvalidRefreshTokenError("this session has ended; sign in again")
             else:
                 opened = await self._rotate(families, family, token, now)
@@ -140,8 +147,13 @@ class SessionService:
             raise failure
         return await self.sign_in(account, opened, now)
 
+    def _engine(self) -> AsyncEngine:
+        if self.state.engine is None:
+            raise RuntimeError("nova-auth was built without a database engine")
+        return self.state.engine
+
     async def _within_grace(
-        self, families: SessionRepository, token: RefreshTokenModel, now: datetime
+        self, families: TokenRotation, token: RefreshTokenModel, now: datetime
     ) -> bool:
         grace = timedelta(seconds=self.settings.refresh_reuse_grace_seconds)
         if token.used_at is None or token.successor_id is None or now - token.used_at > grace:
@@ -164,15 +176,13 @@ class SessionService:
 
     async def _rotate(
         self,
-        families: SessionRepository,
+        families: TokenRotation,
         family: SessionModel,
         token: RefreshTokenModel,
         now: datetime,
     ) -> NewSession:
         raw, successor = self._new_token(family, now)
-        await families.add_token(successor, flush=False)
-        token.used_at = now
-        token.successor_id = successor.id
+        await families.rotate(token, successor, now)
         family.last_used_at = now
         return NewSession(family, raw, successor.expires_at)
 
