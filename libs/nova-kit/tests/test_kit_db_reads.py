@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, bindparam, select, text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import Column, MetaData, String, Table, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nova_kit.db import DatabaseConfig, OneRowRead, async_url, create_engine, pool_status
@@ -25,6 +25,9 @@ things = Table(
     Column("note", String(20), nullable=True),
 )
 THING_BY_ID = OneRowRead(select(things).where(things.c.id == bindparam("thing_id")))
+THINGS_BY_IDS = OneRowRead(
+    select(things).where(things.c.id == any_(bindparam("thing_ids", type_=ARRAY(UUID()))))
+)
 
 
 @pytest.fixture
@@ -59,6 +62,26 @@ async def test_a_row_comes_back_as_sqlalchemy_reads_it(engine: AsyncEngine) -> N
     assert isinstance(found["id"], uuid.UUID)
     assert await THING_BY_ID.one_or_none(engine, thing_id=uuid.uuid4()) is None
     assert pool_status(engine)["checked_out"] == 0
+
+
+async def test_a_batch_of_rows_comes_back_as_sqlalchemy_reads_it(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [uuid.uuid4() for _ in range(3)]
+    async with engine.begin() as connection:
+        for number, thing_id in enumerate(ids):
+            await connection.execute(things.insert().values(id=thing_id, name=f"t{number}"))
+        expected = (await connection.execute(select(things))).mappings().all()
+    wanted = [ids[0], ids[2], uuid.uuid4()]  # one unknown id: no row for it
+    found = await THINGS_BY_IDS.all(engine, thing_ids=wanted)
+    by_id = {row["id"]: dict(row) for row in expected}
+    assert sorted(found, key=lambda row: row["name"]) == [by_id[ids[0]], by_id[ids[2]]]
+    assert await THINGS_BY_IDS.all(engine, thing_ids=[]) == []
+    assert pool_status(engine)["checked_out"] == 0
+    # with SQL statements traced, the same read goes through SQLAlchemy and answers the same
+    monkeypatch.setattr("nova_kit.tracing.sql_traced", lambda _engine: True)
+    traced = await THINGS_BY_IDS.all(engine, thing_ids=wanted)
+    assert sorted(traced, key=lambda row: row["name"]) == [by_id[ids[0]], by_id[ids[2]]]
 
 
 async def test_a_lost_connection_is_discarded_and_answered_as_an_outage(

@@ -225,10 +225,11 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
 
 
 class OneRowRead:
-    """A Core ``SELECT`` of at most one row with named bind parameters, compiled once and run
-    on the driver connection (:func:`driver_connection`); the row comes back as a dict of
-    column names. While SQL statements get spans (an exporter is configured,
-    ``nova_kit.tracing``), it runs through SQLAlchemy so that the trace shows it."""
+    """A Core ``SELECT`` of at most one row (:meth:`one_or_none`), or of a bounded few
+    (:meth:`all`), with named bind parameters, compiled once and run on the driver connection
+    (:func:`driver_connection`); a row comes back as a dict of column names. While SQL
+    statements get spans (an exporter is configured, ``nova_kit.tracing``), it runs through
+    SQLAlchemy so that the trace shows it."""
 
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
@@ -254,3 +255,18 @@ class OneRowRead:
         async with driver_connection(engine) as driver:
             record = await driver.fetchrow(compiled.string, *args)
         return dict(record) if record is not None else None
+
+    async def all(self, engine: AsyncEngine, **params: Any) -> list[dict[str, Any]]:
+        """Every row of the statement, the same way (for a bounded read: a batch of keys
+        bound as one array, ``column = ANY(:keys)``)."""
+        from nova_kit.tracing import sql_traced
+
+        if sql_traced(engine):
+            async with engine.connect() as connection:
+                found = (await connection.execute(self.statement, params)).mappings().all()
+            return [dict(row) for row in found]
+        compiled = self.compiled(engine.dialect)
+        args = [params[name] for name in compiled.positiontup or ()]
+        async with driver_connection(engine) as driver:
+            records = await driver.fetch(compiled.string, *args)
+        return [dict(record) for record in records]
