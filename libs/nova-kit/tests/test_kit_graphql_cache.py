@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
+import pytest
 import strawberry
 from graphql import GraphQLError, ValidationRule
 from strawberry.extensions import AddValidationRules, MaskErrors, QueryDepthLimiter, SchemaExtension
@@ -238,7 +239,8 @@ async def test_what_the_full_path_refuses_is_left_to_it() -> None:
     schema = shop_schema()
     await schema.execute("mutation { buy }", allowed_operation_types=BOTH_OPS)
     assert await prepared(schema, "mutation { buy }") is None  # a mutation where only queries go
-    assert await prepared(schema, "mutation { buy }", allowed=BOTH_OPS) is not None
+    assert await prepared(schema, "mutation { buy }", allowed=BOTH_OPS) is None  # never prepared
+    assert await prepared(schema, "{ later }", allowed={OperationType.MUTATION}) is None
     two = "query A { later } query B { later }"
     await schema.execute(two, operation_name="A")
     assert await prepared(schema, two, operation_name="C") is None  # no such operation
@@ -247,6 +249,20 @@ async def test_what_the_full_path_refuses_is_left_to_it() -> None:
     invalid = "{ price }"
     await schema.execute(invalid)
     assert await prepared(schema, invalid) is None  # invalid: the full path answers its errors
+
+
+async def test_an_executor_failure_is_left_to_the_full_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    schema = shop_schema()
+    await schema.execute("{ later }")
+    assert await prepared(schema, "{ later }") is not None
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("the executor broke")
+
+    monkeypatch.setattr("strawberry.schema._graphql_core.execute", broken)
+    assert await prepared(schema, "{ later }") is None
 
 
 class Counting(SchemaExtension):

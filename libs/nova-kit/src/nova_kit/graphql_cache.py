@@ -15,6 +15,7 @@ so it would never hit; and neither bounds the size of the texts it keeps.
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Collection, Iterator
 from functools import partial
@@ -25,6 +26,8 @@ from strawberry.extensions import AddValidationRules, MaskErrors, SchemaExtensio
 from strawberry.types.execution import ExecutionResult
 
 from nova_kit.graphql_http import DOCUMENTS, RecentDocuments
+
+logger = logging.getLogger(__name__)
 
 _VALIDATED: weakref.WeakKeyDictionary[GraphQLSchema, RecentDocuments[tuple[GraphQLError, ...]]] = (
     weakref.WeakKeyDictionary()
@@ -131,12 +134,18 @@ async def execute_prepared(
 ) -> ExecutionResult | None:
     """``query`` run on ``schema`` as Strawberry's ``Schema.execute`` would, without its
     per-request machinery, when the operation was parsed and validated before (and found
-    valid) and its type is allowed; ``None`` otherwise (the caller runs the full path, which
-    answers the request errors). Strawberry would instantiate every extension, drive their
-    hooks around parsing (a cache hit), validation (a cache hit) and execution (none of them
-    has one) and build a middleware manager with nothing in it. An operation ending in errors
-    gets what the full path gives those: :meth:`Schema.process_errors`, then the extensions'
-    ``on_operation`` around the result (their error shaping and masking)."""
+    valid) and is a query, queries being allowed; ``None`` otherwise (the caller runs the full
+    path, which answers the request errors).
+
+    Mutations always take the full path: they are rare, costly anyway, and must never run
+    twice — a query may, when graphql-core's executor itself (not a resolver) raises, which
+    Strawberry answers in a way of its own.
+
+    Strawberry would instantiate every extension, drive their hooks around parsing (a cache
+    hit), validation (a cache hit) and execution (none of them has one) and build a middleware
+    manager with nothing in it. An operation ending in errors gets what the full path gives
+    those: :meth:`Schema.process_errors`, then the extensions' ``on_operation`` around the
+    result (their error shaping and masking)."""
     from strawberry.execution import optimized_is_awaitable
     from strawberry.schema._graphql_core import execute, execution_context_class_kwargs
     from strawberry.types.execution import ExecutionContext
@@ -149,20 +158,28 @@ async def execute_prepared(
     if document is None or validation_results(schema._schema).get(query) != ():
         return None
     operation = get_operation_ast(document, operation_name)
-    if operation is None or OperationType(operation.operation.value) not in allowed:
+    if operation is None or operation.operation.value != "query":
         return None
-    result = await await_maybe(
-        execute(
-            schema._schema,
-            document,
-            variable_values=variables,
-            operation_name=operation_name,
-            context_value=context,
-            is_awaitable=cast("Any", optimized_is_awaitable),  # Strawberry's own check
-            operation_extensions=None,
-            **execution_context_class_kwargs(schema.execution_context_class),
+    if OperationType.QUERY not in allowed:
+        return None
+    try:
+        result = await await_maybe(
+            execute(
+                schema._schema,
+                document,
+                variable_values=variables,
+                operation_name=operation_name,
+                context_value=context,
+                is_awaitable=cast("Any", optimized_is_awaitable),  # Strawberry's own check
+                operation_extensions=None,
+                **execution_context_class_kwargs(schema.execution_context_class),
+            )
         )
-    )
+    except Exception:
+        # the executor itself failed (a resolver's error is in the result): Strawberry's path
+        # answers this its own way, and a query can run again
+        logger.warning("prepared execution failed; running the operation again", exc_info=True)
+        return None
     if not result.errors:
         return ExecutionResult(data=result.data, errors=None, extensions={})
     execution_context = ExecutionContext(
