@@ -66,7 +66,8 @@ class HotPath:
     title: str
     service: str
     """Where the load goes: ``auth``, ``users`` or ``gateway``."""
-    request: loadgen.Request
+    request: loadgen.Request | Sequence[loadgen.Request]
+    """The request, or the requests the load rotates over."""
     processes: tuple[str, ...]
     """The processes sampled, the first one being the one the load reaches."""
     relay: Callable[[], loadgen.Relay] | None = None
@@ -207,7 +208,21 @@ def refresh_chains(auth_url: str, email: str) -> Callable[[], loadgen.Relay]:
     return chains
 
 
-def hot_paths(bearer: dict[str, str], refresh: Callable[[], loadgen.Relay]) -> list[HotPath]:
+PROJECT_ME = (
+    "query MyProfile { me { ...ProfileFields email emailVerified roles status lastLoginAt } } "
+    "fragment ProfileFields on User { id displayName bio avatarUrl locale timezone createdAt "
+    "updatedAt deletedAt }"
+)
+"""The benchmark's ``project-me`` query: the profile from users, the account from auth."""
+PROJECT_ACCOUNTS = 16
+"""Accounts the ``gateway-project-me`` requests rotate over, as ``make bench``'s project-me."""
+
+
+def hot_paths(
+    bearer: dict[str, str],
+    refresh: Callable[[], loadgen.Relay],
+    accounts: Sequence[dict[str, str]] = (),
+) -> list[HotPath]:
     graphql = loadgen.Request(
         "POST",
         "/graphql",
@@ -262,6 +277,22 @@ def hot_paths(bearer: dict[str, str], refresh: Callable[[], loadgen.Relay]) -> l
                 headers={**bearer, "Content-Type": "application/json"},
             ),
             ("users",),
+        ),
+        HotPath(
+            "gateway-project-me",
+            "GraphQL project-me (`me` from users and auth) through the gateway, "
+            f"{len(accounts)} accounts",
+            "gateway",
+            [
+                loadgen.Request(
+                    "POST",
+                    "/graphql",
+                    body=json.dumps({"query": PROJECT_ME}),
+                    headers={**headers, "Content-Type": "application/json"},
+                )
+                for headers in accounts or [bearer]
+            ],
+            ("gateway", "auth", "users"),
         ),
     ]
 
@@ -377,7 +408,13 @@ def profile_path(
     path: HotPath, urls: dict[str, str], pids: dict[str, int], output: Path, seconds: int
 ) -> list[str]:
     url = urls[path.service]
-    requests = [] if path.relay else [path.request]
+    requests: Sequence[loadgen.Request] = (
+        []
+        if path.relay
+        else [path.request]
+        if isinstance(path.request, loadgen.Request)
+        else path.request
+    )
     loadgen.run_wrk(
         url,
         requests,
@@ -438,6 +475,16 @@ def profile_path(
     return lines
 
 
+def signed_in(services: Stack, email: str) -> dict[str, str]:
+    """A new account, signed in, its profile created (on its first read): its Authorization
+    header."""
+    bearer = {"Authorization": f"Bearer {benchstack.register(services, email, PASSWORD)}"}
+    httpx.get(
+        f"{services.urls['users']}/api/users/me", headers=bearer, timeout=30, trust_env=False
+    ).raise_for_status()
+    return bearer
+
+
 def profile_services(workdir: Path, wanted: set[str], output: Path, seconds: int) -> list[str]:
     """The paths through the real services (the benchmark stack's), those ``wanted`` (all
     without a choice)."""
@@ -447,20 +494,20 @@ def profile_services(workdir: Path, wanted: set[str], output: Path, seconds: int
         benchstack.running_services(database_url, redis_url, workdir) as services,
     ):
         email = "profile@example.com"
-        token = benchstack.register(services, email, PASSWORD)
-        bearer = {"Authorization": f"Bearer {token}"}
-        first = httpx.get(
-            f"{services.urls['users']}/api/users/me",
-            headers=bearer,
-            timeout=30,
-            trust_env=False,
+        bearer = signed_in(services, email)
+        accounts = (
+            [
+                signed_in(services, f"profile.{number}@example.com")
+                for number in range(PROJECT_ACCOUNTS)
+            ]
+            if not wanted or "gateway-project-me" in wanted
+            else []
         )
-        first.raise_for_status()  # the profile is created on its first read
         supergraph = benchstack.compose_supergraph(workdir / "supergraph.graphql", services)
         with gateway(services, supergraph, workdir, redis_url) as router:
             urls = {**services.urls, "gateway": router.base_url or ""}
             pids = {**services.pids, "gateway": router.pid}
-            for path in hot_paths(bearer, refresh_chains(services.urls["auth"], email)):
+            for path in hot_paths(bearer, refresh_chains(services.urls["auth"], email), accounts):
                 if wanted and path.name not in wanted:
                     continue
                 print(f"profiling {path.name}", flush=True)

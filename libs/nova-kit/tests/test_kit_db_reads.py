@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, bindparam, select, text, update
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import Column, MetaData, String, Table, any_, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nova_kit import tracing
@@ -44,6 +44,9 @@ RENAME = OneRowStatement(
 )
 ANNOTATE = OneRowStatement(
     update(things).where(things.c.id == bindparam("thing_id")).values(note=bindparam("note"))
+)
+THINGS_BY_IDS = OneRowRead(
+    select(things).where(things.c.id == any_(bindparam("thing_ids", type_=ARRAY(UUID()))))
 )
 
 
@@ -140,6 +143,26 @@ async def test_a_transaction_of_statements_commits_or_rolls_back_as_a_whole(
         await change_then_fail()
     assert await stored(engine, thing_id) == {"id": thing_id, "name": "lantern", "note": "lit"}
     assert pool_status(engine)["checked_out"] == 0
+
+
+async def test_a_batch_of_rows_comes_back_as_sqlalchemy_reads_it(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [uuid.uuid4() for _ in range(3)]
+    async with engine.begin() as connection:
+        for number, thing_id in enumerate(ids):
+            await connection.execute(things.insert().values(id=thing_id, name=f"t{number}"))
+        expected = (await connection.execute(select(things))).mappings().all()
+    wanted = [ids[0], ids[2], uuid.uuid4()]  # one unknown id: no row for it
+    found = await THINGS_BY_IDS.all(engine, thing_ids=wanted)
+    by_id = {row["id"]: dict(row) for row in expected}
+    assert sorted(found, key=lambda row: row["name"]) == [by_id[ids[0]], by_id[ids[2]]]
+    assert await THINGS_BY_IDS.all(engine, thing_ids=[]) == []
+    assert pool_status(engine)["checked_out"] == 0
+    # with SQL statements traced, the same read goes through SQLAlchemy and answers the same
+    monkeypatch.setattr("nova_kit.tracing.sql_traced", lambda _engine: True)
+    traced = await THINGS_BY_IDS.all(engine, thing_ids=wanted)
+    assert sorted(traced, key=lambda row: row["name"]) == [by_id[ids[0]], by_id[ids[2]]]
 
 
 async def test_a_lost_connection_is_discarded_and_answered_as_an_outage(

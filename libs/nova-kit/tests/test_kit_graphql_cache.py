@@ -3,13 +3,22 @@ answers are exactly those of a schema without the cache."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
+import pytest
 import strawberry
-from graphql import ValidationRule
-from strawberry.extensions import AddValidationRules, QueryDepthLimiter
+from graphql import GraphQLError, ValidationRule
+from strawberry.extensions import AddValidationRules, MaskErrors, QueryDepthLimiter, SchemaExtension
+from strawberry.types.graphql import OperationType
 
-from nova_kit.graphql_cache import OperationCache, validation_results
+from nova_kit.graphql_cache import (
+    OperationCache,
+    execute_prepared,
+    prepared_execution_allowed,
+    validation_results,
+)
 from nova_kit.graphql_http import DOCUMENTS, RecentDocuments
 
 VALIDATIONS: list[str] = []
@@ -128,3 +137,142 @@ def test_recent_documents_are_bounded_in_entries_and_text_length() -> None:
     recent.put("x" * 11, 4)  # too long to keep
     assert recent.get("x" * 11) is None
     assert len(recent) == 2
+
+
+# --- prepared execution ---------------------------------------------------------------------
+
+PROCESSED: list[str] = []
+
+
+class BoomError(Exception):
+    pass
+
+
+@strawberry.type
+class Shop:
+    @strawberry.field
+    def price(self, amount: int) -> int:
+        if amount < 0:
+            raise BoomError("a secret detail")
+        if amount == 0:
+            raise GraphQLError("free", extensions={"code": "no_price"})
+        return amount * 2
+
+    @strawberry.field
+    async def later(self) -> str:
+        return "later"
+
+
+@strawberry.type
+class ShopMutation:
+    @strawberry.mutation
+    def buy(self) -> bool:
+        return True
+
+
+class ShopSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        PROCESSED.extend(error.message for error in errors)
+
+
+def shop_schema(*extra: Any) -> strawberry.Schema:
+    return ShopSchema(
+        query=Shop,
+        mutation=ShopMutation,
+        extensions=[
+            OperationCache,
+            partial(QueryDepthLimiter, max_depth=5),
+            partial(
+                MaskErrors, should_mask_error=lambda e: isinstance(e.original_error, BoomError)
+            ),
+            *extra,
+        ],
+    )
+
+
+QUERY_OPS = {OperationType.QUERY}
+BOTH_OPS = {OperationType.QUERY, OperationType.MUTATION}
+
+
+async def prepared(schema: Any, query: str, **options: Any) -> Any:
+    return await execute_prepared(
+        schema,
+        query,
+        variables=options.get("variables"),
+        context=None,
+        operation_name=options.get("operation_name"),
+        allowed=options.get("allowed", QUERY_OPS),
+    )
+
+
+async def test_a_validated_operation_runs_prepared_and_answers_as_strawberry_does() -> None:
+    schema = shop_schema()
+    assert prepared_execution_allowed(schema)
+    query = "query P($a: Int!) { price(amount: $a) later }"
+    assert await prepared(schema, query, variables={"a": 2}) is None  # never validated yet
+    full = await schema.execute(query, variable_values={"a": 2})
+    fast = await prepared(schema, query, variables={"a": 3})
+    assert fast is not None
+    assert answer(full) == ({"price": 4, "later": "later"}, [])
+    assert answer(fast) == ({"price": 6, "later": "later"}, [])
+    assert fast.extensions == full.extensions
+
+
+async def test_errors_are_processed_and_masked_as_on_the_full_path() -> None:
+    schema = shop_schema()
+    query = "query P($a: Int!) { price(amount: $a) }"
+    await schema.execute(query, variable_values={"a": 1})  # validated: later runs are prepared
+    for variables in ({"a": -1}, {"a": 0}, {"a": "x"}, {}):
+        PROCESSED.clear()
+        full = await schema.execute(query, variable_values=variables)
+        processed_full = list(PROCESSED)
+        PROCESSED.clear()
+        fast = await prepared(schema, query, variables=variables)
+        assert fast is not None
+        assert answer(fast) == answer(full), variables
+        assert processed_full == PROCESSED, variables  # logged once, before masking
+    masked = answer(await prepared(schema, query, variables={"a": -1}))
+    assert masked[1][0]["message"] == "Unexpected error."
+
+
+async def test_what_the_full_path_refuses_is_left_to_it() -> None:
+    schema = shop_schema()
+    await schema.execute("mutation { buy }", allowed_operation_types=BOTH_OPS)
+    assert await prepared(schema, "mutation { buy }") is None  # a mutation where only queries go
+    assert await prepared(schema, "mutation { buy }", allowed=BOTH_OPS) is None  # never prepared
+    assert await prepared(schema, "{ later }", allowed={OperationType.MUTATION}) is None
+    two = "query A { later } query B { later }"
+    await schema.execute(two, operation_name="A")
+    assert await prepared(schema, two, operation_name="C") is None  # no such operation
+    assert await prepared(schema, two) is None  # which one?
+    assert answer(await prepared(schema, two, operation_name="B")) == ({"later": "later"}, [])
+    invalid = "{ price }"
+    await schema.execute(invalid)
+    assert await prepared(schema, invalid) is None  # invalid: the full path answers its errors
+
+
+async def test_an_executor_failure_is_left_to_the_full_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    schema = shop_schema()
+    await schema.execute("{ later }")
+    assert await prepared(schema, "{ later }") is not None
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("the executor broke")
+
+    monkeypatch.setattr("strawberry.schema._graphql_core.execute", broken)
+    assert await prepared(schema, "{ later }") is None
+
+
+class Counting(SchemaExtension):
+    def on_execute(self) -> Iterator[None]:
+        yield
+
+
+def test_a_schema_with_an_extension_it_cannot_do_without_is_never_run_prepared() -> None:
+    assert not prepared_execution_allowed(shop_schema(Counting))
+    assert not prepared_execution_allowed(shop_schema(lambda: QueryDepthLimiter(max_depth=3)))
+    assert not prepared_execution_allowed(strawberry.Schema(query=Shop))  # no cache
+    cached, _ = schemas()  # a factory function among its extensions
+    assert not prepared_execution_allowed(cached)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
+import pytest
+
 PAYLOAD = (
     "accessToken tokenType expiresIn refreshToken refreshExpiresIn user { id email roles status }"
 )
@@ -109,7 +112,7 @@ async def test_graphql_register_login_refresh_logout(api: Any) -> None:
     assert anonymous["errors"][0]["extensions"]["code"] == "unauthenticated"
 
 
-async def test_entities_are_batched_and_private(api: Any) -> None:
+async def test_entities_are_batched_and_private(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     first = await api.register("one@example.com")
     second = await api.register("two@example.com")
     query = (
@@ -130,6 +133,14 @@ async def test_entities_are_batched_and_private(api: Any) -> None:
     def count(*args: Any) -> None:
         statements.append(str(args[2]))
 
+    # reads outside SQLAlchemy (nova_kit.db.OneRowRead) run on the asyncpg connection itself
+    driver_execute = asyncpg.Connection._execute
+
+    async def count_driver(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        statements.append(query)
+        return await driver_execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "_execute", count_driver)
     event.listen(engine, "before_cursor_execute", count)
     try:
         own = await api.gql(query, first["access_token"], r=representations)

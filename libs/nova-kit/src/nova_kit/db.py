@@ -274,11 +274,26 @@ class OneRowStatement:
 
 
 class OneRowRead(OneRowStatement):
-    """A Core ``SELECT`` of at most one row, run as :class:`OneRowStatement` runs any statement:
-    the hot reads (no transaction around one statement, no ORM identity map)."""
+    """A Core ``SELECT`` of at most one row (:meth:`one_or_none`), or of a bounded few
+    (:meth:`all`), run as :class:`OneRowStatement` runs any statement: the hot reads (no
+    transaction around one statement, no ORM identity map)."""
 
     def __init__(self, statement: Select[Any]) -> None:
         super().__init__(statement)
+
+    async def all(self, engine: AsyncEngine, **params: Any) -> list[dict[str, Any]]:
+        """Every row of the statement, the same way (for a bounded read: a batch of keys
+        bound as one array, ``column = ANY(:keys)``)."""
+        from nova_kit.tracing import sql_traced
+
+        if sql_traced(engine):
+            async with engine.connect() as connection:
+                found = (await connection.execute(self.statement, params)).mappings().all()
+            return [dict(row) for row in found]
+        sql, args = self.arguments(engine.dialect, params)
+        async with driver_connection(engine) as driver:
+            records = await driver.fetch(sql, *args)
+        return [dict(record) for record in records]
 
 
 class StatementTransaction:

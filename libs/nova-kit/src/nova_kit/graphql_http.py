@@ -385,6 +385,8 @@ async def execute_strawberry(
     )
     from strawberry.types.graphql import OperationType
 
+    from nova_kit.graphql_cache import execute_prepared
+
     allowed = (
         {OperationType.QUERY, OperationType.MUTATION} if allow_mutations else {OperationType.QUERY}
     )
@@ -392,13 +394,22 @@ async def execute_strawberry(
         message = "The document holds several operations: send operationName."
         return error_body(message, GRAPHQL_VALIDATION_FAILED), 400
     try:
-        result = await schema.execute(
+        result = await execute_prepared(
+            schema,
             params.query,
-            variable_values=params.variables,
-            context_value=context,
+            variables=params.variables,
+            context=context,
             operation_name=params.operation_name,
-            allowed_operation_types=allowed,
+            allowed=allowed,
         )
+        if result is None:  # not seen before, or not valid: Strawberry's whole path
+            result = await schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+            )
     except InvalidOperationTypeError:
         raise method_not_allowed() from None
     except CannotGetOperationTypeError:

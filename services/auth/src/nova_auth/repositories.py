@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     Table,
+    any_,
     bindparam,
     delete,
     func,
@@ -25,6 +26,8 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from nova_auth.models import AccountModel, AccountStatus, RefreshTokenModel, SessionModel
@@ -49,6 +52,15 @@ class AccountRepository:
         (sign-in's lookup); detached, like :meth:`read`'s."""
         row = await _ACCOUNT_BY_EMAIL.one_or_none(engine, address=address)
         return AccountModel(**row) if row is not None else None
+
+    @staticmethod
+    async def read_many(
+        engine: AsyncEngine, account_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, AccountModel]:
+        """Accounts by id, by a single statement outside any session (GraphQL entity batches);
+        detached, like :meth:`read`'s."""
+        rows = await _ACCOUNTS_BY_IDS.all(engine, account_ids=list(set(account_ids)))
+        return {row["id"]: AccountModel(**row) for row in rows}
 
     async def get(self, account_id: uuid.UUID, *, for_update: bool = False) -> AccountModel | None:
         return await self.session.get(
@@ -249,6 +261,12 @@ class TokenRotation:
 
 _ACCOUNT_BY_ID = OneRowRead(
     select(AccountModel.__table__).where(AccountModel.__table__.c.id == bindparam("account_id"))
+)
+_ACCOUNTS_BY_IDS = OneRowRead(
+    select(AccountModel.__table__).where(
+        AccountModel.__table__.c.id
+        == any_(bindparam("account_ids", type_=ARRAY(PG_UUID(as_uuid=True))))
+    )
 )
 _ACCOUNT_BY_EMAIL = OneRowRead(
     select(AccountModel.__table__).where(AccountModel.__table__.c.email == bindparam("address"))

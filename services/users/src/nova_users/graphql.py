@@ -273,6 +273,8 @@ class Mutation:
 class ErrorCodes(SchemaExtension):
     """Every error carries ``extensions.code``; unexpected ones are logged and masked."""
 
+    shapes_result_only = True  # nova_kit.graphql_cache.RESULT_ONLY: no other hook
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result

@@ -101,6 +101,8 @@ class AccountAdminService:
         """Accounts by id, in one query (GraphQL entity batches)."""
         if not account_ids:
             return {}
+        if self.state.engine is not None:
+            return await AccountRepository.read_many(self.state.engine, account_ids)
         async with self.state.sessions() as session:
             return await AccountRepository(session).get_many(account_ids)
 
