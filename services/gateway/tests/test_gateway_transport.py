@@ -438,6 +438,17 @@ async def test_a_chunked_answer(server: LoopbackServer, transport: SubgraphTrans
     assert server.connections == 1, "a chunked answer leaves the connection reusable"
 
 
+async def test_an_interim_answer_is_skipped(
+    server: LoopbackServer, transport: SubgraphTransport
+) -> None:
+    server.reply.raw = b"HTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n" + answer(
+        OK, f"content-length: {len(OK)}"
+    )
+    for _ in range(2):
+        assert await transport.fetch("accounts", QUERY, {}) == ANSWER_OK
+    assert server.connections == 1
+
+
 async def test_an_answer_that_ends_with_the_connection(server: LoopbackServer) -> None:
     server.reply.raw = answer(OK)  # neither a length nor chunks: the body ends at the close
     server.reply.close = True

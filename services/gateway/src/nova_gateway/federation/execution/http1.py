@@ -114,6 +114,14 @@ class _Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if 100 <= self._parser.get_status_code() < 200:
+            # An interim answer (``103 Early Hints``): the final one follows on the connection.
+            self._body = []
+            self._headers = 0
+            self._headers_done = False
+            self._framed = False
+            self._content_encoding = b""
+            return
         self._complete(keep_alive=self._parser.should_keep_alive())
 
     # exchanges
