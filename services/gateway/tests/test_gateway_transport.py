@@ -256,6 +256,19 @@ async def test_an_unreachable_subgraph(server: LoopbackServer) -> None:
     await server.start()
 
 
+@pytest.mark.parametrize("url", ["ftp://accounts/graphql", "accounts:4001/graphql", "http:///x"])
+async def test_a_url_the_client_cannot_use_fails_the_fetch(url: str) -> None:
+    sender = SubgraphTransport({"accounts": url}, TransportConfig())
+    try:
+        error = await fetch_error(sender)
+    finally:
+        await sender.close()
+    assert (error.code, error.message) == (
+        SUBREQUEST_HTTP_ERROR,
+        "subgraph accounts has no usable URL",
+    )
+
+
 async def test_headers_are_forwarded_with_the_fetch_span_trace_context(
     server: LoopbackServer, transport: SubgraphTransport
 ) -> None:

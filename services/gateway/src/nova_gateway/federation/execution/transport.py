@@ -273,7 +273,13 @@ class SubgraphTransport:
     async def _post(
         self, service: str, url: str, body: bytes, headers: bytes, attempts: int
     ) -> tuple[int, bytes]:
-        pool = self.pool(service)
+        try:
+            pool = self.pool(service)
+        except ValueError as error:
+            logger.warning("subgraph %s has an unusable URL: %s", service, error)
+            raise SubgraphFetchError(
+                SUBREQUEST_HTTP_ERROR, f"subgraph {service} has no usable URL"
+            ) from None
         for attempt in range(attempts):
             try:
                 async with asyncio.timeout(self.timeout(service)):
