@@ -36,7 +36,7 @@ from nova_gateway.federation.execution.transport import (
     SubgraphTransport,
     TransportConfig,
 )
-from nova_kit.tracing import configure_tracing
+from nova_kit.tracing import ExportAwareTracerProvider, configure_tracing
 
 QUERY = SubgraphRequest("{ me { name } }", {})
 MUTATION = SubgraphRequest("mutation { renameUser { name } }", {}, is_mutation=True)
@@ -273,6 +273,8 @@ async def test_headers_are_forwarded_with_the_fetch_span_trace_context(
     server: LoopbackServer, transport: SubgraphTransport
 ) -> None:
     provider = configure_tracing("gateway")
+    assert isinstance(provider, ExportAwareTracerProvider)
+    was_recording = provider.recording
     exporter = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     try:
@@ -283,6 +285,9 @@ async def test_headers_are_forwarded_with_the_fetch_span_trace_context(
         (fetch,) = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.CLIENT]
     finally:
         exporter.shutdown()
+        # The process records spans only while this test needs them: the tests after it in
+        # the same process see the gateway as it runs without an exporter (its hot path).
+        provider.recording = was_recording
     (received,) = server.received
     assert received.headers["authorization"] == "Bearer abc"
     assert received.headers["x-request-id"] == "req-1"
