@@ -98,25 +98,6 @@ def hot_paths(bearer: dict[str, str]) -> list[HotPath]:
             graphql,
             ("gateway", "users"),
         ),
-        HotPath(
-            "gateway-project-me",
-            "GraphQL `MyProfile` (users' `me`, then auth's account fields) through the gateway",
-            "gateway",
-            loadgen.Request(
-                "POST",
-                "/graphql",
-                # the frontend's MyProfile, as bench_gateway.py's project-me sends it
-                body=json.dumps(
-                    {
-                        "query": "query MyProfile { me { ...ProfileFields email emailVerified "
-                        "roles status lastLoginAt } } fragment ProfileFields on User { id "
-                        "displayName bio avatarUrl locale timezone createdAt updatedAt deletedAt }"
-                    }
-                ),
-                headers={**bearer, "Content-Type": "application/json"},
-            ),
-            ("gateway", "users", "auth"),
-        ),
     ]
 
 
