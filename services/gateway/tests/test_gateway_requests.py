@@ -163,6 +163,31 @@ async def test_operation_name_selects_the_operation(gateway: AsyncTestClient[Any
     assert "data" not in response.json()
 
 
+async def test_one_document_answers_each_request_by_its_own_variables(
+    gateway: AsyncTestClient[Any],
+) -> None:
+    """The shaping stage keeps what it collected from a document across requests only when no
+    variable decides the selection: here one does, and each request gets its own answer."""
+    document = (
+        "query($full: Boolean!) { me { name ... on User @include(if: $full) { username } "
+        "... P @skip(if: $full) } } fragment P on User { id }"
+    )
+    answers = []
+    for full in (True, False, True, False):
+        response = await gateway.post(
+            "/graphql", json={"query": document, "variables": {"full": full}}
+        )
+        answers.append(response.json())
+    full_answer = {"data": {"me": {"name": "Ada Lovelace", "username": "ada"}}}
+    short_answer = {"data": {"me": {"name": "Ada Lovelace", "id": "1"}}}
+    assert answers == [full_answer, short_answer, full_answer, short_answer]
+    # A document without such a variable answers the same on every request.
+    static = "{ me { name ... on User @include(if: true) { username } } }"
+    for _ in range(2):
+        response = await gateway.post("/graphql", json={"query": static})
+        assert response.json() == {"data": {"me": {"name": "Ada Lovelace", "username": "ada"}}}
+
+
 @pytest.mark.parametrize(
     "content_type",
     [None, "text/plain", "application/x-www-form-urlencoded", "application/graphql", "json"],

@@ -204,17 +204,17 @@ async def test_closing_the_engine_closes_the_transports_retired_by_reloads() -> 
     engine.install(SUPERGRAPH)
     assert engine.current is not None
     old = engine.current.transport
-    old_session = old._session("accounts")
+    old_pool = old.pool("accounts")
     moved = next(iter(SUPERGRAPH.subgraphs.values())).url
     engine.install(parse_supergraph(FIXTURE.replace(moved, "http://moved.internal:4001/graphql")))
     new = engine.current.transport
     assert new is not old
-    new_session = new._session("accounts")
-    closed_at_reload = old_session.closed
+    new_pool = new.pool("accounts")
+    closed_at_reload = old_pool.closed
     assert not closed_at_reload  # requests planned before the reload may still use it
     await engine.close()
-    assert old_session.closed
-    assert new_session.closed
+    assert old_pool.closed
+    assert new_pool.closed
 
 
 async def test_a_retired_transport_is_closed_after_its_grace_period(
@@ -224,15 +224,15 @@ async def test_a_retired_transport_is_closed_after_its_grace_period(
     engine = FederationEngine(EngineConfig())
     engine.install(SUPERGRAPH)
     assert engine.current is not None
-    old_session = engine.current.transport._session("accounts")
+    old_pool = engine.current.transport.pool("accounts")
     moved = next(iter(SUPERGRAPH.subgraphs.values())).url
     engine.install(parse_supergraph(FIXTURE.replace(moved, "http://moved.internal:4001/graphql")))
     try:
         for _ in range(200):
-            if old_session.closed:
+            if old_pool.closed:
                 break
             await asyncio.sleep(0.01)
-        assert old_session.closed
+        assert old_pool.closed
     finally:
         await engine.close()
 

@@ -1,12 +1,15 @@
 """The subgraph transport against a real loopback HTTP/1.1 server: kept-alive connections,
 timeouts, malformed and failed answers, retries, forwarded headers, trace context and the
-sharing of identical in-flight queries."""
+sharing of identical in-flight queries; the HTTP/1.1 client under it (answer framings,
+compressed answers, ``Connection: close``, headers that must never reach the wire)."""
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,7 @@ from prometheus_client import REGISTRY
 from nova_gateway.app import create_app
 from nova_gateway.config import GatewaySettings
 from nova_gateway.federation.errors import SubgraphFetchError
+from nova_gateway.federation.execution.http1 import MAX_HEADERS
 from nova_gateway.federation.execution.transport import (
     SUBREQUEST_HTTP_ERROR,
     SUBREQUEST_MALFORMED_RESPONSE,
@@ -32,7 +36,7 @@ from nova_gateway.federation.execution.transport import (
     SubgraphTransport,
     TransportConfig,
 )
-from nova_kit.tracing import configure_tracing
+from nova_kit.tracing import ExportAwareTracerProvider, configure_tracing
 
 QUERY = SubgraphRequest("{ me { name } }", {})
 MUTATION = SubgraphRequest("mutation { renameUser { name } }", {}, is_mutation=True)
@@ -44,6 +48,7 @@ class Received:
     connection: int
     headers: dict[str, str]
     body: dict[str, Any]
+    head: bytes = b""
 
 
 @dataclass
@@ -54,6 +59,10 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
     """Close the connection after reading the request, without answering."""
+    raw: bytes | None = None
+    """The whole answer as written (status line, headers, body), instead of the above."""
+    close: bool = False
+    """Close the connection after answering."""
 
 
 class LoopbackServer:
@@ -103,7 +112,7 @@ class LoopbackServer:
                         name, value = line.split(":", 1)
                         headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.received.append(Received(number, headers, json.loads(body)))
+                self.received.append(Received(number, headers, json.loads(body), head))
                 self._arrived.set()
                 reply = self.reply
                 if reply.drop:
@@ -113,11 +122,15 @@ class LoopbackServer:
                     await asyncio.sleep(reply.delay)
                 extra = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
                 writer.write(
-                    f"HTTP/1.1 {reply.status} X\r\ncontent-type: application/json\r\n"
+                    reply.raw
+                    if reply.raw is not None
+                    else f"HTTP/1.1 {reply.status} X\r\ncontent-type: application/json\r\n"
                     f"content-length: {len(reply.body)}\r\n{extra}\r\n".encode()
                     + reply.body
                 )
                 await writer.drain()
+                if reply.close:
+                    break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -243,10 +256,25 @@ async def test_an_unreachable_subgraph(server: LoopbackServer) -> None:
     await server.start()
 
 
+@pytest.mark.parametrize("url", ["ftp://accounts/graphql", "accounts:4001/graphql", "http:///x"])
+async def test_a_url_the_client_cannot_use_fails_the_fetch(url: str) -> None:
+    sender = SubgraphTransport({"accounts": url}, TransportConfig())
+    try:
+        error = await fetch_error(sender)
+    finally:
+        await sender.close()
+    assert (error.code, error.message) == (
+        SUBREQUEST_HTTP_ERROR,
+        "subgraph accounts has no usable URL",
+    )
+
+
 async def test_headers_are_forwarded_with_the_fetch_span_trace_context(
     server: LoopbackServer, transport: SubgraphTransport
 ) -> None:
     provider = configure_tracing("gateway")
+    assert isinstance(provider, ExportAwareTracerProvider)
+    was_recording = provider.recording
     exporter = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     try:
@@ -257,6 +285,9 @@ async def test_headers_are_forwarded_with_the_fetch_span_trace_context(
         (fetch,) = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.CLIENT]
     finally:
         exporter.shutdown()
+        # The process records spans only while this test needs them: the tests after it in
+        # the same process see the gateway as it runs without an exporter (its hot path).
+        provider.recording = was_recording
     (received,) = server.received
     assert received.headers["authorization"] == "Bearer abc"
     assert received.headers["x-request-id"] == "req-1"
@@ -405,3 +436,132 @@ async def test_concurrent_identical_operations_share_subgraph_fetches_end_to_end
     assert [r.json() for r in responses] == [expected] * 4
     assert len(subgraphs["products"].requests) == 1
     assert len(subgraphs["reviews"].requests) == 1
+
+
+# --- the HTTP/1.1 client: framings, encodings, headers ---------------------------------
+
+ANSWER_OK = {"data": {"me": {"name": "Ada"}}}
+
+
+def answer(body: bytes, *headers: str, status: str = "200 OK") -> bytes:
+    head = "".join(f"{header}\r\n" for header in headers)
+    return f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{head}\r\n".encode() + body
+
+
+async def test_a_chunked_answer(server: LoopbackServer, transport: SubgraphTransport) -> None:
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (OK[:10], OK[10:]))
+    server.reply.raw = answer(chunks + b"0\r\n\r\n", "transfer-encoding: chunked")
+    for _ in range(3):
+        assert await transport.fetch("accounts", QUERY, {}) == ANSWER_OK
+    assert server.connections == 1, "a chunked answer leaves the connection reusable"
+
+
+async def test_an_interim_answer_is_skipped(
+    server: LoopbackServer, transport: SubgraphTransport
+) -> None:
+    server.reply.raw = b"HTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n" + answer(
+        OK, f"content-length: {len(OK)}"
+    )
+    for _ in range(2):
+        assert await transport.fetch("accounts", QUERY, {}) == ANSWER_OK
+    assert server.connections == 1
+
+
+async def test_an_answer_that_ends_with_the_connection(server: LoopbackServer) -> None:
+    server.reply.raw = answer(OK)  # neither a length nor chunks: the body ends at the close
+    server.reply.close = True
+    sender = SubgraphTransport({"accounts": server.url}, TransportConfig())
+    try:
+        for _ in range(2):
+            assert await sender.fetch("accounts", QUERY, {}) == ANSWER_OK
+    finally:
+        await sender.close()
+    assert server.connections == 2
+
+
+async def test_connection_close_is_honoured(
+    server: LoopbackServer, transport: SubgraphTransport
+) -> None:
+    server.reply.raw = answer(OK, f"content-length: {len(OK)}", "connection: close")
+    server.reply.close = True
+    for _ in range(3):
+        assert await transport.fetch("accounts", QUERY, {}) == ANSWER_OK
+    assert server.connections == 3
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda data: zlib.compress(data, wbits=-zlib.MAX_WBITS)),
+    ],
+)
+async def test_a_compressed_answer_is_decompressed(
+    server: LoopbackServer, transport: SubgraphTransport, encoding: str, compress: object
+) -> None:
+    assert callable(compress)
+    body = compress(OK)
+    server.reply.raw = answer(body, f"content-length: {len(body)}", f"content-encoding: {encoding}")
+    assert await transport.fetch("accounts", QUERY, {}) == ANSWER_OK
+    assert b"accept-encoding" not in server.received[0].head.lower()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [["content-encoding: br"], [f"x-h{i}: v" for i in range(MAX_HEADERS + 1)]],
+    ids=["unknown-encoding", "too-many-headers"],
+)
+async def test_an_answer_the_client_cannot_read_fails_the_fetch(
+    server: LoopbackServer, transport: SubgraphTransport, headers: list[str]
+) -> None:
+    server.reply.raw = answer(OK, f"content-length: {len(OK)}", *headers)
+    error = await fetch_error(transport)
+    assert error.code == SUBREQUEST_HTTP_ERROR
+
+
+async def test_an_invalid_answer_fails_the_fetch_and_the_connection_is_not_kept(
+    server: LoopbackServer, transport: SubgraphTransport
+) -> None:
+    server.reply.raw = b"NOT HTTP AT ALL\r\n\r\n"
+    with pytest.raises(SubgraphFetchError) as caught:
+        await transport.fetch("accounts", QUERY, {})
+    assert caught.value.code == SUBREQUEST_HTTP_ERROR
+    server.reply.raw = answer(OK, f"content-length: {len(OK)}")
+    assert await transport.fetch("accounts", QUERY, {}) == ANSWER_OK
+    assert server.connections == 2
+
+
+async def test_framing_headers_are_never_forwarded(
+    server: LoopbackServer, transport: SubgraphTransport
+) -> None:
+    server.reply.raw = answer(OK, f"content-length: {len(OK)}")
+    forwarded = {
+        "authorization": "Bearer abc",
+        "content-length": "0",
+        "transfer-encoding": "chunked",
+        "host": "elsewhere",
+        "connection": "close",
+        "content-type": "text/plain",
+    }
+    assert await transport.fetch("accounts", QUERY, forwarded) == ANSWER_OK
+    lines = server.received[0].head.decode("latin-1").lower().split("\r\n")
+    names = [line.split(":", 1)[0] for line in lines[1:] if line]
+    assert names.count("content-length") == 1
+    assert names.count("host") == 1
+    assert names.count("content-type") == 1
+    assert "transfer-encoding" not in names
+    assert "connection" not in names
+    assert "authorization: bearer abc" in lines
+    assert "content-type: application/json" in lines
+
+
+@pytest.mark.parametrize("value", ["a\r\nx-injected: 1", "a\nb", "a\rb", "a\x00b"])
+async def test_a_header_that_would_break_the_request_is_refused(
+    server: LoopbackServer, transport: SubgraphTransport, value: str
+) -> None:
+    server.reply.raw = answer(OK, f"content-length: {len(OK)}")
+    with pytest.raises(SubgraphFetchError) as caught:
+        await transport.fetch("accounts", QUERY, {"x-request-id": value})
+    assert caught.value.code == SUBREQUEST_HTTP_ERROR
+    assert server.received == [], "nothing was sent"

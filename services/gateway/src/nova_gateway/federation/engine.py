@@ -20,6 +20,8 @@ from graphql import (
     FragmentDefinitionNode,
     GraphQLError,
     OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
     execute,
     parse,
     print_ast,
@@ -85,6 +87,9 @@ class PreparedDocument:
     key: str
     """The normalized document (printed AST): the plan cache key."""
     fragments: dict[str, FragmentDefinitionNode]
+    collected: dict[tuple[object, ...], dict[str, list[FieldNode]]] | None
+    """The shaping stage's fields per selection and runtime type, kept across requests when no
+    variable decides what the document selects (``None`` otherwise)."""
 
 
 @dataclass(slots=True)
@@ -202,6 +207,7 @@ class FederationEngine:
                 for d in document.definitions
                 if isinstance(d, FragmentDefinitionNode)
             },
+            collected=None if _selection_depends_on_variables(document) else {},
         )
         loaded.documents.put(query, prepared)
         return prepared
@@ -269,6 +275,7 @@ class FederationEngine:
             errors=result.errors,
             local_data=local,
             check_invariants=self.config.check_invariants,
+            collected=prepared.collected,
         )
         child(GRAPHQL_REQUESTS, kind, "errors" if body.get("errors") else "ok").inc()
         return GraphQLResponse(200, body)
@@ -297,3 +304,25 @@ def _introspect(
     if not isinstance(result, ExecutionResult) or result.data is None:
         return None
     return dict(result.data)
+
+
+def _selection_depends_on_variables(document: DocumentNode) -> bool:
+    """True when a ``@skip`` or ``@include`` of ``document`` takes its condition from a
+    variable: what it selects then differs from one request to the next."""
+    stack: list[SelectionSetNode] = [
+        definition.selection_set
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode | FragmentDefinitionNode)
+    ]
+    while stack:
+        for selection in stack.pop().selections:
+            for directive in selection.directives or ():
+                if directive.name.value in ("skip", "include") and any(
+                    isinstance(argument.value, VariableNode)
+                    for argument in directive.arguments or ()
+                ):
+                    return True
+            nested = getattr(selection, "selection_set", None)
+            if nested is not None:
+                stack.append(nested)
+    return False

@@ -72,7 +72,7 @@ class _Shaper:
     error_paths: set[tuple[str | int, ...]] = field(default_factory=set)
     collected: dict[tuple[object, ...], dict[str, list[FieldNode]]] = field(default_factory=dict)
     """Fields of a selection per runtime type, collected once per request (list items share
-    them)."""
+    them), or once per document when its selections do not depend on variables."""
 
     def __post_init__(self) -> None:
         for error in self.errors:
@@ -281,16 +281,27 @@ def shape_response(
     errors: list[ErrorDict],
     local_data: Mapping[str, Any] | None = None,
     check_invariants: bool = False,
+    collected: dict[tuple[object, ...], dict[str, list[FieldNode]]] | None = None,
 ) -> dict[str, Any]:
     """The client response ``{"data": ..., "errors": [...]}`` for the merged ``data``.
 
     ``local_data`` holds root fields the gateway answered itself (introspection);
     ``check_invariants`` raises :class:`SilentDataLossError` on a field missing without an
-    error instead of reporting it."""
+    error instead of reporting it. ``collected`` keeps the fields collected per selection and
+    runtime type from one request to the next: only for a document whose selections no
+    variable decides (no ``@skip``/``@include`` with a variable), kept with that document's
+    nodes (its keys hold their ids)."""
     root = schema.get_root_type(operation.operation)
     assert root is not None
     shaper = _Shaper(schema, fragments, variables, errors, check_invariants)
-    fields = shaper.collect(root, operation.selection_set, {}, set())
+    if collected is not None:
+        shaper.collected = collected
+    root_key = (root.name, id(operation))
+    fields = shaper.collected.get(root_key)
+    if fields is None:
+        fields = shaper.collected[root_key] = shaper.collect(
+            root, operation.selection_set, {}, set()
+        )
     merged = dict(data)
     if local_data:
         for key, nodes in fields.items():

@@ -1,7 +1,8 @@
-"""HTTP to the subgraphs: one pooled keep-alive aiohttp session per subgraph, per-subgraph
-timeouts, forwarded headers, a CLIENT span per fetch (W3C trace context injected) and fetch
-metrics. Mutations are never retried; a query is retried once when the connection could not be
-opened (nothing reached the subgraph).
+"""HTTP to the subgraphs: one pool of kept-alive connections per subgraph (:mod:`.http1`, a
+``POST``-and-read-whole HTTP/1.1 client on httptools), per-subgraph timeouts, forwarded
+headers, a CLIENT span per fetch (W3C trace context injected) and fetch metrics. Mutations are
+never retried; a query is retried once when the connection could not be opened (nothing reached
+the subgraph).
 
 Identical queries in flight at the same time are sent once: a query fetch whose subgraph, body
 and answer-relevant headers (all forwarded headers except the tracing and request-id ones) equal
@@ -29,6 +30,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from nova_gateway.federation.errors import SubgraphFetchError
+from nova_gateway.federation.execution.http1 import ConnectError, ConnectionPool
 from nova_gateway.metrics import (
     SUBGRAPH_FETCH_DURATION,
     SUBGRAPH_FETCHES,
@@ -90,17 +92,30 @@ def client_span(
     """The CLIENT span of one outgoing HTTP request, current while it is open (so
     ``propagate.inject`` writes its ``traceparent``), with the HTTP semantic conventions' request
     attributes. The caller records the outcome: ``record_status`` or ``record_failure``."""
+    return _client_span(tracer, method, request_attributes(method, url, attributes))
+
+
+def request_attributes(
+    method: str, url: str, attributes: Mapping[str, str] | None = None
+) -> dict[str, str | int]:
+    """A CLIENT span's request attributes (HTTP semantic conventions) for ``method url``."""
     parts = urlsplit(url)
+    return {
+        "http.request.method": method,
+        "url.full": url,
+        "server.address": parts.hostname or "",
+        "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+        **(attributes or {}),
+    }
+
+
+def _client_span(
+    tracer: trace.Tracer, method: str, attributes: Mapping[str, str | int]
+) -> AbstractContextManager[trace.Span]:
     return tracer.start_as_current_span(
         method,
         kind=SpanKind.CLIENT,
-        attributes={
-            "http.request.method": method,
-            "url.full": url,
-            "server.address": parts.hostname or "",
-            "server.port": parts.port or (443 if parts.scheme == "https" else 80),
-            **(attributes or {}),
-        },
+        attributes=attributes,
         record_exception=False,
         set_status_on_exception=False,
     )
@@ -164,24 +179,26 @@ class SubgraphTransport:
     def __init__(self, urls: Mapping[str, str], config: TransportConfig) -> None:
         self.urls = dict(urls)
         self.config = config
-        self._sessions: dict[str, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = {}
+        self._pools: dict[str, tuple[asyncio.AbstractEventLoop, ConnectionPool]] = {}
+        self._span_attributes: dict[str, dict[str, str | int]] = {}
         self._in_flight: dict[tuple[Any, ...], asyncio.Task[_Answer]] = {}
 
     def timeout(self, service: str) -> float:
         return self.config.timeouts.get(service, self.config.default_timeout_seconds)
 
-    def _session(self, service: str) -> aiohttp.ClientSession:
+    def pool(self, service: str) -> ConnectionPool:
+        """The connections to ``service`` (opened on this event loop)."""
         loop = asyncio.get_running_loop()
-        known = self._sessions.get(service)
-        if known is not None and known[0] is loop and not known[1].closed:
+        known = self._pools.get(service)
+        if known is not None and known[0] is loop:
             return known[1]
-        session = client_session(
+        pool = ConnectionPool(
+            self.urls[service],
             max_connections=self.config.max_connections,
             keepalive_seconds=self.config.keepalive_seconds,
-            timeout=aiohttp.ClientTimeout(total=self.timeout(service)),
         )
-        self._sessions[service] = (loop, session)
-        return session
+        self._pools[service] = (loop, pool)
+        return pool
 
     async def fetch(
         self, service: str, request: SubgraphRequest, headers: Mapping[str, str]
@@ -227,11 +244,16 @@ class SubgraphTransport:
     ) -> _Answer:
         start = time.perf_counter()
         outcome = "error"
-        with client_span(_TRACER, "POST", url, {"graphql.subgraph.name": service}) as span:
-            send_headers = {**headers, **_SEND_HEADERS}
-            propagate.inject(send_headers)
+        attributes = self._span_attributes.get(service)
+        if attributes is None:
+            attributes = request_attributes("POST", url, {"graphql.subgraph.name": service})
+            self._span_attributes[service] = attributes
+        with _client_span(_TRACER, "POST", attributes) as span:
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
             try:
-                status, content = await self._post(service, url, body, send_headers, attempts)
+                lines = _header_lines(headers, carrier)
+                status, content = await self._post(service, url, body, lines, attempts)
                 logger.debug("subgraph %s: POST %s -> HTTP %d", service, url, status)
                 record_status(span, status)
                 answer = _decode(service, status, content)
@@ -249,19 +271,25 @@ class SubgraphTransport:
                 child(SUBGRAPH_FETCHES, service, outcome).inc()
 
     async def _post(
-        self, service: str, url: str, body: bytes, headers: dict[str, str], attempts: int
+        self, service: str, url: str, body: bytes, headers: bytes, attempts: int
     ) -> tuple[int, bytes]:
-        session = self._session(service)
+        try:
+            pool = self.pool(service)
+        except ValueError as error:
+            logger.warning("subgraph %s has an unusable URL: %s", service, error)
+            raise SubgraphFetchError(
+                SUBREQUEST_HTTP_ERROR, f"subgraph {service} has no usable URL"
+            ) from None
         for attempt in range(attempts):
             try:
-                async with session.post(url, data=body, headers=headers) as response:
-                    return response.status, await response.read()
+                async with asyncio.timeout(self.timeout(service)):
+                    return await pool.post(body, headers)
             except TimeoutError:
                 raise SubgraphFetchError(
                     SUBREQUEST_TIMEOUT,
                     f"subgraph {service} timed out after {self.timeout(service):g}s",
                 ) from None
-            except aiohttp.ClientConnectorError as error:
+            except ConnectError as error:
                 if attempt + 1 < attempts:
                     continue
                 # The client hears the subgraph's name; addresses stay in the log.
@@ -269,7 +297,7 @@ class SubgraphTransport:
                 raise SubgraphFetchError(
                     SUBREQUEST_HTTP_ERROR, f"subgraph {service} is unreachable"
                 ) from None
-            except (aiohttp.ClientError, OSError) as error:
+            except OSError as error:
                 logger.warning("request to subgraph %s failed: %s", service, error)
                 raise SubgraphFetchError(
                     SUBREQUEST_HTTP_ERROR, f"request to subgraph {service} failed"
@@ -277,12 +305,52 @@ class SubgraphTransport:
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     async def close(self) -> None:
-        sessions = list(self._sessions.values())
-        self._sessions.clear()
-        loop = asyncio.get_running_loop()
-        for owner, session in sessions:
-            if owner is loop:
-                await session.close()
+        pools = list(self._pools.values())
+        self._pools.clear()
+        for _, pool in pools:
+            pool.close()
+
+
+_FIXED_HEADERS = b"".join(
+    f"{name}: {value}\r\n".encode("latin-1") for name, value in _SEND_HEADERS.items()
+)
+
+
+_NOT_FORWARDED = frozenset(
+    {
+        *_SEND_HEADERS,
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+    }
+)
+"""Headers this client writes itself or that concern one connection: never forwarded."""
+
+
+def _header_lines(headers: Mapping[str, str], carrier: Mapping[str, str]) -> bytes:
+    """The request's header lines: the forwarded ones, the trace context and the fixed ones.
+    A name or value that would break the request's framing (a line break, a NUL) is refused."""
+    lines = [
+        f"{name}: {value}\r\n"
+        for source in (headers, carrier)
+        for name, value in source.items()
+        if name.lower() not in _NOT_FORWARDED
+    ]
+    text = "".join(lines)
+    if text.count("\n") != len(lines) or text.count("\r") != len(lines) or "\0" in text:
+        raise SubgraphFetchError(SUBREQUEST_HTTP_ERROR, "a forwarded header is not valid HTTP")
+    try:
+        encoded = text.encode("latin-1")
+    except UnicodeEncodeError:
+        encoded = text.encode("utf-8")
+    return encoded + _FIXED_HEADERS
 
 
 def _decode(service: str, status: int, content: bytes) -> _Answer:
