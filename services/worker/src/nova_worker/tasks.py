@@ -31,14 +31,11 @@ from nova_worker import events
 from nova_worker.clients import AuthClient, PermanentError, TransientError
 from nova_worker.config import WorkerSettings
 from nova_worker.metrics import CONFIRMATIONS, DUPLICATES
+from nova_worker.names import DEACTIVATE_INACTIVE_USERS, PING, SEND_EMAIL
 from nova_worker.runtime import TaskRuntime, get_runtime
 from nova_worker.services import EmailRequest, EmailService, JobInProgressError, JobService
 
 logger = logging.getLogger(__name__)
-
-SEND_EMAIL = "nova.worker.send_email"
-DEACTIVATE_INACTIVE_USERS = "nova.worker.deactivate_inactive_users"
-PING = "nova.worker.ping"
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TransientError,
