@@ -406,6 +406,22 @@ def tree_cpu_seconds(root: int) -> float:
     return sum(table[pid][1] for pid in process_tree(root, table))
 
 
+def tree_pss_bytes(root: int) -> int:
+    """Proportional memory of ``root`` and its descendants (``Pss`` of
+    ``/proc/<pid>/smaps_rollup`` summed): a page shared by n processes counts 1/n in each,
+    where RSS counts the pages a prefork pool shares with its parent once per process."""
+    total = 0
+    for pid in process_tree(root):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except OSError:
+            continue
+    return total
+
+
 def tree_rss_bytes(root: int) -> int:
     """Resident memory of ``root`` and its descendants (``VmRSS`` summed)."""
     total = 0
