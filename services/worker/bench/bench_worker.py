@@ -189,9 +189,7 @@ class Profiler:
                 "Top 10 by total time (below the pool's loop)", rows[pyspy.TOP :], samples
             )
 
-    def write(
-        self, label: str, results: list[dict[str, Any]], concurrency: int, pool: str
-    ) -> None:
+    def write(self, label: str, results: list[dict[str, Any]], concurrency: int, pool: str) -> None:
         lines = [
             f"# Profiles: {label}",
             "",
