@@ -406,18 +406,31 @@ def tree_cpu_seconds(root: int) -> float:
     return sum(table[pid][1] for pid in process_tree(root, table))
 
 
-def tree_rss_bytes(root: int) -> int:
-    """Resident memory of ``root`` and its descendants (``VmRSS`` summed)."""
+def _tree_kib(root: int, file: str, field: str) -> int:
+    """``field`` (a kB figure) of ``/proc/<pid>/<file>`` summed over ``root`` and its descendants,
+    in bytes."""
     total = 0
     for pid in process_tree(root):
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+                if line.startswith(field):
                     total += int(line.split()[1]) * 1024
                     break
         except OSError:
             continue
     return total
+
+
+def tree_pss_bytes(root: int) -> int:
+    """Proportional memory of ``root`` and its descendants (``Pss`` of ``smaps_rollup``
+    summed): a page shared by n processes counts 1/n in each, where RSS counts the pages a
+    prefork pool shares with its parent once per process."""
+    return _tree_kib(root, "smaps_rollup", "Pss:")
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory of ``root`` and its descendants (``VmRSS`` summed)."""
+    return _tree_kib(root, "status", "VmRSS:")
 
 
 @dataclass

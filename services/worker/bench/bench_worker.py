@@ -21,7 +21,9 @@ over HTTP, and the registration phase is a sequence of single sign-ups, each tim
 effects arrive. The worker's process tree (the Celery parent and its prefork children) is
 sampled for CPU per task and peak RSS (``scripts/loadgen.py``); a ``nova-worker beat`` runs
 alongside, as deployed, and its peak RSS is reported with the worker's
-(``worker_beat_rss_peak_mib``, the sum of the two peaks).
+(``worker_beat_rss_peak_mib``, the sum of the two peaks), and beside it the two's PSS at the
+end of the phase (``worker_beat_pss_end_mib``: pages a prefork pool shares with its parent
+counted once). ``--pool`` picks the worker's pool (threads, its default, or prefork).
 
 ``--profile LABEL`` also samples the worker's tree (``py-spy --subprocesses``, as ``make
 profile`` does) during each throughput phase and writes a flame graph per phase and a
@@ -147,7 +149,7 @@ def start_beat(workdir: Path, shared: dict[str, str]) -> ServiceProcess:
 
 @dataclass
 class Profiler:
-    """py-spy on the worker's tree (the Celery parent and its prefork children), per phase."""
+    """py-spy on the worker's tree (the Celery process, and its prefork children), per phase."""
 
     directory: Path
     worker_pid: int
@@ -178,7 +180,7 @@ class Profiler:
             f"## {title}",
             "",
             f"[{svg.name}]({svg.name}): {samples} samples at {pyspy.RATE_HZ} Hz over the worker's "
-            "main process and its prefork children.",
+            "main process and its threads (or prefork children).",
             "",
         ]
         if samples:
@@ -187,25 +189,27 @@ class Profiler:
                 "Top 10 by total time (below the pool's loop)", rows[pyspy.TOP :], samples
             )
 
-    def write(self, label: str, results: list[dict[str, Any]], concurrency: int) -> None:
+    def write(self, label: str, results: list[dict[str, Any]], concurrency: int, pool: str) -> None:
         lines = [
             f"# Profiles: {label}",
             "",
             f"Written by `services/worker/bench/bench_worker.py --profile {label}` on "
             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores: `nova-worker "
-            f"worker` (prefork, concurrency {concurrency}) and `nova-worker beat` on loopback, "
+            f"worker` ({pool}, concurrency {concurrency}) and `nova-worker beat` on loopback, "
             "py-spy sampling the worker's tree while each phase runs; percentages are of all "
             "the tree's samples (idle processes included).",
             "",
-            "| phase | tasks | tasks/s | CPU ms/task | worker RSS MiB | worker+beat RSS MiB |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| phase | tasks | tasks/s | CPU ms/task | worker RSS MiB | worker+beat RSS MiB "
+            "| worker+beat PSS MiB |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for row in results:
             if "tasks" in row:
                 lines.append(
                     f"| {row['phase']} | {row['tasks']} | {row['tasks_per_second']} | "
                     f"{row['cpu_ms_per_task']} | {row['rss_peak_mib']} | "
-                    f"{row.get('worker_beat_rss_peak_mib', '')} |"
+                    f"{row.get('worker_beat_rss_peak_mib', '')} | "
+                    f"{row.get('worker_beat_pss_end_mib', '')} |"
                 )
         (self.directory / "README.md").write_text("\n".join([*lines, "", *self.sections]))
 
@@ -229,6 +233,7 @@ def throughput(
         published = time.perf_counter() - started
         finished = wait(done, time.monotonic() + limit, interval=0.05)
         elapsed = time.perf_counter() - started
+    pss = loadgen.tree_pss_bytes(worker_pid) + (loadgen.tree_pss_bytes(beat_pid) if beat_pid else 0)
     row = {
         "phase": name,
         "tasks": count,
@@ -242,6 +247,8 @@ def throughput(
     if beat is not None:
         row["beat_rss_peak_mib"] = beat.peak_rss_mib
         row["worker_beat_rss_peak_mib"] = round(usage.peak_rss_mib + beat.peak_rss_mib, 1)
+    # PSS beside RSS (the target is RSS): RSS counts a prefork pool's shared pages per process.
+    row["worker_beat_pss_end_mib"] = round(pss / 2**20, 1)
     return row
 
 
@@ -251,6 +258,9 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     parser.add_argument("--emails", type=int, default=300)
     parser.add_argument("--registrations", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument(
+        "--pool", choices=["threads", "prefork"], default="threads", help="the worker's pool"
+    )
     parser.add_argument("--phase-timeout", type=float, default=180.0)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--summary", type=Path, default=None, help="write headline rows as JSON")
@@ -314,6 +324,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                     "worker",
                     "--concurrency",
                     str(args.concurrency),
+                    "--pool",
+                    args.pool,
                 ],
                 {
                     "NOVA_WORKER_LOG_LEVEL": "WARNING",
@@ -384,7 +396,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 )
             results.append(email)
             if profiler:
-                profiler.write(args.profile, results, args.concurrency)
+                profiler.write(args.profile, results, args.concurrency, args.pool)
 
             if with_services and args.registrations:
                 latencies: list[float] = []
@@ -457,27 +469,29 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     if args.json:
         print(json.dumps({"concurrency": args.concurrency, "results": results}, indent=2))
     else:
-        report(results, args.concurrency)
+        report(results, args.concurrency, args.pool)
     return (
         0 if all(row.get("completed", True) and not row.get("failures") for row in results) else 1
     )
 
 
-def report(results: list[dict[str, Any]], concurrency: int) -> None:
+def report(results: list[dict[str, Any]], concurrency: int, pool: str) -> None:
     f = loadgen.fmt
-    print(f"nova-worker, prefork concurrency {concurrency}, loopback; CPU and RSS of its tree\n")
+    print(f"nova-worker, {pool} pool, concurrency {concurrency}, loopback; CPU and RSS of its tree")
+    print()
     print(
         "| phase | tasks | completed | seconds | tasks/s | CPU ms/task | RSS peak MiB "
-        "| beat RSS peak MiB | worker+beat RSS peak MiB |"
+        "| beat RSS peak MiB | worker+beat RSS peak MiB | worker+beat PSS MiB |"
     )
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in results:
         if "tasks" in row:
             print(
                 f"| {row['phase']} | {row['tasks']} | {'yes' if row['completed'] else '**no**'} | "
                 f"{f(row['seconds'], 2)} | {f(row['tasks_per_second'])} | "
                 f"{f(row['cpu_ms_per_task'], 2)} | {f(row['rss_peak_mib'])} | "
-                f"{f(row.get('beat_rss_peak_mib'))} | {f(row.get('worker_beat_rss_peak_mib'))} |"
+                f"{f(row.get('beat_rss_peak_mib'))} | {f(row.get('worker_beat_rss_peak_mib'))} | "
+                f"{f(row.get('worker_beat_pss_end_mib'))} |"
             )
     for row in results:
         if "tasks" not in row:

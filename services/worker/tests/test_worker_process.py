@@ -140,11 +140,12 @@ def test_duplicates_have_one_effect_and_children_metrics_reach_the_endpoint(
     assert "unhealthy" in stale.stdout
 
 
+@pytest.mark.parametrize("pool", ["threads", "prefork"])
 def test_a_killed_worker_task_runs_again_with_one_effect(
-    start_worker: StartWorker, producer: Celery, clean_worker_db: str
+    start_worker: StartWorker, producer: Celery, clean_worker_db: str, pool: str
 ) -> None:
     key = f"kill-{uuid.uuid4().hex[:6]}"
-    worker = start_worker(database_url=clean_worker_db, concurrency=1)
+    worker = start_worker(database_url=clean_worker_db, concurrency=1, NOVA_WORKER_POOL=pool)
     record_effect(producer, key, seconds=5)
     wait_until(lambda: job(clean_worker_db, f"test:{key}"), timeout=30, what="the task to start")
     time.sleep(0.5)
@@ -153,7 +154,9 @@ def test_a_killed_worker_task_runs_again_with_one_effect(
     worker.process.wait(10)
     assert effects(clean_worker_db, key) == []
 
-    start_worker(database_url=clean_worker_db, concurrency=1, name="worker-restarted")
+    start_worker(
+        database_url=clean_worker_db, concurrency=1, name="worker-restarted", NOVA_WORKER_POOL=pool
+    )
     wait_until(lambda: effects(clean_worker_db, key), timeout=60, what="the task to run again")
     time.sleep(1)
     assert effects(clean_worker_db, key) == [key]
@@ -162,11 +165,12 @@ def test_a_killed_worker_task_runs_again_with_one_effect(
     assert (record["status"], record["attempts"]) == ("succeeded", 2)
 
 
+@pytest.mark.parametrize("pool", ["threads", "prefork"])
 def test_sigterm_lets_the_running_task_finish(
-    start_worker: StartWorker, producer: Celery, clean_worker_db: str, redis_url: str
+    start_worker: StartWorker, producer: Celery, clean_worker_db: str, redis_url: str, pool: str
 ) -> None:
     key = f"term-{uuid.uuid4().hex[:6]}"
-    worker = start_worker(database_url=clean_worker_db, concurrency=1)
+    worker = start_worker(database_url=clean_worker_db, concurrency=1, NOVA_WORKER_POOL=pool)
     record_effect(producer, key, seconds=3)
     wait_until(lambda: job(clean_worker_db, f"test:{key}"), timeout=30, what="the task to start")
     # What Kubernetes does: SIGTERM to the main process only.
@@ -186,11 +190,15 @@ def test_sigterm_lets_the_running_task_finish(
         client.close()
 
 
+@pytest.mark.parametrize("pool", ["threads", "prefork"])
 def test_the_worker_consumes_again_after_redis_restarts(
-    start_worker: StartWorker, clean_worker_db: str, disposable_redis: EmbeddedRedis
+    start_worker: StartWorker, clean_worker_db: str, disposable_redis: EmbeddedRedis, pool: str
 ) -> None:
     worker = start_worker(
-        database_url=clean_worker_db, broker_url=disposable_redis.url, concurrency=1
+        database_url=clean_worker_db,
+        broker_url=disposable_redis.url,
+        concurrency=1,
+        NOVA_WORKER_POOL=pool,
     )
     port = metrics_port(worker)
     producer = create_celery_producer(disposable_redis.url)
@@ -294,6 +302,39 @@ def test_a_task_continues_the_publishers_trace(
 
     records = wait_until(sent_log, timeout=10, what="the 'e-mail sent' log line")
     assert [r["trace_id"] for r in records] == [trace_id]
+
+
+def test_the_threads_pool_stops_a_task_at_its_soft_time_limit(
+    start_worker: StartWorker, producer: Celery, clean_worker_db: str
+) -> None:
+    # Celery's threads pool times nothing: the task runtime cancels the task's coroutine where
+    # it waits and the task fails with SoftTimeLimitExceeded, as prefork's signal makes it.
+    worker = start_worker(
+        database_url=clean_worker_db,
+        NOVA_WORKER_POOL="threads",
+        NOVA_WORKER_TASK_SOFT_TIME_LIMIT_SECONDS="1",
+        NOVA_WORKER_TASK_TIME_LIMIT_SECONDS="3",
+    )
+    port = metrics_port(worker)
+    slow, quick = f"slow-{uuid.uuid4().hex[:6]}", f"quick-{uuid.uuid4().hex[:6]}"
+    started = time.monotonic()
+    record_effect(producer, slow, seconds=30)
+    wait_until(
+        lambda: (
+            metric_value(
+                metrics_text(port), "worker_tasks_total", task=RECORD_EFFECT, outcome="failed"
+            )
+            == 1
+        ),
+        timeout=30,
+        what="the slow task to fail",
+    )
+    assert time.monotonic() - started < 15
+    assert "SoftTimeLimitExceeded" in worker.tail(200)
+    record_effect(producer, quick)
+    wait_until(lambda: effects(clean_worker_db, quick), timeout=30, what="the next task")
+    assert effects(clean_worker_db, slow) == []
+    assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
 
 
 def test_recovery_never_takes_a_running_task_from_a_live_worker(

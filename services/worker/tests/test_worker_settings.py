@@ -81,6 +81,32 @@ def test_importing_the_package_reads_no_environment() -> None:
     assert result.stdout.strip() == "ok"
 
 
+def test_beat_and_the_worker_import_only_what_they_run() -> None:
+    # Beat sends tasks by name: no task code, database, HTTP or SMTP client. Neither process
+    # serves an HTTP app: no Litestar.
+    program = """
+import sys
+from nova_worker.celery_app import create_beat_app, create_celery_app
+from nova_worker.cli import cli
+from nova_worker.config import WorkerSettings
+
+settings = WorkerSettings(environment="test", redis_url="redis://127.0.0.1:1/0")
+create_beat_app(settings)
+print(" ".join(sorted(sys.modules)))
+create_celery_app(settings)
+print(" ".join(sorted(sys.modules)))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    beat, worker = (set(line.split()) for line in result.stdout.splitlines())
+    tasks = {"nova_worker.tasks", "sqlalchemy", "httpx", "aiosmtplib"}
+    assert sorted(beat & (tasks | {"asyncpg", "litestar"})) == []
+    assert tasks <= worker
+    assert "litestar" not in worker
+
+
 def test_the_celery_configuration_loses_no_work() -> None:
     settings = WorkerSettings(
         redis_url="redis://127.0.0.1:6379/0", deactivate_schedule="15 4 * * 1"
@@ -90,7 +116,11 @@ def test_the_celery_configuration_loses_no_work() -> None:
     assert config["task_acks_late"] is True
     assert config["task_reject_on_worker_lost"] is True
     assert config["worker_prefetch_multiplier"] == 4
-    assert config["worker_cancel_long_running_tasks_on_connection_loss"] is True
+    # A thread cannot be cancelled: the task finishes and recovery requeues its message.
+    assert settings.pool == "threads"
+    assert config["worker_cancel_long_running_tasks_on_connection_loss"] is False
+    prefork = celery_config(settings.model_copy(update={"pool": "prefork"}))
+    assert prefork["worker_cancel_long_running_tasks_on_connection_loss"] is True
     assert config["broker_connection_retry_on_startup"] is True
     assert config["broker_connection_retry"] is True
     assert config["broker_connection_max_retries"] is None

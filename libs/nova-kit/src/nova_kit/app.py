@@ -21,16 +21,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.exceptions import ClientException
+from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.static_files import create_static_files_router
-from litestar.types import ASGIApp, ControllerRouterHandler, Middleware
+from litestar.types import ASGIApp, ControllerRouterHandler, Middleware, Receive, Scope, Send
 from redis.asyncio import Redis
 
 from nova_kit.compat import wrap_asgi_handler
@@ -42,7 +44,7 @@ from nova_kit.metrics import (
     BUILD_INFO,
     DB_POOLS,
     MetricsMiddleware,
-    metrics_endpoint,
+    render_metrics,
     serve_metrics_port,
 )
 from nova_kit.proxies import resolve_client_addresses
@@ -51,7 +53,7 @@ from nova_kit.security import TokenAuthMiddleware, provide_claims
 from nova_kit.server import is_worker
 from nova_kit.settings import ServiceSettings
 from nova_kit.tokens import JWKSKeySource, KeySource, RevocationList, TokenVerifier
-from nova_kit.tracing import RouteSpanMiddleware, configure_tracing, instrument_engine
+from nova_kit.tracing import configure_tracing, instrument_engine, name_server_span
 
 
 class _AnyOf:
@@ -181,6 +183,29 @@ def _default_key_source(runtime: Runtime) -> KeySource:
         client=runtime.http,
         min_refresh_seconds=settings.jwks_min_refresh_seconds,
     )
+
+
+class RouteSpanMiddleware(ASGIMiddleware):
+    """Names the server span after the route template once routing has found it.
+
+    The ASGI span starts before routing, so it can only know the raw path; this middleware runs
+    inside the route and renames it ``GET /api/users/{user_id}`` with ``http.route`` set — low
+    cardinality, as the HTTP semantic conventions ask.
+    """
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        template = scope.get("path_template")
+        if template:
+            name_server_span(str(scope.get("method", "GET")), str(template))
+        await next_app(scope, receive, send)
+
+
+@get("/metrics", include_in_schema=False, sync_to_thread=False, opt={"public": True})
+def metrics_endpoint() -> Response[bytes]:
+    """Prometheus exposition of this process's metrics (of all workers', with several)."""
+    return render_metrics()
 
 
 def create_service_app(

@@ -18,11 +18,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from litestar import Litestar
+from typing import TYPE_CHECKING, Any
 
 from nova_kit.settings import ServiceSettings, load_settings
+
+if TYPE_CHECKING:  # a CLI without an HTTP app (the worker's) imports no Litestar
+    from litestar import Litestar
 
 Handler = Callable[[argparse.Namespace, Any], int | None]
 

@@ -11,11 +11,15 @@ import uuid
 from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry import trace
+
+if TYPE_CHECKING:  # Litestar's types only: processes without an HTTP app (the worker) skip it
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+HTTP_SCOPE: str = "http"
+"""ASGI's ``scope["type"]`` of an HTTP request (Litestar's ``ScopeType.HTTP``)."""
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -138,7 +142,7 @@ class RequestIdMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
+        if scope["type"] != HTTP_SCOPE:
             await self.app(scope, receive, send)
             return
         request_id = request_id_of(scope["headers"])
@@ -175,7 +179,7 @@ class AccessLogMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
+        if scope["type"] != HTTP_SCOPE:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

@@ -21,9 +21,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIServer
 
-from litestar import Response, get
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -39,6 +36,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from nova_kit.logs import HTTP_SCOPE
+
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -46,6 +45,10 @@ MULTIPROCESS = bool(os.environ.get(MULTIPROCESS_DIR_ENV))
 """Whether this process is one of several workers sharing their metrics through files."""
 
 if TYPE_CHECKING:
+    # Litestar only where an HTTP app uses these; a process without one (the worker, whose
+    # database pool records metrics here) does not import it.
+    from litestar import Response
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 UNMATCHED_ROUTE = "<unmatched>"
@@ -240,7 +243,7 @@ class MetricsMiddleware:
         self.exclude = exclude
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or scope["path"] in self.exclude:
+        if scope["type"] != HTTP_SCOPE or scope["path"] in self.exclude:
             await self.app(scope, receive, send)
             return
         method = request_method(scope)
@@ -270,14 +273,10 @@ EXPOSITION_MEDIA_TYPE = "; ".join(
 
 
 def render_metrics(registry: CollectorRegistry | None = None) -> Response[bytes]:
+    from litestar import Response
+
     return Response(
         content=generate_latest(registry or exposition_registry()),
         media_type=EXPOSITION_MEDIA_TYPE,
         headers={"Cache-Control": "no-store"},
     )
-
-
-@get("/metrics", include_in_schema=False, sync_to_thread=False, opt={"public": True})
-def metrics_endpoint() -> Response[bytes]:
-    """Prometheus exposition of this process's metrics (of all workers', with several)."""
-    return render_metrics()

@@ -17,9 +17,6 @@ import os
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
@@ -37,6 +34,7 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 if TYPE_CHECKING:
+    from litestar.types import Scope
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger(__name__)
@@ -172,23 +170,6 @@ def sql_traced(engine: AsyncEngine) -> bool:
     """Whether ``engine``'s statements get spans (reads that bypass SQLAlchemy's execution
     then go through it, so that no statement is missing from a trace)."""
     return engine.sync_engine in _TRACED_ENGINES
-
-
-class RouteSpanMiddleware(ASGIMiddleware):
-    """Names the server span after the route template once routing has found it.
-
-    The ASGI span starts before routing, so it can only know the raw path; this middleware runs
-    inside the route and renames it ``GET /api/users/{user_id}`` with ``http.route`` set — low
-    cardinality, as the HTTP semantic conventions ask.
-    """
-
-    scopes = (ScopeType.HTTP,)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        template = scope.get("path_template")
-        if template:
-            name_server_span(str(scope.get("method", "GET")), str(template))
-        await next_app(scope, receive, send)
 
 
 def spans_recorded() -> bool:

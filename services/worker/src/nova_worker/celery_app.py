@@ -8,39 +8,41 @@ inspect ping``) needs an importable app: the module attribute ``app`` is built l
 The configuration is chosen so that no work is lost:
 
 - ``task_acks_late`` + ``task_reject_on_worker_lost``: a message is acknowledged only after
-  its task finished, and requeued when the pool child running it dies;
+  its task finished, and (prefork) requeued when the pool child running it dies;
 - ``worker_prefetch_multiplier`` (``NOVA_WORKER_PREFETCH_MULTIPLIER``, 4): a worker reserves a
-  few messages per pool process, which stay unacknowledged in Redis like running ones (held
-  for recovery, requeued on a warm shutdown); Celery's fair scheduling hands them only to idle
-  processes, so a long task does not hold up the messages reserved after it;
+  few messages per pool slot, which stay unacknowledged in Redis like running ones (held
+  for recovery, requeued on a warm shutdown); they go to whichever slot is free first (the
+  threads pool's queue, prefork's fair scheduling), so a long task does not hold up the
+  messages reserved after it;
 - the broker's ``visibility_timeout`` (``nova_kit.events``) is above every hard time limit,
   which settings validate, so Redis never hands a running task to a second worker;
-- ``worker_cancel_long_running_tasks_on_connection_loss``: tasks whose message can no longer
-  be acknowledged after a broker outage are cancelled and run again, not half-finished;
+- ``worker_cancel_long_running_tasks_on_connection_loss`` (prefork): tasks whose message can
+  no longer be acknowledged after a broker outage are cancelled and run again, not
+  half-finished. A thread cannot be cancelled: with the threads pool such a task finishes,
+  and its message, which the worker no longer holds, is requeued by recovery
+  (``nova_worker.recovery``) and finds its work done;
 - broker connection retries on start-up and at run time, forever, JSON only.
+
+Beat uses :func:`create_beat_app`: the same configuration without the tasks.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from typing import Any, ClassVar
+from typing import Any
 
-from celery import Celery, bootsteps, signals
+from celery import Celery
 from kombu.entity import Exchange, Queue
 
 from nova_kit.events import BROKER_KEY_PREFIX, EVENTS_QUEUE, broker_options, instrument_celery
-from nova_worker import broker, runtime
+from nova_worker import broker
 from nova_worker.config import WorkerSettings
-from nova_worker.metrics import TASK_DURATION, TASKS, TaskTimer
-from nova_worker.probes import Heartbeat
-from nova_worker.tasks import DEACTIVATE_INACTIVE_USERS, register_tasks
+from nova_worker.names import DEACTIVATE_INACTIVE_USERS
 
 logger = logging.getLogger(__name__)
 
 DEACTIVATE_ENTRY = "deactivate-inactive-users"
-
-OUTCOMES = {"SUCCESS": "succeeded", "FAILURE": "failed", "RETRY": "retried"}
 
 
 def celery_config(settings: WorkerSettings) -> dict[str, Any]:
@@ -86,7 +88,7 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
         ],
         task_routes=routes,
         worker_prefetch_multiplier=settings.prefetch_multiplier,
-        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_cancel_long_running_tasks_on_connection_loss=settings.pool != "threads",
         worker_max_tasks_per_child=settings.max_tasks_per_child,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
@@ -110,113 +112,39 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
     return config
 
 
-class ConsumerHeartbeat(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is untyped
-    """Touches the worker heartbeat from a timer of the consumer's own event loop.
-
-    The consumer starts this step again after every reconnection to the broker, when it also
-    runs the app's ``nova_consumer_started`` hooks: messages received over the previous
-    connection can no longer be acknowledged by this worker, and recovery must requeue them.
-    """
-
-    requires: ClassVar[set[str]] = {"celery.worker.consumer.tasks:Tasks"}
-
-    def __init__(self, parent: Any, **kwargs: Any) -> None:
-        super().__init__(parent, **kwargs)
-        self.tref: Any = None
-
-    def start(self, parent: Any) -> None:
-        for hook in getattr(parent.app, "nova_consumer_started", ()):
-            hook()
-        heartbeat: Heartbeat | None = getattr(parent.app, "nova_heartbeat", None)
-        if heartbeat is None:
-            return
-        interval = float(parent.app.conf.get("nova_heartbeat_interval", 5.0))
-        heartbeat.beat()
-        self.tref = parent.timer.call_repeatedly(interval, heartbeat.beat)
-
-    def stop(self, parent: Any) -> None:
-        if self.tref is not None:
-            self.tref.cancel()
-            self.tref = None
-
-    def shutdown(self, parent: Any) -> None:
-        self.stop(parent)
+def _base_app(settings: WorkerSettings) -> Celery:
+    app = Celery("nova-worker", set_as_current=False)
+    app.conf.update(celery_config(settings))
+    app.nova_settings = settings
+    return app
 
 
 def create_celery_app(settings: WorkerSettings) -> Celery:
     """The worker's Celery app: configuration, queues, tasks, schedule and signals."""
-    app = Celery("nova-worker", set_as_current=False)
-    app.conf.update(celery_config(settings))
+    # Imported here: Beat (``create_beat_app``) needs none of the tasks' code.
+    from nova_worker import hooks, runtime
+    from nova_worker.tasks import register_tasks
+
+    app = _base_app(settings)
     app.conf.update(nova_heartbeat_interval=settings.heartbeat_interval_seconds)
     register_tasks(app, settings)
     for module_name in settings.task_modules:
         module = importlib.import_module(module_name)
         module.register_tasks(app, settings)
-    app.steps["consumer"].add(ConsumerHeartbeat)
-    app.nova_settings = settings
+    hooks.connect(app)
     runtime.configure(settings)
-    _connect_signals()
     # A CONSUMER span per task, continuing the publisher's trace (its message's traceparent),
     # and a PRODUCER span per task the worker queues itself.
     instrument_celery()
     return app
 
 
-_timer = TaskTimer()
-
-
-def _on_process_init(**_: Any) -> None:
-    runtime.start_process_runtime()
-
-
-def _on_process_shutdown(**_: Any) -> None:
-    runtime.stop_process_runtime()
-
-
-def _on_prerun(task_id: str | None = None, **_: Any) -> None:
-    if task_id:
-        _timer.start(task_id)
-
-
-def _on_postrun(
-    task_id: str | None = None, task: Any = None, state: str | None = None, **_: Any
-) -> None:
-    name = getattr(task, "name", "unknown")
-    elapsed = _timer.stop(task_id) if task_id else None
-    if elapsed is not None:
-        TASK_DURATION.labels(name).observe(elapsed)
-    TASKS.labels(name, OUTCOMES.get(state or "", (state or "unknown").lower())).inc()
-
-
-def _on_received(request: Any = None, **_: Any) -> None:
-    if request is None:
-        return
-    TASKS.labels(request.name, "received").inc()
-
-
-def _on_revoked(request: Any = None, **_: Any) -> None:
-    TASKS.labels(getattr(request, "name", "unknown"), "revoked").inc()
-
-
-def _on_rejected(message: Any = None, **_: Any) -> None:
-    TASKS.labels("unknown", "rejected").inc()
-
-
-_connected = False
-
-
-def _connect_signals() -> None:
-    global _connected  # noqa: PLW0603 - Celery signals are process-wide; connect them once
-    if _connected:
-        return
-    signals.worker_process_init.connect(_on_process_init, weak=False)
-    signals.worker_process_shutdown.connect(_on_process_shutdown, weak=False)
-    signals.task_prerun.connect(_on_prerun, weak=False)
-    signals.task_postrun.connect(_on_postrun, weak=False)
-    signals.task_received.connect(_on_received, weak=False)
-    signals.task_revoked.connect(_on_revoked, weak=False)
-    signals.task_rejected.connect(_on_rejected, weak=False)
-    _connected = True
+def create_beat_app(settings: WorkerSettings) -> Celery:
+    """Beat's app: the configuration and the schedule, no tasks. Beat sends each entry by its
+    task name and runs none, so it imports no task code (nor the database, HTTP and SMTP
+    clients the tasks use). Its messages carry no trace context: a scheduled task's trace
+    starts in the worker."""
+    return _base_app(settings)
 
 
 _app: Celery | None = None
@@ -243,4 +171,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-__all__ = ["celery_config", "create_celery_app", "get_app"]
+__all__ = ["celery_config", "create_beat_app", "create_celery_app", "get_app"]

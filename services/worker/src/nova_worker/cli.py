@@ -29,16 +29,19 @@ logger = logging.getLogger(__name__)
 cli = ServiceCLI("worker", WorkerSettings, migrations_dir=MIGRATIONS)
 
 
-def _start_logging(settings: WorkerSettings) -> None:
-    from nova_kit.tracing import configure_tracing
-
+def _start_logging(settings: WorkerSettings, *, tracing: bool = True) -> None:
     configure_logging(settings.service_name, settings.log_level, json_lines=settings.log_json)
-    configure_tracing(settings.service_name, "0.1.0", settings.otlp_endpoint)
+    if tracing:
+        from nova_kit.tracing import configure_tracing
+
+        configure_tracing(settings.service_name, "0.1.0", settings.otlp_endpoint)
 
 
 def _worker_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--concurrency", "-c", type=int, default=None, help="pool processes")
-    parser.add_argument("--pool", "-P", choices=["prefork", "solo"], default=None)
+    parser.add_argument("--concurrency", "-c", type=int, default=None, help="tasks run at once")
+    parser.add_argument(
+        "--pool", "-P", choices=["threads", "prefork", "solo"], default=None, help="task pool"
+    )
     parser.add_argument("--queues", "-Q", default=None, help="comma-separated queues")
     parser.add_argument("--hostname", "-n", default=None, help="node name (default nova@%%h)")
     parser.add_argument(
@@ -57,6 +60,9 @@ def run_worker(args: argparse.Namespace, settings: WorkerSettings) -> int:
     from nova_worker.celery_app import create_celery_app, set_app
     from nova_worker.operations import WorkerOperations
 
+    # The command line's pool and concurrency are the settings the task runtime is built from.
+    overrides = {"pool": args.pool, "concurrency": args.concurrency}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     app = create_celery_app(settings)
     set_app(app)
     WorkerOperations(app, settings, port=args.metrics_port).install()
@@ -66,9 +72,9 @@ def run_worker(args: argparse.Namespace, settings: WorkerSettings) -> int:
         "--queues",
         queues,
         "--concurrency",
-        str(args.concurrency or settings.concurrency),
+        str(settings.concurrency),
         "--pool",
-        args.pool or settings.pool,
+        settings.pool,
         "--hostname",
         args.hostname or "nova@%h",
         "--loglevel",
@@ -85,13 +91,14 @@ def _beat_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_beat(args: argparse.Namespace, settings: WorkerSettings) -> int:
-    _start_logging(settings)
-    from nova_worker.celery_app import create_celery_app, set_app
+    # Beat records no spans (its app is not instrumented, see create_beat_app).
+    _start_logging(settings, tracing=False)
+    from nova_worker.celery_app import create_beat_app, set_app
 
     schedule = Path(args.schedule) if args.schedule else settings.beat_schedule_file
     schedule.parent.mkdir(parents=True, exist_ok=True)
     settings.beat_heartbeat_file.parent.mkdir(parents=True, exist_ok=True)
-    app = create_celery_app(settings)
+    app = create_beat_app(settings)
     set_app(app)
     app.start(["beat", "--schedule", str(schedule), "--loglevel", settings.log_level.upper()])
     return 0

@@ -81,8 +81,11 @@ class WorkerSettings(ServiceSettings):
     queues: list[str] = Field(default_factory=lambda: [EVENTS_QUEUE, "default"])
     default_queue: str = "default"
     concurrency: int = Field(default=2, ge=1, le=64)
-    pool: Literal["prefork", "solo"] = "prefork"
+    pool: Literal["threads", "prefork", "solo"] = "threads"
+    """``threads``: tasks run in threads of one process and share its event loop (ADR 0033);
+    ``prefork``: one child process per slot; ``solo``: in the consumer itself (debugging)."""
     max_tasks_per_child: int = Field(default=1000, ge=1)
+    """Prefork only: a child is replaced after this many tasks."""
     # Messages reserved per pool process. Reserved messages are unacknowledged in Redis like
     # running ones (recovered if the worker is killed, requeued on a warm shutdown); more than
     # one saves the broker round trip between a task and the next.

@@ -40,6 +40,7 @@ class WorkerOperations:
             broker_url=redis_url,
             registry=build_registry(redis_url, list(settings.queues), self.heartbeat.age),
             readiness_timeout=settings.readiness_timeout_seconds,
+            task_loop_age=runtime.loop_age,
         )
         self.port = settings.metrics_port if port is None else port
         self.server: ProbeServer | None = None
@@ -81,7 +82,5 @@ class WorkerOperations:
 
     def _on_shutdown(self, **_: Any) -> None:
         self.recovery.stop()
-        # The solo pool runs tasks in this process: close its runtime too.
-        runtime.stop_process_runtime()
         if self.server is not None:
             self.server.stop()

@@ -81,8 +81,12 @@ class ProbeState:
         broker_url: str | None,
         registry: CollectorRegistry,
         readiness_timeout: float = 1.0,
+        task_loop_age: Callable[[], float | None] | None = None,
     ) -> None:
         self.heartbeat = heartbeat
+        # The threads pool's task loop (``nova_worker.runtime``): code blocking it stalls every
+        # task, and no signal can stop a thread, so liveness fails and the process restarts.
+        self.task_loop_age = task_loop_age
         self.max_age = max_age
         self.startup_grace = startup_grace
         self.registry = registry
@@ -99,6 +103,14 @@ class ProbeState:
         self._readiness = Readiness(checks=checks, timeout=readiness_timeout)
 
     def health(self) -> tuple[int, dict[str, Any]]:
+        loop_age = self.task_loop_age() if self.task_loop_age else None
+        if loop_age is not None and loop_age > self.max_age:
+            return 503, {
+                "status": "unhealthy",
+                "code": "task_loop_stalled",
+                "message": f"the task event loop has not turned for {loop_age:.0f}s "
+                f"(limit {self.max_age:g}s)",
+            }
         age = self.heartbeat.age()
         if age is not None and age <= self.max_age:
             return 200, {"status": "ok", "heartbeat_age_seconds": round(age, 3)}

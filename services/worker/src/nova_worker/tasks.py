@@ -23,6 +23,8 @@ from functools import partial
 from typing import Any
 
 from celery import Celery, Task
+from celery.exceptions import Reject
+from kombu.exceptions import OperationalError as KombuOperationalError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,14 +33,11 @@ from nova_worker import events
 from nova_worker.clients import AuthClient, PermanentError, TransientError
 from nova_worker.config import WorkerSettings
 from nova_worker.metrics import CONFIRMATIONS, DUPLICATES
+from nova_worker.names import DEACTIVATE_INACTIVE_USERS, PING, SEND_EMAIL
 from nova_worker.runtime import TaskRuntime, get_runtime
 from nova_worker.services import EmailRequest, EmailService, JobInProgressError, JobService
 
 logger = logging.getLogger(__name__)
-
-SEND_EMAIL = "nova.worker.send_email"
-DEACTIVATE_INACTIVE_USERS = "nova.worker.deactivate_inactive_users"
-PING = "nova.worker.ping"
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TransientError,
@@ -67,7 +66,19 @@ def _email_service(runtime: TaskRuntime) -> EmailService:
 def _queue_email(task: Task, email: events.Email, confirms: str | None) -> None:
     """Queue ``send_email`` for ``email``; its delivery confirms the event ``confirms``. The
     Celery instrumentation (``nova_kit.events.instrument_celery``) puts the task's trace context
-    in the message: the e-mail's trace continues the event's."""
+    in the message: the e-mail's trace continues the event's.
+
+    A broker that cannot take the message (Redis down; a thread of the threads pool is not
+    cancelled when the connection drops) rejects the event's own message with a requeue, or
+    leaves it unacknowledged for recovery: the event runs again, its effects once, and queues
+    the e-mail then. Failing the task would acknowledge it, and the e-mail would be lost."""
+    try:
+        _send_email_task(task, email, confirms)
+    except KombuOperationalError as error:
+        raise Reject(error, requeue=True) from error
+
+
+def _send_email_task(task: Task, email: events.Email, confirms: str | None) -> None:
     task.app.send_task(
         SEND_EMAIL,
         kwargs={
