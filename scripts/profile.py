@@ -222,6 +222,7 @@ def hot_paths(
     bearer: dict[str, str],
     refresh: Callable[[], loadgen.Relay],
     accounts: Sequence[dict[str, str]] = (),
+    sign_ins: Sequence[str] = (),
 ) -> list[HotPath]:
     graphql = loadgen.Request(
         "POST",
@@ -229,6 +230,15 @@ def hot_paths(
         body=json.dumps({"query": "{ me { id } }"}),
         headers={**bearer, "Content-Type": "application/json"},
     )
+    logins = [
+        loadgen.Request(
+            "POST",
+            "/api/auth/login",
+            body=json.dumps({"email": address, "password": PASSWORD}),
+            headers={"Content-Type": "application/json"},
+        )
+        for address in sign_ins
+    ]
     return [
         HotPath(
             "users-me",
@@ -265,6 +275,13 @@ def hot_paths(
             loadgen.Request("POST", "/api/auth/refresh"),
             ("auth",),
             relay=refresh,
+        ),
+        HotPath(
+            "auth-login",
+            "auth `POST /api/auth/login`, direct (one Argon2id verification each)",
+            "auth",
+            logins,
+            ("auth",),
         ),
         HotPath(
             "users-patch",
@@ -503,11 +520,17 @@ def profile_services(workdir: Path, wanted: set[str], output: Path, seconds: int
             if not wanted or "gateway-project-me" in wanted
             else []
         )
+        # sign-ins rotate over accounts: one client's attempts in flight on one account are capped
+        sign_ins = [f"sign-in-{index}@example.com" for index in range(CONNECTIONS)]
+        if not wanted or "auth-login" in wanted:
+            for address in sign_ins:
+                benchstack.register(services, address, PASSWORD)
         supergraph = benchstack.compose_supergraph(workdir / "supergraph.graphql", services)
         with gateway(services, supergraph, workdir, redis_url) as router:
             urls = {**services.urls, "gateway": router.base_url or ""}
             pids = {**services.pids, "gateway": router.pid}
-            for path in hot_paths(bearer, refresh_chains(services.urls["auth"], email), accounts):
+            chains = refresh_chains(services.urls["auth"], email)
+            for path in hot_paths(bearer, chains, accounts, sign_ins):
                 if wanted and path.name not in wanted:
                     continue
                 print(f"profiling {path.name}", flush=True)

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     Table,
     any_,
     bindparam,
@@ -30,7 +31,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from nova_auth.models import AccountModel, AccountStatus, RefreshTokenModel, SessionModel
+from nova_auth.models import (
+    AccountModel,
+    AccountStatus,
+    RefreshTokenModel,
+    SecurityEventModel,
+    SessionModel,
+)
 from nova_kit.db import OneRowRead, OneRowStatement, StatementTransaction
 
 
@@ -61,6 +68,38 @@ class AccountRepository:
         detached, like :meth:`read`'s."""
         rows = await _ACCOUNTS_BY_IDS.all(engine, account_ids=list(set(account_ids)))
         return {row["id"]: AccountModel(**row) for row in rows}
+
+    @staticmethod
+    async def record_sign_in(
+        engine: AsyncEngine,
+        account_id: uuid.UUID,
+        session: SessionModel,
+        token: RefreshTokenModel,
+        event: SecurityEventModel,
+    ) -> AccountModel | None:
+        """Sign-in's writes as one statement outside any session: the (still active) account's
+        ``last_login_at``, the new session and its first refresh token, and the security-log
+        entry — all or none, in one round trip; the account as stored, or ``None`` when it is
+        no longer active (nothing is written then). ``session``, ``token`` and ``event`` are
+        unsaved rows; the account is detached, like :meth:`read`'s."""
+        row = await _RECORD_SIGN_IN.one_or_none(
+            engine,
+            p_account=account_id,
+            p_active=AccountStatus.ACTIVE.value,
+            p_now=session.created_at,
+            p_session=session.id,
+            p_session_expires=session.expires_at,
+            p_session_address=session.client_address,
+            p_token=token.id,
+            p_token_hash=token.token_hash,
+            p_token_expires=token.expires_at,
+            p_event=event.id,
+            p_event_kind=event.kind,
+            p_event_at=event.occurred_at,
+            p_event_address=event.client_address,
+            p_event_agent=event.user_agent,
+        )
+        return AccountModel(**row) if row is not None else None
 
     async def get(self, account_id: uuid.UUID, *, for_update: bool = False) -> AccountModel | None:
         return await self.session.get(
@@ -321,3 +360,74 @@ _REVOKE_FAMILY = OneRowStatement(
     .where(_sessions.c.id == bindparam("family_id"))
     .values(revoked_at=bindparam("ended_at"), revoked_reason=bindparam("reason"))
 )
+
+
+def _record_sign_in() -> Select[Any]:
+    """``UPDATE accounts … RETURNING`` and the inserts that hang off the row it answers: no
+    account row (gone, or no longer active), no session, token or log entry. The parameters
+    are named unlike any column: SQLAlchemy's execution (taken while statements are traced)
+    would read a column's name as a value to write."""
+    accounts = AccountModel.__table__
+    sessions = SessionModel.__table__
+    tokens = RefreshTokenModel.__table__
+    events = SecurityEventModel.__table__
+    now = bindparam("p_now", type_=sessions.c.created_at.type)
+    account = (
+        update(AccountModel)
+        .where(
+            accounts.c.id == bindparam("p_account"),
+            accounts.c.status == bindparam("p_active", type_=accounts.c.status.type),
+        )
+        .values(last_login_at=now, updated_at=func.now())
+        .returning(*accounts.c)
+        .cte("account")
+    )
+    family = (
+        insert(SessionModel)
+        .from_select(
+            ["id", "account_id", "created_at", "last_used_at", "expires_at", "client_address"],
+            select(
+                bindparam("p_session", type_=sessions.c.id.type),
+                account.c.id,
+                now,
+                now,
+                bindparam("p_session_expires", type_=sessions.c.expires_at.type),
+                bindparam("p_session_address", type_=sessions.c.client_address.type),
+            ),
+        )
+        .returning(sessions.c.id)
+        .cte("family")
+    )
+    token = (
+        insert(RefreshTokenModel)
+        .from_select(
+            ["id", "session_id", "token_hash", "created_at", "expires_at"],
+            select(
+                bindparam("p_token", type_=tokens.c.id.type),
+                family.c.id,
+                bindparam("p_token_hash", type_=tokens.c.token_hash.type),
+                now,
+                bindparam("p_token_expires", type_=tokens.c.expires_at.type),
+            ),
+        )
+        .cte("token")
+    )
+    event = (
+        insert(SecurityEventModel)
+        .from_select(
+            ["id", "account_id", "kind", "occurred_at", "client_address", "user_agent"],
+            select(
+                bindparam("p_event", type_=events.c.id.type),
+                account.c.id,
+                bindparam("p_event_kind", type_=events.c.kind.type),
+                bindparam("p_event_at", type_=events.c.occurred_at.type),
+                bindparam("p_event_address", type_=events.c.client_address.type),
+                bindparam("p_event_agent", type_=events.c.user_agent.type),
+            ),
+        )
+        .cte("event")
+    )
+    return select(account).add_cte(family, token, event)
+
+
+_RECORD_SIGN_IN = OneRowStatement(_record_sign_in())

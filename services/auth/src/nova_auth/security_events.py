@@ -58,8 +58,22 @@ def record_security_event(
 ) -> SecurityEventModel:
     """Add a security-log entry for the account to the caller's transaction; ``actor`` names the
     administrator when someone other than the owner acted."""
+    row = security_event(account_id, kind, request_context, at=at, actor=actor)
+    session.add(row)
+    return row
+
+
+def security_event(
+    account_id: uuid.UUID,
+    kind: str,
+    request_context: RequestContext | None = None,
+    *,
+    at: datetime | None = None,
+    actor: str | None = None,
+) -> SecurityEventModel:
+    """A security-log entry for the account, not stored yet (see :func:`record_security_event`)."""
     context = request_context or RequestContext()
-    row = SecurityEventModel(
+    return SecurityEventModel(
         id=uuid.uuid4(),
         account_id=account_id,
         kind=kind,
@@ -68,8 +82,6 @@ def record_security_event(
         user_agent=(context.user_agent or None) and context.user_agent[:MAX_USER_AGENT],
         actor=actor,
     )
-    session.add(row)
-    return row
 
 
 def encode_cursor(row: SecurityEventModel) -> str:

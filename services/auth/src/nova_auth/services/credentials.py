@@ -19,7 +19,7 @@ from nova_auth.events import record_event
 from nova_auth.models import AccountModel, AccountStatus, Role
 from nova_auth.passwords import normalise_password
 from nova_auth.repositories import AccountRepository, SessionRepository
-from nova_auth.security_events import RequestContext, record_security_event
+from nova_auth.security_events import RequestContext, record_security_event, security_event
 from nova_auth.services.admin import AccountAdminService
 from nova_auth.services.operations import (
     MAX_EMAIL_LENGTH,
@@ -202,6 +202,20 @@ class CredentialService:
         """Record the sign-in on the (still active) account, in its security activity too (as
         ``kind``), and open its session."""
         now = datetime.now(UTC)
+        context = RequestContext(client_address, user_agent)
+        if self.state.engine is not None and not values:
+            # One statement on the driver connection: no ORM unit of work, no BEGIN/COMMIT.
+            opened, token = self.session_service.new_session(account_id, now, client_address)
+            stored = await AccountRepository.record_sign_in(
+                self.state.engine,
+                account_id,
+                opened.session,
+                token,
+                security_event(account_id, kind, context, at=now),
+            )
+            if stored is None:  # disabled or deleted meanwhile
+                raise InvalidCredentialsError
+            return await self.session_service.sign_in(stored, opened, now)
         async with self.state.sessions() as session, session.begin():
             stored = await AccountRepository(session).update(
                 account_id, only_active=True, last_login_at=now, **values
@@ -211,9 +225,7 @@ class CredentialService:
             opened = await self.session_service.open(
                 SessionRepository(session), stored, now, client_address
             )
-            record_security_event(
-                session, stored.id, kind, RequestContext(client_address, user_agent), at=now
-            )
+            record_security_event(session, stored.id, kind, context, at=now)
         return await self.session_service.sign_in(stored, opened, now)
 
     async def _slow_down(self, attempts: int) -> None:

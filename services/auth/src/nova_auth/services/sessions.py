@@ -194,18 +194,25 @@ class SessionService:
         client_address: str | None,
     ) -> NewSession:
         """A new session and its first refresh token, in the caller's unit of work."""
+        opened, token = self.new_session(account.id, now, client_address)
+        await families.add_family(opened.session)
+        await families.add_token(token)
+        return opened
+
+    def new_session(
+        self, account_id: uuid.UUID, now: datetime, client_address: str | None
+    ) -> tuple[NewSession, RefreshTokenModel]:
+        """A new session and its first refresh token, not stored yet."""
         family = SessionModel(
             id=uuid.uuid4(),
-            account_id=account.id,
+            account_id=account_id,
             created_at=now,
             last_used_at=now,
             expires_at=now + timedelta(seconds=self.settings.refresh_absolute_ttl_seconds),
             client_address=(client_address or None) and client_address[:64],
         )
-        await families.add_family(family)
         raw, token = self._new_token(family, now)
-        await families.add_token(token)
-        return NewSession(family, raw, token.expires_at)
+        return NewSession(family, raw, token.expires_at), token
 
     async def sign_in(self, account: AccountModel, opened: NewSession, now: datetime) -> SignIn:
         """The access token for a session just opened or rotated, with its refresh token."""
