@@ -186,7 +186,7 @@ class AccessLogMiddleware:
         status = 500
         sent = 0
         # Read now: routing replaces a mounted app's path with the part below its mount.
-        method = scope.get("method", "")
+        method = str(scope.get("method", ""))
         path = str(scope.get("path", ""))
 
         async def send_logged(message: Message) -> None:
