@@ -14,7 +14,7 @@ import {
 import { ServerDataSourceContext } from "@/lib/data-source";
 import { graphqlSeedKey, type ServerSeed } from "@/lib/server-data";
 import { type Seeded, ServerDataContext, type ServerView } from "@/lib/server-view";
-import { readExpiresAt, recordExpiresIn } from "@/lib/session-clock";
+import { readExpiresAt, recordExpiresAt } from "@/lib/session-clock";
 
 type ApolloLike = ReturnType<typeof useApolloClient>;
 
@@ -92,8 +92,9 @@ function Seed({ view, children }: { view: ServerView; children: ReactNode }) {
   // elsewhere): the refresh timer then neither refreshes at once nor misses the new token.
   useEffect(() => {
     const known = readExpiresAt();
-    if (view.expiresAt !== null && (known === null || known <= Date.now())) {
-      recordExpiresIn((view.expiresAt - Date.now()) / 1000);
+    const now = Date.now();
+    if (view.expiresAt !== null && (known === null || known <= now)) {
+      recordExpiresAt(view.expiresAt, now);
     }
   }, [view.expiresAt]);
 

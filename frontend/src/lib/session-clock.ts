@@ -24,11 +24,16 @@ export function readExpiresAt(): number | null {
   return Number.isFinite(value) && value > 0 ? value : null;
 }
 
+/** Record when the access token expires (epoch milliseconds; a time already past reads as now). */
+export function recordExpiresAt(expiresAt: number, now = Date.now()): number {
+  const at = Math.max(now, expiresAt);
+  storage()?.setItem(EXPIRES_AT_KEY, String(at));
+  return at;
+}
+
 /** Record a new access token lifetime (`expires_in` seconds from now). */
 export function recordExpiresIn(expiresInSeconds: number, now = Date.now()): number {
-  const expiresAt = now + Math.max(0, expiresInSeconds) * 1000;
-  storage()?.setItem(EXPIRES_AT_KEY, String(expiresAt));
-  return expiresAt;
+  return recordExpiresAt(now + Math.max(0, expiresInSeconds) * 1000, now);
 }
 
 /**

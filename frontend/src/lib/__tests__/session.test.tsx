@@ -9,6 +9,9 @@ import { SessionProvider, useSession } from "../session";
 import {
   EXPIRES_AT_KEY,
   markSignInPending,
+  readExpiresAt,
+  recordExpiresAt,
+  recordExpiresIn,
   SESSION_UNTIL_KEY,
   SIGN_IN_PENDING_KEY,
 } from "../session-clock";
@@ -34,6 +37,23 @@ function renderSession() {
     </ApolloProvider>,
   );
 }
+
+describe("the session clock", () => {
+  afterEach(() => window.localStorage.clear());
+
+  it("stores the server's expiry exactly, however late it is recorded", () => {
+    expect(recordExpiresAt(1_796_637_169_808, 1_796_637_000_001)).toBe(1_796_637_169_808);
+    expect(window.localStorage.getItem(EXPIRES_AT_KEY)).toBe("1796637169808");
+    expect(readExpiresAt()).toBe(1_796_637_169_808);
+  });
+
+  it("reads an expiry already past as now, never as a time before it", () => {
+    expect(recordExpiresAt(1_000, 5_000)).toBe(5_000);
+    expect(recordExpiresIn(-30, 5_000)).toBe(5_000);
+    expect(recordExpiresIn(900, 5_000)).toBe(905_000);
+    expect(readExpiresAt()).toBe(905_000);
+  });
+});
 
 describe("SessionProvider", () => {
   afterEach(() => vi.useRealTimers());
