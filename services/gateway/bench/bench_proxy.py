@@ -8,10 +8,12 @@ answer) and a real ``nova-gateway serve`` routing ``/api/bench`` to it, then run
 requests per second, p50/p99, errors, CPU per request and peak RSS of the gateway and the
 upstream, and the ratio proxied / direct. At saturation a p50 is about connections divided by
 throughput, so the p50 overhead there mostly restates the throughput; the latency the gateway
-adds to a request is reported apart, from one connection sending one request at a time for up
-to 5 s to each ("unloaded"). Bounded in time, loopback only. Redis comes from
-``NOVA_BENCH_REDIS_URL`` / ``NOVA_TEST_REDIS_URL`` or an embedded server (rate limits stay on,
-as in production, with a per-client limit far above what one run sends).
+adds to a request is reported apart, under load below saturation ("paced": the same connections,
+each pausing ``--pace-ms`` between its requests, to each for the same duration) and from one
+connection sending one request at a time for up to 5 s to each ("unloaded"). Bounded in time,
+loopback only. Redis comes from ``NOVA_BENCH_REDIS_URL`` / ``NOVA_TEST_REDIS_URL`` or an
+embedded server (rate limits stay on, as in production, with a per-client limit far above what
+one run sends).
 """
 
 from __future__ import annotations
@@ -108,9 +110,10 @@ def phase(
     duration: float,
     *,
     connections: int | None = None,
+    delay_ms: int = 0,
 ) -> dict[str, Any]:
-    """wrk against ``url`` (``args.concurrency`` connections unless ``connections`` says);
-    the usage of each process tree in ``pids`` while it runs."""
+    """wrk against ``url`` (``args.concurrency`` connections unless ``connections`` says, each
+    pausing ``delay_ms`` between requests); the usage of each process tree in ``pids``."""
     requests = [loadgen.Request("GET", path)]
     with contextlib.ExitStack() as stack:
         usages = {
@@ -123,6 +126,7 @@ def phase(
             connections=connections or args.concurrency,
             threads=args.threads,
             timeout=args.timeout,
+            delay_ms=delay_ms,
         )
     return {
         **load.as_dict(),
@@ -165,6 +169,14 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
     print(
         f"\nproxied / direct: req/s x{figures['throughput_ratio']:.3f}; overhead p50 "
         f"{figures['overhead_p50_ms']:+.2f} ms, p99 {figures['overhead_p99_ms']:+.2f} ms"
+    )
+    paced = figures["paced"]
+    print(
+        f"paced ({args.concurrency} connections, each pausing {paced['pace_ms']} ms between "
+        f"requests): {paced['direct_rps']:.0f} req/s direct, p50 {paced['direct_p50_ms']:.3f} ms; "
+        f"{paced['through_gateway_rps']:.0f} req/s through the gateway, p50 "
+        f"{paced['through_gateway_p50_ms']:.3f} ms; overhead p50 "
+        f"{paced['overhead_p50_ms']:+.3f} ms, p99 {paced['overhead_p99_ms']:+.3f} ms"
     )
     alone = figures["unloaded"]
     print(
@@ -210,8 +222,10 @@ def metrics(figures: dict[str, Any]) -> dict[str, float]:
         "gateway-proxy.overhead_p99_ms": figures["overhead_p99_ms"],
         "gateway-proxy.rps": proxied["requests_per_second"],
         "gateway-proxy.direct_rps": direct["requests_per_second"],
-        "gateway-proxy.errors": proxied["errors"] + direct["errors"],
+        "gateway-proxy.errors": proxied["errors"] + direct["errors"] + figures["paced"]["errors"],
         "gateway-proxy.unloaded_overhead_p50_ms": figures["unloaded"]["overhead_p50_ms"],
+        "gateway-proxy.paced_overhead_p50_ms": figures["paced"]["overhead_p50_ms"],
+        "gateway-proxy.paced_rps": figures["paced"]["through_gateway_rps"],
     }
 
 
@@ -221,6 +235,12 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     parser.add_argument("--concurrency", type=int, default=16, help="wrk connections (max 256)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--timeout", type=float, default=10.0, help="wrk's request timeout, s")
+    parser.add_argument(
+        "--pace-ms",
+        type=int,
+        default=5,
+        help="the paced phases: each connection's pause between requests, ms (1-1000)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--summary", type=Path, default=None, help="write headline rows as JSON")
     parser.add_argument("--serve-upstream", type=int, default=0, help=argparse.SUPPRESS)
@@ -230,6 +250,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         return 0
     duration = min(max(args.duration, 1.0), 60.0)
     args.concurrency = min(max(args.concurrency, 1), 256)
+    args.pace_ms = min(max(args.pace_ms, 1), 1000)
     loadgen.wrk_binary()  # fails early, with the install hint, when wrk is missing
 
     redis_url = os.environ.get("NOVA_BENCH_REDIS_URL") or os.environ.get("NOVA_TEST_REDIS_URL")
@@ -262,8 +283,13 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             args,
             duration,
         )
-        # One connection, one request at a time: the latency the gateway adds to a request,
-        # which the figures above (p50 at saturation ~ connections / throughput) do not show.
+        # The latency the gateway adds to a request, which the figures above (p50 at saturation
+        # ~ connections / throughput) do not show: under load below saturation (the same
+        # connections, each pausing between requests), and one request at a time.
+        paced_direct = phase(upstream_url, path, {}, args, duration, delay_ms=args.pace_ms)
+        paced_proxied = phase(
+            gateway.base_url or "", path, {}, args, duration, delay_ms=args.pace_ms
+        )
         unloaded = min(duration, 5.0)
         direct_alone = phase(upstream_url, path, {}, args, unloaded, connections=1)
         proxied_alone = phase(gateway.base_url or "", path, {}, args, unloaded, connections=1)
@@ -289,6 +315,16 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         else 0.0,
         "concurrency": args.concurrency,
         "duration_seconds": duration,
+        "paced": {
+            "pace_ms": args.pace_ms,
+            "direct_rps": paced_direct["requests_per_second"],
+            "direct_p50_ms": paced_direct["p50_ms"],
+            "through_gateway_rps": paced_proxied["requests_per_second"],
+            "through_gateway_p50_ms": paced_proxied["p50_ms"],
+            "overhead_p50_ms": round(paced_proxied["p50_ms"] - paced_direct["p50_ms"], 3),
+            "overhead_p99_ms": round(paced_proxied["p99_ms"] - paced_direct["p99_ms"], 3),
+            "errors": paced_direct["errors"] + paced_proxied["errors"],
+        },
         "unloaded": {
             "direct_p50_ms": direct_alone["p50_ms"],
             "through_gateway_p50_ms": proxied_alone["p50_ms"],
