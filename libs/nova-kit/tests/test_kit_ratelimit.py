@@ -103,6 +103,60 @@ async def test_the_soft_counter_never_refuses_and_refunds_give_back(redis_client
     assert (await limiter.count("account", "ada"))[0] == 5
 
 
+@pytest.mark.parametrize("strategy", ["fixed", "sliding"])
+async def test_hit_and_count_is_a_hit_then_a_count(
+    redis_client: Redis, strategy: Literal["fixed", "sliding"]
+) -> None:
+    limiter = limiter_for(redis_client, strategy=strategy)
+    limits = [Limit("pair", "ada 10.0.0.1", 3), Limit("ip", "10.0.0.1", 10)]
+    counts = []
+    for _ in range(3):
+        decision, count = await limiter.hit_and_count(limits, "account", "ada")
+        assert decision.allowed
+        assert decision.granted == 1
+        assert len(decision.charged) == 3
+        counts.append(count)
+    assert counts == [1, 2, 3]
+    # refused by a hard limit: nothing is charged, the soft counter included
+    with pytest.raises(RateLimitedError) as error:
+        await limiter.hit_and_count(limits, "account", "ada")
+    assert error.value.retry_after >= 1
+    assert (await limiter.count("account", "ada"))[0] == 4
+    assert [(await limiter.check([Limit("ip", "10.0.0.1", 10)])).allowed for _ in range(8)] == [
+        *[True] * 7,
+        False,
+    ]
+    # the same figures as the two calls it replaces
+    hit = await limiter.hit([Limit("pair", "bob 10.0.0.2", 3)])
+    spent, counter = await limiter.count("account", "bob")
+    both, count = await limiter.hit_and_count([Limit("pair", "cy 10.0.0.2", 3)], "account", "cy")
+    assert (both.limit, both.window, count) == (hit.limit, hit.window, spent)
+    assert [key.rsplit(":", 2)[0] for key in both.charged] == [
+        key.rsplit(":", 2)[0] for key in (*hit.charged, *counter)
+    ]
+
+
+async def test_one_refund_gives_back_the_units_of_every_scope_named(redis_client: Redis) -> None:
+    limiter = limiter_for(redis_client)
+    limits = [Limit("pair", "ada 10.0.0.1", 5), Limit("ip", "10.0.0.1", 5)]
+    decision, _ = await limiter.hit_and_count(limits, "account", "ada")
+    decision, count = await limiter.hit_and_count(limits, "account", "ada")
+    assert count == 2
+    await limiter.refund(decision.charged, "account", "pair")
+    await limiter.refund((), "account")  # nothing charged: nothing to give back
+    # the two named scopes got their unit back, the third did not
+    _, count = await limiter.hit_and_count(limits, "account", "ada")
+    assert count == 2
+    pair, ip = Limit("pair", "ada 10.0.0.1", 5), Limit("ip", "10.0.0.1", 5)
+    assert [(await limiter.check([pair])).allowed for _ in range(4)] == [True] * 3 + [False]
+    assert [(await limiter.check([ip])).allowed for _ in range(3)] == [True] * 2 + [False]
+    # a counter at zero stays at zero
+    _, fresh = await limiter.count("account", "bob")
+    await limiter.refund(fresh, "account")
+    await limiter.refund(fresh, "account")
+    assert (await limiter.count("account", "bob"))[0] == 1
+
+
 async def test_an_unreachable_redis_fails_open_or_closed_as_configured(
     disposable_redis: EmbeddedRedis,
 ) -> None:
@@ -127,6 +181,15 @@ async def test_an_unreachable_redis_fails_open_or_closed_as_configured(
         assert decision.charged == ()
         assert unavailable("test") == before + 1
         assert await open_limiter.count("account", "ada") == (0, ())
+        # the two decisions of hit_and_count, as the two calls would record them
+        before = unavailable("test")
+        decision, count = await open_limiter.hit_and_count([Limit("s", "y", 1)], "account", "ada")
+        assert (decision.allowed, decision.charged, count) == (True, (), 0)
+        assert unavailable("test") == before + 2
+        await open_limiter.refund(decision.charged, "account")  # nothing to give back
+        await open_limiter.refund(["nova:test:rl:account:x:1"], "account")  # logged, not raised
+        with pytest.raises(RateLimitUnavailableError):
+            await closed.hit_and_count([Limit("s", "y", 1)], "account", "ada")
 
         started = time.perf_counter()
         with pytest.raises(RateLimitUnavailableError) as error:

@@ -146,8 +146,9 @@ class CredentialService:
         client = client_address or "-"
         limiter = self.state.limiter
         # Hard limits for one client, per account and in all; a soft one per account: a
-        # growing delay, never a lock one client can put on someone else's account.
-        decision = await limiter.hit(
+        # growing delay, never a lock one client can put on someone else's account. One round
+        # trip charges all three (none when a hard limit refuses).
+        decision, failures = await limiter.hit_and_count(
             [
                 Limit(
                     "login:account-client",
@@ -155,11 +156,11 @@ class CredentialService:
                     self.settings.login_limit_per_account_client,
                 ),
                 Limit("login:ip", client, self.settings.login_limit_per_client),
-            ]
+            ],
+            "login:account",
+            limited,
         )
-        failures, account_counter = await limiter.count("login:account", limited)
         await self._slow_down(failures)
-        charged = (*decision.charged, *account_counter)
         account = None
         if address is not None and self.state.engine is not None:
             account = await AccountRepository.read_by_email(self.state.engine, address)
@@ -175,8 +176,7 @@ class CredentialService:
         valid = await hashing.verify(account.password_hash, normalised)
         if not valid or account.status != AccountStatus.ACTIVE:
             raise InvalidCredentialsError
-        await limiter.refund(charged, "login:account")
-        await limiter.refund(charged, "login:account-client")
+        await limiter.refund(decision.charged, "login:account", "login:account-client")
         if self.settings.require_verified_email and not account.email_verified:
             raise EmailNotVerifiedError
         values: dict[str, Any] = {}
