@@ -162,8 +162,11 @@ class CredentialService:
         )
         await self._slow_down(failures)
         account = None
+        two_factor: bool | None = None  # None: read by the challenge, after the password
         if address is not None and self.state.engine is not None:
-            account = await AccountRepository.read_by_email(self.state.engine, address)
+            found = await AccountRepository.read_for_sign_in(self.state.engine, address)
+            if found is not None:
+                account, two_factor = found
         elif address is not None:
             async with self.state.sessions() as session:
                 account = await AccountRepository(session).by_email(address)
@@ -185,7 +188,9 @@ class CredentialService:
         from nova_auth.services.two_factor import TwoFactorService
 
         # With a second factor the password only earns a challenge (docs/adr/0016).
-        challenge = await TwoFactorService(self.state).challenge(account, values)
+        challenge = await TwoFactorService(self.state).challenge(
+            account, values, enabled=two_factor
+        )
         if challenge is not None:
             return challenge
         return await self.open_sign_in(account.id, client_address, user_agent=user_agent, **values)
