@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from typing import Literal
 
 import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
+from nova_kit import ratelimit
 from nova_kit.embedded import EmbeddedRedis
 from nova_kit.ratelimit import (
     Limit,
@@ -77,12 +79,26 @@ async def test_take_grants_as_many_units_as_fit_and_never_more(
     assert (await limiter.take([other], 200)).granted == 97
 
 
-async def test_the_window_expires(redis_client: Redis) -> None:
+class HeldClock:
+    """The limiter's clock, held still: two attempts fall in one window however slowly the
+    machine runs them (on the real clock they could straddle a window's end)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+
+async def test_the_window_expires(redis_client: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = HeldClock()
+    monkeypatch.setattr(ratelimit, "time", clock)
     limiter = limiter_for(redis_client, window=0.3, strategy="fixed")
-    assert (await limiter.check([Limit("s", "x", 1)])).allowed
-    assert not (await limiter.check([Limit("s", "x", 1)])).allowed
-    await asyncio.sleep(0.65)
-    assert (await limiter.check([Limit("s", "x", 1)])).allowed
+    subject = uuid.uuid4().hex  # the held clock's windows are the same in every run
+    assert (await limiter.check([Limit("s", subject, 1)])).allowed
+    assert not (await limiter.check([Limit("s", subject, 1)])).allowed
+    clock.now += 0.65
+    assert (await limiter.check([Limit("s", subject, 1)])).allowed
 
 
 async def test_concurrent_hits_are_counted_exactly(redis_client: Redis) -> None:
@@ -101,6 +117,60 @@ async def test_the_soft_counter_never_refuses_and_refunds_give_back(redis_client
     await limiter.refund(charged, "account")
     await limiter.refund(charged, "other-scope")  # only the named scope is refunded
     assert (await limiter.count("account", "ada"))[0] == 5
+
+
+@pytest.mark.parametrize("strategy", ["fixed", "sliding"])
+async def test_hit_and_count_is_a_hit_then_a_count(
+    redis_client: Redis, strategy: Literal["fixed", "sliding"]
+) -> None:
+    limiter = limiter_for(redis_client, strategy=strategy)
+    limits = [Limit("pair", "ada 10.0.0.1", 3), Limit("ip", "10.0.0.1", 10)]
+    counts = []
+    for _ in range(3):
+        decision, count = await limiter.hit_and_count(limits, "account", "ada")
+        assert decision.allowed
+        assert decision.granted == 1
+        assert len(decision.charged) == 3
+        counts.append(count)
+    assert counts == [1, 2, 3]
+    # refused by a hard limit: nothing is charged, the soft counter included
+    with pytest.raises(RateLimitedError) as error:
+        await limiter.hit_and_count(limits, "account", "ada")
+    assert error.value.retry_after >= 1
+    assert (await limiter.count("account", "ada"))[0] == 4
+    assert [(await limiter.check([Limit("ip", "10.0.0.1", 10)])).allowed for _ in range(8)] == [
+        *[True] * 7,
+        False,
+    ]
+    # the same figures as the two calls it replaces
+    hit = await limiter.hit([Limit("pair", "bob 10.0.0.2", 3)])
+    spent, counter = await limiter.count("account", "bob")
+    both, count = await limiter.hit_and_count([Limit("pair", "cy 10.0.0.2", 3)], "account", "cy")
+    assert (both.limit, both.window, count) == (hit.limit, hit.window, spent)
+    assert [key.rsplit(":", 2)[0] for key in both.charged] == [
+        key.rsplit(":", 2)[0] for key in (*hit.charged, *counter)
+    ]
+
+
+async def test_one_refund_gives_back_the_units_of_every_scope_named(redis_client: Redis) -> None:
+    limiter = limiter_for(redis_client)
+    limits = [Limit("pair", "ada 10.0.0.1", 5), Limit("ip", "10.0.0.1", 5)]
+    decision, _ = await limiter.hit_and_count(limits, "account", "ada")
+    decision, count = await limiter.hit_and_count(limits, "account", "ada")
+    assert count == 2
+    await limiter.refund(decision.charged, "account", "pair")
+    await limiter.refund((), "account")  # nothing charged: nothing to give back
+    # the two named scopes got their unit back, the third did not
+    _, count = await limiter.hit_and_count(limits, "account", "ada")
+    assert count == 2
+    pair, ip = Limit("pair", "ada 10.0.0.1", 5), Limit("ip", "10.0.0.1", 5)
+    assert [(await limiter.check([pair])).allowed for _ in range(4)] == [True] * 3 + [False]
+    assert [(await limiter.check([ip])).allowed for _ in range(3)] == [True] * 2 + [False]
+    # a counter at zero stays at zero
+    _, fresh = await limiter.count("account", "bob")
+    await limiter.refund(fresh, "account")
+    await limiter.refund(fresh, "account")
+    assert (await limiter.count("account", "bob"))[0] == 1
 
 
 async def test_an_unreachable_redis_fails_open_or_closed_as_configured(
@@ -127,6 +197,15 @@ async def test_an_unreachable_redis_fails_open_or_closed_as_configured(
         assert decision.charged == ()
         assert unavailable("test") == before + 1
         assert await open_limiter.count("account", "ada") == (0, ())
+        # the two decisions of hit_and_count, as the two calls would record them
+        before = unavailable("test")
+        decision, count = await open_limiter.hit_and_count([Limit("s", "y", 1)], "account", "ada")
+        assert (decision.allowed, decision.charged, count) == (True, (), 0)
+        assert unavailable("test") == before + 2
+        await open_limiter.refund(decision.charged, "account")  # nothing to give back
+        await open_limiter.refund(["nova:test:rl:account:x:1"], "account")  # logged, not raised
+        with pytest.raises(RateLimitUnavailableError):
+            await closed.hit_and_count([Limit("s", "y", 1)], "account", "ada")
 
         started = time.perf_counter()
         with pytest.raises(RateLimitUnavailableError) as error:

@@ -82,6 +82,66 @@ async def test_the_list_loads_existing_revocations_and_follows_new_ones(
         await follower.aclose()
 
 
+class NoGets:
+    """Fails the test if the list reads a cut-off from Redis."""
+
+    async def get(self, *_: Any, **__: Any) -> Any:
+        raise AssertionError("the cut-off was read from Redis")
+
+
+async def test_a_cut_off_is_read_from_memory_while_followed_and_from_redis_otherwise(
+    redis_client: Redis,
+) -> None:
+    prefix = uuid.uuid4().hex[:8]
+    user, other = f"{prefix}-user", f"{prefix}-other"
+    writer = RevocationList(redis_client)
+    follower = RevocationList(redis_client)
+    # not followed: Redis answers
+    assert await follower.valid_after(user) is None
+    await writer.revoke_user_tokens(user, ttl_seconds=60, at=1_000)
+    assert await follower.valid_after(user) == 1_001
+    follower.start()
+    try:
+        await until(lambda: follower.mirrored)
+        real = follower.redis
+        follower.redis = NoGets()  # type: ignore[assignment]
+        try:
+            assert await follower.valid_after(user) == 1_001  # loaded
+            assert await follower.valid_after(other) is None
+        finally:
+            follower.redis = real
+        await writer.revoke_user_tokens(other, ttl_seconds=60, at=2_000)
+        await until(lambda: other in follower.mirror.valid_after)
+        assert await follower.valid_after(other) == 2_001  # pushed
+    finally:
+        await follower.aclose()
+
+
+async def test_a_list_sees_its_own_revocations_at_once(redis_client: Redis) -> None:
+    """What a process revokes is in its copy when the call returns, before its own message
+    comes back on the channel: a token it mints next starts at the new cut-off."""
+    prefix = uuid.uuid4().hex[:8]
+    user, session = f"{prefix}-user", f"{prefix}-session"
+    follower = RevocationList(redis_client)
+    follower.start()
+    try:
+        await until(lambda: follower.mirrored)
+        held: list[str | bytes] = []
+
+        def hold(data: str | bytes) -> None:
+            held.append(data)  # the channel's messages, held back
+
+        follower._apply = hold  # type: ignore[method-assign]
+        await follower.revoke_user_tokens(user, ttl_seconds=60, at=3_000)
+        await follower.revoke_session(session, ttl_seconds=60)
+        assert await follower.valid_after(user) == 3_001
+        assert await follower.is_revoked(claims("someone", session))
+        assert await follower.is_revoked(claims(user, None, issued_at=3_000))
+        assert not await follower.is_revoked(claims(user, None, issued_at=3_001))
+    finally:
+        await follower.aclose()
+
+
 async def test_a_broken_channel_falls_back_to_redis_and_reloads_on_reconnect(
     redis_client: Redis,
 ) -> None:
@@ -130,6 +190,12 @@ def test_mirror_entries_expire_with_their_keys() -> None:
     now[0] = 111.0
     assert not mirror.is_revoked(claims("u1", "s1", issued_at=999))
     assert not mirror.sessions
+    assert not mirror.valid_after
+    mirror.apply('{"user": "u3", "after": 1200, "ttl": 10}')
+    assert mirror.valid_after_of("u3") == 1200
+    assert mirror.valid_after_of("u4") is None
+    now[0] = 121.0
+    assert mirror.valid_after_of("u3") is None
     assert not mirror.valid_after
 
 

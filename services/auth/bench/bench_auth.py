@@ -220,6 +220,52 @@ async def register(base_url: str, users: list[str], concurrency: int) -> float:
     return time.perf_counter() - started
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def thread_usage(pid: int) -> dict[int, tuple[float, float, float, int]]:
+    """Per thread of ``pid``: (CPU s from schedstat, user s, system s, minor faults)."""
+    threads: dict[int, tuple[float, float, float, int]] = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+            run_ns = int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # ended meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()  # from field 3 (state) on
+        threads[int(tid)] = (
+            run_ns / 1e9,
+            int(fields[11]) / CLOCK_TICKS,
+            int(fields[12]) / CLOCK_TICKS,
+            int(fields[7]),
+        )
+    return threads
+
+
+def split_by_thread(
+    pid: int,
+    before: dict[int, tuple[float, float, float, int]],
+    after: dict[int, tuple[float, float, float, int]],
+    requests: int,
+) -> dict[str, float]:
+    """Per request: the event loop's (the main thread's) CPU ms, user and system, and the other
+    threads' (the hash pool, during logins), with their minor page faults."""
+    figures = dict.fromkeys(
+        ("loop_ms", "loop_user_ms", "loop_system_ms", "threads_ms", "threads_user_ms"), 0.0
+    ) | {"threads_system_ms": 0.0, "threads_minor_faults": 0.0}
+    if not requests:
+        return figures
+    for tid, (cpu, user, system, faults) in after.items():
+        cpu0, user0, system0, faults0 = before.get(tid, (0.0, 0.0, 0.0, 0))
+        prefix = "loop" if tid == pid else "threads"
+        figures[f"{prefix}_ms"] += (cpu - cpu0) * 1e3 / requests
+        figures[f"{prefix}_user_ms"] += (user - user0) * 1e3 / requests
+        figures[f"{prefix}_system_ms"] += (system - system0) * 1e3 / requests
+        if prefix == "threads":
+            figures["threads_minor_faults"] += (faults - faults0) / requests
+    return figures
+
+
 def phase(
     name: str,
     base_url: str,
@@ -230,6 +276,7 @@ def phase(
     requests: list[loadgen.Request] | None = None,
     relay: loadgen.Relay | None = None,
 ) -> dict[str, Any]:
+    threads = thread_usage(pid)
     with loadgen.UsageSampler(pid) as usage:
         load = loadgen.run_wrk(
             base_url,
@@ -244,6 +291,7 @@ def phase(
         "load": load,
         "cpu_ms_per_request": usage.cpu_ms_per_request(load.requests),
         "usage": usage,
+        "threads": split_by_thread(pid, threads, thread_usage(pid), load.requests),
     }
 
 
@@ -341,11 +389,20 @@ def report(
         f"{settings.hash_workers} hash threads); wrk, {args.duration:g} s per phase; CPU and RSS "
         "of the server's process tree\n"
     )
-    login = next(row["load"] for row in rows if row["phase"] == "login")
+    login_row = next(row for row in rows if row["phase"] == "login")
+    login = login_row["load"]
     print(
         f"raw Argon2id, same parameters, {settings.hash_workers} threads in this process: "
         f"{hash_rate:.1f} verifications/s; login reaches "
-        f"{login.requests_per_second / hash_rate:.0%} of it\n"
+        f"{login.requests_per_second / hash_rate:.0%} of it"
+    )
+    split = login_row["threads"]
+    print(
+        f"login, CPU ms per login by thread of the server: event loop {split['loop_ms']:.2f} "
+        f"(user {split['loop_user_ms']:.2f}, system {split['loop_system_ms']:.2f}); hash pool "
+        f"and other threads {split['threads_ms']:.2f} (user {split['threads_user_ms']:.2f}, "
+        f"system {split['threads_system_ms']:.2f}, {split['threads_minor_faults']:.1f} minor "
+        "page faults)\n"
     )
     print(
         "| phase | conn. | requests | req/s | p50 ms | p99 ms | errors | CPU ms/req "

@@ -11,6 +11,8 @@ charges several units at once, as many as fit (the gateway's leases, ADR 0027).
 ``count`` is the soft variant: it charges one unit and says how many the subject has spent in
 the window, never refusing — the caller turns the number into a slow-down (auth's per-account
 sign-in delay) rather than a lock an attacker could use against the account's owner.
+``hit_and_count`` is ``hit`` then ``count`` in one round trip (one Lua call), and ``refund``
+gives back the units of several scopes in one.
 
 Keys are ``<prefix>:<scope>:<sha256(subject)>:<window>``: never raw client data.
 
@@ -51,12 +53,13 @@ RATE_LIMIT_OUTCOMES = ("allowed", "limited", "unavailable")
 # ARGV: sliding (0/1), window (ms), elapsed in the current window (ms), units wanted, then each
 # limit. Returns {granted, 0} when charged — the units wanted, or fewer when fewer fit under
 # every limit, at least 1 — and {0, retry_after_ms} when not even one fits (nothing charged).
-_CHECK_AND_CHARGE = """
+# The number of limits is read from ARGV, so keys may follow the limits' (``_CHARGE_AND_COUNT``).
+_CHARGE = """
 local sliding = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local elapsed = tonumber(ARGV[3])
 local grant = tonumber(ARGV[4])
-local n = #KEYS / 2
+local n = #ARGV - 4
 local retry = 0
 local weight = (window - elapsed) / window
 for i = 1, n do
@@ -86,8 +89,22 @@ for i = 1, n do
   redis.call('INCRBY', KEYS[2 * i - 1], grant)
   redis.call('PEXPIRE', KEYS[2 * i - 1], window * 2)
 end
-return {grant, 0}
 """
+_CHECK_AND_CHARGE = _CHARGE + "return {grant, 0}\n"
+
+# As _CHECK_AND_CHARGE (one unit), then, when charged, _COUNT on the last two KEYS (the soft
+# counter's current and previous window): {1, 0, count} or {0, retry_after_ms} (nothing charged,
+# the counter included).
+_CHARGE_AND_COUNT = (
+    _CHARGE
+    + """
+local current = redis.call('INCR', KEYS[#KEYS - 1])
+redis.call('PEXPIRE', KEYS[#KEYS - 1], window * 2)
+local previous = 0
+if sliding == 1 then previous = tonumber(redis.call('GET', KEYS[#KEYS]) or '0') end
+return {grant, 0, math.floor(previous * weight + current)}
+"""
+)
 
 # KEYS: the current and the previous window's counter. ARGV: sliding, window, elapsed.
 # Charges one unit and returns the (weighted) count including it.
@@ -101,9 +118,12 @@ if tonumber(ARGV[1]) == 1 then previous = tonumber(redis.call('GET', KEYS[2]) or
 return math.floor(previous * weight + current)
 """
 
+# KEYS: the counters to give one unit back to (those above zero).
 _REFUND = """
-if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then
-  return redis.call('DECR', KEYS[1])
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 and tonumber(redis.call('GET', key)) > 0 then
+    redis.call('DECR', key)
+  end
 end
 return 0
 """
@@ -178,6 +198,7 @@ class RateLimiter:
         self.timeout_seconds = timeout_seconds
         self._script = redis.register_script(_CHECK_AND_CHARGE)
         self._count = redis.register_script(_COUNT)
+        self._charge_and_count = redis.register_script(_CHARGE_AND_COUNT)
         self._refund = redis.register_script(_REFUND)
         # Every outcome is exported from the start (at 0): "Redis unavailable" shows 0, not no data.
         for outcome in RATE_LIMIT_OUTCOMES:
@@ -271,13 +292,54 @@ class RateLimiter:
             return 0, ()
         return int(spent), (keys[0],)
 
-    async def refund(self, charged: Sequence[str], scope: str) -> None:
-        """Give back the units charged to the limits of ``scope`` (a successful sign-in)."""
-        marker = f"{self.prefix}:{scope}:"
-        for key in charged:
-            if key.startswith(marker):
-                try:
-                    async with asyncio.timeout(self.timeout_seconds):
-                        await self._refund(keys=[key])
-                except (RedisError, OSError, TimeoutError):
-                    logger.warning("could not refund a rate-limit unit")
+    async def hit_and_count(
+        self, limits: Sequence[Limit], scope: str, subject: str
+    ) -> tuple[Decision, int]:
+        """:meth:`hit` then :meth:`count` of ``scope``/``subject``, in one round trip.
+
+        Refused (429): nothing is charged, the counter included. Otherwise the decision's
+        ``charged`` holds the limits' counters and then the soft counter's (empty when Redis was
+        down), and the number is :meth:`count`'s. When Redis cannot answer, the policy applies as
+        it would to the two calls: failing closed refuses (503); failing open, both outcomes are
+        recorded as unavailable and the number is 0.
+        """
+        window_index, elapsed = self._window()
+        keys: list[str] = []
+        for limit in limits:
+            keys.extend(self._keys(limit.scope, limit.subject, window_index))
+        counter = self._keys(scope, subject, window_index)
+        args = [1 if self.sliding else 0, self.window_ms, elapsed, 1, *(x.limit for x in limits)]
+        smallest = min((x.limit for x in limits), default=0)
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                reply = await self._charge_and_count(keys=[*keys, *counter], args=args)
+        except (RedisError, OSError, TimeoutError) as error:
+            self._unavailable(error)  # the limits' decision: raises when failing closed
+            self._unavailable(error)  # the counter's
+            return Decision(True, smallest), 0
+        if not int(reply[0]):
+            RATE_LIMIT_DECISIONS.labels(self.name, "limited").inc()
+            retry_ms = int(reply[1])
+            raise RateLimitedError(max(1, math.ceil(retry_ms / 1000)))
+        RATE_LIMIT_DECISIONS.labels(self.name, "allowed").inc()
+        decision = Decision(
+            True,
+            smallest,
+            charged=(*keys[0::2], counter[0]),
+            granted=int(reply[0]),
+            window=window_index,
+        )
+        return decision, int(reply[2])
+
+    async def refund(self, charged: Sequence[str], *scopes: str) -> None:
+        """Give back the units charged to the limits of each of ``scopes`` (a successful
+        sign-in), in one round trip."""
+        markers = tuple(f"{self.prefix}:{scope}:" for scope in scopes)
+        keys = [key for key in charged if key.startswith(markers)]
+        if not keys:
+            return
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                await self._refund(keys=keys)
+        except (RedisError, OSError, TimeoutError):
+            logger.warning("could not refund %d rate-limit unit(s)", len(keys))

@@ -27,7 +27,9 @@ subscribes, then loads every revocation still in Redis, and from then on answers
 before it is first established, after a lost connection, until the reload that follows a
 reconnect has finished — the check asks Redis per request as above, with the same fail-closed
 rule. A revocation reaches the other replicas in the time a published message takes to arrive
-(Redis writes it to every subscriber before ``PUBLISH`` returns).
+(Redis writes it to every subscriber before ``PUBLISH`` returns); the process that records it
+applies it to its own copy at once. Auth reads a subject's cut-off from the same copy when it
+mints a token (:meth:`RevocationList.valid_after`).
 """
 
 from __future__ import annotations
@@ -255,6 +257,16 @@ class RevocationMirror:
         else:
             self.add_user(str(body["user"]), int(body["after"]), ttl)
 
+    def valid_after_of(self, subject: str) -> int | None:
+        """The subject's cut-off (tokens issued before it are revoked), while it lasts."""
+        user = self.valid_after.get(subject)
+        if user is None:
+            return None
+        if user[1] <= self._clock():
+            del self.valid_after[subject]
+            return None
+        return user[0]
+
     def is_revoked(self, claims: AccessClaims) -> bool:
         now = self._clock()
         user = self.valid_after.get(claims.subject)
@@ -454,8 +466,18 @@ class RevocationList:
             return True
         return len(values) > 1 and values[1] is not None
 
+    async def valid_after(self, subject: str) -> int | None:
+        """The subject's revocation cut-off (``revoke_user_tokens``), if one is in force: from
+        memory while the copy is current, else from Redis (errors are the caller's)."""
+        if self.mirrored:
+            return self.mirror.valid_after_of(subject)
+        value = await self.redis.get(USER_VALID_AFTER_KEY.format(sub=subject))
+        return int(float(value)) if value else None
+
     async def revoke_session(self, session_id: str, ttl_seconds: int) -> None:
         await self.redis.set(REVOKED_SESSION_KEY.format(sid=session_id), "1", ex=ttl_seconds)
+        # This process reads its own revocations at once, without waiting for the channel.
+        self.mirror.add_session(session_id, ttl_seconds)
         await self._publish({"session": session_id, "ttl": ttl_seconds})
 
     async def revoke_user_tokens(
@@ -468,6 +490,7 @@ class RevocationList:
         """
         instant = int(at if at is not None else time.time()) + 1
         await self.redis.set(USER_VALID_AFTER_KEY.format(sub=subject), str(instant), ex=ttl_seconds)
+        self.mirror.add_user(subject, instant, ttl_seconds)
         await self._publish({"user": subject, "after": instant, "ttl": ttl_seconds})
 
     async def _publish(self, revocation: dict[str, Any]) -> None:

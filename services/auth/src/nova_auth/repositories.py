@@ -20,6 +20,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -37,6 +38,7 @@ from nova_auth.models import (
     RefreshTokenModel,
     SecurityEventModel,
     SessionModel,
+    TwoFactorModel,
 )
 from nova_kit.db import OneRowRead, OneRowStatement, StatementTransaction
 
@@ -54,11 +56,17 @@ class AccountRepository:
         return AccountModel(**row) if row is not None else None
 
     @staticmethod
-    async def read_by_email(engine: AsyncEngine, address: str) -> AccountModel | None:
-        """One account by its (normalised) address, by a single statement outside any session
-        (sign-in's lookup); detached, like :meth:`read`'s."""
-        row = await _ACCOUNT_BY_EMAIL.one_or_none(engine, address=address)
-        return AccountModel(**row) if row is not None else None
+    async def read_for_sign_in(
+        engine: AsyncEngine, address: str
+    ) -> tuple[AccountModel, bool] | None:
+        """One account by its (normalised) address, and whether it has a confirmed second
+        factor, by a single statement outside any session (sign-in's lookup); the account is
+        detached, like :meth:`read`'s."""
+        row = await _SIGN_IN_ACCOUNT.one_or_none(engine, address=address)
+        if row is None:
+            return None
+        two_factor = bool(row.pop("two_factor_enabled"))
+        return AccountModel(**row), two_factor
 
     @staticmethod
     async def read_many(
@@ -307,8 +315,17 @@ _ACCOUNTS_BY_IDS = OneRowRead(
         == any_(bindparam("account_ids", type_=ARRAY(PG_UUID(as_uuid=True))))
     )
 )
-_ACCOUNT_BY_EMAIL = OneRowRead(
-    select(AccountModel.__table__).where(AccountModel.__table__.c.email == bindparam("address"))
+_two_factor = cast("Table", TwoFactorModel.__table__)
+_SIGN_IN_ACCOUNT = OneRowRead(
+    select(
+        AccountModel.__table__,
+        exists()
+        .where(
+            _two_factor.c.account_id == AccountModel.__table__.c.id,
+            _two_factor.c.enabled_at.is_not(None),
+        )
+        .label("two_factor_enabled"),
+    ).where(AccountModel.__table__.c.email == bindparam("address"))
 )
 
 _tokens = cast("Table", RefreshTokenModel.__table__)

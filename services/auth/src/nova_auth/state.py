@@ -91,7 +91,13 @@ def build_auth_state(settings: AuthSettings, runtime: Runtime, ring: KeyRing) ->
                 max_deliveries=settings.outbox_max_deliveries,
             ),
         ),
-        revocations=RevocationList(redis),
+        # The list the service's token verifier follows in memory, when there is one: the cut-off
+        # a sign-in mints at is read from it, and what this process revokes shows in it at once.
+        revocations=(
+            runtime.verifier.revocations
+            if runtime.verifier is not None and runtime.verifier.revocations is not None
+            else RevocationList(redis)
+        ),
         policy=PasswordPolicy(settings.password_min_length, settings.password_max_length),
         service_clients=settings.service_client_secrets(),
         oidc=OidcProviders.from_settings(settings, runtime.http),

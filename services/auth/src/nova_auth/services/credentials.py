@@ -146,8 +146,9 @@ class CredentialService:
         client = client_address or "-"
         limiter = self.state.limiter
         # Hard limits for one client, per account and in all; a soft one per account: a
-        # growing delay, never a lock one client can put on someone else's account.
-        decision = await limiter.hit(
+        # growing delay, never a lock one client can put on someone else's account. One round
+        # trip charges all three (none when a hard limit refuses).
+        decision, failures = await limiter.hit_and_count(
             [
                 Limit(
                     "login:account-client",
@@ -155,14 +156,17 @@ class CredentialService:
                     self.settings.login_limit_per_account_client,
                 ),
                 Limit("login:ip", client, self.settings.login_limit_per_client),
-            ]
+            ],
+            "login:account",
+            limited,
         )
-        failures, account_counter = await limiter.count("login:account", limited)
         await self._slow_down(failures)
-        charged = (*decision.charged, *account_counter)
         account = None
+        two_factor: bool | None = None  # None: read by the challenge, after the password
         if address is not None and self.state.engine is not None:
-            account = await AccountRepository.read_by_email(self.state.engine, address)
+            found = await AccountRepository.read_for_sign_in(self.state.engine, address)
+            if found is not None:
+                account, two_factor = found
         elif address is not None:
             async with self.state.sessions() as session:
                 account = await AccountRepository(session).by_email(address)
@@ -175,8 +179,7 @@ class CredentialService:
         valid = await hashing.verify(account.password_hash, normalised)
         if not valid or account.status != AccountStatus.ACTIVE:
             raise InvalidCredentialsError
-        await limiter.refund(charged, "login:account")
-        await limiter.refund(charged, "login:account-client")
+        await limiter.refund(decision.charged, "login:account", "login:account-client")
         if self.settings.require_verified_email and not account.email_verified:
             raise EmailNotVerifiedError
         values: dict[str, Any] = {}
@@ -185,7 +188,9 @@ class CredentialService:
         from nova_auth.services.two_factor import TwoFactorService
 
         # With a second factor the password only earns a challenge (docs/adr/0016).
-        challenge = await TwoFactorService(self.state).challenge(account, values)
+        challenge = await TwoFactorService(self.state).challenge(
+            account, values, enabled=two_factor
+        )
         if challenge is not None:
             return challenge
         return await self.open_sign_in(account.id, client_address, user_agent=user_agent, **values)

@@ -36,7 +36,7 @@ from nova_auth.services.operations import counted
 from nova_auth.state import AuthState
 from nova_kit.db import driver_transaction
 from nova_kit.errors import ConflictError, UnauthorizedError
-from nova_kit.tokens import USER_VALID_AFTER_KEY, AccessClaims
+from nova_kit.tokens import AccessClaims
 
 logger = logging.getLogger(__name__)
 
@@ -234,12 +234,12 @@ class SessionService:
         )
 
     async def _valid_after(self, account_id: uuid.UUID) -> int | None:
-        """The user's current revocation cut-off, so new tokens are minted at or after it."""
+        """The user's current revocation cut-off, so new tokens are minted at or after it: from
+        the revocations this process follows in memory, or Redis while it does not."""
         try:
-            value = await self.state.redis.get(USER_VALID_AFTER_KEY.format(sub=str(account_id)))
+            return await self.state.revocations.valid_after(str(account_id))
         except (RedisError, OSError):
             return None
-        return int(float(value)) if value else None
 
     # --- sign-out and revocation -------------------------------------------------------------
 

@@ -292,14 +292,22 @@ class TwoFactorService:
 
     # --- the two-step sign-in -----------------------------------------------------------------
 
-    async def challenge(self, account: AccountModel, values: dict[str, Any]) -> MfaChallenge | None:
+    async def challenge(
+        self, account: AccountModel, values: dict[str, Any], *, enabled: bool | None = None
+    ) -> MfaChallenge | None:
         """A challenge when the account has a second factor (after a correct password), else
-        None; ``values`` (a rehashed password) are stored either way by the caller's path."""
-        # Most accounts have no second factor: one read outside any transaction says so.
-        if (
-            not values
-            and self.state.engine is not None
-            and not await TwoFactorRepository.enabled(self.state.engine, account.id)
+        None; ``values`` (a rehashed password) are stored either way by the caller's path.
+        ``enabled``: whether the account had a confirmed second factor when the caller read it
+        (sign-in reads it with the account); None: read it here."""
+        # Most accounts have no second factor: the caller's read, or one read outside any
+        # transaction, says so.
+        if not values and (
+            enabled is False
+            or (
+                enabled is None
+                and self.state.engine is not None
+                and not await TwoFactorRepository.enabled(self.state.engine, account.id)
+            )
         ):
             return None
         async with self.state.sessions() as session, session.begin():
