@@ -113,6 +113,34 @@ async def test_an_unreachable_server_is_transient_and_logged(
     assert "TransientError" in rows[0]["last_error"]
 
 
+async def test_a_transaction_left_idle_by_a_stuck_send_is_ended_by_the_server(
+    sessions: async_sessionmaker[AsyncSession], smtp_sink: SmtpSink, clean_worker_db: str
+) -> None:
+    # The row lock's transaction carries an idle timeout (the task's hard limit): a send that
+    # hangs past it cannot hold the lock for ever. The delivery is then not recorded sent, the
+    # failure is, and the next attempt finds the row free.
+    settings = make_settings(clean_worker_db, "", smtp_sink)
+    mailer = Mailer(settings)
+
+    async def stuck(message: EmailMessage) -> None:
+        await asyncio.sleep(2.5)
+
+    mailer.send = stuck  # type: ignore[method-assign]
+    service = EmailService(
+        sessions, mailer, sender=settings.mail_from, product="Nova", lock_timeout_seconds=1
+    )
+
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the lost connection raises
+        await service.deliver(WELCOME)
+
+    rows = await fetch(
+        clean_worker_db, "SELECT status, attempts, sent_at FROM worker.email_deliveries"
+    )
+    assert [(r["status"], r["attempts"], r["sent_at"]) for r in rows] == [("failed", 1, None)]
+    assert await email_service(sessions, settings).deliver(WELCOME) is True
+    assert len(smtp_sink.messages()) == 1
+
+
 async def test_an_unknown_template_is_permanent(
     sessions: async_sessionmaker[AsyncSession], clean_worker_db: str, smtp_sink: SmtpSink
 ) -> None:
