@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import mailbox
 import os
+import re
 import signal
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
 
+import aiosmtplib
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from worker_testing import fetch, make_settings
@@ -313,3 +316,27 @@ async def test_a_server_that_stays_down_is_transient_and_the_next_attempt_delive
         "SELECT status, attempts FROM worker.email_deliveries WHERE idempotency_key = 'reuse:2'",
     )
     assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 2)]
+
+
+async def test_the_sink_writes_a_maildir_as_the_standard_library_does(
+    smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    # Its files are those mailbox.Maildir.add writes (name scheme, content), in new/.
+    client = aiosmtplib.SMTP(hostname=smtp_sink.host, port=smtp_sink.port)
+    await client.connect()
+    message = _plain_message(1)
+    await client.send_message(message)
+    await client.quit()
+
+    stored = mailbox.Maildir(smtp_sink.maildir, create=False)
+    (key,) = stored.keys()
+    assert re.fullmatch(rf"\d+\.M\d+P{os.getpid()}Q\d+\.[^/:]+", key)
+    assert not list((smtp_sink.maildir / "tmp").iterdir())
+    raw = stored.get_bytes(key)
+    assert raw.startswith(b"X-Nova-Sink-Mail-From: ")
+    reference = mailbox.Maildir(tmp_path / "reference", create=True)
+    reference_key = reference.add(raw)
+    assert reference.get_bytes(reference_key) == raw
+    (received,) = smtp_sink.messages()
+    assert received["Subject"] == message["Subject"]
+    assert received.get_content().replace("\r\n", "\n") == message.get_content()
