@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import time
@@ -202,10 +203,15 @@ def render(template: str, context: dict[str, Any], product: str = "Nova") -> Ren
         raise PermanentError(f"e-mail template {template!r} needs {error}") from None
 
 
+@functools.lru_cache(maxsize=16)
+def _domain(sender: str) -> str:
+    """The domain of the sender's address (its ``Message-ID``s'), parsed once per sender."""
+    return parseaddr(sender)[1].rpartition("@")[2] or "nova.localhost"
+
+
 def message_id(idempotency_key: str, sender: str) -> str:
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "nova.localhost"
-    return f"<{digest}@{domain}>"
+    return f"<{digest}@{_domain(sender)}>"
 
 
 class _HeaderFactory(HeaderRegistry):
