@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from worker_testing import fetch, make_settings
 
-from nova_kit import db
+from nova_kit import db, tracing
 from nova_kit.embedded import free_port
 from nova_worker.clients import PermanentError, TransientError
 from nova_worker.config import WorkerSettings
@@ -31,6 +31,14 @@ async def sessions(clean_worker_db: str) -> AsyncIterator[async_sessionmaker[Asy
     engine = db.create_engine(db.DatabaseConfig.from_settings(settings), pooled=False)
     yield db.create_session_factory(engine)
     await engine.dispose()
+
+
+@pytest.fixture(params=["driver", "traced"])
+def statements(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The delivery's statements on the driver, and through SQLAlchemy as while traced."""
+    if request.param == "traced":
+        monkeypatch.setattr(tracing, "sql_traced", lambda engine: True)
+    return str(request.param)
 
 
 def email_service(
@@ -54,7 +62,10 @@ WELCOME = EmailRequest(
 
 
 async def test_a_retried_delivery_sends_one_message(
-    sessions: async_sessionmaker[AsyncSession], smtp_sink: SmtpSink, clean_worker_db: str
+    sessions: async_sessionmaker[AsyncSession],
+    smtp_sink: SmtpSink,
+    clean_worker_db: str,
+    statements: str,
 ) -> None:
     service = email_service(sessions, make_settings(clean_worker_db, "", smtp_sink))
 
@@ -78,7 +89,10 @@ async def test_a_retried_delivery_sends_one_message(
 
 
 async def test_concurrent_duplicates_send_one_message(
-    sessions: async_sessionmaker[AsyncSession], clean_worker_db: str, tmp_path: Path
+    sessions: async_sessionmaker[AsyncSession],
+    clean_worker_db: str,
+    tmp_path: Path,
+    statements: str,
 ) -> None:
     # A slow SMTP server keeps the first delivery inside its transaction while the
     # duplicates arrive: they must neither send nor wait forever.
@@ -100,7 +114,7 @@ async def test_concurrent_duplicates_send_one_message(
 
 
 async def test_an_unreachable_server_is_transient_and_logged(
-    sessions: async_sessionmaker[AsyncSession], clean_worker_db: str
+    sessions: async_sessionmaker[AsyncSession], clean_worker_db: str, statements: str
 ) -> None:
     settings = make_settings(clean_worker_db, "")
     settings.smtp_port = free_port()  # nothing listens there
@@ -117,7 +131,10 @@ async def test_an_unreachable_server_is_transient_and_logged(
 
 
 async def test_a_transaction_left_idle_by_a_stuck_send_is_ended_by_the_server(
-    sessions: async_sessionmaker[AsyncSession], smtp_sink: SmtpSink, clean_worker_db: str
+    sessions: async_sessionmaker[AsyncSession],
+    smtp_sink: SmtpSink,
+    clean_worker_db: str,
+    statements: str,
 ) -> None:
     # The row lock's transaction carries an idle timeout (the task's hard limit): a send that
     # hangs past it cannot hold the lock for ever. The delivery is then not recorded sent, the
@@ -158,7 +175,10 @@ class Terminated(BaseException):
 
 
 async def test_a_sigterm_after_smtp_accepted_waits_for_the_commit(
-    sessions: async_sessionmaker[AsyncSession], smtp_sink: SmtpSink, clean_worker_db: str
+    sessions: async_sessionmaker[AsyncSession],
+    smtp_sink: SmtpSink,
+    clean_worker_db: str,
+    statements: str,
 ) -> None:
     # Celery terminates a running task with SIGTERM when it loses the broker connection: if
     # that lands between the SMTP server accepting the message and the commit, the message
