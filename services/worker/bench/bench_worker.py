@@ -1,13 +1,15 @@
 """Benchmark of nova-worker: task throughput and the end-to-end latency of ``user.registered``.
 
-    python services/worker/bench/bench_worker.py [--noop 2000] [--emails 300] [--registrations 30]
+    python services/worker/bench/bench_worker.py [--noop 2000] [--emails 1000] [--registrations 30]
                                                  [--concurrency 2] [--json]
 
 Phases (each bounded in count and time, loopback only):
 
 1. no-op throughput: ``--noop`` ``nova.worker.ping`` tasks through a real ``nova-worker worker``;
 2. e-mail throughput: ``--emails`` ``send_email`` tasks (distinct idempotency keys) delivered
-   over SMTP to the in-process sink, each logged in ``worker.email_deliveries``;
+   over SMTP to the in-process sink, each logged in ``worker.email_deliveries``, after
+   ``--email-warm-up`` untimed ones (the first opens the SMTP and database connections); the
+   sink's own CPU per message (its thread in this process) is reported beside the worker's;
 3. registration latency: ``--registrations`` sign-ups through a real ``nova-auth serve``; the
    time from the ``POST /api/auth/register`` to both the profile existing in ``nova-users serve``
    and the welcome e-mail being in the sink (skipped if auth or users are not installed).
@@ -214,6 +216,17 @@ class Profiler:
         (self.directory / "README.md").write_text("\n".join([*lines, "", *self.sections]))
 
 
+def thread_cpu_seconds(native_id: int | None) -> float:
+    """CPU seconds (user + system) of one thread of this process, from ``/proc``."""
+    if native_id is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def throughput(
     name: str,
     count: int,
@@ -223,16 +236,23 @@ def throughput(
     *,
     worker_pid: int,
     beat_pid: int | None = None,
+    sink_thread: int | None = None,
+    interval: float = 0.05,
 ) -> dict[str, Any]:
+    """``count`` tasks published, then ``done`` polled every ``interval`` seconds until it holds
+    (or ``limit`` seconds pass): a check that scrapes the worker's metrics costs the worker CPU,
+    so it polls slowly; one reading a counter of this process polls often, for a sharper end."""
     with ExitStack() as samplers:
         usage = samplers.enter_context(loadgen.UsageSampler(worker_pid))
         beat = samplers.enter_context(loadgen.UsageSampler(beat_pid)) if beat_pid else None
+        sink_before = thread_cpu_seconds(sink_thread)
         started = time.perf_counter()
         for index in range(count):
             publish(index)
         published = time.perf_counter() - started
-        finished = wait(done, time.monotonic() + limit, interval=0.05)
+        finished = wait(done, time.monotonic() + limit, interval=interval)
         elapsed = time.perf_counter() - started
+        sink_cpu = thread_cpu_seconds(sink_thread) - sink_before
     pss = loadgen.tree_pss_bytes(worker_pid) + (loadgen.tree_pss_bytes(beat_pid) if beat_pid else 0)
     row = {
         "phase": name,
@@ -244,6 +264,8 @@ def throughput(
         "cpu_ms_per_task": usage.cpu_ms_per_request(count),
         "rss_peak_mib": usage.peak_rss_mib,
     }
+    if sink_thread is not None:
+        row["sink_cpu_ms_per_message"] = round(sink_cpu * 1000 / count, 2)
     if beat is not None:
         row["beat_rss_peak_mib"] = beat.peak_rss_mib
         row["worker_beat_rss_peak_mib"] = round(usage.peak_rss_mib + beat.peak_rss_mib, 1)
@@ -255,7 +277,10 @@ def throughput(
 def main() -> int:  # noqa: PLR0915 - one linear script
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--noop", type=int, default=2000)
-    parser.add_argument("--emails", type=int, default=300)
+    parser.add_argument("--emails", type=int, default=1000)
+    parser.add_argument(
+        "--email-warm-up", type=int, default=20, help="untimed e-mails sent before the phase"
+    )
     parser.add_argument("--registrations", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument(
@@ -375,24 +400,39 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 )
             results.append(noop)
             run_id = uuid.uuid4().hex[:8]
+
+            def send_email(label: str) -> None:
+                producer.send_task(
+                    "nova.worker.send_email",
+                    kwargs={
+                        "to": f"bench-{label}@example.com",
+                        "template": "welcome",
+                        "context": {"display_name": f"Bench {label}"},
+                        "idempotency_key": f"bench:{run_id}:{label}",
+                    },
+                    queue="default",
+                )
+
+            for index in range(args.email_warm_up):
+                send_email(f"warm-{index}")
+            if not wait(
+                lambda: sink.handler.received >= args.email_warm_up,
+                time.monotonic() + args.phase_timeout,
+            ):
+                raise RuntimeError("the warm-up e-mails did not arrive")
+            warmed = sink.handler.received
+            sink_thread = sink.controller._thread  # the sink's serving thread
             with profiled("worker-email", "e-mail tasks"):
                 email = throughput(
                     "e-mail tasks (SMTP sink)",
                     args.emails,
-                    lambda index: producer.send_task(
-                        "nova.worker.send_email",
-                        kwargs={
-                            "to": f"bench-{index}@example.com",
-                            "template": "welcome",
-                            "context": {"display_name": f"Bench {index}"},
-                            "idempotency_key": f"bench:{run_id}:{index}",
-                        },
-                        queue="default",
-                    ),
-                    lambda: sink.handler.received >= args.emails,
+                    lambda index: send_email(str(index)),
+                    lambda: sink.handler.received >= warmed + args.emails,
                     args.phase_timeout,
                     worker_pid=worker.pid,
                     beat_pid=beat.pid,
+                    sink_thread=sink_thread.native_id if sink_thread else None,
+                    interval=0.005,
                 )
             results.append(email)
             if profiler:
@@ -481,9 +521,10 @@ def report(results: list[dict[str, Any]], concurrency: int, pool: str) -> None:
     print()
     print(
         "| phase | tasks | completed | seconds | tasks/s | CPU ms/task | RSS peak MiB "
-        "| beat RSS peak MiB | worker+beat RSS peak MiB | worker+beat PSS MiB |"
+        "| beat RSS peak MiB | worker+beat RSS peak MiB | worker+beat PSS MiB "
+        "| sink CPU ms/message |"
     )
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in results:
         if "tasks" in row:
             print(
@@ -491,7 +532,8 @@ def report(results: list[dict[str, Any]], concurrency: int, pool: str) -> None:
                 f"{f(row['seconds'], 2)} | {f(row['tasks_per_second'])} | "
                 f"{f(row['cpu_ms_per_task'], 2)} | {f(row['rss_peak_mib'])} | "
                 f"{f(row.get('beat_rss_peak_mib'))} | {f(row.get('worker_beat_rss_peak_mib'))} | "
-                f"{f(row.get('worker_beat_pss_end_mib'))} |"
+                f"{f(row.get('worker_beat_pss_end_mib'))} | "
+                f"{f(row.get('sink_cpu_ms_per_message'), 2)} |"
             )
     for row in results:
         if "tasks" not in row:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import mailbox
 import os
+import re
 import signal
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
 
+import aiosmtplib
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from worker_testing import fetch, make_settings
 
-from nova_kit import db
+from nova_kit import db, tracing
 from nova_kit.embedded import free_port
 from nova_worker.clients import PermanentError, TransientError
 from nova_worker.config import WorkerSettings
@@ -28,6 +31,14 @@ async def sessions(clean_worker_db: str) -> AsyncIterator[async_sessionmaker[Asy
     engine = db.create_engine(db.DatabaseConfig.from_settings(settings), pooled=False)
     yield db.create_session_factory(engine)
     await engine.dispose()
+
+
+@pytest.fixture(params=["driver", "traced"])
+def statements(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The delivery's statements on the driver, and through SQLAlchemy as while traced."""
+    if request.param == "traced":
+        monkeypatch.setattr(tracing, "sql_traced", lambda engine: True)
+    return str(request.param)
 
 
 def email_service(
@@ -51,7 +62,10 @@ WELCOME = EmailRequest(
 
 
 async def test_a_retried_delivery_sends_one_message(
-    sessions: async_sessionmaker[AsyncSession], smtp_sink: SmtpSink, clean_worker_db: str
+    sessions: async_sessionmaker[AsyncSession],
+    smtp_sink: SmtpSink,
+    clean_worker_db: str,
+    statements: str,
 ) -> None:
     service = email_service(sessions, make_settings(clean_worker_db, "", smtp_sink))
 
@@ -75,7 +89,10 @@ async def test_a_retried_delivery_sends_one_message(
 
 
 async def test_concurrent_duplicates_send_one_message(
-    sessions: async_sessionmaker[AsyncSession], clean_worker_db: str, tmp_path: Path
+    sessions: async_sessionmaker[AsyncSession],
+    clean_worker_db: str,
+    tmp_path: Path,
+    statements: str,
 ) -> None:
     # A slow SMTP server keeps the first delivery inside its transaction while the
     # duplicates arrive: they must neither send nor wait forever.
@@ -97,7 +114,7 @@ async def test_concurrent_duplicates_send_one_message(
 
 
 async def test_an_unreachable_server_is_transient_and_logged(
-    sessions: async_sessionmaker[AsyncSession], clean_worker_db: str
+    sessions: async_sessionmaker[AsyncSession], clean_worker_db: str, statements: str
 ) -> None:
     settings = make_settings(clean_worker_db, "")
     settings.smtp_port = free_port()  # nothing listens there
@@ -111,6 +128,37 @@ async def test_an_unreachable_server_is_transient_and_logged(
     )
     assert [(r["status"], r["attempts"]) for r in rows] == [("failed", 1)]
     assert "TransientError" in rows[0]["last_error"]
+
+
+async def test_a_transaction_left_idle_by_a_stuck_send_is_ended_by_the_server(
+    sessions: async_sessionmaker[AsyncSession],
+    smtp_sink: SmtpSink,
+    clean_worker_db: str,
+    statements: str,
+) -> None:
+    # The row lock's transaction carries an idle timeout (the task's hard limit): a send that
+    # hangs past it cannot hold the lock for ever. The delivery is then not recorded sent, the
+    # failure is, and the next attempt finds the row free.
+    settings = make_settings(clean_worker_db, "", smtp_sink)
+    mailer = Mailer(settings)
+
+    async def stuck(message: EmailMessage) -> None:
+        await asyncio.sleep(2.5)
+
+    mailer.send = stuck  # type: ignore[method-assign]
+    service = EmailService(
+        sessions, mailer, sender=settings.mail_from, product="Nova", lock_timeout_seconds=1
+    )
+
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the lost connection raises
+        await service.deliver(WELCOME)
+
+    rows = await fetch(
+        clean_worker_db, "SELECT status, attempts, sent_at FROM worker.email_deliveries"
+    )
+    assert [(r["status"], r["attempts"], r["sent_at"]) for r in rows] == [("failed", 1, None)]
+    assert await email_service(sessions, settings).deliver(WELCOME) is True
+    assert len(smtp_sink.messages()) == 1
 
 
 async def test_an_unknown_template_is_permanent(
@@ -127,7 +175,10 @@ class Terminated(BaseException):
 
 
 async def test_a_sigterm_after_smtp_accepted_waits_for_the_commit(
-    sessions: async_sessionmaker[AsyncSession], smtp_sink: SmtpSink, clean_worker_db: str
+    sessions: async_sessionmaker[AsyncSession],
+    smtp_sink: SmtpSink,
+    clean_worker_db: str,
+    statements: str,
 ) -> None:
     # Celery terminates a running task with SIGTERM when it loses the broker connection: if
     # that lands between the SMTP server accepting the message and the commit, the message
@@ -285,3 +336,27 @@ async def test_a_server_that_stays_down_is_transient_and_the_next_attempt_delive
         "SELECT status, attempts FROM worker.email_deliveries WHERE idempotency_key = 'reuse:2'",
     )
     assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 2)]
+
+
+async def test_the_sink_writes_a_maildir_as_the_standard_library_does(
+    smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    # Its files are those mailbox.Maildir.add writes (name scheme, content), in new/.
+    client = aiosmtplib.SMTP(hostname=smtp_sink.host, port=smtp_sink.port)
+    await client.connect()
+    message = _plain_message(1)
+    await client.send_message(message)
+    await client.quit()
+
+    stored = mailbox.Maildir(smtp_sink.maildir, create=False)
+    (key,) = stored.keys()
+    assert re.fullmatch(rf"\d+\.M\d+P{os.getpid()}Q\d+\.[^/:]+", key)
+    assert not list((smtp_sink.maildir / "tmp").iterdir())
+    raw = stored.get_bytes(key)
+    assert raw.startswith(b"X-Nova-Sink-Mail-From: ")
+    reference = mailbox.Maildir(tmp_path / "reference", create=True)
+    reference_key = reference.add(raw)
+    assert reference.get_bytes(reference_key) == raw
+    (received,) = smtp_sink.messages()
+    assert received["Subject"] == message["Subject"]
+    assert received.get_content().replace("\r\n", "\n") == message.get_content()

@@ -15,16 +15,19 @@ before doing anything:
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+import asyncpg
+from sqlalchemy import bindparam, func, literal_column, null, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import DBAPIError, InterfaceError, NoResultFound, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from nova_kit.db import OneRowStatement, driver_transaction
 from nova_worker.clients import TransientError
 from nova_worker.mail import Mailer, build_message, message_id, render
 from nova_worker.models import (
@@ -71,6 +74,26 @@ async def _lock_row(session: AsyncSession, statement: Any, key: str) -> Any:
     try:
         return (await session.execute(statement)).scalar_one()
     except DBAPIError as error:
+        if _sqlstate(error) == LOCK_NOT_AVAILABLE:
+            raise JobInProgressError(f"{key} is being processed by another worker") from error
+        raise
+
+
+@contextlib.asynccontextmanager
+async def _driver_errors(key: str) -> AsyncIterator[None]:
+    """asyncpg's errors as the ORM session raises them (``sqlalchemy.exc``), so that a task
+    classifies a failure on the driver as it did one in a session: a lock held elsewhere is
+    :class:`JobInProgressError`, a lost connection ``InterfaceError`` (a transient error, the
+    task retries), any other server error a ``DBAPIError``."""
+    try:
+        yield
+    except asyncpg.PostgresError as error:
+        if getattr(error, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise JobInProgressError(f"{key} is being processed by another worker") from error
+        raise DBAPIError(None, None, error) from error
+    except asyncpg.InterfaceError as error:
+        raise InterfaceError(None, None, error) from error
+    except DBAPIError as error:  # the same statements through SQLAlchemy (traced)
         if _sqlstate(error) == LOCK_NOT_AVAILABLE:
             raise JobInProgressError(f"{key} is being processed by another worker") from error
         raise
@@ -151,6 +174,52 @@ class EmailRequest:
     context: dict[str, Any]
 
 
+_deliveries = EmailDeliveryModel.__table__.c
+# The delivery's statements, run on the driver connection (ADR 0030, ADR 0035); parameters are
+# named unlike any column (see OneRowStatement). The claim commits on its own, before the lock.
+_CLAIM_DELIVERY = OneRowStatement(
+    insert(EmailDeliveryModel)
+    .values(
+        idempotency_key=bindparam("delivery_key"),
+        recipient=bindparam("to_address"),
+        template=bindparam("template_name"),
+        subject=bindparam("subject_line"),
+        message_id=bindparam("msg_id"),
+        status=literal_column(f"'{EMAIL_PENDING}'"),
+        attempts=literal_column("0"),
+    )
+    .on_conflict_do_nothing(index_elements=[_deliveries.idempotency_key])
+)
+# The row locked (NOWAIT: a copy running elsewhere answers 55P03 at once) and, in the same round
+# trip, the transaction's idle timeout set (``SET LOCAL`` as a function): the projection is
+# computed as the row is read, so the timeout holds before the SMTP conversation starts.
+_LOCK_DELIVERY = OneRowStatement(
+    select(
+        _deliveries.status,
+        _deliveries.recipient,
+        _deliveries.message_id,
+        func.set_config(
+            literal_column("'idle_in_transaction_session_timeout'"),
+            bindparam("idle_timeout_ms"),
+            true(),
+        ).label("idle_timeout"),
+    )
+    .where(_deliveries.idempotency_key == bindparam("delivery_key"))
+    .with_for_update(nowait=True)
+)
+_MARK_SENT = OneRowStatement(
+    update(EmailDeliveryModel)
+    .where(_deliveries.idempotency_key == bindparam("delivery_key"))
+    .values(
+        status=literal_column(f"'{EMAIL_SENT}'"),
+        attempts=_deliveries.attempts + literal_column("1"),
+        last_error=null(),
+        sent_at=func.now(),
+        updated_at=func.now(),
+    )
+)
+
+
 class EmailService:
     """Sends an e-mail once per idempotency key, logging every delivery in ``email_deliveries``.
 
@@ -170,70 +239,62 @@ class EmailService:
         lock_timeout_seconds: int,
     ) -> None:
         self.sessions = sessions
+        engine = sessions.kw.get("bind")
+        if not isinstance(engine, AsyncEngine):
+            raise TypeError("EmailService needs a session factory bound to an engine")
+        self.engine = engine
         self.mailer = mailer
         self.sender = sender
         self.product = product
-        self.idle_timeout_ms = max(lock_timeout_seconds, 1) * 1000
+        self.idle_timeout_ms = str(max(lock_timeout_seconds, 1) * 1000)
 
     async def deliver(self, request: EmailRequest) -> bool:
         """Send unless already sent; ``True`` if this call sent it."""
         mail = render(request.template, request.context, self.product)
-        msg_id = message_id(request.idempotency_key, self.sender)
-        async with self.sessions() as session, session.begin():
-            await session.execute(
-                insert(EmailDeliveryModel)
-                .values(
-                    idempotency_key=request.idempotency_key,
-                    recipient=request.to,
-                    template=request.template,
-                    subject=mail.subject,
-                    message_id=msg_id,
-                    status=EMAIL_PENDING,
-                    attempts=0,
-                )
-                .on_conflict_do_nothing(index_elements=[EmailDeliveryModel.idempotency_key])
+        key = request.idempotency_key
+        async with _driver_errors(key):
+            await _CLAIM_DELIVERY.one_or_none(
+                self.engine,
+                delivery_key=key,
+                to_address=request.to,
+                template_name=request.template,
+                subject_line=mail.subject,
+                msg_id=message_id(key, self.sender),
             )
         try:
             # A SIGTERM (Celery cancelling the task on a lost broker connection, a stop of the
             # process group) waits for the commit: an accepted message is then recorded sent.
-            async with deferred_sigterm(), self.sessions() as session, session.begin():
-                await session.execute(
-                    text(f"SET LOCAL idle_in_transaction_session_timeout = {self.idle_timeout_ms}")
+            async with (
+                deferred_sigterm(),
+                _driver_errors(key),
+                driver_transaction(self.engine) as statements,
+            ):
+                delivery = await statements.one_or_none(
+                    _LOCK_DELIVERY, delivery_key=key, idle_timeout_ms=self.idle_timeout_ms
                 )
-                delivery = await _lock_row(
-                    session,
-                    select(EmailDeliveryModel)
-                    .where(EmailDeliveryModel.idempotency_key == request.idempotency_key)
-                    .with_for_update(nowait=True),
-                    request.idempotency_key,
-                )
-                if delivery.status == EMAIL_SENT:
-                    logger.info(
-                        "e-mail already sent", extra={"idempotency_key": request.idempotency_key}
-                    )
+                if delivery is None:
+                    raise NoResultFound(f"no e-mail delivery row for {key}")
+                if delivery["status"] == EMAIL_SENT:
+                    logger.info("e-mail already sent", extra={"idempotency_key": key})
                     return False
                 message = build_message(
                     sender=self.sender,
-                    recipient=delivery.recipient,
+                    recipient=delivery["recipient"],
                     mail=mail,
-                    msg_id=delivery.message_id,
-                    key=request.idempotency_key,
+                    msg_id=delivery["message_id"],
+                    key=key,
                 )
                 await self.mailer.send(message)
-                delivery.status = EMAIL_SENT
-                delivery.attempts = delivery.attempts + 1
-                delivery.last_error = None
-                delivery.sent_at = func.now()
-                delivery.updated_at = func.now()
+                await statements.execute(_MARK_SENT, delivery_key=key)
             logger.info(
                 "e-mail sent",
-                extra={"idempotency_key": request.idempotency_key, "template": request.template},
+                extra={"idempotency_key": key, "template": request.template},
             )
             return True
         except JobInProgressError:
             raise
         except Exception as error:
-            await self._record_failure(request.idempotency_key, error)
+            await self._record_failure(key, error)
             raise
 
     async def _record_failure(self, key: str, error: BaseException) -> None:

@@ -3,12 +3,20 @@
 ``nova-worker smtp-sink --port 1025 --maildir .nova/mail`` stores each message it receives as
 a file in a Maildir (``new/``), readable with any mail client or :meth:`SmtpSink.messages`.
 Never expose it beyond loopback: it accepts mail from anyone for anyone.
+
+A message is written as ``mailbox.Maildir.add`` writes one (a uniquely named file in ``tmp/``,
+then moved into ``new/``, with the same name scheme and content), but without its ``fsync``:
+a development sink need not survive a power cut, and the flush cost more CPU than the SMTP
+conversation itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import mailbox
+import os
+import socket
 import threading
 import time
 from email import message_from_bytes, policy
@@ -27,6 +35,10 @@ class MaildirHandler:
         for folder in ("tmp", "new", "cur"):
             (maildir / folder).mkdir(parents=True, exist_ok=True)
         self.maildir = mailbox.Maildir(maildir, create=False)
+        self._path = Path(maildir)
+        host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
+        self._host = host
+        self._serial = itertools.count()
         self.delay_seconds = delay_seconds
         self._lock = threading.Lock()
         self.received = 0
@@ -44,10 +56,25 @@ class MaildirHandler:
             f"X-Nova-Sink-Rcpt-To: {', '.join(envelope.rcpt_tos)}\r\n"
         ).encode()
         with self._lock:
-            self.maildir.add(header + content)
+            self._store(header + content)
             self.received += 1
             self.peers.append(session.peer)
         return "250 Message accepted for delivery"
+
+    def _store(self, message: bytes) -> str:
+        """Write ``message`` into ``new/`` by way of ``tmp/``; answer its key (the name)."""
+        now = time.time()
+        key = f"{int(now)}.M{int(now % 1 * 1e6)}P{os.getpid()}Q{next(self._serial)}.{self._host}"
+        staged = self._path / "tmp" / key
+        fd = os.open(staged, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(message.replace(b"\n", os.linesep.encode()))
+            os.rename(staged, self._path / "new" / key)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        return key
 
 
 def read_maildir(maildir: Path) -> list[EmailMessage]:
