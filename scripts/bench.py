@@ -247,12 +247,6 @@ TARGETS = (
         unit=" ms",
     ),
     Target(
-        "REST through the gateway, p50 over direct, paced load (16 connections, 5 ms pauses)",
-        "gateway-proxy.paced_overhead_p50_ms",
-        1.0,
-        unit=" ms",
-    ),
-    Target(
         "REST through the gateway, p50 over direct, at saturation (16 connections)",
         "gateway-proxy.overhead_p50_ms",
         1.0,

