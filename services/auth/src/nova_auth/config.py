@@ -115,6 +115,9 @@ class AuthSettings(AdminSettings):
     # registration and the token endpoint answer 503 rate_limit_unavailable rather than let
     # unlimited password guessing through) and open in dev/test, with a warning.
     rate_limit_fail_open: bool | None = None
+    rate_limit_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
+    """How long a limit waits for Redis before the rule above applies (down, or no connection
+    free in time)."""
 
     @property
     def rate_limits_fail_open(self) -> bool:

@@ -78,6 +78,7 @@ def build_auth_state(settings: AuthSettings, runtime: Runtime, ring: KeyRing) ->
             window_seconds=settings.rate_limit_window_seconds,
             strategy=settings.rate_limit_strategy,
             fail_open=settings.rate_limits_fail_open,
+            timeout_seconds=settings.rate_limit_timeout_seconds,
         ),
         outbox=Outbox.for_redis(
             sessions,
