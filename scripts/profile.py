@@ -348,13 +348,15 @@ def gateway(
 
 
 _SVG_TITLE = re.compile(r'(<text id="title"[^>]*>)[^<]*(</text>)')
+_INSTALLED = re.compile(r'/[^\s<>()"]*?/site-packages/')
+"""An installed module's absolute path, as py-spy names a frame it has no function name for."""
 
 
 def retitle(svg: Path, title: str) -> None:
     """Name a flame graph by what it shows instead of py-spy's command line, which holds the
     machine's paths and process ids."""
     text = _SVG_TITLE.sub(lambda m: m.group(1) + html.escape(title) + m.group(2), svg.read_text())
-    svg.write_text(text)
+    svg.write_text(_INSTALLED.sub("", text))
 
 
 def py_spy(
