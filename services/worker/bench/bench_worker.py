@@ -170,10 +170,10 @@ class Profiler:
         finally:
             for run in runs:
                 run.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
-            for run in runs:
-                _, errors = run.communicate(timeout=60)
-                if not svg.exists() or not raw.exists():
-                    raise RuntimeError(f"py-spy failed on the worker: {errors.decode()[-1000:]}")
+            errors = b"".join(run.communicate(timeout=60)[1] for run in runs)
+            # checked once both have exited: the second may still be writing its file
+            if not svg.exists() or not raw.exists():
+                raise RuntimeError(f"py-spy failed on the worker: {errors.decode()[-1000:]}")
         pyspy.retitle(svg, f"nova-worker, {title}: worker and its pool")
         # py-spy names each process by its command line, which holds the machine's paths
         text = _PROCESS_FRAME.sub(r"\1 nova-worker worker", svg.read_text())
