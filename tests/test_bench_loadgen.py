@@ -73,6 +73,10 @@ def test_lua_script_holds_every_request_and_the_done_hook() -> None:
     assert "FAIL_PATTERN = " in script
     assert "RELAY = nil" in script
     assert "function done(summary, latency, requests)" in script
+    assert "RANDOM_DELAY = false" in script
+    assert "RANDOM_DELAY = true" in loadgen.lua_script(
+        [loadgen.Request("GET", "/")], delay_ms=5, random_delay=True
+    )
 
 
 def test_lua_script_relay_splits_the_body_around_the_placeholder() -> None:
@@ -205,3 +209,16 @@ def test_wrk_runs_against_a_loopback_server(loopback_server: str) -> None:
     )
     assert checked.failed_checks == checked.requests > 0
     assert checked.requests < 100  # paced by delay()
+
+    # Random pauses of a 20 ms mean: 4 connections for 2 s send about 400 requests, not the
+    # thousands of an unpaced run, and none fails on the pauses' being drawn in Lua.
+    jittered = loadgen.run_wrk(
+        loopback_server,
+        [loadgen.Request("GET", "/me", headers={"Authorization": "Bearer a"})],
+        duration=2,
+        connections=4,
+        delay_ms=20,
+        random_delay=True,
+    )
+    assert jittered.errors == 0
+    assert 50 < jittered.requests < 1000
