@@ -263,32 +263,6 @@ async def test_a_connection_is_replaced_after_its_message_budget(
     assert len(set(smtp_sink.handler.peers)) == 3
 
 
-@pytest.mark.parametrize("max_connections", [1, 3])
-async def test_messages_sent_at_once_travel_over_their_own_connections(
-    clean_worker_db: str, tmp_path: Path, max_connections: int
-) -> None:
-    # The server holds each message a moment (a remote server's latency): three sent at once go
-    # out over three connections, not one after another over one, up to the setting.
-    with SmtpSink(tmp_path / "mail", port=free_port(), delay_seconds=0.2) as sink:
-        settings = make_settings(clean_worker_db, "", sink)
-        settings.smtp_max_connections = max_connections
-        mailer = Mailer(settings)
-        try:
-            await asyncio.gather(*(mailer.send(_plain_message(index)) for index in range(3)))
-            assert mailer.open_connections == max_connections
-            # Sent one at a time again, they reuse the most recently used connection.
-            for index in range(3, 6):
-                await mailer.send(_plain_message(index))
-        finally:
-            await mailer.close()
-
-        assert sorted(m["Subject"] for m in sink.messages()) == [f"message {i}" for i in range(6)]
-        assert mailer.connections_opened == max_connections
-        assert len(set(sink.handler.peers)) == max_connections
-        assert len(set(sink.handler.peers[3:])) == 1
-        assert mailer.open_connections == 0
-
-
 def _plain_message(index: int) -> EmailMessage:
     message = EmailMessage()
     message["From"] = "Nova <no-reply@nova.localhost>"

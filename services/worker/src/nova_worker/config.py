@@ -59,13 +59,10 @@ class WorkerSettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
-    # A connection carries many messages; it is replaced after this many, or when idle
+    # One connection per process carries many messages; replaced after this many, or when idle
     # this long (servers close idle connections: Postfix after 300 s, many services sooner).
     smtp_max_messages_per_connection: int = Field(default=100, ge=1, le=100_000)
     smtp_idle_seconds: float = Field(default=30.0, ge=0, le=3600)
-    # Messages under way at once per process, each over its own connection (at most one per
-    # task running at once: a process sending one message at a time keeps one connection).
-    smtp_max_connections: int = Field(default=4, ge=1, le=100)
     mail_from: str = "Nova <no-reply@nova.localhost>"
     product_name: str = "Nova"
     public_url: str = Field(default="http://localhost:3000", pattern=r"^https?://[^\s]+$")

@@ -280,42 +280,28 @@ _STALE_CONNECTION = (aiosmtplib.SMTPServerDisconnected, ConnectionError)
 SERVICE_CLOSING = 421
 
 
-@dataclass(slots=True, eq=False)
-class _Connection:
-    """One open SMTP connection of the pool, and what it has carried."""
-
-    client: aiosmtplib.SMTP
-    messages: int = 0
-    last_used: float = 0.0
-
-
 class Mailer:
-    """Sends messages over a few SMTP connections per process, each opened on first need
-    (connect, EHLO, STARTTLS/TLS and login from settings) and reused from message to message.
-
-    At most ``smtp_max_connections`` messages are under way at once, each over its own
-    connection: the tasks a process runs at once (its concurrency) do not queue behind one
-    another's SMTP round trips. An idle connection is reused most-recently-used first, so a
-    process sending one message at a time keeps one connection open; a second is opened only
-    while two messages are in flight.
+    """Sends messages over one SMTP connection per process, opened on first use (connect, EHLO,
+    STARTTLS/TLS and login from settings) and reused from message to message.
 
     A connection is replaced after ``smtp_max_messages_per_connection`` messages or
     ``smtp_idle_seconds`` without use. A reused connection found closed is reopened and the
     message sent over the new one; a failure on a fresh connection raises (the task retries), and
-    the connection is dropped unless the server merely refused the message. Connections belong
-    to the loop they were opened on.
+    the connection is dropped unless the server merely refused the message. One message at a
+    time per process (the lock), on the loop the connection was opened on.
     """
 
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
         self.connections_opened = 0
-        self._idle: list[_Connection] = []
-        self._busy: set[_Connection] = set()
+        self._client: aiosmtplib.SMTP | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._lock: asyncio.Lock | None = None
+        self._messages = 0
+        self._last_used = 0.0
 
     async def send(self, message: EmailMessage) -> None:
-        async with self._loop_slots():
+        async with self._loop_lock():
             try:
                 await self._send(message)
             except aiosmtplib.SMTPRecipientsRefused as error:
@@ -327,89 +313,71 @@ class Mailer:
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
                 raise TransientError(f"SMTP: {type(error).__name__}: {error}") from error
 
-    @property
-    def open_connections(self) -> int:
-        return len(self._idle) + len(self._busy)
-
     async def close(self) -> None:
-        """Say QUIT on the idle connections and close the busy ones (process shutdown)."""
-        idle, self._idle = self._idle, []
-        busy, self._busy = self._busy, set()
-        for connection in busy:
-            _close(connection.client)
-        for connection in idle:
-            await self._quit(connection.client)
-
-    async def _quit(self, client: aiosmtplib.SMTP) -> None:
-        if not client.is_connected:
+        """Say QUIT on the open connection, if any (process shutdown)."""
+        client, self._client = self._client, None
+        if client is None or not client.is_connected:
             return
         try:
             await client.quit(timeout=min(self.settings.smtp_timeout_seconds, 5.0))
         except (aiosmtplib.SMTPException, OSError, TimeoutError):
             client.close()
 
-    def _loop_slots(self) -> asyncio.Semaphore:
+    def _loop_lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
-            # Connections (and the semaphore) belong to the loop they were made on.
-            self._drop_all()
+            # A connection (and a lock) belongs to the loop it was made on.
+            self._drop()
             self._loop = loop
-            self._slots = asyncio.Semaphore(self.settings.smtp_max_connections)
-        assert self._slots is not None
-        return self._slots
+            self._lock = asyncio.Lock()
+        assert self._lock is not None
+        return self._lock
 
     async def _send(self, message: EmailMessage) -> None:
-        connection = await self._reusable()
-        if connection is not None:
+        client = await self._reusable()
+        if client is not None:
             try:
-                await self._deliver(connection, message)  # drops the connection if it failed
+                await self._deliver(client, message)
             except _STALE_CONNECTION:
                 logger.info("SMTP connection closed by the server; reconnecting")
+                self._drop()
             except aiosmtplib.SMTPResponseException as error:
                 if error.code != SERVICE_CLOSING:
                     raise
                 logger.info("SMTP server closing the connection; reconnecting")
+                self._drop()
             else:
                 return
         await self._deliver(await self._connect(), message)
 
-    async def _deliver(self, connection: _Connection, message: EmailMessage) -> None:
+    async def _deliver(self, client: aiosmtplib.SMTP, message: EmailMessage) -> None:
         try:
-            await connection.client.send_message(message)
+            await client.send_message(message)
         except aiosmtplib.SMTPResponseException as error:
             # The server refused this message; the connection stays usable (aiosmtplib sent
             # RSET), unless the server said it is closing it.
             if error.code == SERVICE_CLOSING:
-                self._drop(connection)
-            else:
-                self._release(connection)
+                self._drop()
             raise
         except BaseException:
-            self._drop(connection)
+            self._drop()
             raise
-        connection.messages += 1
-        self._release(connection)
+        self._messages += 1
+        self._last_used = time.monotonic()
 
-    def _release(self, connection: _Connection) -> None:
-        if connection not in self._busy:
-            return  # closed meanwhile (close(), a change of loop)
-        self._busy.discard(connection)
-        connection.last_used = time.monotonic()
-        self._idle.append(connection)
-
-    async def _reusable(self) -> _Connection | None:
+    async def _reusable(self) -> aiosmtplib.SMTP | None:
+        client = self._client
+        if client is None:
+            return None
         settings = self.settings
-        while self._idle:
-            connection = self._idle.pop()  # the most recently used
-            worn = connection.messages >= settings.smtp_max_messages_per_connection
-            idle = time.monotonic() - connection.last_used > settings.smtp_idle_seconds
-            if connection.client.is_connected and not worn and not idle:
-                self._busy.add(connection)
-                return connection
-            await self._quit(connection.client)
+        worn = self._messages >= settings.smtp_max_messages_per_connection
+        idle = time.monotonic() - self._last_used > settings.smtp_idle_seconds
+        if client.is_connected and not worn and not idle:
+            return client
+        await self.close()
         return None
 
-    async def _connect(self) -> _Connection:
+    async def _connect(self) -> aiosmtplib.SMTP:
         settings = self.settings
         client = aiosmtplib.SMTP(
             hostname=settings.smtp_host,
@@ -425,23 +393,15 @@ class Mailer:
         except BaseException:
             client.close()
             raise
-        connection = _Connection(client, last_used=time.monotonic())
-        self._busy.add(connection)
+        self._client = client
+        self._messages = 0
+        self._last_used = time.monotonic()
         self.connections_opened += 1
-        return connection
+        return client
 
-    def _drop(self, connection: _Connection) -> None:
-        self._busy.discard(connection)
-        _close(connection.client)
-
-    def _drop_all(self) -> None:
-        for connection in [*self._idle, *self._busy]:
-            _close(connection.client)
-        self._idle = []
-        self._busy = set()
-
-
-def _close(client: aiosmtplib.SMTP) -> None:
-    # RuntimeError: its loop is closed already, and the transport went with it
-    with contextlib.suppress(RuntimeError):
-        client.close()
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            # RuntimeError: its loop is closed already, and the transport went with it
+            with contextlib.suppress(RuntimeError):
+                client.close()
