@@ -195,9 +195,7 @@ class Profiler:
                 raise RuntimeError(f"py-spy failed on the worker: {errors.decode()[-1000:]}")
         pyspy.retitle(svg, f"nova-worker, {title}: worker and its pool")
         # py-spy names each process by its command line, which holds the machine's paths
-        text = _PROCESS_FRAME.sub(r"\1 nova-worker worker", svg.read_text())
-        # an installed module's absolute path (py-spy's name for a frame without a function)
-        svg.write_text(re.sub(r'/[^\s<>()"]*?/site-packages/', "", text))
+        svg.write_text(_PROCESS_FRAME.sub(r"\1 nova-worker worker", svg.read_text()))
         samples, rows = pyspy.top_functions(raw.read_text())
         self.sections += [
             f"## {title}",
